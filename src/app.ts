@@ -1,0 +1,116 @@
+/**
+ * Builds the express application from its parts. `createApp` wires routes and does not listen; `buildApp`
+ * builds the real parts from a configuration (rule packs, store, embedded FHIR server).
+ */
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { Config } from './config.js';
+import { createEmbeddedFhir } from './fhir/embedded-server.js';
+import type { EmbeddedFhir } from './fhir/embedded-server.js';
+import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
+import { cdsRoutes } from './hooks/routes.js';
+import { cors } from './http/cors.js';
+import { errorHandler } from './http/error-handler.js';
+import { jsonBody } from './http/json-body.js';
+import { notFound } from './http/outcomes.js';
+import { createLogger } from './log.js';
+import type { Logger } from './log.js';
+import { loadServiceDefinitions } from './services/service-definitions.js';
+import { openFeedbackStore } from './store/feedback-store.js';
+import type { FeedbackStore } from './store/feedback-store.js';
+
+/** The parts an application is made of. */
+export interface AppParts {
+  readonly config: Config;
+  readonly pipeline: HookPipeline;
+  readonly feedback: FeedbackStore;
+  readonly log: Logger;
+  readonly clock: () => Date;
+  readonly embeddedFhir?: EmbeddedFhir;
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+function requestLog(log: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    const incoming = req.headers['x-request-id'];
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.locals['requestId'] = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // Only the route shape is logged: ids in paths (patient ids on /fhir) are patient data.
+      const path = req.originalUrl.split('?')[0] ?? '';
+      const route = path.startsWith('/fhir') ? '/fhir' : path.slice(0, 200);
+      log.info({ requestId, method: req.method, route, serviceId: res.locals['serviceId'] as string | undefined, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+    });
+    next();
+  };
+}
+
+/**
+ * Wires the express application. Does not listen.
+ * @param parts - configuration, pipeline, store, logger, clock and the optional embedded FHIR server.
+ * @returns the express application.
+ */
+export function createApp(parts: AppParts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestLog(parts.log));
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use('/cds-services', cors, jsonBody(parts.config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock }));
+  if (parts.embeddedFhir) app.use('/fhir', parts.embeddedFhir.router);
+  app.use((req: Request) => {
+    throw notFound(`Nothing is served at ${req.method} ${req.path.slice(0, 200)}`);
+  });
+  app.use(errorHandler(parts.log));
+  return app;
+}
+
+/** A built application and what must be closed with it. */
+export interface BuiltApp {
+  readonly app: Express;
+  readonly parts: AppParts;
+  close(): void;
+}
+
+/** Overrides for tests and tools: a fixed clock, another evaluator. */
+export interface BuildOverrides {
+  readonly clock?: () => Date;
+  readonly evaluate?: Evaluator;
+  readonly log?: Logger;
+}
+
+/** Until the rule engine is wired in, every service answers "no guidance". */
+const noGuidance: Evaluator = () => ({ cards: [] });
+
+/**
+ * Builds the real parts from a configuration and wires the application.
+ * @param config - the configuration.
+ * @param overrides - optional clock, evaluator and logger.
+ * @returns the application and a close function.
+ */
+export async function buildApp(config: Config, overrides: BuildOverrides = {}): Promise<BuiltApp> {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const services = loadServiceDefinitions(config.rulesDir);
+  const feedback = openFeedbackStore(config.storePath);
+  const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhir(config.fixturesDir) : undefined;
+  const parts: AppParts = {
+    config,
+    log,
+    feedback,
+    clock: overrides.clock ?? (() => new Date()),
+    pipeline: {
+      services: new Map(services.map((s) => [s.id, s])),
+      evaluate: overrides.evaluate ?? noGuidance,
+      prefetchDeadlineMs: config.prefetchDeadlineMs,
+    },
+    ...(embeddedFhir ? { embeddedFhir } : {}),
+  };
+  return { app: createApp(parts), parts, close: () => feedback.close() };
+}

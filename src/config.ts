@@ -1,0 +1,94 @@
+/**
+ * One typed configuration, read once from the environment at start-up.
+ * Every variable is documented in the README's configuration table; keep the two in step.
+ */
+
+/** The service's runtime configuration. */
+export interface Config {
+  /** `production` switches off every development convenience (embedded FHIR server, open CORS defaults stay). */
+  readonly mode: 'development' | 'production' | 'test';
+  /** TCP port to listen on. */
+  readonly port: number;
+  /** Interface to bind. */
+  readonly host: string;
+  /** The URL clients call, without trailing slash; used for JWT `aud` checks and for links in cards. */
+  readonly publicBaseUrl: string;
+  /** Path of the SQLite file that holds feedback (`:memory:` for a throw-away store). */
+  readonly storePath: string;
+  /** One deadline, in milliseconds, for all FHIR calls made to fill missing prefetch keys of one request. */
+  readonly prefetchDeadlineMs: number;
+  /** Largest accepted request body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Whether this process serves the embedded FHIR R4 server at `/fhir`. */
+  readonly embeddedFhir: boolean;
+  /** Folder of FHIR Bundles loaded into the embedded FHIR server. */
+  readonly fixturesDir: string;
+  /** Folder of the rule packs and service definitions. */
+  readonly rulesDir: string;
+  /** Log level for the structured log (`silent` in tests). */
+  readonly logLevel: string;
+}
+
+/** A configuration value that cannot be used; the message names the variable. */
+export class ConfigError extends Error {}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function readBool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name] ?? ''}"`);
+}
+
+function readUrl(env: Env, name: string, fallback: string | undefined): string {
+  const raw = env[name]?.trim() || fallback;
+  if (raw === undefined) throw new ConfigError(`${name} is required in production mode`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/**
+ * Reads the configuration from environment variables.
+ * @param env - the environment (defaults to `process.env`).
+ * @returns the validated configuration.
+ * @throws ConfigError naming the variable when a value is unusable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env['NODE_ENV'];
+  const mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
+  const production = mode === 'production';
+  const port = readInt(env, 'PORT', 3000, 0, 65535);
+  return {
+    mode,
+    port,
+    host: env['HOST']?.trim() || (production ? '0.0.0.0' : '127.0.0.1'),
+    publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', production ? undefined : `http://localhost:${port}`),
+    storePath: env['STORE_PATH']?.trim() || 'data/intrathecal-cds.sqlite',
+    prefetchDeadlineMs: readInt(env, 'PREFETCH_DEADLINE_MS', 3000, 50, 60_000),
+    maxBodyBytes: readInt(env, 'MAX_BODY_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    embeddedFhir: readBool(env, 'EMBEDDED_FHIR', !production),
+    fixturesDir: env['FHIR_FIXTURES_DIR']?.trim() || 'fhir-fixtures/patients',
+    rulesDir: env['RULES_DIR']?.trim() || 'cds-hooks',
+    logLevel: env['LOG_LEVEL']?.trim() || (mode === 'test' ? 'silent' : 'info'),
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * The embedded FHIR R4 server of the development default: Medplum's FhirRouter over its in-memory repository,
+ * loaded from the fixture Bundles, served at `/fhir`. Hook requests without prefetch, the SMART app and the
+ * CDS Hooks sandbox all read the same patients from it. Not served in production unless EMBEDDED_FHIR=true.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getStatus, isOk, OperationOutcomeError, validateResource } from '@medplum/core';
+import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
+import type { HttpMethod } from '@medplum/fhir-router';
+import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import { ensureFhirDefinitions } from './definitions.js';
+
+/** Resource types the embedded server advertises in its CapabilityStatement. */
+const SERVED_TYPES = [
+  'Patient',
+  'Practitioner',
+  'Condition',
+  'Device',
+  'MedicationRequest',
+  'Medication',
+  'Observation',
+  'Procedure',
+  'Coverage',
+  'ServiceRequest',
+  'DeviceRequest',
+  'DocumentReference',
+  'Organization',
+] as const;
+
+/** The embedded server: its express router and its repository (tests read and write the repository directly). */
+export interface EmbeddedFhir {
+  readonly router: Router;
+  readonly repo: MemoryRepository;
+}
+
+/**
+ * Loads every `*.json` Bundle of a folder into a repository, keeping the fixtures' ids.
+ * @param repo - the repository.
+ * @param dir - the fixtures folder.
+ * @returns how many resources were loaded.
+ */
+export async function loadFixtures(repo: MemoryRepository, dir: string): Promise<number> {
+  let count = 0;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const bundle = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Bundle;
+    for (const entry of bundle.entry ?? []) {
+      if (!entry.resource) continue;
+      await repo.createResource(entry.resource, { assignedId: true });
+      count++;
+    }
+  }
+  return count;
+}
+
+function capabilityStatement(): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-22',
+    kind: 'instance',
+    software: { name: 'intrathecal-cds embedded FHIR server (Medplum fhir-router, in memory)' },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: SERVED_TYPES.map((type) => ({
+          type,
+          interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'create' }, { code: 'update' }],
+        })),
+      },
+    ],
+  };
+}
+
+function send(res: Response, status: number, body: Resource): void {
+  res.status(status).type('application/fhir+json').send(JSON.stringify(body));
+}
+
+/**
+ * Builds the embedded FHIR server.
+ * @param fixturesDir - folder of Bundles to load.
+ * @returns the router to mount at `/fhir` and its repository.
+ */
+export async function createEmbeddedFhir(fixturesDir: string): Promise<EmbeddedFhir> {
+  ensureFhirDefinitions();
+  const repo = new MemoryRepository();
+  await loadFixtures(repo, fixturesDir);
+  const fhirRouter = new FhirRouter();
+  const router = express.Router();
+  router.use((_req, res, next) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept');
+    next();
+  });
+  router.options('/{*path}', (_req, res) => {
+    res.sendStatus(204);
+  });
+  router.use(express.json({ type: ['application/json', 'application/fhir+json'], limit: '5mb' }));
+  router.get('/metadata', (_req, res) => {
+    send(res, 200, capabilityStatement());
+  });
+  router.use(async (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    if ((req.method === 'POST' || req.method === 'PUT') && body && typeof body === 'object') {
+      try {
+        validateResource(body as Resource);
+      } catch (err) {
+        if (err instanceof OperationOutcomeError) {
+          send(res, 400, err.outcome);
+          return;
+        }
+        throw err;
+      }
+    }
+    const [outcome, resource] = await fhirRouter.handleRequest(
+      {
+        method: req.method as HttpMethod,
+        url: req.url.slice(1),
+        pathname: '',
+        body,
+        params: {},
+        query: {},
+        headers: req.headers,
+      },
+      repo
+    );
+    send(res, getStatus(outcome), isOk(outcome) && resource ? resource : outcome);
+  });
+  return { router, repo };
+}

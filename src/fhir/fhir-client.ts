@@ -1,0 +1,150 @@
+/**
+ * Reads from a client's FHIR server on behalf of one hook request: no redirects, one abort signal for the
+ * request's deadline, the access token sent to that server only, paging bounded.
+ */
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+
+/** Why a FHIR read failed, in words fit for an OperationOutcome (never the token, never the body). */
+export class FhirFetchError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'timeout' | 'exception' | 'structure' | 'security' = 'exception',
+    readonly status?: number
+  ) {
+    super(message);
+    this.name = 'FhirFetchError';
+  }
+}
+
+/** Where and how to read. */
+export interface FhirSource {
+  /** Base URL without trailing slash. */
+  readonly baseUrl: string;
+  /** Bearer token for that server, if the client gave one. */
+  readonly accessToken?: string;
+  /** Aborts every call when the request's deadline passes. */
+  readonly signal: AbortSignal;
+}
+
+/** Bounds on what one search may bring back. */
+const MAX_PAGES = 50;
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+async function readBounded(response: Response): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > MAX_RESPONSE_BYTES) throw new FhirFetchError('FHIR server response is too large', 'structure');
+  if (!response.body) return '';
+  const decoder = new TextDecoder();
+  let text = '';
+  let bytes = 0;
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    bytes += chunk.byteLength;
+    if (bytes > MAX_RESPONSE_BYTES) throw new FhirFetchError('FHIR server response is too large', 'structure');
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+async function getJson(url: string, source: FhirSource): Promise<Resource> {
+  const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json' };
+  if (source.accessToken) headers['Authorization'] = `Bearer ${source.accessToken}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers, redirect: 'manual', signal: source.signal });
+  } catch (err) {
+    if (source.signal.aborted) throw new FhirFetchError('FHIR server did not answer before the deadline', 'timeout');
+    throw new FhirFetchError(`FHIR server could not be reached (${(err as Error).name})`);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    throw new FhirFetchError(`FHIR server answered with a redirect (${response.status}), which is not followed`, 'security');
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new FhirFetchError(`FHIR server answered HTTP ${response.status}`, 'exception', response.status);
+  }
+  let text: string;
+  try {
+    text = await readBounded(response);
+  } catch (err) {
+    if (err instanceof FhirFetchError) throw err;
+    if (source.signal.aborted) throw new FhirFetchError('FHIR server did not answer before the deadline', 'timeout');
+    throw new FhirFetchError('FHIR server response could not be read');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new FhirFetchError('FHIR server answered with malformed JSON', 'structure');
+  }
+  if (typeof json !== 'object' || json === null || typeof (json as Resource).resourceType !== 'string') {
+    throw new FhirFetchError('FHIR server answered with something that is not a FHIR resource', 'structure');
+  }
+  return json as Resource;
+}
+
+/**
+ * Reads one resource (`Type/id`). A 404 is "no such resource", not an error.
+ * @param relative - the filled prefetch query.
+ * @param resourceType - the type expected.
+ * @param source - where and how to read.
+ * @returns the resource, or null when the server has none.
+ */
+export async function readResource(relative: string, resourceType: string, source: FhirSource): Promise<Resource | null> {
+  let resource: Resource;
+  try {
+    resource = await getJson(`${source.baseUrl}/${relative}`, source);
+  } catch (err) {
+    if (err instanceof FhirFetchError && (err.status === 404 || err.status === 410)) return null;
+    throw err;
+  }
+  if (resource.resourceType !== resourceType) {
+    throw new FhirFetchError(`FHIR server answered ${resource.resourceType} where ${resourceType} was expected`, 'structure');
+  }
+  return resource;
+}
+
+/**
+ * Collects the resources of one Bundle, then follows its `next` links on the same server.
+ * @param first - the first page (a prefetched Bundle, or one just read).
+ * @param resourceType - the type searched for; other entries (includes, outcomes) are left out.
+ * @param source - where next pages are read; without it only the first page is used.
+ * @returns the resources of every page.
+ */
+export async function collectPages(first: Bundle, resourceType: string, source: FhirSource | undefined): Promise<Resource[]> {
+  const resources: Resource[] = [];
+  let page: Bundle | undefined = first;
+  for (let n = 1; page; n++) {
+    for (const entry of page.entry ?? []) {
+      if (entry.resource?.resourceType === resourceType) resources.push(entry.resource);
+    }
+    const next = page.link?.find((l) => l.relation === 'next')?.url;
+    if (!next || !source) break;
+    if (n >= MAX_PAGES) throw new FhirFetchError(`FHIR server returned more than ${MAX_PAGES} pages`, 'structure');
+    if (!next.startsWith(`${source.baseUrl}/`) && !next.startsWith(`${source.baseUrl}?`)) {
+      throw new FhirFetchError('FHIR server sent a next link to another server, which is not followed', 'security');
+    }
+    const answer = await getJson(next, source);
+    if (answer.resourceType !== 'Bundle') throw new FhirFetchError('FHIR server answered a page that is not a Bundle', 'structure');
+    page = answer;
+  }
+  return resources;
+}
+
+/**
+ * Runs a search and reads every page.
+ * @param relative - the filled prefetch query.
+ * @param resourceType - the type searched for.
+ * @param source - where and how to read.
+ * @returns the matching resources.
+ */
+export async function search(relative: string, resourceType: string, source: FhirSource): Promise<Resource[]> {
+  const bundle = await getJson(`${source.baseUrl}/${relative}`, source);
+  if (bundle.resourceType !== 'Bundle') {
+    throw new FhirFetchError(`FHIR server answered ${bundle.resourceType} where a Bundle was expected`, 'structure');
+  }
+  if (bundle.type !== undefined && bundle.type !== 'searchset' && bundle.type !== 'collection') {
+    throw new FhirFetchError(`FHIR server answered a Bundle of type ${bundle.type} where a searchset was expected`, 'structure');
+  }
+  return collectPages(bundle, resourceType, source);
+}

@@ -1,0 +1,233 @@
+/**
+ * Turns a hook request body into a checked HookRequest (https://cds-hooks.hl7.org/2.0/#calling-a-cds-service).
+ * Lenient where real clients deviate harmlessly (no `Bundle.type` on draftOrders, an empty access token,
+ * undeclared prefetch keys, unknown context fields); 400 naming every problem where the request is unusable.
+ */
+import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import { badRequest } from '../http/outcomes.js';
+import type { Problem } from '../http/outcomes.js';
+import type { ServiceDefinition } from '../services/service-definitions.js';
+import type { FhirAuthorization, HookContext, HookRequest, PrefetchValue } from './types.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isResource(value: unknown): value is Resource {
+  return isObject(value) && typeof value['resourceType'] === 'string' && value['resourceType'] !== '';
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== '';
+}
+
+class Checker {
+  readonly problems: Problem[] = [];
+
+  fail(expression: string, message: string, code: Problem['code'] = 'invalid'): void {
+    this.problems.push({ code, message, expression });
+  }
+
+  requiredString(obj: Json, field: string, path: string): string | undefined {
+    const value = obj[field];
+    if (value === undefined || value === null) this.fail(path, `${path} is required`, 'required');
+    else if (!nonEmptyString(value)) this.fail(path, `${path} must be a non-empty string`);
+    else return value;
+    return undefined;
+  }
+
+  optionalString(obj: Json, field: string, path: string): string | undefined {
+    const value = obj[field];
+    if (value === undefined || value === null) return undefined;
+    if (!nonEmptyString(value)) this.fail(path, `${path} must be a non-empty string when present`);
+    else return value;
+    return undefined;
+  }
+}
+
+function parseFhirServer(body: Json, c: Checker): string | undefined {
+  const raw = c.optionalString(body, 'fhirServer', 'fhirServer');
+  if (raw === undefined) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return raw.replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  c.fail('fhirServer', 'fhirServer must be an absolute http(s) URL');
+  return undefined;
+}
+
+function parseAuthorization(body: Json, c: Checker, fhirServer: string | undefined): FhirAuthorization | undefined {
+  const raw = body['fhirAuthorization'];
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObject(raw)) {
+    c.fail('fhirAuthorization', 'fhirAuthorization must be an object');
+    return undefined;
+  }
+  if (body['fhirServer'] === undefined) c.fail('fhirAuthorization', 'fhirAuthorization requires fhirServer (cds-r-1)');
+  const token = raw['access_token'];
+  if (token !== undefined && typeof token !== 'string') {
+    c.fail('fhirAuthorization.access_token', 'fhirAuthorization.access_token must be a string');
+    return undefined;
+  }
+  // An empty token (seen from real clients) is harmless: the service simply calls fhirServer without one.
+  if (!token || fhirServer === undefined) return undefined;
+  const auth: FhirAuthorization = { access_token: token };
+  for (const field of ['token_type', 'scope', 'subject', 'patient'] as const) {
+    if (typeof raw[field] === 'string') auth[field] = raw[field];
+  }
+  if (typeof raw['expires_in'] === 'number') auth.expires_in = raw['expires_in'];
+  return auth;
+}
+
+function parseDraftOrders(context: Json, c: Checker): Bundle | undefined {
+  const raw = context['draftOrders'];
+  const path = 'context.draftOrders';
+  if (raw === undefined || raw === null) {
+    c.fail(path, `${path} is required for this hook`, 'required');
+    return undefined;
+  }
+  if (!isObject(raw) || raw['resourceType'] !== 'Bundle') {
+    c.fail(path, `${path} must be a FHIR Bundle`, 'structure');
+    return undefined;
+  }
+  const entries = raw['entry'] ?? [];
+  if (!Array.isArray(entries)) {
+    c.fail(`${path}.entry`, `${path}.entry must be an array`, 'structure');
+    return undefined;
+  }
+  const entry: BundleEntry[] = [];
+  entries.forEach((e: unknown, i) => {
+    const resource = isObject(e) ? e['resource'] : undefined;
+    if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, 'each draft order entry needs a FHIR resource', 'structure');
+    else entry.push({ ...(e as BundleEntry), resource });
+  });
+  // Bundle.type is 1..1 in FHIR, but the CDS Hooks sandbox omits it; default it rather than refuse.
+  return { ...(raw as unknown as Bundle), type: (raw['type'] as Bundle['type']) ?? 'collection', entry };
+}
+
+function parseSelections(context: Json, c: Checker, draftOrders: Bundle | undefined): string[] | undefined {
+  const raw = context['selections'];
+  const path = 'context.selections';
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every(nonEmptyString)) {
+    c.fail(path, `${path} is required for this hook: a non-empty array of "Type/id" references`, 'required');
+    return undefined;
+  }
+  const present = new Set(
+    (draftOrders?.entry ?? []).map((e) => e.resource && `${e.resource.resourceType}/${e.resource.id ?? ''}`)
+  );
+  raw.forEach((ref, i) => {
+    if (draftOrders && !present.has(ref)) c.fail(`${path}[${i}]`, `selection "${ref}" is not an entry of draftOrders`, 'value');
+  });
+  return raw;
+}
+
+function parseContext(body: Json, c: Checker, service: ServiceDefinition): HookContext | undefined {
+  const raw = body['context'];
+  if (!isObject(raw)) {
+    c.fail('context', 'context is required and must be an object', 'required');
+    return undefined;
+  }
+  const userId = c.requiredString(raw, 'userId', 'context.userId');
+  const patientId = c.requiredString(raw, 'patientId', 'context.patientId');
+  const encounterId = c.optionalString(raw, 'encounterId', 'context.encounterId');
+  const context: HookContext = { userId: userId ?? '', patientId: patientId ?? '' };
+  if (encounterId) context.encounterId = encounterId;
+  if (service.hook === 'order-sign' || service.hook === 'order-select') {
+    const draftOrders = parseDraftOrders(raw, c);
+    if (draftOrders) context.draftOrders = draftOrders;
+  }
+  if (service.hook === 'order-select') {
+    const selections = parseSelections(raw, c, context.draftOrders);
+    if (selections) context.selections = selections;
+  }
+  return context;
+}
+
+/** Checks one declared prefetch value against what its template asks for. */
+function parsePrefetchValue(value: unknown, key: string, expected: { kind: string; resourceType: string }, c: Checker): PrefetchValue | undefined {
+  const path = `prefetch.${key}`;
+  if (value === null) return null;
+  if (!isResource(value)) {
+    c.fail(path, `${path} must be a FHIR resource, a Bundle or null`, 'structure');
+    return undefined;
+  }
+  if (value.resourceType === 'OperationOutcome') return value;
+  if (expected.kind === 'read') {
+    if (value.resourceType !== expected.resourceType) {
+      c.fail(path, `${path} must be a ${expected.resourceType}, got ${value.resourceType}`, 'value');
+      return undefined;
+    }
+    return value;
+  }
+  if (value.resourceType !== 'Bundle') {
+    c.fail(path, `${path} must be a Bundle of ${expected.resourceType}, got ${value.resourceType}`, 'value');
+    return undefined;
+  }
+  const bundle = value;
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) {
+    c.fail(`${path}.entry`, `${path}.entry must be an array`, 'structure');
+    return undefined;
+  }
+  const entry: BundleEntry[] = [];
+  (bundle.entry ?? []).forEach((e, i) => {
+    const resource: unknown = isObject(e) ? e.resource : undefined;
+    const mode = isObject(e) ? (e as BundleEntry).search?.mode : undefined;
+    if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, 'each prefetch Bundle entry needs a FHIR resource', 'structure');
+    else if (resource.resourceType === expected.resourceType) entry.push({ ...e, resource });
+    else if (mode !== 'include' && mode !== 'outcome' && resource.resourceType !== 'OperationOutcome') {
+      c.fail(`${path}.entry[${i}].resource`, `${path} must hold ${expected.resourceType} resources, got ${resource.resourceType}`, 'value');
+    }
+  });
+  return { ...bundle, entry };
+}
+
+function parsePrefetch(body: Json, c: Checker, service: ServiceDefinition): Record<string, PrefetchValue> {
+  const raw = body['prefetch'];
+  const result: Record<string, PrefetchValue> = {};
+  if (raw === undefined || raw === null) return result;
+  if (!isObject(raw)) {
+    c.fail('prefetch', 'prefetch must be an object', 'structure');
+    return result;
+  }
+  // Only declared keys are read; anything else a client sends is ignored (CDS Hooks 2.0, prefetch).
+  for (const { key, parsed } of service.prefetch) {
+    if (!(key in raw)) continue;
+    const value = parsePrefetchValue(raw[key], key, parsed, c);
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
+}
+
+/**
+ * Parses and checks a hook request for a service.
+ * @param body - the parsed JSON body.
+ * @param service - the service that was called.
+ * @returns the checked request.
+ * @throws HttpError 400 listing every problem found, each with its place in the request.
+ */
+export function parseHookRequest(body: unknown, service: ServiceDefinition): HookRequest {
+  const c = new Checker();
+  if (!isObject(body)) throw badRequest([{ code: 'structure', message: 'The request body must be a JSON object' }]);
+  const hook = c.requiredString(body, 'hook', 'hook');
+  if (hook !== undefined && hook !== service.hook) {
+    c.fail('hook', `hook "${hook}" does not match service ${service.id}, which answers "${service.hook}"`, 'value');
+  }
+  const hookInstance = c.requiredString(body, 'hookInstance', 'hookInstance');
+  const fhirServer = parseFhirServer(body, c);
+  const fhirAuthorization = parseAuthorization(body, c, fhirServer);
+  const context = parseContext(body, c, service);
+  const prefetch = parsePrefetch(body, c, service);
+  if (c.problems.length > 0 || !context || !hookInstance) throw badRequest(c.problems);
+  return {
+    hook: service.hook,
+    hookInstance,
+    ...(fhirServer ? { fhirServer } : {}),
+    ...(fhirAuthorization ? { fhirAuthorization } : {}),
+    context,
+    prefetch,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The CDS Hooks endpoints: discovery, service invocation and feedback.
+ */
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import { methodNotAllowed } from '../http/outcomes.js';
+import type { FeedbackStore } from '../store/feedback-store.js';
+import { toDescriptor } from '../services/service-definitions.js';
+import { findService, handleHook } from './handle-hook.js';
+import type { HookPipeline } from './handle-hook.js';
+import { parseFeedback } from './parse-feedback.js';
+import type { CdsDiscoveryResponse } from './types.js';
+
+/** What the CDS routes need. */
+export interface CdsRoutesDeps {
+  readonly pipeline: HookPipeline;
+  readonly feedback: FeedbackStore;
+  readonly clock: () => Date;
+}
+
+function serviceId(req: Request): string {
+  return String(req.params['id']);
+}
+
+/**
+ * Builds the router mounted at `/cds-services`.
+ * @param deps - pipeline, feedback store and clock.
+ * @returns the router.
+ */
+export function cdsRoutes(deps: CdsRoutesDeps): Router {
+  const router = express.Router();
+  const discovery: CdsDiscoveryResponse = { services: [...deps.pipeline.services.values()].map(toDescriptor) };
+
+  // Discovery: https://cds-hooks.hl7.org/2.0/#discovery
+  router.get('/', (_req, res) => {
+    res.json(discovery);
+  });
+
+  // Calling a CDS Service: https://cds-hooks.hl7.org/2.0/#calling-a-cds-service
+  router.post('/:id', async (req: Request, res: Response) => {
+    res.locals['serviceId'] = serviceId(req);
+    const body = await handleHook(deps.pipeline, serviceId(req), req.body, deps.clock());
+    res.json(body);
+  });
+
+  // Feedback: https://cds-hooks.hl7.org/2.0/#feedback
+  router.post('/:id/feedback', (req: Request, res: Response) => {
+    const service = findService(deps.pipeline, serviceId(req));
+    res.locals['serviceId'] = service.id;
+    const items = parseFeedback(req.body);
+    deps.feedback.save(service.id, items, deps.clock());
+    res.json({ stored: items.length });
+  });
+
+  router.all('/', () => {
+    throw methodNotAllowed(['GET', 'OPTIONS']);
+  });
+  router.all(['/:id', '/:id/feedback'], () => {
+    throw methodNotAllowed(['POST', 'OPTIONS']);
+  });
+  return router;
+}

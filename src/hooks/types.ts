@@ -1,0 +1,119 @@
+/**
+ * CDS Hooks 2.0 wire types, our own, matching the specification exactly
+ * (https://cds-hooks.hl7.org/2.0/ and the logical models CDSHooksRequest/Response/Feedback).
+ * `@medplum/core`'s CDS types are not used: they still say `hard-stop` and make `source` optional.
+ */
+import type { Bundle, Coding, Resource } from '@medplum/fhirtypes';
+
+/** The hooks this service implements. */
+export type HookName = 'order-sign' | 'order-select' | 'patient-view';
+
+/** A service entry of the discovery response (https://cds-hooks.hl7.org/2.0/#response). */
+export interface CdsServiceDescriptor {
+  hook: HookName;
+  title?: string;
+  description: string;
+  id: string;
+  prefetch?: Record<string, string>;
+  usageRequirements?: string;
+}
+
+/** `GET /cds-services` body. */
+export interface CdsDiscoveryResponse {
+  services: CdsServiceDescriptor[];
+}
+
+/** `fhirAuthorization` of a hook request (https://cds-hooks.hl7.org/2.0/#passing-the-access-token-to-the-cds-service). */
+export interface FhirAuthorization {
+  access_token: string;
+  token_type?: string;
+  expires_in?: number;
+  scope?: string;
+  subject?: string;
+  patient?: string;
+}
+
+/** Context fields of the three hooks, after parsing; unknown fields are dropped. */
+export interface HookContext {
+  userId: string;
+  patientId: string;
+  encounterId?: string;
+  /** order-sign and order-select. */
+  draftOrders?: Bundle;
+  /** order-select: references (`Type/id`) to entries of draftOrders. */
+  selections?: string[];
+}
+
+/** A prefetch value as a client may send it: a resource (or Bundle), or null for "looked, found nothing". */
+export type PrefetchValue = Resource | null;
+
+/** A parsed, checked hook request. */
+export interface HookRequest {
+  hook: HookName;
+  hookInstance: string;
+  fhirServer?: string;
+  fhirAuthorization?: FhirAuthorization;
+  context: HookContext;
+  /** Only the keys the service declared; undeclared keys are dropped while parsing. */
+  prefetch: Record<string, PrefetchValue>;
+}
+
+/** Card indicator: urgency from the clinician's point of view. */
+export type Indicator = 'info' | 'warning' | 'critical';
+
+/** `Card.source`. */
+export interface CardSource {
+  label: string;
+  url?: string;
+  icon?: string;
+  topic?: Coding;
+}
+
+/** An action of a suggestion or a system action. */
+export interface CdsAction {
+  type: 'create' | 'update' | 'delete';
+  description: string;
+  resource?: Resource;
+  resourceId?: string;
+}
+
+/** `Card.suggestions[]`. */
+export interface Suggestion {
+  label: string;
+  uuid: string;
+  isRecommended?: boolean;
+  actions?: CdsAction[];
+}
+
+/** `Card.links[]`: appContext only on smart links. */
+export type Link =
+  | { label: string; url: string; type: 'absolute'; autolaunchable?: boolean }
+  | { label: string; url: string; type: 'smart'; appContext?: string; autolaunchable?: boolean };
+
+/** A CDS Hooks card. */
+export interface Card {
+  uuid: string;
+  summary: string;
+  detail?: string;
+  indicator: Indicator;
+  source: CardSource;
+  suggestions?: Suggestion[];
+  selectionBehavior?: 'at-most-one' | 'any';
+  overrideReasons?: Coding[];
+  links?: Link[];
+}
+
+/** The body of a hook response. */
+export interface CdsResponse {
+  cards: Card[];
+  systemActions?: CdsAction[];
+}
+
+/** One item of a feedback body (https://cds-hooks.hl7.org/2.0/#feedback). */
+export interface FeedbackItem {
+  card: string;
+  outcome: 'accepted' | 'overridden';
+  acceptedSuggestions?: { id: string }[];
+  overrideReason?: { reason?: Coding; userComment?: string };
+  outcomeTimestamp: string;
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { fitSummary, MAX_SUMMARY_LENGTH, toWireResponse } from './wire-json.js';
+
+describe('toWireResponse', () => {
+  it('removes null, empty strings, empty arrays and empty objects at every depth, keeping cards: []', () => {
+    expect(toWireResponse({ cards: [] })).toEqual({ cards: [] });
+    const wire = toWireResponse({
+      cards: [
+        {
+          uuid: 'u',
+          summary: 's',
+          indicator: 'info',
+          source: { label: 'l', url: '', topic: { code: 'x', display: undefined } },
+          suggestions: [],
+          links: [],
+          detail: '',
+        },
+      ],
+      systemActions: [],
+    });
+    expect(wire).toEqual({ cards: [{ uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l', topic: { code: 'x' } } }] });
+  });
+
+  it('keeps false and 0', () => {
+    const wire = toWireResponse({ cards: [{ uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l' }, suggestions: [{ uuid: 'v', label: 'x', isRecommended: false }], selectionBehavior: 'any' }] });
+    expect((wire['cards'] as { suggestions: { isRecommended: boolean }[] }[])[0]?.suggestions[0]?.isRecommended).toBe(false);
+  });
+});
+
+describe('fitSummary', () => {
+  it('leaves a summary under the limit alone, collapsing whitespace', () => {
+    expect(fitSummary('  Covered:   pump refill  ')).toBe('Covered: pump refill');
+  });
+
+  it('cuts a long summary to fewer than 140 characters on a word boundary', () => {
+    const long = 'Intrathecal morphine refill is part of using the established pump; coverage follows the pump and the qualifying diagnosis G89.4 already on file';
+    const fitted = fitSummary(long);
+    expect(long.length).toBeGreaterThan(139);
+    expect(fitted.length).toBeLessThanOrEqual(MAX_SUMMARY_LENGTH);
+    expect(fitted.endsWith('…')).toBe(true);
+    expect(long.startsWith(fitted.slice(0, -1))).toBe(true);
+    expect(fitted.at(-2)).not.toBe(' ');
+  });
+
+  it('cuts a summary without spaces hard', () => {
+    expect(fitSummary('x'.repeat(300)).length).toBe(MAX_SUMMARY_LENGTH);
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * CDS Hooks 2.0 JSON rule: elements SHALL NOT be null or empty; optional elements without a value are left out.
+ * The only exception is the top-level `cards` array, which is `[]` when there is no guidance.
+ */
+import type { CdsResponse } from './types.js';
+
+/** Largest summary length the spec allows ("<140 characters"). */
+export const MAX_SUMMARY_LENGTH = 139;
+
+function prune(value: unknown): unknown {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (Array.isArray(value)) {
+    const items = value.map(prune).filter((v) => v !== undefined);
+    return items.length > 0 ? items : undefined;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => [k, prune(v)] as const)
+      .filter(([, v]) => v !== undefined);
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  }
+  return value;
+}
+
+/**
+ * Shortens a summary to the spec's limit, on a word boundary where one is near, with an ellipsis.
+ * @param summary - the summary text.
+ * @returns the summary, at most 139 characters.
+ */
+export function fitSummary(summary: string): string {
+  const text = summary.replace(/\s+/g, ' ').trim();
+  if (text.length <= MAX_SUMMARY_LENGTH) return text;
+  const cut = text.slice(0, MAX_SUMMARY_LENGTH - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > MAX_SUMMARY_LENGTH - 30 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/**
+ * The response as sent on the wire: empties removed, summaries within the limit, `cards` always present.
+ * @param response - the response as built.
+ * @returns a plain JSON object.
+ */
+export function toWireResponse(response: CdsResponse): Record<string, unknown> {
+  const cards = response.cards.map((card) => prune({ ...card, summary: fitSummary(card.summary) }));
+  const systemActions = prune(response.systemActions);
+  return { cards, ...(systemActions ? { systemActions } : {}) };
+}

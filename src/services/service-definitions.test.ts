@@ -1,0 +1,32 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DefinitionError, loadServiceDefinitions } from './service-definitions.js';
+
+function packWith(edit: (yaml: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'itcds-pack-'));
+  cpSync('cds-hooks', dir, { recursive: true });
+  const file = join(dir, 'services.yaml');
+  writeFileSync(file, edit(readFileSync(file, 'utf8')));
+  return dir;
+}
+
+describe('loadServiceDefinitions', () => {
+  it('loads the three services with their prefetch keys', () => {
+    const services = loadServiceDefinitions('cds-hooks');
+    expect(services.map((s) => s.id)).toEqual(['intrathecal-order-sign', 'intrathecal-order-select', 'intrathecal-patient-view']);
+    expect(services[0]?.prefetch.filter((p) => p.required).map((p) => p.key)).toEqual(['patient', 'conditions', 'devices', 'medicationRequests']);
+  });
+
+  it.each([
+    ['a schema violation', (y: string) => y.replace('hook: order-select', 'hook: order-dispatch'), /services.yaml: does not match services.schema.json/],
+    ['a bad prefetch token', (y: string) => y.replace('Device?patient={{context.patientId}}', 'Device?patient={{context.draftOrders}}'), /service intrathecal-order-sign, prefetch devices: prefetch token/],
+    ['a duplicate service id', (y: string) => y.replace('id: intrathecal-order-select', 'id: intrathecal-order-sign'), /declared twice/],
+    ['YAML that does not parse', (y: string) => `${y}\n  - id: [unclosed`, /services.yaml:/],
+  ])('refuses %s, naming the file', (_name, edit, message) => {
+    const dir = packWith(edit);
+    expect(() => loadServiceDefinitions(dir)).toThrow(DefinitionError);
+    expect(() => loadServiceDefinitions(dir)).toThrow(message);
+  });
+});
