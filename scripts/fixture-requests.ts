@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { matchesSearchRequest, parseSearchRequest } from '@medplum/core';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { answerQuery } from '../src/fhir/answer-query.js';
 import { ensureFhirDefinitions } from '../src/fhir/definitions.js';
 import { fillTemplate } from '../src/hooks/prefetch-template.js';
 import type { HookContext } from '../src/hooks/types.js';
@@ -27,22 +27,6 @@ function hookInstance(caseName: string, variant: string): string {
   for (const ch of `${caseName}/${variant}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   const hex = h.toString(16).padStart(8, '0');
   return `${hex}-0000-4000-8000-${hex}${hex.slice(0, 4)}`;
-}
-
-/**
- * Answers a filled prefetch query from a list of resources, with Medplum's in-memory FHIR search matching.
- * @param query - e.g. `Condition?patient=it-seed-a`.
- * @param resources - everything the server would hold.
- * @returns a resource, a searchset Bundle, or null (read of a missing resource).
- */
-export function answerQuery(query: string, resources: readonly Resource[]): Resource | null {
-  if (!query.includes('?')) {
-    const [type, id] = query.split('/');
-    return resources.find((r) => r.resourceType === type && r.id === id) ?? null;
-  }
-  const request = parseSearchRequest(query);
-  const matches = resources.filter((r) => r.resourceType === request.resourceType && matchesSearchRequest(r, request));
-  return { resourceType: 'Bundle', type: 'searchset', total: matches.length, entry: matches.map((resource) => ({ resource })) };
 }
 
 /**

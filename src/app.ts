@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
+import type { RulePack } from './engine/pack-types.js';
 import { createEmbeddedFhir } from './fhir/embedded-server.js';
 import type { EmbeddedFhir } from './fhir/embedded-server.js';
 import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
@@ -16,13 +17,14 @@ import { jsonBody } from './http/json-body.js';
 import { notFound } from './http/outcomes.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
-import { loadServiceDefinitions } from './services/service-definitions.js';
+import { loadPipeline } from './pipeline.js';
 import { openFeedbackStore } from './store/feedback-store.js';
 import type { FeedbackStore } from './store/feedback-store.js';
 
 /** The parts an application is made of. */
 export interface AppParts {
   readonly config: Config;
+  readonly packs: readonly RulePack[];
   readonly pipeline: HookPipeline;
   readonly feedback: FeedbackStore;
   readonly log: Logger;
@@ -86,9 +88,6 @@ export interface BuildOverrides {
   readonly log?: Logger;
 }
 
-/** Until the rule engine is wired in, every service answers "no guidance". */
-const noGuidance: Evaluator = () => ({ cards: [] });
-
 /**
  * Builds the real parts from a configuration and wires the application.
  * @param config - the configuration.
@@ -97,19 +96,16 @@ const noGuidance: Evaluator = () => ({ cards: [] });
  */
 export async function buildApp(config: Config, overrides: BuildOverrides = {}): Promise<BuiltApp> {
   const log = overrides.log ?? createLogger(config.logLevel);
-  const services = loadServiceDefinitions(config.rulesDir);
+  const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
   const feedback = openFeedbackStore(config.storePath);
   const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhir(config.fixturesDir) : undefined;
   const parts: AppParts = {
     config,
+    packs,
     log,
     feedback,
     clock: overrides.clock ?? (() => new Date()),
-    pipeline: {
-      services: new Map(services.map((s) => [s.id, s])),
-      evaluate: overrides.evaluate ?? noGuidance,
-      prefetchDeadlineMs: config.prefetchDeadlineMs,
-    },
+    pipeline,
     ...(embeddedFhir ? { embeddedFhir } : {}),
   };
   return { app: createApp(parts), parts, close: () => feedback.close() };

@@ -25,6 +25,8 @@ export interface Config {
   readonly fixturesDir: string;
   /** Folder of the rule packs and service definitions. */
   readonly rulesDir: string;
+  /** JSON file of threshold overrides (threshold id -> number), if any. */
+  readonly thresholdsFile?: string;
   /** Log level for the structured log (`silent` in tests). */
   readonly logLevel: string;
 }
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedFhir: readBool(env, 'EMBEDDED_FHIR', !production),
     fixturesDir: env['FHIR_FIXTURES_DIR']?.trim() || 'fhir-fixtures/patients',
     rulesDir: env['RULES_DIR']?.trim() || 'cds-hooks',
+    ...(env['THRESHOLDS_FILE']?.trim() ? { thresholdsFile: env['THRESHOLDS_FILE'].trim() } : {}),
     logLevel: env['LOG_LEVEL']?.trim() || (mode === 'test' ? 'silent' : 'info'),
   };
 }

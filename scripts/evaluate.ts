@@ -1,0 +1,66 @@
+/**
+ * `npm run evaluate -- <hook-request.json> [--service <id>] [--now <ISO date-time>]`: prints the CDS Hooks
+ * response the service would give, through the same pipeline as the HTTP endpoint minus HTTP. The service is the
+ * one declared for the request's hook unless --service names another. A refused request prints the
+ * OperationOutcome's issues and exits 1; unusable arguments exit 2.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { handleHook } from '../src/hooks/handle-hook.js';
+import { HttpError } from '../src/http/outcomes.js';
+import { loadPipeline } from '../src/pipeline.js';
+
+const usage = 'usage: npm run evaluate -- <hook-request.json> [--service <id>] [--now <ISO date-time>]';
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ allowPositionals: true, options: { service: { type: 'string' }, now: { type: 'string' } } });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const file = args.positionals[0];
+  if (!file || args.positionals.length > 1) {
+    process.stderr.write(`${usage}\n`);
+    return 2;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    process.stderr.write(`${file}: not a readable JSON file (${(err as Error).message})\n`);
+    return 2;
+  }
+  const now = args.values.now ? new Date(args.values.now) : new Date();
+  if (Number.isNaN(now.getTime())) {
+    process.stderr.write(`--now "${args.values.now ?? ''}" is not a date-time\n`);
+    return 2;
+  }
+  const { pipeline } = loadPipeline(loadConfig({ ...process.env, NODE_ENV: process.env['NODE_ENV'] ?? 'development' }));
+  const hook = (body as { hook?: unknown } | null)?.hook;
+  const serviceId = args.values.service ?? [...pipeline.services.values()].find((s) => s.hook === hook)?.id ?? String(hook);
+  try {
+    const response = await handleHook(pipeline, serviceId, body, now);
+    process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    process.stderr.write(`the service would answer HTTP ${err.status}:\n`);
+    for (const issue of err.outcome.issue ?? []) {
+      process.stderr.write(`- ${issue.expression?.[0] ? `${issue.expression[0]}: ` : ''}${issue.details?.text ?? issue.code}\n`);
+    }
+    return 1;
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+);

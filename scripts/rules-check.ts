@@ -1,0 +1,47 @@
+/**
+ * `npm run rules:check [-- <packs folder>...]`: checks rule packs without starting the server, for CI and for
+ * rule authors. Loads and compiles every pack (the same checks as start-up), runs every rule's test cases,
+ * requires a firing and a non-firing case per rule, and compares rule versions with git history.
+ * Exit 0 when all is well; 1 with one line per problem otherwise.
+ */
+import { join } from 'node:path';
+import { loadRulePacks } from '../src/engine/rule-packs.js';
+import { runPackCases } from '../src/engine/rule-tests.js';
+import { versionProblems } from '../src/engine/rule-versions.js';
+import { loadServiceDefinitions } from '../src/services/service-definitions.js';
+
+const RULES_DIR = 'cds-hooks';
+const schemaDir = join(RULES_DIR, 'schema');
+const packDirs = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [join(RULES_DIR, 'packs')];
+const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+function main(): number {
+  const problems: string[] = [];
+  const services = loadServiceDefinitions(RULES_DIR);
+  let cases = 0;
+  for (const dir of packDirs) {
+    const packs = loadRulePacks(dir, schemaDir);
+    for (const pack of packs) {
+      const { outcomes, problems: packProblems } = runPackCases(pack, { services, fixturesRoot: 'fhir-fixtures', schemaDir, publicBaseUrl: 'http://localhost:3000' });
+      cases += outcomes.length;
+      problems.push(...packProblems);
+      for (const o of outcomes) for (const p of o.problems) problems.push(`${o.rule.testsFile}: case "${o.caseName}": ${p}`);
+      out(`pack ${pack.id} ${pack.version}: ${pack.rules.length} rules, ${pack.criteria.size} criteria, ${pack.valueSets.size} value sets, ${outcomes.length} cases`);
+    }
+    try {
+      problems.push(...versionProblems('.', dir));
+    } catch (err) {
+      out(`warning: rule versions not compared with git history (${(err as Error).message.split('\n')[0] ?? ''})`);
+    }
+  }
+  for (const p of problems) out(`problem: ${p}`);
+  out(problems.length === 0 ? `rule packs OK (${cases} cases)` : `${problems.length} problem(s)`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+try {
+  process.exitCode = main();
+} catch (err) {
+  out(`problem: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

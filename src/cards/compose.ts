@@ -1,0 +1,135 @@
+/**
+ * Findings -> CDS Hooks cards. Fills the rule's card template, then adds what every card carries: the evidence
+ * that made it fire, the sources it rests on (with how far each is confirmed), the thresholds it compared against
+ * (and whether they are consensus values or deployment overrides), and the rule and pack versions.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import { describeEvidence } from '../engine/describe.js';
+import type { Finding } from '../engine/evaluate.js';
+import { referenceOf } from '../engine/evaluate.js';
+import type { RulePack, Source, Threshold } from '../engine/pack-types.js';
+import type { Placeholder } from '../engine/placeholders.js';
+import { fillPlaceholders } from '../engine/placeholders.js';
+import type { Card, Link, Suggestion } from '../hooks/types.js';
+import { fitSummary } from '../hooks/wire-json.js';
+import { formatEvidence, formatResult, formatThreshold } from './render-values.js';
+
+/** Da Vinci CRD card types code system. */
+export const CRD_CARD_TYPES = 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp';
+
+/** What composition needs besides the findings. */
+export interface ComposeOptions {
+  readonly packs: ReadonlyMap<string, RulePack>;
+  /** PUBLIC_BASE_URL, for relative links and {{baseUrl}}. */
+  readonly publicBaseUrl: string;
+  /** Card uuids: random in production, fixed in tests. */
+  readonly uuid?: () => string;
+}
+
+const CONFIDENCE_TEXT = { confirmed: 'confirmed in the source', secondary: 'secondary source', unconfirmed: 'unconfirmed; verify before relying on it' } as const;
+
+function filler(finding: Finding, pack: RulePack, baseUrl: string): (p: Placeholder) => string {
+  return (p) => {
+    switch (p.kind) {
+      case 'criterion':
+        return formatResult(finding.results.get(p.name));
+      case 'evidence':
+        return formatEvidence(p.name ? (finding.results.get(p.name)?.evidence ?? []) : finding.evidence);
+      case 'threshold': {
+        const t = pack.thresholds.get(p.name);
+        return t ? formatThreshold(t) : '';
+      }
+      case 'order':
+        return finding.order ? describeEvidence(referenceOf(finding.order), finding.order) : '';
+      case 'baseUrl':
+        return baseUrl;
+    }
+  };
+}
+
+function sourceLine(s: Source): string {
+  const title = s.url ? `[${s.title}](${s.url})` : s.title;
+  return `- ${title}${s.date ? `, ${s.date}` : ''} (${CONFIDENCE_TEXT[s.confidence]})`;
+}
+
+function thresholdLine(t: Threshold, pack: RulePack): string {
+  const source = pack.sources.get(t.source)?.title ?? t.source;
+  const kind = t.overridden ? 'set by this deployment' : t.confidence === 'confirmed' ? `from ${source}` : `a consensus value (${source}; ${CONFIDENCE_TEXT[t.confidence]}), configurable`;
+  return `- ${t.description}: ${formatThreshold(t)}, ${kind}`;
+}
+
+function footer(finding: Finding, pack: RulePack): string {
+  const rule = finding.rule;
+  const lines: string[] = [];
+  if (finding.evidence.length > 0) lines.push('**Evidence in the record**', ...finding.evidence.map((e) => `- ${describeEvidence(e.reference, e.resource)}`), '');
+  const thresholds = rule.thresholds.flatMap((id) => pack.thresholds.get(id) ?? []);
+  if (thresholds.length > 0) lines.push('**Thresholds**', ...thresholds.map((t) => thresholdLine(t, pack)), '');
+  lines.push('**Sources**', ...(rule.card?.sources ?? []).flatMap((id) => pack.sources.get(id) ?? []).map(sourceLine), '');
+  lines.push(`*Rule ${rule.id} ${rule.version}, rule pack ${pack.id} ${pack.version}.*`);
+  return lines.join('\n');
+}
+
+/** Fills placeholders in every string of a suggested resource. */
+function fillDeep(value: unknown, text: (t: string) => string): unknown {
+  if (typeof value === 'string') return text(value);
+  if (Array.isArray(value)) return value.map((v) => fillDeep(v, text));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillDeep(v, text)]));
+  return value;
+}
+
+function absolute(url: string, baseUrl: string): string {
+  return url.startsWith('/') ? `${baseUrl}${url}` : url;
+}
+
+/**
+ * The card of one finding.
+ * @param finding - a rule that fired.
+ * @param options - packs, base URL, uuid source.
+ * @returns the card, or undefined when the rule yields no card.
+ */
+export function composeCard(finding: Finding, options: ComposeOptions): Card | undefined {
+  const template = finding.rule.card;
+  const pack = options.packs.get(finding.packId);
+  if (!template || !pack) return undefined;
+  const uuid = options.uuid ?? randomUUID;
+  const fill = filler(finding, pack, options.publicBaseUrl);
+  const text = (t: string): string => fillPlaceholders(t, fill);
+  const source = pack.sources.get(template.sources[0] ?? '');
+  const detail = [template.detail ? text(template.detail).trim() : '', footer(finding, pack)].filter(Boolean).join('\n\n');
+  const links: Link[] = (template.links ?? []).map((l) =>
+    l.type === 'smart'
+      ? { label: text(l.label), url: absolute(text(l.url), options.publicBaseUrl), type: 'smart', ...(l.appContext ? { appContext: text(l.appContext) } : {}) }
+      : { label: text(l.label), url: absolute(text(l.url), options.publicBaseUrl), type: 'absolute' }
+  );
+  if (source?.url && !links.some((l) => l.url === source.url)) links.push({ label: source.title, url: source.url, type: 'absolute' });
+  const suggestions: Suggestion[] = (template.suggestions ?? []).map((s) => ({
+    label: text(s.label),
+    uuid: uuid(),
+    ...(s.isRecommended !== undefined ? { isRecommended: s.isRecommended } : {}),
+    ...(s.actions
+      ? {
+          actions: s.actions.map((a) => ({
+            type: a.type,
+            description: text(a.description),
+            ...(a.resource ? { resource: fillDeep(a.resource, text) as Resource } : {}),
+            ...(a.resourceId ? { resourceId: text(a.resourceId) } : {}),
+          })),
+        }
+      : {}),
+  }));
+  return {
+    uuid: uuid(),
+    summary: fitSummary(text(template.summary)),
+    detail,
+    indicator: template.indicator,
+    source: {
+      label: source?.title ?? pack.title,
+      ...(source?.url ? { url: source.url } : {}),
+      ...(template.topic ? { topic: { system: CRD_CARD_TYPES, code: template.topic } } : {}),
+    },
+    ...(suggestions.length > 0 ? { suggestions, selectionBehavior: template.selectionBehavior ?? 'any' } : {}),
+    ...(template.overrideReasons ? { overrideReasons: template.overrideReasons.map((r) => ({ ...r })) } : {}),
+    ...(links.length > 0 ? { links } : {}),
+  };
+}

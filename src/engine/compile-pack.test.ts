@@ -1,0 +1,56 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DefinitionError } from '../services/service-definitions.js';
+import { loadRulePacks } from './rule-packs.js';
+
+/** A copy of the demo pack with one file edited. */
+function demoWith(file: string, edit: (text: string) => string): string {
+  const root = mkdtempSync(join(tmpdir(), 'itcds-packs-'));
+  cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
+  const path = join(root, 'demo', file);
+  writeFileSync(path, edit(readFileSync(path, 'utf8')));
+  return root;
+}
+
+const load = (root: string, overrides: Record<string, number> = {}) => loadRulePacks(root, 'cds-hooks/schema', overrides);
+
+describe('loading and checking rule packs', () => {
+  it('loads the demo pack with criteria in dependency order', () => {
+    const [pack] = load('test/packs');
+    expect(pack?.rules.map((r) => r.id)).toEqual(['demo-dose-ceiling', 'demo-established-order', 'demo-no-pain-score']);
+    const names = [...(pack?.criteria.keys() ?? [])];
+    expect(names.indexOf('dailyMg')).toBeLessThan(names.indexOf('aboveCeiling'));
+    expect(pack?.criteria.get('aboveCeiling')?.perOrder).toBe(true);
+    expect(pack?.criteria.get('established')?.perOrder).toBe(false);
+    expect(pack?.rules.find((r) => r.id === 'demo-dose-ceiling')?.thresholds).toEqual(['demoMaxDailyMg']);
+  });
+
+  it.each([
+    ['a rule file that does not match the schema', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace(/^when:.*$/m, ''), /demo-dose-ceiling.yaml: does not match its schema: .*when/],
+    ['an expression that does not parse', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('when: "%aboveCeiling"', 'when: "%aboveCeiling and ("'), /demo-dose-ceiling.yaml: rule demo-dose-ceiling \(when\): expression does not parse[\s\S]*%aboveCeiling and \(/],
+    ['an unknown function', 'criteria/demo.yaml', (t: string) => t.replace("type.text.lower()", 'type.text.lowercase()'), /criterion activePump \(evidence\): unknown function lowercase\(\)/],
+    ['an unknown function hidden where an empty record never reaches', 'criteria/demo.yaml', (t: string) => t.replace("code.inValueSet('demo-chronic-pain')", "code.memberOfVs('demo-chronic-pain')"), /unknown function memberOfVs\(\)/],
+    ['an unknown variable', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('when: "%aboveCeiling"', 'when: "%aboveCieling"'), /rule demo-dose-ceiling \(when\): unknown variable %aboveCieling/],
+    ['an unknown value set', 'criteria/demo.yaml', (t: string) => t.replace("inValueSet('demo-morphine')", "inValueSet('demo-morfine')"), /criterion isMorphineOrder: unknown value set "demo-morfine"/],
+    ['an unknown source', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('sources: [demo-consensus]', 'sources: [pacc-2099]'), /card cites unknown source "pacc-2099"/],
+    ['an unknown threshold', 'criteria/demo.yaml', (t: string) => t.replace('%thresholds.demoMaxDailyMg', '%thresholds.demoMaxDaily'), /unknown threshold %thresholds.demoMaxDaily/],
+    ['an unknown card placeholder', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('{{dailyMg}}', '{{dailyMgs}}'), /card placeholder \{\{dailyMgs\}\} names nothing/],
+    ['two rules with one id', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('id: demo-dose-ceiling', 'id: demo-no-pain-score'), /rule id demo-no-pain-score is used by another rule/],
+    ['criteria in a cycle', 'criteria/demo.yaml', (t: string) => t.replace('expression: "%activePump and %painDiagnosis"', 'expression: "%activePump and %painDiagnosis and %aboveCeiling"').replace('expression: "%dailyMg > %thresholds.demoMaxDailyMg"', 'expression: "%dailyMg > %thresholds.demoMaxDailyMg and %established"'), /cycle: .*established/],
+    ['an is-a filter on a system without prefix hierarchy', 'valuesets/demo-chronic-pain.json', (t: string) => t.replace('"system": "http://hl7.org/fhir/sid/icd-10-cm", "filter"', '"system": "http://snomed.info/sct", "filter"'), /demo-chronic-pain.json: is-a filters are only supported on ICD-10-CM/],
+    ['a patient rule that reads %order', 'rules/demo-no-pain-score.yaml', (t: string) => t.replace('when: "%established and %painScoreRecorded.not()"', 'when: "%established and %aboveCeiling"'), /a rule of scope patient reads %order/],
+    ['an expression that fails on an empty record', 'criteria/demo.yaml', (t: string) => t.replace('expression: "%activePump and %painDiagnosis"', `expression: "%activePump and ('a' + 1) = 'a1'"`), /criterion established: expression fails on an empty record/],
+  ])('refuses %s, naming the file, the rule or criterion and the expression', (_name, file, edit, message) => {
+    const root = demoWith(file, edit);
+    expect(() => load(root)).toThrow(DefinitionError);
+    expect(() => load(root)).toThrow(message);
+  });
+
+  it('applies deployment threshold overrides and refuses overrides of thresholds that do not exist', () => {
+    const [pack] = load('test/packs', { demoMaxDailyMg: 12 });
+    expect(pack?.thresholds.get('demoMaxDailyMg')).toMatchObject({ value: 12, overridden: true });
+    expect(() => load('test/packs', { noSuchThreshold: 1 })).toThrow(/noSuchThreshold/);
+  });
+});

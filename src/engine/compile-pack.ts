@@ -1,0 +1,230 @@
+/**
+ * Compiles a pack's files into a RulePack and checks everything a rule author can get wrong: expressions that
+ * do not parse, unknown functions or variables, criteria, value sets, sources, thresholds or placeholders that
+ * do not exist, cycles between criteria, duplicate ids, and expressions that fail on an empty record.
+ */
+import { DefinitionError } from '../services/service-definitions.js';
+import { BUILT_IN_VARIABLES, compileExpression, readExpression, temporalValue, unknownFunctions, userFunctions } from './expressions.js';
+import type { PackFiles } from './load-pack.js';
+import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
+import type { CardTemplate, CompiledExpression, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
+import { placeholdersIn, readPlaceholder } from './placeholders.js';
+import { compileValueSet } from './value-sets.js';
+import type { CompiledValueSet } from './value-sets.js';
+
+/** Da Vinci CRD card types (http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp). */
+export const CARD_TOPICS = new Set([
+  'coverage-info', 'claim', 'insurance', 'limits', 'network', 'appropriate-use', 'cost', 'therapy-alternatives-opt',
+  'therapy-alternatives-req', 'clinical-reminder', 'duplicate-therapy', 'contraindication', 'guideline', 'off-guideline',
+]);
+
+interface Scope {
+  readonly files: PackFiles;
+  readonly valueSets: ReadonlyMap<string, CompiledValueSet>;
+  readonly criteriaNames: ReadonlySet<string>;
+  readonly thresholdIds: ReadonlySet<string>;
+  readonly table: ReturnType<typeof userFunctions>;
+}
+
+function compileChecked(text: string, where: string, scope: Scope): CompiledExpression {
+  let use;
+  try {
+    use = readExpression(text);
+  } catch (err) {
+    throw new DefinitionError(`${where}: expression does not parse: ${String(err)}\n  ${text}`);
+  }
+  for (const v of use.variables) {
+    if (!CONTEXT_VARIABLES.has(v) && !scope.criteriaNames.has(v) && !BUILT_IN_VARIABLES.has(v)) {
+      throw new DefinitionError(`${where}: unknown variable %${v} (neither a context variable nor a criterion)\n  ${text}`);
+    }
+  }
+  for (const id of use.valueSets) {
+    if (!scope.valueSets.has(id)) throw new DefinitionError(`${where}: unknown value set "${id}"\n  ${text}`);
+  }
+  const unknown = unknownFunctions(use.functions, scope.table);
+  if (unknown.length > 0) throw new DefinitionError(`${where}: unknown function ${unknown.join(', ')}()\n  ${text}`);
+  const thresholds = new Set([...text.matchAll(/%thresholds\.([A-Za-z]\w*)/g)].map((m) => m[1] ?? ''));
+  for (const t of thresholds) if (!scope.thresholdIds.has(t)) throw new DefinitionError(`${where}: unknown threshold %thresholds.${t}\n  ${text}`);
+  return { text, fn: compileExpression(text, scope.table), variables: use.variables, thresholds };
+}
+
+function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion> {
+  const ordered = new Map<string, Criterion>();
+  const visiting = new Set<string>();
+  const visit = (c: Criterion, path: string[]): void => {
+    if (ordered.has(c.name)) return;
+    if (visiting.has(c.name)) throw new DefinitionError(`${c.file}: criteria depend on each other in a cycle: ${[...path, c.name].join(' -> ')}`);
+    visiting.add(c.name);
+    for (const dep of c.dependsOn) visit(criteria.get(dep) as Criterion, [...path, c.name]);
+    visiting.delete(c.name);
+    const perOrder = c.perOrder || c.dependsOn.some((d) => ordered.get(d)?.perOrder === true);
+    const thresholds = [...new Set([...c.thresholds, ...c.dependsOn.flatMap((d) => ordered.get(d)?.thresholds ?? [])])];
+    ordered.set(c.name, { ...c, perOrder, thresholds });
+  };
+  for (const c of criteria.values()) visit(c, []);
+  return ordered;
+}
+
+function compileCriteria(scope: Scope): Map<string, Criterion> {
+  const criteria = new Map<string, Criterion>();
+  for (const { name, raw, file } of scope.files.criteria) {
+    if (CONTEXT_VARIABLES.has(name)) throw new DefinitionError(`${file}: criterion ${name} has the name of a context variable`);
+    const where = `${file}: criterion ${name}`;
+    const expression = raw.expression ? compileChecked(raw.expression, where, scope) : undefined;
+    const evidence = raw.evidence ? compileChecked(raw.evidence, `${where} (evidence)`, scope) : undefined;
+    const vars = new Set([...(expression?.variables ?? []), ...(evidence?.variables ?? [])]);
+    if (vars.has(name)) throw new DefinitionError(`${where}: reads itself`);
+    criteria.set(name, {
+      name,
+      description: raw.description,
+      kind: raw.kind ?? 'boolean',
+      ...(expression ? { expression } : {}),
+      ...(evidence ? { evidence } : {}),
+      dependsOn: [...vars].filter((v) => scope.criteriaNames.has(v)),
+      reads: [...vars].filter((v) => (DATA_VARIABLES as readonly string[]).includes(v)),
+      perOrder: vars.has('order'),
+      thresholds: [...(expression?.thresholds ?? []), ...(evidence?.thresholds ?? [])],
+      file,
+    });
+  }
+  return orderCriteria(criteria);
+}
+
+function cardTexts(card: CardTemplate): string[] {
+  return [card.summary, card.detail ?? '', ...(card.links ?? []).flatMap((l) => [l.url, l.appContext ?? '', l.label]), ...(card.suggestions ?? []).map((s) => s.label)];
+}
+
+function checkCardText(card: CardTemplate, where: string, pack: { criteria: ReadonlyMap<string, Criterion>; thresholds: ReadonlyMap<string, Threshold> }): void {
+  for (const text of cardTexts(card).flatMap(placeholdersIn)) {
+    const p = readPlaceholder(text);
+    const ok =
+      p !== undefined &&
+      (p.kind === 'order' || p.kind === 'baseUrl' || (p.kind === 'evidence' && (p.name === undefined || pack.criteria.has(p.name))) ||
+        (p.kind === 'criterion' && pack.criteria.has(p.name)) || (p.kind === 'threshold' && pack.thresholds.has(p.name)));
+    if (!ok) throw new DefinitionError(`${where}: card placeholder {{${text}}} names nothing the pack defines`);
+  }
+}
+
+function cardCriteria(card: CardTemplate): string[] {
+  const names = new Set<string>();
+  for (const text of cardTexts(card).flatMap(placeholdersIn)) {
+    const p = readPlaceholder(text);
+    if ((p?.kind === 'criterion' || p?.kind === 'evidence') && p.name) names.add(p.name);
+  }
+  return [...names];
+}
+
+function ruleThresholds(card: CardTemplate | undefined, when: CompiledExpression, pack: Omit<RulePack, 'rules'>): string[] {
+  const fromCard = (card ? cardTexts(card) : []).flatMap(placeholdersIn).flatMap((t) => {
+    const p = readPlaceholder(t);
+    return p?.kind === 'threshold' ? [p.name] : [];
+  });
+  const fromCriteria = [...when.variables].flatMap((v) => pack.criteria.get(v)?.thresholds ?? []);
+  return [...new Set([...when.thresholds, ...fromCriteria, ...fromCard])];
+}
+
+function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: Set<string>): Rule[] {
+  return scope.files.rules.map(({ raw, file, testsFile }) => {
+    if (seenRuleIds.has(raw.id)) throw new DefinitionError(`${file}: rule id ${raw.id} is used by another rule`);
+    seenRuleIds.add(raw.id);
+    const where = `${file}: rule ${raw.id}`;
+    if (raw.scope === 'order' && !raw.orders) throw new DefinitionError(`${where}: a rule of scope order needs "orders"`);
+    if (raw.scope === 'patient' && raw.orders) throw new DefinitionError(`${where}: a rule of scope patient cannot have "orders"`);
+    if (raw.coverage && raw.scope !== 'order') throw new DefinitionError(`${where}: a coverage conclusion is per order; use scope order`);
+    const when = compileChecked(raw.when, `${where} (when)`, scope);
+    if (raw.scope === 'patient' && [...when.variables].some((v) => v === 'order' || pack.criteria.get(v)?.perOrder)) {
+      throw new DefinitionError(`${where}: a rule of scope patient reads %order`);
+    }
+    const orders = raw.orders ? compileChecked(raw.orders, `${where} (orders)`, scope) : undefined;
+    if (raw.card) {
+      for (const s of raw.card.sources) if (!pack.sources.has(s)) throw new DefinitionError(`${where}: card cites unknown source "${s}"`);
+      if (raw.card.topic && !CARD_TOPICS.has(raw.card.topic)) throw new DefinitionError(`${where}: card topic "${raw.card.topic}" is not a Da Vinci CRD card type`);
+      if (raw.card.suggestions?.length && !raw.card.selectionBehavior) throw new DefinitionError(`${where}: a card with suggestions needs selectionBehavior`);
+      checkCardText(raw.card, where, pack);
+    }
+    return {
+      id: raw.id,
+      version: raw.version,
+      title: raw.title,
+      ...(raw.description ? { description: raw.description } : {}),
+      hooks: raw.hooks,
+      scope: raw.scope,
+      ...(orders ? { orders } : {}),
+      when,
+      criteria: [...when.variables].filter((v) => pack.criteria.has(v)),
+      cardCriteria: raw.card ? cardCriteria(raw.card) : [],
+      thresholds: ruleThresholds(raw.card, when, pack),
+      ...(raw.card ? { card: raw.card } : {}),
+      ...(raw.coverage ? { coverage: raw.coverage } : {}),
+      file,
+      testsFile,
+    };
+  });
+}
+
+/** Evaluates every expression once against an empty record: what fails here would fail in production. */
+function dryRun(pack: RulePack): void {
+  const vars: Record<string, unknown> = {
+    ...Object.fromEntries(DATA_VARIABLES.map((v) => [v, []])),
+    draftOrders: [],
+    order: [],
+    now: temporalValue('@2026-01-01T00:00:00.000+00:00'),
+    today: temporalValue('@2026-01-01'),
+    thresholds: Object.fromEntries([...pack.thresholds.values()].map((t) => [t.id, t.value])),
+    ...Object.fromEntries([...pack.criteria.keys()].map((c) => [c, []])),
+  };
+  const run = (e: CompiledExpression | undefined, where: string): void => {
+    if (!e) return;
+    try {
+      e.fn({}, vars);
+    } catch (err) {
+      throw new DefinitionError(`${where}: expression fails on an empty record: ${String(err)}\n  ${e.text}`);
+    }
+  };
+  for (const c of pack.criteria.values()) {
+    run(c.expression, `${c.file}: criterion ${c.name}`);
+    run(c.evidence, `${c.file}: criterion ${c.name} (evidence)`);
+  }
+  for (const r of pack.rules) {
+    run(r.when, `${r.file}: rule ${r.id} (when)`);
+    run(r.orders, `${r.file}: rule ${r.id} (orders)`);
+  }
+}
+
+/**
+ * Compiles and checks a pack.
+ * @param files - the pack's files, schema-checked.
+ * @param thresholdOverrides - deployment values by threshold id (from THRESHOLDS_FILE).
+ * @param seenRuleIds - rule ids of packs loaded before this one (ids are unique across packs).
+ * @returns the compiled pack.
+ * @throws DefinitionError naming the file, the rule or criterion, and the expression.
+ */
+export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Record<string, number>> = {}, seenRuleIds = new Set<string>()): RulePack {
+  const packFile = `${files.dir}/pack.yaml`;
+  const sources = new Map<string, Source>(Object.entries(files.pack.sources).map(([id, s]) => [id, { id, ...s }]));
+  const thresholds = new Map<string, Threshold>(
+    Object.entries(files.pack.thresholds ?? {}).map(([id, t]) => {
+      if (!sources.has(t.source)) throw new DefinitionError(`${packFile}: threshold ${id} cites unknown source "${t.source}"`);
+      const override = thresholdOverrides[id];
+      return [id, { id, ...t, value: override ?? t.value, overridden: override !== undefined }];
+    })
+  );
+  const valueSets = new Map<string, CompiledValueSet>();
+  for (const { resource, file } of files.valueSets) {
+    let vs: CompiledValueSet;
+    try {
+      vs = compileValueSet(resource, file);
+    } catch (err) {
+      throw new DefinitionError((err as Error).message);
+    }
+    if (valueSets.has(vs.id)) throw new DefinitionError(`${file}: value set id ${vs.id} is used twice`);
+    valueSets.set(vs.id, vs);
+  }
+  const table = userFunctions(valueSets);
+  const scope: Scope = { files, valueSets, table, criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()) };
+  const criteria = compileCriteria(scope);
+  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, functions: table };
+  const pack: RulePack = { ...base, rules: compileRules(scope, base, seenRuleIds) };
+  dryRun(pack);
+  return pack;
+}

@@ -1,0 +1,25 @@
+/**
+ * From a checked hook request and its assembled data to the engine's EvaluationContext.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { EvaluationInput } from '../hooks/handle-hook.js';
+import type { EvaluationContext } from './evaluate.js';
+import { referenceOf } from './evaluate.js';
+import { DATA_VARIABLES } from './pack-types.js';
+
+/**
+ * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
+ * not declare, or could not have, is not known); orders to judge per hook.
+ * @param input - service, request, assembled data and time.
+ * @returns the context.
+ */
+export function contextFromInput(input: EvaluationInput): EvaluationContext {
+  const data: EvaluationContext['data'] = Object.fromEntries(
+    DATA_VARIABLES.flatMap((v) => (input.data.resources[v] !== undefined ? [[v, input.data.resources[v]]] : []))
+  );
+  const draftOrders: Resource[] = (input.request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const selections = input.request.context.selections;
+  const ordersToJudge =
+    input.service.hook === 'patient-view' ? [] : selections ? draftOrders.filter((o) => selections.includes(referenceOf(o))) : draftOrders;
+  return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now };
+}

@@ -1,0 +1,123 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import type { EvaluationContext } from './evaluate.js';
+import { evaluatePack } from './evaluate.js';
+import type { CompiledExpression, Criterion, RulePack } from './pack-types.js';
+import { loadRulePacks } from './rule-packs.js';
+
+const [demo] = loadRulePacks('test/packs', 'cds-hooks/schema') as [RulePack];
+
+const patient: Resource = { resourceType: 'Patient', id: 'p' };
+const pain: Resource = { resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p' }, clinicalStatus: { coding: [{ code: 'active' }] }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.4' }] } };
+const score: Resource = { resourceType: 'Observation', id: 'ob1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '72514-3' }] }, valueInteger: 3 };
+const pump: Resource = { resourceType: 'Device', id: 'd1', status: 'active', type: { text: 'Implanted intrathecal pump' } };
+const order = (id: string, units: number): Resource => ({
+  resourceType: 'MedicationRequest',
+  id,
+  status: 'draft',
+  intent: 'order',
+  subject: { reference: 'Patient/p' },
+  medicationCodeableConcept: { coding: [{ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'J2274' }] },
+  dispenseRequest: { quantity: { value: units }, expectedSupplyDuration: { value: 365 } },
+});
+
+function ctx(over: Partial<EvaluationContext> = {}): EvaluationContext {
+  const orders = [order('o1', 480), order('o2', 960)];
+  return {
+    hook: 'order-sign',
+    data: { patient: [patient], conditions: [pain], devices: [pump], medicationRequests: [], observations: [score], procedures: [], coverages: [] },
+    draftOrders: orders,
+    ordersToJudge: orders,
+    now: new Date('2026-11-20T15:00:00Z'),
+    ...over,
+  };
+}
+
+/** The demo pack with every expression wrapped in a call counter. */
+function counted(pack: RulePack): { pack: RulePack; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const wrap = (name: string, e: CompiledExpression | undefined): CompiledExpression | undefined =>
+    e && {
+      ...e,
+      fn: (root, vars) => {
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        return e.fn(root, vars);
+      },
+    };
+  const criteria = new Map<string, Criterion>(
+    [...pack.criteria].map(([n, c]) => {
+      const expression = wrap(n, c.expression);
+      const evidence = wrap(`${n}.evidence`, c.evidence);
+      return [n, { ...c, ...(expression ? { expression } : {}), ...(evidence ? { evidence } : {}) }];
+    })
+  );
+  return { pack: { ...pack, criteria }, calls };
+}
+
+describe('evaluatePack', () => {
+  it('judges each order and fires per order, with the evidence that made the rule true', () => {
+    const { findings } = evaluatePack(demo, ctx());
+    expect(findings.map((f) => [f.rule.id, f.order?.id])).toEqual([
+      ['demo-dose-ceiling', 'o2'],
+      ['demo-established-order', 'o1'],
+      ['demo-established-order', 'o2'],
+    ]);
+    expect(findings[1]?.evidence.map((e) => e.reference)).toEqual(['Device/d1', 'Condition/c1']);
+    expect(findings[0]?.results.get('dailyMg')?.value).toEqual([26.3]);
+  });
+
+  it('evaluates each criterion at most once per request, and per-order ones once per order', () => {
+    const { pack, calls } = counted(demo);
+    evaluatePack(pack, ctx());
+    expect(calls.get('painDiagnosis.evidence')).toBe(1);
+    expect(calls.get('activePump.evidence')).toBe(1);
+    expect(calls.get('established')).toBe(1);
+    expect(calls.get('isMorphineOrder')).toBe(2);
+    expect(calls.get('dailyMg')).toBe(2);
+  });
+
+  it('treats data it could not have as not known: a rule that needs it does not fire, and says so', () => {
+    const data = { ...ctx().data };
+    delete data.observations;
+    const result = evaluatePack(demo, ctx({ hook: 'patient-view', data, ordersToJudge: [] }), { allCriteria: true });
+    expect(result.findings).toEqual([]);
+    const scores = result.criteria[0]?.results.find((r) => r.name === 'painScoreRecorded');
+    expect(scores?.truth).toBe('unknown');
+    const withData = evaluatePack(demo, ctx({ hook: 'patient-view', ordersToJudge: [], data: { ...ctx().data, observations: [] } }));
+    expect(withData.findings.map((f) => f.rule.id)).toEqual(['demo-no-pain-score']);
+  });
+
+  it('keeps three-valued logic through criteria: false and unknown is false, true and unknown is unknown', () => {
+    const data = { ...ctx().data, devices: [] };
+    delete (data as Record<string, unknown>)['conditions'];
+    const result = evaluatePack(demo, ctx({ data }), { allCriteria: true });
+    const established = result.criteria[0]?.results.find((r) => r.name === 'established');
+    expect(established?.truth).toBe(false);
+    const noDevicesKnown = { ...ctx().data };
+    delete (noDevicesKnown as Record<string, unknown>)['conditions'];
+    const unknown = evaluatePack(demo, ctx({ data: noDevicesKnown }), { allCriteria: true });
+    expect(unknown.criteria[0]?.results.find((r) => r.name === 'established')?.truth).toBe('unknown');
+  });
+
+  it('evaluates every criterion for every order when asked (for the app)', () => {
+    const result = evaluatePack(demo, ctx(), { allCriteria: true });
+    expect(result.criteria.map((c) => [c.order?.id, c.results.map((r) => r.name).sort()])).toEqual([
+      [undefined, ['activePump', 'established', 'painDiagnosis', 'painScoreRecorded']],
+      ['o1', ['aboveCeiling', 'dailyMg', 'isMorphineOrder']],
+      ['o2', ['aboveCeiling', 'dailyMg', 'isMorphineOrder']],
+    ]);
+  });
+
+  it('turns an expression that fails on this record into "not known" and reports it, without failing the request', () => {
+    const odd = order('o3', 480) as Resource & { dispenseRequest: { quantity: { value: unknown } } };
+    odd.dispenseRequest.quantity.value = 'lots';
+    const result = evaluatePack(demo, ctx({ draftOrders: [odd], ordersToJudge: [odd] }), { allCriteria: true });
+    expect(result.errors.map((e) => e.order)).toContain('MedicationRequest/o3');
+    expect(result.criteria[1]?.results.find((r) => r.name === 'dailyMg')?.truth).toBe('unknown');
+    expect(result.findings.map((f) => f.rule.id)).toEqual(['demo-established-order']);
+  });
+
+  it('does nothing for hooks a rule does not name', () => {
+    expect(evaluatePack(demo, ctx({ hook: 'order-select' })).findings.every((f) => f.rule.id === 'demo-established-order')).toBe(true);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * The evaluation core: (EvaluationContext, RulePack) -> findings. Pure: no HTTP, no tokens, no storage, no clock.
+ * Each criterion is evaluated at most once per request (per order for criteria that read %order), on the
+ * per-type arrays of the record, in three-valued logic: met, not met, not known.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { HookName } from '../hooks/types.js';
+import { temporalValue } from './expressions.js';
+import type { CompiledExpression, Criterion, Rule, RulePack } from './pack-types.js';
+import { DATA_VARIABLES } from './pack-types.js';
+
+/** Everything one evaluation reads. */
+export interface EvaluationContext {
+  readonly hook: HookName;
+  /** Resources per data variable (patient, conditions, ...); a variable not here is not known. */
+  readonly data: Readonly<Partial<Record<(typeof DATA_VARIABLES)[number], readonly Resource[]>>>;
+  /** All draft orders of the call. */
+  readonly draftOrders: readonly Resource[];
+  /** The orders to judge: all draft orders on order-sign, the selected ones on order-select, none on patient-view. */
+  readonly ordersToJudge: readonly Resource[];
+  /** Evaluation time. */
+  readonly now: Date;
+}
+
+/** Met, not met, or not known (data missing or unreadable). */
+export type Truth = boolean | 'unknown';
+
+/** A resource that made a criterion true. */
+export interface EvidenceItem {
+  /** `Type/id`, or `Type` alone when the resource has no id. */
+  readonly reference: string;
+  readonly resource: Resource;
+}
+
+/** The outcome of one criterion. */
+export interface CriterionResult {
+  readonly name: string;
+  readonly description: string;
+  /** Boolean criteria: the truth; value criteria: true when a value was computed, else 'unknown'. */
+  readonly truth: Truth;
+  /** Value criteria: the computed collection. */
+  readonly value?: readonly unknown[];
+  readonly evidence: readonly EvidenceItem[];
+  /** Why it is not known, when an expression failed on this record. */
+  readonly error?: string;
+}
+
+/** A rule that fired, with everything its card and coverage conclusion need. */
+export interface Finding {
+  readonly packId: string;
+  readonly packVersion: string;
+  readonly rule: Rule;
+  /** The order judged (scope order). */
+  readonly order?: Resource;
+  /** Results of the criteria the rule reads and its card names. */
+  readonly results: ReadonlyMap<string, CriterionResult>;
+  /** The resources that made the rule fire. */
+  readonly evidence: readonly EvidenceItem[];
+}
+
+/** Everything an evaluation found. */
+export interface Evaluation {
+  readonly findings: readonly Finding[];
+  /** Criteria evaluated for the patient and per order (all of them when asked for). */
+  readonly criteria: readonly { order?: Resource; results: readonly CriterionResult[] }[];
+  /** Expressions that failed on this record (the criterion is then not known). */
+  readonly errors: readonly { expression: string; order?: string; message: string }[];
+}
+
+/** Options of one evaluation. */
+export interface EvaluateOptions {
+  /** Evaluate every criterion, not only those the firing decisions need (for the SMART app). */
+  readonly allCriteria?: boolean;
+}
+
+/** The reference of a resource: `Type/id`. */
+export function referenceOf(resource: Resource): string {
+  return resource.id ? `${resource.resourceType}/${resource.id}` : resource.resourceType;
+}
+
+function isResource(node: unknown): node is Resource {
+  return typeof node === 'object' && node !== null && typeof (node as Resource).resourceType === 'string';
+}
+
+function truthOf(result: readonly unknown[]): Truth {
+  if (result.length === 0) return 'unknown';
+  if (result.length === 1 && typeof result[0] === 'boolean') return result[0];
+  return true;
+}
+
+function uniqueEvidence(items: readonly EvidenceItem[]): EvidenceItem[] {
+  const seen = new Set<string>();
+  return items.filter((e) => (seen.has(e.reference) ? false : (seen.add(e.reference), true)));
+}
+
+/** One request's evaluation state: variables, memo per scope, errors. */
+class Run {
+  private readonly base: Record<string, unknown>;
+  private readonly patientMemo = new Map<string, CriterionResult>();
+  private readonly orderMemo = new Map<Resource, Map<string, CriterionResult>>();
+  private readonly unavailable: ReadonlySet<string>;
+  readonly errors: { expression: string; order?: string; message: string }[] = [];
+
+  constructor(
+    private readonly pack: RulePack,
+    ctx: EvaluationContext
+  ) {
+    const iso = ctx.now.toISOString();
+    this.unavailable = new Set(DATA_VARIABLES.filter((v) => ctx.data[v] === undefined));
+    this.base = {
+      ...Object.fromEntries(DATA_VARIABLES.map((v) => [v, ctx.data[v] ?? []])),
+      draftOrders: ctx.draftOrders,
+      now: temporalValue(`@${iso.replace('Z', '+00:00')}`),
+      today: temporalValue(`@${iso.slice(0, 10)}`),
+      thresholds: Object.fromEntries([...pack.thresholds.values()].map((t) => [t.id, t.value])),
+    };
+  }
+
+  private memoFor(criterion: Criterion, order: Resource | undefined): Map<string, CriterionResult> {
+    if (!criterion.perOrder || !order) return this.patientMemo;
+    let memo = this.orderMemo.get(order);
+    if (!memo) this.orderMemo.set(order, (memo = new Map<string, CriterionResult>()));
+    return memo;
+  }
+
+  /** Variables for an expression: the context, %order, and the values of the criteria it reads. */
+  private varsFor(dependsOn: readonly string[], order: Resource | undefined): Record<string, unknown> {
+    const vars: Record<string, unknown> = { ...this.base, order: order ? [order] : [] };
+    for (const dep of dependsOn) {
+      const r = this.result(dep, order);
+      vars[dep] = r.value ?? (r.truth === 'unknown' ? [] : [r.truth]);
+    }
+    return vars;
+  }
+
+  private run(e: CompiledExpression, vars: Record<string, unknown>, order: Resource | undefined): unknown[] | Error {
+    try {
+      return e.fn({}, vars);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.errors.push({ expression: e.text, ...(order ? { order: referenceOf(order) } : {}), message });
+      return new Error(message);
+    }
+  }
+
+  /**
+   * The result of a criterion, computed once per scope.
+   * @param name - criterion name.
+   * @param order - the order judged, for criteria that read %order.
+   * @returns the result.
+   */
+  result(name: string, order?: Resource): CriterionResult {
+    const c = this.pack.criteria.get(name) as Criterion;
+    const memo = this.memoFor(c, order);
+    const known = memo.get(name);
+    if (known) return known;
+    const vars = this.varsFor(c.dependsOn, order);
+    const evidenceRaw = c.evidence ? this.run(c.evidence, vars, order) : [];
+    const raw = c.expression ? this.run(c.expression, vars, order) : evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0];
+    const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
+    const own = evidenceRaw instanceof Error ? [] : evidenceRaw.filter(isResource).map((resource) => ({ reference: referenceOf(resource), resource }));
+    let truth: Truth = raw instanceof Error ? 'unknown' : c.kind === 'value' ? (raw.length > 0 ? true : 'unknown') : truthOf(raw);
+    if (truth === false && c.reads.some((v) => this.unavailable.has(v))) truth = 'unknown';
+    // A criterion without evidence of its own borrows the evidence of the criteria that made it true.
+    const borrowed = c.evidence ? [] : c.dependsOn.flatMap((d) => (this.result(d, order).truth === true ? this.result(d, order).evidence : []));
+    const result: CriterionResult = {
+      name,
+      description: c.description,
+      truth,
+      ...(c.kind === 'value' && !(raw instanceof Error) ? { value: raw } : {}),
+      evidence: truth === true ? uniqueEvidence([...own, ...borrowed]) : [],
+      ...(failed ? { error: failed.message } : {}),
+    };
+    memo.set(name, result);
+    return result;
+  }
+
+  /** Whether an expression (a rule's `orders` or `when`) is exactly true. */
+  holds(e: CompiledExpression, dependsOn: readonly string[], order: Resource | undefined): boolean {
+    const raw = this.run(e, this.varsFor(dependsOn, order), order);
+    return !(raw instanceof Error) && raw.length === 1 && raw[0] === true;
+  }
+
+  finding(rule: Rule, order: Resource | undefined): Finding {
+    const names = [...new Set([...rule.criteria, ...rule.cardCriteria])];
+    const results = new Map(names.map((n) => [n, this.result(n, order)]));
+    const evidence = uniqueEvidence(rule.criteria.flatMap((n) => (results.get(n)?.truth === true ? (results.get(n)?.evidence ?? []) : [])));
+    return { packId: this.pack.id, packVersion: this.pack.version, rule, ...(order ? { order } : {}), results, evidence };
+  }
+
+  /** The criteria evaluated so far for the patient, or for one order. */
+  evaluated(order: Resource | undefined): CriterionResult[] {
+    return [...((order ? this.orderMemo.get(order) : this.patientMemo)?.values() ?? [])];
+  }
+}
+
+function dependsOf(e: CompiledExpression, pack: RulePack): string[] {
+  return [...e.variables].filter((v) => pack.criteria.has(v));
+}
+
+/**
+ * Evaluates a pack against one context.
+ * @param pack - the compiled pack.
+ * @param ctx - the record, the draft orders, the hook and the time.
+ * @param options - whether to evaluate every criterion.
+ * @returns the findings, the criteria evaluated and any expression errors.
+ */
+export function evaluatePack(pack: RulePack, ctx: EvaluationContext, options: EvaluateOptions = {}): Evaluation {
+  const run = new Run(pack, ctx);
+  const findings: Finding[] = [];
+  for (const rule of pack.rules) {
+    if (!rule.hooks.includes(ctx.hook)) continue;
+    if (rule.scope === 'patient') {
+      if (run.holds(rule.when, dependsOf(rule.when, pack), undefined)) findings.push(run.finding(rule, undefined));
+      continue;
+    }
+    for (const order of ctx.ordersToJudge) {
+      if (!rule.orders || !run.holds(rule.orders, dependsOf(rule.orders, pack), order)) continue;
+      if (run.holds(rule.when, dependsOf(rule.when, pack), order)) findings.push(run.finding(rule, order));
+    }
+  }
+  if (options.allCriteria) {
+    for (const c of pack.criteria.values()) {
+      if (!c.perOrder) run.result(c.name);
+      else for (const order of ctx.ordersToJudge) run.result(c.name, order);
+    }
+  }
+  const criteria = [{ results: run.evaluated(undefined) }, ...ctx.ordersToJudge.map((order) => ({ order, results: run.evaluated(order) }))];
+  return { findings, criteria, errors: run.errors };
+}

@@ -1,0 +1,131 @@
+/**
+ * Reads a rule pack folder and checks every file against its JSON Schema. Compilation and the cross-checks
+ * (names, expressions, value sets, sources) happen in compile-pack.ts. A problem stops the service at start-up
+ * with a message naming the file.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ValueSet } from '@medplum/fhirtypes';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { parse as parseYaml } from 'yaml';
+import { DefinitionError } from '../services/service-definitions.js';
+import type { CardTemplate, Confidence, CoverageTemplate } from './pack-types.js';
+
+/** pack.yaml as written. */
+export interface RawPack {
+  id: string;
+  version: string;
+  title: string;
+  description: string;
+  sources: Record<string, { title: string; url?: string; date?: string; confidence: Confidence; note?: string }>;
+  thresholds?: Record<string, { value: number; unit: string; description: string; source: string; confidence: Confidence }>;
+}
+
+/** One criterion as written. */
+export interface RawCriterion {
+  description: string;
+  kind?: 'boolean' | 'value';
+  expression?: string;
+  evidence?: string;
+}
+
+/** A rule file as written. */
+export interface RawRule {
+  id: string;
+  version: string;
+  title: string;
+  description?: string;
+  hooks: ('order-sign' | 'order-select' | 'patient-view')[];
+  scope: 'order' | 'patient';
+  orders?: string;
+  when: string;
+  card?: CardTemplate;
+  coverage?: CoverageTemplate;
+}
+
+/** The files of a pack, read and schema-checked. */
+export interface PackFiles {
+  readonly dir: string;
+  readonly pack: RawPack;
+  readonly criteria: { name: string; raw: RawCriterion; file: string }[];
+  readonly valueSets: { resource: ValueSet; file: string }[];
+  readonly rules: { raw: RawRule; file: string; testsFile: string }[];
+}
+
+let validators: Record<'pack' | 'criteria' | 'rule' | 'tests', ValidateFunction> | undefined;
+
+/**
+ * The schema validators, compiled once.
+ * @param schemaDir - cds-hooks/schema.
+ * @returns validators for pack.yaml, criteria files, rule files and rule test files.
+ */
+export function schemaValidators(schemaDir: string): Record<'pack' | 'criteria' | 'rule' | 'tests', ValidateFunction> {
+  if (validators) return validators;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+  addFormats.default(ajv);
+  const load = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(join(schemaDir, name), 'utf8')) as object);
+  validators = { pack: load('pack.schema.json'), criteria: load('criteria.schema.json'), rule: load('rule.schema.json'), tests: load('rule-tests.schema.json') };
+  return validators;
+}
+
+/**
+ * Reads a YAML or JSON file and checks it against a schema.
+ * @param file - path.
+ * @param validate - the schema validator.
+ * @returns the parsed content.
+ * @throws DefinitionError naming the file and each schema violation.
+ */
+export function readChecked<T>(file: string, validate: ValidateFunction): T {
+  let content: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    content = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new DefinitionError(`${file}: cannot be read: ${(err as Error).message}`);
+  }
+  if (!validate(content)) {
+    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
+    throw new DefinitionError(`${file}: does not match its schema: ${errors}`);
+  }
+  return content as T;
+}
+
+function filesIn(dir: string, suffix: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(suffix)).sort().map((f) => join(dir, f)) : [];
+}
+
+/**
+ * Reads every file of a pack folder.
+ * @param dir - the pack folder (holding pack.yaml).
+ * @param schemaDir - cds-hooks/schema.
+ * @returns the files, schema-checked.
+ * @throws DefinitionError naming the file.
+ */
+export function readPackFiles(dir: string, schemaDir: string): PackFiles {
+  const v = schemaValidators(schemaDir);
+  const pack = readChecked<RawPack>(join(dir, 'pack.yaml'), v.pack);
+  const criteria: PackFiles['criteria'] = [];
+  const seen = new Map<string, string>();
+  for (const file of filesIn(join(dir, 'criteria'), '.yaml')) {
+    const content = readChecked<{ criteria: Record<string, RawCriterion> }>(file, v.criteria);
+    for (const [name, raw] of Object.entries(content.criteria)) {
+      const earlier = seen.get(name);
+      if (earlier) throw new DefinitionError(`${file}: criterion ${name} is already defined in ${earlier}`);
+      seen.set(name, file);
+      criteria.push({ name, raw, file });
+    }
+  }
+  const valueSets = filesIn(join(dir, 'valuesets'), '.json').map((file) => {
+    try {
+      return { resource: JSON.parse(readFileSync(file, 'utf8')) as ValueSet, file };
+    } catch (err) {
+      throw new DefinitionError(`${file}: cannot be read: ${(err as Error).message}`);
+    }
+  });
+  const rules = filesIn(join(dir, 'rules'), '.yaml')
+    .filter((f) => !f.endsWith('.tests.yaml'))
+    .map((file) => ({ raw: readChecked<RawRule>(file, v.rule), file, testsFile: file.replace(/\.yaml$/, '.tests.yaml') }));
+  return { dir, pack, criteria, valueSets, rules };
+}

@@ -1,0 +1,142 @@
+/**
+ * The rule pack as loaded and compiled: what the engine evaluates. Files on disk are described by the JSON
+ * Schemas in cds-hooks/schema/; these types are what the loader makes of them.
+ */
+import type { UserInvocationTable } from 'fhirpath';
+import type { HookName, Indicator } from '../hooks/types.js';
+import type { CompiledFn } from './expressions.js';
+import type { CompiledValueSet } from './value-sets.js';
+
+/** How far a fact is confirmed (the reference's [C] / [S] / [U]). */
+export type Confidence = 'confirmed' | 'secondary' | 'unconfirmed';
+
+/** A source a rule cites. */
+export interface Source {
+  readonly id: string;
+  readonly title: string;
+  readonly url?: string;
+  readonly date?: string;
+  readonly confidence: Confidence;
+  readonly note?: string;
+}
+
+/** A number the rules compare against; deployments may override it. */
+export interface Threshold {
+  readonly id: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly description: string;
+  readonly source: string;
+  readonly confidence: Confidence;
+  /** True when THRESHOLDS_FILE replaced the pack's value. */
+  readonly overridden: boolean;
+}
+
+/** A compiled expression and where it came from (for messages). */
+export interface CompiledExpression {
+  readonly text: string;
+  readonly fn: CompiledFn;
+  /** Variables it reads (without %). */
+  readonly variables: ReadonlySet<string>;
+  /** Thresholds it reads (`%thresholds.<id>`). */
+  readonly thresholds: ReadonlySet<string>;
+}
+
+/** A named criterion. */
+export interface Criterion {
+  readonly name: string;
+  readonly description: string;
+  readonly kind: 'boolean' | 'value';
+  readonly expression?: CompiledExpression;
+  readonly evidence?: CompiledExpression;
+  /** Criteria it reads, directly. */
+  readonly dependsOn: readonly string[];
+  /** Data variables it reads, directly (patient, conditions, ...). */
+  readonly reads: readonly string[];
+  /** Whether it reads %order, directly or through other criteria. */
+  readonly perOrder: boolean;
+  /** Thresholds it reads, directly or through other criteria. */
+  readonly thresholds: readonly string[];
+  readonly file: string;
+}
+
+/** A link template. */
+export interface LinkTemplate {
+  readonly label: string;
+  readonly url: string;
+  readonly type: 'absolute' | 'smart';
+  readonly appContext?: string;
+}
+
+/** A suggestion template. */
+export interface SuggestionTemplate {
+  readonly label: string;
+  readonly isRecommended?: boolean;
+  readonly actions?: readonly { type: 'create' | 'update' | 'delete'; description: string; resource?: Record<string, unknown>; resourceId?: string }[];
+}
+
+/** The card a rule yields. */
+export interface CardTemplate {
+  readonly indicator: Indicator;
+  readonly summary: string;
+  readonly detail?: string;
+  readonly sources: readonly string[];
+  readonly topic?: string;
+  readonly links?: readonly LinkTemplate[];
+  readonly suggestions?: readonly SuggestionTemplate[];
+  readonly selectionBehavior?: 'at-most-one' | 'any';
+  readonly overrideReasons?: readonly { system?: string; code: string; display: string }[];
+}
+
+/** The per-order coverage conclusion a rule yields (Da Vinci CRD coverage-information). */
+export interface CoverageTemplate {
+  readonly covered: 'covered' | 'not-covered' | 'conditional';
+  readonly paNeeded?: 'no-auth' | 'auth-needed' | 'satisfied' | 'performpa' | 'conditional';
+  readonly docNeeded?: readonly ('clinical' | 'admin' | 'patient' | 'conditional')[];
+  readonly infoNeeded?: readonly ('performer' | 'location' | 'timeframe')[];
+  readonly reason: string;
+}
+
+/** A compiled rule. */
+export interface Rule {
+  readonly id: string;
+  readonly version: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly hooks: readonly HookName[];
+  readonly scope: 'order' | 'patient';
+  readonly orders?: CompiledExpression;
+  readonly when: CompiledExpression;
+  /** Criteria the `when` expression reads: their evidence is the rule's evidence. */
+  readonly criteria: readonly string[];
+  /** Criteria the card's placeholders name (values and evidence to keep with a finding). */
+  readonly cardCriteria: readonly string[];
+  /** Thresholds its decision or card depends on (the card says where each comes from). */
+  readonly thresholds: readonly string[];
+  readonly card?: CardTemplate;
+  readonly coverage?: CoverageTemplate;
+  readonly file: string;
+  readonly testsFile: string;
+}
+
+/** A loaded, checked, compiled rule pack. */
+export interface RulePack {
+  readonly id: string;
+  readonly version: string;
+  readonly title: string;
+  readonly description: string;
+  readonly dir: string;
+  readonly sources: ReadonlyMap<string, Source>;
+  readonly thresholds: ReadonlyMap<string, Threshold>;
+  readonly valueSets: ReadonlyMap<string, CompiledValueSet>;
+  /** Criteria in dependency order (a criterion after everything it reads). */
+  readonly criteria: ReadonlyMap<string, Criterion>;
+  readonly rules: readonly Rule[];
+  readonly functions: UserInvocationTable;
+}
+
+/** Data variables the engine provides; prefetch keys of the same name fill them. */
+export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'coverages'] as const;
+
+/** Every variable the engine provides besides criteria. */
+export const CONTEXT_VARIABLES = new Set<string>([...DATA_VARIABLES, 'draftOrders', 'order', 'now', 'today', 'thresholds']);

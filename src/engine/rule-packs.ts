@@ -1,0 +1,56 @@
+/**
+ * Loads every rule pack under `<rulesDir>/packs/` (a folder with a pack.yaml), compiled and checked, once at start-up.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DefinitionError } from '../services/service-definitions.js';
+import { compilePack } from './compile-pack.js';
+import { readPackFiles } from './load-pack.js';
+import type { RulePack } from './pack-types.js';
+
+/**
+ * Reads deployment threshold overrides: a JSON object of threshold id -> number.
+ * @param file - THRESHOLDS_FILE, or undefined.
+ * @returns the overrides.
+ * @throws DefinitionError when the file is not such an object.
+ */
+export function readThresholdOverrides(file: string | undefined): Record<string, number> {
+  if (!file) return {};
+  let content: unknown;
+  try {
+    content = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new DefinitionError(`${file}: cannot be read as JSON: ${(err as Error).message}`);
+  }
+  if (typeof content !== 'object' || content === null || Array.isArray(content) || !Object.values(content).every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new DefinitionError(`${file}: must be a JSON object of threshold id -> number`);
+  }
+  return content as Record<string, number>;
+}
+
+/**
+ * Loads the packs of a rules folder.
+ * @param packsDir - the folder holding one folder per pack (e.g. cds-hooks/packs).
+ * @param schemaDir - the JSON Schemas (cds-hooks/schema).
+ * @param thresholdOverrides - deployment values for thresholds, by id.
+ * @returns the compiled packs, in folder-name order.
+ * @throws DefinitionError naming the file, the rule and the expression.
+ */
+export function loadRulePacks(packsDir: string, schemaDir: string, thresholdOverrides: Readonly<Record<string, number>> = {}): RulePack[] {
+  if (!existsSync(packsDir)) return [];
+  const ruleIds = new Set<string>();
+  const packs = readdirSync(packsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(packsDir, d.name, 'pack.yaml')))
+    .map((d) => d.name)
+    .sort()
+    .map((name) => compilePack(readPackFiles(join(packsDir, name), schemaDir), thresholdOverrides, ruleIds));
+  const known = new Set(packs.flatMap((p) => [...p.thresholds.keys()]));
+  const stray = Object.keys(thresholdOverrides).filter((id) => !known.has(id));
+  if (stray.length > 0) throw new DefinitionError(`threshold overrides name thresholds no pack defines: ${stray.join(', ')}`);
+  const ids = new Set<string>();
+  for (const p of packs) {
+    if (ids.has(p.id)) throw new DefinitionError(`${p.dir}/pack.yaml: pack id ${p.id} is used by another pack`);
+    ids.add(p.id);
+  }
+  return packs;
+}

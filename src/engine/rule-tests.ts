@@ -1,0 +1,184 @@
+/**
+ * The one generic runner for the test cases beside every rule (rules/<id>.tests.yaml): builds the hook call a case
+ * describes, runs it through request parsing and the engine, and compares what the rule did with what the case
+ * expects. Used by the vitest suite and by `npm run rules:check`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { composeCard } from '../cards/compose.js';
+import { answerQuery } from '../fhir/answer-query.js';
+import { parseHookRequest } from '../hooks/parse-request.js';
+import { fillTemplate } from '../hooks/prefetch-template.js';
+import type { Card, HookName, HookRequest } from '../hooks/types.js';
+import type { ServiceDefinition } from '../services/service-definitions.js';
+import { contextFromInput } from './context.js';
+import { evaluatePack, referenceOf } from './evaluate.js';
+import type { Finding } from './evaluate.js';
+import { readChecked, schemaValidators } from './load-pack.js';
+import type { Rule, RulePack } from './pack-types.js';
+
+/** One case as written. */
+export interface RuleCase {
+  name: string;
+  now: string;
+  input: {
+    request?: string;
+    patient?: string;
+    hook?: HookName;
+    orders?: string;
+    draftOrders?: Resource[];
+    selections?: string[];
+    without?: string[];
+    with?: Resource[];
+    unavailable?: string[];
+  };
+  expect: {
+    fires: boolean;
+    findings?: { order?: string; indicator?: string; summary?: string; detailContains?: string[]; evidence?: string[]; coverage?: Record<string, unknown> }[];
+  };
+}
+
+/** The outcome of one case. */
+export interface CaseOutcome {
+  readonly rule: Rule;
+  readonly caseName: string;
+  readonly problems: readonly string[];
+  readonly findings: readonly Finding[];
+  readonly cards: readonly Card[];
+  /** Whether the rule fired in this case. */
+  readonly fired: boolean;
+}
+
+/** Where cases find their data. */
+export interface CaseEnvironment {
+  readonly services: readonly ServiceDefinition[];
+  /** The fhir-fixtures folder. */
+  readonly fixturesRoot: string;
+  readonly schemaDir: string;
+  readonly publicBaseUrl: string;
+}
+
+function bundleResources(file: string): Resource[] {
+  return ((JSON.parse(readFileSync(file, 'utf8')) as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+}
+
+function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): unknown {
+  if (c.input.request) return JSON.parse(readFileSync(c.input.request, 'utf8'));
+  const drop = new Set(c.input.without ?? []);
+  const added = c.input.with ?? [];
+  const replaced = new Set(added.map(referenceOf));
+  const record = [...bundleResources(join(env.fixturesRoot, 'patients', 'shared.json')), ...bundleResources(join(env.fixturesRoot, 'patients', `${c.input.patient ?? ''}.json`))]
+    .filter((r) => !drop.has(referenceOf(r)) && !replaced.has(referenceOf(r)))
+    .concat(added);
+  const patient = record.find((r) => r.resourceType === 'Patient' && r.id?.startsWith('it-'));
+  const orders = (c.input.orders ? (JSON.parse(readFileSync(join(env.fixturesRoot, 'orders', `${c.input.orders}.json`), 'utf8')) as Resource[]) : (c.input.draftOrders ?? [])).filter(
+    (o) => !drop.has(referenceOf(o))
+  );
+  const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
+  if (service.hook !== 'patient-view') context['draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
+  if (service.hook === 'order-select') context['selections'] = c.input.selections ?? orders.map(referenceOf);
+  const prefetch: Record<string, unknown> = {};
+  for (const key of service.prefetch) {
+    if (c.input.unavailable?.includes(key.key)) continue;
+    const query = fillTemplate(key.parsed, context as unknown as HookRequest['context']);
+    if (query) prefetch[key.key] = answerQuery(query, record);
+  }
+  return { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
+}
+
+function compare(c: RuleCase, findings: Finding[], cards: Card[]): string[] {
+  const problems: string[] = [];
+  const fired = findings.length > 0;
+  if (fired !== c.expect.fires) problems.push(`expected the rule ${c.expect.fires ? 'to fire' : 'not to fire'}, but it ${fired ? `fired (${findings.length}x)` : 'did not'}`);
+  (c.expect.findings ?? []).forEach((exp, i) => {
+    const index = exp.order ? findings.findIndex((f) => f.order && referenceOf(f.order) === exp.order) : i;
+    const finding = findings[index];
+    const card = cards[index];
+    if (!finding) {
+      problems.push(`finding ${i}${exp.order ? ` for ${exp.order}` : ''}: not produced`);
+      return;
+    }
+    if (exp.indicator && card?.indicator !== exp.indicator) problems.push(`finding ${i}: indicator ${card?.indicator ?? 'none'}, expected ${exp.indicator}`);
+    if (exp.summary !== undefined && card?.summary !== exp.summary) problems.push(`finding ${i}: summary\n      was:      ${card?.summary ?? ''}\n      expected: ${exp.summary}`);
+    for (const part of exp.detailContains ?? []) if (!card?.detail?.includes(part)) problems.push(`finding ${i}: detail lacks "${part}"`);
+    if (exp.evidence) {
+      const actual = finding.evidence.map((e) => e.reference).sort();
+      if (JSON.stringify(actual) !== JSON.stringify([...exp.evidence].sort())) problems.push(`finding ${i}: evidence ${JSON.stringify(actual)}, expected ${JSON.stringify([...exp.evidence].sort())}`);
+    }
+    for (const [k, v] of Object.entries(exp.coverage ?? {})) {
+      const actual = (finding.rule.coverage as Record<string, unknown> | undefined)?.[k];
+      if (JSON.stringify(actual) !== JSON.stringify(v)) problems.push(`finding ${i}: coverage.${k} ${JSON.stringify(actual)}, expected ${JSON.stringify(v)}`);
+    }
+  });
+  return problems;
+}
+
+/**
+ * Runs one case of a rule.
+ * @param pack - the pack the rule belongs to.
+ * @param rule - the rule.
+ * @param c - the case.
+ * @param env - services and fixtures.
+ * @returns what happened and what differs from the expectation.
+ */
+export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnvironment): CaseOutcome {
+  const hook = c.input.hook ?? ((JSON.parse(readFileSync(c.input.request ?? '', 'utf8')) as { hook: HookName }).hook);
+  const service = env.services.find((s) => s.hook === hook);
+  if (!service) return { rule, caseName: c.name, problems: [`no service answers hook ${hook}`], findings: [], cards: [], fired: false };
+  let request: HookRequest;
+  try {
+    request = parseHookRequest(requestBody(c, env, service), service);
+  } catch (err) {
+    return { rule, caseName: c.name, problems: [`the case's hook request is refused: ${(err as Error).message}`], findings: [], cards: [], fired: false };
+  }
+  const resources = Object.fromEntries(
+    service.prefetch.flatMap((p) => {
+      const v = request.prefetch[p.key];
+      if (v === undefined) return [];
+      return [[p.key, v === null ? [] : v.resourceType === 'Bundle' ? (v.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : [v]]];
+    })
+  );
+  const now = new Date(c.now);
+  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [] } });
+  const findings = evaluatePack(pack, ctx).findings.filter((f) => f.rule.id === rule.id);
+  let n = 0;
+  const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+  const cards = findings.flatMap((f) => composeCard(f, { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl, uuid }) ?? []);
+  return { rule, caseName: c.name, problems: compare(c, findings, cards), findings, cards, fired: findings.length > 0 };
+}
+
+/**
+ * Reads the cases beside a rule.
+ * @param rule - the rule.
+ * @param schemaDir - cds-hooks/schema.
+ * @returns the cases, or undefined when the rule has no tests file.
+ */
+export function readCases(rule: Rule, schemaDir: string): RuleCase[] | undefined {
+  if (!existsSync(rule.testsFile)) return undefined;
+  return readChecked<{ cases: RuleCase[] }>(rule.testsFile, schemaValidators(schemaDir).tests).cases;
+}
+
+/**
+ * Runs every case of every rule of a pack and checks that each rule has a case where it fires and one where it
+ * does not.
+ * @param pack - the pack.
+ * @param env - services and fixtures.
+ * @returns the case outcomes and the pack-level problems (missing tests, one-sided tests).
+ */
+export function runPackCases(pack: RulePack, env: CaseEnvironment): { outcomes: CaseOutcome[]; problems: string[] } {
+  const outcomes: CaseOutcome[] = [];
+  const problems: string[] = [];
+  for (const rule of pack.rules) {
+    const cases = readCases(rule, env.schemaDir);
+    if (!cases) {
+      problems.push(`${rule.file}: rule ${rule.id} has no test cases (${rule.testsFile})`);
+      continue;
+    }
+    const results = cases.map((c) => runCase(pack, rule, c, env));
+    outcomes.push(...results);
+    if (!cases.some((c) => c.expect.fires)) problems.push(`${rule.testsFile}: rule ${rule.id} has no case where it fires`);
+    if (!cases.some((c) => !c.expect.fires)) problems.push(`${rule.testsFile}: rule ${rule.id} has no case where it does not fire`);
+  }
+  return { outcomes, problems };
+}

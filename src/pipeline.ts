@@ -1,0 +1,37 @@
+/**
+ * The hook pipeline built from configuration: service definitions, rule packs (compiled and checked), evaluator.
+ * The HTTP app and the command line share it, so `npm run evaluate` answers exactly as the endpoint would.
+ */
+import { join } from 'node:path';
+import { createEvaluator } from './cards/respond.js';
+import type { Config } from './config.js';
+import type { RulePack } from './engine/pack-types.js';
+import { loadRulePacks, readThresholdOverrides } from './engine/rule-packs.js';
+import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
+import { loadServiceDefinitions } from './services/service-definitions.js';
+
+/** A pipeline and the packs it evaluates. */
+export interface LoadedPipeline {
+  readonly pipeline: HookPipeline;
+  readonly packs: readonly RulePack[];
+}
+
+/**
+ * Loads services and packs and builds the pipeline.
+ * @param config - the configuration.
+ * @param evaluate - another evaluator (tests), instead of the rule packs'.
+ * @returns the pipeline.
+ * @throws DefinitionError naming the file when a service or rule definition cannot be used.
+ */
+export function loadPipeline(config: Config, evaluate?: Evaluator): LoadedPipeline {
+  const services = loadServiceDefinitions(config.rulesDir);
+  const packs = loadRulePacks(join(config.rulesDir, 'packs'), join(config.rulesDir, 'schema'), readThresholdOverrides(config.thresholdsFile));
+  return {
+    packs,
+    pipeline: {
+      services: new Map(services.map((s) => [s.id, s])),
+      evaluate: evaluate ?? createEvaluator(packs, { publicBaseUrl: config.publicBaseUrl }),
+      prefetchDeadlineMs: config.prefetchDeadlineMs,
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, fixtureRequest, startService } from './support/harness.js';
+import type { RunningService } from './support/harness.js';
+
+/** A rules folder holding the real service definitions and the engine's demo pack, so cards are produced. */
+function rulesWithDemo(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'itcds-rules-'));
+  cpSync('cds-hooks', dir, { recursive: true });
+  cpSync('test/packs/demo', join(dir, 'packs', 'demo'), { recursive: true });
+  return dir;
+}
+
+function run(script: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+}
+
+const withoutUuids = (body: unknown): unknown => JSON.parse(JSON.stringify(body).replace(/"uuid":"[^"]+"/g, '"uuid":"-"'));
+
+describe('npm run evaluate', () => {
+  const rulesDir = rulesWithDemo();
+  let svc: RunningService;
+  beforeAll(async () => {
+    svc = await startService({ RULES_DIR: rulesDir, EMBEDDED_FHIR: 'false' }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+  });
+  afterAll(() => svc.stop());
+
+  it('prints the response the HTTP endpoint gives for the same request', async () => {
+    const result = run('scripts/evaluate.ts', ['fhir-fixtures/requests/seed-a.order-sign.json', '--now', '2026-11-20T15:00:00Z'], { RULES_DIR: rulesDir });
+    expect(result.status).toBe(0);
+    const printed = JSON.parse(result.stdout) as { cards: unknown[] };
+    expect(printed.cards.length).toBeGreaterThan(0);
+    const res = await call(svc, 'POST', '/cds-services/intrathecal-order-sign', fixtureRequest('seed-a.order-sign.json'));
+    expect(withoutUuids(printed)).toEqual(withoutUuids(res.body));
+  });
+
+  it('says what is wrong with a request the service would refuse, and exits 1', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-req-')), 'bad.json');
+    writeFileSync(file, JSON.stringify({ hook: 'order-sign', hookInstance: 'x', context: { userId: 'Practitioner/1' } }));
+    const result = run('scripts/evaluate.ts', [file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('HTTP 400');
+    expect(result.stderr).toContain('context.patientId: context.patientId is required');
+  });
+
+  it('exits 2 with a message for a file that is not JSON, or no file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-req-')), 'bad.json');
+    writeFileSync(file, '{ not json');
+    const result = run('scripts/evaluate.ts', [file]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('not a readable JSON file');
+    expect(run('scripts/evaluate.ts', []).status).toBe(2);
+  });
+});
+
+describe('npm run rules:check', () => {
+  it('passes on the packs as committed', () => {
+    const result = run('scripts/rules-check.ts', ['cds-hooks/packs', 'test/packs']);
+    expect(result.stdout).toContain('rule packs OK');
+    expect(result.status).toBe(0);
+  });
+
+  it('fails naming the rule when a case expects what the rule does not do', () => {
+    const root = mkdtempSync(join(tmpdir(), 'itcds-packs-'));
+    cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
+    writeFileSync(
+      join(root, 'demo', 'rules', 'demo-no-pain-score.tests.yaml'),
+      'cases:\n  - { name: wrong, now: "2026-11-20T15:00:00Z", input: { patient: seed-a, hook: patient-view }, expect: { fires: true } }\n'
+    );
+    const result = run('scripts/rules-check.ts', [root]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain('demo-no-pain-score.tests.yaml: case "wrong": expected the rule to fire, but it did not');
+    expect(result.stdout).toContain('rule demo-no-pain-score has no case where it does not fire');
+  });
+
+  it('fails with the loader message when a pack does not compile', () => {
+    const root = mkdtempSync(join(tmpdir(), 'itcds-packs-'));
+    cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
+    writeFileSync(join(root, 'demo', 'rules', 'broken.yaml'), 'id: broken\nversion: 1.0.0\ntitle: b\nhooks: [order-sign]\nscope: patient\nwhen: "%nothing"\ncard: { indicator: info, summary: s, sources: [demo-policy] }\n');
+    const result = run('scripts/rules-check.ts', [root]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/broken.yaml: rule broken \(when\): unknown variable %nothing/);
+  });
+});

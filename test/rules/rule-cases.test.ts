@@ -1,0 +1,29 @@
+/**
+ * The generic runner over every rule's test cases: the packs the service loads (cds-hooks/packs) and the engine's
+ * own demo pack (test/packs). Each case is a test; every card a case produces also passes the spec oracle.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadRulePacks } from '../../src/engine/rule-packs.js';
+import { readCases, runCase } from '../../src/engine/rule-tests.js';
+import { loadServiceDefinitions } from '../../src/services/service-definitions.js';
+import { responseFailures } from '../support/spec-oracle.js';
+
+const env = { services: loadServiceDefinitions('cds-hooks'), fixturesRoot: 'fhir-fixtures', schemaDir: 'cds-hooks/schema', publicBaseUrl: 'http://localhost:3000' };
+const packs = [...loadRulePacks('cds-hooks/packs', 'cds-hooks/schema'), ...loadRulePacks('test/packs', 'cds-hooks/schema')];
+
+describe.each(packs.map((p) => [p.id, p] as const))('rule pack %s', (_id, pack) => {
+  describe.each(pack.rules.map((r) => [r.id, r] as const))('rule %s', (_ruleId, rule) => {
+    const cases = readCases(rule, env.schemaDir) ?? [];
+
+    it('has test cases where it fires and where it does not', () => {
+      expect(cases.some((c) => c.expect.fires), `${rule.testsFile} needs a case where the rule fires`).toBe(true);
+      expect(cases.some((c) => !c.expect.fires), `${rule.testsFile} needs a case where the rule does not fire`).toBe(true);
+    });
+
+    it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+      const outcome = runCase(pack, rule, c, env);
+      expect(outcome.problems).toEqual([]);
+      expect(responseFailures({ cards: outcome.cards })).toEqual([]);
+    });
+  });
+});
