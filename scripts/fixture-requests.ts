@@ -1,15 +1,17 @@
 /**
- * Builds the CDS Hooks requests in `fhir-fixtures/requests/` from the patient Bundles and draft orders, so the
- * prefetch in a request is exactly what a FHIR search would return for that patient.
+ * Builds the CDS Hooks requests in `fhir-fixtures/requests/` from the patient Bundles, the draft orders and the
+ * variations, so the prefetch in a request is exactly what a FHIR search would return for that patient.
  * `npm run fixtures` rewrites the files; a test fails when the committed files drift from what this builds.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
+import { parse as parseYaml } from 'yaml';
 import { answerQuery } from '../src/fhir/answer-query.js';
-import { ensureFhirDefinitions } from '../src/fhir/definitions.js';
+import { applyChanges, fixtureRecord } from '../src/fhir/fixture-record.js';
 import { fillTemplate } from '../src/hooks/prefetch-template.js';
 import type { HookContext } from '../src/hooks/types.js';
+import type { ServiceDefinition } from '../src/services/service-definitions.js';
 import { loadServiceDefinitions } from '../src/services/service-definitions.js';
 
 /** The FHIR base the committed requests name: the embedded server of `npm start`. */
@@ -17,8 +19,15 @@ export const FIXTURE_FHIR_SERVER = 'http://localhost:3000/fhir';
 /** The clinician who signs the fixture orders. */
 export const FIXTURE_USER = 'Practitioner/it-prac-1';
 
-function readBundle(path: string): Resource[] {
-  return ((JSON.parse(readFileSync(path, 'utf8')) as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+/** A variation of a seed case, as written in fhir-fixtures/variations.yaml. */
+interface Variation {
+  name: string;
+  changes: string;
+  base: string;
+  orders?: string;
+  draftOrders?: Resource[];
+  without?: string[];
+  with?: Resource[];
 }
 
 /** Deterministic hookInstance per fixture, so regenerated files are identical. */
@@ -29,38 +38,50 @@ function hookInstance(caseName: string, variant: string): string {
   return `${hex}-0000-4000-8000-${hex}${hex.slice(0, 4)}`;
 }
 
+function readOrders(root: string, name: string): Resource[] {
+  return JSON.parse(readFileSync(join(root, 'orders', `${name}.json`), 'utf8')) as Resource[];
+}
+
+/** An order-sign request for a record and draft orders, with the prefetch a FHIR server holding the record answers. */
+function orderSignRequest(name: string, service: ServiceDefinition, record: readonly Resource[], orders: readonly Resource[], variant: string): Record<string, unknown> {
+  const patient = record.find((r) => r.resourceType === 'Patient' && r.id?.startsWith('it-'));
+  if (!patient?.id) throw new Error(`fixture ${name} has no Patient`);
+  const context: HookContext & Record<string, unknown> = {
+    userId: FIXTURE_USER,
+    patientId: patient.id,
+    draftOrders: { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) },
+  };
+  const prefetch: Record<string, Resource | null> = {};
+  for (const key of service.prefetch) {
+    const query = fillTemplate(key.parsed, context);
+    if (query !== undefined) prefetch[key.key] = answerQuery(query, record);
+  }
+  return { hookInstance: hookInstance(name, variant), hook: 'order-sign', fhirServer: FIXTURE_FHIR_SERVER, context, ...(variant === 'no-prefetch' ? {} : { prefetch }) };
+}
+
 /**
- * Builds every fixture request.
+ * Builds every fixture request: each seed with and without prefetch, and each variation with prefetch.
  * @param root - the `fhir-fixtures/` folder.
  * @param rulesDir - the `cds-hooks/` folder (service definitions give the prefetch templates).
  * @returns file name -> request body.
  */
 export function buildFixtureRequests(root: string, rulesDir: string): Map<string, unknown> {
-  ensureFhirDefinitions();
-  const services = loadServiceDefinitions(rulesDir);
-  const orderSign = services.find((s) => s.hook === 'order-sign');
+  const orderSign = loadServiceDefinitions(rulesDir).find((s) => s.hook === 'order-sign');
   if (!orderSign) throw new Error('no order-sign service declared');
-  const shared = readBundle(join(root, 'patients', 'shared.json'));
   const out = new Map<string, unknown>();
   for (const file of readdirSync(join(root, 'orders')).filter((f) => f.endsWith('.json')).sort()) {
-    const caseName = file.replace(/\.json$/, '');
-    const patientResources = [...shared, ...readBundle(join(root, 'patients', file))];
-    const patient = patientResources.find((r) => r.resourceType === 'Patient' && r.id?.startsWith('it-'));
-    if (!patient?.id) throw new Error(`fhir-fixtures/patients/${file} has no Patient`);
-    const orders = JSON.parse(readFileSync(join(root, 'orders', file), 'utf8')) as Resource[];
-    const context: HookContext & Record<string, unknown> = {
-      userId: FIXTURE_USER,
-      patientId: patient.id,
-      draftOrders: { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) },
-    };
-    const prefetch: Record<string, Resource | null> = {};
-    for (const key of orderSign.prefetch) {
-      const query = fillTemplate(key.parsed, context);
-      if (query !== undefined) prefetch[key.key] = answerQuery(query, patientResources);
-    }
-    const base = { hookInstance: hookInstance(caseName, 'order-sign'), hook: 'order-sign', fhirServer: FIXTURE_FHIR_SERVER, context };
-    out.set(`${caseName}.order-sign.json`, { ...base, prefetch });
-    out.set(`${caseName}.order-sign.no-prefetch.json`, { ...base, hookInstance: hookInstance(caseName, 'no-prefetch') });
+    const name = file.replace(/\.json$/, '');
+    const record = fixtureRecord(root, name);
+    const orders = readOrders(root, name);
+    out.set(`${name}.order-sign.json`, orderSignRequest(name, orderSign, record, orders, 'order-sign'));
+    out.set(`${name}.order-sign.no-prefetch.json`, orderSignRequest(name, orderSign, record, orders, 'no-prefetch'));
+  }
+  const { variations } = parseYaml(readFileSync(join(root, 'variations.yaml'), 'utf8')) as { variations: Variation[] };
+  for (const v of variations) {
+    const changes = { ...(v.without ? { without: v.without } : {}), ...(v.with ? { with: v.with } : {}) };
+    const record = fixtureRecord(root, v.base, changes);
+    const orders = applyChanges(v.draftOrders ?? readOrders(root, v.orders ?? v.base), { ...(v.without ? { without: v.without } : {}) });
+    out.set(`${v.name}.order-sign.json`, orderSignRequest(v.name, orderSign, record, orders, 'order-sign'));
   }
   return out;
 }

@@ -42,6 +42,10 @@ function filler(finding: Finding, pack: RulePack, baseUrl: string): (p: Placehol
       }
       case 'order':
         return finding.order ? describeEvidence(referenceOf(finding.order), finding.order) : '';
+      case 'orderReference':
+        return finding.order ? referenceOf(finding.order) : '';
+      case 'orderSubject':
+        return (finding.order as { subject?: { reference?: string } } | undefined)?.subject?.reference ?? '';
       case 'baseUrl':
         return baseUrl;
     }

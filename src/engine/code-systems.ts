@@ -19,10 +19,15 @@ const ALIASES: Record<string, string> = {
   'urn:oid:2.16.840.1.113883.6.1': 'http://loinc.org',
   'http://www.ama-assn.org/go/cpt': 'http://www.ama-assn.org/go/cpt',
   'urn:oid:2.16.840.1.113883.6.12': 'http://www.ama-assn.org/go/cpt',
+  'urn:oid:2.16.840.1.113883.3.221.5': 'urn:oid:2.16.840.1.113883.3.221.5',
+  'https://nahdo.org/sopt': 'urn:oid:2.16.840.1.113883.3.221.5',
 };
 
-/** Systems whose hierarchy is spelled in the code itself (G89.2 is the parent of G89.21), so is-a is a prefix test. */
-const PREFIX_HIERARCHIES = new Set(['http://hl7.org/fhir/sid/icd-10-cm']);
+/**
+ * Systems whose hierarchy is spelled in the code itself, so is-a is a prefix test: ICD-10-CM (G89.2 is the parent of
+ * G89.21) and the Source of Payment Typology used for Coverage.type (1 Medicare, 11 Medicare managed care, 111 ...).
+ */
+const PREFIX_HIERARCHIES = new Set(['http://hl7.org/fhir/sid/icd-10-cm', 'urn:oid:2.16.840.1.113883.3.221.5']);
 
 /**
  * The canonical URI of a code system.

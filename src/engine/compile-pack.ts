@@ -59,7 +59,9 @@ function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion>
     visiting.delete(c.name);
     const perOrder = c.perOrder || c.dependsOn.some((d) => ordered.get(d)?.perOrder === true);
     const thresholds = [...new Set([...c.thresholds, ...c.dependsOn.flatMap((d) => ordered.get(d)?.thresholds ?? [])])];
-    ordered.set(c.name, { ...c, perOrder, thresholds });
+    // Data read through a value criterion is data this criterion reads: when it is missing, the value is missing.
+    const reads = [...new Set([...c.reads, ...c.dependsOn.flatMap((d) => (ordered.get(d)?.kind === 'value' ? (ordered.get(d)?.reads ?? []) : []))])];
+    ordered.set(c.name, { ...c, perOrder, thresholds, reads });
   };
   for (const c of criteria.values()) visit(c, []);
   return ordered;
@@ -90,8 +92,15 @@ function compileCriteria(scope: Scope): Map<string, Criterion> {
   return orderCriteria(criteria);
 }
 
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(stringsIn);
+  return [];
+}
+
 function cardTexts(card: CardTemplate): string[] {
-  return [card.summary, card.detail ?? '', ...(card.links ?? []).flatMap((l) => [l.url, l.appContext ?? '', l.label]), ...(card.suggestions ?? []).map((s) => s.label)];
+  return [card.summary, card.detail ?? '', ...(card.links ?? []).flatMap((l) => [l.url, l.appContext ?? '', l.label]), ...stringsIn(card.suggestions ?? [])];
 }
 
 function checkCardText(card: CardTemplate, where: string, pack: { criteria: ReadonlyMap<string, Criterion>; thresholds: ReadonlyMap<string, Threshold> }): void {
@@ -99,7 +108,7 @@ function checkCardText(card: CardTemplate, where: string, pack: { criteria: Read
     const p = readPlaceholder(text);
     const ok =
       p !== undefined &&
-      (p.kind === 'order' || p.kind === 'baseUrl' || (p.kind === 'evidence' && (p.name === undefined || pack.criteria.has(p.name))) ||
+      (p.kind === 'order' || p.kind === 'orderReference' || p.kind === 'orderSubject' || p.kind === 'baseUrl' || (p.kind === 'evidence' && (p.name === undefined || pack.criteria.has(p.name))) ||
         (p.kind === 'criterion' && pack.criteria.has(p.name)) || (p.kind === 'threshold' && pack.thresholds.has(p.name)));
     if (!ok) throw new DefinitionError(`${where}: card placeholder {{${text}}} names nothing the pack defines`);
   }

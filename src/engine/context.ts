@@ -7,6 +7,9 @@ import type { EvaluationContext } from './evaluate.js';
 import { referenceOf } from './evaluate.js';
 import { DATA_VARIABLES } from './pack-types.js';
 
+/** Resource types that are orders (CDS Hooks order-sign/order-select, R4). */
+const ORDER_TYPES = new Set(['MedicationRequest', 'ServiceRequest', 'DeviceRequest', 'NutritionOrder', 'VisionPrescription', 'CommunicationRequest', 'Task']);
+
 /**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
  * not declare, or could not have, is not known); orders to judge per hook.
@@ -19,7 +22,8 @@ export function contextFromInput(input: EvaluationInput): EvaluationContext {
   );
   const draftOrders: Resource[] = (input.request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
   const selections = input.request.context.selections;
-  const ordersToJudge =
-    input.service.hook === 'patient-view' ? [] : selections ? draftOrders.filter((o) => selections.includes(referenceOf(o))) : draftOrders;
+  // Medications and other supporting entries of draftOrders are context, not orders to judge.
+  const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType));
+  const ordersToJudge = input.service.hook === 'patient-view' ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
   return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now };
 }

@@ -54,13 +54,15 @@ export interface Finding {
   readonly order?: Resource;
   /** Results of the criteria the rule reads and its card names. */
   readonly results: ReadonlyMap<string, CriterionResult>;
-  /** The resources that made the rule fire. */
+  /** The resources that made the rule fire, and those of the true criteria its card names. */
   readonly evidence: readonly EvidenceItem[];
 }
 
 /** Everything an evaluation found. */
 export interface Evaluation {
   readonly findings: readonly Finding[];
+  /** Orders that a rule with a coverage conclusion concerns (its `orders` held), whether or not it fired. */
+  readonly concerned: readonly Resource[];
   /** Criteria evaluated for the patient and per order (all of them when asked for). */
   readonly criteria: readonly { order?: Resource; results: readonly CriterionResult[] }[];
   /** Expressions that failed on this record (the criterion is then not known). */
@@ -71,6 +73,8 @@ export interface Evaluation {
 export interface EvaluateOptions {
   /** Evaluate every criterion, not only those the firing decisions need (for the SMART app). */
   readonly allCriteria?: boolean;
+  /** Criteria to evaluate for every concerned order besides those the rules need (e.g. orderBillingCode). */
+  readonly extraOrderCriteria?: readonly string[];
 }
 
 /** The reference of a resource: `Type/id`. */
@@ -160,7 +164,9 @@ class Run {
     const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
     const own = evidenceRaw instanceof Error ? [] : evidenceRaw.filter(isResource).map((resource) => ({ reference: referenceOf(resource), resource }));
     let truth: Truth = raw instanceof Error ? 'unknown' : c.kind === 'value' ? (raw.length > 0 ? true : 'unknown') : truthOf(raw);
-    if (truth === false && c.reads.some((v) => this.unavailable.has(v))) truth = 'unknown';
+    // Over data the call could not provide, only resources found are a definite answer; "no", "none" and any
+    // computed value are not known.
+    if (c.reads.some((v) => this.unavailable.has(v)) && !(truth === true && own.length > 0)) truth = 'unknown';
     // A criterion without evidence of its own borrows the evidence of the criteria that made it true.
     const borrowed = c.evidence ? [] : c.dependsOn.flatMap((d) => (this.result(d, order).truth === true ? this.result(d, order).evidence : []));
     const result: CriterionResult = {
@@ -184,7 +190,8 @@ class Run {
   finding(rule: Rule, order: Resource | undefined): Finding {
     const names = [...new Set([...rule.criteria, ...rule.cardCriteria])];
     const results = new Map(names.map((n) => [n, this.result(n, order)]));
-    const evidence = uniqueEvidence(rule.criteria.flatMap((n) => (results.get(n)?.truth === true ? (results.get(n)?.evidence ?? []) : [])));
+    // What made the rule fire, and whatever else true the card cites.
+    const evidence = uniqueEvidence(names.flatMap((n) => (results.get(n)?.truth === true ? (results.get(n)?.evidence ?? []) : [])));
     return { packId: this.pack.id, packVersion: this.pack.version, rule, ...(order ? { order } : {}), results, evidence };
   }
 
@@ -208,6 +215,7 @@ function dependsOf(e: CompiledExpression, pack: RulePack): string[] {
 export function evaluatePack(pack: RulePack, ctx: EvaluationContext, options: EvaluateOptions = {}): Evaluation {
   const run = new Run(pack, ctx);
   const findings: Finding[] = [];
+  const concerned = new Set<Resource>();
   for (const rule of pack.rules) {
     if (!rule.hooks.includes(ctx.hook)) continue;
     if (rule.scope === 'patient') {
@@ -216,8 +224,12 @@ export function evaluatePack(pack: RulePack, ctx: EvaluationContext, options: Ev
     }
     for (const order of ctx.ordersToJudge) {
       if (!rule.orders || !run.holds(rule.orders, dependsOf(rule.orders, pack), order)) continue;
+      if (rule.coverage) concerned.add(order);
       if (run.holds(rule.when, dependsOf(rule.when, pack), order)) findings.push(run.finding(rule, order));
     }
+  }
+  for (const name of options.extraOrderCriteria ?? []) {
+    if (pack.criteria.get(name)?.perOrder) for (const order of concerned) run.result(name, order);
   }
   if (options.allCriteria) {
     for (const c of pack.criteria.values()) {
@@ -226,5 +238,5 @@ export function evaluatePack(pack: RulePack, ctx: EvaluationContext, options: Ev
     }
   }
   const criteria = [{ results: run.evaluated(undefined) }, ...ctx.ordersToJudge.map((order) => ({ order, results: run.evaluated(order) }))];
-  return { findings, criteria, errors: run.errors };
+  return { findings, concerned: ctx.ordersToJudge.filter((o) => concerned.has(o)), criteria, errors: run.errors };
 }

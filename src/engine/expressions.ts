@@ -67,9 +67,20 @@ export function readExpression(expression: string): ExpressionUse {
   return { variables, functions, valueSets };
 }
 
+/** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */
+function epochDays(value: unknown): number | undefined {
+  const text = typeof value === 'string' ? value : (value as { asStr?: unknown } | null)?.asStr;
+  if (typeof text !== 'string') return undefined;
+  const ms = Date.parse(text.length === 7 ? `${text}-01` : text.length === 4 ? `${text}-01-01` : text);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
+}
+
 /**
- * The functions the pack adds to FHIRPath. `inValueSet('id')`: whether any Coding (of a Coding, CodeableConcept
- * or a resource's `code`) of the input is in the value set; empty in, empty out.
+ * The functions the pack adds to FHIRPath.
+ * - `inValueSet('id')`: whether any Coding (of a Coding, CodeableConcept or a resource's `code`) of the input is in
+ *   the value set; empty in, empty out.
+ * - `daysTo(other)`: whole days from the input date to `other` (negative when other is earlier); empty when either
+ *   is not a single date. FHIRPath has no difference between dates; refill intervals need one.
  * @param valueSets - the pack's value sets by id.
  * @returns a fhirpath.js user invocation table.
  */
@@ -82,6 +93,14 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
         if (!vs) throw new Error(`inValueSet: unknown value set "${String(id)}"`);
         if (inputs.length === 0) return [];
         return [inputs.some((node) => codingsOf(node).some((c) => vs.contains(c)))];
+      },
+    },
+    daysTo: {
+      arity: { 1: ['Any'] },
+      fn: (inputs: unknown[], other: unknown) => {
+        const to = epochDays(Array.isArray(other) ? other[0] : other);
+        const from = inputs.length === 1 ? epochDays(inputs[0]) : undefined;
+        return from === undefined || to === undefined ? [] : [to - from];
       },
     },
   };

@@ -51,7 +51,7 @@ export interface Criterion {
   readonly evidence?: CompiledExpression;
   /** Criteria it reads, directly. */
   readonly dependsOn: readonly string[];
-  /** Data variables it reads, directly (patient, conditions, ...). */
+  /** Data variables it reads (patient, conditions, ...), directly or through value criteria. */
   readonly reads: readonly string[];
   /** Whether it reads %order, directly or through other criteria. */
   readonly perOrder: boolean;
@@ -90,7 +90,7 @@ export interface CardTemplate {
 
 /** The per-order coverage conclusion a rule yields (Da Vinci CRD coverage-information). */
 export interface CoverageTemplate {
-  readonly covered: 'covered' | 'not-covered' | 'conditional';
+  readonly covered?: 'covered' | 'not-covered' | 'conditional';
   readonly paNeeded?: 'no-auth' | 'auth-needed' | 'satisfied' | 'performpa' | 'conditional';
   readonly docNeeded?: readonly ('clinical' | 'admin' | 'patient' | 'conditional')[];
   readonly infoNeeded?: readonly ('performer' | 'location' | 'timeframe')[];

@@ -1,7 +1,8 @@
 /**
  * Placeholders in card text: `{{name}}` for a criterion's value, `{{evidence.name}}` for what made it true,
  * `{{evidence}}` for all evidence of the rule, `{{threshold.id}}` for a threshold with its unit, `{{order}}` for
- * the order judged. Checked at load time, filled at card time.
+ * the order judged, `{{orderReference}}` (Type/id) and `{{orderSubject}}` (its subject reference) for suggested
+ * actions, `{{baseUrl}}` for links. Checked at load time, filled at card time.
  */
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -12,6 +13,8 @@ export type Placeholder =
   | { kind: 'evidence'; name?: string }
   | { kind: 'threshold'; name: string }
   | { kind: 'order' }
+  | { kind: 'orderReference' }
+  | { kind: 'orderSubject' }
   | { kind: 'baseUrl' };
 
 /**
@@ -21,6 +24,8 @@ export type Placeholder =
  */
 export function readPlaceholder(text: string): Placeholder | undefined {
   if (text === 'order') return { kind: 'order' };
+  if (text === 'orderReference') return { kind: 'orderReference' };
+  if (text === 'orderSubject') return { kind: 'orderSubject' };
   if (text === 'baseUrl') return { kind: 'baseUrl' };
   if (text === 'evidence') return { kind: 'evidence' };
   const [head, name, ...rest] = text.split('.');

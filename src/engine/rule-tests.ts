@@ -5,9 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { composeCard } from '../cards/compose.js';
 import { answerQuery } from '../fhir/answer-query.js';
+import { applyChanges, fixtureRecord } from '../fhir/fixture-record.js';
 import { parseHookRequest } from '../hooks/parse-request.js';
 import { fillTemplate } from '../hooks/prefetch-template.js';
 import type { Card, HookName, HookRequest } from '../hooks/types.js';
@@ -59,22 +60,13 @@ export interface CaseEnvironment {
   readonly publicBaseUrl: string;
 }
 
-function bundleResources(file: string): Resource[] {
-  return ((JSON.parse(readFileSync(file, 'utf8')) as Bundle).entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-}
-
 function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): unknown {
   if (c.input.request) return JSON.parse(readFileSync(c.input.request, 'utf8'));
-  const drop = new Set(c.input.without ?? []);
-  const added = c.input.with ?? [];
-  const replaced = new Set(added.map(referenceOf));
-  const record = [...bundleResources(join(env.fixturesRoot, 'patients', 'shared.json')), ...bundleResources(join(env.fixturesRoot, 'patients', `${c.input.patient ?? ''}.json`))]
-    .filter((r) => !drop.has(referenceOf(r)) && !replaced.has(referenceOf(r)))
-    .concat(added);
+  const changes = { ...(c.input.without ? { without: c.input.without } : {}), ...(c.input.with ? { with: c.input.with } : {}) };
+  const record = fixtureRecord(env.fixturesRoot, c.input.patient ?? '', changes);
   const patient = record.find((r) => r.resourceType === 'Patient' && r.id?.startsWith('it-'));
-  const orders = (c.input.orders ? (JSON.parse(readFileSync(join(env.fixturesRoot, 'orders', `${c.input.orders}.json`), 'utf8')) as Resource[]) : (c.input.draftOrders ?? [])).filter(
-    (o) => !drop.has(referenceOf(o))
-  );
+  const allOrders = c.input.orders ? (JSON.parse(readFileSync(join(env.fixturesRoot, 'orders', `${c.input.orders}.json`), 'utf8')) as Resource[]) : (c.input.draftOrders ?? []);
+  const orders = applyChanges(allOrders, { ...(c.input.without ? { without: c.input.without } : {}) });
   const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
   if (service.hook !== 'patient-view') context['draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
   if (service.hook === 'order-select') context['selections'] = c.input.selections ?? orders.map(referenceOf);

@@ -48,7 +48,7 @@ export function compileValueSet(vs: ValueSet, where: string): CompiledValueSet {
       if (filter.op !== 'is-a' || filter.property !== 'concept' || !filter.value) {
         throw new Error(`${where}: compose.include[${i}].filter supports only property "concept", op "is-a"`);
       }
-      if (!hasPrefixHierarchy(system)) throw new Error(`${where}: is-a filters are only supported on ICD-10-CM, not ${system}`);
+      if (!hasPrefixHierarchy(system)) throw new Error(`${where}: is-a filters are only supported on ICD-10-CM and payer typology, not ${system}`);
       (inc.prefixes as string[]).push(comparableCode(system, filter.value));
     }
     if (!include.concept?.length && !include.filter?.length) throw new Error(`${where}: compose.include[${i}] lists no concept and no filter`);

@@ -1,0 +1,93 @@
+/**
+ * Da Vinci CRD coverage-information system actions: for each draft order a pack concerns, an `update` of the order
+ * carrying the ext-coverage-information extension (CRD STU 2), from the merged coverage conclusions of the rules
+ * that fired for it.
+ */
+import type { Coding, Coverage, Extension, Resource } from '@medplum/fhirtypes';
+import type { Finding } from '../engine/evaluate.js';
+import { referenceOf } from '../engine/evaluate.js';
+import type { CoverageTemplate } from '../engine/pack-types.js';
+import type { CdsAction } from '../hooks/types.js';
+
+/** The extension's canonical URL. */
+export const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+
+type Covered = NonNullable<CoverageTemplate['covered']>;
+type PaNeeded = NonNullable<CoverageTemplate['paNeeded']>;
+
+const COVERED_ORDER: readonly Covered[] = ['covered', 'conditional', 'not-covered'];
+const PA_ORDER: readonly PaNeeded[] = ['no-auth', 'satisfied', 'performpa', 'conditional', 'auth-needed'];
+
+/** Merged conclusion for one order. */
+export interface MergedCoverage {
+  readonly covered: Covered;
+  readonly paNeeded?: PaNeeded;
+  readonly docNeeded: readonly string[];
+  readonly infoNeeded: readonly string[];
+  readonly reasons: readonly string[];
+}
+
+/**
+ * Merges the conclusions of the rules that fired for one order: not-covered over conditional over covered, the
+ * strictest pa-needed, documentation and information needs and reasons added up. No conclusion at all is
+ * "conditional": the pack concerns the order but reached no decision.
+ * @param conclusions - the rules' coverage templates.
+ * @returns the merged conclusion.
+ */
+export function mergeCoverage(conclusions: readonly CoverageTemplate[]): MergedCoverage {
+  const covereds = conclusions.flatMap((c) => (c.covered ? [c.covered] : []));
+  const covered = covereds.length === 0 ? 'conditional' : covereds.reduce((a, b) => (COVERED_ORDER.indexOf(b) > COVERED_ORDER.indexOf(a) ? b : a));
+  const pas = conclusions.flatMap((c) => (c.paNeeded ? [c.paNeeded] : []));
+  const paNeeded = pas.length === 0 ? undefined : pas.reduce((a, b) => (PA_ORDER.indexOf(b) > PA_ORDER.indexOf(a) ? b : a));
+  const reasons = conclusions.map((c) => c.reason);
+  return {
+    covered,
+    ...(paNeeded ? { paNeeded } : {}),
+    docNeeded: [...new Set(conclusions.flatMap((c) => c.docNeeded ?? []))],
+    infoNeeded: [...new Set(conclusions.flatMap((c) => c.infoNeeded ?? []))],
+    reasons: reasons.length > 0 ? reasons : ['No rule reached a coverage conclusion for this order; see the cards.'],
+  };
+}
+
+/** What the system actions need besides the findings. */
+export interface CoverageInformationOptions {
+  /** The active Coverage the conclusions are about, when one is known. */
+  readonly coverage?: Coverage;
+  /** Evaluation date (yyyy-mm-dd). */
+  readonly date: string;
+  /** Assertion ids. */
+  readonly uuid: () => string;
+  /** The billing code of an order, when the pack knows it. */
+  readonly billingCode: (order: Resource) => Coding | undefined;
+}
+
+function extension(merged: MergedCoverage, billing: Coding | undefined, options: CoverageInformationOptions): Extension {
+  const sub: Extension[] = [];
+  if (options.coverage?.id) sub.push({ url: 'coverage', valueReference: { reference: `Coverage/${options.coverage.id}` } });
+  sub.push({ url: 'covered', valueCode: merged.covered });
+  if (merged.paNeeded) sub.push({ url: 'pa-needed', valueCode: merged.paNeeded });
+  for (const d of merged.docNeeded) sub.push({ url: 'doc-needed', valueCode: d });
+  for (const i of merged.infoNeeded) sub.push({ url: 'info-needed', valueCode: i });
+  if (billing) sub.push({ url: 'billingCode', valueCoding: { ...(billing.system ? { system: billing.system } : {}), ...(billing.code ? { code: billing.code } : {}), ...(billing.display ? { display: billing.display } : {}) } });
+  for (const r of merged.reasons) sub.push({ url: 'reason', valueCodeableConcept: { text: r } });
+  sub.push({ url: 'date', valueDate: options.date });
+  sub.push({ url: 'coverage-assertion-id', valueString: options.uuid() });
+  return { url: COVERAGE_INFORMATION, extension: sub };
+}
+
+/**
+ * One `update` system action per concerned order.
+ * @param concerned - the orders a coverage rule concerns.
+ * @param findings - every finding of the call.
+ * @param options - coverage, date, ids, billing codes.
+ * @returns the system actions.
+ */
+export function coverageInformationActions(concerned: readonly Resource[], findings: readonly Finding[], options: CoverageInformationOptions): CdsAction[] {
+  return concerned.map((order) => {
+    const conclusions = findings.filter((f) => f.order === order && f.rule.coverage).map((f) => f.rule.coverage as CoverageTemplate);
+    const merged = mergeCoverage(conclusions);
+    const existing = ((order as { extension?: Extension[] }).extension ?? []).filter((e) => e.url !== COVERAGE_INFORMATION);
+    const resource = { ...order, extension: [...existing, extension(merged, options.billingCode(order), options)] } as Resource;
+    return { type: 'update', description: `Coverage information for ${referenceOf(order)}: ${merged.covered}`, resource };
+  });
+}
