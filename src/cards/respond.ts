@@ -22,6 +22,9 @@ export interface EvaluatorOptions {
 /** A pack's value criterion that names an order's billing code, used for the coverage-information billingCode. */
 export const BILLING_CODE_CRITERION = 'orderBillingCode';
 
+/** Cards most urgent first; equal ones keep the packs' rule order. */
+const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
+
 /** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
 const COVERAGE_HOOKS = new Set(['order-sign']);
 
@@ -48,7 +51,9 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
   const compose = { packs: byId, publicBaseUrl: options.publicBaseUrl, uuid };
   return (input) => {
     const results = evaluateAll(packs, input);
-    const cards = results.flatMap(({ evaluation }) => evaluation.findings.map((f) => composeCard(f, compose)).filter((c): c is Card => c !== undefined));
+    const cards = results
+      .flatMap(({ evaluation }) => evaluation.findings.map((f) => composeCard(f, compose)).filter((c): c is Card => c !== undefined))
+      .sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
     if (!COVERAGE_HOOKS.has(input.service.hook)) return { cards };
     const coverage = (input.data.resources['coverages'] ?? []).find((c): c is Coverage => c.resourceType === 'Coverage' && c.status === 'active');
     const date = input.now.toISOString().slice(0, 10);

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench:engine`: in-process evaluation time per request, without HTTP, for the fixture requests and for
+ * a synthetic patient with 1,000 and 10,000 resources, so the growth with record size is visible. Two measures:
+ * the hook path (parse, assemble from prefetch, evaluate, compose, wire JSON) and the evaluator alone.
+ * Writes its table between markers in docs/benchmarks.md. Bounded: a fixed time per scenario.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import type { Resource } from '@medplum/fhirtypes';
+import { loadConfig } from '../src/config.js';
+import { assembleData } from '../src/hooks/assemble-data.js';
+import { findService, handleHook } from '../src/hooks/handle-hook.js';
+import { parseHookRequest } from '../src/hooks/parse-request.js';
+import { loadPipeline } from '../src/pipeline.js';
+
+const NOW = new Date('2026-11-20T15:00:00Z');
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '3');
+const REPORT = 'docs/benchmarks.md';
+const BEGIN = '<!-- bench:engine begin -->';
+const END = '<!-- bench:engine end -->';
+
+type Body = { context: { patientId: string }; prefetch: Record<string, { entry?: { resource: Resource }[] } | null> };
+
+function read(name: string): Body {
+  return JSON.parse(readFileSync(`fhir-fixtures/requests/${name}`, 'utf8')) as Body;
+}
+
+/** Seed A's request with `extra` unrelated resources spread over the searched types, as a FHIR server would return them. */
+function synthetic(extra: number): Body {
+  const body = structuredClone(read('seed-a.order-sign.json'));
+  const patient = { reference: 'Patient/it-seed-a' };
+  const kinds = ['conditions', 'observations', 'procedures', 'medicationRequests', 'devices'] as const;
+  for (let i = 0; i < extra; i++) {
+    const kind = kinds[i % kinds.length] as (typeof kinds)[number];
+    const id = `syn-${i}`;
+    const date = `20${String(10 + (i % 16)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`;
+    const resource: Resource =
+      kind === 'conditions'
+        ? { resourceType: 'Condition', id, subject: patient, clinicalStatus: { coding: [{ code: i % 3 ? 'resolved' : 'active' }] }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: `J0${i % 10}.9` }] }, onsetDateTime: date }
+        : kind === 'observations'
+          ? { resourceType: 'Observation', id, status: 'final', subject: patient, code: { coding: [{ system: 'http://loinc.org', code: i % 7 ? '8867-4' : '72514-3' }] }, valueInteger: i % 10, effectiveDateTime: `${date}T10:00:00Z` }
+          : kind === 'procedures'
+            ? { resourceType: 'Procedure', id, status: 'completed', subject: patient, code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '99213' }] }, performedDateTime: date }
+            : kind === 'medicationRequests'
+              ? { resourceType: 'MedicationRequest', id, status: i % 4 ? 'completed' : 'active', intent: 'order', subject: patient, medicationCodeableConcept: { text: `Drug ${i % 50}`, coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: String(300000 + (i % 50)) }] }, authoredOn: date }
+              : { resourceType: 'Device', id, status: 'active', patient, type: { text: 'Glucose monitor' } };
+    body.prefetch[kind]?.entry?.push({ resource });
+  }
+  return body;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+}
+
+async function measure(fn: () => unknown): Promise<{ n: number; median: number; p99: number }> {
+  const warm = Date.now() + 300;
+  while (Date.now() < warm) await fn();
+  const times: number[] = [];
+  const end = Date.now() + SECONDS * 1000;
+  while (Date.now() < end) {
+    const t = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { n: times.length, median: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+async function main(): Promise<void> {
+  const { pipeline, packs } = loadPipeline(loadConfig({ NODE_ENV: 'test' }));
+  const scenarios: [string, Body][] = [
+    ['seed A order-sign (full prefetch, 14 resources)', read('seed-a.order-sign.json')],
+    ['seed B order-sign (full prefetch, 20 resources)', read('seed-b.order-sign.json')],
+    ['seed A + 1,000 resources', synthetic(1000)],
+    ['seed A + 10,000 resources', synthetic(10000)],
+  ];
+  const rows: string[] = [];
+  for (const [name, body] of scenarios) {
+    const hook = await measure(() => handleHook(pipeline, 'intrathecal-order-sign', body, NOW));
+    const service = findService(pipeline, 'intrathecal-order-sign');
+    const request = parseHookRequest(body, service);
+    const data = await assembleData(service, request, { deadlineMs: 1000 });
+    const evaluate = await measure(() => pipeline.evaluate({ service, request, data, now: NOW }));
+    rows.push(`| ${name} | ${hook.median.toFixed(2)} | ${hook.p99.toFixed(2)} | ${evaluate.median.toFixed(2)} | ${evaluate.p99.toFixed(2)} | ${evaluate.n} |`);
+    process.stdout.write(`${rows.at(-1) ?? ''}\n`);
+  }
+  const pack = packs.map((p) => `${p.id} ${p.version} (${p.rules.length} rules, ${p.criteria.size} criteria)`).join(', ');
+  const section = [
+    BEGIN,
+    '## Engine, in process (`npm run bench:engine`)',
+    '',
+    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; rule pack ${pack}; ${SECONDS} s per scenario after a 0.3 s warm-up.`,
+    '"Hook path" is parse + assemble (from prefetch) + evaluate + compose + wire JSON; "evaluator" is evaluation and card composition alone. Times in ms per request.',
+    '',
+    '| scenario | hook path median | hook path p99 | evaluator median | evaluator p99 | evaluator runs |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows,
+    END,
+  ].join('\n');
+  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n\nNumbers measured on this project\'s own machine; each section says how it was produced.\n\n';
+  const next = existing.includes(BEGIN) ? existing.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`;
+  writeFileSync(REPORT, next);
+  process.stdout.write(`wrote ${REPORT}\n`);
+}
+
+await main();
