@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Spec-invariant oracle and fixtures are loaded per file; files run in parallel across the 2 cores.
     pool: 'forks',
+    // --expose-gc lets the robustness tests compare heap use before and after thousands of bad requests.
+    execArgv: ['--expose-gc'],
   },
 });

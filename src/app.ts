@@ -1,6 +1,6 @@
 /**
  * Builds the express application from its parts. `createApp` wires routes and does not listen; `buildApp`
- * builds the real parts from a configuration (rule packs, store, embedded FHIR server).
+ * builds the real parts from a configuration (rule packs, database, trusted clients, embedded FHIR server).
  */
 import { randomUUID } from 'node:crypto';
 import express from 'express';
@@ -15,11 +15,19 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { jsonBody } from './http/json-body.js';
 import { notFound } from './http/outcomes.js';
+import { rateLimit } from './http/rate-limit.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { loadPipeline } from './pipeline.js';
-import { openFeedbackStore } from './store/feedback-store.js';
+import { rateKey } from './security/access.js';
+import { accessOf, authenticate } from './security/authenticate.js';
+import { loadTrustedClients } from './security/clients.js';
+import type { TrustedClient } from './security/clients.js';
+import { openDatabase } from './store/database.js';
+import { feedbackStore } from './store/feedback-store.js';
 import type { FeedbackStore } from './store/feedback-store.js';
+import { replayStore } from './store/replay-store.js';
+import type { ReplayStore } from './store/replay-store.js';
 
 /** The parts an application is made of. */
 export interface AppParts {
@@ -27,6 +35,8 @@ export interface AppParts {
   readonly packs: readonly RulePack[];
   readonly pipeline: HookPipeline;
   readonly feedback: FeedbackStore;
+  readonly replay: ReplayStore;
+  readonly clients: ReadonlyMap<string, TrustedClient>;
   readonly log: Logger;
   readonly clock: () => Date;
   readonly embeddedFhir?: EmbeddedFhir;
@@ -34,7 +44,7 @@ export interface AppParts {
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
-function requestLog(log: Logger) {
+function requestLog(log: Logger, packs: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     const incoming = req.headers['x-request-id'];
@@ -46,7 +56,8 @@ function requestLog(log: Logger) {
       // Only the route shape is logged: ids in paths (patient ids on /fhir) are patient data.
       const path = req.originalUrl.split('?')[0] ?? '';
       const route = path.startsWith('/fhir') ? '/fhir' : path.slice(0, 200);
-      log.info({ requestId, method: req.method, route, serviceId: res.locals['serviceId'] as string | undefined, status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      const client = res.locals['clientIss'] as string | undefined;
+      log.info({ requestId, method: req.method, route, serviceId: res.locals['serviceId'] as string | undefined, client, status: res.statusCode, ms: Math.round(ms * 100) / 100, packs }, 'request');
     });
     next();
   };
@@ -54,18 +65,38 @@ function requestLog(log: Logger) {
 
 /**
  * Wires the express application. Does not listen.
- * @param parts - configuration, pipeline, store, logger, clock and the optional embedded FHIR server.
+ * @param parts - configuration, pipeline, stores, clients, logger, clock and the optional embedded FHIR server.
  * @returns the express application.
  */
 export function createApp(parts: AppParts): Express {
   const app = express();
+  const { config } = parts;
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestLog(parts.log));
+  app.use(requestLog(parts.log, parts.packs.map((p) => `${p.id}@${p.version}`).join(',')));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use('/cds-services', cors, jsonBody(parts.config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock }));
+  const auth = authenticate({
+    clients: parts.clients,
+    replay: parts.replay,
+    publicBaseUrl: config.publicBaseUrl,
+    allowUnauthenticated: config.allowUnauthenticated,
+    clockSkewS: config.jwtClockSkewS,
+    maxAgeS: config.jwtMaxAgeS,
+    log: parts.log,
+    clock: parts.clock,
+  });
+  const limit = rateLimit(config.rateLimitPerMinute, (_req, res) => rateKey(accessOf(res)));
+  // Hook and feedback calls: authenticate, count against the caller's rate, then read the body.
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method !== 'POST' || req.path === '/' || req.path === '') {
+      next();
+      return;
+    }
+    auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next))).catch(next);
+  };
+  app.use('/cds-services', cors, guard, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
   if (parts.embeddedFhir) app.use('/fhir', parts.embeddedFhir.router);
   app.use((req: Request) => {
     throw notFound(`Nothing is served at ${req.method} ${req.path.slice(0, 200)}`);
@@ -81,7 +112,7 @@ export interface BuiltApp {
   close(): void;
 }
 
-/** Overrides for tests and tools: a fixed clock, another evaluator. */
+/** Overrides for tests and tools: a fixed clock, another evaluator, another logger. */
 export interface BuildOverrides {
   readonly clock?: () => Date;
   readonly evaluate?: Evaluator;
@@ -97,16 +128,21 @@ export interface BuildOverrides {
 export async function buildApp(config: Config, overrides: BuildOverrides = {}): Promise<BuiltApp> {
   const log = overrides.log ?? createLogger(config.logLevel);
   const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
-  const feedback = openFeedbackStore(config.storePath);
+  const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
+  if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
+  if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
+  const db = openDatabase(config.storePath);
   const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhir(config.fixturesDir) : undefined;
   const parts: AppParts = {
     config,
     packs,
-    log,
-    feedback,
-    clock: overrides.clock ?? (() => new Date()),
     pipeline,
+    feedback: feedbackStore(db),
+    replay: replayStore(db),
+    clients,
+    log,
+    clock: overrides.clock ?? (() => new Date()),
     ...(embeddedFhir ? { embeddedFhir } : {}),
   };
-  return { app: createApp(parts), parts, close: () => feedback.close() };
+  return { app: createApp(parts), parts, close: () => db.close() };
 }

@@ -4,14 +4,18 @@ import { ConfigError, loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('has safe development defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ mode: 'development', port: 3000, host: '127.0.0.1', publicBaseUrl: 'http://localhost:3000', prefetchDeadlineMs: 3000, maxBodyBytes: 5 * 1024 * 1024, embeddedFhir: true });
+    expect(config).toMatchObject({ mode: 'development', port: 3000, host: '127.0.0.1', publicBaseUrl: 'http://localhost:3000', prefetchDeadlineMs: 3000, maxBodyBytes: 5 * 1024 * 1024, embeddedFhir: true, allowUnauthenticated: true, trustSandbox: true });
   });
 
-  it('needs PUBLIC_BASE_URL in production and switches the embedded FHIR server off', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/PUBLIC_BASE_URL is required/);
-    const config = loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://cds.example.org/' });
-    expect(config).toMatchObject({ mode: 'production', publicBaseUrl: 'https://cds.example.org', embeddedFhir: false, host: '0.0.0.0' });
-    expect(loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://cds.example.org', EMBEDDED_FHIR: 'true' }).embeddedFhir).toBe(true);
+  it('needs PUBLIC_BASE_URL and CDS_CLIENTS_FILE in production and switches every convenience off', () => {
+    const prod = { NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://cds.example.org/', CDS_CLIENTS_FILE: 'clients.json' };
+    expect(() => loadConfig({ NODE_ENV: 'production', CDS_CLIENTS_FILE: 'clients.json' })).toThrow(/PUBLIC_BASE_URL is required/);
+    expect(() => loadConfig({ NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://cds.example.org' })).toThrow(/CDS_CLIENTS_FILE is required/);
+    const config = loadConfig(prod);
+    expect(config).toMatchObject({ mode: 'production', publicBaseUrl: 'https://cds.example.org', embeddedFhir: false, host: '0.0.0.0', allowUnauthenticated: false, trustSandbox: false });
+    expect(loadConfig({ ...prod, EMBEDDED_FHIR: 'true' }).embeddedFhir).toBe(true);
+    expect(() => loadConfig({ ...prod, ALLOW_UNAUTHENTICATED: 'true' })).toThrow(/ALLOW_UNAUTHENTICATED cannot be true in production/);
+    expect(() => loadConfig({ ...prod, TRUST_SANDBOX: 'yes' })).toThrow(/TRUST_SANDBOX cannot be true in production/);
   });
 
   it.each([

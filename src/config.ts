@@ -29,6 +29,22 @@ export interface Config {
   readonly thresholdsFile?: string;
   /** Log level for the structured log (`silent` in tests). */
   readonly logLevel: string;
+  /** JSON file of trusted CDS clients (required in production). */
+  readonly clientsFile?: string;
+  /** Development only: hook and feedback calls without a valid JWT are served (and logged as such). */
+  readonly allowUnauthenticated: boolean;
+  /** Development only: the CDS Hooks sandbox's published issuer is a trusted client. */
+  readonly trustSandbox: boolean;
+  /** Clock skew tolerated on JWT exp, iat and nbf, in seconds. */
+  readonly jwtClockSkewS: number;
+  /** Longest JWT lifetime accepted (exp - iat), in seconds; also how long a jti is remembered. */
+  readonly jwtMaxAgeS: number;
+  /** Timeout of each single FHIR call, in milliseconds (all calls of a request also share PREFETCH_DEADLINE_MS). */
+  readonly fhirCallTimeoutMs: number;
+  /** Hook and feedback calls per minute allowed per client (per issuer, or per address when unauthenticated). */
+  readonly rateLimitPerMinute: number;
+  /** Longest time to receive a whole request, in milliseconds. */
+  readonly requestTimeoutMs: number;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -69,6 +85,12 @@ function readUrl(env: Env, name: string, fallback: string | undefined): string {
   return raw.replace(/\/+$/, '');
 }
 
+/** Development conveniences cannot be switched on in production: refuse, rather than ignore, an attempt. */
+function refuseInProduction(env: Env, name: string): false {
+  if (readBool(env, name, false)) throw new ConfigError(`${name} cannot be true in production mode`);
+  return false;
+}
+
 /**
  * Reads the configuration from environment variables.
  * @param env - the environment (defaults to `process.env`).
@@ -80,7 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
   const mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
   const production = mode === 'production';
   const port = readInt(env, 'PORT', 3000, 0, 65535);
-  return {
+  const config: Config = {
     mode,
     port,
     host: env['HOST']?.trim() || (production ? '0.0.0.0' : '127.0.0.1'),
@@ -93,5 +115,15 @@ export function loadConfig(env: Env = process.env): Config {
     rulesDir: env['RULES_DIR']?.trim() || 'cds-hooks',
     ...(env['THRESHOLDS_FILE']?.trim() ? { thresholdsFile: env['THRESHOLDS_FILE'].trim() } : {}),
     logLevel: env['LOG_LEVEL']?.trim() || (mode === 'test' ? 'silent' : 'info'),
+    ...(env['CDS_CLIENTS_FILE']?.trim() ? { clientsFile: env['CDS_CLIENTS_FILE'].trim() } : {}),
+    allowUnauthenticated: production ? refuseInProduction(env, 'ALLOW_UNAUTHENTICATED') : readBool(env, 'ALLOW_UNAUTHENTICATED', true),
+    trustSandbox: production ? refuseInProduction(env, 'TRUST_SANDBOX') : readBool(env, 'TRUST_SANDBOX', true),
+    jwtClockSkewS: readInt(env, 'JWT_CLOCK_SKEW_S', 30, 0, 300),
+    jwtMaxAgeS: readInt(env, 'JWT_MAX_AGE_S', 300, 10, 3600),
+    fhirCallTimeoutMs: readInt(env, 'FHIR_CALL_TIMEOUT_MS', 2000, 50, 60_000),
+    rateLimitPerMinute: readInt(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    requestTimeoutMs: readInt(env, 'REQUEST_TIMEOUT_MS', 10_000, 1000, 300_000),
   };
+  if (production && !config.clientsFile) throw new ConfigError('CDS_CLIENTS_FILE is required in production mode: name the JSON file of trusted CDS clients');
+  return config;
 }

@@ -3,22 +3,24 @@
  * bodies, access tokens or JWTs. Redaction is a second line of defence, not the reason nothing leaks.
  */
 import { pino } from 'pino';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
 /**
- * Creates the process logger (JSON lines on stdout).
+ * Creates the process logger (JSON lines on stdout, or on the given stream).
  * @param level - pino level, `silent` to switch off.
+ * @param destination - where to write (tests capture the log this way).
  * @returns the logger.
  */
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'intrathecal-cds' },
     redact: {
       paths: ['req.headers.authorization', '*.access_token', '*.authorization', 'authorization', 'token', 'jwt'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

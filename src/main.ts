@@ -15,6 +15,8 @@ async function main(): Promise<void> {
     log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir }, 'listening');
     if (config.embeddedFhir) log.info(`embedded FHIR server at ${config.publicBaseUrl}/fhir (development data, no authentication)`);
   });
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   const stop = (): void => {
     server.close(() => {
       built.close();

@@ -32,6 +32,7 @@ export function loadPipeline(config: Config, evaluate?: Evaluator): LoadedPipeli
       services: new Map(services.map((s) => [s.id, s])),
       evaluate: evaluate ?? createEvaluator(packs, { publicBaseUrl: config.publicBaseUrl }),
       prefetchDeadlineMs: config.prefetchDeadlineMs,
+      fhirCallTimeoutMs: config.fhirCallTimeoutMs,
     },
   };
 }

@@ -5,12 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Coding, Coverage } from '@medplum/fhirtypes';
 import { contextFromInput } from '../engine/context.js';
-import { evaluatePack } from '../engine/evaluate.js';
-import type { Evaluation } from '../engine/evaluate.js';
+import { evaluatePack, referenceOf } from '../engine/evaluate.js';
 import type { RulePack } from '../engine/pack-types.js';
-import type { EvaluationInput, Evaluator } from '../hooks/handle-hook.js';
+import { unevaluableOrders } from '../fhir/order-shape.js';
+import type { UnevaluableOrder } from '../fhir/order-shape.js';
+import type { UnavailableKey } from '../hooks/assemble-data.js';
+import type { Evaluator } from '../hooks/handle-hook.js';
 import type { Card } from '../hooks/types.js';
-import { composeCard } from './compose.js';
+import { fitSummary } from '../hooks/wire-json.js';
+import { composeCard, CRD_CARD_TYPES } from './compose.js';
 import { coverageInformationActions } from './coverage-information.js';
 
 /** Options of the evaluator. */
@@ -28,15 +31,27 @@ const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 /** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
 const COVERAGE_HOOKS = new Set(['order-sign']);
 
-/**
- * Evaluates every pack for one hook call.
- * @param packs - the compiled packs.
- * @param input - the call.
- * @returns each pack's evaluation.
- */
-export function evaluateAll(packs: readonly RulePack[], input: EvaluationInput): { pack: RulePack; evaluation: Evaluation }[] {
-  const ctx = contextFromInput(input);
-  return packs.map((pack) => ({ pack, evaluation: evaluatePack(pack, ctx, { extraOrderCriteria: [BILLING_CODE_CRITERION] }) }));
+/** The service's own cards (not a rule pack's) name the service as their source. */
+const SERVICE_SOURCE = { label: 'intrathecal-cds', topic: { system: CRD_CARD_TYPES, code: 'guideline' } } as const;
+
+function unevaluableCard(u: UnevaluableOrder, uuid: () => string): Card {
+  return {
+    uuid: uuid(),
+    summary: fitSummary(`${referenceOf(u.order)} could not be evaluated: ${u.reasons[0] ?? 'it is incomplete'}`),
+    detail: `The order cannot be judged as sent, so no guidance is given for it:\n\n${u.reasons.map((r) => `- ${r}`).join('\n')}\n\nComplete the order and sign again.`,
+    indicator: 'warning',
+    source: SERVICE_SOURCE,
+  };
+}
+
+function incompleteCard(unavailable: readonly UnavailableKey[], uuid: () => string): Card {
+  return {
+    uuid: uuid(),
+    summary: fitSummary(`Guidance is incomplete: ${unavailable.map((u) => u.key).join(', ')} could not be read`),
+    detail: `Criteria that need this data are "not known", so rules that depend on them did not fire:\n\n${unavailable.map((u) => `- ${u.key}: ${u.reason}`).join('\n')}`,
+    indicator: 'info',
+    source: SERVICE_SOURCE,
+  };
 }
 
 /**
@@ -50,10 +65,15 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
   const uuid = options.uuid ?? randomUUID;
   const compose = { packs: byId, publicBaseUrl: options.publicBaseUrl, uuid };
   return (input) => {
-    const results = evaluateAll(packs, input);
-    const cards = results
-      .flatMap(({ evaluation }) => evaluation.findings.map((f) => composeCard(f, compose)).filter((c): c is Card => c !== undefined))
-      .sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
+    const ctx = contextFromInput(input);
+    const results = packs.map((pack) => ({ pack, evaluation: evaluatePack(pack, ctx, { extraOrderCriteria: [BILLING_CODE_CRITERION] }) }));
+    const ruleCards = results.flatMap(({ evaluation }) => evaluation.findings.map((f) => composeCard(f, compose)).filter((c): c is Card => c !== undefined));
+    const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
+    const cards = [
+      ...unevaluableOrders(ctx.ordersToJudge, ctx.draftOrders).map((u) => unevaluableCard(u, uuid)),
+      ...ruleCards,
+      ...(concernsSomething && input.data.unavailable.length > 0 ? [incompleteCard(input.data.unavailable, uuid)] : []),
+    ].sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
     if (!COVERAGE_HOOKS.has(input.service.hook)) return { cards };
     const coverage = (input.data.resources['coverages'] ?? []).find((c): c is Coverage => c.resourceType === 'Coverage' && c.status === 'active');
     const date = input.now.toISOString().slice(0, 10);

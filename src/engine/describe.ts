@@ -1,69 +1,87 @@
 /**
  * One-line, human descriptions of FHIR resources, for evidence on cards and in the app:
- * "Condition/123 (G89.4 Chronic pain syndrome, active)". Only what the resource says; nothing inferred.
+ * "Condition/123 (G89.4 Chronic pain syndrome, active)". Only what the resource says; nothing inferred. Resources
+ * come from clients as sent, so every element is read defensively: a wrong type is left out, never a failure.
  */
-import type { CodeableConcept, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 
-function concept(cc: CodeableConcept | undefined): string | undefined {
+type Json = Record<string, unknown>;
+
+const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const day = (v: unknown): string | undefined => str(v)?.slice(0, 10);
+
+function concept(v: unknown): string | undefined {
+  const cc = obj(v);
   if (!cc) return undefined;
-  const coding = cc.coding?.find((c) => c.code) ?? cc.coding?.[0];
-  if (coding?.code) return [coding.code, coding.display ?? cc.text].filter(Boolean).join(' ');
-  return cc.text;
+  const codings = arr(cc['coding']).map(obj).filter((c): c is Json => c !== undefined);
+  const coding = codings.find((c) => str(c['code'])) ?? codings[0];
+  const code = str(coding?.['code']);
+  if (code) return [code, str(coding?.['display']) ?? str(cc['text'])].filter(Boolean).join(' ');
+  return str(cc['text']);
 }
 
-function status(cc: CodeableConcept | undefined): string | undefined {
-  return cc?.coding?.[0]?.code ?? cc?.text;
+function status(v: unknown): string | undefined {
+  const cc = obj(v);
+  return str(obj(arr(cc?.['coding'])[0])?.['code']) ?? str(cc?.['text']);
 }
 
-function quantityText(q: { value?: number; unit?: string; code?: string } | undefined): string | undefined {
-  return q?.value === undefined ? undefined : `${q.value}${q.unit ? ` ${q.unit}` : ''}`;
+function quantity(v: unknown): string | undefined {
+  const q = obj(v);
+  const value = q?.['value'];
+  return typeof value === 'number' ? `${value}${str(q?.['unit']) ? ` ${String(q?.['unit'])}` : ''}` : undefined;
 }
 
-function medicationText(r: { medicationCodeableConcept?: CodeableConcept; medicationReference?: { display?: string; reference?: string }; contained?: Resource[] }): string | undefined {
-  if (r.medicationCodeableConcept) return concept(r.medicationCodeableConcept);
-  const ref = r.medicationReference?.reference;
-  const contained = ref?.startsWith('#') ? r.contained?.find((c) => c.resourceType === 'Medication' && `#${c.id ?? ''}` === ref) : undefined;
-  if (contained?.resourceType === 'Medication') return contained.code?.text ?? concept(contained.code) ?? r.medicationReference?.display;
-  return r.medicationReference?.display ?? ref;
+function medication(r: Json): string | undefined {
+  const inline = concept(r['medicationCodeableConcept']);
+  if (inline) return inline;
+  const ref = obj(r['medicationReference']);
+  const target = str(ref?.['reference']);
+  const contained = target?.startsWith('#') ? arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'Medication' && `#${String(c['id'])}` === target) : undefined;
+  return str(obj(contained?.['code'])?.['text']) ?? concept(contained?.['code']) ?? str(ref?.['display']) ?? target;
 }
 
 /**
  * The facts of a resource worth showing next to its reference.
- * @param resource - any FHIR resource.
+ * @param resource - any FHIR resource, as a client sent it.
  * @returns a short text, without the reference.
  */
 export function describeFacts(resource: Resource): string {
+  const r = resource as unknown as Json;
   const parts: (string | undefined)[] = [];
   switch (resource.resourceType) {
     case 'Condition':
-      parts.push(concept(resource.code), status(resource.clinicalStatus), resource.onsetDateTime && `since ${resource.onsetDateTime.slice(0, 10)}`);
+      parts.push(concept(r['code']), status(r['clinicalStatus']), day(r['onsetDateTime']) && `since ${day(r['onsetDateTime']) ?? ''}`);
       break;
     case 'Device':
-      parts.push(resource.deviceName?.[0]?.name ?? resource.type?.text ?? concept(resource.type), resource.modelNumber && `model ${resource.modelNumber}`, resource.status);
+      parts.push(str(obj(arr(r['deviceName'])[0])?.['name']) ?? str(obj(r['type'])?.['text']) ?? concept(r['type']), str(r['modelNumber']) && `model ${String(r['modelNumber'])}`, str(r['status']));
       break;
     case 'MedicationRequest':
-      parts.push(medicationText(resource), resource.status, resource.authoredOn?.slice(0, 10));
+      parts.push(medication(r), str(r['status']), day(r['authoredOn']));
       break;
     case 'ServiceRequest':
+      parts.push(concept(r['code']), str(r['status']), day(r['authoredOn']));
+      break;
     case 'DeviceRequest':
-      parts.push(resource.resourceType === 'ServiceRequest' ? concept(resource.code) : concept(resource.codeCodeableConcept), resource.status, resource.authoredOn?.slice(0, 10));
+      parts.push(concept(r['codeCodeableConcept']), str(r['status']), day(r['authoredOn']));
       break;
     case 'Observation':
       parts.push(
-        concept(resource.code),
-        resource.valueQuantity ? quantityText(resource.valueQuantity) : resource.valueInteger !== undefined ? String(resource.valueInteger) : resource.valueString ?? concept(resource.valueCodeableConcept),
-        resource.method?.text,
-        resource.effectiveDateTime?.slice(0, 10)
+        concept(r['code']),
+        quantity(r['valueQuantity']) ?? (typeof r['valueInteger'] === 'number' ? String(r['valueInteger']) : undefined) ?? str(r['valueString']) ?? concept(r['valueCodeableConcept']),
+        str(obj(r['method'])?.['text']),
+        day(r['effectiveDateTime'])
       );
       break;
     case 'Procedure':
-      parts.push(concept(resource.code), resource.status, resource.performedDateTime?.slice(0, 10) ?? resource.performedPeriod?.start?.slice(0, 10));
+      parts.push(concept(r['code']), str(r['status']), day(r['performedDateTime']) ?? day(obj(r['performedPeriod'])?.['start']));
       break;
     case 'Coverage':
-      parts.push(concept(resource.type), resource.status, resource.payor?.[0]?.display);
+      parts.push(concept(r['type']), str(r['status']), str(obj(arr(r['payor'])[0])?.['display']));
       break;
     case 'Patient':
-      parts.push(resource.birthDate && `born ${resource.birthDate}`);
+      parts.push(day(r['birthDate']) && `born ${day(r['birthDate']) ?? ''}`);
       break;
     default:
       break;

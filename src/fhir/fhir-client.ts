@@ -24,6 +24,8 @@ export interface FhirSource {
   readonly accessToken?: string;
   /** Aborts every call when the request's deadline passes. */
   readonly signal: AbortSignal;
+  /** Timeout of each single call. */
+  readonly callTimeoutMs: number;
 }
 
 /** Bounds on what one search may bring back. */
@@ -49,10 +51,11 @@ async function getJson(url: string, source: FhirSource): Promise<Resource> {
   const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json' };
   if (source.accessToken) headers['Authorization'] = `Bearer ${source.accessToken}`;
   let response: Response;
+  const signal = AbortSignal.any([source.signal, AbortSignal.timeout(source.callTimeoutMs)]);
   try {
-    response = await fetch(url, { headers, redirect: 'manual', signal: source.signal });
+    response = await fetch(url, { headers, redirect: 'manual', signal });
   } catch (err) {
-    if (source.signal.aborted) throw new FhirFetchError('FHIR server did not answer before the deadline', 'timeout');
+    if (signal.aborted) throw new FhirFetchError(`FHIR server did not answer in time (${source.signal.aborted ? 'request deadline' : `${source.callTimeoutMs} ms call timeout`})`, 'timeout');
     throw new FhirFetchError(`FHIR server could not be reached (${(err as Error).name})`);
   }
   if (response.status >= 300 && response.status < 400) {
@@ -68,7 +71,7 @@ async function getJson(url: string, source: FhirSource): Promise<Resource> {
     text = await readBounded(response);
   } catch (err) {
     if (err instanceof FhirFetchError) throw err;
-    if (source.signal.aborted) throw new FhirFetchError('FHIR server did not answer before the deadline', 'timeout');
+    if (signal.aborted) throw new FhirFetchError('FHIR server did not answer in time', 'timeout');
     throw new FhirFetchError('FHIR server response could not be read');
   }
   let json: unknown;

@@ -30,6 +30,8 @@ export interface AssembledData {
 export interface AssembleOptions {
   /** One deadline for every FHIR call of this request. */
   readonly deadlineMs: number;
+  /** Timeout of each single FHIR call (defaults to the deadline). */
+  readonly callTimeoutMs?: number;
   /** Decides whether the service may contact this fhirServer; false means "treat as absent". */
   readonly mayContact?: (fhirServer: string) => boolean;
 }
@@ -59,7 +61,9 @@ async function resolveKey(p: PrefetchKey, request: HookRequest, source: FhirSour
   }
   const relative = fillTemplate(p.parsed, request.context);
   if (relative === undefined) throw new FhirFetchError('not prefetched, and the request lacks a value its query needs');
-  if (!source) throw new FhirFetchError('not prefetched, and the request names no usable fhirServer');
+  if (!source) {
+    throw new FhirFetchError(request.fhirServer ? 'not prefetched, and the fhirServer is not one this caller may have the service contact' : 'not prefetched, and the request names no fhirServer');
+  }
   return fetchKey(p, relative, source);
 }
 
@@ -75,7 +79,12 @@ export async function assembleData(service: ServiceDefinition, request: HookRequ
   const signal = AbortSignal.timeout(options.deadlineMs);
   const usable = request.fhirServer !== undefined && (options.mayContact?.(request.fhirServer) ?? true);
   const source: FhirSource | undefined = usable
-    ? { baseUrl: request.fhirServer as string, signal, ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.access_token } : {}) }
+    ? {
+        baseUrl: request.fhirServer as string,
+        signal,
+        callTimeoutMs: options.callTimeoutMs ?? options.deadlineMs,
+        ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.access_token } : {}),
+      }
     : undefined;
   const settled = await Promise.allSettled(service.prefetch.map((p) => resolveKey(p, request, source)));
   const resources: Record<string, readonly Resource[]> = {};

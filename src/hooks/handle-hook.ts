@@ -26,9 +26,10 @@ export type Evaluator = (input: EvaluationInput) => CdsResponse;
 export interface HookPipeline {
   readonly services: ReadonlyMap<string, ServiceDefinition>;
   readonly evaluate: Evaluator;
+  /** One deadline for all FHIR calls of a request. */
   readonly prefetchDeadlineMs: number;
-  /** Whether the service may contact a request's fhirServer (allow-list); all may when absent. */
-  readonly mayContact?: (fhirServer: string) => boolean;
+  /** Timeout of each single FHIR call. */
+  readonly fhirCallTimeoutMs: number;
 }
 
 /**
@@ -50,15 +51,17 @@ export function findService(pipeline: HookPipeline, serviceId: string): ServiceD
  * @param serviceId - the id from the URL.
  * @param body - the parsed JSON body.
  * @param now - the evaluation time.
+ * @param mayContact - whether the caller allows the service to contact the request's fhirServer (all may when absent).
  * @returns the response body as sent on the wire.
  * @throws HttpError 404, 400 or 412 as the protocol says.
  */
-export async function handleHook(pipeline: HookPipeline, serviceId: string, body: unknown, now: Date): Promise<Record<string, unknown>> {
+export async function handleHook(pipeline: HookPipeline, serviceId: string, body: unknown, now: Date, mayContact?: (fhirServer: string) => boolean): Promise<Record<string, unknown>> {
   const service = findService(pipeline, serviceId);
   const request = parseHookRequest(body, service);
   const data = await assembleData(service, request, {
     deadlineMs: pipeline.prefetchDeadlineMs,
-    ...(pipeline.mayContact ? { mayContact: pipeline.mayContact } : {}),
+    callTimeoutMs: pipeline.fhirCallTimeoutMs,
+    ...(mayContact ? { mayContact } : {}),
   });
   return toWireResponse(pipeline.evaluate({ service, request, data, now }));
 }

@@ -4,6 +4,8 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { methodNotAllowed } from '../http/outcomes.js';
+import { fhirServerPolicy } from '../security/access.js';
+import { accessOf } from '../security/authenticate.js';
 import type { FeedbackStore } from '../store/feedback-store.js';
 import { toDescriptor } from '../services/service-definitions.js';
 import { findService, handleHook } from './handle-hook.js';
@@ -16,6 +18,7 @@ export interface CdsRoutesDeps {
   readonly pipeline: HookPipeline;
   readonly feedback: FeedbackStore;
   readonly clock: () => Date;
+  readonly production: boolean;
 }
 
 function serviceId(req: Request): string {
@@ -39,7 +42,7 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
   // Calling a CDS Service: https://cds-hooks.hl7.org/2.0/#calling-a-cds-service
   router.post('/:id', async (req: Request, res: Response) => {
     res.locals['serviceId'] = serviceId(req);
-    const body = await handleHook(deps.pipeline, serviceId(req), req.body, deps.clock());
+    const body = await handleHook(deps.pipeline, serviceId(req), req.body, deps.clock(), fhirServerPolicy(accessOf(res), deps.production));
     res.json(body);
   });
 

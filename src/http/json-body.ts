@@ -6,6 +6,28 @@ import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { badRequest, payloadTooLarge, unsupportedMediaType } from './outcomes.js';
 
+/** Deeper JSON than this is refused: FHIR resources nest far less, and deeper input only exhausts stacks later. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The nesting depth of a parsed JSON value, found without recursion, stopping once past a limit.
+ * @param value - the parsed value.
+ * @param limit - depth at which to stop looking.
+ * @returns the depth, or limit + 1 when deeper.
+ */
+export function jsonDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth + 1 > max) max = depth + 1;
+    if (max > limit) return max;
+    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
 function isJsonType(contentType: string): boolean {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   return type === 'application/json' || type === 'application/fhir+json' || /^application\/[\w.-]+\+json$/.test(type);
@@ -26,7 +48,8 @@ export function jsonBody(limit: number): RequestHandler {
     }
     parse(req, res, (err?: unknown) => {
       if (err === undefined) {
-        next();
+        if (jsonDepth(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) next(badRequest([{ code: 'structure', message: `The request body nests deeper than ${MAX_JSON_DEPTH} levels` }]));
+        else next();
         return;
       }
       const type = (err as { type?: string }).type;

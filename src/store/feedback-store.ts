@@ -1,10 +1,8 @@
 /**
- * Durable feedback storage in SQLite through Node's built-in `node:sqlite` (no native addon to compile).
- * WAL journal with synchronous=FULL: once `save` returns, the rows survive a crash of the process.
+ * Durable feedback storage in the service's SQLite database: once `save` returns, the rows survive a crash of the
+ * process (see database.ts).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
 
 /** A stored feedback item. */
@@ -19,8 +17,6 @@ export interface FeedbackStore {
   save(serviceId: string, items: readonly FeedbackItem[], receivedAt: Date): void;
   /** Reads stored feedback, oldest first. */
   list(serviceId?: string): StoredFeedback[];
-  /** Closes the database. */
-  close(): void;
 }
 
 interface Row {
@@ -34,16 +30,11 @@ interface Row {
 }
 
 /**
- * Opens (and creates when needed) the SQLite feedback store.
- * @param path - file path, or `:memory:`.
+ * The feedback store in a database (its table is created when missing).
+ * @param db - the open database.
  * @returns the store.
  */
-export function openFeedbackStore(path: string): FeedbackStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = FULL');
-  db.exec('PRAGMA busy_timeout = 5000');
+export function feedbackStore(db: DatabaseSync): FeedbackStore {
   db.exec(`CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     service_id TEXT NOT NULL,
@@ -93,9 +84,6 @@ export function openFeedbackStore(path: string): FeedbackStore {
         outcomeTimestamp: r.outcome_timestamp,
         receivedAt: r.received_at,
       }));
-    },
-    close() {
-      db.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFeedbackStore } from '../../src/store/feedback-store.js';
+import { openDatabase } from '../../src/store/database.js';
+import { feedbackStore } from '../../src/store/feedback-store.js';
 import { call, startService, tempStorePath } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 
@@ -85,11 +86,11 @@ describe('POST /cds-services/{id}/feedback', () => {
     expect(res.status).toBe(200);
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('exit', resolve));
-    const store = openFeedbackStore(path);
+    const db = openDatabase(path);
     try {
-      expect(store.list().map((f) => f.outcome)).toEqual(['accepted', 'overridden']);
+      expect(feedbackStore(db).list().map((f) => f.outcome)).toEqual(['accepted', 'overridden']);
     } finally {
-      store.close();
+      db.close();
     }
   });
 });

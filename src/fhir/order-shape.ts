@@ -1,0 +1,70 @@
+/**
+ * Checks the draft orders for the shape the rules rely on. An order broken in a way that changes its meaning (a
+ * MedicationRequest naming no medication, a medication reference that resolves to nothing, a quantity that is not
+ * a number) cannot be judged; the answer says so instead of passing it over in silence.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+/** An order that cannot be evaluated, and why. */
+export interface UnevaluableOrder {
+  readonly order: Resource;
+  readonly reasons: readonly string[];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const notNumber = (v: unknown): boolean => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v));
+
+function medicationRequestProblems(order: Json, draftOrders: readonly Resource[]): string[] {
+  const problems: string[] = [];
+  const concept = order['medicationCodeableConcept'];
+  const reference = order['medicationReference'];
+  if (concept === undefined && reference === undefined) problems.push('it names no medication (medicationCodeableConcept or medicationReference)');
+  if (concept !== undefined && (!isObject(concept) || (!Array.isArray(concept['coding']) && typeof concept['text'] !== 'string'))) {
+    problems.push('its medicationCodeableConcept has neither a coding nor a text');
+  }
+  if (reference !== undefined) {
+    const ref = isObject(reference) ? reference['reference'] : undefined;
+    if (typeof ref !== 'string') problems.push('its medicationReference has no reference');
+    else if (ref.startsWith('#')) {
+      const contained = Array.isArray(order['contained']) ? (order['contained'] as Json[]) : [];
+      if (!contained.some((c) => isObject(c) && c['resourceType'] === 'Medication' && `#${String(c['id'])}` === ref)) problems.push(`its medication ${ref} is not contained in the order`);
+    } else if (ref.startsWith('Medication/') && !draftOrders.some((r) => r.resourceType === 'Medication' && `Medication/${r.id ?? ''}` === ref)) {
+      problems.push(`its medication ${ref} is neither contained nor sent with the draft orders`);
+    }
+  }
+  const dispense = isObject(order['dispenseRequest']) ? order['dispenseRequest'] : {};
+  const quantity = isObject(dispense['quantity']) ? dispense['quantity'] : {};
+  const duration = isObject(dispense['expectedSupplyDuration']) ? dispense['expectedSupplyDuration'] : {};
+  if (notNumber(quantity['value'])) problems.push('its dispense quantity is not a number');
+  if (notNumber(duration['value'])) problems.push('its expected supply duration is not a number');
+  const dosages = Array.isArray(order['dosageInstruction']) ? (order['dosageInstruction'] as unknown[]) : [];
+  for (const d of dosages) {
+    const rates = isObject(d) && Array.isArray(d['doseAndRate']) ? (d['doseAndRate'] as unknown[]) : [];
+    for (const r of rates) {
+      if (!isObject(r)) continue;
+      for (const field of ['doseQuantity', 'rateQuantity']) {
+        const q = r[field];
+        if (isObject(q) && notNumber(q['value'])) problems.push(`a ${field} of its dosage is not a number`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Finds the draft orders that cannot be evaluated.
+ * @param orders - the orders being judged.
+ * @param draftOrders - every draft resource (for referenced Medications).
+ * @returns the unevaluable orders with their reasons.
+ */
+export function unevaluableOrders(orders: readonly Resource[], draftOrders: readonly Resource[]): UnevaluableOrder[] {
+  return orders.flatMap((order) => {
+    const json = order as unknown as Json;
+    let reasons: string[] = [];
+    if (order.resourceType === 'MedicationRequest') reasons = medicationRequestProblems(json, draftOrders);
+    else if (order.resourceType === 'ServiceRequest' && json['code'] === undefined) reasons = ['it names no service (code)'];
+    else if (order.resourceType === 'DeviceRequest' && json['codeCodeableConcept'] === undefined && json['codeReference'] === undefined) reasons = ['it names no device (code)'];
+    return reasons.length > 0 ? [{ order, reasons }] : [];
+  });
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
+import type { FakeFhir, RunningService } from '../support/harness.js';
+import { makeKey, serveJwks, signToken } from '../support/jwt.js';
+import type { TestKey } from '../support/jwt.js';
+
+const BASE = 'https://cds.test.example';
+const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
+const AUD = `${BASE}${ORDER_SIGN}`;
+
+let es384: TestKey;
+let rs384: TestKey;
+let rs256: TestKey;
+let jwks: FakeFhir;
+let fhirA: FakeFhir;
+let fhirB: FakeFhir;
+let svc: RunningService;
+let clientsFile: string;
+let storePath: string;
+
+function clientsJson(): unknown[] {
+  return [
+    { iss: 'https://ehr-a.example', jwks: { keys: [es384.publicJwk] }, fhirServers: [fhirA.url] },
+    { iss: 'https://ehr-b.example', jwksUrl: [jwks.url], fhirServers: [], algorithms: ['RS384'] },
+    { iss: 'https://reqgen.example', jwks: { keys: [rs256.publicJwk] }, fhirServers: [], algorithms: ['RS256'] },
+  ];
+}
+
+beforeAll(async () => {
+  [es384, rs384, rs256] = await Promise.all([makeKey('ES384'), makeKey('RS384'), makeKey('RS256')]);
+  jwks = await serveJwks([rs384]);
+  const record = (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('Content-Type', 'application/fhir+json');
+    if (req.url?.startsWith('/fhir/Patient/')) res.end(JSON.stringify({ resourceType: 'Patient', id: 'it-seed-a' }));
+    else res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [] }));
+  };
+  [fhirA, fhirB] = await Promise.all([startFakeFhir(record), startFakeFhir(record)]);
+  clientsFile = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify(clientsJson()));
+  storePath = tempStorePath();
+  // Development mode with every convenience off runs the same verification as production and allows http URLs
+  // for the local JWKS and FHIR stand-ins; a production-mode instance is tested below.
+  svc = await startService({ NODE_ENV: 'development', LOG_LEVEL: 'silent', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', STORE_PATH: storePath, EMBEDDED_FHIR: 'false' });
+});
+afterAll(async () => {
+  await Promise.all([svc.stop(), jwks.stop(), fhirA.stop(), fhirB.stop()]);
+});
+
+const seed = () => {
+  const body = fixtureRequest('seed-a.order-sign.json');
+  delete body['fhirServer'];
+  return body;
+};
+const post = (token: string | undefined, body: unknown = seed(), path = ORDER_SIGN) => call(svc, 'POST', path, body, token ? { Authorization: `Bearer ${token}` } : {});
+
+describe('client authentication (JWT)', () => {
+  it('refuses a hook call without a token: 401, generic OperationOutcome, WWW-Authenticate', async () => {
+    const res = await post(undefined);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    expect(res.body).toEqual({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'security', details: { text: 'Authentication required' } }] });
+  });
+
+  it('accepts ES384 verified against the inline pinned JWKS', async () => {
+    expect((await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }))).status).toBe(200);
+  });
+
+  it('accepts RS384 verified against the JWKS URL on the issuer allow-list, and an aud array holding the URL', async () => {
+    expect((await post(await signToken(rs384, { iss: 'https://ehr-b.example', aud: [AUD, 'https://other.example'] }))).status).toBe(200);
+    expect(jwks.requests.length).toBeGreaterThan(0);
+  });
+
+  it('accepts RS256 only where the client entry allows it', async () => {
+    expect((await post(await signToken(rs256, { iss: 'https://reqgen.example', aud: AUD }))).status).toBe(200);
+    const rs256ForA = await makeKey('RS256');
+    expect((await post(await signToken(rs256ForA, { iss: 'https://ehr-a.example', aud: AUD }))).status).toBe(401);
+  });
+
+  it.each([
+    ['without kid', () => signToken(es384, { iss: 'https://ehr-a.example', aud: AUD, kid: null })],
+    ['for another endpoint (aud)', () => signToken(es384, { iss: 'https://ehr-a.example', aud: `${BASE}/cds-services/intrathecal-patient-view` })],
+    ['with aud = the local address instead of the public base URL', () => signToken(es384, { iss: 'https://ehr-a.example', aud: `${svc.baseUrl}${ORDER_SIGN}` })],
+    ['expired', () => signToken(es384, { iss: 'https://ehr-a.example', aud: AUD, iat: Math.floor(Date.now() / 1000) - 600, exp: Math.floor(Date.now() / 1000) - 300 })],
+    ['issued in the future', () => signToken(es384, { iss: 'https://ehr-a.example', aud: AUD, iat: Math.floor(Date.now() / 1000) + 600, exp: Math.floor(Date.now() / 1000) + 700 })],
+    ['living longer than allowed', () => signToken(es384, { iss: 'https://ehr-a.example', aud: AUD, exp: Math.floor(Date.now() / 1000) + 3600 })],
+    ['from an unknown issuer', () => signToken(es384, { iss: 'https://stranger.example', aud: AUD })],
+    ['signed by a key that is not the issuer\'s', async () => signToken(await makeKey('ES384'), { iss: 'https://ehr-a.example', aud: AUD })],
+    ['signed with HS256 (symmetric)', () => new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: es384.kid }).setIssuer('https://ehr-a.example').setAudience(AUD).setJti(randomUUID()).setIssuedAt().setExpirationTime('1m').sign(new TextEncoder().encode('a-shared-secret-of-32-bytes-long!'))],
+    ['unsigned (alg none)', () => Promise.resolve(`${Buffer.from(JSON.stringify({ alg: 'none', kid: 'x' })).toString('base64url')}.${Buffer.from(JSON.stringify({ iss: 'https://ehr-a.example', aud: AUD, jti: randomUUID(), iat: 1, exp: 9999999999 })).toString('base64url')}.`)],
+    ['that is not a JWT', () => Promise.resolve('not-a-jwt')],
+  ])('refuses a token %s with the same generic 401', async (_name, make) => {
+    const res = await post(await make());
+    expect(res.status).toBe(401);
+    expect((res.body['issue'] as { details: { text: string } }[])[0]?.details.text).toBe('Authentication required');
+  });
+
+  it('refuses a replayed jti, also on another instance sharing the store', async () => {
+    const token = await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD });
+    expect((await post(token)).status).toBe(200);
+    expect((await post(token)).status).toBe(401);
+    const twin = await startService({ NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', STORE_PATH: storePath, EMBEDDED_FHIR: 'false' });
+    try {
+      const fresh = await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD });
+      expect((await call(twin, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${fresh}` })).status).toBe(200);
+      expect((await post(fresh)).status).toBe(401);
+    } finally {
+      await twin.stop();
+    }
+  });
+
+  it('honours a jku only when it is on the issuer allow-list, and never fetches one that is not', async () => {
+    const rogue = await serveJwks([rs384]);
+    try {
+      const bad = await signToken(rs384, { iss: 'https://ehr-b.example', aud: AUD, jku: rogue.url });
+      expect((await post(bad)).status).toBe(401);
+      expect(rogue.requests).toEqual([]);
+      const good = await signToken(rs384, { iss: 'https://ehr-b.example', aud: AUD, jku: jwks.url });
+      expect((await post(good)).status).toBe(200);
+    } finally {
+      await rogue.stop();
+    }
+  });
+
+  it('requires a token on feedback too (aud = the feedback URL), but not on discovery', async () => {
+    const feedback = { feedback: [{ card: randomUUID(), outcome: 'overridden', overrideReason: { userComment: 'not relevant' }, outcomeTimestamp: '2026-11-20T15:00:00Z' }] };
+    expect((await post(undefined, feedback, `${ORDER_SIGN}/feedback`)).status).toBe(401);
+    const token = await signToken(es384, { iss: 'https://ehr-a.example', aud: `${AUD}/feedback` });
+    expect((await post(token, feedback, `${ORDER_SIGN}/feedback`)).status).toBe(200);
+    expect((await call(svc, 'GET', '/cds-services')).status).toBe(200);
+  });
+});
+
+describe('fhirServer allow-list', () => {
+  it('contacts an allowed fhirServer with the token, and never one the client is not allowed', async () => {
+    const body = fixtureRequest('seed-a.order-sign.no-prefetch.json');
+    const auth = { access_token: 'fhir-token-A', token_type: 'Bearer', expires_in: 30, scope: 'patient/*.read', subject: 'intrathecal-cds' };
+    const allowed = await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }), { ...body, fhirServer: fhirA.url, fhirAuthorization: auth });
+    expect(allowed.status).toBe(200);
+    expect(fhirA.requests.length).toBe(7);
+    expect(fhirA.requests.every((r) => r.authorization === 'Bearer fhir-token-A')).toBe(true);
+
+    const refused = await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }), { ...body, fhirServer: fhirB.url, fhirAuthorization: auth });
+    expect(refused.status).toBe(412);
+    expect(JSON.stringify(refused.body)).toContain('not one this caller may have the service contact');
+    expect(fhirB.requests).toEqual([]);
+  });
+
+  it('does not accept a sibling path or another port as the allowed server', async () => {
+    const { matchesAllowed } = await import('../../src/security/access.js');
+    expect(matchesAllowed('https://ehr.example/fhir/R4', ['https://ehr.example/fhir'])).toBe(true);
+    expect(matchesAllowed('https://ehr.example/fhir-evil', ['https://ehr.example/fhir'])).toBe(false);
+    expect(matchesAllowed('https://ehr.example:8443/fhir', ['https://ehr.example/fhir'])).toBe(false);
+    expect(matchesAllowed('https://user:pw@ehr.example/fhir', ['https://ehr.example/fhir'])).toBe(false);
+    expect(matchesAllowed('http://ehr.example/fhir', ['https://ehr.example/fhir'])).toBe(false);
+  });
+});
+
+describe('production mode', () => {
+  it('serves a valid client, refuses unauthenticated calls, and refuses http fhirServers in the clients file', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
+    writeFileSync(file, JSON.stringify([{ iss: 'https://ehr-a.example', jwks: { keys: [es384.publicJwk] }, fhirServers: ['https://ehr-a.example/fhir'] }]));
+    const prod = await startService({ NODE_ENV: 'production', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: file, LOG_LEVEL: 'silent' });
+    try {
+      expect((await call(prod, 'POST', ORDER_SIGN, seed())).status).toBe(401);
+      const ok = await call(prod, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD })}` });
+      expect(ok.status).toBe(200);
+      expect((await call(prod, 'GET', '/fhir/metadata')).status).toBe(404);
+    } finally {
+      await prod.stop();
+    }
+    writeFileSync(file, JSON.stringify([{ iss: 'https://ehr-a.example', jwks: { keys: [es384.publicJwk] }, fhirServers: ['http://ehr-a.example/fhir'] }]));
+    await expect(startService({ NODE_ENV: 'production', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: file })).rejects.toThrow(/must be https in production/);
+  });
+});
+
+describe('development default', () => {
+  it('serves unauthenticated calls when ALLOW_UNAUTHENTICATED is on (the default)', async () => {
+    const dev = await startService({ EMBEDDED_FHIR: 'false' });
+    try {
+      expect((await call(dev, 'POST', ORDER_SIGN, seed())).status).toBe(200);
+      expect(dev.built.parts.clients.has('https://sandbox.cds-hooks.org')).toBe(true);
+    } finally {
+      await dev.stop();
+    }
+  });
+});
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After past the per-client limit, without affecting another client', async () => {
+    const limited = await startService({ NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        statuses.push((await call(limited, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD })}` })).status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const other = await call(limited, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${await signToken(rs256, { iss: 'https://reqgen.example', aud: AUD })}` });
+      expect(other.status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
