@@ -3,6 +3,7 @@
  * builds the real parts from a configuration (rule packs, database, trusted clients, embedded FHIR server).
  */
 import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
@@ -132,7 +133,7 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
   if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
   const db = openDatabase(config.storePath);
-  const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhir(config.fixturesDir) : undefined;
+  const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhir(config.fixturesDir, join(dirname(config.fixturesDir), 'orders')) : undefined;
   const parts: AppParts = {
     config,
     packs,

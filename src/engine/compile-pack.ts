@@ -232,7 +232,12 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
   const table = userFunctions(valueSets);
   const scope: Scope = { files, valueSets, table, criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()) };
   const criteria = compileCriteria(scope);
-  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, functions: table };
+  const app = files.pack.app;
+  if (app) {
+    const names = [app.establishedCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? []].flat();
+    for (const n of names) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
+  }
+  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, functions: table, ...(app ? { app } : {}) };
   const pack: RulePack = { ...base, rules: compileRules(scope, base, seenRuleIds) };
   dryRun(pack);
   return pack;

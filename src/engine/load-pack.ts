@@ -11,7 +11,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { DefinitionError } from '../services/service-definitions.js';
-import type { CardTemplate, Confidence, CoverageTemplate } from './pack-types.js';
+import type { AppView, CardTemplate, Confidence, CoverageTemplate } from './pack-types.js';
 
 /** pack.yaml as written. */
 export interface RawPack {
@@ -21,6 +21,7 @@ export interface RawPack {
   description: string;
   sources: Record<string, { title: string; url?: string; date?: string; confidence: Confidence; note?: string }>;
   thresholds?: Record<string, { value: number; unit: string; description: string; source: string; confidence: Confidence }>;
+  app?: AppView;
 }
 
 /** One criterion as written. */

@@ -119,6 +119,16 @@ export interface Rule {
   readonly testsFile: string;
 }
 
+/** What the SMART app shows from a pack (pack.yaml `app`). */
+export interface AppView {
+  readonly establishedCriterion?: string;
+  readonly policyCriteria: readonly string[];
+  readonly newStartCriteria?: readonly string[];
+  readonly documentation: readonly string[];
+  readonly doseLines?: readonly string[];
+  readonly pitfalls: readonly string[];
+}
+
 /** A loaded, checked, compiled rule pack. */
 export interface RulePack {
   readonly id: string;
@@ -133,6 +143,8 @@ export interface RulePack {
   readonly criteria: ReadonlyMap<string, Criterion>;
   readonly rules: readonly Rule[];
   readonly functions: UserInvocationTable;
+  /** What the SMART app shows, when the pack says. */
+  readonly app?: AppView;
 }
 
 /** Data variables the engine provides; prefetch keys of the same name fill them. */

@@ -3,7 +3,7 @@
  * loaded from the fixture Bundles, served at `/fhir`. Hook requests without prefetch, the SMART app and the
  * CDS Hooks sandbox all read the same patients from it. Not served in production unless EMBEDDED_FHIR=true.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getStatus, isOk, OperationOutcomeError, validateResource } from '@medplum/core';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
@@ -37,18 +37,20 @@ export interface EmbeddedFhir {
 }
 
 /**
- * Loads every `*.json` Bundle of a folder into a repository, keeping the fixtures' ids.
+ * Loads every `*.json` file of a folder into a repository, keeping the fixtures' ids: FHIR Bundles, or arrays of
+ * resources (the draft orders, which an EHR that keeps pended orders serves too).
  * @param repo - the repository.
  * @param dir - the fixtures folder.
  * @returns how many resources were loaded.
  */
 export async function loadFixtures(repo: MemoryRepository, dir: string): Promise<number> {
   let count = 0;
+  if (!existsSync(dir)) return count;
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const bundle = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Bundle;
-    for (const entry of bundle.entry ?? []) {
-      if (!entry.resource) continue;
-      await repo.createResource(entry.resource, { assignedId: true });
+    const content = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Bundle | Resource[];
+    const resources = Array.isArray(content) ? content : (content.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    for (const resource of resources) {
+      await repo.createResource(resource, { assignedId: true });
       count++;
     }
   }
@@ -83,12 +85,14 @@ function send(res: Response, status: number, body: Resource): void {
 /**
  * Builds the embedded FHIR server.
  * @param fixturesDir - folder of Bundles to load.
+ * @param ordersDir - folder of draft orders to load as well (pended orders, as an EHR keeps them).
  * @returns the router to mount at `/fhir` and its repository.
  */
-export async function createEmbeddedFhir(fixturesDir: string): Promise<EmbeddedFhir> {
+export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string): Promise<EmbeddedFhir> {
   ensureFhirDefinitions();
   const repo = new MemoryRepository();
   await loadFixtures(repo, fixturesDir);
+  if (ordersDir) await loadFixtures(repo, ordersDir);
   const fhirRouter = new FhirRouter();
   const router = express.Router();
   router.use((_req, res, next) => {
