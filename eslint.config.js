@@ -27,6 +27,12 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The SMART app's browser scripts: plain JavaScript, no build step.
+    files: ['src/smart/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser, FHIR: 'readonly' } },
+    rules: { 'no-console': 'off' },
+  },
+  {
     files: ['test/**/*.ts', 'src/**/*.test.ts'],
     plugins: { vitest },
     rules: {

@@ -8,7 +8,8 @@ import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
 import type { RulePack } from './engine/pack-types.js';
-import { createEmbeddedFhir } from './fhir/embedded-server.js';
+import { createEmbeddedEhr } from './ehr/embedded-ehr.js';
+import type { EmbeddedEhr } from './ehr/embedded-ehr.js';
 import type { EmbeddedFhir } from './fhir/embedded-server.js';
 import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
 import { cdsRoutes } from './hooks/routes.js';
@@ -22,6 +23,7 @@ import type { Logger } from './log.js';
 import { loadPipeline } from './pipeline.js';
 import { rateKey } from './security/access.js';
 import { accessOf, authenticate } from './security/authenticate.js';
+import { appRoutes } from './smart/app-routes.js';
 import { loadTrustedClients } from './security/clients.js';
 import type { TrustedClient } from './security/clients.js';
 import { openDatabase } from './store/database.js';
@@ -41,6 +43,8 @@ export interface AppParts {
   readonly log: Logger;
   readonly clock: () => Date;
   readonly embeddedFhir?: EmbeddedFhir;
+  /** The embedded EHR (FHIR server, authorization server, launcher) of the development default. */
+  readonly ehr?: EmbeddedEhr;
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -98,6 +102,26 @@ export function createApp(parts: AppParts): Express {
     auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next))).catch(next);
   };
   app.use('/cds-services', cors, guard, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
+  // The SMART app and its evaluation API (rate-limited per address: it evaluates what the browser sends).
+  const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.socket.remoteAddress ?? 'unknown'}`);
+  app.use('/app', (req, res, next) => (req.method === 'POST' ? appLimit(req, res, next) : next()), appRoutes({
+    packs: parts.packs,
+    clientId: config.smartClientId,
+    allowedIssuers: config.smartAllowedIssuers,
+    publicBaseUrl: config.publicBaseUrl,
+    maxBodyBytes: config.maxBodyBytes,
+    clock: parts.clock,
+  }));
+  if (parts.ehr) {
+    const oidc = parts.ehr.provider.callback();
+    app.use('/oidc', (req, res) => {
+      void oidc(req, res);
+    });
+    app.use('/ehr', parts.ehr.pages);
+    app.get('/', (_req, res) => {
+      res.redirect(302, '/ehr/launcher');
+    });
+  }
   if (parts.embeddedFhir) app.use('/fhir', parts.embeddedFhir.router);
   app.use((req: Request) => {
     throw notFound(`Nothing is served at ${req.method} ${req.path.slice(0, 200)}`);
@@ -133,7 +157,15 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
   if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
   const db = openDatabase(config.storePath);
-  const embeddedFhir = config.embeddedFhir ? await createEmbeddedFhir(config.fixturesDir, join(dirname(config.fixturesDir), 'orders')) : undefined;
+  const ehr = config.embeddedFhir
+    ? await createEmbeddedEhr({
+        publicBaseUrl: config.publicBaseUrl,
+        fixturesDir: config.fixturesDir,
+        ordersDir: join(dirname(config.fixturesDir), 'orders'),
+        accessTokenTtlS: config.ehrTokenTtlS,
+        requireToken: config.mode === 'production',
+      })
+    : undefined;
   const parts: AppParts = {
     config,
     packs,
@@ -143,7 +175,7 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
     clients,
     log,
     clock: overrides.clock ?? (() => new Date()),
-    ...(embeddedFhir ? { embeddedFhir } : {}),
+    ...(ehr ? { embeddedFhir: ehr.fhir, ehr } : {}),
   };
   return { app: createApp(parts), parts, close: () => db.close() };
 }

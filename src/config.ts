@@ -45,6 +45,12 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** Longest time to receive a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /** The SMART app's OAuth client id at the EHR. */
+  readonly smartClientId: string;
+  /** FHIR base URLs (`iss`) the SMART app accepts a launch from. */
+  readonly smartAllowedIssuers: readonly string[];
+  /** Lifetime of access tokens issued by the embedded EHR, in seconds. */
+  readonly ehrTokenTtlS: number;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -102,7 +108,7 @@ export function loadConfig(env: Env = process.env): Config {
   const mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
   const production = mode === 'production';
   const port = readInt(env, 'PORT', 3000, 0, 65535);
-  const config: Config = {
+  let config: Config = {
     mode,
     port,
     host: env['HOST']?.trim() || (production ? '0.0.0.0' : '127.0.0.1'),
@@ -123,6 +129,14 @@ export function loadConfig(env: Env = process.env): Config {
     fhirCallTimeoutMs: readInt(env, 'FHIR_CALL_TIMEOUT_MS', 2000, 50, 60_000),
     rateLimitPerMinute: readInt(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     requestTimeoutMs: readInt(env, 'REQUEST_TIMEOUT_MS', 10_000, 1000, 300_000),
+    smartClientId: env['SMART_CLIENT_ID']?.trim() || 'intrathecal-app',
+    smartAllowedIssuers: [],
+    ehrTokenTtlS: readInt(env, 'EHR_TOKEN_TTL_S', 3600, 1, 86_400),
+  };
+  const issuers = env['SMART_ALLOWED_ISS']?.split(',').map((s) => s.trim()).filter(Boolean);
+  config = {
+    ...config,
+    smartAllowedIssuers: issuers?.map((s, i) => readUrl({ [`SMART_ALLOWED_ISS[${i}]`]: s }, `SMART_ALLOWED_ISS[${i}]`, undefined)) ?? (config.embeddedFhir ? [`${config.publicBaseUrl}/fhir`] : []),
   };
   if (production && !config.clientsFile) throw new ConfigError('CDS_CLIENTS_FILE is required in production mode: name the JSON file of trusted CDS clients');
   return config;

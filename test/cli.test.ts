@@ -25,7 +25,7 @@ describe('npm run evaluate', () => {
   const rulesDir = rulesWithDemo();
   let svc: RunningService;
   beforeAll(async () => {
-    svc = await startService({ RULES_DIR: rulesDir, EMBEDDED_FHIR: 'false' }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+    svc = await startService({ RULES_DIR: rulesDir, EMBEDDED_FHIR: 'false', PUBLIC_BASE_URL: 'http://localhost:3000' }, { clock: () => new Date('2026-11-20T15:00:00Z') });
   });
   afterAll(() => svc.stop());
 

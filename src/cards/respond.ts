@@ -11,7 +11,9 @@ import { unevaluableOrders } from '../fhir/order-shape.js';
 import type { UnevaluableOrder } from '../fhir/order-shape.js';
 import type { UnavailableKey } from '../hooks/assemble-data.js';
 import type { Evaluator } from '../hooks/handle-hook.js';
-import type { Card } from '../hooks/types.js';
+import type { Card, Link } from '../hooks/types.js';
+import type { Finding } from '../engine/evaluate.js';
+import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { fitSummary } from '../hooks/wire-json.js';
 import { composeCard, CRD_CARD_TYPES } from './compose.js';
 import { coverageInformationActions } from './coverage-information.js';
@@ -30,6 +32,20 @@ const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
 const COVERAGE_HOOKS = new Set(['order-sign']);
+
+/** Hooks whose cards link to the SMART app. */
+const APP_LINK_HOOKS = new Set(['order-sign', 'patient-view']);
+
+/**
+ * Adds the link that opens the SMART app from a card: type smart, with a compact appContext naming the service and
+ * the order the card is about (EHRs that drop appContext get an app that evaluates the patient's orders instead).
+ */
+function withAppLink(card: Card, finding: Finding, serviceId: string, hook: string, baseUrl: string): Card {
+  if (!APP_LINK_HOOKS.has(hook)) return card;
+  const appContext = new URLSearchParams({ service: serviceId, ...(finding.order ? { orders: referenceOf(finding.order) } : {}) }).toString();
+  const link: Link = { label: 'Open the full review and the medical-necessity summary', url: `${baseUrl}${APP_LAUNCH_PATH}`, type: 'smart', appContext };
+  return { ...card, links: [...(card.links ?? []), link] };
+}
 
 /** The service's own cards (not a rule pack's) name the service as their source. */
 const SERVICE_SOURCE = { label: 'intrathecal-cds', topic: { system: CRD_CARD_TYPES, code: 'guideline' } } as const;
@@ -67,7 +83,12 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
   return (input) => {
     const ctx = contextFromInput(input);
     const results = packs.map((pack) => ({ pack, evaluation: evaluatePack(pack, ctx, { extraOrderCriteria: [BILLING_CODE_CRITERION] }) }));
-    const ruleCards = results.flatMap(({ evaluation }) => evaluation.findings.map((f) => composeCard(f, compose)).filter((c): c is Card => c !== undefined));
+    const ruleCards = results.flatMap(({ evaluation }) =>
+      evaluation.findings.flatMap((f) => {
+        const card = composeCard(f, compose);
+        return card ? [withAppLink(card, f, input.service.id, input.service.hook, options.publicBaseUrl)] : [];
+      })
+    );
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
     const cards = [
       ...unevaluableOrders(ctx.ordersToJudge, ctx.draftOrders).map((u) => unevaluableCard(u, uuid)),

@@ -126,6 +126,7 @@ export interface AppView {
   readonly newStartCriteria?: readonly string[];
   readonly documentation: readonly string[];
   readonly doseLines?: readonly string[];
+  readonly doseWhen?: string;
   readonly pitfalls: readonly string[];
 }
 

@@ -10,7 +10,7 @@ import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import type { HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import express from 'express';
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { ensureFhirDefinitions } from './definitions.js';
 
 /** Resource types the embedded server advertises in its CapabilityStatement. */
@@ -86,9 +86,10 @@ function send(res: Response, status: number, body: Resource): void {
  * Builds the embedded FHIR server.
  * @param fixturesDir - folder of Bundles to load.
  * @param ordersDir - folder of draft orders to load as well (pended orders, as an EHR keeps them).
+ * @param extensions - handlers run after body parsing and before FHIR handling (SMART endpoints, token checks).
  * @returns the router to mount at `/fhir` and its repository.
  */
-export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string): Promise<EmbeddedFhir> {
+export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string, extensions: readonly RequestHandler[] = []): Promise<EmbeddedFhir> {
   ensureFhirDefinitions();
   const repo = new MemoryRepository();
   await loadFixtures(repo, fixturesDir);
@@ -108,6 +109,7 @@ export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string
   router.get('/metadata', (_req, res) => {
     send(res, 200, capabilityStatement());
   });
+  for (const handler of extensions) router.use(handler);
   router.use(async (req: Request, res: Response) => {
     const body: unknown = req.body;
     if ((req.method === 'POST' || req.method === 'PUT') && body && typeof body === 'object') {

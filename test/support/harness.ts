@@ -36,8 +36,19 @@ export function tempStorePath(): string {
   return join(mkdtempSync(join(tmpdir(), 'itcds-')), 'feedback.sqlite');
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+function listen(server: Server, port = 0): Promise<number> {
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/**
+ * A free loopback port, for a service whose public URL must be known before it starts (SMART issuer, redirects).
+ * @returns the port.
+ */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /**
@@ -50,7 +61,7 @@ export async function startService(env: Record<string, string> = {}, overrides: 
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), PREFETCH_DEADLINE_MS: '2000', ...env });
   const built = await buildApp(config, overrides);
   const server = createServer(built.app);
-  const port = await listen(server);
+  const port = await listen(server, config.port);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     built,

@@ -1,0 +1,143 @@
+/**
+ * The embedded EHR of the development default: the FHIR server with SMART endpoints and token checks, the
+ * authorization server, the launcher and the consent page, and the launch endpoint the CDS Hooks sandbox calls
+ * (`POST {fhirServer}/_services/smart/Launch`). What an EHR offers a SMART app, small and local.
+ */
+import { Operator } from '@medplum/core';
+import express from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
+import type Provider from 'oidc-provider';
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { createEmbeddedFhir } from '../fhir/embedded-server.js';
+import type { EmbeddedFhir } from '../fhir/embedded-server.js';
+import { badRequest, notFound } from '../http/outcomes.js';
+import { APP_LAUNCH_PATH, APP_REDIRECT_PATH } from '../smart/app-paths.js';
+import { APP_CLIENT_ID, createAuthorizationServer, smartConfiguration } from './authorization-server.js';
+import { fhirAccess } from './fhir-access.js';
+import { LaunchContexts } from './launch-contexts.js';
+import { authorizePage, launcherPage } from './pages.js';
+import type { PatientChoice } from './pages.js';
+
+/** The signed-in user of the embedded EHR. */
+export const EHR_USER = 'it-prac-1';
+
+/** What the embedded EHR needs. */
+export interface EmbeddedEhrOptions {
+  readonly publicBaseUrl: string;
+  readonly fixturesDir: string;
+  readonly ordersDir: string;
+  readonly accessTokenTtlS: number;
+  /** Whether FHIR requests without a token are refused. */
+  readonly requireToken: boolean;
+}
+
+/** The embedded EHR's parts. */
+export interface EmbeddedEhr {
+  readonly fhir: EmbeddedFhir;
+  readonly provider: Provider;
+  readonly contexts: LaunchContexts;
+  /** Launcher and consent pages, mounted at /ehr. */
+  readonly pages: Router;
+}
+
+
+function patientLabel(p: Patient): string {
+  const name = p.name?.[0];
+  const text = name ? [name.given?.join(' '), name.family].filter(Boolean).join(' ') : p.id;
+  return `${text ?? p.id ?? ''}${p.birthDate ? `, born ${p.birthDate}` : ''}`;
+}
+
+async function patients(fhir: EmbeddedFhir): Promise<PatientChoice[]> {
+  const bundle = await fhir.repo.search<Patient>({ resourceType: 'Patient', count: 100 });
+  return (bundle.entry ?? []).flatMap((e) => (e.resource?.id ? [{ id: e.resource.id, label: patientLabel(e.resource) }] : []));
+}
+
+/** The draft orders an EHR would have pending for a patient, as a compact appContext (what a card would send). */
+async function draftOrdersContext(fhir: EmbeddedFhir, patient: string): Promise<string | undefined> {
+  const refs: string[] = [];
+  for (const type of ['MedicationRequest', 'ServiceRequest'] as const) {
+    const bundle = await fhir.repo.search<Resource>({ resourceType: type, filters: [{ code: 'patient', operator: Operator.EQUALS, value: patient }, { code: 'status', operator: Operator.EQUALS, value: 'draft' }] });
+    for (const e of bundle.entry ?? []) if (e.resource?.id) refs.push(`${type}/${e.resource.id}`);
+  }
+  return refs.length > 0 ? new URLSearchParams({ service: 'intrathecal-order-sign', orders: refs.join(',') }).toString() : undefined;
+}
+
+/**
+ * Builds the embedded EHR.
+ * @param options - base URL, fixtures, token lifetime, token requirement.
+ * @returns its parts.
+ */
+export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<EmbeddedEhr> {
+  const base = options.publicBaseUrl;
+  const fhirBase = `${base}/fhir`;
+  const contexts = new LaunchContexts();
+  const provider = await createAuthorizationServer({
+    issuer: `${base}/oidc`,
+    redirectUris: [`${base}${APP_REDIRECT_PATH}`],
+    fhirBase,
+    accessTokenTtlS: options.accessTokenTtlS,
+    contexts,
+    interactionUrl: (uid) => `/ehr/authorize/${uid}`,
+  });
+  const smart = express.Router();
+  smart.get('/.well-known/smart-configuration', (_req, res) => {
+    res.json(smartConfiguration(`${base}/oidc`));
+  });
+  // The launch endpoint the CDS Hooks sandbox and the CRD request generator call before opening a smart link.
+  smart.post('/_services/smart/Launch', (req, res) => {
+    const params = (req.body as { parameters?: { patient?: unknown; appContext?: unknown } } | undefined)?.parameters;
+    if (typeof params?.patient !== 'string' || params.patient === '') throw badRequest([{ code: 'required', expression: 'parameters.patient', message: 'parameters.patient is required' }]);
+    const appContext = typeof params.appContext === 'string' && params.appContext !== '' ? params.appContext : undefined;
+    res.json({ launch_id: contexts.create({ patient: params.patient, fhirUser: `Practitioner/${EHR_USER}`, ...(appContext ? { appContext } : {}) }) });
+  });
+  const access = fhirAccess(provider, contexts, options.requireToken);
+  const guard = (req: Request, res: Response, next: NextFunction): void => {
+    access(req, res, next).catch(next);
+  };
+  const fhir = await createEmbeddedFhir(options.fixturesDir, options.ordersDir, [smart, guard]);
+
+  const pages = express.Router();
+  pages.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  pages.get('/launcher', async (_req, res) => {
+    res.type('html').send(launcherPage(await patients(fhir), `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`));
+  });
+  pages.post('/launch', async (req, res) => {
+    const value = (req.body as Record<string, unknown>)['patient'];
+    const patient = typeof value === 'string' ? value : '';
+    if (!(await patients(fhir)).some((p) => p.id === patient)) throw notFound(`No fixture patient ${patient}`);
+    const appContext = await draftOrdersContext(fhir, patient);
+    const launch = contexts.create({ patient, fhirUser: `Practitioner/${EHR_USER}`, ...(appContext ? { appContext } : {}) });
+    res.redirect(303, `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(launch)}`);
+  });
+  pages.get('/authorize/:uid', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    const params = details.params as Record<string, string | undefined>;
+    const launch = contexts.launch(params['launch']);
+    const all = await patients(fhir);
+    const patient = launch?.patient ? all.find((p) => p.id === launch.patient) ?? { id: launch.patient, label: launch.patient } : undefined;
+    const scopes = (params['scope'] ?? '').split(' ').filter(Boolean);
+    res.type('html').send(authorizePage({ uid: details.uid, clientName: 'Intrathecal therapy review', scopes, ...(patient ? { patient } : {}), patients: all }));
+  });
+  pages.post('/authorize/:uid', async (req, res) => {
+    const details = await provider.interactionDetails(req, res);
+    const form = req.body as Record<string, string | string[] | undefined>;
+    if (form['decision'] !== 'allow') {
+      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user denied access' }, { mergeWithLastSubmission: false });
+      return;
+    }
+    const params = details.params as Record<string, string | undefined>;
+    const requested = new Set((params['scope'] ?? '').split(' ').filter(Boolean));
+    const checked = ([] as string[]).concat(form['scope'] ?? []).filter((s) => requested.has(s));
+    const launch = contexts.launch(params['launch']);
+    const patient = launch?.patient ?? (typeof form['patient'] === 'string' ? form['patient'] : undefined);
+    const grant = new provider.Grant({ accountId: EHR_USER, clientId: params['client_id'] ?? APP_CLIENT_ID });
+    grant.addOIDCScope(checked.join(' '));
+    // Scopes the user unticked are rejected, not missing: the app gets less, and is not asked again.
+    const rejected = [...requested].filter((s) => !checked.includes(s));
+    if (rejected.length > 0) grant.rejectOIDCScope(rejected.join(' '));
+    const grantId = await grant.save();
+    contexts.setGrant(grantId, { fhirUser: `Practitioner/${EHR_USER}`, ...(patient ? { patient } : {}), ...(launch?.appContext ? { appContext: launch.appContext } : {}) });
+    await provider.interactionFinished(req, res, { login: { accountId: EHR_USER }, consent: { grantId } }, { mergeWithLastSubmission: false });
+  });
+  return { fhir, provider, contexts, pages };
+}

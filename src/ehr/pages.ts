@@ -1,0 +1,80 @@
+/**
+ * The embedded EHR's small HTML pages: the launcher (pick a patient, launch the app as an EHR would) and the
+ * authorization page (patient picker for a standalone launch, scopes, allow or deny).
+ */
+
+/** Escapes text for HTML. */
+export function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+
+const STYLE = `
+  body { font: 16px/1.45 system-ui, sans-serif; margin: 0; color: #1b1f24; background: #f4f6f8; }
+  header { background: #24415c; color: #fff; padding: .8rem 1.2rem; }
+  main { max-width: 44rem; margin: 1.5rem auto; background: #fff; padding: 1.2rem 1.5rem; border-radius: 6px; box-shadow: 0 1px 3px #0002; }
+  h1 { font-size: 1.25rem; margin: 0; } h2 { font-size: 1.1rem; }
+  ul { padding-left: 1.2rem; } li { margin: .4rem 0; }
+  button, select { font: inherit; padding: .45rem .9rem; margin-right: .5rem; }
+  button.primary { background: #24415c; color: #fff; border: 0; border-radius: 4px; }
+  label { display: block; margin: .3rem 0; }
+  .muted { color: #5a6570; font-size: .9rem; }`;
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head><body><header><h1>Embedded EHR (development)</h1></header><main>${body}</main></body></html>`;
+}
+
+/** A fixture patient for the pages. */
+export interface PatientChoice {
+  readonly id: string;
+  readonly label: string;
+}
+
+/**
+ * The launcher page.
+ * @param patients - the fixture patients.
+ * @param standaloneUrl - the app's standalone launch URL.
+ * @returns HTML.
+ */
+export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string): string {
+  const rows = patients
+    .map(
+      (p) => `<li><form method="post" action="/ehr/launch"><input type="hidden" name="patient" value="${esc(p.id)}">
+<strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
+<button class="primary" type="submit">Launch the intrathecal review app</button></form></li>`
+    )
+    .join('');
+  return page(
+    'EHR launcher',
+    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).</p><ul>${rows}</ul>
+<p class="muted">Or try a <a href="${esc(standaloneUrl)}">standalone launch</a>: the authorization server asks for the patient.</p>`
+  );
+}
+
+/** What the authorization page shows. */
+export interface AuthorizeView {
+  readonly uid: string;
+  readonly clientName: string;
+  readonly scopes: readonly string[];
+  /** The patient of an EHR launch; undefined for a standalone launch (the picker is shown). */
+  readonly patient?: PatientChoice;
+  readonly patients: readonly PatientChoice[];
+}
+
+/**
+ * The authorization (consent) page.
+ * @param view - what to show.
+ * @returns HTML.
+ */
+export function authorizePage(view: AuthorizeView): string {
+  const patient = view.patient
+    ? `<p>Patient: <strong>${esc(view.patient.label)}</strong></p><input type="hidden" name="patient" value="${esc(view.patient.id)}">`
+    : `<label>Patient <select name="patient" required>${view.patients.map((p) => `<option value="${esc(p.id)}">${esc(p.label)}</option>`).join('')}</select></label>`;
+  const scopes = view.scopes.map((s) => `<label><input type="checkbox" name="scope" value="${esc(s)}" checked> <code>${esc(s)}</code></label>`).join('');
+  return page(
+    'Authorize',
+    `<h2>${esc(view.clientName)} asks for access</h2><form method="post" action="/ehr/authorize/${esc(view.uid)}">${patient}
+<fieldset><legend>Access</legend>${scopes}</fieldset>
+<p><button class="primary" type="submit" name="decision" value="allow">Allow</button><button type="submit" name="decision" value="deny">Deny</button></p></form>`
+  );
+}

@@ -1,0 +1,166 @@
+/**
+ * The whole evaluation for the SMART app: every criterion of every pack (met / not met / not known, with its
+ * evidence), the cards and coverage conclusion per order, the dose lines, the documentation checklist, the pitfalls
+ * and the sources, plus a draft medical-necessity summary. Pure: the browser sends the FHIR data, never the token.
+ */
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { composeCard } from '../cards/compose.js';
+import { mergeCoverage } from '../cards/coverage-information.js';
+import type { MergedCoverage } from '../cards/coverage-information.js';
+import { formatResult } from '../cards/render-values.js';
+import { describeEvidence } from '../engine/describe.js';
+import { evaluatePack, referenceOf } from '../engine/evaluate.js';
+import type { CriterionResult, EvaluationContext, Finding } from '../engine/evaluate.js';
+import type { CoverageTemplate, RulePack } from '../engine/pack-types.js';
+import { DATA_VARIABLES } from '../engine/pack-types.js';
+import type { Card } from '../hooks/types.js';
+import { draftSummary } from './summary.js';
+
+/** What the app sends. */
+export interface AppEvaluationRequest {
+  readonly patient: Patient;
+  /** Records per data variable; a key left out could not be read. */
+  readonly records: Partial<Record<(typeof DATA_VARIABLES)[number], Resource[]>>;
+  /** The orders to judge (named by the card's appContext, or the patient's pending orders). */
+  readonly orders: Resource[];
+  /** Resources the orders refer to (Medications). */
+  readonly supporting?: Resource[];
+}
+
+/** A criterion as the app shows it. */
+export interface CriterionView {
+  readonly name: string;
+  readonly description: string;
+  readonly status: 'met' | 'not met' | 'not known';
+  readonly value?: string;
+  readonly evidence: readonly { reference: string; description: string }[];
+  readonly error?: string;
+}
+
+/** One order as the app shows it. */
+export interface OrderView {
+  readonly reference: string;
+  readonly description: string;
+  readonly coverage?: MergedCoverage;
+  readonly cards: readonly Card[];
+  readonly criteria: readonly CriterionView[];
+  readonly dose: readonly string[];
+}
+
+/** The whole view. */
+export interface AppEvaluation {
+  readonly evaluatedAt: string;
+  readonly packs: readonly { id: string; version: string; title: string }[];
+  readonly unavailable: readonly string[];
+  readonly orders: readonly OrderView[];
+  readonly patientCards: readonly Card[];
+  readonly criteria: readonly CriterionView[];
+  readonly policyCriteria: readonly CriterionView[];
+  readonly documentation: readonly CriterionView[];
+  readonly pitfalls: readonly string[];
+  readonly sources: readonly { title: string; url?: string; confidence: string }[];
+  readonly summary: string;
+}
+
+/**
+ * A criterion result as shown.
+ * @param r - the result.
+ * @returns the view.
+ */
+export function criterionView(r: CriterionResult): CriterionView {
+  return {
+    name: r.name,
+    description: r.description,
+    status: r.truth === true ? 'met' : r.truth === false ? 'not met' : 'not known',
+    ...(r.value ? { value: formatResult(r) } : {}),
+    evidence: r.evidence.map((e) => ({ reference: e.reference, description: describeEvidence(e.reference, e.resource) })),
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+let n = 0;
+const uuid = (): string => `00000000-0000-4000-8000-${String(++n % 1e12).padStart(12, '0')}`;
+
+/**
+ * Evaluates everything for the app.
+ * @param packs - the rule packs.
+ * @param request - patient, records, orders.
+ * @param now - evaluation time.
+ * @param publicBaseUrl - for links on cards.
+ * @returns the view.
+ */
+export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluationRequest, now: Date, publicBaseUrl: string): AppEvaluation {
+  const data = { patient: [request.patient], ...request.records } as EvaluationContext['data'];
+  const draftOrders = [...request.orders, ...(request.supporting ?? [])];
+  const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: request.orders, now };
+  const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl, uuid };
+  const orders = new Map<Resource, { cards: Card[]; criteria: CriterionView[]; conclusions: CoverageTemplate[]; dose: string[] }>(
+    request.orders.map((o) => [o, { cards: [], criteria: [], conclusions: [], dose: [] }])
+  );
+  const patientCards: Card[] = [];
+  const criteria: CriterionView[] = [];
+  const byName = new Map<string, CriterionView>();
+  const concerned = new Set<Resource>();
+  for (const pack of packs) {
+    const sign = evaluatePack(pack, { ...base, hook: 'order-sign' }, { allCriteria: true });
+    const view = evaluatePack(pack, { ...base, hook: 'patient-view', ordersToJudge: [] });
+    const add = (f: Finding): void => {
+      const card = composeCard(f, compose);
+      if (f.order) {
+        const o = orders.get(f.order);
+        if (card) o?.cards.push(card);
+        if (f.rule.coverage) o?.conclusions.push(f.rule.coverage);
+      } else if (card && !patientCards.some((c) => c.summary === card.summary)) patientCards.push(card);
+    };
+    sign.findings.forEach(add);
+    view.findings.forEach(add);
+    sign.concerned.forEach((o) => concerned.add(o));
+    for (const group of sign.criteria) {
+      const views = group.results.map(criterionView);
+      if (!group.order) {
+        criteria.push(...views);
+        for (const v of views) byName.set(v.name, v);
+        continue;
+      }
+      const o = orders.get(group.order);
+      if (!o) continue;
+      o.criteria.push(...views);
+      const showDose = !pack.app?.doseWhen || group.results.find((x) => x.name === pack.app?.doseWhen)?.truth === true;
+      for (const line of showDose ? (pack.app?.doseLines ?? []) : []) {
+        const r = group.results.find((x) => x.name === line);
+        if (r?.value) o.dose.push(...r.value.map(String));
+      }
+    }
+  }
+  const orderViews: OrderView[] = request.orders.map((order) => {
+    const o = orders.get(order) ?? { cards: [], criteria: [], conclusions: [], dose: [] };
+    return {
+      reference: referenceOf(order),
+      description: describeEvidence(referenceOf(order), order),
+      ...(concerned.has(order) ? { coverage: mergeCoverage(o.conclusions) } : {}),
+      cards: o.cards,
+      criteria: o.criteria,
+      dose: o.dose,
+    };
+  });
+  const app = packs.find((p) => p.app)?.app;
+  const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? orderViews.flatMap((o) => o.criteria.filter((c) => c.name === name)).slice(0, 1));
+  const established = app?.establishedCriterion ? byName.get(app.establishedCriterion)?.status === 'met' : true;
+  const policyCriteria = pick(established ? app?.policyCriteria : (app?.newStartCriteria ?? app?.policyCriteria));
+  const documentation = pick(app?.documentation);
+  const unavailable = DATA_VARIABLES.filter((v) => v !== 'patient' && request.records[v] === undefined);
+  const sources = packs.flatMap((p) => [...p.sources.values()].map((s) => ({ title: s.title, ...(s.url ? { url: s.url } : {}), confidence: s.confidence })));
+  const evaluation = {
+    evaluatedAt: now.toISOString(),
+    packs: packs.map((p) => ({ id: p.id, version: p.version, title: p.title })),
+    unavailable,
+    orders: orderViews,
+    patientCards,
+    criteria,
+    policyCriteria,
+    documentation,
+    pitfalls: app?.pitfalls ?? [],
+    sources,
+  };
+  return { ...evaluation, summary: draftSummary(request, evaluation, established) };
+}

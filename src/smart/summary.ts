@@ -1,0 +1,75 @@
+/**
+ * The draft medical-necessity summary: diagnoses, device, therapy history, response, dose, monitoring, and the
+ * policy criteria with how each is met. It states only what the record shows; what is missing says MISSING.
+ * The reviewer edits it before it is printed or saved.
+ */
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { describeEvidence } from '../engine/describe.js';
+import { referenceOf } from '../engine/evaluate.js';
+import type { AppEvaluation, AppEvaluationRequest } from './app-evaluation.js';
+
+type Parts = Omit<AppEvaluation, 'summary'>;
+
+const MISSING = (what: string): string => `[MISSING: ${what}]`;
+
+function patientLine(p: Patient): string {
+  const name = p.name?.[0];
+  const text = name ? [name.given?.join(' '), name.family].filter(Boolean).join(' ') : undefined;
+  return `${text ?? MISSING('patient name')}, born ${p.birthDate ?? MISSING('birth date')} (Patient/${p.id ?? ''})`;
+}
+
+function list(resources: readonly Resource[] | undefined, keep: (r: Resource) => boolean, empty: string): string[] {
+  if (resources === undefined) return [`- ${MISSING(`${empty}: could not be read from the EHR`)}`];
+  const lines = resources.filter(keep).map((r) => `- ${describeEvidence(referenceOf(r), r)}`);
+  return lines.length > 0 ? lines : [`- ${MISSING(empty)}`];
+}
+
+const isActiveCondition = (r: Resource): boolean => r.resourceType === 'Condition' && (r.clinicalStatus?.coding?.some((c) => c.code === 'active') ?? true);
+const isDevice = (r: Resource): boolean => r.resourceType === 'Device' && r.status !== 'entered-in-error';
+const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && r.status === 'completed';
+
+/**
+ * Drafts the summary.
+ * @param request - the record the app read.
+ * @param parts - the evaluation.
+ * @param established - whether the therapy is established (the criteria listed differ).
+ * @returns plain text with light markdown (headings, lists).
+ */
+export function draftSummary(request: AppEvaluationRequest, parts: Parts, established: boolean): string {
+  const { records } = request;
+  const lines: string[] = [
+    'MEDICAL NECESSITY SUMMARY: INTRATHECAL DRUG DELIVERY',
+    '',
+    `Patient: ${patientLine(request.patient)}`,
+    `Prepared: ${parts.evaluatedAt.slice(0, 10)}, from the EHR record. Items the record does not show are marked MISSING.`,
+    '',
+    'Diagnoses (active)',
+    ...list(records.conditions, isActiveCondition, 'active diagnosis'),
+    '',
+    'Device',
+    ...list(records.devices, isDevice, 'implanted pump Device'),
+    '',
+    'Coverage',
+    ...list(records.coverages, (r) => r.resourceType === 'Coverage' && r.status === 'active', 'active coverage'),
+    '',
+    'Therapy history (procedures)',
+    ...list(records.procedures, isProcedure, 'implant or refill procedure'),
+    '',
+    'Order(s) under review',
+    ...(parts.orders.length > 0 ? parts.orders.flatMap((o) => [`- ${o.description}`, ...o.dose.map((d) => `  - ${d}`)]) : [`- ${MISSING('order under review')}`]),
+    '',
+    'Response to therapy and monitoring',
+    ...parts.documentation.map((d) => `- ${d.description}: ${d.status === 'met' ? `documented (${d.evidence.map((e) => e.description).join('; ') || 'yes'})` : MISSING(d.status === 'not known' ? `${d.description.toLowerCase()} (could not be checked)` : d.description.toLowerCase())}`),
+    '',
+    established ? 'Policy criteria (continuation of established therapy)' : 'Policy criteria (new intrathecal therapy, implant-time criteria)',
+    ...parts.policyCriteria.map((c) => `- ${c.description}: ${c.status === 'met' ? `met${c.evidence.length > 0 ? `; ${c.evidence.map((e) => e.reference).join(', ')}` : ''}` : c.status === 'not met' ? MISSING(`not shown in the record`) : MISSING('could not be checked')}`),
+    '',
+    'Coverage conclusion',
+    ...(parts.orders.some((o) => o.coverage)
+      ? parts.orders.filter((o) => o.coverage).map((o) => `- ${o.reference}: ${o.coverage?.covered ?? ''}${o.coverage?.paNeeded ? `, prior authorization: ${o.coverage.paNeeded}` : ''}. ${o.coverage?.reasons.join(' ') ?? ''}`)
+      : ['- No order this review concerns.']),
+  ];
+  if (parts.unavailable.length > 0) lines.push('', `Not available from the EHR when this was drafted: ${parts.unavailable.join(', ')}.`);
+  lines.push('', `Basis: rule pack${parts.packs.length > 1 ? 's' : ''} ${parts.packs.map((p) => `${p.id} ${p.version}`).join(', ')}; sources listed in the review.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,202 @@
+/**
+ * The SMART app as it is used: a real EHR launch from the embedded EHR's launcher in headless Chromium, PKCE against
+ * the real authorization server (oidc-provider), the record read with the issued token, the evaluation shown, the
+ * summary edited and saved to the chart, and the DocumentReference found on the FHIR server afterwards. Also the
+ * failure paths: a wrong iss, a denied authorization, a resource type not granted, a token that expires.
+ */
+import type { DocumentReference } from '@medplum/fhirtypes';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startService } from '../support/harness.js';
+import type { RunningService } from '../support/harness.js';
+import { launchBrowser, screenshot } from '../support/browser.js';
+
+let browser: Browser;
+let svc: RunningService;
+
+async function start(env: Record<string, string> = {}): Promise<RunningService> {
+  const port = await freePort();
+  return startService({ PORT: String(port), PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, STORE_PATH: ':memory:', ...env }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+}
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  svc = await start();
+});
+afterAll(async () => {
+  await browser?.close();
+  await svc?.stop();
+});
+
+/** From the EHR launcher to the consent page, for a patient. */
+async function launchFromEhr(page: Page, service: RunningService, patient: string): Promise<void> {
+  await page.goto(`${service.baseUrl}/ehr/launcher`);
+  await page.locator(`form:has(input[value="${patient}"]) button`).click();
+  await page.waitForURL(/\/ehr\/authorize\//);
+}
+
+async function allowAndWait(page: Page, untick: string[] = []): Promise<void> {
+  for (const scope of untick) await page.locator(`input[name="scope"][value="${scope}"]`).uncheck();
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(/\/app\/index\.html/);
+}
+
+async function waitForEvaluation(page: Page): Promise<void> {
+  await page.waitForFunction("!document.getElementById('summary-text').disabled", undefined, { timeout: 15_000 });
+}
+
+describe('EHR launch of the SMART app', () => {
+  it('seed A: shows coverage, evidence, documentation gaps and a summary; the edited summary is saved to the chart', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await launchFromEhr(page, svc, 'it-seed-a');
+    expect(await page.locator('main').innerText()).toContain('Patient: Avery Seedcase');
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    await expect.poll(() => page.locator('#banner').innerText()).toContain('Avery Seedcase');
+    const orders = await page.locator('#orders-body').innerText();
+    expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');
+    expect(orders).toContain('ServiceRequest/it-seed-a-draft-s9328');
+    expect(await page.locator('#orders-body .badge.cov-covered').count()).toBe(2);
+    expect(orders).toContain('Billed: 480 units of J2274 x 10 mg = 4800 mg over 365 days, about 13.2 mg/day on average.');
+    const documentation = await page.locator('#documentation-body').innerText();
+    expect(documentation).toMatch(/Not met\s*A pain score taken without the intrathecal drug/);
+    expect(await page.locator('#policy-body').innerText()).toMatch(/Met\s*The patient has an established implanted pump/);
+    await page.locator('#policy-body details summary').first().click();
+    expect(await page.locator('#policy-body details pre').first().innerText()).toContain('"resourceType": "Device"');
+    expect(await page.locator('#pitfalls-body').innerText()).toContain('Do not demand a new trial');
+    const summary = await page.locator('#summary-text').inputValue();
+    expect(summary).toContain('MEDICAL NECESSITY SUMMARY');
+    expect(summary).toContain('Device/it-seed-a-pump (SynchroMed II, model 8637-40, active)');
+    expect(summary).toContain('[MISSING: a pain score taken without the intrathecal drug');
+    await screenshot(page, 'smart-app-seed-a');
+
+    await page.locator('#summary-text').fill(`${summary}\n\nReviewer note: pain score without the drug to be added at the next refill.`);
+    await page.getByRole('button', { name: 'Save to the chart' }).click();
+    await expect.poll(() => page.locator('#save-status').innerText()).toMatch(/Saved to the chart as DocumentReference\/\S+\./);
+    const id = /DocumentReference\/([^.\s]+)/.exec(await page.locator('#save-status').innerText())?.[1] ?? '';
+    const saved = await svc.built.parts.embeddedFhir?.repo.readResource<DocumentReference>('DocumentReference', id);
+    expect(saved?.subject?.reference).toBe('Patient/it-seed-a');
+    expect(saved?.author?.[0]?.reference).toBe('Practitioner/it-prac-1');
+    expect(Buffer.from(saved?.content[0]?.attachment.data ?? '', 'base64').toString('utf8')).toContain('Reviewer note: pain score without the drug');
+    await page.close();
+  });
+
+  it('seed B: the compounded mix with its narrative, per-drug dose and the documented response', async () => {
+    const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    await launchFromEhr(page, svc, 'it-seed-b');
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    const orders = await page.locator('#orders-body').innerText();
+    expect(orders).toContain('Programmed: 0.5 mL/day including flex/bolus doses; morphine 5 mg/day; bupivacaine 7.5 mg/day.');
+    expect(orders).toContain('Compounded pump drug: bill under J7999');
+    expect(await page.locator('#documentation-body').innerText()).toMatch(/Met\s*A pain score taken without the intrathecal drug/);
+    expect(await page.locator('#summary-text').inputValue()).toContain('Coverage/it-seed-b-coverage (11 MEDICARE (Managed Care), active');
+    await screenshot(page, 'smart-app-seed-b');
+    await page.close();
+  });
+
+  it('a narrow (phone-sized) screen still shows the review', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await launchFromEhr(page, svc, 'it-seed-a');
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBeLessThanOrEqual(1);
+    await screenshot(page, 'smart-app-narrow');
+    await page.close();
+  });
+});
+
+describe('other ways in', () => {
+  it('standalone launch with the patient picker at the authorization server', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
+    await page.waitForURL(/\/ehr\/authorize\//);
+    await page.locator('select[name="patient"]').selectOption('it-seed-b');
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    expect(await page.locator('#loads').innerText()).toContain("No order named by the EHR; evaluating the patient's pending orders");
+    expect(await page.locator('#orders-body').innerText()).toContain('MedicationRequest/it-seed-b-draft-mix');
+    await page.close();
+  });
+
+  it('the CDS Hooks sandbox way: POST {fhirServer}/_services/smart/Launch, then the smart link with launch and iss', async () => {
+    const res = await fetch(`${svc.baseUrl}/fhir/_services/smart/Launch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ launchUrl: `${svc.baseUrl}/app/launch.html`, parameters: { patient: 'it-seed-a', appContext: 'service=intrathecal-order-sign&orders=MedicationRequest/it-seed-a-draft-morphine' } }),
+    });
+    const { launch_id: launchId } = (await res.json()) as { launch_id: string };
+    expect(launchId).toMatch(/^[\w-]{16,}$/);
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/app/launch.html?launch=${launchId}&iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
+    await page.waitForURL(/\/ehr\/authorize\//);
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    const orders = await page.locator('#orders-body').innerText();
+    expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');
+    expect(orders).not.toContain('ServiceRequest/it-seed-a-draft-s9328');
+    await page.close();
+  });
+});
+
+describe('failures a person must understand', () => {
+  it('a launch from an EHR the app is not registered with is refused before any sign-in', async () => {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent('https://evil.example/fhir')}&launch=abc`);
+    await expect.poll(() => page.locator('#status').innerText()).toContain('not registered with the EHR at https://evil.example/fhir');
+    expect(requests.some((u) => u.startsWith('https://evil.example'))).toBe(false);
+    await page.close();
+  });
+
+  it('a denied authorization says so', async () => {
+    const page = await browser.newPage();
+    await launchFromEhr(page, svc, 'it-seed-a');
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.waitForURL(/\/app\/index\.html/);
+    await expect.poll(() => page.locator('#alert').innerText()).toContain('Authorization was denied');
+    await screenshot(page, 'smart-app-denied');
+    await page.close();
+  });
+
+  it('a resource type the EHR did not grant (403) is named, and its criteria become "not known"', async () => {
+    const page = await browser.newPage();
+    await launchFromEhr(page, svc, 'it-seed-a');
+    await allowAndWait(page, ['patient/Coverage.rs']);
+    await waitForEvaluation(page);
+    expect(await page.locator('#load-coverages').innerText()).toContain('did not grant this app access to coverage (HTTP 403)');
+    expect(await page.locator('#alert').innerText()).toContain('Not available from the EHR: coverages');
+    expect(await page.locator('#summary-text').inputValue()).toContain('Not available from the EHR when this was drafted: coverages.');
+    await page.close();
+  });
+
+  it('a token that expires mid-session: saving says the session expired', async () => {
+    const short = await start({ EHR_TOKEN_TTL_S: '4' });
+    const page = await browser.newPage();
+    try {
+      await launchFromEhr(page, short, 'it-seed-a');
+      await allowAndWait(page);
+      await waitForEvaluation(page);
+      await page.waitForTimeout(5000);
+      await page.getByRole('button', { name: 'Save to the chart' }).click();
+      await expect.poll(() => page.locator('#save-status').innerText()).toContain('Your session with the EHR has expired');
+      await screenshot(page, 'smart-app-expired');
+    } finally {
+      await page.close();
+      await short.stop();
+    }
+  });
+});
+
+describe('the embedded FHIR server and SMART tokens', () => {
+  it('refuses an invalid token with 401 and serves SMART discovery', async () => {
+    const res = await fetch(`${svc.baseUrl}/fhir/Patient/it-seed-a`, { headers: { Authorization: 'Bearer not-a-token' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toContain('invalid_token');
+    const config = (await (await fetch(`${svc.baseUrl}/fhir/.well-known/smart-configuration`)).json()) as { capabilities: string[]; code_challenge_methods_supported: string[] };
+    expect(config.capabilities).toEqual(expect.arrayContaining(['launch-ehr', 'launch-standalone', 'client-public', 'context-ehr-patient', 'permission-v2']));
+    expect(config.code_challenge_methods_supported).toEqual(['S256']);
+  });
+});

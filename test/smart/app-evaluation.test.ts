@@ -1,0 +1,87 @@
+import type { Patient, Resource } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRulePacks } from '../../src/engine/rule-packs.js';
+import { evaluateForApp } from '../../src/smart/app-evaluation.js';
+import type { AppEvaluationRequest } from '../../src/smart/app-evaluation.js';
+import { call, fixtureRequest, startService } from '../support/harness.js';
+import type { RunningService } from '../support/harness.js';
+
+const packs = loadRulePacks('cds-hooks/packs', 'cds-hooks/schema');
+const NOW = new Date('2026-11-20T15:00:00Z');
+
+/** The app's request body built from a fixture hook request: the same data the browser would read. */
+function fromFixture(name: string, drop: string[] = []): AppEvaluationRequest {
+  const body = fixtureRequest(name) as unknown as { prefetch: Record<string, Resource & { entry?: { resource: Resource }[] }>; context: { draftOrders: { entry: { resource: Resource }[] } } };
+  const records: Record<string, Resource[]> = {};
+  for (const key of ['conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'coverages']) {
+    if (!drop.includes(key)) records[key] = (body.prefetch[key]?.entry ?? []).map((e) => e.resource);
+  }
+  return { patient: body.prefetch['patient'] as Patient, records, orders: body.context.draftOrders.entry.map((e) => e.resource) };
+}
+
+describe('the evaluation the app shows', () => {
+  it('seed A: coverage per order, dose only for the drug, every criterion with a status', () => {
+    const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
+    expect(view.orders.map((o) => [o.reference, o.coverage?.covered, o.dose.length > 0])).toEqual([
+      ['MedicationRequest/it-seed-a-draft-morphine', 'covered', true],
+      ['ServiceRequest/it-seed-a-draft-s9328', 'covered', false],
+    ]);
+    expect(view.criteria.length).toBeGreaterThan(30);
+    expect(new Set(view.criteria.map((c) => c.status))).toEqual(new Set(['met', 'not met', 'not known']));
+    expect(view.documentation.map((d) => [d.name, d.status])).toEqual([
+      ['recentPainScore', 'met'],
+      ['painScoreWithout', 'not met'],
+      ['painScoreWith', 'met'],
+      ['functionDocumented', 'not met'],
+      ['planDocumented', 'not met'],
+    ]);
+    expect(view.pitfalls).toHaveLength(6);
+  });
+
+  it('the summary states what the record shows and marks the rest MISSING, inventing nothing', () => {
+    const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['observations']), NOW, 'http://localhost:3000');
+    expect(view.summary).toContain('- Condition/it-seed-a-g894 (G89.4 Chronic pain syndrome, active, since 2016-05-02)');
+    expect(view.summary).toContain('Billed: 480 units of J2274 x 10 mg = 4800 mg over 365 days, about 13.2 mg/day on average.');
+    expect(view.summary).toContain('[MISSING: a pain score is recorded within the monitoring look-back (could not be checked)]');
+    expect(view.summary).toContain('Not available from the EHR when this was drafted: observations.');
+    expect(view.summary).not.toMatch(/pain score (of|was) \d/);
+  });
+
+  it('a new start lists the implant-time criteria instead', () => {
+    const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
+    expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
+      ['painIndication', 'met'],
+      ['trialProcedure', 'met'],
+      ['trialResultDocumented', 'met'],
+      ['systemicOpioidHistory', 'not met'],
+      ['psychEvaluation', 'met'],
+    ]);
+    expect(view.summary).toContain('Policy criteria (new intrathecal therapy, implant-time criteria)');
+  });
+});
+
+describe('POST /app/api/evaluate', () => {
+  let svc: RunningService;
+  beforeAll(async () => {
+    svc = await startService({ EMBEDDED_FHIR: 'false' });
+  });
+  afterAll(() => svc.stop());
+
+  it('answers the evaluation for FHIR data, and 400 naming what is wrong otherwise', async () => {
+    const ok = await call(svc, 'POST', '/app/api/evaluate', fromFixture('seed-b.order-sign.json'));
+    expect(ok.status).toBe(200);
+    expect((ok.body['orders'] as { coverage?: { covered: string } }[])[0]?.coverage?.covered).toBe('covered');
+    const bad = await call(svc, 'POST', '/app/api/evaluate', { patient: { resourceType: 'Group' }, records: { conditions: 'x' }, orders: [1] });
+    expect(bad.status).toBe(400);
+    expect((bad.body['issue'] as { expression: string[] }[]).map((i) => i.expression[0])).toEqual(['patient', 'records.conditions', 'orders']);
+  });
+
+  it('serves the app with its runtime configuration and the fhirclient library', async () => {
+    const config = await (await fetch(`${svc.baseUrl}/app/config.js`)).text();
+    expect(config).toContain('"clientId":"intrathecal-app"');
+    expect(config).toContain('patient/Coverage.rs');
+    const lib = await fetch(`${svc.baseUrl}/app/vendor/fhir-client.js`);
+    expect(lib.status).toBe(200);
+    expect((await lib.text()).length).toBeGreaterThan(10_000);
+  });
+});
