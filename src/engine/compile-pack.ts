@@ -41,6 +41,13 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   for (const id of use.valueSets) {
     if (!scope.valueSets.has(id)) throw new DefinitionError(`${where}: unknown value set "${id}"\n  ${text}`);
   }
+  for (const re of use.patterns) {
+    try {
+      new RegExp(re, 'i');
+    } catch (err) {
+      throw new DefinitionError(`${where}: textMatches('${re}') is not a regular expression: ${(err as Error).message}\n  ${text}`);
+    }
+  }
   const unknown = unknownFunctions(use.functions, scope.table);
   if (unknown.length > 0) throw new DefinitionError(`${where}: unknown function ${unknown.join(', ')}()\n  ${text}`);
   const thresholds = new Set([...text.matchAll(/%thresholds\.([A-Za-z]\w*)/g)].map((m) => m[1] ?? ''));

@@ -102,6 +102,7 @@ class Run {
   private readonly base: Record<string, unknown>;
   private readonly patientMemo = new Map<string, CriterionResult>();
   private readonly orderMemo = new Map<Resource, Map<string, CriterionResult>>();
+  private readonly holdsMemo = new Map<Resource | undefined, Map<string, boolean>>();
   private readonly unavailable: ReadonlySet<string>;
   readonly errors: { expression: string; order?: string; message: string }[] = [];
 
@@ -181,10 +182,24 @@ class Run {
     return result;
   }
 
-  /** Whether an expression (a rule's `orders` or `when`) is exactly true. */
+  /**
+   * Whether an expression (a rule's `orders` or `when`) is exactly true; computed once per expression text and
+   * order, since many rules share the same filter. A bare criterion reference reads the criterion's memo directly.
+   */
   holds(e: CompiledExpression, dependsOn: readonly string[], order: Resource | undefined): boolean {
-    const raw = this.run(e, this.varsFor(dependsOn, order), order);
-    return !(raw instanceof Error) && raw.length === 1 && raw[0] === true;
+    const memo = this.holdsMemo.get(order) ?? new Map<string, boolean>();
+    this.holdsMemo.set(order, memo);
+    const known = memo.get(e.text);
+    if (known !== undefined) return known;
+    const bare = /^\s*%([A-Za-z]\w*)\s*$/.exec(e.text)?.[1];
+    let value: boolean;
+    if (bare !== undefined && this.pack.criteria.get(bare)?.kind === 'boolean') value = this.result(bare, order).truth === true;
+    else {
+      const raw = this.run(e, this.varsFor(dependsOn, order), order);
+      value = !(raw instanceof Error) && raw.length === 1 && raw[0] === true;
+    }
+    memo.set(e.text, value);
+    return value;
   }
 
   finding(rule: Rule, order: Resource | undefined): Finding {

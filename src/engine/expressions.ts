@@ -6,6 +6,7 @@
 import fhirpath from 'fhirpath';
 import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
+import type { Coding } from '@medplum/fhirtypes';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
 
@@ -17,6 +18,8 @@ export interface ExpressionUse {
   readonly variables: ReadonlySet<string>;
   readonly functions: ReadonlyMap<string, number>;
   readonly valueSets: ReadonlySet<string>;
+  /** Regular expressions given to textMatches(). */
+  readonly patterns: ReadonlySet<string>;
 }
 
 /** Variables FHIRPath itself defines. */
@@ -50,21 +53,26 @@ export function readExpression(expression: string): ExpressionUse {
   const variables = new Set<string>();
   const functions = new Map<string, number>();
   const valueSets = new Set<string>();
+  const patterns = new Set<string>();
   const walk = (node: AstNode): void => {
     if (node.type === 'ExternalConstant') variables.add(identifierText(node.children?.[0]));
     if (node.type === 'Functn') {
       const name = identifierText(node.children?.[0]);
       const params = node.children?.[1]?.children ?? [];
       functions.set(name, params.length);
-      if (name === 'inValueSet') {
+      if (name === 'inValueSet' || name === 'codedIn') {
         const id = stringLiteral(params[0]);
         if (id !== undefined) valueSets.add(id);
+      }
+      if (name === 'textMatches') {
+        const text = stringLiteral(params[0]);
+        if (text !== undefined) patterns.add(text);
       }
     }
     node.children?.forEach(walk);
   };
   walk(ast);
-  return { variables, functions, valueSets };
+  return { variables, functions, valueSets, patterns };
 }
 
 /** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */
@@ -75,8 +83,71 @@ function epochDays(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
 }
 
+/** The data behind a fhirpath.js internal node (user functions with internalStructures get nodes). */
+function dataOf(node: unknown): unknown {
+  return typeof node === 'object' && node !== null && 'data' in node ? node.data : node;
+}
+
+type Json = Record<string, unknown>;
+const asObject = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const CODED_ELEMENTS = ['code', 'medicationCodeableConcept', 'type', 'valueCodeableConcept', 'codeCodeableConcept'];
+
+/** Codings of a resource's coded elements, or of a CodeableConcept or Coding itself. */
+function codingsOfAny(value: unknown): Coding[] {
+  const direct = codingsOf(value);
+  if (direct.length > 0) return direct;
+  const o = asObject(value);
+  return o ? CODED_ELEMENTS.flatMap((k) => { const coding = asObject(o[k])?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; }) : [];
+}
+
+/** The names a resource (or concept, or string) goes by: texts and displays of its coded elements, device names, notes. */
+function namesOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  const o = asObject(value);
+  if (!o) return [];
+  const names: string[] = [];
+  const concept = (cc: unknown): void => {
+    const c = asObject(cc);
+    if (!c) return;
+    if (typeof c['text'] === 'string') names.push(c['text']);
+    if (Array.isArray(c['coding'])) for (const coding of c['coding']) if (typeof asObject(coding)?.['display'] === 'string') names.push(String(asObject(coding)?.['display']));
+  };
+  concept(o);
+  for (const k of [...CODED_ELEMENTS, 'method']) concept(o[k]);
+  for (const k of ['deviceName', 'note']) if (Array.isArray(o[k])) for (const item of o[k]) for (const f of ['name', 'text']) if (typeof asObject(item)?.[f] === 'string') names.push(String(asObject(item)?.[f]));
+  if (typeof o['valueString'] === 'string') names.push(o['valueString']);
+  return names;
+}
+
+const ACTIVE_CLINICAL = new Set(['active', 'recurrence', 'relapse']);
+const VOID_VERIFICATION = new Set(['entered-in-error', 'refuted']);
+
+/** FHIR's notion of an active Condition: clinicalStatus active/recurrence/relapse (or none and no abatement), not void. */
+function isClinicallyActive(value: unknown): boolean {
+  const c = asObject(value);
+  if (!c) return false;
+  const codes = (v: unknown): string[] => (Array.isArray(asObject(v)?.['coding']) ? (asObject(v)?.['coding'] as unknown[]).map((x) => { const code = asObject(x)?.['code']; return typeof code === 'string' ? code : ''; }) : []);
+  if (codes(c['verificationStatus']).some((x) => VOID_VERIFICATION.has(x))) return false;
+  if (c['clinicalStatus'] === undefined) return c['abatementDateTime'] === undefined && c['abatementPeriod'] === undefined && c['abatementString'] === undefined && c['abatementAge'] === undefined && c['abatementRange'] === undefined;
+  return codes(c['clinicalStatus']).some((x) => ACTIVE_CLINICAL.has(x));
+}
+
+const patterns = new Map<string, RegExp>();
+function pattern(text: string): RegExp {
+  let re = patterns.get(text);
+  if (!re) patterns.set(text, (re = new RegExp(text, 'i')));
+  return re;
+}
+
 /**
- * The functions the pack adds to FHIRPath.
+ * The functions the pack adds to FHIRPath. The filters are plain JavaScript over each item, so scanning a record of
+ * thousands of resources costs microseconds per item instead of an interpreted predicate.
+ * - `codedIn('id')`: the items (resources, CodeableConcepts, Codings) with a coding in the value set; a resource's
+ *   code, medicationCodeableConcept, type, valueCodeableConcept or codeCodeableConcept counts.
+ * - `textMatches('regex')`: the items whose names (texts and displays of those elements, device names, notes, or the
+ *   string itself) match the regular expression, ignoring case.
+ * - `clinicallyActive()`: the Conditions that are active (active, recurrence or relapse; or no status and no
+ *   abatement) and not entered in error or refuted.
  * - `inValueSet('id')`: whether any Coding (of a Coding, CodeableConcept or a resource's `code`) of the input is in
  *   the value set; empty in, empty out.
  * - `daysTo(other)`: whole days from the input date to `other` (negative when other is earlier); empty when either
@@ -94,6 +165,28 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
         if (inputs.length === 0) return [];
         return [inputs.some((node) => codingsOf(node).some((c) => vs.contains(c)))];
       },
+    },
+    codedIn: {
+      arity: { 1: ['String'] },
+      internalStructures: true,
+      fn: (inputs: unknown[], id: unknown) => {
+        const vs = valueSets.get(String(id));
+        if (!vs) throw new Error(`codedIn: unknown value set "${String(id)}"`);
+        return inputs.filter((node) => codingsOfAny(dataOf(node)).some((c) => vs.contains(c)));
+      },
+    },
+    textMatches: {
+      arity: { 1: ['String'] },
+      internalStructures: true,
+      fn: (inputs: unknown[], text: unknown) => {
+        const re = pattern(String(text));
+        return inputs.filter((node) => namesOf(dataOf(node)).some((n) => re.test(n)));
+      },
+    },
+    clinicallyActive: {
+      arity: { 0: [] },
+      internalStructures: true,
+      fn: (inputs: unknown[]) => inputs.filter((node) => isClinicallyActive(dataOf(node))),
     },
     daysTo: {
       arity: { 1: ['Any'] },

@@ -56,7 +56,7 @@ describe('the log', () => {
     const text = lines.join('');
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'request' && l['route'] === '/cds-services/intrathecal-order-sign');
     expect(requests.map((r) => r['status'])).toEqual([200, 400, 400]);
-    expect(requests[0]).toMatchObject({ serviceId: 'intrathecal-order-sign', packs: 'intrathecal@1.2.0', method: 'POST' });
+    expect(requests[0]).toMatchObject({ serviceId: 'intrathecal-order-sign', packs: 'intrathecal@1.3.0', method: 'POST' });
     expect(typeof requests[0]?.['requestId']).toBe('string');
     expect(typeof requests[0]?.['ms']).toBe('number');
     expect(text).toContain('unauthenticated call served');
