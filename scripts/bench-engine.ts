@@ -6,48 +6,19 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../src/config.js';
 import { assembleData } from '../src/hooks/assemble-data.js';
 import { findService, handleHook } from '../src/hooks/handle-hook.js';
 import { parseHookRequest } from '../src/hooks/parse-request.js';
 import { loadPipeline } from '../src/pipeline.js';
+import { fixture, synthetic } from './bench/synthetic.js';
+import type { BenchBody } from './bench/synthetic.js';
 
 const NOW = new Date('2026-11-20T15:00:00Z');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '3');
 const REPORT = 'docs/benchmarks.md';
 const BEGIN = '<!-- bench:engine begin -->';
 const END = '<!-- bench:engine end -->';
-
-type Body = { context: { patientId: string }; prefetch: Record<string, { entry?: { resource: Resource }[] } | null> };
-
-function read(name: string): Body {
-  return JSON.parse(readFileSync(`fhir-fixtures/requests/${name}`, 'utf8')) as Body;
-}
-
-/** Seed A's request with `extra` unrelated resources spread over the searched types, as a FHIR server would return them. */
-function synthetic(extra: number): Body {
-  const body = structuredClone(read('seed-a.order-sign.json'));
-  const patient = { reference: 'Patient/it-seed-a' };
-  const kinds = ['conditions', 'observations', 'procedures', 'medicationRequests', 'devices'] as const;
-  for (let i = 0; i < extra; i++) {
-    const kind = kinds[i % kinds.length] as (typeof kinds)[number];
-    const id = `syn-${i}`;
-    const date = `20${String(10 + (i % 16)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`;
-    const resource: Resource =
-      kind === 'conditions'
-        ? { resourceType: 'Condition', id, subject: patient, clinicalStatus: { coding: [{ code: i % 3 ? 'resolved' : 'active' }] }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: `J0${i % 10}.9` }] }, onsetDateTime: date }
-        : kind === 'observations'
-          ? { resourceType: 'Observation', id, status: 'final', subject: patient, code: { coding: [{ system: 'http://loinc.org', code: i % 7 ? '8867-4' : '72514-3' }] }, valueInteger: i % 10, effectiveDateTime: `${date}T10:00:00Z` }
-          : kind === 'procedures'
-            ? { resourceType: 'Procedure', id, status: 'completed', subject: patient, code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '99213' }] }, performedDateTime: date }
-            : kind === 'medicationRequests'
-              ? { resourceType: 'MedicationRequest', id, status: i % 4 ? 'completed' : 'active', intent: 'order', subject: patient, medicationCodeableConcept: { text: `Drug ${i % 50}`, coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: String(300000 + (i % 50)) }] }, authoredOn: date }
-              : { resourceType: 'Device', id, status: 'active', patient, type: { text: 'Glucose monitor' } };
-    body.prefetch[kind]?.entry?.push({ resource });
-  }
-  return body;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
@@ -69,9 +40,9 @@ async function measure(fn: () => unknown): Promise<{ n: number; median: number; 
 
 async function main(): Promise<void> {
   const { pipeline, packs } = loadPipeline(loadConfig({ NODE_ENV: 'test' }));
-  const scenarios: [string, Body][] = [
-    ['seed A order-sign (full prefetch, 14 resources)', read('seed-a.order-sign.json')],
-    ['seed B order-sign (full prefetch, 20 resources)', read('seed-b.order-sign.json')],
+  const scenarios: [string, BenchBody][] = [
+    ['seed A order-sign (full prefetch, 14 resources)', fixture('seed-a.order-sign.json')],
+    ['seed B order-sign (full prefetch, 20 resources)', fixture('seed-b.order-sign.json')],
     ['seed A + 1,000 resources', synthetic(1000)],
     ['seed A + 10,000 resources', synthetic(10000)],
   ];

@@ -51,6 +51,8 @@ export interface Config {
   readonly smartAllowedIssuers: readonly string[];
   /** Lifetime of access tokens issued by the embedded EHR, in seconds. */
   readonly ehrTokenTtlS: number;
+  /** Processes serving the port (Node cluster); state is in the SQLite store, which they share. */
+  readonly workers: number;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -132,7 +134,11 @@ export function loadConfig(env: Env = process.env): Config {
     smartClientId: env['SMART_CLIENT_ID']?.trim() || 'intrathecal-app',
     smartAllowedIssuers: [],
     ehrTokenTtlS: readInt(env, 'EHR_TOKEN_TTL_S', 3600, 1, 86_400),
+    workers: readInt(env, 'WORKERS', 1, 1, 64),
   };
+  if (config.workers > 1 && config.embeddedFhir) {
+    throw new ConfigError('WORKERS > 1 needs EMBEDDED_FHIR=false: the embedded EHR keeps its tokens and launches in one process');
+  }
   const issuers = env['SMART_ALLOWED_ISS']?.split(',').map((s) => s.trim()).filter(Boolean);
   config = {
     ...config,

@@ -1,19 +1,22 @@
 /**
- * Process entry point: reads the configuration, builds the application and listens.
+ * Process entry point: reads the configuration, builds the application and listens. With WORKERS > 1 the primary
+ * forks that many workers (Node cluster) sharing the port; each worker is a full service, and the replay store and
+ * feedback live in the SQLite file they share.
  */
+import cluster from 'node:cluster';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import type { Config } from './config.js';
 import { DefinitionError } from './services/service-definitions.js';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
+async function serve(config: Config): Promise<void> {
   const built = await buildApp(config);
   const { log } = built.parts;
   const server = built.app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir }, 'listening');
-    if (config.embeddedFhir) log.info(`embedded FHIR server at ${config.publicBaseUrl}/fhir (development data, no authentication)`);
+    log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir, worker: cluster.worker?.id }, 'listening');
+    if (config.embeddedFhir) log.info(`embedded EHR: FHIR at ${config.publicBaseUrl}/fhir, launcher at ${config.publicBaseUrl}/ehr/launcher (development data)`);
   });
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
@@ -25,6 +28,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (config.workers > 1 && cluster.isPrimary) {
+    for (let i = 0; i < config.workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code) => {
+      process.stderr.write(`worker ${worker.id} exited (${String(code)}); starting another\n`);
+      cluster.fork();
+    });
+    const stop = (): void => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+      process.exit(0);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    return;
+  }
+  return serve(config);
 }
 
 main().catch((err: unknown) => {

@@ -209,15 +209,24 @@ export function unknownFunctions(functions: ReadonlyMap<string, number>, table: 
   const unknown: string[] = [];
   for (const [name, arity] of functions) {
     if (name in table) continue;
-    const probe = `(1).${name}(${Array.from({ length: arity }, () => '{}').join(', ')})`;
-    try {
-      void fhirpath.evaluate({}, probe, undefined, r4);
-    } catch (err) {
-      if (String(err).includes(`Not implemented: ${name}`)) unknown.push(name);
+    const key = `${name}/${arity}`;
+    let known = probed.get(key);
+    if (known === undefined) {
+      known = true;
+      try {
+        void fhirpath.evaluate({}, `(1).${name}(${Array.from({ length: arity }, () => '{}').join(', ')})`, undefined, r4);
+      } catch (err) {
+        known = !String(err).includes(`Not implemented: ${name}`);
+      }
+      probed.set(key, known);
     }
+    if (!known) unknown.push(name);
   }
   return unknown;
 }
+
+/** Functions already asked about (name/arity -> known), so loading asks fhirpath.js once per function. */
+const probed = new Map<string, boolean>();
 
 /**
  * Compiles an expression with the R4 model and the pack's functions.

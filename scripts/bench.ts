@@ -1,0 +1,233 @@
+/**
+ * `npm run bench`: the service's production build against a bare node:http baseline, same machine, same run, same
+ * load from a separate process on loopback (autocannon), bounded in time. Scenarios: both seeds with full prefetch,
+ * seed A with JWT verification, order-select, no prefetch (embedded FHIR server), 1,000 and 10,000 resources.
+ * Then: latency at half the service's peak, cold start, a soak for memory, and 1 vs 2 processes. Writes the
+ * report between markers in docs/benchmarks.md. Times: BENCH_SECONDS per run (10), BENCH_SOAK_SECONDS (300).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fixture, synthetic } from './bench/synthetic.js';
+import type { BenchBody } from './bench/synthetic.js';
+import { makeKey, signToken } from '../test/support/jwt.js';
+
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
+const SOAK_SECONDS = Number(process.env['BENCH_SOAK_SECONDS'] ?? '300');
+const NODE = process.execPath;
+const TMP = mkdtempSync(join(os.tmpdir(), 'itcds-bench-'));
+const REPORT = 'docs/benchmarks.md';
+const BEGIN = '<!-- bench:http begin -->';
+const END = '<!-- bench:http end -->';
+const log = (line: string): boolean => process.stdout.write(`${line}\n`);
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  total: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function waitFor(child: ChildProcess, text: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (text.test(out)) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${String(code)} before ready: ${out.slice(-500)}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve();
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? '0') / 1024;
+}
+
+async function startService(env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawn(NODE, ['dist/main.js'], {
+    env: { ...process.env, NODE_ENV: 'development', PORT: String(port), PUBLIC_BASE_URL: base, STORE_PATH: join(TMP, `store-${port}.sqlite`), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', MAX_BODY_BYTES: String(50 * 1024 * 1024), TRUST_SANDBOX: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await waitFor(child, /"msg":"listening"/);
+  child.stdout?.resume();
+  return { child, base };
+}
+
+async function load(url: string, bodyFile: string, extra: Record<string, unknown> = {}): Promise<LoadResult> {
+  const child = spawn(NODE, ['scripts/bench/load.mjs', JSON.stringify({ url, bodyFile, duration: SECONDS, ...extra })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((resolve) => child.on('exit', resolve));
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
+}
+
+async function warm(url: string, body: string, headers: Record<string, string> = {}): Promise<string> {
+  let text = '';
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
+    text = await res.text();
+    if (res.status !== 200) throw new Error(`warm-up got ${res.status} from ${url}: ${text.slice(0, 300)}`);
+  }
+  return text;
+}
+
+const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  if (!existsSync('dist/main.js')) throw new Error('run npm run build first (npm run bench does)');
+  const key = await makeKey('ES384');
+  const clientsFile = join(TMP, 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify([{ iss: 'https://bench-ehr.example', jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
+  const svc = await startService({ CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'true' });
+  const pid = svc.child.pid ?? 0;
+  const selectBody = fixture('seed-a.order-sign.json');
+  const scenarios: { name: string; path: string; body: BenchBody; jwt?: boolean }[] = [
+    { name: 'seed A order-sign, full prefetch', path: 'intrathecal-order-sign', body: fixture('seed-a.order-sign.json') },
+    { name: 'seed B order-sign, full prefetch', path: 'intrathecal-order-sign', body: fixture('seed-b.order-sign.json') },
+    { name: 'seed A order-sign, full prefetch, ES384 JWT verified', path: 'intrathecal-order-sign', body: fixture('seed-a.order-sign.json'), jwt: true },
+    { name: 'seed A order-select', path: 'intrathecal-order-select', body: { ...selectBody, hook: 'order-select', context: { ...selectBody.context, selections: ['MedicationRequest/it-seed-a-draft-morphine'] } } },
+    { name: 'seed A order-sign, no prefetch (embedded FHIR server)', path: 'intrathecal-order-sign', body: { ...fixture('seed-a.order-sign.no-prefetch.json'), fhirServer: `${svc.base}/fhir` } },
+    { name: 'seed A + 1,000 resources, full prefetch', path: 'intrathecal-order-sign', body: synthetic(1000) },
+    { name: 'seed A + 10,000 resources, full prefetch', path: 'intrathecal-order-sign', body: synthetic(10000) },
+  ];
+  const responses: Record<string, string> = {};
+  for (const [i, s] of scenarios.entries()) {
+    const file = join(TMP, `body-${i}.json`);
+    writeFileSync(file, JSON.stringify(s.body));
+    // Warm-up calls go unauthenticated (allowed in development): a JWT may be used once only.
+    responses[`s${i}`] = await warm(`${svc.base}/cds-services/${s.path}`, JSON.stringify(s.body));
+    (s as { file?: string }).file = file;
+    log(`${s.name}: request ${f(Buffer.byteLength(JSON.stringify(s.body)) / 1024, 1)} KB, response ${f(Buffer.byteLength(responses[`s${i}`] ?? '') / 1024, 1)} KB`);
+  }
+  const responsesFile = join(TMP, 'responses.json');
+  writeFileSync(responsesFile, JSON.stringify(responses));
+  const basePort = await freePort();
+  const baseline = spawn(NODE, ['scripts/bench/baseline.mjs', responsesFile, String(basePort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await waitFor(baseline, /ready/);
+
+  const rows: string[] = [];
+  let seedPeak = 0;
+  for (const [i, s] of scenarios.entries()) {
+    const file = (s as { file?: string }).file ?? '';
+    let tokensFile: string | undefined;
+    if (s.jwt) {
+      const tokens: string[] = [];
+      for (let t = 0; t < Math.max(2000, SECONDS * 400); t++) tokens.push(await signToken(key, { iss: 'https://bench-ehr.example', aud: `${svc.base}/cds-services/${s.path}` }));
+      tokensFile = join(TMP, 'tokens.json');
+      writeFileSync(tokensFile, JSON.stringify(tokens));
+    }
+    const service = await load(`${svc.base}/cds-services/${s.path}`, file, tokensFile ? { tokensFile } : {});
+    const bare = await load(`http://127.0.0.1:${basePort}/s${i}`, file);
+    if (i === 0) seedPeak = service.rps;
+    const bad = service.non2xx + service.errors + service.timeouts;
+    rows.push(`| ${s.name} | ${f(service.rps)} | ${f(service.p50, 1)} | ${f(service.p99, 1)} | ${f(bare.rps)} | ${f(bare.p50, 1)} | ${f(bare.p99, 1)} | ${f((service.rps / bare.rps) * 100, 1)} % | ${bad} |`);
+    log(rows.at(-1) ?? '');
+  }
+  const peakRss = rssMb(pid, 'VmHWM');
+
+  // Latency at half of the service's own peak on the first scenario.
+  const half = Math.max(1, Math.round(seedPeak / 2));
+  const halfLoad = await load(`${svc.base}/cds-services/intrathecal-order-sign`, (scenarios[0] as { file?: string }).file ?? '', { rate: half });
+  log(`half peak (${half} req/s): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms`);
+
+  // Memory over a soak at half peak.
+  const samples: [number, number][] = [];
+  const soakStart = Date.now();
+  const soak = spawn(NODE, ['scripts/bench/load.mjs', JSON.stringify({ url: `${svc.base}/cds-services/intrathecal-order-sign`, bodyFile: (scenarios[0] as { file?: string }).file, duration: SOAK_SECONDS, rate: half })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let soakOut = '';
+  soak.stdout.on('data', (c: Buffer) => (soakOut += c.toString()));
+  const timer = setInterval(() => samples.push([(Date.now() - soakStart) / 60_000, rssMb(pid, 'VmRSS')]), 10_000);
+  await new Promise((resolve) => soak.on('exit', resolve));
+  clearInterval(timer);
+  const soakResult = JSON.parse(soakOut.trim().split('\n').pop() ?? '{}') as LoadResult;
+  const settled = samples.slice(Math.min(3, Math.floor(samples.length / 3)));
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const mx = mean(settled.map((s) => s[0]));
+  const my = mean(settled.map((s) => s[1]));
+  const slope = settled.reduce((a, s) => a + (s[0] - mx) * (s[1] - my), 0) / Math.max(1e-9, settled.reduce((a, s) => a + (s[0] - mx) ** 2, 0));
+  log(`soak ${SOAK_SECONDS} s at ${half} req/s: RSS ${f(settled[0]?.[1] ?? 0)} -> ${f(settled.at(-1)?.[1] ?? 0)} MB, slope ${f(slope, 2)} MB/min`);
+  await stop(svc.child);
+  await stop(baseline);
+
+  // Cold start: process start to the first answered hook, three times.
+  const colds: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort();
+    const t0 = Date.now();
+    const child = spawn(NODE, ['dist/main.js'], { env: { ...process.env, NODE_ENV: 'development', PORT: String(port), STORE_PATH: join(TMP, `cold-${i}.sqlite`), LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    const body = JSON.stringify(fixture('seed-a.order-sign.json'));
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/cds-services/intrathecal-order-sign`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+        if (res.status === 200) break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    colds.push(Date.now() - t0);
+    await stop(child);
+  }
+  colds.sort((a, b) => a - b);
+  log(`cold start: ${colds.join(', ')} ms`);
+
+  // One process, then two (Node cluster), full-prefetch seed A.
+  const scale: LoadResult[] = [];
+  for (const workers of [1, 2]) {
+    const s = await startService({ WORKERS: String(workers), EMBEDDED_FHIR: 'false', LOG_LEVEL: 'warn' });
+    await warm(`${s.base}/cds-services/intrathecal-order-sign`, JSON.stringify(scenarios[0]?.body));
+    scale.push(await load(`${s.base}/cds-services/intrathecal-order-sign`, (scenarios[0] as { file?: string }).file ?? ''));
+    await stop(s.child);
+  }
+  log(`1 process ${f(scale[0]?.rps ?? 0)} req/s, 2 processes ${f(scale[1]?.rps ?? 0)} req/s`);
+
+  const cpu = os.cpus();
+  const section = [
+    BEGIN,
+    '## HTTP, service vs bare node:http (`npm run bench`)',
+    '',
+    `Run ${new Date().toISOString().slice(0, 10)} on ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}; the service's production build (\`npm run build\`, \`node dist/main.js\`, development mode so the embedded FHIR server and unauthenticated calls are on, log level info to a pipe); autocannon 9, 10 connections, ${SECONDS} s per run after 30 warm-up calls, load generator in its own process on the same 2 cores. The baseline reads the same body, parses it and answers a response of the same size without evaluating anything.`,
+    '',
+    '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | service / baseline | non-2xx, errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    `- Peak RSS of the service over these runs: ${f(peakRss)} MB.`,
+    `- Latency at half of the service's own peak on seed A (${half} req/s): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms.`,
+    `- Soak: ${SOAK_SECONDS} s at ${half} req/s (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples.`,
+    `- Cold start (process start to the first answered order-sign, embedded FHIR server and rule pack loaded): ${colds.join(', ')} ms.`,
+    `- Scale on one machine (Node cluster, \`WORKERS\`), seed A full prefetch: 1 process ${f(scale[0]?.rps ?? 0)} req/s (p99 ${scale[0]?.p99 ?? 0} ms), 2 processes ${f(scale[1]?.rps ?? 0)} req/s (p99 ${scale[1]?.p99 ?? 0} ms), x${f((scale[1]?.rps ?? 0) / Math.max(1, scale[0]?.rps ?? 1), 2)}; the load generator shares the 2 cores.`,
+    END,
+  ].join('\n');
+  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
+  writeFileSync(REPORT, existing.includes(BEGIN) ? existing.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`);
+  log(`wrote ${REPORT}`);
+}
+
+await main();

@@ -1,0 +1,50 @@
+/**
+ * Several processes on one machine (Node cluster, WORKERS=2): both serve the port, and the state that matters
+ * across requests (JWT replay store, feedback) is shared through the SQLite file.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fixtureRequest, tempStorePath } from './support/harness.js';
+import { makeKey, signToken } from './support/jwt.js';
+
+describe('WORKERS=2', () => {
+  it('two workers share the port, and a JWT used on one is refused on the other', async () => {
+    const key = await makeKey('ES384');
+    const clients = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
+    writeFileSync(clients, JSON.stringify([{ iss: 'https://ehr.example', jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'development', WORKERS: '2', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: tempStorePath(), CDS_CLIENTS_FILE: clients, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', PUBLIC_BASE_URL: 'https://cds.example', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const listening = await new Promise<{ port: number; worker: number }[]>((resolve, reject) => {
+        const seen: { port: number; worker: number }[] = [];
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          for (const line of out.split('\n')) {
+            const m = /"port":(\d+).*"worker":(\d+).*"msg":"listening"/.exec(line);
+            if (m && !seen.some((s) => s.worker === Number(m[2]))) seen.push({ port: Number(m[1]), worker: Number(m[2]) });
+          }
+          if (seen.length === 2) resolve(seen);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${String(code)}`)));
+      });
+      expect(listening[0]?.port).toBe(listening[1]?.port);
+      const url = `http://127.0.0.1:${listening[0]?.port ?? 0}/cds-services/intrathecal-order-sign`;
+      const body = JSON.stringify(fixtureRequest('seed-a.order-sign.json'));
+      const post = async (token: string) => (await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body })).status;
+      const statuses = await Promise.all(Array.from({ length: 6 }, async () => post(await signToken(key, { iss: 'https://ehr.example', aud: 'https://cds.example/cds-services/intrathecal-order-sign' }))));
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
+      const once = await signToken(key, { iss: 'https://ehr.example', aud: 'https://cds.example/cds-services/intrathecal-order-sign' });
+      const replays = [await post(once), await post(once), await post(once), await post(once)];
+      expect(replays).toEqual([200, 401, 401, 401]);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
+  }, 30_000);
+});
