@@ -33,14 +33,17 @@ async function serve(config: Config): Promise<void> {
 async function main(): Promise<void> {
   const config = loadConfig();
   if (config.workers > 1 && cluster.isPrimary) {
+    let stopping = false;
     for (let i = 0; i < config.workers; i++) cluster.fork();
     cluster.on('exit', (worker, code) => {
+      if (stopping) return;
       process.stderr.write(`worker ${worker.id} exited (${String(code)}); starting another\n`);
       cluster.fork();
     });
+    // Stop: let every worker close its server and finish, then leave.
     const stop = (): void => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
-      process.exit(0);
+      stopping = true;
+      cluster.disconnect(() => process.exit(0));
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -92,6 +92,14 @@ describe('EHR launch of the SMART app', () => {
     expect(await page.locator('#documentation-body').innerText()).toMatch(/Met\s*A pain score taken without the intrathecal drug/);
     expect(await page.locator('#summary-text').inputValue()).toContain('Coverage/it-seed-b-coverage (11 MEDICARE (Managed Care), active');
     await screenshot(page, 'smart-app-seed-b');
+    // Printing: the print stylesheet shows the (edited) summary as text and hides the controls.
+    await page.locator('#summary-text').fill('Edited summary for print');
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#summary-print').isVisible()).toBe(true);
+    expect(await page.locator('#summary-print').innerText()).toBe('Edited summary for print');
+    expect(await page.locator('#summary-text').isVisible()).toBe(false);
+    expect(await page.locator('nav.toc').isVisible()).toBe(false);
+    await screenshot(page, 'smart-app-print');
     await page.close();
   });
 
@@ -148,6 +156,22 @@ describe('failures a person must understand', () => {
     await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent('https://evil.example/fhir')}&launch=abc`);
     await expect.poll(() => page.locator('#status').innerText()).toContain('not registered with the EHR at https://evil.example/fhir');
     expect(requests.some((u) => u.startsWith('https://evil.example'))).toBe(false);
+    await page.close();
+  });
+
+  it('an empty record says what is missing instead of failing', async () => {
+    await svc.built.parts.embeddedFhir?.repo.createResource({ resourceType: 'Patient', id: 'it-empty', name: [{ family: 'Empty', given: ['Record'] }], birthDate: '1970-01-01' }, { assignedId: true });
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
+    await page.waitForURL(/\/ehr\/authorize\//);
+    await page.locator('select[name="patient"]').selectOption('it-empty');
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    expect(await page.locator('#load-conditions').innerText()).toContain('none on record');
+    expect(await page.locator('#orders-body').innerText()).toContain('No order to review.');
+    const summary = await page.locator('#summary-text').inputValue();
+    expect(summary).toContain('[MISSING: active diagnosis]');
+    expect(summary).toContain('[MISSING: implanted pump Device]');
     await page.close();
   });
 

@@ -139,6 +139,20 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
     expect(recorder.inputs.at(-1)?.data.resources['conditions']?.map((r) => r.id)).toEqual(['Condition-1', 'Condition-2', 'Condition-3']);
   });
 
+  it('stops a server that pages without end, with a 412 that says so', async () => {
+    fake = await startFakeFhir((req, res, base) => {
+      if (req.url?.startsWith('/fhir/Patient/')) {
+        res.end(JSON.stringify({ resourceType: 'Patient', id: 'it-seed-a' }));
+        return;
+      }
+      const type = (req.url ?? '').slice('/fhir/'.length).split('?')[0] ?? '';
+      res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [], link: [{ relation: 'next', url: `${base}/${type}?patient=it-seed-a&page=${Math.random()}` }] }));
+    });
+    const res = await call(svc, 'POST', ORDER_SIGN, { ...fixtureRequest('seed-a.order-sign.no-prefetch.json'), fhirServer: fake.url });
+    expect(res.status).toBe(412);
+    expect(issues(res.body)[0]?.details.text).toContain('more than 50 pages');
+  });
+
   it('does not follow a next link that points at another server', async () => {
     fake = await startFakeFhir((req, res) => {
       if (req.url?.startsWith('/fhir/Patient/')) res.end(JSON.stringify({ resourceType: 'Patient', id: 'it-seed-a' }));
