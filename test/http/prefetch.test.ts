@@ -149,8 +149,15 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
       res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [], link: [{ relation: 'next', url: `${base}/${type}?patient=it-seed-a&page=${Math.random()}` }] }));
     });
     const res = await call(svc, 'POST', ORDER_SIGN, { ...fixtureRequest('seed-a.order-sign.no-prefetch.json'), fhirServer: fake.url });
+    // Whichever comes first on this machine, the page limit or the request deadline, the answer is a bounded 412.
     expect(res.status).toBe(412);
-    expect(issues(res.body)[0]?.details.text).toContain('more than 50 pages');
+    expect(issues(res.body)[0]?.details.text).toMatch(/more than 50 pages|did not answer in time/);
+    expect(fake.requests.length).toBeLessThanOrEqual(1 + 6 * 50);
+    // Without a deadline in the way, the page limit itself ends the search.
+    const { collectPages } = await import('../../src/fhir/fhir-client.js');
+    const source = { baseUrl: fake.url, signal: AbortSignal.timeout(60_000), callTimeoutMs: 5000 };
+    const first = { resourceType: 'Bundle' as const, type: 'searchset' as const, link: [{ relation: 'next', url: `${fake.url}/Condition?patient=it-seed-a&page=0` }] };
+    await expect(collectPages(first, 'Condition', source)).rejects.toThrow('FHIR server returned more than 50 pages');
   });
 
   it('does not follow a next link that points at another server', async () => {
