@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
 import type { Finding } from '../engine/evaluate.js';
-import { referenceOf } from '../engine/evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import type { RulePack, Source, Threshold } from '../engine/pack-types.js';
 import type { Placeholder } from '../engine/placeholders.js';
 import { fillPlaceholders } from '../engine/placeholders.js';

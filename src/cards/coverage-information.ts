@@ -5,7 +5,7 @@
  */
 import type { Coding, Coverage, Extension, Resource } from '@medplum/fhirtypes';
 import type { Finding } from '../engine/evaluate.js';
-import { referenceOf } from '../engine/evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import type { CoverageTemplate } from '../engine/pack-types.js';
 import type { CdsAction } from '../hooks/types.js';
 

@@ -4,7 +4,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
 import type { CriterionResult, EvidenceItem } from '../engine/evaluate.js';
-import { referenceOf } from '../engine/evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import type { Threshold } from '../engine/pack-types.js';
 
 function formatNumber(n: number): string {

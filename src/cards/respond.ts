@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Coding, Coverage } from '@medplum/fhirtypes';
 import { contextFromInput } from '../engine/context.js';
-import { evaluatePack, referenceOf } from '../engine/evaluate.js';
+import { evaluatePack } from '../engine/evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import type { RulePack } from '../engine/pack-types.js';
 import { unevaluableOrders } from '../fhir/order-shape.js';
 import type { UnevaluableOrder } from '../fhir/order-shape.js';

@@ -88,7 +88,7 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
     const params = (req.body as { parameters?: { patient?: unknown; appContext?: unknown } } | undefined)?.parameters;
     if (typeof params?.patient !== 'string' || params.patient === '') throw badRequest([{ code: 'required', expression: 'parameters.patient', message: 'parameters.patient is required' }]);
     const appContext = typeof params.appContext === 'string' && params.appContext !== '' ? params.appContext : undefined;
-    res.json({ launch_id: contexts.create({ patient: params.patient, fhirUser: `Practitioner/${EHR_USER}`, ...(appContext ? { appContext } : {}) }) });
+    res.json({ launch_id: contexts.create({ patient: params.patient, ...(appContext ? { appContext } : {}) }) });
   });
   const access = fhirAccess(provider, contexts, options.requireToken);
   const guard = (req: Request, res: Response, next: NextFunction): void => {
@@ -106,7 +106,7 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
     const patient = typeof value === 'string' ? value : '';
     if (!(await patients(fhir)).some((p) => p.id === patient)) throw notFound(`No fixture patient ${patient}`);
     const appContext = await draftOrdersContext(fhir, patient);
-    const launch = contexts.create({ patient, fhirUser: `Practitioner/${EHR_USER}`, ...(appContext ? { appContext } : {}) });
+    const launch = contexts.create({ patient, ...(appContext ? { appContext } : {}) });
     res.redirect(303, `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(launch)}`);
   });
   pages.get('/authorize/:uid', async (req, res) => {
@@ -136,7 +136,7 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
     const rejected = [...requested].filter((s) => !checked.includes(s));
     if (rejected.length > 0) grant.rejectOIDCScope(rejected.join(' '));
     const grantId = await grant.save();
-    contexts.setGrant(grantId, { fhirUser: `Practitioner/${EHR_USER}`, ...(patient ? { patient } : {}), ...(launch?.appContext ? { appContext: launch.appContext } : {}) });
+    contexts.setGrant(grantId, { ...(patient ? { patient } : {}), ...(launch?.appContext ? { appContext: launch.appContext } : {}) });
     await provider.interactionFinished(req, res, { login: { accountId: EHR_USER }, consent: { grantId } }, { mergeWithLastSubmission: false });
   });
   return { fhir, provider, contexts, pages };

@@ -5,11 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** The context of one launch. */
+/** The context of one launch (the user is always the embedded EHR's one; its fhirUser claim comes from the account). */
 export interface LaunchContext {
   readonly patient?: string;
-  /** `Practitioner/<id>` of the user launching. */
-  readonly fhirUser: string;
   readonly appContext?: string;
 }
 

@@ -4,7 +4,7 @@
  * do not exist, cycles between criteria, duplicate ids, and expressions that fail on an empty record.
  */
 import { DefinitionError } from '../services/service-definitions.js';
-import { BUILT_IN_VARIABLES, compileExpression, readExpression, temporalValue, unknownFunctions, userFunctions } from './expressions.js';
+import { BUILT_IN_VARIABLES, compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
 import type { PackFiles } from './load-pack.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
 import type { CardTemplate, CompiledExpression, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
@@ -184,8 +184,7 @@ function dryRun(pack: RulePack): void {
     ...Object.fromEntries(DATA_VARIABLES.map((v) => [v, []])),
     draftOrders: [],
     order: [],
-    now: temporalValue('@2026-01-01T00:00:00.000+00:00'),
-    today: temporalValue('@2026-01-01'),
+    ...evaluationTime(new Date('2026-01-01T00:00:00Z')),
     thresholds: Object.fromEntries([...pack.thresholds.values()].map((t) => [t.id, t.value])),
     ...Object.fromEntries([...pack.criteria.keys()].map((c) => [c, []])),
   };

@@ -4,7 +4,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { EvaluationInput } from '../hooks/handle-hook.js';
 import type { EvaluationContext } from './evaluate.js';
-import { referenceOf } from './evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import { DATA_VARIABLES } from './pack-types.js';
 
 /** Resource types that are orders (CDS Hooks order-sign/order-select, R4). */

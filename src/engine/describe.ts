@@ -4,10 +4,11 @@
  * come from clients as sent, so every element is read defensively: a wrong type is left out, never a failure.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { asJsonObject } from '../fhir/json.js';
+import type { JsonObject } from '../fhir/json.js';
 
-type Json = Record<string, unknown>;
-
-const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+type Json = JsonObject;
+const obj = asJsonObject;
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const day = (v: unknown): string | undefined => str(v)?.slice(0, 10);

@@ -4,8 +4,9 @@
  * per-type arrays of the record, in three-valued logic: met, not met, not known.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { isResource, referenceOf } from '../fhir/json.js';
 import type { HookName } from '../hooks/types.js';
-import { temporalValue } from './expressions.js';
+import { evaluationTime } from './expressions.js';
 import type { CompiledExpression, Criterion, Rule, RulePack } from './pack-types.js';
 import { DATA_VARIABLES } from './pack-types.js';
 
@@ -77,14 +78,6 @@ export interface EvaluateOptions {
   readonly extraOrderCriteria?: readonly string[];
 }
 
-/** The reference of a resource: `Type/id`. */
-export function referenceOf(resource: Resource): string {
-  return resource.id ? `${resource.resourceType}/${resource.id}` : resource.resourceType;
-}
-
-function isResource(node: unknown): node is Resource {
-  return typeof node === 'object' && node !== null && typeof (node as Resource).resourceType === 'string';
-}
 
 function truthOf(result: readonly unknown[]): Truth {
   if (result.length === 0) return 'unknown';
@@ -110,13 +103,11 @@ class Run {
     private readonly pack: RulePack,
     ctx: EvaluationContext
   ) {
-    const iso = ctx.now.toISOString();
     this.unavailable = new Set(DATA_VARIABLES.filter((v) => ctx.data[v] === undefined));
     this.base = {
       ...Object.fromEntries(DATA_VARIABLES.map((v) => [v, ctx.data[v] ?? []])),
       draftOrders: ctx.draftOrders,
-      now: temporalValue(`@${iso.replace('Z', '+00:00')}`),
-      today: temporalValue(`@${iso.slice(0, 10)}`),
+      ...evaluationTime(ctx.now),
       thresholds: Object.fromEntries([...pack.thresholds.values()].map((t) => [t.id, t.value])),
     };
   }

@@ -7,6 +7,7 @@ import fhirpath from 'fhirpath';
 import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { Coding } from '@medplum/fhirtypes';
+import { asJsonObject } from '../fhir/json.js';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
 
@@ -88,8 +89,7 @@ function dataOf(node: unknown): unknown {
   return typeof node === 'object' && node !== null && 'data' in node ? node.data : node;
 }
 
-type Json = Record<string, unknown>;
-const asObject = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const asObject = asJsonObject;
 const CODED_ELEMENTS = ['code', 'medicationCodeableConcept', 'type', 'valueCodeableConcept', 'codeCodeableConcept'];
 
 /** Codings of a resource's coded elements, or of a CodeableConcept or Coding itself. */
@@ -238,11 +238,16 @@ export function compileExpression(expression: string, table: UserInvocationTable
   return fhirpath.compile(expression, r4, { userInvocationTable: table });
 }
 
+const TO_DATE_TIME = fhirpath.compile('%value.toDateTime()', r4, { resolveInternalTypes: false }) as unknown as CompiledFn;
+const TO_DATE = fhirpath.compile('%value.toDate()', r4, { resolveInternalTypes: false }) as unknown as CompiledFn;
+
 /**
- * A FHIRPath date or dateTime value for the evaluation time, so `%now - 1 year` is date arithmetic, not text.
- * @param literal - `@2026-11-20T15:00:00.000+00:00` or `@2026-11-20`.
- * @returns the internal FHIRPath value to pass as a variable.
+ * FHIRPath date and dateTime values for the evaluation time, so `%now - 1 year` is date arithmetic, not text.
+ * Converted by expressions compiled once (a literal would be parsed again on every call).
+ * @param at - the evaluation time.
+ * @returns the internal FHIRPath values to pass as %now and %today.
  */
-export function temporalValue(literal: string): unknown {
-  return (fhirpath.evaluate({}, literal, undefined, r4, { resolveInternalTypes: false }) as unknown[])[0];
+export function evaluationTime(at: Date): { now: unknown; today: unknown } {
+  const iso = at.toISOString();
+  return { now: TO_DATE_TIME({}, { value: iso.replace('Z', '+00:00') })[0], today: TO_DATE({}, { value: iso.slice(0, 10) })[0] };
 }

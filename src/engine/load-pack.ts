@@ -55,20 +55,23 @@ export interface PackFiles {
   readonly rules: { raw: RawRule; file: string; testsFile: string }[];
 }
 
-let validators: Record<'pack' | 'criteria' | 'rule' | 'tests', ValidateFunction> | undefined;
+type Validators = Record<'pack' | 'criteria' | 'rule' | 'tests', ValidateFunction>;
+const validators = new Map<string, Validators>();
 
 /**
  * The schema validators, compiled once.
  * @param schemaDir - cds-hooks/schema.
  * @returns validators for pack.yaml, criteria files, rule files and rule test files.
  */
-export function schemaValidators(schemaDir: string): Record<'pack' | 'criteria' | 'rule' | 'tests', ValidateFunction> {
-  if (validators) return validators;
+export function schemaValidators(schemaDir: string): Validators {
+  const known = validators.get(schemaDir);
+  if (known) return known;
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
   addFormats.default(ajv);
   const load = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(join(schemaDir, name), 'utf8')) as object);
-  validators = { pack: load('pack.schema.json'), criteria: load('criteria.schema.json'), rule: load('rule.schema.json'), tests: load('rule-tests.schema.json') };
-  return validators;
+  const compiled = { pack: load('pack.schema.json'), criteria: load('criteria.schema.json'), rule: load('rule.schema.json'), tests: load('rule-tests.schema.json') };
+  validators.set(schemaDir, compiled);
+  return compiled;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { referenceOf } from './json.js';
 
 /** Changes to a record. */
 export interface RecordChanges {
@@ -12,8 +13,6 @@ export interface RecordChanges {
   /** Resources to add; one with the same `Type/id` as an existing resource replaces it. */
   readonly with?: readonly Resource[];
 }
-
-const ref = (r: Resource): string => `${r.resourceType}/${r.id ?? ''}`;
 
 /**
  * The resources of a Bundle file.
@@ -32,8 +31,8 @@ export function bundleResources(file: string): Resource[] {
  */
 export function applyChanges(resources: readonly Resource[], changes: RecordChanges): Resource[] {
   const drop = new Set(changes.without ?? []);
-  const replaced = new Set((changes.with ?? []).map(ref));
-  return resources.filter((r) => !drop.has(ref(r)) && !replaced.has(ref(r))).concat(changes.with ?? []);
+  const replaced = new Set((changes.with ?? []).map(referenceOf));
+  return resources.filter((r) => !drop.has(referenceOf(r)) && !replaced.has(referenceOf(r))).concat(changes.with ?? []);
 }
 
 /**

@@ -4,6 +4,8 @@
  * a number) cannot be judged; the answer says so instead of passing it over in silence.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { isJsonObject } from './json.js';
+import type { JsonObject } from './json.js';
 
 /** An order that cannot be evaluated, and why. */
 export interface UnevaluableOrder {
@@ -11,41 +13,39 @@ export interface UnevaluableOrder {
   readonly reasons: readonly string[];
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const notNumber = (v: unknown): boolean => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v));
 
-function medicationRequestProblems(order: Json, draftOrders: readonly Resource[]): string[] {
+function medicationRequestProblems(order: JsonObject, draftOrders: readonly Resource[]): string[] {
   const problems: string[] = [];
   const concept = order['medicationCodeableConcept'];
   const reference = order['medicationReference'];
   if (concept === undefined && reference === undefined) problems.push('it names no medication (medicationCodeableConcept or medicationReference)');
-  if (concept !== undefined && (!isObject(concept) || (!Array.isArray(concept['coding']) && typeof concept['text'] !== 'string'))) {
+  if (concept !== undefined && (!isJsonObject(concept) || (!Array.isArray(concept['coding']) && typeof concept['text'] !== 'string'))) {
     problems.push('its medicationCodeableConcept has neither a coding nor a text');
   }
   if (reference !== undefined) {
-    const ref = isObject(reference) ? reference['reference'] : undefined;
+    const ref = isJsonObject(reference) ? reference['reference'] : undefined;
     if (typeof ref !== 'string') problems.push('its medicationReference has no reference');
     else if (ref.startsWith('#')) {
-      const contained = Array.isArray(order['contained']) ? (order['contained'] as Json[]) : [];
-      if (!contained.some((c) => isObject(c) && c['resourceType'] === 'Medication' && `#${String(c['id'])}` === ref)) problems.push(`its medication ${ref} is not contained in the order`);
+      const contained = Array.isArray(order['contained']) ? (order['contained'] as JsonObject[]) : [];
+      if (!contained.some((c) => isJsonObject(c) && c['resourceType'] === 'Medication' && `#${String(c['id'])}` === ref)) problems.push(`its medication ${ref} is not contained in the order`);
     } else if (ref.startsWith('Medication/') && !draftOrders.some((r) => r.resourceType === 'Medication' && `Medication/${r.id ?? ''}` === ref)) {
       problems.push(`its medication ${ref} is neither contained nor sent with the draft orders`);
     }
   }
-  const dispense = isObject(order['dispenseRequest']) ? order['dispenseRequest'] : {};
-  const quantity = isObject(dispense['quantity']) ? dispense['quantity'] : {};
-  const duration = isObject(dispense['expectedSupplyDuration']) ? dispense['expectedSupplyDuration'] : {};
+  const dispense = isJsonObject(order['dispenseRequest']) ? order['dispenseRequest'] : {};
+  const quantity = isJsonObject(dispense['quantity']) ? dispense['quantity'] : {};
+  const duration = isJsonObject(dispense['expectedSupplyDuration']) ? dispense['expectedSupplyDuration'] : {};
   if (notNumber(quantity['value'])) problems.push('its dispense quantity is not a number');
   if (notNumber(duration['value'])) problems.push('its expected supply duration is not a number');
   const dosages = Array.isArray(order['dosageInstruction']) ? (order['dosageInstruction'] as unknown[]) : [];
   for (const d of dosages) {
-    const rates = isObject(d) && Array.isArray(d['doseAndRate']) ? (d['doseAndRate'] as unknown[]) : [];
+    const rates = isJsonObject(d) && Array.isArray(d['doseAndRate']) ? (d['doseAndRate'] as unknown[]) : [];
     for (const r of rates) {
-      if (!isObject(r)) continue;
+      if (!isJsonObject(r)) continue;
       for (const field of ['doseQuantity', 'rateQuantity']) {
         const q = r[field];
-        if (isObject(q) && notNumber(q['value'])) problems.push(`a ${field} of its dosage is not a number`);
+        if (isJsonObject(q) && notNumber(q['value'])) problems.push(`a ${field} of its dosage is not a number`);
       }
     }
   }
@@ -60,7 +60,7 @@ function medicationRequestProblems(order: Json, draftOrders: readonly Resource[]
  */
 export function unevaluableOrders(orders: readonly Resource[], draftOrders: readonly Resource[]): UnevaluableOrder[] {
   return orders.flatMap((order) => {
-    const json = order as unknown as Json;
+    const json = order as unknown as JsonObject;
     let reasons: string[] = [];
     if (order.resourceType === 'MedicationRequest') reasons = medicationRequestProblems(json, draftOrders);
     else if (order.resourceType === 'ServiceRequest' && json['code'] === undefined) reasons = ['it names no service (code)'];

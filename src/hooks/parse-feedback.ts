@@ -3,17 +3,15 @@
  * invariants cds-fb-1..3; 400 naming every problem otherwise.
  */
 import type { Coding } from '@medplum/fhirtypes';
+import { isJsonObject } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
 import type { FeedbackItem } from './types.js';
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function parseCoding(value: unknown, path: string, problems: Problem[]): Coding | undefined {
-  if (!isObject(value)) {
+  if (!isJsonObject(value)) {
     problems.push({ code: 'structure', expression: path, message: `${path} must be a Coding` });
     return undefined;
   }
@@ -29,7 +27,7 @@ function parseCoding(value: unknown, path: string, problems: Problem[]): Coding 
 }
 
 function parseItem(raw: unknown, path: string, problems: Problem[]): FeedbackItem | undefined {
-  if (!isObject(raw)) {
+  if (!isJsonObject(raw)) {
     problems.push({ code: 'structure', expression: path, message: `${path} must be an object` });
     return undefined;
   }
@@ -44,7 +42,7 @@ function parseItem(raw: unknown, path: string, problems: Problem[]): FeedbackIte
   }
   let suggestions: { id: string }[] | undefined;
   if (acceptedSuggestions !== undefined) {
-    if (!Array.isArray(acceptedSuggestions) || !acceptedSuggestions.every((s) => isObject(s) && typeof s['id'] === 'string' && s['id'] !== '')) {
+    if (!Array.isArray(acceptedSuggestions) || !acceptedSuggestions.every((s) => isJsonObject(s) && typeof s['id'] === 'string' && s['id'] !== '')) {
       problems.push({ code: 'structure', expression: `${path}.acceptedSuggestions`, message: `${path}.acceptedSuggestions must be an array of {"id": suggestion uuid}` });
     } else {
       suggestions = acceptedSuggestions.map((s) => ({ id: (s as { id: string }).id }));
@@ -55,7 +53,7 @@ function parseItem(raw: unknown, path: string, problems: Problem[]): FeedbackIte
   }
   let reason: FeedbackItem['overrideReason'];
   if (overrideReason !== undefined) {
-    if (!isObject(overrideReason)) {
+    if (!isJsonObject(overrideReason)) {
       problems.push({ code: 'structure', expression: `${path}.overrideReason`, message: `${path}.overrideReason must be an object` });
     } else {
       reason = {};
@@ -90,7 +88,7 @@ function parseItem(raw: unknown, path: string, problems: Problem[]): FeedbackIte
  * @throws HttpError 400 listing every problem, each with its place.
  */
 export function parseFeedback(body: unknown): FeedbackItem[] {
-  if (!isObject(body) || !Array.isArray(body['feedback']) || body['feedback'].length === 0) {
+  if (!isJsonObject(body) || !Array.isArray(body['feedback']) || body['feedback'].length === 0) {
     throw badRequest([{ code: 'required', expression: 'feedback', message: 'The body must be {"feedback": [ ...one or more items ]}' }]);
   }
   const problems: Problem[] = [];

@@ -3,21 +3,14 @@
  * Lenient where real clients deviate harmlessly (no `Bundle.type` on draftOrders, an empty access token,
  * undeclared prefetch keys, unknown context fields); 400 naming every problem where the request is unusable.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import { isJsonObject, isResource } from '../fhir/json.js';
+import type { JsonObject } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
 import type { FhirAuthorization, HookContext, HookRequest, PrefetchValue } from './types.js';
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isResource(value: unknown): value is Resource {
-  return isObject(value) && typeof value['resourceType'] === 'string' && value['resourceType'] !== '';
-}
 
 function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';
@@ -30,7 +23,7 @@ class Checker {
     this.problems.push({ code, message, expression });
   }
 
-  requiredString(obj: Json, field: string, path: string): string | undefined {
+  requiredString(obj: JsonObject, field: string, path: string): string | undefined {
     const value = obj[field];
     if (value === undefined || value === null) this.fail(path, `${path} is required`, 'required');
     else if (!nonEmptyString(value)) this.fail(path, `${path} must be a non-empty string`);
@@ -38,7 +31,7 @@ class Checker {
     return undefined;
   }
 
-  optionalString(obj: Json, field: string, path: string): string | undefined {
+  optionalString(obj: JsonObject, field: string, path: string): string | undefined {
     const value = obj[field];
     if (value === undefined || value === null) return undefined;
     if (!nonEmptyString(value)) this.fail(path, `${path} must be a non-empty string when present`);
@@ -47,7 +40,7 @@ class Checker {
   }
 }
 
-function parseFhirServer(body: Json, c: Checker): string | undefined {
+function parseFhirServer(body: JsonObject, c: Checker): string | undefined {
   const raw = c.optionalString(body, 'fhirServer', 'fhirServer');
   if (raw === undefined) return undefined;
   try {
@@ -60,10 +53,10 @@ function parseFhirServer(body: Json, c: Checker): string | undefined {
   return undefined;
 }
 
-function parseAuthorization(body: Json, c: Checker, fhirServer: string | undefined): FhirAuthorization | undefined {
+function parseAuthorization(body: JsonObject, c: Checker, fhirServer: string | undefined): FhirAuthorization | undefined {
   const raw = body['fhirAuthorization'];
   if (raw === undefined || raw === null) return undefined;
-  if (!isObject(raw)) {
+  if (!isJsonObject(raw)) {
     c.fail('fhirAuthorization', 'fhirAuthorization must be an object');
     return undefined;
   }
@@ -83,14 +76,14 @@ function parseAuthorization(body: Json, c: Checker, fhirServer: string | undefin
   return auth;
 }
 
-function parseDraftOrders(context: Json, c: Checker): Bundle | undefined {
+function parseDraftOrders(context: JsonObject, c: Checker): Bundle | undefined {
   const raw = context['draftOrders'];
   const path = 'context.draftOrders';
   if (raw === undefined || raw === null) {
     c.fail(path, `${path} is required for this hook`, 'required');
     return undefined;
   }
-  if (!isObject(raw) || raw['resourceType'] !== 'Bundle') {
+  if (!isJsonObject(raw) || raw['resourceType'] !== 'Bundle') {
     c.fail(path, `${path} must be a FHIR Bundle`, 'structure');
     return undefined;
   }
@@ -101,7 +94,7 @@ function parseDraftOrders(context: Json, c: Checker): Bundle | undefined {
   }
   const entry: BundleEntry[] = [];
   entries.forEach((e: unknown, i) => {
-    const resource = isObject(e) ? e['resource'] : undefined;
+    const resource = isJsonObject(e) ? e['resource'] : undefined;
     if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, 'each draft order entry needs a FHIR resource', 'structure');
     else entry.push({ ...(e as BundleEntry), resource });
   });
@@ -109,7 +102,7 @@ function parseDraftOrders(context: Json, c: Checker): Bundle | undefined {
   return { ...(raw as unknown as Bundle), type: (raw['type'] as Bundle['type']) ?? 'collection', entry };
 }
 
-function parseSelections(context: Json, c: Checker, draftOrders: Bundle | undefined): string[] | undefined {
+function parseSelections(context: JsonObject, c: Checker, draftOrders: Bundle | undefined): string[] | undefined {
   const raw = context['selections'];
   const path = 'context.selections';
   if (!Array.isArray(raw) || raw.length === 0 || !raw.every(nonEmptyString)) {
@@ -125,9 +118,9 @@ function parseSelections(context: Json, c: Checker, draftOrders: Bundle | undefi
   return raw;
 }
 
-function parseContext(body: Json, c: Checker, service: ServiceDefinition): HookContext | undefined {
+function parseContext(body: JsonObject, c: Checker, service: ServiceDefinition): HookContext | undefined {
   const raw = body['context'];
-  if (!isObject(raw)) {
+  if (!isJsonObject(raw)) {
     c.fail('context', 'context is required and must be an object', 'required');
     return undefined;
   }
@@ -174,8 +167,8 @@ function parsePrefetchValue(value: unknown, key: string, expected: { kind: strin
   }
   const entry: BundleEntry[] = [];
   (bundle.entry ?? []).forEach((e, i) => {
-    const resource: unknown = isObject(e) ? e.resource : undefined;
-    const mode = isObject(e) ? (e as BundleEntry).search?.mode : undefined;
+    const resource: unknown = isJsonObject(e) ? e.resource : undefined;
+    const mode = isJsonObject(e) ? (e as BundleEntry).search?.mode : undefined;
     if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, 'each prefetch Bundle entry needs a FHIR resource', 'structure');
     else if (resource.resourceType === expected.resourceType) entry.push({ ...e, resource });
     else if (mode !== 'include' && mode !== 'outcome' && resource.resourceType !== 'OperationOutcome') {
@@ -185,11 +178,11 @@ function parsePrefetchValue(value: unknown, key: string, expected: { kind: strin
   return { ...bundle, entry };
 }
 
-function parsePrefetch(body: Json, c: Checker, service: ServiceDefinition): Record<string, PrefetchValue> {
+function parsePrefetch(body: JsonObject, c: Checker, service: ServiceDefinition): Record<string, PrefetchValue> {
   const raw = body['prefetch'];
   const result: Record<string, PrefetchValue> = {};
   if (raw === undefined || raw === null) return result;
-  if (!isObject(raw)) {
+  if (!isJsonObject(raw)) {
     c.fail('prefetch', 'prefetch must be an object', 'structure');
     return result;
   }
@@ -211,7 +204,7 @@ function parsePrefetch(body: Json, c: Checker, service: ServiceDefinition): Reco
  */
 export function parseHookRequest(body: unknown, service: ServiceDefinition): HookRequest {
   const c = new Checker();
-  if (!isObject(body)) throw badRequest([{ code: 'structure', message: 'The request body must be a JSON object' }]);
+  if (!isJsonObject(body)) throw badRequest([{ code: 'structure', message: 'The request body must be a JSON object' }]);
   const hook = c.requiredString(body, 'hook', 'hook');
   if (hook !== undefined && hook !== service.hook) {
     c.fail('hook', `hook "${hook}" does not match service ${service.id}, which answers "${service.hook}"`, 'value');

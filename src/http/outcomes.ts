@@ -99,11 +99,6 @@ export function unsupportedMediaType(received: string): HttpError {
   ]);
 }
 
-/** 422: well-formed JSON whose FHIR content cannot be used. */
-export function unprocessable(problems: readonly Problem[]): HttpError {
-  return new HttpError(422, problems);
-}
-
 /** 500: an unexpected fault; the body never carries the cause (that goes to the log). */
 export function internalError(): HttpError {
   return new HttpError(500, [{ code: 'exception', message: 'Internal error; the request was logged' }]);

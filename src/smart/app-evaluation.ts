@@ -9,7 +9,8 @@ import { mergeCoverage } from '../cards/coverage-information.js';
 import type { MergedCoverage } from '../cards/coverage-information.js';
 import { formatResult } from '../cards/render-values.js';
 import { describeEvidence } from '../engine/describe.js';
-import { evaluatePack, referenceOf } from '../engine/evaluate.js';
+import { evaluatePack } from '../engine/evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import type { CriterionResult, EvaluationContext, Finding } from '../engine/evaluate.js';
 import type { CoverageTemplate, RulePack } from '../engine/pack-types.js';
 import { DATA_VARIABLES } from '../engine/pack-types.js';
@@ -78,9 +79,6 @@ export function criterionView(r: CriterionResult): CriterionView {
   };
 }
 
-let n = 0;
-const uuid = (): string => `00000000-0000-4000-8000-${String(++n % 1e12).padStart(12, '0')}`;
-
 /**
  * Evaluates everything for the app.
  * @param packs - the rule packs.
@@ -93,7 +91,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   const data = { patient: [request.patient], ...request.records } as EvaluationContext['data'];
   const draftOrders = [...request.orders, ...(request.supporting ?? [])];
   const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: request.orders, now };
-  const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl, uuid };
+  const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl };
   const orders = new Map<Resource, { cards: Card[]; criteria: CriterionView[]; conclusions: CoverageTemplate[]; dose: string[] }>(
     request.orders.map((o) => [o, { cards: [], criteria: [], conclusions: [], dose: [] }])
   );

@@ -5,7 +5,7 @@
  */
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
-import { referenceOf } from '../engine/evaluate.js';
+import { referenceOf } from '../fhir/json.js';
 import type { AppEvaluation, AppEvaluationRequest } from './app-evaluation.js';
 
 type Parts = Omit<AppEvaluation, 'summary'>;

@@ -45,6 +45,15 @@ async function waitForEvaluation(page: Page): Promise<void> {
   await page.waitForFunction("!document.getElementById('summary-text').disabled", undefined, { timeout: 15_000 });
 }
 
+/** An EHR launch for a patient, consent given, evaluation shown: the page a reviewer lands on. */
+async function openReview(patient: string, viewport?: { width: number; height: number }): Promise<Page> {
+  const page = await browser.newPage(viewport ? { viewport } : {});
+  await launchFromEhr(page, svc, patient);
+  await allowAndWait(page);
+  await waitForEvaluation(page);
+  return page;
+}
+
 describe('EHR launch of the SMART app', () => {
   it('seed A: shows coverage, evidence, documentation gaps and a summary; the edited summary is saved to the chart', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -82,10 +91,7 @@ describe('EHR launch of the SMART app', () => {
   });
 
   it('seed B: the compounded mix with its narrative, per-drug dose and the documented response', async () => {
-    const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
-    await launchFromEhr(page, svc, 'it-seed-b');
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    const page = await openReview('it-seed-b', { width: 1024, height: 700 });
     const orders = await page.locator('#orders-body').innerText();
     expect(orders).toContain('Programmed: 0.5 mL/day including flex/bolus doses; morphine 5 mg/day; bupivacaine 7.5 mg/day.');
     expect(orders).toContain('Compounded pump drug: bill under J7999');
@@ -104,10 +110,7 @@ describe('EHR launch of the SMART app', () => {
   });
 
   it('a narrow (phone-sized) screen still shows the review', async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await launchFromEhr(page, svc, 'it-seed-a');
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    const page = await openReview('it-seed-a', { width: 390, height: 844 });
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(1);
     await screenshot(page, 'smart-app-narrow');

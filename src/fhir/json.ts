@@ -1,0 +1,44 @@
+/**
+ * Guards for JSON as clients send it, and the reference of a resource: the small helpers every layer that reads
+ * untrusted FHIR JSON needs, kept in one place.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+
+/** A JSON object. */
+export type JsonObject = Record<string, unknown>;
+
+/**
+ * Whether a value is a JSON object (not null, not an array).
+ * @param value - any value.
+ * @returns true for an object.
+ */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The value as a JSON object, or undefined.
+ * @param value - any value.
+ * @returns the object, or undefined when it is not one.
+ */
+export function asJsonObject(value: unknown): JsonObject | undefined {
+  return isJsonObject(value) ? value : undefined;
+}
+
+/**
+ * Whether a value looks like a FHIR resource (an object with a non-empty resourceType).
+ * @param value - any value.
+ * @returns true for a resource.
+ */
+export function isResource(value: unknown): value is Resource {
+  return isJsonObject(value) && typeof value['resourceType'] === 'string' && value['resourceType'] !== '';
+}
+
+/**
+ * The reference of a resource: `Type/id`, or `Type` alone when it has no id.
+ * @param resource - the resource.
+ * @returns the reference.
+ */
+export function referenceOf(resource: Resource): string {
+  return resource.id ? `${resource.resourceType}/${resource.id}` : resource.resourceType;
+}
