@@ -6,6 +6,7 @@
 import { DefinitionError } from '../services/service-definitions.js';
 import { BUILT_IN_VARIABLES, compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
 import type { PackFiles } from './load-pack.js';
+import { packFunctions } from './native/functions.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
 import type { CardTemplate, CompiledExpression, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
 import { placeholdersIn, readPlaceholder } from './placeholders.js';
@@ -24,6 +25,7 @@ interface Scope {
   readonly criteriaNames: ReadonlySet<string>;
   readonly thresholdIds: ReadonlySet<string>;
   readonly table: ReturnType<typeof userFunctions>;
+  readonly natives: ReturnType<typeof packFunctions>;
 }
 
 function compileChecked(text: string, where: string, scope: Scope): CompiledExpression {
@@ -52,7 +54,7 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   if (unknown.length > 0) throw new DefinitionError(`${where}: unknown function ${unknown.join(', ')}()\n  ${text}`);
   const thresholds = new Set([...text.matchAll(/%thresholds\.([A-Za-z]\w*)/g)].map((m) => m[1] ?? ''));
   for (const t of thresholds) if (!scope.thresholdIds.has(t)) throw new DefinitionError(`${where}: unknown threshold %thresholds.${t}\n  ${text}`);
-  return { text, fn: compileExpression(text, scope.table), variables: use.variables, thresholds };
+  return { text, ...compileExpression(text, scope.table, scope.natives), variables: use.variables, thresholds };
 }
 
 function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion> {
@@ -236,14 +238,14 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
     valueSets.set(vs.id, vs);
   }
   const table = userFunctions(valueSets);
-  const scope: Scope = { files, valueSets, table, criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()) };
+  const scope: Scope = { files, valueSets, table, natives: packFunctions(valueSets), criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()) };
   const criteria = compileCriteria(scope);
   const app = files.pack.app;
   if (app) {
     const names = [app.establishedCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? []].flat();
     for (const n of names) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
   }
-  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, functions: table, ...(app ? { app } : {}) };
+  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, ...(app ? { app } : {}) };
   const pack: RulePack = { ...base, rules: compileRules(scope, base, seenRuleIds) };
   dryRun(pack);
   return pack;

@@ -6,10 +6,17 @@
 import fhirpath from 'fhirpath';
 import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import type { Coding } from '@medplum/fhirtypes';
-import { asJsonObject } from '../fhir/json.js';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
+import { codingsOfAny, epochDays, isClinicallyActive, namesOf, pattern } from './item-tests.js';
+import { compileNative } from './native/compile.js';
+import type { NativeFn } from './native/compile.js';
+import type { NativeFunction } from './native/functions.js';
+
+/** The data behind a fhirpath.js internal node (user functions with internalStructures get nodes). */
+function dataOf(node: unknown): unknown {
+  return typeof node === 'object' && node !== null && 'data' in node ? node.data : node;
+}
 
 /** A compiled expression: call with the root node and the variables. */
 export type CompiledFn = (root: object, vars: Record<string, unknown>) => unknown[];
@@ -74,69 +81,6 @@ export function readExpression(expression: string): ExpressionUse {
   };
   walk(ast);
   return { variables, functions, valueSets, patterns };
-}
-
-/** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */
-function epochDays(value: unknown): number | undefined {
-  const text = typeof value === 'string' ? value : (value as { asStr?: unknown } | null)?.asStr;
-  if (typeof text !== 'string') return undefined;
-  const ms = Date.parse(text.length === 7 ? `${text}-01` : text.length === 4 ? `${text}-01-01` : text);
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
-}
-
-/** The data behind a fhirpath.js internal node (user functions with internalStructures get nodes). */
-function dataOf(node: unknown): unknown {
-  return typeof node === 'object' && node !== null && 'data' in node ? node.data : node;
-}
-
-const asObject = asJsonObject;
-const CODED_ELEMENTS = ['code', 'medicationCodeableConcept', 'type', 'valueCodeableConcept', 'codeCodeableConcept'];
-
-/** Codings of a resource's coded elements, or of a CodeableConcept or Coding itself. */
-function codingsOfAny(value: unknown): Coding[] {
-  const direct = codingsOf(value);
-  if (direct.length > 0) return direct;
-  const o = asObject(value);
-  return o ? CODED_ELEMENTS.flatMap((k) => { const coding = asObject(o[k])?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; }) : [];
-}
-
-/** The names a resource (or concept, or string) goes by: texts and displays of its coded elements, device names, notes. */
-function namesOf(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  const o = asObject(value);
-  if (!o) return [];
-  const names: string[] = [];
-  const concept = (cc: unknown): void => {
-    const c = asObject(cc);
-    if (!c) return;
-    if (typeof c['text'] === 'string') names.push(c['text']);
-    if (Array.isArray(c['coding'])) for (const coding of c['coding']) if (typeof asObject(coding)?.['display'] === 'string') names.push(String(asObject(coding)?.['display']));
-  };
-  concept(o);
-  for (const k of [...CODED_ELEMENTS, 'method']) concept(o[k]);
-  for (const k of ['deviceName', 'note']) if (Array.isArray(o[k])) for (const item of o[k]) for (const f of ['name', 'text']) if (typeof asObject(item)?.[f] === 'string') names.push(String(asObject(item)?.[f]));
-  if (typeof o['valueString'] === 'string') names.push(o['valueString']);
-  return names;
-}
-
-const ACTIVE_CLINICAL = new Set(['active', 'recurrence', 'relapse']);
-const VOID_VERIFICATION = new Set(['entered-in-error', 'refuted']);
-
-/** FHIR's notion of an active Condition: clinicalStatus active/recurrence/relapse (or none and no abatement), not void. */
-function isClinicallyActive(value: unknown): boolean {
-  const c = asObject(value);
-  if (!c) return false;
-  const codes = (v: unknown): string[] => (Array.isArray(asObject(v)?.['coding']) ? (asObject(v)?.['coding'] as unknown[]).map((x) => { const code = asObject(x)?.['code']; return typeof code === 'string' ? code : ''; }) : []);
-  if (codes(c['verificationStatus']).some((x) => VOID_VERIFICATION.has(x))) return false;
-  if (c['clinicalStatus'] === undefined) return c['abatementDateTime'] === undefined && c['abatementPeriod'] === undefined && c['abatementString'] === undefined && c['abatementAge'] === undefined && c['abatementRange'] === undefined;
-  return codes(c['clinicalStatus']).some((x) => ACTIVE_CLINICAL.has(x));
-}
-
-const patterns = new Map<string, RegExp>();
-function pattern(text: string): RegExp {
-  let re = patterns.get(text);
-  if (!re) patterns.set(text, (re = new RegExp(text, 'i')));
-  return re;
 }
 
 /**
@@ -228,14 +172,39 @@ export function unknownFunctions(functions: ReadonlyMap<string, number>, table: 
 /** Functions already asked about (name/arity -> known), so loading asks fhirpath.js once per function. */
 const probed = new Map<string, boolean>();
 
+/** An expression compiled for both engines. */
+export interface ExpressionEngines {
+  /** What evaluation calls: the native engine, or fhirpath.js where the native one is not certain. */
+  readonly fn: CompiledFn;
+  /** fhirpath.js alone (the reference). */
+  readonly reference: CompiledFn;
+  /** The native engine alone (throws Fallback where it is not certain); absent when the subset does not cover it. */
+  readonly native?: NativeFn;
+  /** Why the native engine does not cover it. */
+  readonly nativeGap?: string;
+}
+
 /**
- * Compiles an expression with the R4 model and the pack's functions.
+ * Compiles an expression with fhirpath.js (R4 model, the pack's functions) and, where the subset covers it, with
+ * the native engine, which answers the same in microseconds and hands anything uncertain back to fhirpath.js.
  * @param expression - FHIRPath text.
- * @param table - the pack's user functions.
- * @returns the compiled function.
+ * @param table - the pack's user functions for fhirpath.js.
+ * @param natives - the same functions for the native engine.
+ * @returns the compiled engines.
  */
-export function compileExpression(expression: string, table: UserInvocationTable): CompiledFn {
-  return fhirpath.compile(expression, r4, { userInvocationTable: table });
+export function compileExpression(expression: string, table: UserInvocationTable, natives: ReadonlyMap<string, NativeFunction>): ExpressionEngines {
+  const reference: CompiledFn = fhirpath.compile(expression, r4, { userInvocationTable: table });
+  const native = compileNative(expression, natives);
+  if (typeof native !== 'function') return { fn: reference, reference, nativeGap: native.unsupported };
+  const fn: CompiledFn = (root, vars) => {
+    try {
+      return native(root, vars);
+    } catch {
+      // Fallback (or a defect of the native engine): the reference engine answers, errors included.
+      return reference(root, vars);
+    }
+  };
+  return { fn, reference, native };
 }
 
 const TO_DATE_TIME = fhirpath.compile('%value.toDateTime()', r4, { resolveInternalTypes: false }) as unknown as CompiledFn;

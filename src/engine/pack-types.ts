@@ -2,9 +2,8 @@
  * The rule pack as loaded and compiled: what the engine evaluates. Files on disk are described by the JSON
  * Schemas in cds-hooks/schema/; these types are what the loader makes of them.
  */
-import type { UserInvocationTable } from 'fhirpath';
 import type { HookName, Indicator } from '../hooks/types.js';
-import type { CompiledFn } from './expressions.js';
+import type { ExpressionEngines } from './expressions.js';
 import type { CompiledValueSet } from './value-sets.js';
 
 /** How far a fact is confirmed (the reference's [C] / [S] / [U]). */
@@ -33,9 +32,8 @@ export interface Threshold {
 }
 
 /** A compiled expression and where it came from (for messages). */
-export interface CompiledExpression {
+export interface CompiledExpression extends ExpressionEngines {
   readonly text: string;
-  readonly fn: CompiledFn;
   /** Variables it reads (without %). */
   readonly variables: ReadonlySet<string>;
   /** Thresholds it reads (`%thresholds.<id>`). */
@@ -143,7 +141,6 @@ export interface RulePack {
   /** Criteria in dependency order (a criterion after everything it reads). */
   readonly criteria: ReadonlyMap<string, Criterion>;
   readonly rules: readonly Rule[];
-  readonly functions: UserInvocationTable;
   /** What the SMART app shows, when the pack says. */
   readonly app?: AppView;
 }

@@ -1,0 +1,66 @@
+/**
+ * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo) test about
+ * one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the native engine.
+ */
+import type { Coding } from '@medplum/fhirtypes';
+import { asJsonObject } from '../fhir/json.js';
+import { codingsOf } from './value-sets.js';
+
+/** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */
+export function epochDays(value: unknown): number | undefined {
+  const text = typeof value === 'string' ? value : (value as { asStr?: unknown } | null)?.asStr;
+  if (typeof text !== 'string') return undefined;
+  const ms = Date.parse(text.length === 7 ? `${text}-01` : text.length === 4 ? `${text}-01-01` : text);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 86_400_000);
+}
+
+const asObject = asJsonObject;
+const CODED_ELEMENTS = ['code', 'medicationCodeableConcept', 'type', 'valueCodeableConcept', 'codeCodeableConcept'];
+
+/** Codings of a resource's coded elements, or of a CodeableConcept or Coding itself. */
+export function codingsOfAny(value: unknown): Coding[] {
+  const direct = codingsOf(value);
+  if (direct.length > 0) return direct;
+  const o = asObject(value);
+  return o ? CODED_ELEMENTS.flatMap((k) => { const coding = asObject(o[k])?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; }) : [];
+}
+
+/** The names a resource (or concept, or string) goes by: texts and displays of its coded elements, device names, notes. */
+export function namesOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  const o = asObject(value);
+  if (!o) return [];
+  const names: string[] = [];
+  const concept = (cc: unknown): void => {
+    const c = asObject(cc);
+    if (!c) return;
+    if (typeof c['text'] === 'string') names.push(c['text']);
+    if (Array.isArray(c['coding'])) for (const coding of c['coding']) if (typeof asObject(coding)?.['display'] === 'string') names.push(String(asObject(coding)?.['display']));
+  };
+  concept(o);
+  for (const k of [...CODED_ELEMENTS, 'method']) concept(o[k]);
+  for (const k of ['deviceName', 'note']) if (Array.isArray(o[k])) for (const item of o[k]) for (const f of ['name', 'text']) if (typeof asObject(item)?.[f] === 'string') names.push(String(asObject(item)?.[f]));
+  if (typeof o['valueString'] === 'string') names.push(o['valueString']);
+  return names;
+}
+
+const ACTIVE_CLINICAL = new Set(['active', 'recurrence', 'relapse']);
+const VOID_VERIFICATION = new Set(['entered-in-error', 'refuted']);
+
+/** FHIR's notion of an active Condition: clinicalStatus active/recurrence/relapse (or none and no abatement), not void. */
+export function isClinicallyActive(value: unknown): boolean {
+  const c = asObject(value);
+  if (!c) return false;
+  const codes = (v: unknown): string[] => (Array.isArray(asObject(v)?.['coding']) ? (asObject(v)?.['coding'] as unknown[]).map((x) => { const code = asObject(x)?.['code']; return typeof code === 'string' ? code : ''; }) : []);
+  if (codes(c['verificationStatus']).some((x) => VOID_VERIFICATION.has(x))) return false;
+  if (c['clinicalStatus'] === undefined) return c['abatementDateTime'] === undefined && c['abatementPeriod'] === undefined && c['abatementString'] === undefined && c['abatementAge'] === undefined && c['abatementRange'] === undefined;
+  return codes(c['clinicalStatus']).some((x) => ACTIVE_CLINICAL.has(x));
+}
+
+const patterns = new Map<string, RegExp>();
+/** A case-insensitive regular expression, compiled once per text. */
+export function pattern(text: string): RegExp {
+  let re = patterns.get(text);
+  if (!re) patterns.set(text, (re = new RegExp(text, 'i')));
+  return re;
+}

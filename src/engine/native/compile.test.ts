@@ -1,0 +1,146 @@
+/**
+ * The native FHIRPath engine against fhirpath.js, expression by expression: where it answers, it answers exactly
+ * what fhirpath.js answers; where it is not sure it falls back (and the combined engine then gives fhirpath.js's
+ * answer or error); what it does not cover is refused at compile time.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ValueSet } from '@medplum/fhirtypes';
+import { compileExpression, userFunctions } from '../expressions.js';
+import { compileValueSet } from '../value-sets.js';
+import { compileNative } from './compile.js';
+import { packFunctions } from './functions.js';
+import { Fallback } from './values.js';
+
+const vs: ValueSet = {
+  resourceType: 'ValueSet', id: 'pain', url: 'http://example.org/vs/pain', status: 'active',
+  compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '72514-3' }] }] },
+};
+const valueSets = new Map([['pain', compileValueSet(vs, 'test')]]);
+const table = userFunctions(valueSets);
+const natives = packFunctions(valueSets);
+
+const obs = (id: string, extra: Record<string, unknown>): Record<string, unknown> => ({
+  resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '72514-3' }], text: 'Pain severity' }, ...extra,
+});
+const observations = [
+  obs('o1', { effectiveDateTime: '2026-03-01T10:00:00Z', valueInteger: 7, method: { text: 'without the pump' } }),
+  obs('o2', { effectiveDateTime: '2026-05-01T10:00:00Z', valueQuantity: { value: 3.5, unit: '{score}' }, note: [{ text: 'with drug' }] }),
+  obs('o3', { status: 'entered-in-error', effectivePeriod: { start: '2026-04-01' }, valueString: 'n/a', code: { text: 'Function' } }),
+];
+const vars = {
+  observations,
+  empty: [],
+  concepts: [{ coding: [{ system: 'http://loinc.org', code: '72514-3' }], text: 'Pain' }],
+  mixedZones: ['2026-03-01T10:00:00Z', '2026-03-01T10:00:00+01:00'],
+  numbers: [1, 2.5, 4],
+  flags: [true],
+  thresholds: { relief: 30 },
+  twin: [obs('o1', { valueInteger: 7 })],
+  quantities: [{ value: 1000, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' }, { value: 1, unit: 'g', system: 'http://unitsofmeasure.org', code: 'g' }],
+  untypedChoice: [{ valueString: 'x' }],
+};
+
+function both(expression: string): { native: unknown; reference: unknown } {
+  const native = compileNative(expression, natives);
+  if (typeof native !== 'function') throw new Error(`not compiled natively: ${native.unsupported}`);
+  const reference = compileExpression(expression, table, natives).reference;
+  let answer: unknown;
+  try {
+    answer = native({}, vars);
+  } catch (err) {
+    answer = err instanceof Fallback ? 'fallback' : err;
+  }
+  let expected: unknown;
+  try {
+    expected = reference({}, vars);
+  } catch (err) {
+    expected = `error: ${(err as Error).message}`;
+  }
+  return { native: answer, reference: expected };
+}
+
+describe('native FHIRPath answers what fhirpath.js answers', () => {
+  it.each([
+    // navigation, choice elements, ofType
+    '%observations.status',
+    '%observations.value',
+    '%observations.value.ofType(Quantity).value',
+    '%observations.effective.ofType(dateTime)',
+    '%observations.effective.ofType(Period).start',
+    '%observations.ofType(Observation).id',
+    '%observations.ofType(Condition)',
+    '%thresholds.relief',
+    '%concepts.coding.code',
+    // three-valued logic
+    '%empty.exists() and true', 'true and %empty', "'x' and true", '%empty or false', 'true or %empty', 'false or false',
+    '%flags.not()', "('x').not()", '%empty.not()',
+    // filters and projections
+    "%observations.where(status = 'final').id",
+    "%observations.where(status = 'final' and value.ofType(integer) > 5).id",
+    '%observations.select(effective.ofType(dateTime) | effective.ofType(Period).start)',
+    "%observations.exists(status = 'entered-in-error')",
+    "%observations.where(code.inValueSet('pain')).count()",
+    "%observations.codedIn('pain').id", "%observations.textMatches('function').id", "%observations.where(code.text.lower().contains('pain')).id",
+    "%observations.first().id", "%observations.last().id", "%observations.skip(1).id", '%empty.first()',
+    "iif(%empty.exists(), 'a', 'b')", "iif(%flags.first(), 'a')", "%observations.select(iif(value.ofType(integer).exists(), value.ofType(integer), 0))",
+    // unions
+    '%observations | %observations', '%twin | %observations', "(%observations.status | 'final')", '(1 | 2 | 1)', '%numbers | %numbers',
+    // arithmetic and strings
+    '%numbers.sum()', '(7 * 100 / 9).round(0)', '(10 / 3).round(2)', '1 / 0', '%numbers.first() + 2.5', "'a' + 'b'", "'a' & %empty & 'b'",
+    '(0.1 + 0.2)', '(2.345).round(2)', '(0 - 2.5).round(0)', '(0 - 5.5).abs()',
+    "%observations.effective.ofType(dateTime).first().toString() & '|' & %observations.value.ofType(integer).toString()",
+    "'3|4'.split('|').last().toDecimal()", "'x'.toDecimal()", "(5).toString()", "(5.5).toString()", 'true.toString()',
+    "'abc'.contains('')", "'abc'.startsWith('ab')", "'ab\ncd'.matches('b.c')", "'Abc'.upper()",
+    // comparisons and sorting, dates of one shape
+    '%observations.effective.ofType(dateTime).sort()', "%observations.select(effective.ofType(dateTime).toString() & '|' & id).sort().last()",
+    '%observations.effective.ofType(dateTime).first() = %observations.effective.ofType(dateTime).last()',
+    '%observations.effective.ofType(dateTime) | %observations.effective.ofType(dateTime)', '%numbers.first() < %numbers.last()', "'b' < 'a'",
+    "%observations.effective.ofType(dateTime).first().daysTo(%observations.effective.ofType(dateTime).last())",
+    '%observations.status = %observations.status', '%observations.id = %empty',
+  ])('%s', (expression) => {
+    const { native, reference } = both(expression);
+    expect(native).toEqual(reference);
+  });
+});
+
+describe('where the native engine is not sure, fhirpath.js answers', () => {
+  it.each([
+    ['dates in different zones', '%mixedZones.sort()'],
+    ['decimals closer than fhirpath.js compares', '0.1 + 0.2 > 0.3'],
+    ['a string function of several items', '%observations.status.lower()'],
+    ['arithmetic on several items', '%numbers + 1'],
+    ['unions of distinct quantities', '%quantities.first() | %quantities.last()'],
+    ['a choice element of an untyped value', '%untypedChoice.value'],
+    ['a date against text (fhirpath.js: never equal)', "%observations.effective.ofType(dateTime).first() = '2026-03-01T10:00:00Z'"],
+    ['dates of different precision in a union', '%observations.effective.ofType(dateTime) | %observations.effective.ofType(Period).start'],
+    ['dates of unknown type', '%mixedZones.first() < %observations.effective.ofType(dateTime).first()'],
+  ])('%s: %s', (_why, expression) => {
+    const { native, reference } = both(expression);
+    expect(native).toBe('fallback');
+    const combined = compileExpression(expression, table, natives).fn;
+    let answer: unknown;
+    try {
+      answer = combined({}, vars);
+    } catch (err) {
+      answer = `error: ${(err as Error).message}`;
+    }
+    expect(answer).toEqual(reference);
+  });
+
+  it.each([
+    ['a date literal', '@2026-01-01 < %observations.effective.ofType(dateTime).first()'],
+    ['type tests', '%observations.value is Quantity'],
+    ['equivalence', "%observations.status ~ 'FINAL'"],
+    ['an unknown function', '%observations.descendants()'],
+    ['$index', '%observations.where($index > 0)'],
+    ['a where() criterion that is data, not a computed boolean', '%flags.where($this)'],
+    ['a decimal literal whose text is not its value', "(2.50).toString()"],
+    ['a function argument that reads the focus', "%observations.where(status.contains(id))"],
+  ])('%s is left to fhirpath.js at compile time', (_why, expression) => {
+    const native = compileNative(expression, natives);
+    expect(typeof native).toBe('object');
+    const compiled = compileExpression(expression, table, natives);
+    expect(compiled.native).toBeUndefined();
+    expect(compiled.fn).toBe(compiled.reference);
+  });
+});

@@ -1,0 +1,367 @@
+/**
+ * A FHIRPath compiler for the subset rule packs use: fhirpath.js parses, and its parse tree is turned once into
+ * JavaScript closures over plain FHIR JSON, with no per-item wrapping and no interpretation at run time. What the
+ * subset does not cover is refused here (the expression then always runs on fhirpath.js); what is covered but
+ * uncertain on a given record falls back at run time (values.ts). The pair is checked item for item against
+ * fhirpath.js over every rule case and fixture (test/engine/native-fhirpath.test.ts).
+ */
+import fhirpath from 'fhirpath';
+import type { NativeFunction } from './functions.js';
+import { CORE_FUNCTIONS } from './functions.js';
+import { choiceKeys, choiceOfType, elementType, isConcreteResourceType, isDateType } from './model.js';
+import { Untyped, compareItems, dateLike, fallback, isJsonObject, itemsEqual, plain, stringOf, truthOf, union } from './values.js';
+
+/** What an evaluation reads besides the focus. */
+interface Env {
+  readonly vars: Readonly<Record<string, unknown>>;
+  /** `$this`: the item of the enclosing where/select/exists, or the root. */
+  readonly self: readonly unknown[];
+}
+
+type Run = (focus: readonly unknown[], env: Env) => readonly unknown[];
+
+interface Plan {
+  readonly run: Run;
+  /** Whether the result is always empty or one boolean computed here (so where() may test it). */
+  readonly boolean: boolean;
+  /** Whether it reads the focus (a member, $this, or a function without a receiver). */
+  readonly focus: boolean;
+  /** The FHIR type (or backbone path) of its items, where the expression says (`x.ofType(Period).start`). */
+  readonly type?: string;
+  /** Whether its strings are all values of FHIR date, dateTime or instant elements. */
+  readonly dates?: boolean;
+}
+
+interface AstNode {
+  readonly type: string;
+  readonly text?: string;
+  readonly children?: readonly AstNode[];
+}
+
+/** The expression uses something the native engine does not compile. */
+class Unsupported extends Error {}
+
+const NONE: readonly unknown[] = [];
+const TRUE: readonly unknown[] = [true];
+const FALSE: readonly unknown[] = [false];
+const boxes = new WeakMap<readonly unknown[], readonly unknown[]>();
+
+function kids(node: AstNode): readonly AstNode[] {
+  return node.children ?? [];
+}
+
+function child(node: AstNode, i = 0): AstNode {
+  return kids(node)[i] ?? unsupported(`${node.type} without operand`);
+}
+
+function unsupported(what: string): never {
+  throw new Unsupported(what);
+}
+
+function identifier(node: AstNode): string {
+  const text = node.text ?? '';
+  return text.startsWith('`') ? text.slice(1, -1) : text;
+}
+
+function needsBox(v: unknown): boolean {
+  return v === null || (isJsonObject(v) && typeof v['resourceType'] !== 'string');
+}
+
+function box(v: unknown): unknown {
+  if (v === null) return fallback('null in a variable');
+  return isJsonObject(v) && typeof v['resourceType'] !== 'string' ? new Untyped(v) : v;
+}
+
+/** Collections at least this long are checked for boxing once and remembered (per-type arrays of large records). */
+const REMEMBERED_LENGTH = 64;
+
+/** A %variable's items; objects that are not resources are boxed (fhirpath.js gives them no FHIR type). */
+function variable(value: unknown): readonly unknown[] {
+  if (value === undefined) return fallback('undefined variable');
+  if (!Array.isArray(value)) return [box(value)];
+  const items = value as readonly unknown[];
+  if (items.length < REMEMBERED_LENGTH) return items.some(needsBox) ? items.map(box) : items;
+  let boxed = boxes.get(items);
+  if (!boxed) boxes.set(items, (boxed = items.some(needsBox) ? items.map(box) : items));
+  return boxed;
+}
+
+function pushValue(out: unknown[], value: unknown, untyped: boolean): void {
+  if (value === null) fallback('null element');
+  if (Array.isArray(value)) {
+    for (const v of value) pushValue(out, v, untyped);
+    return;
+  }
+  out.push(untyped && isJsonObject(value) ? new Untyped(value) : value);
+}
+
+/** Member navigation, choice elements included (`value` reads valueQuantity, valueString, ...). */
+function member(name: string): (items: readonly unknown[]) => unknown[] {
+  const choices = choiceKeys(name);
+  const extension = `_${name}`;
+  return (items) => {
+    const out: unknown[] = [];
+    for (const item of items) {
+      const untyped = item instanceof Untyped;
+      const o = untyped ? item.data : item;
+      if (!isJsonObject(o)) {
+        if (typeof o === 'object') fallback('navigation into an internal value');
+        continue;
+      }
+      if (extension in o) fallback('primitive extension');
+      const value = o[name];
+      if (value !== undefined) {
+        pushValue(out, value, untyped);
+        continue;
+      }
+      const present = choices.filter((k) => o[k] !== undefined);
+      if (present.length === 0) continue;
+      if (untyped || present.length > 1) fallback('choice element without a known type');
+      pushValue(out, o[present[0] as string], false);
+    }
+    return out;
+  };
+}
+
+/** `name.ofType(Type)` on a choice element: the element's key of that type. */
+function choiceRead(name: string, type: string): (items: readonly unknown[]) => unknown[] {
+  const choice = choiceOfType(name, type) ?? unsupported(`ofType(${type}) on ${name}`);
+  return (items) => {
+    const out: unknown[] = [];
+    for (const item of items) {
+      if (item instanceof Untyped) fallback('ofType() on an untyped value');
+      if (!isJsonObject(item)) {
+        if (typeof item === 'object') fallback('ofType() on an internal value');
+        continue;
+      }
+      if (name in item || `_${choice.key}` in item || choice.derivedKeys.some((k) => k in item)) fallback('choice element with another shape');
+      if (item[choice.key] !== undefined) pushValue(out, item[choice.key], false);
+    }
+    return out;
+  };
+}
+
+function typeName(param: AstNode): string {
+  let node = param;
+  while (node.type !== 'Identifier' && kids(node).length === 1) node = child(node);
+  return node.type === 'Identifier' ? identifier(node) : unsupported('type specifier');
+}
+
+type Operator = (l: readonly unknown[], r: readonly unknown[], typedDates: boolean) => readonly unknown[];
+
+function equal(l: readonly unknown[], r: readonly unknown[], typedDates: boolean): boolean {
+  return l.length === r.length && l.every((x, i) => itemsEqual(plain(x), plain(r[i]), typedDates));
+}
+
+/** Binary operators by their text; `typedDates` when both operands are values of FHIR date elements. */
+const OPERATORS: Readonly<Record<string, Operator>> = {
+  '|': union,
+  and: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === false || b === false ? [false] : a === true && b === true ? [true] : NONE; },
+  or: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === true || b === true ? [true] : a === false && b === false ? [false] : NONE; },
+  '=': (l, r, d) => (l.length === 0 || r.length === 0 ? NONE : [equal(l, r, d)]),
+  '!=': (l, r, d) => (l.length === 0 || r.length === 0 ? NONE : [!equal(l, r, d)]),
+  '<': (l, r, d) => compare(l, r, d, (c) => c < 0),
+  '>': (l, r, d) => compare(l, r, d, (c) => c > 0),
+  '<=': (l, r, d) => compare(l, r, d, (c) => c <= 0),
+  '>=': (l, r, d) => compare(l, r, d, (c) => c >= 0),
+  '&': (l, r) => [(stringOf(l) ?? '') + (stringOf(r) ?? '')],
+  '+': (l, r) => arithmetic(l, r, (a, b) => a + b, true),
+  '-': (l, r) => arithmetic(l, r, (a, b) => a - b),
+  '*': (l, r) => arithmetic(l, r, (a, b) => a * b),
+  '/': (l, r) => arithmetic(l, r, (a, b) => (b === 0 ? undefined : a / b)),
+};
+const BOOLEAN_OPERATORS = new Set(['and', 'or', '=', '!=', '<', '>', '<=', '>=']);
+
+function compare(l: readonly unknown[], r: readonly unknown[], typedDates: boolean, test: (c: number) => boolean): readonly unknown[] {
+  if (l.length === 0 || r.length === 0) return NONE;
+  if (l.length > 1 || r.length > 1) fallback('comparison of several items');
+  return [test(compareItems(plain(l[0]), plain(r[0]), typedDates))];
+}
+
+function arithmetic(l: readonly unknown[], r: readonly unknown[], op: (a: number, b: number) => number | undefined, strings = false): readonly unknown[] {
+  if (l.length === 0 || r.length === 0) return NONE;
+  if (l.length > 1 || r.length > 1) fallback('arithmetic on several items');
+  const a = plain(l[0]);
+  const b = plain(r[0]);
+  if (strings && typeof a === 'string' && typeof b === 'string' && !dateLike(a) && !dateLike(b)) return [a + b];
+  if (typeof a !== 'number' || typeof b !== 'number') return fallback('arithmetic on dates, quantities or text');
+  const result = op(a, b);
+  return result === undefined ? NONE : [result];
+}
+
+/** A plan with the type of its items (and whether they are dates) set, or cleared when unknown. */
+function typed(plan: Plan, type: string | undefined, dates = isDateType(type)): Plan {
+  return { run: plan.run, boolean: plan.boolean, focus: plan.focus, ...(type !== undefined ? { type } : {}), dates };
+}
+
+class Compiler {
+  constructor(private readonly functions: ReadonlyMap<string, NativeFunction>) {}
+
+  expression(node: AstNode): Plan {
+    switch (node.type) {
+      case 'EntireExpression':
+      case 'TermExpression':
+      case 'ParenthesizedTerm':
+        return this.expression(child(node));
+      case 'InvocationTerm':
+        return this.invocation(child(node), undefined);
+      case 'InvocationExpression':
+        return this.invocation(child(node, 1), child(node, 0));
+      case 'ExternalConstantTerm':
+        return this.constant(child(node));
+      case 'LiteralTerm':
+        return this.literal(child(node));
+      default:
+        if (node.type.endsWith('Expression') && kids(node).length === 2 && Object.hasOwn(OPERATORS, node.text ?? '')) return this.operator(node);
+        return unsupported(node.type);
+    }
+  }
+
+  private operator(node: AstNode): Plan {
+    const op = OPERATORS[node.text as string] as Operator;
+    const left = this.expression(child(node, 0));
+    const right = this.expression(child(node, 1));
+    const dates = left.dates === true && right.dates === true;
+    const same = node.text === '|' ? { ...(left.type === right.type && left.type !== undefined ? { type: left.type } : {}), dates } : {};
+    // fhirpath.js evaluates both operands (an error on either side is an error), so this does too.
+    return { run: (focus, env) => op(left.run(focus, env), right.run(focus, env), dates), boolean: BOOLEAN_OPERATORS.has(node.text as string), focus: left.focus || right.focus, ...same };
+  }
+
+  private constant(node: AstNode): Plan {
+    const inner = child(node);
+    if (inner.type !== 'Identifier') return unsupported('quoted variable name');
+    const name = identifier(inner);
+    if (['context', 'resource', 'rootResource', 'ucum', 'sct', 'loinc', 'factory', 'terminologies'].includes(name)) return unsupported(`%${name}`);
+    return { run: (_focus, env) => variable(env.vars[name]), boolean: false, focus: false };
+  }
+
+  private literal(node: AstNode): Plan {
+    const text = node.text ?? '';
+    let value: unknown;
+    if (node.type === 'StringLiteral' && !text.includes('\\')) value = text.slice(1, -1);
+    else if (node.type === 'NumberLiteral' && String(Number(text)) === text) value = Number(text);
+    else if (node.type === 'BooleanLiteral') return { run: () => (text === 'true' ? TRUE : FALSE), boolean: true, focus: false };
+    else if (node.type === 'NullLiteral') return { run: () => NONE, boolean: false, focus: false };
+    else return unsupported(`literal ${text}`);
+    const result = [value];
+    return { run: () => result, boolean: false, focus: false };
+  }
+
+  /** An invocation on a receiver (`receiver.invocation`), or on the focus when there is no receiver. */
+  private invocation(node: AstNode, receiverNode: AstNode | undefined): Plan {
+    if (node.type === 'ThisInvocation') {
+      if (receiverNode) return unsupported('$this after a dot');
+      return { run: (_focus, env) => env.self, boolean: false, focus: true };
+    }
+    if (node.type === 'MemberInvocation') {
+      const name = identifier(child(node));
+      if (/^[A-Z]/.test(name)) return unsupported(`type name ${name} as a path`);
+      const plan = this.chain(receiverNode, member(name), false);
+      return typed(plan, plan.type !== undefined ? elementType(plan.type, name) : undefined);
+    }
+    if (node.type !== 'FunctionInvocation') return unsupported(node.type);
+    const fn = child(node);
+    const name = fn.text ?? unsupported('function without a name');
+    const params = kids(kids(fn).find((k) => k.type === 'ParamList') ?? fn).filter((k) => k.type !== 'Identifier');
+    if (name === 'ofType' && params.length === 1) return this.ofType(typeName(params[0] as AstNode), receiverNode);
+    if (name === 'where' || name === 'select' || (name === 'exists' && params.length === 1)) return this.lambda(name, params, receiverNode);
+    if (name === 'iif') return this.iif(params, receiverNode);
+    if (name === 'exists' && params.length === 0) return this.chain(receiverNode, (input) => [input.length > 0], true);
+    const f = this.functions.get(name) ?? CORE_FUNCTIONS.get(name) ?? unsupported(`function ${name}`);
+    if (!f.arities.includes(params.length)) return unsupported(`${name} with ${params.length} arguments`);
+    const args = params.map((p) => this.expression(p));
+    if (args.some((a) => a.focus)) return unsupported(`${name}() argument reads the focus`);
+    const receiver = receiverNode ? this.expression(receiverNode) : undefined;
+    const dates = receiver?.dates === true;
+    const plan: Plan = {
+      run: (focus, env) => f.fn(receiver ? receiver.run(focus, env) : focus, args.map((a) => a.run(NONE, env)), dates),
+      boolean: f.boolean,
+      focus: receiver ? receiver.focus : true,
+    };
+    return f.subset ? typed(plan, receiver?.type) : plan;
+  }
+
+  /** A step applied to the receiver's items (or the focus); its plan carries the receiver's type, for member(). */
+  private chain(receiverNode: AstNode | undefined, step: (items: readonly unknown[]) => readonly unknown[], boolean: boolean): Plan {
+    if (!receiverNode) return { run: (focus) => step(focus), boolean, focus: true };
+    const receiver = this.expression(receiverNode);
+    return { run: (focus, env) => step(receiver.run(focus, env)), boolean, focus: receiver.focus, ...(receiver.type !== undefined ? { type: receiver.type } : {}) };
+  }
+
+  private ofType(type: string, receiverNode: AstNode | undefined): Plan {
+    if (isConcreteResourceType(type)) return typed(this.chain(receiverNode, (items) => items.filter((i) => isJsonObject(i) && i['resourceType'] === type), false), type);
+    // A choice element read by type: `effective.ofType(dateTime)` reads effectiveDateTime.
+    const last = receiverNode?.type === 'InvocationExpression' ? child(receiverNode, 1) : receiverNode?.type === 'TermExpression' ? child(child(receiverNode)) : undefined;
+    if (last?.type !== 'MemberInvocation') return unsupported(`ofType(${type}) not on an element`);
+    const read = choiceRead(identifier(child(last)), type);
+    if (receiverNode?.type === 'InvocationExpression') return typed(this.chain(child(receiverNode, 0), read, false), type);
+    return typed({ run: (focus) => read(focus), boolean: false, focus: true }, type);
+  }
+
+  private lambda(name: string, params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
+    if (params.length !== 1) return unsupported(`${name} with ${params.length} arguments`);
+    const body = this.expression(params[0] as AstNode);
+    // fhirpath.js keeps an item when the criterion's first item is truthy; for a computed boolean that is `true`.
+    if (name !== 'select' && !body.boolean) return unsupported(`${name}() criterion that is not a computed boolean`);
+    const step = (input: readonly unknown[], env: Env): readonly unknown[] => {
+      const out: unknown[] = [];
+      for (const item of input) {
+        const self = [item];
+        const r = body.run(self, { vars: env.vars, self });
+        if (name === 'select') out.push(...r);
+        else if (r[0] === true) out.push(item);
+      }
+      return name === 'exists' ? [out.length > 0] : out;
+    };
+    const receiver = receiverNode ? this.expression(receiverNode) : undefined;
+    const plan: Plan = {
+      run: (focus, env) => step(receiver ? receiver.run(focus, env) : focus, env),
+      boolean: name === 'exists',
+      focus: receiver ? receiver.focus : true,
+    };
+    if (name === 'select') return typed(plan, body.type, body.dates);
+    return name === 'where' ? typed(plan, receiver?.type, receiver?.dates) : plan;
+  }
+
+  /** iif(criterion, then, else): fhirpath.js evaluates the criterion and the branch on the input, as `$this`. */
+  private iif(params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
+    if (params.length !== 2 && params.length !== 3) return unsupported(`iif with ${params.length} arguments`);
+    const [criterion, then, otherwise] = params.map((p) => this.expression(p)) as [Plan, Plan, Plan | undefined];
+    const receiver = receiverNode ? this.expression(receiverNode) : undefined;
+    return {
+      run: (focus, env) => {
+        const input = receiver ? receiver.run(focus, env) : focus;
+        const inner = { vars: env.vars, self: input };
+        const c = criterion.run(input, inner);
+        if (c.length === 1 && plain(c[0]) === true) return then.run(input, inner);
+        return otherwise ? otherwise.run(input, inner) : NONE;
+      },
+      boolean: then.boolean && (otherwise?.boolean ?? true),
+      focus: receiver ? receiver.focus : true,
+    };
+  }
+}
+
+/** A natively compiled expression: same inputs and results as fhirpath.js; throws Fallback when unsure. */
+export type NativeFn = (root: object, vars: Record<string, unknown>) => unknown[];
+
+/**
+ * Compiles an expression natively when the subset covers it.
+ * @param expression - FHIRPath text (already checked by the pack loader).
+ * @param functions - the pack's own functions.
+ * @returns the compiled function, or the reason it is not covered.
+ */
+export function compileNative(expression: string, functions: ReadonlyMap<string, NativeFunction>): NativeFn | { readonly unsupported: string } {
+  let plan: Plan;
+  try {
+    const ast = fhirpath.parse(expression) as unknown as AstNode;
+    plan = new Compiler(functions).expression(ast);
+  } catch (err) {
+    if (err instanceof Unsupported) return { unsupported: err.message };
+    throw err;
+  }
+  return (root, vars) => {
+    const self = [root];
+    return plan.run(self, { vars, self }).map(plain);
+  };
+}
