@@ -7,8 +7,11 @@ import type { CriterionResult, EvidenceItem } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import type { Threshold } from '../engine/pack-types.js';
 
+/** Created once: toLocaleString builds a formatter on every call. */
+const NUMBER_FORMAT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
 function formatNumber(n: number): string {
-  return Number.isInteger(n) ? n.toLocaleString('en-US') : Number(n.toFixed(2)).toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return NUMBER_FORMAT.format(Number.isInteger(n) ? n : Number(n.toFixed(2)));
 }
 
 /**
