@@ -96,6 +96,7 @@ class Run {
   private readonly patientMemo = new Map<string, CriterionResult>();
   private readonly orderMemo = new Map<Resource, Map<string, CriterionResult>>();
   private readonly holdsMemo = new Map<Resource | undefined, Map<string, boolean>>();
+  private readonly scopes = new Map<Resource | undefined, Record<string, unknown>>();
   private readonly unavailable: ReadonlySet<string>;
   readonly errors: { expression: string; order?: string; message: string }[] = [];
 
@@ -119,9 +120,22 @@ class Run {
     return memo;
   }
 
-  /** Variables for an expression: the context, %order, and the values of the criteria it reads. */
+  /** The context and %order, one object per order (expressions only read it). */
+  private scopeVars(order: Resource | undefined): Record<string, unknown> {
+    let vars = this.scopes.get(order);
+    if (!vars) this.scopes.set(order, (vars = { ...this.base, order: order ? [order] : [] }));
+    return vars;
+  }
+
+  /**
+   * Variables for an expression: the context, %order, and the values of the criteria it reads. The criteria sit on
+   * an object whose prototype is the scope's variables, so nothing is copied per call (both engines look variables
+   * up with `in` and property reads).
+   */
   private varsFor(dependsOn: readonly string[], order: Resource | undefined): Record<string, unknown> {
-    const vars: Record<string, unknown> = { ...this.base, order: order ? [order] : [] };
+    const scope = this.scopeVars(order);
+    if (dependsOn.length === 0) return scope;
+    const vars = Object.create(scope) as Record<string, unknown>;
     for (const dep of dependsOn) {
       const r = this.result(dep, order);
       vars[dep] = r.value ?? (r.truth === 'unknown' ? [] : [r.truth]);

@@ -110,7 +110,7 @@ describe('random records: the native engine agrees with fhirpath.js', () => {
         await handleHook(pipeline, 'intrathecal-order-sign', body, NOW);
         expect(log.mismatches).toEqual([]);
       }),
-      { numRuns: 150 }
+      { numRuns: Number(process.env["NATIVE_RUNS"] ?? 300) }
     );
   });
 });

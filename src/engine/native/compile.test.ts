@@ -38,6 +38,7 @@ const vars = {
   twin: [obs('o1', { valueInteger: 7 })],
   quantities: [{ value: 1000, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' }, { value: 1, unit: 'g', system: 'http://unitsofmeasure.org', code: 'g' }],
   untypedChoice: [{ valueString: 'x' }],
+  twoTypes: [{ resourceType: 'Procedure', id: 'p', status: 'completed', performedDateTime: '2026-08-06', performedPeriod: { start: '2026-02-03' } }],
 };
 
 function both(expression: string): { native: unknown; reference: unknown } {
@@ -112,6 +113,7 @@ describe('where the native engine is not sure, fhirpath.js answers', () => {
     ['unions of distinct quantities', '%quantities.first() | %quantities.last()'],
     ['a choice element of an untyped value', '%untypedChoice.value'],
     ['a date against text (fhirpath.js: never equal)', "%observations.effective.ofType(dateTime).first() = '2026-03-01T10:00:00Z'"],
+    ['a choice element recorded with two types (fhirpath.js reads one of them)', '%twoTypes.performed.ofType(Period).start'],
     ['dates of different precision in a union', '%observations.effective.ofType(dateTime) | %observations.effective.ofType(Period).start'],
     ['dates of unknown type', '%mixedZones.first() < %observations.effective.ofType(dateTime).first()'],
   ])('%s: %s', (_why, expression) => {

@@ -135,6 +135,7 @@ function choiceRead(name: string, type: string): (items: readonly unknown[]) => 
         continue;
       }
       if (name in item || `_${choice.key}` in item || choice.derivedKeys.some((k) => k in item)) fallback('choice element with another shape');
+      if (item[choice.key] !== undefined && choice.otherKeys.some((k) => item[k] !== undefined)) fallback('choice element recorded with two types');
       if (item[choice.key] !== undefined) pushValue(out, item[choice.key], false);
     }
     return out;

@@ -47,16 +47,18 @@ function capitalised(type: string): string {
 }
 
 /**
- * How `name.ofType(type)` reads a choice element: the JSON key of that type, and the keys of types derived from
- * it (fhirpath.js counts those too; the native engine falls back when one is present).
+ * How `name.ofType(type)` reads a choice element: the JSON key of that type, the element's other keys (fhirpath.js
+ * reads only one type when a record carries two), and the keys of types derived from `type` (which fhirpath.js
+ * counts as that type); the native engine falls back in both cases.
  * @returns undefined when `name` is no choice element or `type` is not one of its types.
  */
-export function choiceOfType(name: string, type: string): { key: string; derivedKeys: readonly string[] } | undefined {
+export function choiceOfType(name: string, type: string): { key: string; otherKeys: readonly string[]; derivedKeys: readonly string[] } | undefined {
   const suffixes = choiceSuffixes.get(name);
   const own = capitalised(type);
   if (!suffixes?.includes(own)) return undefined;
+  const key = name + own;
   const derivedKeys = suffixes.filter((s) => s !== own && ancestors(s).some((a) => capitalised(a) === own)).map((s) => name + s);
-  return { key: name + own, derivedKeys };
+  return { key, otherKeys: choiceKeys(name).filter((k) => k !== key), derivedKeys };
 }
 
 const DATE_TYPES = new Set(['date', 'dateTime', 'instant']);
