@@ -4,9 +4,10 @@
  * do not exist, cycles between criteria, duplicate ids, and expressions that fail on an empty record.
  */
 import { DefinitionError } from '../services/service-definitions.js';
-import { BUILT_IN_VARIABLES, compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
+import { compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
 import type { PackFiles } from './load-pack.js';
 import { packFunctions } from './native/functions.js';
+import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
 import type { CardTemplate, CompiledExpression, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
 import { placeholdersIn, readPlaceholder } from './placeholders.js';

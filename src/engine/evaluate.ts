@@ -191,15 +191,16 @@ class Run {
    * Whether an expression (a rule's `orders` or `when`) is exactly true; computed once per expression text and
    * order, since many rules share the same filter. A bare criterion reference reads the criterion's memo directly.
    */
-  holds(e: CompiledExpression, dependsOn: readonly string[], order: Resource | undefined): boolean {
-    const memo = this.holdsMemo.get(order) ?? new Map<string, boolean>();
-    this.holdsMemo.set(order, memo);
+  holds(e: CompiledExpression, order: Resource | undefined): boolean {
+    let memo = this.holdsMemo.get(order);
+    if (!memo) this.holdsMemo.set(order, (memo = new Map<string, boolean>()));
     const known = memo.get(e.text);
     if (known !== undefined) return known;
     const bare = /^\s*%([A-Za-z]\w*)\s*$/.exec(e.text)?.[1];
     let value: boolean;
     if (bare !== undefined && this.pack.criteria.get(bare)?.kind === 'boolean') value = this.result(bare, order).truth === true;
     else {
+      const dependsOn = [...e.variables].filter((v) => this.pack.criteria.has(v));
       const raw = this.run(e, this.varsFor(dependsOn, order), order);
       value = !(raw instanceof Error) && raw.length === 1 && raw[0] === true;
     }
@@ -221,10 +222,6 @@ class Run {
   }
 }
 
-function dependsOf(e: CompiledExpression, pack: RulePack): string[] {
-  return [...e.variables].filter((v) => pack.criteria.has(v));
-}
-
 /**
  * Evaluates a pack against one context.
  * @param pack - the compiled pack.
@@ -239,13 +236,13 @@ export function evaluatePack(pack: RulePack, ctx: EvaluationContext, options: Ev
   for (const rule of pack.rules) {
     if (!rule.hooks.includes(ctx.hook)) continue;
     if (rule.scope === 'patient') {
-      if (run.holds(rule.when, dependsOf(rule.when, pack), undefined)) findings.push(run.finding(rule, undefined));
+      if (run.holds(rule.when, undefined)) findings.push(run.finding(rule, undefined));
       continue;
     }
     for (const order of ctx.ordersToJudge) {
-      if (!rule.orders || !run.holds(rule.orders, dependsOf(rule.orders, pack), order)) continue;
+      if (!rule.orders || !run.holds(rule.orders, order)) continue;
       if (rule.coverage) concerned.add(order);
-      if (run.holds(rule.when, dependsOf(rule.when, pack), order)) findings.push(run.finding(rule, order));
+      if (run.holds(rule.when, order)) findings.push(run.finding(rule, order));
     }
   }
   for (const name of options.extraOrderCriteria ?? []) {

@@ -10,6 +10,8 @@ import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
 import { codingsOfAny, epochDays, isClinicallyActive, namesOf, pattern } from './item-tests.js';
 import { compileNative } from './native/compile.js';
+import { functionCall, identifierText, parseTree } from './parse-tree.js';
+import type { AstNode } from './parse-tree.js';
 import type { NativeFn } from './native/compile.js';
 import type { NativeFunction } from './native/functions.js';
 
@@ -30,20 +32,6 @@ export interface ExpressionUse {
   readonly patterns: ReadonlySet<string>;
 }
 
-/** Variables FHIRPath itself defines. */
-export const BUILT_IN_VARIABLES = new Set(['context', 'resource', 'rootResource', 'ucum', 'sct', 'loinc']);
-
-interface AstNode {
-  type: string;
-  text?: string;
-  children?: AstNode[];
-}
-
-function identifierText(node: AstNode | undefined): string {
-  const text = node?.text ?? '';
-  return text.startsWith('`') ? text.slice(1, -1) : text;
-}
-
 function stringLiteral(node: AstNode | undefined): string | undefined {
   if (!node) return undefined;
   if (node.type === 'StringLiteral' && node.text) return node.text.slice(1, -1);
@@ -57,7 +45,7 @@ function stringLiteral(node: AstNode | undefined): string | undefined {
  * @throws Error with fhirpath.js's line/column message when it does not parse.
  */
 export function readExpression(expression: string): ExpressionUse {
-  const ast = fhirpath.parse(expression) as unknown as AstNode;
+  const ast = parseTree(expression);
   const variables = new Set<string>();
   const functions = new Map<string, number>();
   const valueSets = new Set<string>();
@@ -65,8 +53,7 @@ export function readExpression(expression: string): ExpressionUse {
   const walk = (node: AstNode): void => {
     if (node.type === 'ExternalConstant') variables.add(identifierText(node.children?.[0]));
     if (node.type === 'Functn') {
-      const name = identifierText(node.children?.[0]);
-      const params = node.children?.[1]?.children ?? [];
+      const { name, params } = functionCall(node);
       functions.set(name, params.length);
       if (name === 'inValueSet' || name === 'codedIn') {
         const id = stringLiteral(params[0]);

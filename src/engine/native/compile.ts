@@ -3,13 +3,14 @@
  * JavaScript closures over plain FHIR JSON, with no per-item wrapping and no interpretation at run time. What the
  * subset does not cover is refused here (the expression then always runs on fhirpath.js); what is covered but
  * uncertain on a given record falls back at run time (values.ts). The pair is checked item for item against
- * fhirpath.js over every rule case and fixture (test/engine/native-fhirpath.test.ts).
+ * fhirpath.js over every rule case, fixture and random records (test/rules/native-engine.test.ts).
  */
-import fhirpath from 'fhirpath';
 import type { NativeFunction } from './functions.js';
 import { CORE_FUNCTIONS } from './functions.js';
 import { choiceKeys, choiceOfType, elementType, isConcreteResourceType, isDateType } from './model.js';
-import { Untyped, compareItems, dateLike, fallback, isJsonObject, itemsEqual, plain, stringOf, truthOf, union } from './values.js';
+import { BUILT_IN_VARIABLES, functionCall, identifierText as identifier, parseTree } from '../parse-tree.js';
+import type { AstNode } from '../parse-tree.js';
+import { Untyped, compareItems, dateLike, fallback, isPlainObject, itemsEqual, plain, stringOf, truthOf, union } from './values.js';
 
 /** What an evaluation reads besides the focus. */
 interface Env {
@@ -32,12 +33,6 @@ interface Plan {
   readonly dates?: boolean;
 }
 
-interface AstNode {
-  readonly type: string;
-  readonly text?: string;
-  readonly children?: readonly AstNode[];
-}
-
 /** The expression uses something the native engine does not compile. */
 class Unsupported extends Error {}
 
@@ -58,18 +53,13 @@ function unsupported(what: string): never {
   throw new Unsupported(what);
 }
 
-function identifier(node: AstNode): string {
-  const text = node.text ?? '';
-  return text.startsWith('`') ? text.slice(1, -1) : text;
-}
-
 function needsBox(v: unknown): boolean {
-  return v === null || (isJsonObject(v) && typeof v['resourceType'] !== 'string');
+  return v === null || (isPlainObject(v) && typeof v['resourceType'] !== 'string');
 }
 
 function box(v: unknown): unknown {
   if (v === null) return fallback('null in a variable');
-  return isJsonObject(v) && typeof v['resourceType'] !== 'string' ? new Untyped(v) : v;
+  return isPlainObject(v) && typeof v['resourceType'] !== 'string' ? new Untyped(v) : v;
 }
 
 /** Collections at least this long are checked for boxing once and remembered (per-type arrays of large records). */
@@ -92,7 +82,7 @@ function pushValue(out: unknown[], value: unknown, untyped: boolean): void {
     for (const v of value) pushValue(out, v, untyped);
     return;
   }
-  out.push(untyped && isJsonObject(value) ? new Untyped(value) : value);
+  out.push(untyped && isPlainObject(value) ? new Untyped(value) : value);
 }
 
 /** Member navigation, choice elements included (`value` reads valueQuantity, valueString, ...). */
@@ -104,7 +94,7 @@ function member(name: string): (items: readonly unknown[]) => unknown[] {
     for (const item of items) {
       const untyped = item instanceof Untyped;
       const o = untyped ? item.data : item;
-      if (!isJsonObject(o)) {
+      if (!isPlainObject(o)) {
         if (typeof o === 'object') fallback('navigation into an internal value');
         continue;
       }
@@ -130,7 +120,7 @@ function choiceRead(name: string, type: string): (items: readonly unknown[]) => 
     const out: unknown[] = [];
     for (const item of items) {
       if (item instanceof Untyped) fallback('ofType() on an untyped value');
-      if (!isJsonObject(item)) {
+      if (!isPlainObject(item)) {
         if (typeof item === 'object') fallback('ofType() on an internal value');
         continue;
       }
@@ -232,7 +222,7 @@ class Compiler {
     const inner = child(node);
     if (inner.type !== 'Identifier') return unsupported('quoted variable name');
     const name = identifier(inner);
-    if (['context', 'resource', 'rootResource', 'ucum', 'sct', 'loinc', 'factory', 'terminologies'].includes(name)) return unsupported(`%${name}`);
+    if (BUILT_IN_VARIABLES.has(name)) return unsupported(`%${name}`);
     return { run: (_focus, env) => variable(env.vars[name]), boolean: false, focus: false };
   }
 
@@ -261,9 +251,7 @@ class Compiler {
       return typed(plan, plan.type !== undefined ? elementType(plan.type, name) : undefined);
     }
     if (node.type !== 'FunctionInvocation') return unsupported(node.type);
-    const fn = child(node);
-    const name = fn.text ?? unsupported('function without a name');
-    const params = kids(kids(fn).find((k) => k.type === 'ParamList') ?? fn).filter((k) => k.type !== 'Identifier');
+    const { name, params } = functionCall(child(node));
     if (name === 'ofType' && params.length === 1) return this.ofType(typeName(params[0] as AstNode), receiverNode);
     if (name === 'where' || name === 'select' || (name === 'exists' && params.length === 1)) return this.lambda(name, params, receiverNode);
     if (name === 'iif') return this.iif(params, receiverNode);
@@ -290,7 +278,7 @@ class Compiler {
   }
 
   private ofType(type: string, receiverNode: AstNode | undefined): Plan {
-    if (isConcreteResourceType(type)) return typed(this.chain(receiverNode, (items) => items.filter((i) => isJsonObject(i) && i['resourceType'] === type), false), type);
+    if (isConcreteResourceType(type)) return typed(this.chain(receiverNode, (items) => items.filter((i) => isPlainObject(i) && i['resourceType'] === type), false), type);
     // A choice element read by type: `effective.ofType(dateTime)` reads effectiveDateTime.
     const last = receiverNode?.type === 'InvocationExpression' ? child(receiverNode, 1) : receiverNode?.type === 'TermExpression' ? child(child(receiverNode)) : undefined;
     if (last?.type !== 'MemberInvocation') return unsupported(`ofType(${type}) not on an element`);
@@ -355,8 +343,7 @@ export type NativeFn = (root: object, vars: Record<string, unknown>) => unknown[
 export function compileNative(expression: string, functions: ReadonlyMap<string, NativeFunction>): NativeFn | { readonly unsupported: string } {
   let plan: Plan;
   try {
-    const ast = fhirpath.parse(expression) as unknown as AstNode;
-    plan = new Compiler(functions).expression(ast);
+    plan = new Compiler(functions).expression(parseTree(expression));
   } catch (err) {
     if (err instanceof Unsupported) return { unsupported: err.message };
     throw err;

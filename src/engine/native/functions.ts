@@ -1,6 +1,6 @@
 /**
  * The FHIRPath functions the native engine evaluates itself, with fhirpath.js's semantics (checked against it in
- * test/engine/native-fhirpath.test.ts), and the pack's own functions over the same item tests as the fhirpath.js
+ * src/engine/native/compile.test.ts and test/rules/native-engine.test.ts), and the pack's own functions over the same item tests as the fhirpath.js
  * table. A function not listed here makes the expression run on fhirpath.js.
  */
 import { codingsOfAny, epochDays, isClinicallyActive, namesOf, pattern } from '../item-tests.js';

@@ -34,8 +34,11 @@ export function plain(item: unknown): unknown {
   return item instanceof Untyped ? item.data : item;
 }
 
-/** Whether a value is a JSON object (not an array, not a fhirpath.js internal value such as %now). */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
+/**
+ * Whether a value is a plain JSON object: stricter than fhir/json.ts's isJsonObject, it also refuses class
+ * instances (fhirpath.js internal values such as %now, and Untyped boxes).
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
@@ -105,7 +108,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number') return numbersEqual(a, b);
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
-  if (!isJsonObject(a) || !isJsonObject(b)) return false;
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
   return ka.every((k) => k in b && jsonEqual(a[k], b[k]));
@@ -115,7 +118,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
 function sameValue(a: unknown, b: unknown, typedDates: boolean): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object') return itemsEqual(a, b, typedDates);
-  if (!isJsonObject(a) || !isJsonObject(b)) return fallback('union of internal values');
+  if (!isPlainObject(a) || !isPlainObject(b)) return fallback('union of internal values');
   if (typeof a['resourceType'] === 'string' && typeof b['resourceType'] === 'string' && (a['resourceType'] !== b['resourceType'] || (typeof a['id'] === 'string' && typeof b['id'] === 'string' && a['id'] !== b['id']))) return false;
   // fhirpath.js compares Quantities as quantities (units converted).
   if (typeof a['value'] === 'number' || typeof b['value'] === 'number') return fallback('union of quantities');
@@ -149,7 +152,7 @@ export function union(left: readonly unknown[], right: readonly unknown[], typed
       return;
     }
     if (refs.has(v)) return;
-    const key = isJsonObject(v) && typeof v['resourceType'] === 'string' && typeof v['id'] === 'string' ? `${v['resourceType']}/${v['id']}` : undefined;
+    const key = isPlainObject(v) && typeof v['resourceType'] === 'string' && typeof v['id'] === 'string' ? `${v['resourceType']}/${v['id']}` : undefined;
     let kept = objects;
     if (key !== undefined) {
       kept = resources.get(key) ?? [];
@@ -171,7 +174,7 @@ export function truthOf(c: readonly unknown[]): boolean | undefined {
   if (c.length > 1) return fallback('more than one item where one boolean is expected');
   const v = plain(c[0]);
   if (typeof v === 'boolean') return v;
-  return typeof v === 'object' && !isJsonObject(v) ? fallback('internal value as a boolean') : true;
+  return typeof v === 'object' && !isPlainObject(v) ? fallback('internal value as a boolean') : true;
 }
 
 /** The single string of a collection; undefined when empty. */
