@@ -7,6 +7,8 @@ import type { Resource } from '@medplum/fhirtypes';
 import { isResource, referenceOf } from '../fhir/json.js';
 import type { HookName } from '../hooks/types.js';
 import { evaluationTime } from './expressions.js';
+import { planOf } from './evaluation-plan.js';
+import type { EvaluationPlan, FilterPlan, RulePlan } from './evaluation-plan.js';
 import type { CompiledExpression, Criterion, Rule, RulePack } from './pack-types.js';
 import { DATA_VARIABLES } from './pack-types.js';
 
@@ -90,57 +92,68 @@ function uniqueEvidence(items: readonly EvidenceItem[]): EvidenceItem[] {
   return items.filter((e) => (seen.has(e.reference) ? false : (seen.add(e.reference), true)));
 }
 
-/** One request's evaluation state: variables, memo per scope, errors. */
+/** One scope of an evaluation: the patient, or one order judged. */
+interface Scope {
+  readonly order: Resource | undefined;
+  /** The variables its expressions see; criterion values are added as they are computed. */
+  readonly vars: Record<string, unknown>;
+  /** Whether a criterion's value is already in `vars`, by slot. */
+  readonly bound: Uint8Array;
+  /** Criterion results by slot (patient-level criteria live in the patient scope only). */
+  readonly results: (CriterionResult | undefined)[];
+  /** The same results in the order they were computed. */
+  readonly computed: CriterionResult[];
+  /** Filter outcomes by filter id: 0 not yet, 1 true, 2 false. */
+  readonly filters: Uint8Array;
+}
+
+const NO_EVIDENCE: readonly EvidenceItem[] = [];
+
+/** One request's evaluation state: a scope per order and one for the patient, errors. */
 class Run {
   private readonly base: Record<string, unknown>;
-  private readonly patientMemo = new Map<string, CriterionResult>();
-  private readonly orderMemo = new Map<Resource, Map<string, CriterionResult>>();
-  private readonly holdsMemo = new Map<Resource | undefined, Map<string, boolean>>();
-  private readonly scopes = new Map<Resource | undefined, Record<string, unknown>>();
-  private readonly unavailable: ReadonlySet<string>;
+  private readonly patient: Scope;
+  private readonly scopes = new Map<Resource, Scope>();
+  /** Criteria that read data the call could not provide, by slot (absent when all data is there). */
+  private readonly unavailable?: Uint8Array;
   readonly errors: { expression: string; order?: string; message: string }[] = [];
 
   constructor(
     private readonly pack: RulePack,
+    private readonly plan: EvaluationPlan,
     ctx: EvaluationContext
   ) {
-    this.unavailable = new Set(DATA_VARIABLES.filter((v) => ctx.data[v] === undefined));
-    this.base = {
-      ...Object.fromEntries(DATA_VARIABLES.map((v) => [v, ctx.data[v] ?? []])),
-      draftOrders: ctx.draftOrders,
-      ...evaluationTime(ctx.now),
-      thresholds: Object.fromEntries([...pack.thresholds.values()].map((t) => [t.id, t.value])),
-    };
+    const missing = DATA_VARIABLES.filter((v) => ctx.data[v] === undefined);
+    if (missing.length > 0) this.unavailable = Uint8Array.from(plan.criteria, (c) => (c.reads.some((v) => missing.includes(v as (typeof DATA_VARIABLES)[number])) ? 1 : 0));
+    const time = evaluationTime(ctx.now);
+    this.base = { draftOrders: ctx.draftOrders, now: time.now, today: time.today, thresholds: plan.thresholds };
+    for (const v of DATA_VARIABLES) this.base[v] = ctx.data[v] ?? [];
+    this.patient = this.newScope(undefined);
   }
 
-  private memoFor(criterion: Criterion, order: Resource | undefined): Map<string, CriterionResult> {
-    if (!criterion.perOrder || !order) return this.patientMemo;
-    let memo = this.orderMemo.get(order);
-    if (!memo) this.orderMemo.set(order, (memo = new Map<string, CriterionResult>()));
-    return memo;
+  private newScope(order: Resource | undefined): Scope {
+    const n = this.plan.criteria.length;
+    const vars = { ...this.base, order: order ? [order] : [] };
+    return { order, vars, bound: new Uint8Array(n), results: new Array<CriterionResult | undefined>(n), computed: [], filters: new Uint8Array(this.plan.filterCount) };
   }
 
-  /** The context and %order, one object per order (expressions only read it). */
-  private scopeVars(order: Resource | undefined): Record<string, unknown> {
-    let vars = this.scopes.get(order);
-    if (!vars) this.scopes.set(order, (vars = { ...this.base, order: order ? [order] : [] }));
-    return vars;
+  /** The scope of an order (the patient's when there is none). */
+  scope(order: Resource | undefined): Scope {
+    if (!order) return this.patient;
+    let scope = this.scopes.get(order);
+    if (!scope) this.scopes.set(order, (scope = this.newScope(order)));
+    return scope;
   }
 
-  /**
-   * Variables for an expression: the context, %order, and the values of the criteria it reads. The criteria sit on
-   * an object whose prototype is the scope's variables, so nothing is copied per call (both engines look variables
-   * up with `in` and property reads).
-   */
-  private varsFor(dependsOn: readonly string[], order: Resource | undefined): Record<string, unknown> {
-    const scope = this.scopeVars(order);
-    if (dependsOn.length === 0) return scope;
-    const vars = Object.create(scope) as Record<string, unknown>;
-    for (const dep of dependsOn) {
-      const r = this.result(dep, order);
-      vars[dep] = r.value ?? (r.truth === 'unknown' ? [] : [r.truth]);
+  /** Puts the values of the criteria an expression reads into the scope's variables (each once per scope). */
+  private bind(deps: readonly number[], scope: Scope): Record<string, unknown> {
+    for (const slot of deps) {
+      if (scope.bound[slot] === 1) continue;
+      const r = this.result(slot, scope);
+      scope.vars[r.name] = r.value ?? (r.truth === 'unknown' ? [] : [r.truth]);
+      scope.bound[slot] = 1;
     }
-    return vars;
+    return scope.vars;
   }
 
   private run(e: CompiledExpression, vars: Record<string, unknown>, order: Resource | undefined): unknown[] | Error {
@@ -154,71 +167,83 @@ class Run {
   }
 
   /**
-   * The result of a criterion, computed once per scope.
-   * @param name - criterion name.
-   * @param order - the order judged, for criteria that read %order.
+   * The result of a criterion, computed once per scope (once per request for criteria that do not read %order).
+   * @param slot - the criterion's slot in the plan.
+   * @param scope - the scope asking.
    * @returns the result.
    */
-  result(name: string, order?: Resource): CriterionResult {
-    const c = this.pack.criteria.get(name) as Criterion;
-    const memo = this.memoFor(c, order);
-    const known = memo.get(name);
+  result(slot: number, scope: Scope): CriterionResult {
+    const c = this.plan.criteria[slot] as Criterion;
+    const home = c.perOrder ? scope : this.patient;
+    const known = home.results[slot];
     if (known) return known;
-    const vars = this.varsFor(c.dependsOn, order);
-    const evidenceRaw = c.evidence ? this.run(c.evidence, vars, order) : [];
-    const raw = c.expression ? this.run(c.expression, vars, order) : evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0];
+    const vars = this.bind(this.plan.deps[slot] ?? [], home);
+    const evidenceRaw = c.evidence ? this.run(c.evidence, vars, home.order) : [];
+    const raw = c.expression ? this.run(c.expression, vars, home.order) : evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0];
     const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
-    const own = evidenceRaw instanceof Error ? [] : evidenceRaw.filter(isResource).map((resource) => ({ reference: referenceOf(resource), resource }));
     let truth: Truth = raw instanceof Error ? 'unknown' : c.kind === 'value' ? (raw.length > 0 ? true : 'unknown') : truthOf(raw);
-    // Over data the call could not provide, only resources found are a definite answer; "no", "none" and any
-    // computed value are not known.
-    if (c.reads.some((v) => this.unavailable.has(v)) && !(truth === true && own.length > 0)) truth = 'unknown';
-    // A criterion without evidence of its own borrows the evidence of the criteria that made it true.
-    const borrowed = c.evidence ? [] : c.dependsOn.flatMap((d) => (this.result(d, order).truth === true ? this.result(d, order).evidence : []));
-    const result: CriterionResult = {
-      name,
-      description: c.description,
-      truth,
-      ...(c.kind === 'value' && !(raw instanceof Error) ? { value: raw } : {}),
-      evidence: truth === true ? uniqueEvidence([...own, ...borrowed]) : [],
-      ...(failed ? { error: failed.message } : {}),
-    };
-    memo.set(name, result);
+    let evidence = NO_EVIDENCE;
+    if (truth === true) {
+      const own: EvidenceItem[] = [];
+      if (!(evidenceRaw instanceof Error)) for (const item of evidenceRaw) if (isResource(item)) own.push({ reference: referenceOf(item), resource: item });
+      // Over data the call could not provide, only resources found are a definite answer; "no", "none" and any
+      // computed value are not known.
+      if (this.unavailable?.[slot] === 1 && own.length === 0) truth = 'unknown';
+      // A criterion without evidence of its own borrows the evidence of the criteria that made it true.
+      else if (c.evidence) evidence = uniqueEvidence(own);
+      else evidence = uniqueEvidence(this.borrowed(slot, home));
+    } else if (this.unavailable?.[slot] === 1) truth = 'unknown';
+    const result: CriterionResult = { name: c.name, description: c.description, truth, evidence };
+    if (c.kind === 'value' && !(raw instanceof Error)) (result as { value?: readonly unknown[] }).value = raw;
+    if (failed) (result as { error?: string }).error = failed.message;
+    home.results[slot] = result;
+    home.computed.push(result);
     return result;
   }
 
+  private borrowed(slot: number, scope: Scope): EvidenceItem[] {
+    const items: EvidenceItem[] = [];
+    for (const dep of this.plan.deps[slot] ?? []) {
+      const r = this.result(dep, scope);
+      if (r.truth === true) items.push(...r.evidence);
+    }
+    return items;
+  }
+
   /**
-   * Whether an expression (a rule's `orders` or `when`) is exactly true; computed once per expression text and
-   * order, since many rules share the same filter. A bare criterion reference reads the criterion's memo directly.
+   * Whether a rule filter is exactly true; computed once per filter text and scope, since many rules share the
+   * same filter. A bare criterion reference reads the criterion's result directly.
    */
-  holds(e: CompiledExpression, order: Resource | undefined): boolean {
-    let memo = this.holdsMemo.get(order);
-    if (!memo) this.holdsMemo.set(order, (memo = new Map<string, boolean>()));
-    const known = memo.get(e.text);
-    if (known !== undefined) return known;
-    const bare = /^\s*%([A-Za-z]\w*)\s*$/.exec(e.text)?.[1];
+  holds(f: FilterPlan, scope: Scope): boolean {
+    const known = scope.filters[f.id];
+    if (known !== 0) return known === 1;
     let value: boolean;
-    if (bare !== undefined && this.pack.criteria.get(bare)?.kind === 'boolean') value = this.result(bare, order).truth === true;
+    if (f.bare !== undefined) value = this.result(f.bare, scope).truth === true;
     else {
-      const dependsOn = [...e.variables].filter((v) => this.pack.criteria.has(v));
-      const raw = this.run(e, this.varsFor(dependsOn, order), order);
+      const raw = this.run(f.expression, this.bind(f.deps, scope), scope.order);
       value = !(raw instanceof Error) && raw.length === 1 && raw[0] === true;
     }
-    memo.set(e.text, value);
+    scope.filters[f.id] = value ? 1 : 2;
     return value;
   }
 
-  finding(rule: Rule, order: Resource | undefined): Finding {
-    const names = [...new Set([...rule.criteria, ...rule.cardCriteria])];
-    const results = new Map(names.map((n) => [n, this.result(n, order)]));
-    // What made the rule fire, and whatever else true the card cites.
-    const evidence = uniqueEvidence(names.flatMap((n) => (results.get(n)?.truth === true ? (results.get(n)?.evidence ?? []) : [])));
-    return { packId: this.pack.id, packVersion: this.pack.version, rule, ...(order ? { order } : {}), results, evidence };
+  finding(r: RulePlan, scope: Scope): Finding {
+    const results = new Map<string, CriterionResult>();
+    const evidence: EvidenceItem[] = [];
+    for (const slot of r.findingSlots) {
+      const result = this.result(slot, scope);
+      results.set(result.name, result);
+      // What made the rule fire, and whatever else true the card cites.
+      if (result.truth === true) evidence.push(...result.evidence);
+    }
+    const finding: Finding = { packId: this.pack.id, packVersion: this.pack.version, rule: r.rule, results, evidence: uniqueEvidence(evidence) };
+    if (scope.order) (finding as { order?: Resource }).order = scope.order;
+    return finding;
   }
 
   /** The criteria evaluated so far for the patient, or for one order. */
   evaluated(order: Resource | undefined): CriterionResult[] {
-    return [...((order ? this.orderMemo.get(order) : this.patientMemo)?.values() ?? [])];
+    return order ? [...(this.scopes.get(order)?.computed ?? [])] : [...this.patient.computed];
   }
 }
 
@@ -230,28 +255,32 @@ class Run {
  * @returns the findings, the criteria evaluated and any expression errors.
  */
 export function evaluatePack(pack: RulePack, ctx: EvaluationContext, options: EvaluateOptions = {}): Evaluation {
-  const run = new Run(pack, ctx);
+  const plan = planOf(pack);
+  const run = new Run(pack, plan, ctx);
   const findings: Finding[] = [];
   const concerned = new Set<Resource>();
-  for (const rule of pack.rules) {
-    if (!rule.hooks.includes(ctx.hook)) continue;
-    if (rule.scope === 'patient') {
-      if (run.holds(rule.when, undefined)) findings.push(run.finding(rule, undefined));
+  const patient = run.scope(undefined);
+  for (const r of plan.rules) {
+    if (!r.rule.hooks.includes(ctx.hook)) continue;
+    if (r.rule.scope === 'patient') {
+      if (run.holds(r.when, patient)) findings.push(run.finding(r, patient));
       continue;
     }
     for (const order of ctx.ordersToJudge) {
-      if (!rule.orders || !run.holds(rule.orders, order)) continue;
-      if (rule.coverage) concerned.add(order);
-      if (run.holds(rule.when, order)) findings.push(run.finding(rule, order));
+      const scope = run.scope(order);
+      if (!r.orders || !run.holds(r.orders, scope)) continue;
+      if (r.rule.coverage) concerned.add(order);
+      if (run.holds(r.when, scope)) findings.push(run.finding(r, scope));
     }
   }
   for (const name of options.extraOrderCriteria ?? []) {
-    if (pack.criteria.get(name)?.perOrder) for (const order of concerned) run.result(name, order);
+    const slot = plan.slots.get(name);
+    if (slot !== undefined && plan.criteria[slot]?.perOrder) for (const order of concerned) run.result(slot, run.scope(order));
   }
   if (options.allCriteria) {
-    for (const c of pack.criteria.values()) {
-      if (!c.perOrder) run.result(c.name);
-      else for (const order of ctx.ordersToJudge) run.result(c.name, order);
+    for (const [slot, c] of plan.criteria.entries()) {
+      if (!c.perOrder) run.result(slot, patient);
+      else for (const order of ctx.ordersToJudge) run.result(slot, run.scope(order));
     }
   }
   const criteria = [{ results: run.evaluated(undefined) }, ...ctx.ordersToJudge.map((order) => ({ order, results: run.evaluated(order) }))];
