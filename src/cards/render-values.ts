@@ -11,7 +11,9 @@ import type { Threshold } from '../engine/pack-types.js';
 const NUMBER_FORMAT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 
 function formatNumber(n: number): string {
-  return NUMBER_FORMAT.format(Number.isInteger(n) ? n : Number(n.toFixed(2)));
+  const rounded = Number.isInteger(n) ? n : Number(n.toFixed(2));
+  // Below 1,000 (no grouping separator) and other than -0, en-US text is the number's own: skip the formatter.
+  return rounded > -1000 && rounded < 1000 && !Object.is(rounded, -0) ? String(rounded) : NUMBER_FORMAT.format(rounded);
 }
 
 /**

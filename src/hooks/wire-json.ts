@@ -7,17 +7,28 @@ import type { CdsResponse } from './types.js';
 /** Largest summary length the spec allows ("<140 characters"). */
 export const MAX_SUMMARY_LENGTH = 139;
 
+/** The value without null, empty strings, empty arrays and empty objects at any depth; undefined when nothing is left. */
 function prune(value: unknown): unknown {
   if (value === null || value === undefined || value === '') return undefined;
   if (Array.isArray(value)) {
-    const items = value.map(prune).filter((v) => v !== undefined);
+    const items: unknown[] = [];
+    for (const item of value as unknown[]) {
+      const kept = prune(item);
+      if (kept !== undefined) items.push(kept);
+    }
     return items.length > 0 ? items : undefined;
   }
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => [k, prune(v)] as const)
-      .filter(([, v]) => v !== undefined);
-    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (const key of Object.keys(value)) {
+      const kept = prune((value as Record<string, unknown>)[key]);
+      if (kept !== undefined) {
+        out[key] = kept;
+        any = true;
+      }
+    }
+    return any ? out : undefined;
   }
   return value;
 }

@@ -9,23 +9,28 @@ import { badRequest, payloadTooLarge, unsupportedMediaType } from './outcomes.js
 /** Deeper JSON than this is refused: FHIR resources nest far less, and deeper input only exhausts stacks later. */
 export const MAX_JSON_DEPTH = 64;
 
+function depthBelow(node: object, depth: number, limit: number): number {
+  if (depth > limit) return depth;
+  let max = depth;
+  const children: unknown[] = Array.isArray(node) ? (node as unknown[]) : Object.values(node);
+  for (const child of children) {
+    if (typeof child !== 'object' || child === null) continue;
+    const d = depthBelow(child, depth + 1, limit);
+    if (d > limit) return d;
+    if (d > max) max = d;
+  }
+  return max;
+}
+
 /**
- * The nesting depth of a parsed JSON value, found without recursion, stopping once past a limit.
+ * The nesting depth of a parsed JSON value, stopping once past a limit (so the recursion is never deeper than the
+ * limit, whatever the input).
  * @param value - the parsed value.
  * @param limit - depth at which to stop looking.
  * @returns the depth, or limit + 1 when deeper.
  */
 export function jsonDepth(value: unknown, limit: number): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth + 1 > max) max = depth + 1;
-    if (max > limit) return max;
-    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-  }
-  return max;
+  return typeof value === 'object' && value !== null ? depthBelow(value, 1, limit) : 0;
 }
 
 function isJsonType(contentType: string): boolean {
