@@ -8,7 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
 import type { Finding } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
-import type { RulePack, Source, Threshold } from '../engine/pack-types.js';
+import type { Rule, RulePack, Source, Threshold } from '../engine/pack-types.js';
 import type { Placeholder } from '../engine/placeholders.js';
 import { fillPlaceholders } from '../engine/placeholders.js';
 import type { Card, Link, Suggestion } from '../hooks/types.js';
@@ -63,15 +63,26 @@ function thresholdLine(t: Threshold, pack: RulePack): string {
   return `- ${t.description}: ${formatThreshold(t)}, ${kind}`;
 }
 
+/** The part of a rule's footer that does not depend on the record, written once per rule. */
+const ruleFooters = new WeakMap<Rule, string>();
+
+function ruleFooter(rule: Rule, pack: RulePack): string {
+  let text = ruleFooters.get(rule);
+  if (text === undefined) {
+    const lines: string[] = [];
+    const thresholds = rule.thresholds.flatMap((id) => pack.thresholds.get(id) ?? []);
+    if (thresholds.length > 0) lines.push('**Thresholds**', ...thresholds.map((t) => thresholdLine(t, pack)), '');
+    lines.push('**Sources**', ...(rule.card?.sources ?? []).flatMap((id) => pack.sources.get(id) ?? []).map(sourceLine), '');
+    lines.push(`*Rule ${rule.id} ${rule.version}, rule pack ${pack.id} ${pack.version}.*`);
+    ruleFooters.set(rule, (text = lines.join('\n')));
+  }
+  return text;
+}
+
 function footer(finding: Finding, pack: RulePack): string {
-  const rule = finding.rule;
-  const lines: string[] = [];
-  if (finding.evidence.length > 0) lines.push('**Evidence in the record**', ...finding.evidence.map((e) => `- ${describeEvidence(e.reference, e.resource)}`), '');
-  const thresholds = rule.thresholds.flatMap((id) => pack.thresholds.get(id) ?? []);
-  if (thresholds.length > 0) lines.push('**Thresholds**', ...thresholds.map((t) => thresholdLine(t, pack)), '');
-  lines.push('**Sources**', ...(rule.card?.sources ?? []).flatMap((id) => pack.sources.get(id) ?? []).map(sourceLine), '');
-  lines.push(`*Rule ${rule.id} ${rule.version}, rule pack ${pack.id} ${pack.version}.*`);
-  return lines.join('\n');
+  if (finding.evidence.length === 0) return ruleFooter(finding.rule, pack);
+  const evidence = ['**Evidence in the record**', ...finding.evidence.map((e) => `- ${describeEvidence(e.reference, e.resource)}`), ''].join('\n');
+  return `${evidence}\n${ruleFooter(finding.rule, pack)}`;
 }
 
 /** Fills placeholders in every string of a suggested resource. */

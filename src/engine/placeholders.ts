@@ -45,15 +45,38 @@ export function placeholdersIn(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
 }
 
+/** A template read once: literal text, placeholders, and null for text between braces of no known form. */
+type TemplateParts = readonly (string | Placeholder | null)[];
+
+/** Templates come from the loaded packs, so there are few; the bound only guards against misuse. */
+const MAX_REMEMBERED_TEMPLATES = 10_000;
+const readTemplates = new Map<string, TemplateParts>();
+
+function partsOf(template: string): TemplateParts {
+  let parts = readTemplates.get(template);
+  if (parts) return parts;
+  const out: (string | Placeholder | null)[] = [];
+  let last = 0;
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    if (m.index > last) out.push(template.slice(last, m.index));
+    out.push(readPlaceholder((m[1] ?? '').trim()) ?? null);
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) out.push(template.slice(last));
+  parts = out;
+  if (readTemplates.size >= MAX_REMEMBERED_TEMPLATES) readTemplates.clear();
+  readTemplates.set(template, parts);
+  return parts;
+}
+
 /**
- * Fills every placeholder of a template.
+ * Fills every placeholder of a template (read once per template text; unknown placeholders become empty).
  * @param template - card text.
  * @param fill - gives the text for one placeholder.
  * @returns the filled text.
  */
 export function fillPlaceholders(template: string, fill: (p: Placeholder) => string): string {
-  return template.replace(PLACEHOLDER, (_all, text: string) => {
-    const p = readPlaceholder(text.trim());
-    return p ? fill(p) : '';
-  });
+  let text = '';
+  for (const part of partsOf(template)) text += typeof part === 'string' ? part : part ? fill(part) : '';
+  return text;
 }
