@@ -87,6 +87,18 @@ describe('evaluatePack', () => {
     expect(withData.findings.map((f) => f.rule.id)).toEqual(['demo-no-pain-score']);
   });
 
+  it('over data the call could not provide, a resource found is still a definite yes, with its evidence', () => {
+    // painDiagnosis made to read observations too: with observations missing, the condition it finds still counts.
+    const painDiagnosis = demo.criteria.get('painDiagnosis') as Criterion;
+    const criteria = new Map(demo.criteria).set('painDiagnosis', { ...painDiagnosis, reads: ['conditions', 'observations'] });
+    const data = { ...ctx().data };
+    delete data.observations;
+    const found = evaluatePack({ ...demo, criteria }, ctx({ data }), { allCriteria: true }).criteria[0]?.results;
+    expect(found?.find((r) => r.name === 'painDiagnosis')).toMatchObject({ truth: true, evidence: [{ reference: 'Condition/c1' }] });
+    const none = evaluatePack({ ...demo, criteria }, ctx({ data: { ...data, conditions: [] } }), { allCriteria: true }).criteria[0]?.results;
+    expect(none?.find((r) => r.name === 'painDiagnosis')).toMatchObject({ truth: 'unknown', evidence: [] });
+  });
+
   it('keeps three-valued logic through criteria: false and unknown is false, true and unknown is unknown', () => {
     const data = { ...ctx().data, devices: [] };
     delete (data as Record<string, unknown>)['conditions'];
