@@ -43,7 +43,7 @@ const APP_LINK_HOOKS = new Set(['order-sign', 'patient-view']);
  */
 function withAppLink(card: Card, finding: Finding, serviceId: string, hook: string, baseUrl: string): Card {
   if (!APP_LINK_HOOKS.has(hook)) return card;
-  const appContext = new URLSearchParams({ service: serviceId, ...(finding.order ? { orders: referenceOf(finding.order) } : {}) }).toString();
+  const appContext = `service=${encodeURIComponent(serviceId)}${finding.order ? `&orders=${encodeURIComponent(referenceOf(finding.order))}` : ''}`;
   const link: Link = { label: 'Open the full review and the medical-necessity summary', url: `${baseUrl}${APP_LAUNCH_PATH}`, type: 'smart', appContext };
   return { ...card, links: [...(card.links ?? []), link] };
 }

@@ -156,7 +156,7 @@ class Run {
     return scope.vars;
   }
 
-  private run(e: CompiledExpression, vars: Record<string, unknown>, order: Resource | undefined): unknown[] | Error {
+  private run(e: CompiledExpression, vars: Record<string, unknown>, order: Resource | undefined): readonly unknown[] | Error {
     try {
       return e.fn({}, vars);
     } catch (err) {

@@ -21,7 +21,7 @@ function dataOf(node: unknown): unknown {
 }
 
 /** A compiled expression: call with the root node and the variables. */
-export type CompiledFn = (root: object, vars: Record<string, unknown>) => unknown[];
+export type CompiledFn = (root: object, vars: Record<string, unknown>) => readonly unknown[];
 
 /** What an expression uses. */
 export interface ExpressionUse {
@@ -205,5 +205,9 @@ const TO_DATE = fhirpath.compile('%value.toDate()', r4, { resolveInternalTypes: 
  */
 export function evaluationTime(at: Date): { now: unknown; today: unknown } {
   const iso = at.toISOString();
-  return { now: TO_DATE_TIME({}, { value: iso.replace('Z', '+00:00') })[0], today: TO_DATE({}, { value: iso.slice(0, 10) })[0] };
+  const day = iso.slice(0, 10);
+  // %today changes once a day: its value is kept (fhirpath.js does not change its values; arithmetic makes new ones).
+  if (day !== lastToday.day) lastToday = { day, value: TO_DATE({}, { value: day })[0] };
+  return { now: TO_DATE_TIME({}, { value: iso.replace('Z', '+00:00') })[0], today: lastToday.value };
 }
+let lastToday: { day: string; value: unknown } = { day: '', value: undefined };

@@ -76,12 +76,14 @@ async function resolveKey(p: PrefetchKey, request: HookRequest, source: FhirSour
  * @throws HttpError 412 naming each required key that could not be had.
  */
 export async function assembleData(service: ServiceDefinition, request: HookRequest, options: AssembleOptions): Promise<AssembledData> {
-  const signal = AbortSignal.timeout(options.deadlineMs);
-  const usable = request.fhirServer !== undefined && (options.mayContact?.(request.fhirServer) ?? true);
+  // The deadline's timer is only started when some key has to be read: a fully prefetched call (the common case)
+  // would otherwise leave a timer per request that fires, and builds an abort error, long after the answer.
+  const toRead = service.prefetch.some((p) => request.prefetch[p.key] === undefined);
+  const usable = toRead && request.fhirServer !== undefined && (options.mayContact?.(request.fhirServer) ?? true);
   const source: FhirSource | undefined = usable
     ? {
         baseUrl: request.fhirServer as string,
-        signal,
+        signal: AbortSignal.timeout(options.deadlineMs),
         callTimeoutMs: options.callTimeoutMs ?? options.deadlineMs,
         ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.access_token } : {}),
       }

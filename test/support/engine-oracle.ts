@@ -27,7 +27,7 @@ function checked(e: CompiledExpression, log: OracleLog): CompiledExpression {
   }
   const native = e.native;
   const fn: CompiledFn = (root, vars) => {
-    let reference: unknown[] | undefined;
+    let reference: readonly unknown[] | undefined;
     let failure: unknown;
     try {
       reference = e.reference(root, vars);

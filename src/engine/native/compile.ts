@@ -39,6 +39,7 @@ class Unsupported extends Error {}
 const NONE: readonly unknown[] = [];
 const TRUE: readonly unknown[] = [true];
 const FALSE: readonly unknown[] = [false];
+const NO_ARGS: readonly (readonly unknown[])[] = [];
 const boxes = new WeakMap<readonly unknown[], readonly unknown[]>();
 
 function kids(node: AstNode): readonly AstNode[] {
@@ -262,8 +263,12 @@ class Compiler {
     if (args.some((a) => a.focus)) return unsupported(`${name}() argument reads the focus`);
     const receiver = receiverNode ? this.expression(receiverNode) : undefined;
     const dates = receiver?.dates === true;
+    // Argument arrays are built without map() for the usual zero or one argument: this runs on every call.
+    const [only] = args;
+    const argsOf: (env: Env) => readonly (readonly unknown[])[] =
+      args.length === 0 ? () => NO_ARGS : args.length === 1 && only ? (env) => [only.run(NONE, env)] : (env) => args.map((a) => a.run(NONE, env));
     const plan: Plan = {
-      run: (focus, env) => f.fn(receiver ? receiver.run(focus, env) : focus, args.map((a) => a.run(NONE, env)), dates),
+      run: (focus, env) => f.fn(receiver ? receiver.run(focus, env) : focus, argsOf(env), dates),
       boolean: f.boolean,
       focus: receiver ? receiver.focus : true,
     };
@@ -332,7 +337,7 @@ class Compiler {
 }
 
 /** A natively compiled expression: same inputs and results as fhirpath.js; throws Fallback when unsure. */
-export type NativeFn = (root: object, vars: Record<string, unknown>) => unknown[];
+export type NativeFn = (root: object, vars: Record<string, unknown>) => readonly unknown[];
 
 /**
  * Compiles an expression natively when the subset covers it.
@@ -350,6 +355,9 @@ export function compileNative(expression: string, functions: ReadonlyMap<string,
   }
   return (root, vars) => {
     const self = [root];
-    return plan.run(self, { vars, self }).map(plain);
+    const out = plan.run(self, { vars, self });
+    // Unboxed only when something is boxed: most results are handed on as they are (and are never changed).
+    for (const item of out) if (item instanceof Untyped) return out.map(plain);
+    return out;
   };
 }
