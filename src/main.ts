@@ -6,20 +6,20 @@
 import cluster from 'node:cluster';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { createHttpServer } from './http/server.js';
 import type { Config } from './config.js';
 import { DefinitionError } from './services/service-definitions.js';
 
 async function serve(config: Config): Promise<void> {
   const built = await buildApp(config);
   const { log } = built.parts;
-  const server = built.app.listen(config.port, config.host, () => {
+  const server = createHttpServer(built.app, config.requestTimeoutMs);
+  server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir, worker: cluster.worker?.id }, 'listening');
     if (config.embeddedFhir) log.info(`embedded EHR: FHIR at ${config.publicBaseUrl}/fhir, launcher at ${config.publicBaseUrl}/ehr/launcher (development data)`);
   });
-  server.requestTimeout = config.requestTimeoutMs;
-  server.headersTimeout = Math.min(config.requestTimeoutMs, 60_000);
   const stop = (): void => {
     server.close(() => {
       built.close();

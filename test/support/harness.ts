@@ -13,6 +13,7 @@ import { expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { BuiltApp, BuildOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { createHttpServer } from '../../src/http/server.js';
 import type { EvaluationInput, Evaluator } from '../../src/hooks/handle-hook.js';
 import { discoveryFailures, feedbackFailures, outcomeFailures, responseFailures } from './spec-oracle.js';
 
@@ -60,7 +61,7 @@ export async function freePort(): Promise<number> {
 export async function startService(env: Record<string, string> = {}, overrides: BuildOverrides = {}): Promise<RunningService> {
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), PREFETCH_DEADLINE_MS: '2000', ...env });
   const built = await buildApp(config, overrides);
-  const server = createServer(built.app);
+  const server = createHttpServer(built.app, config.requestTimeoutMs);
   const port = await listen(server, config.port);
   return {
     baseUrl: `http://127.0.0.1:${port}`,
