@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     const clientsFile = join(dir, `clients-${alg}.json`);
     writeFileSync(clientsFile, JSON.stringify([{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServers: [], algorithms: [alg] }]));
     const clients = loadTrustedClients(clientsFile, { production: false, trustSandbox: false });
-    const replay = replayStore(openDatabase(join(dir, `replay-${alg}.sqlite`)));
+    const replay = replayStore(openDatabase(join(dir, `replay-${alg}.sqlite`), 'NORMAL'));
     const tokens: string[] = [];
     for (let i = 0; i < TOKENS + 50; i++) tokens.push(await signToken(key, { iss: ISS, aud: AUD }));
     const now = Math.floor(Date.now() / 1000);

@@ -157,6 +157,10 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
   if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
   const db = openDatabase(config.storePath);
+  // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
+  // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
+  // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
+  const replayDb = openDatabase(config.storePath, 'NORMAL');
   const ehr = config.embeddedFhir
     ? await createEmbeddedEhr({
         publicBaseUrl: config.publicBaseUrl,
@@ -171,11 +175,18 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
     packs,
     pipeline,
     feedback: feedbackStore(db),
-    replay: replayStore(db),
+    replay: replayStore(replayDb),
     clients,
     log,
     clock: overrides.clock ?? (() => new Date()),
     ...(ehr ? { embeddedFhir: ehr.fhir, ehr } : {}),
   };
-  return { app: createApp(parts), parts, close: () => db.close() };
+  return {
+    app: createApp(parts),
+    parts,
+    close: () => {
+      replayDb.close();
+      db.close();
+    },
+  };
 }
