@@ -77,10 +77,10 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? '0') / 1024;
 }
 
-async function startService(env: Record<string, string>, script = 'dist/main.js'): Promise<{ child: ChildProcess; base: string }> {
+async function startService(env: Record<string, string>, script = 'dist/main.js', nodeArgs: string[] = []): Promise<{ child: ChildProcess; base: string }> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(NODE, [script], {
+  const child = spawn(NODE, [...nodeArgs, script], {
     env: { ...process.env, NODE_ENV: 'development', PORT: String(port), PUBLIC_BASE_URL: base, STORE_PATH: join(TMP, `store-${port}.sqlite`), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', MAX_BODY_BYTES: String(50 * 1024 * 1024), TRUST_SANDBOX: 'false', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -109,6 +109,34 @@ async function warm(url: string, body: string, headers: Record<string, string> =
 }
 
 const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+/** Least-squares slope of (minutes, MB) samples, in MB per minute. */
+function trend(points: readonly [number, number][]): number {
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const mx = mean(points.map((p) => p[0]));
+  const my = mean(points.map((p) => p[1]));
+  return points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / Math.max(1e-9, points.reduce((a, p) => a + (p[0] - mx) ** 2, 0));
+}
+
+/**
+ * The heap probe's record as a sentence: the forced collections before the steady runs and after the soak, and the
+ * service's own full collections during the soak.
+ * @param file - the probe's file.
+ * @param probedFrom - a time just after the first forced collection.
+ * @param soakStart - when the soak's load started.
+ * @param requests - requests answered between the two forced collections.
+ */
+function heapAfterSoak(file: string, probedFrom: number, soakStart: number, requests: number): string {
+  const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : [];
+  const entries = lines.map((l) => l.split(' ')).map(([kind, at, bytes]) => ({ kind, at: Number(at), mb: Number(bytes) / 2 ** 20 }));
+  const forced = entries.filter((e) => e.kind === 'forced');
+  const [before, after] = [forced.at(-2), forced.at(-1)];
+  if (!before || !after || before.at > probedFrom || after.at < soakStart) return 'not recorded (the heap probe did not answer).';
+  const own = entries.filter((e) => e.kind === 'major' && e.at > soakStart && e.at < after.at);
+  const perRequest = ((after.mb - before.mb) * 2 ** 20) / Math.max(1, requests);
+  const ownTrend = own.length >= 3 ? `, trend ${f(trend(own.map((e) => [(e.at - soakStart) / 60_000, e.mb])), 2)} MB/min` : '';
+  return `${f(before.mb, 1)} MB after warm-up, ${f(after.mb, 1)} MB after the soak, ${f(requests)} requests later (${f(perRequest, 1)} bytes per request); after the service's own ${own.length} full collections during the soak: ${own.map((e) => f(e.mb, 1)).join(', ')} MB${ownTrend}.`;
+}
 
 async function main(): Promise<void> {
   if (!existsSync('dist/main.js')) throw new Error('run npm run build first (npm run bench does)');
@@ -180,16 +208,28 @@ async function main(): Promise<void> {
   // steady arrivals (the measure), and autocannon's per-second rate limit for comparison with the earlier reports
   // (bursts at each second's start).
   const half = Math.max(1, Math.round(seedPeak / 2));
-  const steadySvc = await startService(serviceEnv);
+  // This service also carries the heap probe (scripts/bench/heap-probe.mjs), for the soak below.
+  const heapFile = join(TMP, 'heap.txt');
+  const steadySvc = await startService({ ...serviceEnv, BENCH_HEAP_FILE: heapFile }, 'dist/main.js', ['--expose-gc', '--import', './scripts/bench/heap-probe.mjs']);
   const steadyUrl = `${steadySvc.base}/cds-services/intrathecal-order-sign`;
   await warm(steadyUrl, JSON.stringify(scenarios[0]?.body));
-  await load(steadyUrl, seedFile, { rate: half }, true);
+  // The live heap is taken once here, after warm-up and before any steady load (a forced full collection stops the
+  // service for up to a few hundred ms and shrinks its heap, so the unmeasured run that follows lets it regrow),
+  // and once after the soak.
+  const forceGc = async (): Promise<void> => {
+    steadySvc.child.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 2000));
+  };
+  await forceGc();
+  const heapFrom = Date.now();
+  const settle = await load(steadyUrl, seedFile, { rate: half }, true);
   const halfLoad = await load(steadyUrl, seedFile, { rate: half }, true);
   const halfBursts = await load(steadyUrl, seedFile, { rate: half });
   const halfBare = await load(`http://127.0.0.1:${basePort}/s0`, seedFile, { rate: half }, true);
   log(`half peak (${half} req/s): steady p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms; autocannon rate p99 ${halfBursts.p99} ms; bare p99 ${halfBare.p99} ms`);
 
-  // Memory over a soak at half peak.
+  // Memory over a soak at half peak: RSS every 10 s, the live heap after each full collection the service does on
+  // its own, and the forced collections before the steady runs and after the soak.
   const samples: [number, number][] = [];
   const soakStart = Date.now();
   const soak = spawn(NODE, ['scripts/bench/steady.mjs', JSON.stringify({ url: steadyUrl, bodyFile: seedFile, duration: SOAK_SECONDS, rate: half })], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -198,13 +238,14 @@ async function main(): Promise<void> {
   const timer = setInterval(() => samples.push([(Date.now() - soakStart) / 60_000, rssMb(steadySvc.child.pid ?? 0, 'VmRSS')]), 10_000);
   await new Promise((resolve) => soak.on('exit', resolve));
   clearInterval(timer);
+  await forceGc();
   const soakResult = JSON.parse(soakOut.trim().split('\n').pop() ?? '{}') as LoadResult;
   const settled = samples.slice(Math.min(3, Math.floor(samples.length / 3)));
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const mx = mean(settled.map((s) => s[0]));
-  const my = mean(settled.map((s) => s[1]));
-  const slope = settled.reduce((a, s) => a + (s[0] - mx) * (s[1] - my), 0) / Math.max(1e-9, settled.reduce((a, s) => a + (s[0] - mx) ** 2, 0));
+  const slope = trend(settled);
   log(`soak ${SOAK_SECONDS} s at ${half} req/s: RSS ${f(settled[0]?.[1] ?? 0)} -> ${f(settled.at(-1)?.[1] ?? 0)} MB, slope ${f(slope, 2)} MB/min`);
+  const sinceFirstProbe = [settle, halfLoad, halfBursts, soakResult].reduce((n, r) => n + (r.total ?? 0), 0);
+  const heap = heapAfterSoak(heapFile, heapFrom, soakStart, sinceFirstProbe);
+  log(`soak live heap: ${heap}`);
   await stop(steadySvc.child);
   await stop(baseline);
 
@@ -253,6 +294,7 @@ async function main(): Promise<void> {
     `- Peak RSS of the service over these runs: ${f(peakRss)} MB.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,
+    `- Live heap over the same soak (\`scripts/bench/heap-probe.mjs\`, heap in use after a full collection): ${heap}`,
     `- Cold start (process start to the first answered order-sign with the full rule pack): ${coldRuns['production']?.join(', ')} ms without the embedded EHR (the production shape); ${coldRuns['embedded']?.join(', ')} ms with it (it also indexes the FHIR R4 definitions and loads the fixtures).`,
     `- Scale on one machine (Node cluster, \`WORKERS\`), seed A full prefetch: 1 process ${f(scale[0]?.rps ?? 0)} req/s (p99 ${scale[0]?.p99 ?? 0} ms), 2 processes ${f(scale[1]?.rps ?? 0)} req/s (p99 ${scale[1]?.p99 ?? 0} ms), x${f((scale[1]?.rps ?? 0) / Math.max(1, scale[0]?.rps ?? 1), 2)}; the load generator shares the 2 cores.`,
     END,
