@@ -10,7 +10,6 @@ import type { Config } from './config.js';
 import type { RulePack } from './engine/pack-types.js';
 import { createEmbeddedEhr } from './ehr/embedded-ehr.js';
 import type { EmbeddedEhr } from './ehr/embedded-ehr.js';
-import type { EmbeddedFhir } from './fhir/embedded-server.js';
 import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
 import { cdsRoutes } from './hooks/routes.js';
 import { cors } from './http/cors.js';
@@ -42,9 +41,11 @@ export interface AppParts {
   readonly clients: ReadonlyMap<string, TrustedClient>;
   readonly log: Logger;
   readonly clock: () => Date;
-  readonly embeddedFhir?: EmbeddedFhir;
-  /** The embedded EHR (FHIR server, authorization server, launcher) of the development default. */
-  readonly ehr?: EmbeddedEhr;
+  /**
+   * The embedded EHR (FHIR server, authorization server, launcher) of the development default, while it loads:
+   * the hook endpoints answer meanwhile, and its own routes wait for it.
+   */
+  readonly ehr?: Promise<EmbeddedEhr>;
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -113,16 +114,30 @@ export function createApp(parts: AppParts): Express {
     clock: parts.clock,
   }));
   if (parts.ehr) {
-    const oidc = parts.ehr.provider.callback();
-    app.use('/oidc', (req, res) => {
-      void oidc(req, res);
+    const ehr = parts.ehr;
+    // Each EHR route waits for the EHR to be loaded (a second or so after start), then hands the request on.
+    // A failure to load is reported through `ready` (main stops the process); here it only reaches the request.
+    const once = <T>(make: (e: EmbeddedEhr) => T): Promise<T> => {
+      const part = ehr.then(make);
+      part.catch(() => undefined);
+      return part;
+    };
+    const oidc = once((e) => e.provider.callback());
+    const pages = once((e) => e.pages);
+    const fhir = once((e) => e.fhir.router);
+    app.use('/oidc', (req, res, next) => {
+      oidc.then((handle) => void handle(req, res), next);
     });
-    app.use('/ehr', parts.ehr.pages);
+    app.use('/ehr', (req, res, next) => {
+      pages.then((router) => router(req, res, next), next);
+    });
     app.get('/', (_req, res) => {
       res.redirect(302, '/ehr/launcher');
     });
+    app.use('/fhir', (req, res, next) => {
+      fhir.then((router) => router(req, res, next), next);
+    });
   }
-  if (parts.embeddedFhir) app.use('/fhir', parts.embeddedFhir.router);
   app.use((req: Request) => {
     throw notFound(`Nothing is served at ${req.method} ${req.path.slice(0, 200)}`);
   });
@@ -134,6 +149,8 @@ export function createApp(parts: AppParts): Express {
 export interface BuiltApp {
   readonly app: Express;
   readonly parts: AppParts;
+  /** Settles when everything loading in the background (the embedded EHR) is ready; rejects when it failed. */
+  readonly ready: Promise<void>;
   close(): void;
 }
 
@@ -150,7 +167,7 @@ export interface BuildOverrides {
  * @param overrides - optional clock, evaluator and logger.
  * @returns the application and a close function.
  */
-export async function buildApp(config: Config, overrides: BuildOverrides = {}): Promise<BuiltApp> {
+export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltApp {
   const log = overrides.log ?? createLogger(config.logLevel);
   const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
@@ -161,8 +178,9 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
   // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
   // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
   const replayDb = openDatabase(config.storePath, 'NORMAL');
+  // Not awaited: the hook path does not need the EHR, so the service answers hooks while it loads.
   const ehr = config.embeddedFhir
-    ? await createEmbeddedEhr({
+    ? createEmbeddedEhr({
         publicBaseUrl: config.publicBaseUrl,
         fixturesDir: config.fixturesDir,
         ordersDir: join(dirname(config.fixturesDir), 'orders'),
@@ -179,11 +197,12 @@ export async function buildApp(config: Config, overrides: BuildOverrides = {}): 
     clients,
     log,
     clock: overrides.clock ?? (() => new Date()),
-    ...(ehr ? { embeddedFhir: ehr.fhir, ehr } : {}),
+    ...(ehr ? { ehr } : {}),
   };
   return {
     app: createApp(parts),
     parts,
+    ready: ehr ? ehr.then(() => undefined) : Promise.resolve(),
     close: () => {
       replayDb.close();
       db.close();

@@ -11,14 +11,13 @@ import type { Config } from './config.js';
 import { DefinitionError } from './services/service-definitions.js';
 
 async function serve(config: Config): Promise<void> {
-  const built = await buildApp(config);
+  const built = buildApp(config);
   const { log } = built.parts;
   const server = createHttpServer(built.app, config.requestTimeoutMs);
   server.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir, worker: cluster.worker?.id }, 'listening');
-    if (config.embeddedFhir) log.info(`embedded EHR: FHIR at ${config.publicBaseUrl}/fhir, launcher at ${config.publicBaseUrl}/ehr/launcher (development data)`);
   });
   const stop = (): void => {
     server.close(() => {
@@ -28,6 +27,14 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // The embedded EHR loads while the hook endpoints already answer; a failure to load it stops the service.
+  try {
+    await built.ready;
+  } catch (err) {
+    process.stderr.write(`intrathecal-cds: the embedded EHR did not load: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (config.embeddedFhir) log.info(`embedded EHR ready: FHIR at ${config.publicBaseUrl}/fhir, launcher at ${config.publicBaseUrl}/ehr/launcher (development data)`);
 }
 
 async function main(): Promise<void> {

@@ -9,6 +9,6 @@ import { loadPipeline } from '../../dist/pipeline.js';
 const config = loadConfig(process.env);
 const evaluator = loadPipeline(config).pipeline.evaluate;
 let first;
-const built = await buildApp(config, { evaluate: (input) => (first ??= evaluator(input)) });
+const built = buildApp(config, { evaluate: (input) => (first ??= evaluator(input)) });
 const server = built.app.listen(config.port, config.host, () => built.parts.log.info({ port: config.port }, 'listening'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

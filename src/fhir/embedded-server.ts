@@ -11,7 +11,7 @@ import type { HttpMethod } from '@medplum/fhir-router';
 import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import express from 'express';
 import type { Request, RequestHandler, Response, Router } from 'express';
-import { ensureFhirDefinitions } from './definitions.js';
+import { indexFhirDefinitionsInSteps } from './definitions.js';
 
 /** Resource types the embedded server advertises in its CapabilityStatement. */
 const SERVED_TYPES = [
@@ -90,7 +90,7 @@ function send(res: Response, status: number, body: Resource): void {
  * @returns the router to mount at `/fhir` and its repository.
  */
 export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string, extensions: readonly RequestHandler[] = []): Promise<EmbeddedFhir> {
-  ensureFhirDefinitions();
+  await indexFhirDefinitionsInSteps();
   const repo = new MemoryRepository();
   await loadFixtures(repo, fixturesDir);
   if (ordersDir) await loadFixtures(repo, ordersDir);

@@ -83,7 +83,7 @@ describe('EHR launch of the SMART app', () => {
     await page.getByRole('button', { name: 'Save to the chart' }).click();
     await expect.poll(() => page.locator('#save-status').innerText()).toMatch(/Saved to the chart as DocumentReference\/\S+\./);
     const id = /DocumentReference\/([^.\s]+)/.exec(await page.locator('#save-status').innerText())?.[1] ?? '';
-    const saved = await svc.built.parts.embeddedFhir?.repo.readResource<DocumentReference>('DocumentReference', id);
+    const saved = await (await svc.built.parts.ehr)?.fhir.repo.readResource<DocumentReference>('DocumentReference', id);
     expect(saved?.subject?.reference).toBe('Patient/it-seed-a');
     expect(saved?.author?.[0]?.reference).toBe('Practitioner/it-prac-1');
     expect(Buffer.from(saved?.content[0]?.attachment.data ?? '', 'base64').toString('utf8')).toContain('Reviewer note: pain score without the drug');
@@ -163,7 +163,7 @@ describe('failures a person must understand', () => {
   });
 
   it('an empty record says what is missing instead of failing', async () => {
-    await svc.built.parts.embeddedFhir?.repo.createResource({ resourceType: 'Patient', id: 'it-empty', name: [{ family: 'Empty', given: ['Record'] }], birthDate: '1970-01-01' }, { assignedId: true });
+    await (await svc.built.parts.ehr)?.fhir.repo.createResource({ resourceType: 'Patient', id: 'it-empty', name: [{ family: 'Empty', given: ['Record'] }], birthDate: '1970-01-01' }, { assignedId: true });
     const page = await browser.newPage();
     await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
     await page.waitForURL(/\/ehr\/authorize\//);

@@ -60,7 +60,8 @@ export async function freePort(): Promise<number> {
  */
 export async function startService(env: Record<string, string> = {}, overrides: BuildOverrides = {}): Promise<RunningService> {
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), PREFETCH_DEADLINE_MS: '2000', ...env });
-  const built = await buildApp(config, overrides);
+  const built = buildApp(config, overrides);
+  await built.ready;
   const server = createHttpServer(built.app, config.requestTimeoutMs);
   const port = await listen(server, config.port);
   return {

@@ -1,0 +1,54 @@
+/**
+ * Start-up of the development default: the hook endpoints answer while the embedded EHR (FHIR server, authorization
+ * server, launcher) is still loading, its own routes wait for it instead of failing, and a failure to load it is
+ * reported through `ready` (main.ts stops the process on it). Own file: the FHIR definitions are indexed once per
+ * process, and this must see them unindexed.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createHttpServer } from '../../src/http/server.js';
+import { fixtureRequest, tempStorePath } from '../support/harness.js';
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+}
+
+describe('start-up with the embedded EHR', () => {
+  it('answers a fully prefetched hook before the EHR is ready; the EHR routes wait and then answer', async () => {
+    const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'true' }));
+    let readyAt = Infinity;
+    const ready = built.ready.then(() => (readyAt = performance.now()));
+    const server = createHttpServer(built.app, 10_000);
+    const base = await listen(server);
+    try {
+      const body = fixtureRequest('seed-a.order-sign.json');
+      delete body['fhirServer'];
+      const hook = fetch(`${base}/cds-services/intrathecal-order-sign`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then(async (res) => ({ status: res.status, cards: ((await res.json()) as { cards: unknown[] }).cards.length, at: performance.now() }));
+      const metadata = fetch(`${base}/fhir/metadata`).then(async (res) => ({ status: res.status, type: ((await res.json()) as { resourceType: string }).resourceType, at: performance.now() }));
+      const [h, m] = await Promise.all([hook, metadata, ready]);
+      expect(h.status).toBe(200);
+      expect(h.cards).toBeGreaterThan(0);
+      expect(h.at).toBeLessThan(readyAt);
+      expect(m).toMatchObject({ status: 200, type: 'CapabilityStatement' });
+      expect(m.at).toBeGreaterThanOrEqual(readyAt);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      built.close();
+    }
+  }, 30_000);
+
+  it('a fixture that cannot be read makes `ready` fail', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'itcds-bad-fixtures-'));
+    writeFileSync(join(dir, 'broken.json'), '{"resourceType": "Bundle", "entry": [');
+    const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'true', FHIR_FIXTURES_DIR: dir }));
+    await expect(built.ready).rejects.toThrow(SyntaxError);
+    built.close();
+  }, 30_000);
+});
