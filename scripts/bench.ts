@@ -47,20 +47,30 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Waits for a line on the child's stdout (the service logs "listening" at level info; keep LOG_LEVEL at info). */
+/**
+ * Waits for a line on the child's stdout (the service logs "listening" at level info; keep LOG_LEVEL at info), then
+ * stops listening: the service logs a line per request, and a listener left appending to a string and matching it
+ * made this process flatten an ever longer string on every chunk, taking a core from the service it measures
+ * (the soak's p99 went from about 7 to over 30 ms).
+ */
 function waitFor(child: ChildProcess, text: RegExp): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${String(text)} within 60 s`)), 60_000);
-    child.on('exit', () => clearTimeout(timer));
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (text.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${String(code)} before ready: ${out.slice(-500)}`)));
+    let tail = '';
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (c: Buffer): void => {
+      tail = (tail + c.toString()).slice(-8192);
+      if (text.test(tail)) done();
+    };
+    const onExit = (code: number | null): void => done(new Error(`exited ${String(code)} before ready: ${tail.slice(-500)}`));
+    const timer = setTimeout(() => done(new Error(`no ${String(text)} within 60 s`)), 60_000);
+    child.stdout?.on('data', onData);
+    child.on('exit', onExit);
   });
 }
 
