@@ -165,7 +165,7 @@ export interface BuildOverrides {
  * Builds the real parts from a configuration and wires the application.
  * @param config - the configuration.
  * @param overrides - optional clock, evaluator and logger.
- * @returns the application and a close function.
+ * @returns the application, `ready` (the embedded EHR loads in the background) and a close function.
  */
 export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltApp {
   const log = overrides.log ?? createLogger(config.logLevel);

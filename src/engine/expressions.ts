@@ -196,6 +196,8 @@ export function compileExpression(expression: string, table: UserInvocationTable
 
 const TO_DATE_TIME = fhirpath.compile('%value.toDateTime()', r4, { resolveInternalTypes: false }) as unknown as CompiledFn;
 const TO_DATE = fhirpath.compile('%value.toDate()', r4, { resolveInternalTypes: false }) as unknown as CompiledFn;
+/** %today of the last evaluation, kept until the date changes. */
+let lastToday: { day: string; value: unknown } = { day: '', value: undefined };
 
 /**
  * FHIRPath date and dateTime values for the evaluation time, so `%now - 1 year` is date arithmetic, not text.
@@ -210,4 +212,3 @@ export function evaluationTime(at: Date): { now: unknown; today: unknown } {
   if (day !== lastToday.day) lastToday = { day, value: TO_DATE({}, { value: day })[0] };
   return { now: TO_DATE_TIME({}, { value: iso.replace('Z', '+00:00') })[0], today: lastToday.value };
 }
-let lastToday: { day: string; value: unknown } = { day: '', value: undefined };
