@@ -40,7 +40,6 @@ export interface EmbeddedEhr {
   readonly pages: Router;
 }
 
-
 function patientLabel(p: Patient): string {
   const name = p.name?.[0];
   const text = name ? [name.given?.join(' '), name.family].filter(Boolean).join(' ') : p.id;

@@ -6,6 +6,7 @@
 import { DefinitionError } from '../services/service-definitions.js';
 import { compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
 import type { PackFiles } from './load-pack.js';
+import { planOf } from './evaluation-plan.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
@@ -188,7 +189,7 @@ function dryRun(pack: RulePack): void {
     draftOrders: [],
     order: [],
     ...evaluationTime(new Date('2026-01-01T00:00:00Z')),
-    thresholds: Object.fromEntries([...pack.thresholds.values()].map((t) => [t.id, t.value])),
+    thresholds: planOf(pack).thresholds,
     ...Object.fromEntries([...pack.criteria.keys()].map((c) => [c, []])),
   };
   const run = (e: CompiledExpression | undefined, where: string): void => {

@@ -80,7 +80,6 @@ export interface EvaluateOptions {
   readonly extraOrderCriteria?: readonly string[];
 }
 
-
 function truthOf(result: readonly unknown[]): Truth {
   if (result.length === 0) return 'unknown';
   if (result.length === 1 && typeof result[0] === 'boolean') return result[0];

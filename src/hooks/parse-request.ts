@@ -11,7 +11,6 @@ import type { Problem } from '../http/outcomes.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
 import type { FhirAuthorization, HookContext, HookRequest, PrefetchValue } from './types.js';
 
-
 function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';
 }

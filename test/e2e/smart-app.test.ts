@@ -54,6 +54,17 @@ async function openReview(patient: string, viewport?: { width: number; height: n
   return page;
 }
 
+/** A standalone launch (no EHR context), the patient picked at the authorization server, evaluation shown. */
+async function standaloneReview(patient: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
+  await page.waitForURL(/\/ehr\/authorize\//);
+  await page.locator('select[name="patient"]').selectOption(patient);
+  await allowAndWait(page);
+  await waitForEvaluation(page);
+  return page;
+}
+
 describe('EHR launch of the SMART app', () => {
   it('seed A: shows coverage, evidence, documentation gaps and a summary; the edited summary is saved to the chart', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -120,12 +131,7 @@ describe('EHR launch of the SMART app', () => {
 
 describe('other ways in', () => {
   it('standalone launch with the patient picker at the authorization server', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
-    await page.waitForURL(/\/ehr\/authorize\//);
-    await page.locator('select[name="patient"]').selectOption('it-seed-b');
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    const page = await standaloneReview('it-seed-b');
     expect(await page.locator('#loads').innerText()).toContain("No order named by the EHR; evaluating the patient's pending orders");
     expect(await page.locator('#orders-body').innerText()).toContain('MedicationRequest/it-seed-b-draft-mix');
     await page.close();
@@ -164,12 +170,7 @@ describe('failures a person must understand', () => {
 
   it('an empty record says what is missing instead of failing', async () => {
     await (await svc.built.parts.ehr)?.fhir.repo.createResource({ resourceType: 'Patient', id: 'it-empty', name: [{ family: 'Empty', given: ['Record'] }], birthDate: '1970-01-01' }, { assignedId: true });
-    const page = await browser.newPage();
-    await page.goto(`${svc.baseUrl}/app/launch.html?iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
-    await page.waitForURL(/\/ehr\/authorize\//);
-    await page.locator('select[name="patient"]').selectOption('it-empty');
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    const page = await standaloneReview('it-empty');
     expect(await page.locator('#load-conditions').innerText()).toContain('none on record');
     expect(await page.locator('#orders-body').innerText()).toContain('No order to review.');
     const summary = await page.locator('#summary-text').inputValue();
