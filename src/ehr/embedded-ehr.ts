@@ -89,11 +89,13 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
     const appContext = typeof params.appContext === 'string' && params.appContext !== '' ? params.appContext : undefined;
     res.json({ launch_id: contexts.create({ patient: params.patient, ...(appContext ? { appContext } : {}) }) });
   });
-  const access = fhirAccess(provider, contexts, options.requireToken);
-  const guard = (req: Request, res: Response, next: NextFunction): void => {
-    access(req, res, next).catch(next);
-  };
-  const fhir = await createEmbeddedFhir(options.fixturesDir, options.ordersDir, [smart, guard]);
+  const fhir = await createEmbeddedFhir(options.fixturesDir, options.ordersDir, (repo) => {
+    const access = fhirAccess(provider, contexts, options.requireToken, (type, id) => repo.readResource(type, id).catch(() => undefined));
+    const guard = (req: Request, res: Response, next: NextFunction): void => {
+      access(req, res, next).catch(next);
+    };
+    return [smart, guard];
+  });
 
   const pages = express.Router();
   pages.use(express.urlencoded({ extended: false, limit: '64kb' }));

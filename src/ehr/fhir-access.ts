@@ -1,9 +1,13 @@
 /**
  * Access control of the embedded FHIR server for SMART tokens issued by the embedded authorization server: a
  * bearer token must be valid and unexpired (401 otherwise), its scopes must allow the interaction on the resource
- * type (403 otherwise), and a patient-context token reaches only its patient's compartment. Requests without a
- * token are served only when the configuration allows it (development: hook prefetch and the CDS Hooks sandbox).
+ * type (403 otherwise), and a patient-context token reaches only its patient's compartment: its Patient (read, or
+ * search by `_id`), searches that name the patient, reads of resources that point at the patient (or at no patient:
+ * a Medication), creates about the patient. Only plain reads, searches and creates are open to a token: history,
+ * operations and batches are refused. Requests without a token are served only when the configuration allows it
+ * (development: hook prefetch and the CDS Hooks sandbox).
  */
+import type { Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import type Provider from 'oidc-provider';
 import { HttpError } from '../http/outcomes.js';
@@ -12,6 +16,15 @@ import { scopeAllows } from './smart-scopes.js';
 import type { Interaction } from './smart-scopes.js';
 
 const PATIENT_PARAMS = ['patient', 'subject', 'beneficiary'];
+
+/** The elements by which a resource of the patient compartment points at its patient (FHIR R4 CompartmentDefinition patient, as references). */
+const PATIENT_LINKS = ['subject', 'patient', 'beneficiary', 'subscriber', 'policyHolder'];
+
+/** A logical id as FHIR R4 defines it: anything else after a type (`_history`, `$everything`) is not a plain read. */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Reads a resource of the server the middleware guards, for the compartment check of a read. */
+export type ResourceLookup = (type: string, id: string) => Promise<Resource | undefined>;
 
 function forbidden(message: string): HttpError {
   return new HttpError(403, [{ code: 'security', message }]);
@@ -22,11 +35,45 @@ function invalidToken(): HttpError {
 }
 
 function interactionOf(req: Request): { type: string; interaction: Interaction; id?: string } | undefined {
-  const [type, id] = req.path.split('/').filter(Boolean);
-  if (!type || !/^[A-Z][A-Za-z]+$/.test(type)) return undefined;
+  const [type, id, ...rest] = req.path.split('/').filter(Boolean);
+  if (!type || !/^[A-Z][A-Za-z]+$/.test(type) || rest.length > 0 || (id !== undefined && !FHIR_ID.test(id))) return undefined;
   if (req.method === 'POST' && !id) return { type, interaction: 'create' };
   if (req.method === 'GET') return id ? { type, interaction: 'read', id } : { type, interaction: 'search' };
   return undefined;
+}
+
+/** The patients a resource points at through its patient links (`Patient/x` references), as ids. */
+function linkedPatients(resource: Resource): string[] {
+  const record = resource as unknown as Record<string, unknown>;
+  return PATIENT_LINKS.flatMap((key) => {
+    const reference = (record[key] as { reference?: unknown } | undefined)?.reference;
+    const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([^/]+)$/.exec(reference) : null;
+    return match?.[1] ? [match[1]] : [];
+  });
+}
+
+/**
+ * Refuses what a patient-context token may not do: another patient, a search that does not name its patient, a
+ * read of a resource about another patient, a create about another patient.
+ */
+async function checkCompartment(req: Request, what: { type: string; interaction: Interaction; id?: string }, patient: string, lookup: ResourceLookup): Promise<void> {
+  const refs = [patient, `Patient/${patient}`];
+  const named = (params: readonly string[]): boolean => params.some((p) => { const v = req.query[p]; return typeof v === 'string' && refs.includes(v); });
+  if (what.type === 'Patient') {
+    if (what.interaction === 'read' && what.id !== patient) throw forbidden('The token reaches only its patient');
+    if (what.interaction === 'search' && req.query['_id'] !== patient) throw forbidden('A Patient search with a patient token must name its patient (_id)');
+    return;
+  }
+  if (what.interaction === 'search' && !named(PATIENT_PARAMS)) throw forbidden('A search with a patient token must name its patient');
+  if (what.interaction === 'read' && what.id) {
+    const resource = await lookup(what.type, what.id);
+    const linked = resource ? linkedPatients(resource) : [];
+    if (linked.length > 0 && !linked.includes(patient)) throw forbidden('The token reaches only its patient');
+  }
+  if (what.interaction === 'create') {
+    const body = req.body as { subject?: { reference?: string } } | undefined;
+    if (!refs.includes(body?.subject?.reference ?? '')) throw forbidden('A resource created with a patient token must be about its patient');
+  }
 }
 
 /**
@@ -34,9 +81,10 @@ function interactionOf(req: Request): { type: string; interaction: Interaction; 
  * @param provider - the authorization server (tokens are looked up in it).
  * @param contexts - launch contexts per grant (the patient of a patient-context token).
  * @param requireToken - whether requests without a token are refused.
+ * @param lookup - reads a resource of the guarded server (for the compartment check of a read).
  * @returns the middleware.
  */
-export function fhirAccess(provider: Provider, contexts: LaunchContexts, requireToken: boolean) {
+export function fhirAccess(provider: Provider, contexts: LaunchContexts, requireToken: boolean, lookup: ResourceLookup) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     if (req.method === 'OPTIONS' || req.path === '/metadata' || req.path.startsWith('/.well-known/') || req.path.startsWith('/_services/')) {
       next();
@@ -57,17 +105,7 @@ export function fhirAccess(provider: Provider, contexts: LaunchContexts, require
     if (!scopeAllows(scopes, what.type, what.interaction)) throw forbidden(`The access token does not allow ${what.interaction} of ${what.type}`);
     const patient = contexts.grant(accessToken.grantId)?.patient;
     const patientScoped = [...scopes].some((s) => s.startsWith('patient/'));
-    if (patient && patientScoped) {
-      const refs = [patient, `Patient/${patient}`];
-      if (what.type === 'Patient' && what.interaction === 'read' && what.id !== patient) throw forbidden('The token reaches only its patient');
-      if (what.interaction === 'search' && what.type !== 'Patient' && !PATIENT_PARAMS.some((p) => { const v = req.query[p]; return typeof v === 'string' && refs.includes(v); })) {
-        throw forbidden('A search with a patient token must name its patient');
-      }
-      if (what.interaction === 'create') {
-        const body = req.body as { subject?: { reference?: string } } | undefined;
-        if (!refs.includes(body?.subject?.reference ?? '')) throw forbidden('A resource created with a patient token must be about its patient');
-      }
-    }
+    if (patient && patientScoped) await checkCompartment(req, what, patient, lookup);
     next();
   };
 }

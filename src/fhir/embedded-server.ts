@@ -86,10 +86,11 @@ function send(res: Response, status: number, body: Resource): void {
  * Builds the embedded FHIR server.
  * @param fixturesDir - folder of Bundles to load.
  * @param ordersDir - folder of draft orders to load as well (pended orders, as an EHR keeps them).
- * @param extensions - handlers run after body parsing and before FHIR handling (SMART endpoints, token checks).
+ * @param extensions - given the repository, handlers run after body parsing and before FHIR handling (SMART
+ *   endpoints, token checks).
  * @returns the router to mount at `/fhir` and its repository.
  */
-export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string, extensions: readonly RequestHandler[] = []): Promise<EmbeddedFhir> {
+export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string, extensions: (repo: MemoryRepository) => readonly RequestHandler[] = () => []): Promise<EmbeddedFhir> {
   await indexFhirDefinitionsInSteps();
   const repo = new MemoryRepository();
   await loadFixtures(repo, fixturesDir);
@@ -109,7 +110,7 @@ export async function createEmbeddedFhir(fixturesDir: string, ordersDir?: string
   router.get('/metadata', (_req, res) => {
     send(res, 200, capabilityStatement());
   });
-  for (const handler of extensions) router.use(handler);
+  for (const handler of extensions(repo)) router.use(handler);
   router.use(async (req: Request, res: Response) => {
     const body: unknown = req.body;
     if ((req.method === 'POST' || req.method === 'PUT') && body && typeof body === 'object') {

@@ -1,0 +1,112 @@
+/**
+ * The embedded FHIR server's compartment checks for SMART tokens, over real HTTP: a patient-context token reaches
+ * only its patient. Tokens are real oidc-provider access tokens, minted through the provider's own Grant and
+ * AccessToken models (the consent page that normally leads there is covered by the browser test in test/e2e).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { APP_CLIENT_ID } from '../../src/ehr/authorization-server.js';
+import { EHR_USER } from '../../src/ehr/embedded-ehr.js';
+import type { EmbeddedEhr } from '../../src/ehr/embedded-ehr.js';
+import { startService } from '../support/harness.js';
+import type { RunningService } from '../support/harness.js';
+
+let service: RunningService;
+let ehr: EmbeddedEhr;
+let seedAToken: string;
+let userToken: string;
+
+async function mintToken(scope: string, patient?: string): Promise<string> {
+  const { provider, contexts } = ehr;
+  const grant = new provider.Grant({ accountId: EHR_USER, clientId: APP_CLIENT_ID });
+  grant.addOIDCScope(scope);
+  const grantId = await grant.save();
+  contexts.setGrant(grantId, patient ? { patient } : {});
+  const client = await provider.Client.find(APP_CLIENT_ID);
+  if (!client) throw new Error('the app client is not registered');
+  return new provider.AccessToken({ accountId: EHR_USER, grantId, client, scope }).save();
+}
+
+async function get(path: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${service.baseUrl}/fhir/${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function diagnostics(body: Record<string, unknown>): string {
+  return JSON.stringify(body['issue']);
+}
+
+beforeAll(async () => {
+  service = await startService();
+  const parts = service.built.parts.ehr;
+  if (!parts) throw new Error('the development default has an embedded EHR');
+  ehr = await parts;
+  seedAToken = await mintToken('openid launch patient/*.rs', 'it-seed-a');
+  userToken = await mintToken('openid user/*.rs');
+});
+
+afterAll(async () => {
+  await service.stop();
+});
+
+describe('a patient-context token', () => {
+  it('reads its own patient and its own records', async () => {
+    expect((await get('Patient/it-seed-a', seedAToken)).status).toBe(200);
+    const condition = await get('Condition/it-seed-a-g894', seedAToken);
+    expect(condition.status).toBe(200);
+    expect(condition.body['id']).toBe('it-seed-a-g894');
+    expect((await get('MedicationRequest/it-seed-a-draft-morphine', seedAToken)).status).toBe(200);
+  });
+
+  it('reads resources that belong to no patient (the prescriber, a payer)', async () => {
+    expect((await get('Practitioner/it-prac-1', seedAToken)).status).toBe(200);
+    expect((await get('Organization/it-payer-commercial', seedAToken)).status).toBe(200);
+  });
+
+  it("is refused another patient's record read by id, with an OperationOutcome", async () => {
+    for (const path of ['Condition/it-seed-b-g894', 'Observation/it-seed-b-pain-with', 'Coverage/it-seed-b-coverage', 'MedicationRequest/it-seed-b-draft-mix', 'Device/it-seed-b-pump']) {
+      const answer = await get(path, seedAToken);
+      expect(answer.status, path).toBe(403);
+      expect(answer.body['resourceType']).toBe('OperationOutcome');
+      expect(diagnostics(answer.body)).toContain('reaches only its patient');
+    }
+  });
+
+  it('may list patients only by naming its own', async () => {
+    const all = await get('Patient', seedAToken);
+    expect(all.status).toBe(403);
+    expect(diagnostics(all.body)).toContain('_id');
+    expect((await get('Patient?_id=it-seed-b', seedAToken)).status).toBe(403);
+    const own = await get('Patient?_id=it-seed-a', seedAToken);
+    expect(own.status).toBe(200);
+    expect((own.body['entry'] as { resource: { id: string } }[]).map((e) => e.resource.id)).toEqual(['it-seed-a']);
+  });
+
+  it('searches only by naming its patient', async () => {
+    expect((await get('Condition?patient=it-seed-b', seedAToken)).status).toBe(403);
+    expect((await get('Condition', seedAToken)).status).toBe(403);
+    const own = await get('Condition?patient=it-seed-a', seedAToken);
+    expect(own.status).toBe(200);
+    expect((own.body['entry'] as unknown[]).length).toBe(2);
+  });
+
+  it('is refused history and operations, which the checks above do not cover', async () => {
+    for (const path of ['Condition/it-seed-b-g894/_history', 'Patient/it-seed-a/$everything', 'Condition/_history']) {
+      const answer = await get(path, seedAToken);
+      expect(answer.status, path).toBe(403);
+      expect(answer.body['resourceType']).toBe('OperationOutcome');
+    }
+  });
+
+  it('gets a plain 404 for an id that does not exist', async () => {
+    expect((await get('Condition/no-such-condition', seedAToken)).status).toBe(404);
+  });
+});
+
+describe('a user-level token without a patient context', () => {
+  it("reads any patient's record", async () => {
+    expect((await get('Condition/it-seed-b-g894', userToken)).status).toBe(200);
+    const all = await get('Patient', userToken);
+    expect(all.status).toBe(200);
+    expect((all.body['entry'] as unknown[]).length).toBeGreaterThanOrEqual(3);
+  });
+});
