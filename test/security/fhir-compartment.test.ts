@@ -23,7 +23,7 @@ async function mintToken(scope: string, patient?: string): Promise<string> {
   contexts.setGrant(grantId, patient ? { patient } : {});
   const client = await provider.Client.find(APP_CLIENT_ID);
   if (!client) throw new Error('the app client is not registered');
-  return new provider.AccessToken({ accountId: EHR_USER, grantId, client, scope }).save();
+  return new provider.AccessToken({ accountId: EHR_USER, grantId, client, scope, gty: 'authorization_code' }).save();
 }
 
 async function get(path: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
