@@ -45,11 +45,13 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   for (const id of use.valueSets) {
     if (!scope.valueSets.has(id)) throw new DefinitionError(`${where}: unknown value set "${id}"\n  ${text}`);
   }
-  for (const re of use.patterns) {
+  for (const { fn, pattern } of use.patterns) {
+    // A pattern from record data would be compiled per request, grow the regex caches and could be made to backtrack.
+    if (pattern === undefined) throw new DefinitionError(`${where}: ${fn}() takes its regular expression as a string literal\n  ${text}`);
     try {
-      new RegExp(re, 'i');
+      new RegExp(pattern, fn === 'textMatches' ? 'i' : 'us');
     } catch (err) {
-      throw new DefinitionError(`${where}: textMatches('${re}') is not a regular expression: ${(err as Error).message}\n  ${text}`);
+      throw new DefinitionError(`${where}: ${fn}('${pattern}') is not a regular expression: ${(err as Error).message}\n  ${text}`);
     }
   }
   const unknown = unknownFunctions(use.functions, scope.table);

@@ -28,9 +28,19 @@ export interface ExpressionUse {
   readonly variables: ReadonlySet<string>;
   readonly functions: ReadonlyMap<string, number>;
   readonly valueSets: ReadonlySet<string>;
-  /** Regular expressions given to textMatches(). */
-  readonly patterns: ReadonlySet<string>;
+  /** The calls of functions taking a regular expression, with the pattern when it is a string literal. */
+  readonly patterns: readonly RegexArgument[];
 }
+
+/** A regular expression given to matches(), replaceMatches() or textMatches(). */
+export interface RegexArgument {
+  readonly fn: string;
+  /** The pattern, or undefined when the argument is not a string literal. */
+  readonly pattern: string | undefined;
+}
+
+/** Functions whose first argument is a regular expression. */
+const REGEX_FUNCTIONS = new Set(['matches', 'replaceMatches', 'textMatches']);
 
 function stringLiteral(node: AstNode | undefined): string | undefined {
   if (!node) return undefined;
@@ -41,7 +51,7 @@ function stringLiteral(node: AstNode | undefined): string | undefined {
 /**
  * Reads an expression's parse tree.
  * @param expression - FHIRPath text.
- * @returns the variables, functions (with arity) and value-set ids it uses.
+ * @returns the variables, functions (with arity), value-set ids and regular expressions it uses.
  * @throws Error with fhirpath.js's line/column message when it does not parse.
  */
 export function readExpression(expression: string): ExpressionUse {
@@ -49,7 +59,7 @@ export function readExpression(expression: string): ExpressionUse {
   const variables = new Set<string>();
   const functions = new Map<string, number>();
   const valueSets = new Set<string>();
-  const patterns = new Set<string>();
+  const patterns: RegexArgument[] = [];
   const walk = (node: AstNode): void => {
     if (node.type === 'ExternalConstant') variables.add(identifierText(node.children?.[0]));
     if (node.type === 'Functn') {
@@ -59,10 +69,7 @@ export function readExpression(expression: string): ExpressionUse {
         const id = stringLiteral(params[0]);
         if (id !== undefined) valueSets.add(id);
       }
-      if (name === 'textMatches') {
-        const text = stringLiteral(params[0]);
-        if (text !== undefined) patterns.add(text);
-      }
+      if (REGEX_FUNCTIONS.has(name)) patterns.push({ fn: name, pattern: stringLiteral(params[0]) });
     }
     node.children?.forEach(walk);
   };
