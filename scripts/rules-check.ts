@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { CompiledExpression, RulePack } from '../src/engine/pack-types.js';
 import { loadRulePacks } from '../src/engine/rule-packs.js';
-import { runPackCases } from '../src/engine/rule-tests.js';
+import { runPackCases } from '../src/rule-cases/run-cases.js';
 import { versionProblems } from '../src/engine/rule-versions.js';
 import { loadServiceDefinitions } from '../src/services/service-definitions.js';
 

@@ -12,7 +12,7 @@ import { handleHook } from '../../src/hooks/handle-hook.js';
 import type { HookPipeline } from '../../src/hooks/handle-hook.js';
 import type { RulePack } from '../../src/engine/pack-types.js';
 import { loadRulePacks } from '../../src/engine/rule-packs.js';
-import { runPackCases } from '../../src/engine/rule-tests.js';
+import { runPackCases } from '../../src/rule-cases/run-cases.js';
 import { loadServiceDefinitions } from '../../src/services/service-definitions.js';
 import { oraclePack } from '../support/engine-oracle.js';
 import type { OracleLog } from '../support/engine-oracle.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadRulePacks } from '../../src/engine/rule-packs.js';
-import { readCases, runCase } from '../../src/engine/rule-tests.js';
+import { readCases, runCase } from '../../src/rule-cases/run-cases.js';
 import { loadServiceDefinitions } from '../../src/services/service-definitions.js';
 import { responseFailures } from '../support/spec-oracle.js';
 

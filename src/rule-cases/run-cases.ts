@@ -13,12 +13,12 @@ import { parseHookRequest } from '../hooks/parse-request.js';
 import { fillTemplate } from '../hooks/prefetch-template.js';
 import type { Card, HookName, HookRequest } from '../hooks/types.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
-import { contextFromInput } from './context.js';
-import { evaluatePack } from './evaluate.js';
+import { contextFromInput } from '../engine/context.js';
+import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
-import type { Finding } from './evaluate.js';
-import { readChecked, schemaValidators } from './load-pack.js';
-import type { Rule, RulePack } from './pack-types.js';
+import type { Finding } from '../engine/evaluate.js';
+import { readChecked, schemaValidators } from '../engine/load-pack.js';
+import type { Rule, RulePack } from '../engine/pack-types.js';
 
 /** One case as written. */
 export interface RuleCase {
