@@ -58,7 +58,7 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   if (unknown.length > 0) throw new DefinitionError(`${where}: unknown function ${unknown.join(', ')}()\n  ${text}`);
   const thresholds = new Set([...text.matchAll(/%thresholds\.([A-Za-z]\w*)/g)].map((m) => m[1] ?? ''));
   for (const t of thresholds) if (!scope.thresholdIds.has(t)) throw new DefinitionError(`${where}: unknown threshold %thresholds.${t}\n  ${text}`);
-  return { text, ...compileExpression(text, scope.table, scope.natives), variables: use.variables, thresholds };
+  return { text, ...compileExpression(text, scope.table, scope.natives, use.tree), variables: use.variables, thresholds };
 }
 
 function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion> {

@@ -30,6 +30,8 @@ export interface ExpressionUse {
   readonly valueSets: ReadonlySet<string>;
   /** The calls of functions taking a regular expression, with the pattern when it is a string literal. */
   readonly patterns: readonly RegexArgument[];
+  /** The parse tree (handed to the native compiler, so the expression is not parsed again). */
+  readonly tree: AstNode;
 }
 
 /** A regular expression given to matches(), replaceMatches() or textMatches(). */
@@ -74,7 +76,7 @@ export function readExpression(expression: string): ExpressionUse {
     node.children?.forEach(walk);
   };
   walk(ast);
-  return { variables, functions, valueSets, patterns };
+  return { variables, functions, valueSets, patterns, tree: ast };
 }
 
 /**
@@ -184,11 +186,16 @@ export interface ExpressionEngines {
  * @param expression - FHIRPath text.
  * @param table - the pack's user functions for fhirpath.js.
  * @param natives - the same functions for the native engine.
+ * @param tree - the expression's parse tree when the caller already has it.
  * @returns the compiled engines.
  */
-export function compileExpression(expression: string, table: UserInvocationTable, natives: ReadonlyMap<string, NativeFunction>): ExpressionEngines {
-  const reference: CompiledFn = fhirpath.compile(expression, r4, { userInvocationTable: table });
-  const native = compileNative(expression, natives);
+export function compileExpression(expression: string, table: UserInvocationTable, natives: ReadonlyMap<string, NativeFunction>, tree?: AstNode): ExpressionEngines {
+  // fhirpath.js compiles (parses again) on first use: the native engine covers every expression of the shipped pack,
+  // so most runs never call it, and start-up does not pay ~0.5 ms per expression for it. Parse errors cannot wait:
+  // readExpression has already parsed the text with the same parser.
+  let compiled: CompiledFn | undefined;
+  const reference: CompiledFn = (root, vars) => (compiled ??= fhirpath.compile(expression, r4, { userInvocationTable: table }))(root, vars);
+  const native = compileNative(expression, natives, tree);
   if (typeof native !== 'function') return { fn: reference, reference, nativeGap: native.unsupported };
   const fn: CompiledFn = (root, vars) => {
     try {

@@ -343,12 +343,13 @@ export type NativeFn = (root: object, vars: Record<string, unknown>) => readonly
  * Compiles an expression natively when the subset covers it.
  * @param expression - FHIRPath text (already checked by the pack loader).
  * @param functions - the pack's own functions.
+ * @param tree - the expression's parse tree, when the caller already has it.
  * @returns the compiled function, or the reason it is not covered.
  */
-export function compileNative(expression: string, functions: ReadonlyMap<string, NativeFunction>): NativeFn | { readonly unsupported: string } {
+export function compileNative(expression: string, functions: ReadonlyMap<string, NativeFunction>, tree?: AstNode): NativeFn | { readonly unsupported: string } {
   let plan: Plan;
   try {
-    plan = new Compiler(functions).expression(parseTree(expression));
+    plan = new Compiler(functions).expression(tree ?? parseTree(expression));
   } catch (err) {
     if (err instanceof Unsupported) return { unsupported: err.message };
     throw err;
