@@ -42,12 +42,18 @@ function interactionOf(req: Request): { type: string; interaction: Interaction; 
   return undefined;
 }
 
-/** The patients a resource points at through its patient links (`Patient/x` references), as ids. */
-function linkedPatients(resource: Resource): string[] {
+/**
+ * What a resource's patient links point at: undefined when it has none (a Medication, a Practitioner), else the
+ * patient ids of its `Patient/x` references (versioned or absolute too; other targets and identifier-only
+ * references give no id, so they never count as the token's patient).
+ */
+function linkedPatients(resource: Resource): string[] | undefined {
   const record = resource as unknown as Record<string, unknown>;
-  return PATIENT_LINKS.flatMap((key) => {
-    const reference = (record[key] as { reference?: unknown } | undefined)?.reference;
-    const match = typeof reference === 'string' ? /^(?:.*\/)?Patient\/([^/]+)$/.exec(reference) : null;
+  const links = PATIENT_LINKS.filter((key) => record[key] !== undefined);
+  if (links.length === 0) return undefined;
+  return links.flatMap((key) => {
+    const reference = (record[key] as { reference?: unknown } | null)?.reference;
+    const match = typeof reference === 'string' ? /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference) : null;
     return match?.[1] ? [match[1]] : [];
   });
 }
@@ -67,8 +73,8 @@ async function checkCompartment(req: Request, what: { type: string; interaction:
   if (what.interaction === 'search' && !named(PATIENT_PARAMS)) throw forbidden('A search with a patient token must name its patient');
   if (what.interaction === 'read' && what.id) {
     const resource = await lookup(what.type, what.id);
-    const linked = resource ? linkedPatients(resource) : [];
-    if (linked.length > 0 && !linked.includes(patient)) throw forbidden('The token reaches only its patient');
+    const linked = resource ? linkedPatients(resource) : undefined;
+    if (linked && !linked.includes(patient)) throw forbidden('The token reaches only its patient');
   }
   if (what.interaction === 'create') {
     const body = req.body as { subject?: { reference?: string } } | undefined;

@@ -71,6 +71,19 @@ describe('a patient-context token', () => {
     }
   });
 
+  it('judges a read by where the record points: versioned and absolute references count, a group does not', async () => {
+    const observation = (id: string, subject: { reference?: string; identifier?: { value: string } }) =>
+      ehr.fhir.repo.createResource({ resourceType: 'Observation', id, status: 'final', code: { text: 'pain' }, subject }, { assignedId: true });
+    await observation('cmp-own-versioned', { reference: 'Patient/it-seed-a/_history/1' });
+    await observation('cmp-own-absolute', { reference: `${service.baseUrl}/fhir/Patient/it-seed-a` });
+    await observation('cmp-other-versioned', { reference: 'Patient/it-seed-b/_history/1' });
+    await observation('cmp-group', { reference: 'Group/everyone' });
+    await observation('cmp-identifier-only', { identifier: { value: 'MRN-1' } });
+    expect((await get('Observation/cmp-own-versioned', seedAToken)).status).toBe(200);
+    expect((await get('Observation/cmp-own-absolute', seedAToken)).status).toBe(200);
+    for (const id of ['cmp-other-versioned', 'cmp-group', 'cmp-identifier-only']) expect((await get(`Observation/${id}`, seedAToken)).status, id).toBe(403);
+  });
+
   it('may list patients only by naming its own', async () => {
     const all = await get('Patient', seedAToken);
     expect(all.status).toBe(403);
