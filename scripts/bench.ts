@@ -94,7 +94,9 @@ async function startService(env: Record<string, string>, script = 'dist/main.js'
     env: { ...process.env, NODE_ENV: 'development', PORT: String(port), PUBLIC_BASE_URL: base, STORE_PATH: join(TMP, `store-${port}.sqlite`), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', MAX_BODY_BYTES: String(50 * 1024 * 1024), TRUST_SANDBOX: 'false', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await waitFor(child, /"msg":"listening"/);
+  // With the embedded EHR, measuring starts once it has loaded: its second of indexing would otherwise fall into the
+  // first run, and the live heap probed after warm-up would not yet hold its definitions.
+  await waitFor(child, env['EMBEDDED_FHIR'] === 'false' ? /"msg":"listening"/ : /embedded EHR ready/);
   child.stdout?.resume();
   return { child, base };
 }
