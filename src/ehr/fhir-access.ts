@@ -1,11 +1,11 @@
 /**
  * Access control of the embedded FHIR server for SMART tokens issued by the embedded authorization server: a
- * bearer token must be valid and unexpired (401 otherwise), its scopes must allow the interaction on the resource
- * type (403 otherwise), and a patient-context token reaches only its patient's compartment: its Patient (read, or
- * search by `_id`), searches that name the patient, reads of resources that point at the patient (or at no patient:
- * a Medication), creates about the patient. Only plain reads, searches and creates are open to a token: history,
- * operations and batches are refused. Requests without a token are served only when the configuration allows it
- * (development: hook prefetch and the CDS Hooks sandbox).
+ * bearer token must be valid and unexpired (401 otherwise), and its scopes must allow the interaction on the
+ * resource type (403 otherwise). What only a patient-level scope allows reaches only the patient of the launch
+ * context (nothing without one), in its compartment: its Patient (read, or search by `_id`), searches that name the
+ * patient, reads of resources that point at the patient (or at no patient: a Medication), creates about the patient.
+ * Only plain reads, searches and creates are open to a token: history, operations and batches are refused. Requests
+ * without a token are served only when the configuration allows it (development: hook prefetch and the sandbox).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
@@ -109,9 +109,13 @@ export function fhirAccess(provider: Provider, contexts: LaunchContexts, require
     const what = interactionOf(req);
     if (!what) throw forbidden('This request is not allowed with a SMART app token');
     if (!scopeAllows(scopes, what.type, what.interaction)) throw forbidden(`The access token does not allow ${what.interaction} of ${what.type}`);
-    const patient = contexts.grant(accessToken.grantId)?.patient;
-    const patientScoped = [...scopes].some((s) => s.startsWith('patient/'));
-    if (patient && patientScoped) await checkCompartment(req, what, patient, lookup);
+    const userScopes = new Set([...scopes].filter((s) => s.startsWith('user/')));
+    if (!scopeAllows(userScopes, what.type, what.interaction)) {
+      // Allowed by a patient-level scope alone: it reaches its patient's compartment, and nothing without a patient.
+      const patient = contexts.grant(accessToken.grantId)?.patient;
+      if (!patient) throw forbidden('A patient-level scope without a patient in the launch context reaches no record');
+      await checkCompartment(req, what, patient, lookup);
+    }
     next();
   };
 }

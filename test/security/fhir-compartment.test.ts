@@ -14,6 +14,7 @@ let service: RunningService;
 let ehr: EmbeddedEhr;
 let seedAToken: string;
 let userToken: string;
+let noPatientToken: string;
 
 async function mintToken(scope: string, patient?: string): Promise<string> {
   const { provider, contexts } = ehr;
@@ -42,6 +43,7 @@ beforeAll(async () => {
   ehr = await parts;
   seedAToken = await mintToken('openid launch patient/*.rs', 'it-seed-a');
   userToken = await mintToken('openid user/*.rs');
+  noPatientToken = await mintToken('openid patient/*.rs');
 });
 
 afterAll(async () => {
@@ -112,6 +114,16 @@ describe('a patient-context token', () => {
 
   it('gets a plain 404 for an id that does not exist', async () => {
     expect((await get('Condition/no-such-condition', seedAToken)).status).toBe(404);
+  });
+});
+
+describe('a patient-level token without a patient in its launch context', () => {
+  it('reaches no record', async () => {
+    for (const path of ['Condition/it-seed-b-g894', 'Condition?patient=it-seed-a', 'Patient/it-seed-a', 'Patient']) {
+      const answer = await get(path, noPatientToken);
+      expect(answer.status, path).toBe(403);
+      expect(diagnostics(answer.body)).toContain('without a patient');
+    }
   });
 });
 
