@@ -173,6 +173,9 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
   if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
+  if (config.mode === 'production' && config.embeddedFhir) {
+    log.warn('EMBEDDED_FHIR=true in production: the embedded EHR signs every visitor in as its fixture practitioner, without a password, and its tokens reach its data; serve synthetic data only');
+  }
   const db = openDatabase(config.storePath);
   // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
   // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
+import { call, captureLog, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
 import type { FakeFhir, RunningService } from '../support/harness.js';
 import { makeKey, serveJwks, signToken } from '../support/jwt.js';
 import type { TestKey } from '../support/jwt.js';
@@ -176,6 +176,21 @@ describe('production mode', () => {
     }
     writeFileSync(file, JSON.stringify([{ iss: 'https://ehr-a.example', jwks: { keys: [es384.publicJwk] }, fhirServers: ['http://ehr-a.example/fhir'] }]));
     await expect(startService({ NODE_ENV: 'production', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: file })).rejects.toThrow(/must be https in production/);
+  });
+
+  it('with EMBEDDED_FHIR=true, warns that its EHR signs everyone in, and its FHIR server wants a token', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
+    writeFileSync(file, JSON.stringify([{ iss: 'https://ehr-a.example', jwks: { keys: [es384.publicJwk] }, fhirServers: ['https://ehr-a.example/fhir'] }]));
+    const { lines, log } = captureLog();
+    const prod = await startService({ NODE_ENV: 'production', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: file, EMBEDDED_FHIR: 'true' }, { log });
+    try {
+      const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      expect(warnings.map((w) => w.msg)).toEqual([expect.stringMatching(/^EMBEDDED_FHIR=true in production: .*without a password.*synthetic data only$/)]);
+      expect((await call(prod, 'GET', '/fhir/metadata')).status).toBe(200);
+      expect((await call(prod, 'GET', '/fhir/Condition?patient=it-seed-a')).status).toBe(401);
+    } finally {
+      await prod.stop();
+    }
   });
 });
 

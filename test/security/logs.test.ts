@@ -1,24 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
-import { call, fixtureRequest, startFakeFhir, startService } from '../support/harness.js';
+import { call, captureLog, fixtureRequest, startFakeFhir, startService } from '../support/harness.js';
 import { makeKey, signToken } from '../support/jwt.js';
 
 /** Recognisable patient data and secrets, none of which may reach the log. */
 const PHI = { name: 'Zebulon-Quixotic', mrn: 'MRN-7733991', birthDate: '1933-03-03', patientId: 'pt-secret-4242' };
 const ACCESS_TOKEN = 'fhir-access-token-SECRET-9f8e7d';
-
-function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { lines, log: createLogger('debug', stream) };
-}
 
 function requestWithPhi(fhirServer: string): Record<string, unknown> {
   const body = fixtureRequest('seed-a.order-sign.json');
@@ -35,7 +22,7 @@ function requestWithPhi(fhirServer: string): Record<string, unknown> {
 
 describe('the log', () => {
   it('carries request id, service, status, duration and pack version, and no patient data, tokens or JWTs', async () => {
-    const { lines, log } = capture();
+    const { lines, log } = captureLog();
     const key = await makeKey('ES384');
     const fhir = await startFakeFhir((_req, res) => {
       res.statusCode = 500;

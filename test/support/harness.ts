@@ -9,11 +9,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { BuiltApp, BuildOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import type { Logger } from '../../src/log.js';
 import type { EvaluationInput, Evaluator } from '../../src/hooks/handle-hook.js';
 import { discoveryFailures, feedbackFailures, outcomeFailures, responseFailures } from './spec-oracle.js';
 
@@ -30,6 +33,21 @@ export interface Answer {
   readonly headers: Headers;
   readonly body: Record<string, unknown>;
   readonly text: string;
+}
+
+/**
+ * A real logger at debug level whose lines are kept in memory, to assert what reaches the log.
+ * @returns the lines written so far and the logger.
+ */
+export function captureLog(): { lines: string[]; log: Logger } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, log: createLogger('debug', stream) };
 }
 
 /** A fresh temporary SQLite path. */
