@@ -7,6 +7,7 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import type { LaunchContexts } from './launch-contexts.js';
+import { providerMemoryStore } from './provider-store.js';
 import { SUPPORTED_SCOPES } from './smart-scopes.js';
 
 /** The SMART app's client id at the embedded EHR. */
@@ -37,6 +38,7 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'embedded-ehr-1' };
   const provider = new Provider(options.issuer, {
+    adapter: providerMemoryStore(),
     clients: [
       {
         client_id: APP_CLIENT_ID,
