@@ -10,6 +10,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
 import type Provider from 'oidc-provider';
+import { isResource } from '../fhir/json.js';
 import { HttpError } from '../http/outcomes.js';
 import type { LaunchContexts } from './launch-contexts.js';
 import { scopeAllows } from './smart-scopes.js';
@@ -21,7 +22,10 @@ const PATIENT_PARAMS = ['patient', 'subject', 'beneficiary'];
 const PATIENT_LINKS = ['subject', 'patient', 'beneficiary', 'subscriber', 'policyHolder'];
 
 /** A logical id as FHIR R4 defines it: anything else after a type (`_history`, `$everything`) is not a plain read. */
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+const ID = '[A-Za-z0-9\\-.]{1,64}';
+const FHIR_ID = new RegExp(`^${ID}$`);
+/** A reference to a Patient, relative or absolute, versioned or not; the id is the first group. */
+const PATIENT_REFERENCE = new RegExp(`(?:^|/)Patient/(${ID})(?:/_history/[^/]+)?$`);
 
 /** Reads a resource of the server the middleware guards, for the compartment check of a read. */
 export type ResourceLookup = (type: string, id: string) => Promise<Resource | undefined>;
@@ -53,32 +57,38 @@ function linkedPatients(resource: Resource): string[] | undefined {
   if (links.length === 0) return undefined;
   return links.flatMap((key) => {
     const reference = (record[key] as { reference?: unknown } | null)?.reference;
-    const match = typeof reference === 'string' ? /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference) : null;
+    const match = typeof reference === 'string' ? PATIENT_REFERENCE.exec(reference) : null;
     return match?.[1] ? [match[1]] : [];
   });
 }
 
 /**
  * Refuses what a patient-context token may not do: another patient, a search that does not name its patient, a
- * read of a resource about another patient, a create about another patient.
+ * read of a resource about another patient, a create that is not about its patient. Reads and creates are judged
+ * by the same patient links.
  */
 async function checkCompartment(req: Request, what: { type: string; interaction: Interaction; id?: string }, patient: string, lookup: ResourceLookup): Promise<void> {
-  const refs = [patient, `Patient/${patient}`];
-  const named = (params: readonly string[]): boolean => params.some((p) => { const v = req.query[p]; return typeof v === 'string' && refs.includes(v); });
   if (what.type === 'Patient') {
     if (what.interaction === 'read' && what.id !== patient) throw forbidden('The token reaches only its patient');
     if (what.interaction === 'search' && req.query['_id'] !== patient) throw forbidden('A Patient search with a patient token must name its patient (_id)');
     return;
   }
-  if (what.interaction === 'search' && !named(PATIENT_PARAMS)) throw forbidden('A search with a patient token must name its patient');
+  if (what.interaction === 'search') {
+    const refs = [patient, `Patient/${patient}`];
+    const named = PATIENT_PARAMS.some((p) => {
+      const v = req.query[p];
+      return typeof v === 'string' && refs.includes(v);
+    });
+    if (!named) throw forbidden('A search with a patient token must name its patient');
+  }
   if (what.interaction === 'read' && what.id) {
     const resource = await lookup(what.type, what.id);
     const linked = resource ? linkedPatients(resource) : undefined;
     if (linked && !linked.includes(patient)) throw forbidden('The token reaches only its patient');
   }
   if (what.interaction === 'create') {
-    const body = req.body as { subject?: { reference?: string } } | undefined;
-    if (!refs.includes(body?.subject?.reference ?? '')) throw forbidden('A resource created with a patient token must be about its patient');
+    const body: unknown = req.body;
+    if (!(isResource(body) && linkedPatients(body)?.includes(patient))) throw forbidden('A resource created with a patient token must be about its patient');
   }
 }
 

@@ -112,6 +112,18 @@ describe('a patient-context token', () => {
     }
   });
 
+  it('creates only records that point at its patient, by the same links as reads', async () => {
+    const writer = await mintToken('openid launch patient/*.cruds', 'it-seed-a');
+    const post = async (resource: Record<string, unknown>): Promise<number> =>
+      (await fetch(`${service.baseUrl}/fhir/${resource['resourceType'] as string}`, { method: 'POST', headers: { authorization: `Bearer ${writer}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) })).status;
+    const note = (subject: Record<string, unknown> | undefined) => ({ resourceType: 'DocumentReference', status: 'current', content: [{ attachment: { contentType: 'text/plain', data: 'bm90ZQ==' } }], ...(subject ? { subject } : {}) });
+    expect(await post(note({ reference: 'Patient/it-seed-a' }))).toBe(201);
+    expect(await post({ resourceType: 'Device', status: 'active', patient: { reference: 'Patient/it-seed-a' } })).toBe(201);
+    expect(await post(note({ reference: 'Patient/it-seed-b' }))).toBe(403);
+    expect(await post(note({ reference: 'Group/everyone' }))).toBe(403);
+    expect(await post(note(undefined))).toBe(403);
+  });
+
   it('gets a plain 404 for an id that does not exist', async () => {
     expect((await get('Condition/no-such-condition', seedAToken)).status).toBe(404);
   });
