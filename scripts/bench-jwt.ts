@@ -1,8 +1,8 @@
 /**
  * `npm run bench:jwt`: the cost of verifying one client JWT, in process, for the algorithms clients use: the
  * service's own path (`verifyClientJwt`: jose on WebCrypto, claims, replay store), jose's `jwtVerify` alone, and the
- * bare signature check of `node:crypto`, so the report can say whether the curve, the library or the rest is the cost. Bounded: a fixed number of
- * fresh tokens per algorithm. Writes its table between markers in docs/benchmarks.md.
+ * bare signature check of `node:crypto`, so the report can say whether the curve, the library or the rest is the
+ * cost. Bounded: a fixed number of fresh tokens per algorithm. Writes its table between markers in docs/benchmarks.md.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

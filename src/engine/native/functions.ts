@@ -1,7 +1,7 @@
 /**
  * The FHIRPath functions the native engine evaluates itself, with fhirpath.js's semantics (checked against it in
- * src/engine/native/compile.test.ts and test/rules/native-engine.test.ts), and the pack's own functions over the same item tests as the fhirpath.js
- * table. A function not listed here makes the expression run on fhirpath.js.
+ * src/engine/native/compile.test.ts and test/rules/native-engine.test.ts), and the pack's own functions over the
+ * same item tests as the fhirpath.js table. A function not listed here makes the expression run on fhirpath.js.
  */
 import { codingsOfAny, epochDays, isClinicallyActive, namesOf, pattern } from '../item-tests.js';
 import type { CompiledValueSet } from '../value-sets.js';
