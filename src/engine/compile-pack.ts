@@ -30,6 +30,13 @@ interface Scope {
   readonly natives: ReturnType<typeof packFunctions>;
 }
 
+/** FHIRPath's (and fhirpath.js's) variables that need services a rule pack does not have, and what to use instead. */
+const UNSUPPORTED_VARIABLES: ReadonlyMap<string, string> = new Map([
+  ['terminologies', "rules run without a terminology server; list the codes in a value set of the pack and use inValueSet('id') or codedIn('id')"],
+  ['factory', 'rules read the record and do not build new FHIR values'],
+  ['server', 'rules read only the record the hook call brought'],
+]);
+
 function compileChecked(text: string, where: string, scope: Scope): CompiledExpression {
   let use;
   try {
@@ -38,6 +45,8 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
     throw new DefinitionError(`${where}: expression does not parse: ${String(err)}\n  ${text}`);
   }
   for (const v of use.variables) {
+    const unsupported = UNSUPPORTED_VARIABLES.get(v);
+    if (unsupported) throw new DefinitionError(`${where}: %${v} is a FHIRPath variable this service does not provide: ${unsupported}\n  ${text}`);
     if (!CONTEXT_VARIABLES.has(v) && !scope.criteriaNames.has(v) && !BUILT_IN_VARIABLES.has(v)) {
       throw new DefinitionError(`${where}: unknown variable %${v} (neither a context variable nor a criterion)\n  ${text}`);
     }
