@@ -4,7 +4,8 @@
  * resource type (403 otherwise). What only a patient-level scope allows reaches only the patient of the launch
  * context (nothing without one), in its compartment: its Patient (read, or search by `_id`), searches that name the
  * patient, reads of resources that point at the patient (or at no patient: a Medication), creates about the patient.
- * Only plain reads, searches and creates are open to a token: history, operations and batches are refused. Requests
+ * Only plain reads, searches without `_include`/`_revinclude`, and creates are open to a token: history, operations
+ * and batches are refused. Requests
  * without a token are served only when the configuration allows it (development: hook prefetch and the sandbox).
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -26,6 +27,9 @@ const ID = '[A-Za-z0-9\\-.]{1,64}';
 const FHIR_ID = new RegExp(`^${ID}$`);
 /** A reference to a Patient, relative or absolute, versioned or not; the id is the first group. */
 const PATIENT_REFERENCE = new RegExp(`(?:^|/)Patient/(${ID})(?:/_history/[^/]+)?$`);
+
+/** Search parameters that add resources other than the matches: `_include`, `_revinclude`, with any modifier. */
+const INCLUDES = /^_(?:rev)?include(?::|$)/;
 
 /** Reads a resource of the server the middleware guards, for the compartment check of a read. */
 export type ResourceLookup = (type: string, id: string) => Promise<Resource | undefined>;
@@ -68,12 +72,18 @@ function linkedPatients(resource: Resource): string[] | undefined {
  * by the same patient links.
  */
 async function checkCompartment(req: Request, what: { type: string; interaction: Interaction; id?: string }, patient: string, lookup: ResourceLookup): Promise<void> {
-  if (what.type === 'Patient') {
-    if (what.interaction === 'read' && what.id !== patient) throw forbidden('The token reaches only its patient');
-    if (what.interaction === 'search' && req.query['_id'] !== patient) throw forbidden('A Patient search with a patient token must name its patient (_id)');
+  if (what.type === 'Patient' && what.interaction === 'read') {
+    if (what.id !== patient) throw forbidden('The token reaches only its patient');
     return;
   }
   if (what.interaction === 'search') {
+    // _include and _revinclude (with :iterate) add resources the search did not match, reached through shared
+    // records such as the prescriber: any patient's.
+    if (Object.keys(req.query).some((key) => INCLUDES.test(key))) throw forbidden('A search with a patient token may not add resources with _include or _revinclude');
+    if (what.type === 'Patient') {
+      if (req.query['_id'] !== patient) throw forbidden('A Patient search with a patient token must name its patient (_id)');
+      return;
+    }
     const refs = [patient, `Patient/${patient}`];
     const named = PATIENT_PARAMS.some((p) => {
       const v = req.query[p];

@@ -104,6 +104,22 @@ describe('a patient-context token', () => {
     expect((own.body['entry'] as unknown[]).length).toBe(2);
   });
 
+  it('is refused _include and _revinclude, which reach other patients through shared records', async () => {
+    // Through the shared prescriber, this search returned seed B's and the baclofen patient's orders.
+    for (const path of [
+      'MedicationRequest?patient=it-seed-a&_include=MedicationRequest:requester&_revinclude:iterate=MedicationRequest:requester',
+      'Condition?patient=it-seed-a&_include=Condition:subject',
+      'Patient?_id=it-seed-a&_revinclude=Condition:subject',
+    ]) {
+      const answer = await get(path, seedAToken);
+      expect(answer.status, path).toBe(403);
+      expect(diagnostics(answer.body)).toContain('_include or _revinclude');
+    }
+    const userSearch = await get('MedicationRequest?patient=it-seed-a&_include=MedicationRequest:requester&_revinclude:iterate=MedicationRequest:requester', userToken);
+    expect(userSearch.status).toBe(200);
+    expect((userSearch.body['entry'] as { resource: { id: string } }[]).map((e) => e.resource.id)).toContain('it-seed-b-draft-mix');
+  });
+
   it('is refused history and operations, which the checks above do not cover', async () => {
     for (const path of ['Condition/it-seed-b-g894/_history', 'Patient/it-seed-a/$everything', 'Condition/_history']) {
       const answer = await get(path, seedAToken);
