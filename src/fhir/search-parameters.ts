@@ -1,9 +1,9 @@
 /**
  * Search parameters cut to one resource type. FHIR R4 defines the parameters that many resource types share
- * (`patient`, `code`, `date`, `encounter`) once, with one expression that unions a branch per type: about 1,400
- * characters for `patient`. Medplum's in-memory search evaluates a parameter's whole expression on every resource it
- * scans, about 0.5 ms per resource for `patient`, which made a patient's Condition search on the embedded server cost
- * 10 ms with three patients loaded.
+ * (`patient`, `code`, `date`, `encounter`) once, with one expression that unions a branch per type: 1,386
+ * characters and 32 resource types for `patient`. Medplum's in-memory search evaluates a parameter's whole expression
+ * on every resource it scans: a patient's Condition search on the embedded server cost 10 ms with the fixtures' 8
+ * Conditions loaded, about 1.3 ms per resource.
  */
 import { parseFhirPath, UnionAtom } from '@medplum/core';
 import type { Atom } from '@medplum/core';
