@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from './database.js';
 import { replayStore } from './replay-store.js';
 
-const here = resolve('src/store');
+const here = import.meta.dirname;
 
 describe('replay store', () => {
   it('a claimed JWT id survives a killed process, and is then refused', () => {
