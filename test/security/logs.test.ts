@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { call, captureLog, fixtureRequest, startFakeFhir, startService } from '../support/harness.js';
 import { makeKey, signToken } from '../support/jwt.js';
 
 /** Recognisable patient data and secrets, none of which may reach the log. */
 const PHI = { name: 'Zebulon-Quixotic', mrn: 'MRN-7733991', birthDate: '1933-03-03', patientId: 'pt-secret-4242' };
 const ACCESS_TOKEN = 'fhir-access-token-SECRET-9f8e7d';
+/** The pack version the request log must name: the one on disk, so a content change with its version bump keeps this test true. */
+const PACK_VERSION = (parseYaml(readFileSync(new URL('../../cds-hooks/packs/intrathecal/pack.yaml', import.meta.url), 'utf8')) as { version: string }).version;
 
 function requestWithPhi(fhirServer: string): Record<string, unknown> {
   const body = fixtureRequest('seed-a.order-sign.json');
@@ -43,7 +47,7 @@ describe('the log', () => {
     const text = lines.join('');
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'request' && l['route'] === '/cds-services/intrathecal-order-sign');
     expect(requests.map((r) => r['status'])).toEqual([200, 400, 400]);
-    expect(requests[0]).toMatchObject({ serviceId: 'intrathecal-order-sign', packs: 'intrathecal@1.3.0', method: 'POST' });
+    expect(requests[0]).toMatchObject({ serviceId: 'intrathecal-order-sign', packs: `intrathecal@${PACK_VERSION}`, method: 'POST' });
     expect(typeof requests[0]?.['requestId']).toBe('string');
     expect(typeof requests[0]?.['ms']).toBe('number');
     expect(text).toContain('unauthenticated call served');
