@@ -22,8 +22,10 @@ export type Durability = 'FULL' | 'NORMAL';
 export function openDatabase(path: string, durability: Durability = 'FULL'): DatabaseSync {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
+  // First: switching a new file to WAL takes a lock, and another process opening the same file at that moment (a
+  // second cluster worker) must wait for it rather than fail with "database is locked".
+  db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA journal_mode = WAL');
   db.exec(`PRAGMA synchronous = ${durability}`);
-  db.exec('PRAGMA busy_timeout = 5000');
   return db;
 }
