@@ -4,7 +4,8 @@
  * seed A with JWT verification, order-select, no prefetch (embedded FHIR server), 1,000 and 10,000 resources.
  * Then: the HTTP shell alone (evaluation replaced by a fixed answer); latency at half the service's peak under
  * steady arrivals, on a fresh service never forced to collect; a soak for memory on another, whose heap is probed;
- * cold start; 1 vs 2 processes. Writes the report between markers in docs/benchmarks.md. Times: BENCH_SECONDS per run (10), BENCH_SOAK_SECONDS (300).
+ * cold start; 1 vs 2 processes. Writes the report between markers in docs/benchmarks.md.
+ * Times: BENCH_SECONDS per run (10), BENCH_SOAK_SECONDS (300).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -158,7 +159,8 @@ function atCollections(entries: readonly ProbeEntry[]): string {
 }
 
 /**
- * The service's own full collections in a time window, as a phrase: how many, and the longest pause.
+ * The service's own full collections in a time window, as a phrase: how many, and the ranges of their pauses, young
+ * generation and external memory.
  * @param file - the heap probe's file.
  * @param from - window start, ms since epoch.
  * @param to - window end.
@@ -170,7 +172,7 @@ function collections(file: string, from: number, to: number): string {
 }
 
 /**
- * The heap probe's record as a sentence: the forced collections before the steady runs and after the soak, and the
+ * The heap probe's record as a sentence: the forced collections before the settle run and after the soak, and the
  * service's own full collections during the soak.
  * @param file - the probe's file.
  * @param probedFrom - a time just after the first forced collection.
@@ -256,9 +258,9 @@ async function main(): Promise<void> {
 
   // Latency at half of the service's own peak on the first scenario, on a fresh service of the same configuration
   // warmed on that request (the heap then holds what this load leaves, not the 10,000-resource bodies before it) and
-  // never forced to collect: a forced full collection stalls the seconds after it, and in one session's run left the
-  // service collecting every few seconds. Its own full collections are only observed (heap-probe.mjs without
-  // --expose-gc). Steady arrivals are the measure; autocannon's per-second rate limit is kept for comparison with
+  // never forced to collect: a forced full collection stalls the seconds after it, and two forced services have been
+  // found collecting every few seconds to the end (cause not found; see docs/benchmarks.md, session 7). Its own full
+  // collections are only observed (heap-probe.mjs without --expose-gc). Steady arrivals are the measure; autocannon's per-second rate limit is kept for comparison with
   // the earlier reports (bursts at each second's start).
   const half = Math.max(1, Math.round(seedPeak / 2));
   const tailGcFile = join(TMP, 'tail-gc.txt');
