@@ -41,9 +41,21 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (config.workers > 1 && cluster.isPrimary) {
     let stopping = false;
+    // A worker that dies after it has served is replaced. One that dies before it ever listened failed to start
+    // (an unusable store path, say): every replacement would fail the same way, so the service stops instead of
+    // restarting workers in a loop.
+    const listened = new Set<number>();
+    cluster.on('listening', (worker) => listened.add(worker.id));
     for (let i = 0; i < config.workers; i++) cluster.fork();
     cluster.on('exit', (worker, code) => {
       if (stopping) return;
+      if (!listened.has(worker.id)) {
+        stopping = true;
+        process.stderr.write(`worker ${worker.id} failed to start (exit ${String(code)}); stopping the service\n`);
+        for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+        process.exitCode = 1;
+        return;
+      }
       process.stderr.write(`worker ${worker.id} exited (${String(code)}); starting another\n`);
       cluster.fork();
     });

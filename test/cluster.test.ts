@@ -1,6 +1,7 @@
 /**
  * Several processes on one machine (Node cluster, WORKERS=2): both serve the port, and the state that matters
- * across requests (JWT replay store, feedback) is shared through the SQLite file.
+ * across requests (JWT replay store, feedback) is shared through the SQLite file. A worker that cannot start stops
+ * the service rather than being replaced forever.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -51,5 +52,21 @@ describe('WORKERS=2', () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.on('exit', resolve));
     }
+  }, 30_000);
+
+  it('stops with exit 1 when a worker cannot start, instead of replacing it in a loop', async () => {
+    // A store path under a regular file cannot be created: every worker fails the same way at start-up.
+    const dir = mkdtempSync(join(tmpdir(), 'itcds-cluster-'));
+    writeFileSync(join(dir, 'not-a-folder'), '');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'development', WORKERS: '2', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: join(dir, 'not-a-folder', 'store.sqlite'), LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let errors = '';
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(errors).toMatch(/worker \d+ failed to start \(exit 1\); stopping the service/);
+    expect(errors).not.toContain('starting another');
   }, 30_000);
 });
