@@ -88,18 +88,33 @@ function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? '0') / 1024;
 }
 
-async function startService(env: Record<string, string>, script = 'dist/main.js', nodeArgs: string[] = []): Promise<{ child: ChildProcess; base: string }> {
+/** A service started for measuring; `deaths` counts the cluster workers its primary reported dead so far. */
+interface StartedService {
+  child: ChildProcess;
+  base: string;
+  deaths: () => number;
+}
+
+async function startService(env: Record<string, string>, script = 'dist/main.js', nodeArgs: string[] = []): Promise<StartedService> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(NODE, [...nodeArgs, script], {
     env: { ...process.env, NODE_ENV: 'development', PORT: String(port), PUBLIC_BASE_URL: base, STORE_PATH: join(TMP, `store-${port}.sqlite`), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', MAX_BODY_BYTES: String(50 * 1024 * 1024), TRUST_SANDBOX: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // stderr is passed through; a worker that dies and is replaced would otherwise go unnoticed in a measured run.
+  let deaths = 0;
+  child.stderr?.on('data', (c: Buffer) => {
+    process.stderr.write(c);
+    deaths += c.toString().match(/worker \d+ exited/g)?.length ?? 0;
   });
   // With the embedded EHR, measuring starts once it has loaded: its second of indexing would otherwise fall into the
-  // first run, and the live heap probed after warm-up would not yet hold its definitions.
-  await waitFor(child, env['EMBEDDED_FHIR'] === 'false' ? /"msg":"listening"/ : /embedded EHR ready/);
+  // first run, and the live heap probed after warm-up would not yet hold its definitions. With several workers, once
+  // each of them listens.
+  const workers = Number(env['WORKERS'] ?? '1');
+  await waitFor(child, env['EMBEDDED_FHIR'] === 'false' ? new RegExp(Array(workers).fill('"msg":"listening"').join('[\\s\\S]*')) : /embedded EHR ready/);
   child.stdout?.resume();
-  return { child, base };
+  return { child, base, deaths: () => deaths };
 }
 
 /** Closed-loop load (autocannon, 10 connections) or, with `steady`, open-loop arrivals at `rate` (steady.mjs). */
@@ -336,13 +351,16 @@ async function main(): Promise<void> {
 
   // One process, then two (Node cluster), full-prefetch seed A.
   const scale: LoadResult[] = [];
+  let workerDeaths = 0;
   for (const workers of [1, 2]) {
     const s = await startService({ WORKERS: String(workers), EMBEDDED_FHIR: 'false' });
     await warm(`${s.base}/cds-services/intrathecal-order-sign`, JSON.stringify(scenarios[0]?.body));
     scale.push(await load(`${s.base}/cds-services/intrathecal-order-sign`, seedFile));
+    workerDeaths += s.deaths();
     await stop(s.child);
   }
-  log(`1 process ${f(scale[0]?.rps ?? 0)} req/s, 2 processes ${f(scale[1]?.rps ?? 0)} req/s`);
+  const scaleVoid = workerDeaths > 0 ? ` VOID: ${workerDeaths} worker(s) died and were replaced during these runs (see the bench's stderr).` : '';
+  log(`1 process ${f(scale[0]?.rps ?? 0)} req/s, 2 processes ${f(scale[1]?.rps ?? 0)} req/s${scaleVoid}`);
 
   const cpu = os.cpus();
   const section = [
@@ -360,7 +378,7 @@ async function main(): Promise<void> {
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,
     `- Live heap over the same soak (\`scripts/bench/heap-probe.mjs\`, heap in use after a full collection): ${heap}`,
     `- Cold start (process start to the first answered order-sign with the full rule pack): ${coldRuns['production']?.join(', ')} ms without the embedded EHR (the production shape); ${coldRuns['embedded']?.join(', ')} ms with it (the development default; its EHR, which indexes the FHIR R4 definitions and loads the fixtures, was ready at ${coldRuns['ehrReady']?.join(', ')} ms).`,
-    `- Scale on one machine (Node cluster, \`WORKERS\`), seed A full prefetch: 1 process ${f(scale[0]?.rps ?? 0)} req/s (p99 ${scale[0]?.p99 ?? 0} ms), 2 processes ${f(scale[1]?.rps ?? 0)} req/s (p99 ${scale[1]?.p99 ?? 0} ms), x${f((scale[1]?.rps ?? 0) / Math.max(1, scale[0]?.rps ?? 1), 2)}; the load generator shares the 2 cores.`,
+    `- Scale on one machine (Node cluster, \`WORKERS\`), seed A full prefetch: 1 process ${f(scale[0]?.rps ?? 0)} req/s (p99 ${scale[0]?.p99 ?? 0} ms), 2 processes ${f(scale[1]?.rps ?? 0)} req/s (p99 ${scale[1]?.p99 ?? 0} ms), x${f((scale[1]?.rps ?? 0) / Math.max(1, scale[0]?.rps ?? 1), 2)}; the load generator shares the 2 cores.${scaleVoid}`,
     END,
   ].join('\n');
   const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
