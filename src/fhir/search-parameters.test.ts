@@ -55,6 +55,17 @@ describe('search parameters cut to one resource type', () => {
     expect(perResourceType(priority).map((p) => p.expression)).toEqual(priority.base?.map(() => priority.expression));
   });
 
+  it('keeps a branch that starts from no base type in every copy, since it may match any of them', () => {
+    const mixed: SearchParameter = { resourceType: 'SearchParameter', url: 'urn:test:mixed', name: 'mixed', status: 'active', description: 'test', code: 'mixed', type: 'token', base: ['Condition', 'Observation'], expression: "Condition.code | Observation.code | iif(status.exists(), status, {})" };
+    const condition: Resource = { resourceType: 'Condition', subject: { reference: 'Patient/p' }, code: { text: 'pain' } };
+    const observation: Resource = { resourceType: 'Observation', status: 'final', code: { text: 'score' } };
+    const [forCondition, forObservation] = perResourceType(mixed);
+    expect(forCondition?.expression).not.toContain('Observation.');
+    expect(values(forCondition?.expression as string, condition)).toBe(values(mixed.expression as string, condition));
+    expect(values(forObservation?.expression as string, observation)).toBe(values(mixed.expression as string, observation));
+    expect(values(forObservation?.expression as string, observation)).toContain('final');
+  });
+
   it('gives the same values as the whole expression on every fixture resource, for every shared parameter', () => {
     const resources = fixtureResources();
     expect(new Set(resources.map((r) => r.resourceType)).size).toBeGreaterThan(8);

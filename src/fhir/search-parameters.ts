@@ -21,9 +21,10 @@ function collectBranches(atom: Atom, into: string[]): void {
 /**
  * Splits a shared search parameter into one copy per base type, each holding only that type's branches of the
  * expression: the branches whose path starts from that type (Medplum's own `getExpressionForResourceType` takes
- * those that mention `Type.` anywhere, which also gives Person the `RelatedPerson.` branches). The other branches
- * start from another resource type, so on this type they are empty and the matches are the same. A base none of
- * whose branches is found keeps the whole expression.
+ * those that mention `Type.` anywhere, which also gives Person the `RelatedPerson.` branches). A branch that starts
+ * from another base is empty on this type, so dropping it keeps the matches the same; a branch that starts from no
+ * base (a function, a parenthesis) could match anything, so every copy keeps it. A base with no branch of its own
+ * keeps the whole expression.
  * @param param - a SearchParameter as FHIR defines it.
  * @returns the parameter itself when it has one base or no expression, otherwise one copy per base.
  */
@@ -32,8 +33,10 @@ export function perResourceType(param: SearchParameter): SearchParameter[] {
   if (bases.length < 2 || !param.expression) return [param];
   const branches: string[] = [];
   collectBranches(parseFhirPath(param.expression).child, branches);
+  const baseOf = (branch: string): string | undefined => bases.find((base) => branch.startsWith(`${base}.`));
   return bases.map((base) => {
-    const own = branches.filter((branch) => branch.startsWith(`${base}.`));
-    return { ...param, base: [base], ...(own.length > 0 ? { expression: own.join(' | ') } : {}) };
+    const own = branches.filter((branch) => baseOf(branch) === base);
+    const kept = own.length > 0 ? [...own, ...branches.filter((branch) => baseOf(branch) === undefined)] : [];
+    return { ...param, base: [base], ...(kept.length > 0 ? { expression: kept.join(' | ') } : {}) };
   });
 }
