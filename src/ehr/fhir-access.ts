@@ -5,8 +5,8 @@
  * context (nothing without one), in its compartment: its Patient (read, or search by `_id`), searches that name the
  * patient, reads of resources that point at the patient (or at no patient: a Medication), creates about the patient.
  * Only plain reads, searches without `_include`/`_revinclude`, and creates are open to a token: history, operations
- * and batches are refused. Requests
- * without a token are served only when the configuration allows it (development: hook prefetch and the sandbox).
+ * and batches are refused. Requests without a token are served only when the configuration allows it (development:
+ * hook prefetch and the sandbox).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response } from 'express';
