@@ -13,6 +13,35 @@ import { DatabaseSync } from 'node:sqlite';
  */
 export type Durability = 'FULL' | 'NORMAL';
 
+/** How long a connection waits for another's lock, here and in every later statement. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** SQLite's primary result code SQLITE_BUSY ("database is locked"), extended codes included. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return typeof code === 'number' && (code & 0xff) === 5;
+}
+
+/**
+ * Switches the file to WAL. Two processes switching a new file at once can each hold a read lock while wanting the
+ * write lock; SQLite then refuses one at once, without its busy timeout, since waiting could never end. The refused
+ * one has let go of its lock by then, so trying again after a short pause succeeds (the file is then WAL already).
+ */
+function switchToWal(db: DatabaseSync): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      // Start-up only, so a synchronous pause is fine; jittered so two processes do not meet again.
+      Atomics.wait(pause, 0, 0, 5 + Math.floor(Math.random() * 20));
+    }
+  }
+}
+
 /**
  * Opens (and creates when needed) the database.
  * @param path - file path, or `:memory:`.
@@ -24,8 +53,8 @@ export function openDatabase(path: string, durability: Durability = 'FULL'): Dat
   const db = new DatabaseSync(path);
   // First: switching a new file to WAL takes a lock, and another process opening the same file at that moment (a
   // second cluster worker) must wait for it rather than fail with "database is locked".
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA journal_mode = WAL');
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  switchToWal(db);
   db.exec(`PRAGMA synchronous = ${durability}`);
   return db;
 }
