@@ -8,203 +8,22 @@
  * Times: BENCH_SECONDS per run (10), BENCH_SOAK_SECONDS (300).
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { f, trend } from './bench/numbers.js';
+import { collections, heapAfterSoak } from './bench/probe.js';
+import { freePort, load, NODE, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
+import type { LoadResult } from './bench/processes.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
 import { makeKey, signToken } from '../test/support/jwt.js';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const SOAK_SECONDS = Number(process.env['BENCH_SOAK_SECONDS'] ?? '300');
-const NODE = process.execPath;
-const TMP = mkdtempSync(join(os.tmpdir(), 'itcds-bench-'));
 const REPORT = 'docs/benchmarks.md';
 const BEGIN = '<!-- bench:http begin -->';
 const END = '<!-- bench:http end -->';
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
-
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  p999?: number;
-  max?: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  total: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Waits for a line on the child's stdout (the service logs "listening" at level info; keep LOG_LEVEL at info), then
- * stops listening: the service logs a line per request, and a listener left appending to a string and matching it
- * made this process flatten an ever longer string on every chunk, taking a core from the service it measures
- * (the soak's p99 went from about 7 to over 30 ms).
- */
-function waitFor(child: ChildProcess, text: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let tail = '';
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onData = (c: Buffer): void => {
-      tail = (tail + c.toString()).slice(-8192);
-      if (text.test(tail)) done();
-    };
-    const onExit = (code: number | null): void => done(new Error(`exited ${String(code)} before ready: ${tail.slice(-500)}`));
-    const timer = setTimeout(() => done(new Error(`no ${String(text)} within 60 s`)), 60_000);
-    child.stdout?.on('data', onData);
-    child.on('exit', onExit);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve();
-    child.on('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? '0') / 1024;
-}
-
-/** A service started for measuring; `deaths` counts the cluster workers its primary reported dead so far. */
-interface StartedService {
-  child: ChildProcess;
-  base: string;
-  deaths: () => number;
-}
-
-async function startService(env: Record<string, string>, script = 'dist/main.js', nodeArgs: string[] = []): Promise<StartedService> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = spawn(NODE, [...nodeArgs, script], {
-    env: { ...process.env, NODE_ENV: 'development', PORT: String(port), PUBLIC_BASE_URL: base, STORE_PATH: join(TMP, `store-${port}.sqlite`), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', MAX_BODY_BYTES: String(50 * 1024 * 1024), TRUST_SANDBOX: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // stderr is passed through; a worker that dies and is replaced would otherwise go unnoticed in a measured run.
-  let deaths = 0;
-  child.stderr?.on('data', (c: Buffer) => {
-    process.stderr.write(c);
-    deaths += c.toString().match(/worker \d+ exited/g)?.length ?? 0;
-  });
-  // With the embedded EHR, measuring starts once it has loaded: its second of indexing would otherwise fall into the
-  // first run, and the live heap probed after warm-up would not yet hold its definitions. With several workers, once
-  // each of them listens.
-  const workers = Number(env['WORKERS'] ?? '1');
-  await waitFor(child, env['EMBEDDED_FHIR'] === 'false' ? new RegExp(Array(workers).fill('"msg":"listening"').join('[\\s\\S]*')) : /embedded EHR ready/);
-  child.stdout?.resume();
-  return { child, base, deaths: () => deaths };
-}
-
-/** Closed-loop load (autocannon, 10 connections) or, with `steady`, open-loop arrivals at `rate` (steady.mjs). */
-async function load(url: string, bodyFile: string, extra: Record<string, unknown> = {}, steady = false): Promise<LoadResult> {
-  const child = spawn(NODE, [steady ? 'scripts/bench/steady.mjs' : 'scripts/bench/load.mjs', JSON.stringify({ url, bodyFile, duration: SECONDS, ...extra })], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((resolve) => child.on('exit', resolve));
-  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
-}
-
-async function warm(url: string, body: string, headers: Record<string, string> = {}): Promise<string> {
-  let text = '';
-  for (let i = 0; i < 30; i++) {
-    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
-    text = await res.text();
-    if (res.status !== 200) throw new Error(`warm-up got ${res.status} from ${url}: ${text.slice(0, 300)}`);
-  }
-  return text;
-}
-
-const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-
-/** Least-squares slope of (minutes, MB) samples, in MB per minute. */
-function trend(points: readonly [number, number][]): number {
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const mx = mean(points.map((p) => p[0]));
-  const my = mean(points.map((p) => p[1]));
-  return points.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / Math.max(1e-9, points.reduce((a, p) => a + (p[0] - mx) ** 2, 0));
-}
-
-interface ProbeEntry {
-  kind: string;
-  at: number;
-  mb: number;
-  pause: number;
-  newSpaceMb: number;
-  externalMb: number;
-}
-
-/** The heap probe's lines: kind, when (ms since epoch), heap in use, pause (ms), new space size, external memory (MB). */
-function probeEntries(file: string): ProbeEntry[] {
-  const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
-  const mb = (bytes: string | undefined): number => Number(bytes) / 2 ** 20;
-  return lines.map((l) => l.split(' ')).map(([kind = '', at, used, pause, newSpace, external]) => ({ kind, at: Number(at), mb: mb(used), pause: Number(pause), newSpaceMb: mb(newSpace), externalMb: mb(external) }));
-}
-
-/** The range of a figure over collections, as "a-b" (one decimal). */
-function range(entries: readonly ProbeEntry[], pick: (e: ProbeEntry) => number): string {
-  const values = entries.map(pick);
-  return `${f(Math.min(...values), 1)}-${f(Math.max(...values), 1)}`;
-}
-
-/** What the collector looked like at a set of full collections: pauses, young generation and external memory. */
-function atCollections(entries: readonly ProbeEntry[]): string {
-  return `pauses ${range(entries, (e) => e.pause)} ms, new space ${range(entries, (e) => e.newSpaceMb)} MB, external memory ${range(entries, (e) => e.externalMb)} MB`;
-}
-
-/**
- * The service's own full collections in a time window, as a phrase: how many, and the ranges of their pauses, young
- * generation and external memory.
- * @param file - the heap probe's file.
- * @param from - window start, ms since epoch.
- * @param to - window end.
- */
-function collections(file: string, from: number, to: number): string {
-  const own = probeEntries(file).filter((e) => e.kind === 'major' && e.at >= from && e.at <= to);
-  if (own.length === 0) return 'no full collection during the measured run';
-  return `${own.length} full collection${own.length === 1 ? '' : 's'} during the measured run: ${atCollections(own)}`;
-}
-
-/**
- * The heap probe's record as a sentence: the forced collections before the settle run and after the soak, and the
- * service's own full collections during the soak.
- * @param file - the probe's file.
- * @param probedFrom - a time just after the first forced collection.
- * @param soakStart - when the soak's load started.
- * @param requests - requests answered between the two forced collections.
- */
-function heapAfterSoak(file: string, probedFrom: number, soakStart: number, requests: number): string {
-  const entries = probeEntries(file);
-  const forced = entries.filter((e) => e.kind === 'forced');
-  const [before, after] = [forced.at(-2), forced.at(-1)];
-  if (!before || !after || before.at > probedFrom || after.at < soakStart) return 'not recorded (the heap probe did not answer).';
-  const own = entries.filter((e) => e.kind === 'major' && e.at > soakStart && e.at < after.at);
-  const perRequest = ((after.mb - before.mb) * 2 ** 20) / Math.max(1, requests);
-  const ownTrend = own.length >= 3 ? `, trend ${f(trend(own.map((e) => [(e.at - soakStart) / 60_000, e.mb])), 2)} MB/min` : '';
-  const ownPart = own.length === 0 ? 'the service did no full collection of its own during the soak' : `after the service's own ${own.length} full collections during the soak: ${own.map((e) => f(e.mb, 1)).join(', ')} MB${ownTrend}; at those collections ${atCollections(own)}`;
-  return `${f(before.mb, 1)} MB after warm-up, ${f(after.mb, 1)} MB after the soak, ${f(requests)} requests later (${f(perRequest, 1)} bytes per request); ${ownPart}.`;
-}
 
 async function main(): Promise<void> {
   if (!existsSync('dist/main.js')) throw new Error('run npm run build first (npm run bench does)');
