@@ -3,6 +3,8 @@
  * request's deadline, the access token sent to that server only, paging bounded.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { GetError, getText } from './http-get.js';
+import type { GetFailure } from './http-get.js';
 
 /** Why a FHIR read failed, in words fit for an OperationOutcome (never the token, never the body). */
 export class FhirFetchError extends Error {
@@ -32,47 +34,35 @@ export interface FhirSource {
 const MAX_PAGES = 50;
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-async function readBounded(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > MAX_RESPONSE_BYTES) throw new FhirFetchError('FHIR server response is too large', 'structure');
-  if (!response.body) return '';
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    bytes += chunk.byteLength;
-    if (bytes > MAX_RESPONSE_BYTES) throw new FhirFetchError('FHIR server response is too large', 'structure');
-    text += decoder.decode(chunk, { stream: true });
+/** A failed GET in words fit for an OperationOutcome. */
+function fetchError(failure: GetFailure): FhirFetchError {
+  switch (failure.kind) {
+    case 'deadline':
+      return new FhirFetchError('FHIR server did not answer in time (request deadline)', 'timeout');
+    case 'call-timeout':
+      return new FhirFetchError(`FHIR server did not answer in time (${failure.ms} ms call timeout)`, 'timeout');
+    case 'unreachable':
+      return new FhirFetchError(`FHIR server could not be reached (${failure.cause})`);
+    case 'redirect':
+      return new FhirFetchError(`FHIR server answered with a redirect (${failure.status}), which is not followed`, 'security');
+    case 'status':
+      return new FhirFetchError(`FHIR server answered HTTP ${failure.status}`, 'exception', failure.status);
+    case 'too-large':
+      return new FhirFetchError('FHIR server response is too large', 'structure');
+    case 'unreadable':
+      return new FhirFetchError(`FHIR server response could not be read (${failure.cause})`);
   }
-  return text + decoder.decode();
 }
 
 async function getJson(url: string, source: FhirSource): Promise<Resource> {
   const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json' };
   if (source.accessToken) headers['Authorization'] = `Bearer ${source.accessToken}`;
-  let response: Response;
-  const signal = AbortSignal.any([source.signal, AbortSignal.timeout(source.callTimeoutMs)]);
-  try {
-    response = await fetch(url, { headers, redirect: 'manual', signal });
-  } catch (err) {
-    if (signal.aborted) throw new FhirFetchError(`FHIR server did not answer in time (${source.signal.aborted ? 'request deadline' : `${source.callTimeoutMs} ms call timeout`})`, 'timeout');
-    throw new FhirFetchError(`FHIR server could not be reached (${(err as Error).name})`);
-  }
-  if (response.status >= 300 && response.status < 400) {
-    await response.body?.cancel();
-    throw new FhirFetchError(`FHIR server answered with a redirect (${response.status}), which is not followed`, 'security');
-  }
-  if (response.status !== 200) {
-    await response.body?.cancel();
-    throw new FhirFetchError(`FHIR server answered HTTP ${response.status}`, 'exception', response.status);
-  }
   let text: string;
   try {
-    text = await readBounded(response);
+    text = await getText(url, { headers, deadline: source.signal, timeoutMs: source.callTimeoutMs, maxBytes: MAX_RESPONSE_BYTES });
   } catch (err) {
-    if (err instanceof FhirFetchError) throw err;
-    if (signal.aborted) throw new FhirFetchError('FHIR server did not answer in time', 'timeout');
-    throw new FhirFetchError('FHIR server response could not be read');
+    if (err instanceof GetError) throw fetchError(err.failure);
+    throw err;
   }
   let json: unknown;
   try {

@@ -1,0 +1,150 @@
+/**
+ * The FHIR client's GET against real node:http servers on loopback: kept-open connections, compressed bodies and
+ * their bound after decoding, a connection the server closed as it was reused, and the two timeouts.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GetError, getText } from './http-get.js';
+import type { GetOptions } from './http-get.js';
+
+interface TestServer {
+  readonly url: string;
+  /** Connections opened and requests received so far. */
+  readonly seen: { connections: number; requests: number };
+}
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = undefined;
+});
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<TestServer> {
+  const seen = { connections: 0, requests: 0 };
+  const s = createServer((req, res) => handler(req, res, ++seen.requests));
+  s.on('connection', () => seen.connections++);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  server = s;
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/fhir/Patient/x`, seen };
+}
+
+const options = (overrides: Partial<GetOptions> = {}): GetOptions => ({
+  headers: { Accept: 'application/fhir+json' },
+  deadline: new AbortController().signal,
+  timeoutMs: 2000,
+  maxBytes: 1024 * 1024,
+  ...overrides,
+});
+
+async function failure(promise: Promise<string>): Promise<string> {
+  const err: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e
+  );
+  if (!(err instanceof GetError)) throw new Error(`expected a GetError, got ${String(err)}`);
+  return err.failure.kind;
+}
+
+const PATIENT = JSON.stringify({ resourceType: 'Patient', id: 'x', name: [{ text: 'Ünïcode name' }] });
+
+describe('getText', () => {
+  it('keeps the connection open between calls', async () => {
+    const fhir = await serve((_req, res) => res.end(PATIENT));
+    for (let i = 0; i < 3; i++) expect(await getText(fhir.url, options())).toBe(PATIENT);
+    expect(fhir.seen).toEqual({ connections: 1, requests: 3 });
+  });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+  ])('asks for compression and decodes a %s body', async (encoding, compress) => {
+    let asked: string | undefined;
+    const fhir = await serve((req, res) => {
+      asked = req.headers['accept-encoding'];
+      res.setHeader('Content-Encoding', encoding);
+      res.end(compress(Buffer.from(PATIENT)));
+    });
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+    expect(asked).toBe('gzip, deflate');
+  });
+
+  it('bounds the body after decoding: a small compressed body that grows past the limit is refused', async () => {
+    const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20));
+    const fhir = await serve((_req, res) => {
+      res.setHeader('Content-Encoding', 'gzip');
+      res.end(bomb);
+    });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    expect(await failure(getText(fhir.url, options()))).toBe('too-large');
+  });
+
+  it('refuses a declared length over the limit without reading the body', async () => {
+    const fhir = await serve((_req, res) => {
+      res.setHeader('Content-Length', String(2 * 1024 * 1024));
+      res.write('{');
+    });
+    expect(await failure(getText(fhir.url, options()))).toBe('too-large');
+  });
+
+  it('refuses an encoding it did not ask for', async () => {
+    const fhir = await serve((_req, res) => {
+      res.setHeader('Content-Encoding', 'br');
+      res.end('not really brotli');
+    });
+    expect(await failure(getText(fhir.url, options()))).toBe('unreadable');
+  });
+
+  it('sends a GET again, once, when the server closed the kept-open connection as it was reused', async () => {
+    // The second request arrives on the first connection, and the server drops it unanswered, as a server whose
+    // idle timeout fired just then would; the retry goes out on a new connection.
+    const fhir = await serve((req, res, n) => {
+      if (n === 2) req.socket.destroy();
+      else res.end(PATIENT);
+    });
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+    expect(fhir.seen).toEqual({ connections: 2, requests: 3 });
+  });
+
+  it('does not send it a third time: a server that drops every request is unreachable', async () => {
+    const fhir = await serve((req, res, n) => {
+      if (n === 1) res.end(PATIENT);
+      else req.socket.destroy();
+    });
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+    expect(await failure(getText(fhir.url, options()))).toBe('unreachable');
+    expect(fhir.seen.requests).toBe(3);
+  });
+
+  it('tells its own timeout from the request deadline', async () => {
+    const fhir = await serve(() => {
+      /* never answers */
+    });
+    expect(await failure(getText(fhir.url, options({ timeoutMs: 100 })))).toBe('call-timeout');
+    expect(await failure(getText(fhir.url, options({ deadline: AbortSignal.timeout(100) })))).toBe('deadline');
+    const passed = new AbortController();
+    passed.abort();
+    expect(await failure(getText(fhir.url, options({ deadline: passed.signal })))).toBe('deadline');
+  });
+
+  it('does not follow a redirect, and reports any status other than 200', async () => {
+    const fhir = await serve((_req, res, n) => {
+      res.statusCode = n === 1 ? 302 : 404;
+      res.setHeader('Location', 'http://127.0.0.1:9/elsewhere');
+      res.end();
+    });
+    const first: unknown = await getText(fhir.url, options()).catch((e: unknown) => e);
+    expect(first instanceof GetError && first.failure).toEqual({ kind: 'redirect', status: 302 });
+    const second: unknown = await getText(fhir.url, options()).catch((e: unknown) => e);
+    expect(second instanceof GetError && second.failure).toEqual({ kind: 'status', status: 404 });
+  });
+
+  it('reads only http and https URLs', async () => {
+    expect(await failure(getText('file:///etc/passwd', options()))).toBe('unreachable');
+    expect(await failure(getText('not a url', options()))).toBe('unreachable');
+  });
+});
