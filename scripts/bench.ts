@@ -13,7 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { f, trend } from './bench/numbers.js';
 import { collections, heapAfterSoak } from './bench/probe.js';
-import { freePort, load, NODE, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
+import { cpuMs, freePort, load, NODE, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
 import type { LoadResult } from './bench/processes.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
@@ -88,6 +88,20 @@ async function main(): Promise<void> {
   rows.push(`| seed A order-sign, the service's HTTP shell alone (evaluation replaced by its first answer) | ${f(shellLoad.rps)} | ${f(shellLoad.p50, 1)} | ${f(shellLoad.p99, 1)} | ${f(shellBare.rps)} | ${f(shellBare.p50, 1)} | ${f(shellBare.p99, 1)} | ${f((shellLoad.rps / shellBare.rps) * 100, 1)} % | ${shellLoad.non2xx + shellLoad.errors} |`);
   log(rows.at(-1) ?? '');
 
+  // Without prefetch, with the FHIR server in another process (the first service's embedded one), as in a deployment
+  // that reads its EHR: the CPU each process spends per hook, read from /proc, says what the service's own FHIR
+  // reads cost apart from the server answering them. Fewer connections: the machine has three processes to run.
+  const reader = await startService({ ...serviceEnv, EMBEDDED_FHIR: 'false' });
+  const remoteFile = join(TMP, 'body-remote.json');
+  writeFileSync(remoteFile, JSON.stringify({ ...fixture('seed-a.order-sign.no-prefetch.json'), fhirServer: `${svc.base}/fhir` }));
+  const readerUrl = `${reader.base}/cds-services/intrathecal-order-sign`;
+  await warm(readerUrl, readFileSync(remoteFile, 'utf8'));
+  const [readerCpu, serverCpu] = [cpuMs(reader.child.pid ?? 0), cpuMs(pid)];
+  const remote = await load(readerUrl, remoteFile, { connections: 4 });
+  const perHook = (before: number, now: number): string => f((now - before) / Math.max(1, remote.total), 2);
+  const remoteLine = `${f(remote.rps)} req/s at 4 connections (p50 ${remote.p50} ms, p99 ${remote.p99} ms, ${remote.non2xx + remote.errors + remote.timeouts} failed); CPU per hook: the service ${perHook(readerCpu, cpuMs(reader.child.pid ?? 0))} ms, the FHIR server ${perHook(serverCpu, cpuMs(pid))} ms`;
+  log(`no prefetch, FHIR server in another process: ${remoteLine}`);
+  await stop(reader.child);
   await stop(svc.child);
 
   // Latency at half of the service's own peak on the first scenario, on a fresh service of the same configuration
@@ -193,6 +207,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
     `- Peak RSS of the service over these runs: ${f(peakRss)} MB.`,
+    `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, 7 reads per hook over loopback): ${remoteLine}.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed), on a service never forced to collect (${tailGc}). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,
     `- Live heap over the same soak (\`scripts/bench/heap-probe.mjs\`, heap in use after a full collection): ${heap}`,

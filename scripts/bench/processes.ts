@@ -76,6 +76,16 @@ export function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux for every common architecture). */
+const CLOCK_TICKS = 100;
+
+/** CPU time a process has used so far (user and system, all its threads), in ms. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
 /** A process's resident memory now (VmRSS) or at its peak (VmHWM), in MB. */
 export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
