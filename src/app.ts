@@ -8,7 +8,6 @@ import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
 import type { RulePack } from './engine/pack-types.js';
-import { createEmbeddedEhr } from './ehr/embedded-ehr.js';
 import type { EmbeddedEhr } from './ehr/embedded-ehr.js';
 import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
 import { cdsRoutes } from './hooks/routes.js';
@@ -181,15 +180,17 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
   // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
   // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
   const replayDb = openDatabase(config.storePath, 'NORMAL');
-  // Not awaited: the hook path does not need the EHR, so the service answers hooks while it loads.
+  // Not awaited: the hook path does not need the EHR, so the service answers hooks while it loads. Imported only
+  // when configured: its modules (the authorization server, the FHIR router and definitions) took 0.5-0.7 s to load,
+  // which the production shape, without it, paid at every start.
   const ehr = config.embeddedFhir
-    ? createEmbeddedEhr({
+    ? import('./ehr/embedded-ehr.js').then(({ createEmbeddedEhr }) => createEmbeddedEhr({
         publicBaseUrl: config.publicBaseUrl,
         fixturesDir: config.fixturesDir,
         ordersDir: join(dirname(config.fixturesDir), 'orders'),
         accessTokenTtlS: config.ehrTokenTtlS,
         requireToken: config.mode === 'production',
-      })
+      }))
     : undefined;
   const parts: AppParts = {
     config,
