@@ -66,7 +66,9 @@ const validators = new Map<string, Validators>();
 export function schemaValidators(schemaDir: string): Validators {
   const known = validators.get(schemaDir);
   if (known) return known;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+  // Not checked against the JSON Schema meta-schema here (that took a tenth of start-up): the schemas ship with the
+  // code, and test/rules/schemas.test.ts checks each of them against it.
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, validateSchema: false });
   addFormats.default(ajv);
   const load = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(join(schemaDir, name), 'utf8')) as object);
   const compiled = { pack: load('pack.schema.json'), criteria: load('criteria.schema.json'), rule: load('rule.schema.json'), tests: load('rule-tests.schema.json') };

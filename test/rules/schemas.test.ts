@@ -1,0 +1,37 @@
+/**
+ * The JSON Schemas of cds-hooks/schema against the JSON Schema 2020-12 meta-schema. The service compiles them at
+ * start-up without this check (it took a tenth of start-up), so a malformed schema is caught here instead.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+
+const SCHEMA_DIR = join(import.meta.dirname, '..', '..', 'cds-hooks', 'schema');
+const files = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json'));
+
+function checker(): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+describe('the rule and service schemas', () => {
+  it('are all here', () => {
+    expect(files.sort()).toEqual(['criteria.schema.json', 'pack.schema.json', 'rule-tests.schema.json', 'rule.schema.json', 'services.schema.json']);
+  });
+
+  it.each(files)('%s is a valid JSON Schema 2020-12 and compiles in strict mode', (file) => {
+    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, file), 'utf8')) as Record<string, unknown>;
+    const ajv = checker();
+    expect(ajv.validateSchema(schema), JSON.stringify(ajv.errors)).toBe(true);
+    expect(() => ajv.compile(schema)).not.toThrow();
+  });
+
+  it('the check finds a malformed schema', () => {
+    const ajv = checker();
+    expect(ajv.validateSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { id: { type: 'strin' } } })).toBe(false);
+    expect(ajv.validateSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', required: 'id' })).toBe(false);
+  });
+});
