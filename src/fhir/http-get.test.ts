@@ -72,6 +72,11 @@ describe('getText', () => {
     expect(asked).toBe('gzip, deflate');
   });
 
+  it('drops a UTF-8 byte-order mark, as some servers send one', async () => {
+    const fhir = await serve((_req, res) => res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(PATIENT)])));
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+  });
+
   it('bounds the body after decoding: a small compressed body that grows past the limit is refused', async () => {
     const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20));
     const fhir = await serve((_req, res) => {
