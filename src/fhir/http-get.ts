@@ -41,7 +41,12 @@ export interface GetOptions {
   readonly maxBytes: number;
 }
 
-const AGENTS = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) } as const;
+/**
+ * An outbound proxy as Node's own fetch and global agents take it: with NODE_USE_ENV_PROXY=1, from HTTP_PROXY,
+ * HTTPS_PROXY and NO_PROXY (fetch, which this replaced, honoured them the same way).
+ */
+const PROXY_ENV = process.env['NODE_USE_ENV_PROXY'] === '1' ? { proxyEnv: process.env } : {};
+const AGENTS = { 'http:': new HttpAgent({ keepAlive: true, ...PROXY_ENV }), 'https:': new HttpsAgent({ keepAlive: true, ...PROXY_ENV }) } as const;
 
 function decoded(res: IncomingMessage): Readable | undefined {
   const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -80,7 +85,7 @@ function attempt(url: string, options: GetOptions, retry: boolean): Promise<stri
       reject(new GetError({ kind: 'deadline' }));
       return;
     }
-    const accept = { ...options.headers, 'Accept-Encoding': 'gzip, deflate' };
+    const accept = { ...options.headers, 'Accept-Encoding': 'gzip, deflate', 'User-Agent': 'intrathecal-cds' };
     const req: ClientRequest = (protocol === 'https:' ? httpsRequest : httpRequest)(target, { agent: AGENTS[protocol], headers: accept });
     let done = false;
     const settle = (failure: GetFailure | undefined, text?: string, next?: Promise<string>): void => {
