@@ -86,7 +86,9 @@ function truthOf(result: readonly unknown[]): Truth {
   return true;
 }
 
-function uniqueEvidence(items: readonly EvidenceItem[]): EvidenceItem[] {
+function uniqueEvidence(items: readonly EvidenceItem[]): readonly EvidenceItem[] {
+  if (items.length === 0) return NO_EVIDENCE;
+  if (items.length === 1) return items;
   const seen = new Set<string>();
   return items.filter((e) => (seen.has(e.reference) ? false : (seen.add(e.reference), true)));
 }

@@ -132,32 +132,38 @@ function sameValue(a: unknown, b: unknown, typedDates: boolean): boolean {
  */
 export function union(left: readonly unknown[], right: readonly unknown[], typedDates = false): unknown[] {
   const out: unknown[] = [];
-  const refs = new Set<unknown>();
-  const strings = new Set<string>();
-  const resources = new Map<string, unknown[]>();
-  const objects: unknown[] = [];
-  const scalars: unknown[] = [];
+  // Made when first needed: most unions in a pack join a few resources or nothing, and four collections made for
+  // every one were a tenth of what an evaluation allocated.
+  let refs: Set<unknown> | undefined;
+  let strings: Set<string> | undefined;
+  let resources: Map<string, unknown[]> | undefined;
+  let objects: unknown[] | undefined;
+  let scalars: unknown[] | undefined;
   const add = (item: unknown): void => {
     const v = plain(item);
     if (typeof v === 'string' && !dateLike(v)) {
+      strings ??= new Set<string>();
       if (strings.has(v)) return;
       strings.add(v);
       out.push(item);
       return;
     }
     if (typeof v !== 'object' || v === null) {
+      scalars ??= [];
       if (scalars.some((k) => sameValue(k, v, typedDates))) return;
       scalars.push(v);
       out.push(item);
       return;
     }
+    refs ??= new Set<unknown>();
     if (refs.has(v)) return;
     const key = isPlainObject(v) && typeof v['resourceType'] === 'string' && typeof v['id'] === 'string' ? `${v['resourceType']}/${v['id']}` : undefined;
-    let kept = objects;
+    let kept: unknown[];
     if (key !== undefined) {
+      resources ??= new Map<string, unknown[]>();
       kept = resources.get(key) ?? [];
       resources.set(key, kept);
-    }
+    } else kept = objects ??= [];
     if (kept.some((k) => sameValue(k, v, false))) return;
     refs.add(v);
     kept.push(v);
