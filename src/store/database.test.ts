@@ -37,21 +37,12 @@ function holdLock(path: string, holdMs: number, mode: 'EXCLUSIVE' | 'IMMEDIATE')
 }
 
 describe('openDatabase', () => {
-  it('waits for a lock held by another process, then opens the file in WAL mode', async () => {
+  it.each([
+    ['waits for a lock held by another process, then opens the file in WAL mode', 'EXCLUSIVE'],
+    ['tries the switch to WAL again when SQLite refuses it without waiting (another process holds the write lock)', 'IMMEDIATE'],
+  ] as const)('%s', async (_name, mode) => {
     const path = join(mkdtempSync(join(tmpdir(), 'itcds-db-')), 'store.sqlite');
-    const holder = await holdLock(path, 400, 'EXCLUSIVE');
-    const started = Date.now();
-    const db = openDatabase(path);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(db.prepare('SELECT x FROM t').all()).toEqual([{ x: 1 }]);
-    expect(await holder.done).toBe(0);
-    db.close();
-  });
-
-  it('tries the switch to WAL again when SQLite refuses it without waiting (another process holds the write lock)', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'itcds-db-')), 'store.sqlite');
-    const holder = await holdLock(path, 400, 'IMMEDIATE');
+    const holder = await holdLock(path, 400, mode);
     const started = Date.now();
     const db = openDatabase(path);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
