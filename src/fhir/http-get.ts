@@ -87,49 +87,59 @@ function attempt(url: string, options: GetOptions, retry: boolean): Promise<stri
     }
     const accept = { ...options.headers, 'Accept-Encoding': 'gzip, deflate', 'User-Agent': 'intrathecal-cds' };
     const req: ClientRequest = (protocol === 'https:' ? httpsRequest : httpRequest)(target, { agent: AGENTS[protocol], headers: accept });
+    // Settles once: the first of an answer, a failure, the deadline or the call timeout wins.
     let done = false;
-    const settle = (failure: GetFailure | undefined, text?: string, next?: Promise<string>): void => {
-      if (done) return;
+    const finish = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(timer);
       options.deadline.removeEventListener('abort', onDeadline);
-      if (next) next.then(resolve, reject);
-      else if (failure) {
-        req.destroy();
-        reject(new GetError(failure));
-      } else resolve(text ?? '');
+      return true;
     };
-    const onDeadline = (): void => settle({ kind: 'deadline' });
-    const timer = setTimeout(() => settle({ kind: 'call-timeout', ms: options.timeoutMs }), options.timeoutMs);
+    const fail = (failure: GetFailure): void => {
+      if (!finish()) return;
+      req.destroy();
+      reject(new GetError(failure));
+    };
+    // A promise given to resolve is adopted: a retry's outcome becomes this call's.
+    const succeed = (result: string | Promise<string>): void => {
+      if (finish()) resolve(result);
+    };
+    const onDeadline = (): void => fail({ kind: 'deadline' });
+    const timer = setTimeout(() => fail({ kind: 'call-timeout', ms: options.timeoutMs }), options.timeoutMs);
     options.deadline.addEventListener('abort', onDeadline, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => {
       // A kept-open connection the server closed just as it was reused: a GET may be sent again, once, on a new one.
-      if (!retry && req.reusedSocket && err.code === 'ECONNRESET') settle(undefined, undefined, attempt(url, options, true));
-      else settle({ kind: 'unreachable', cause: err.code ?? err.name });
+      if (!retry && req.reusedSocket && err.code === 'ECONNRESET') succeed(attempt(url, options, true));
+      else fail({ kind: 'unreachable', cause: err.code ?? err.name });
     });
-    req.on('response', (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400) return settle({ kind: 'redirect', status });
-      if (status !== 200) return settle({ kind: 'status', status });
-      if (Number(res.headers['content-length'] ?? '0') > options.maxBytes) return settle({ kind: 'too-large' });
-      const body = decoded(res);
-      if (!body) return settle({ kind: 'unreadable', cause: `content encoding ${String(res.headers['content-encoding'])}` });
+    const read = (res: IncomingMessage, body: Readable): void => {
       const chunks: Buffer[] = [];
       let bytes = 0;
-      const unreadable = (err: Error): void => settle({ kind: 'unreadable', cause: err.message });
+      const unreadable = (err: Error): void => fail({ kind: 'unreadable', cause: err.message });
       res.on('error', unreadable);
       if (body !== res) body.on('error', unreadable);
       body.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
         if (bytes <= options.maxBytes) chunks.push(chunk);
         else {
-          settle({ kind: 'too-large' });
+          fail({ kind: 'too-large' });
           body.destroy();
         }
       });
       // A byte-order mark is dropped, as fetch's decoder did: some servers send one, and JSON.parse refuses it.
-      body.on('end', () => settle(undefined, Buffer.concat(chunks, bytes).toString('utf8').replace(/^\uFEFF/, '')));
-      return undefined;
+      body.on('end', () => succeed(Buffer.concat(chunks, bytes).toString('utf8').replace(/^\uFEFF/, '')));
+    };
+    req.on('response', (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400) fail({ kind: 'redirect', status });
+      else if (status !== 200) fail({ kind: 'status', status });
+      else if (Number(res.headers['content-length'] ?? '0') > options.maxBytes) fail({ kind: 'too-large' });
+      else {
+        const body = decoded(res);
+        if (body) read(res, body);
+        else fail({ kind: 'unreadable', cause: `content encoding ${String(res.headers['content-encoding'])}` });
+      }
     });
     req.end();
   });
