@@ -213,9 +213,34 @@ const TO_DATE = fhirpath.compile('%value.toDate()', r4, { resolveInternalTypes: 
 /** %today of the last evaluation, kept until the date changes. */
 let lastToday: { day: string; value: unknown } = { day: '', value: undefined };
 
+/** A fhirpath.js DateTime value: its class takes the evaluation context it belongs to and the text. */
+type DateTimeClass = new (ctx: unknown, text: string) => { readonly asStr: string };
+
+/**
+ * How %now is made without running an expression. Running the compiled `toDateTime()` costs 10-15 us with warm
+ * caches and over 100 us with cold ones (it walks a good part of fhirpath.js), on every request; fhirpath.js makes
+ * a DateTime from a text it knows to be valid (an FP_Date's, in `toDateTime()`) by calling the class directly, with
+ * the context and the text. This does the same with the class and context of a value it made itself, once. If a
+ * later fhirpath.js makes its values differently, the check below fails and every request runs the expression.
+ * expressions.test.ts checks that the values made both ways behave the same.
+ */
+function directDateTime(): ((iso: string) => unknown) | undefined {
+  const iso = '2026-01-01T00:00:00.000+00:00';
+  const sample = TO_DATE_TIME({}, { value: iso })[0] as { constructor: DateTimeClass; ctx?: unknown } | undefined;
+  if (typeof sample !== 'object' || !('ctx' in sample)) return undefined;
+  const { constructor: DateTime, ctx } = sample;
+  const make = (text: string): unknown => new DateTime(ctx, text);
+  // toDateTime() hands back a value that already is one of its DateTimes (an instanceof test) unchanged.
+  const made = make(iso);
+  return TO_DATE_TIME({}, { value: made })[0] === made && (made as { asStr?: unknown }).asStr === iso ? make : undefined;
+}
+
+const makeDateTime = directDateTime() ?? ((iso: string): unknown => TO_DATE_TIME({}, { value: iso })[0]);
+
 /**
  * FHIRPath date and dateTime values for the evaluation time, so `%now - 1 year` is date arithmetic, not text.
- * Converted by expressions compiled once (a literal would be parsed again on every call).
+ * %today is converted by an expression compiled once (a literal would be parsed again on every call) and kept for
+ * the day; %now is made directly (see directDateTime).
  * @param at - the evaluation time.
  * @returns the internal FHIRPath values to pass as %now and %today.
  */
@@ -224,5 +249,5 @@ export function evaluationTime(at: Date): { now: unknown; today: unknown } {
   const day = iso.slice(0, 10);
   // %today changes once a day: its value is kept (fhirpath.js does not change its values; arithmetic makes new ones).
   if (day !== lastToday.day) lastToday = { day, value: TO_DATE({}, { value: day })[0] };
-  return { now: TO_DATE_TIME({}, { value: iso.replace('Z', '+00:00') })[0], today: lastToday.value };
+  return { now: makeDateTime(`${iso.slice(0, -1)}+00:00`), today: lastToday.value };
 }
