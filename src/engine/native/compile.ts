@@ -105,10 +105,14 @@ function member(name: string): (items: readonly unknown[]) => unknown[] {
         pushValue(out, value, untyped);
         continue;
       }
-      const present = choices.filter((k) => o[k] !== undefined);
-      if (present.length === 0) continue;
-      if (untyped || present.length > 1) fallback('choice element without a known type');
-      pushValue(out, o[present[0] as string], false);
+      // The choice keys present, without a list per item: this runs for every item that lacks the element.
+      let found: string | undefined;
+      for (const key of choices) {
+        if (o[key] === undefined) continue;
+        if (untyped || found !== undefined) fallback('choice element without a known type');
+        found = key;
+      }
+      if (found !== undefined) pushValue(out, o[found], false);
     }
     return out;
   };
