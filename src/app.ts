@@ -167,7 +167,7 @@ export interface BuildOverrides {
  * @returns the application, `ready` (the embedded EHR loads in the background) and a close function.
  */
 export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltApp {
-  const log = overrides.log ?? createLogger(config.logLevel);
+  const log = overrides.log ?? createLogger(config.logLevel, { maxBufferBytes: config.logBufferBytes });
   const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');

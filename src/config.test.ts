@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('has safe development defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ mode: 'development', port: 3000, host: '127.0.0.1', publicBaseUrl: 'http://localhost:3000', prefetchDeadlineMs: 3000, maxBodyBytes: 5 * 1024 * 1024, embeddedFhir: true, allowUnauthenticated: true, trustSandbox: true });
+    expect(config).toMatchObject({ mode: 'development', port: 3000, host: '127.0.0.1', publicBaseUrl: 'http://localhost:3000', prefetchDeadlineMs: 3000, maxBodyBytes: 5 * 1024 * 1024, logBufferBytes: 8 * 1024 * 1024, embeddedFhir: true, allowUnauthenticated: true, trustSandbox: true });
   });
 
   it('needs PUBLIC_BASE_URL and CDS_CLIENTS_FILE in production and switches every convenience off', () => {
@@ -23,6 +23,7 @@ describe('loadConfig', () => {
     [{ PORT: '70000' }, 'PORT'],
     [{ PREFETCH_DEADLINE_MS: '0' }, 'PREFETCH_DEADLINE_MS'],
     [{ MAX_BODY_BYTES: '1.5' }, 'MAX_BODY_BYTES'],
+    [{ LOG_BUFFER_BYTES: '1000' }, 'LOG_BUFFER_BYTES'],
     [{ EMBEDDED_FHIR: 'maybe' }, 'EMBEDDED_FHIR'],
     [{ PUBLIC_BASE_URL: 'ftp://x' }, 'PUBLIC_BASE_URL'],
   ])('refuses %j naming the variable', (env, name) => {

@@ -29,6 +29,8 @@ export interface Config {
   readonly thresholdsFile?: string;
   /** Log level for the structured log (`silent` in tests). */
   readonly logLevel: string;
+  /** Largest log backlog held in memory while stdout is not read, in bytes; lines beyond it are dropped and counted. */
+  readonly logBufferBytes: number;
   /** JSON file of trusted CDS clients (required in production). */
   readonly clientsFile?: string;
   /** Development only: hook and feedback calls without a valid JWT are served (and logged as such). */
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
     rulesDir: env['RULES_DIR']?.trim() || 'cds-hooks',
     ...(env['THRESHOLDS_FILE']?.trim() ? { thresholdsFile: env['THRESHOLDS_FILE'].trim() } : {}),
     logLevel: env['LOG_LEVEL']?.trim() || (mode === 'test' ? 'silent' : 'info'),
+    logBufferBytes: readInt(env, 'LOG_BUFFER_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     ...(env['CDS_CLIENTS_FILE']?.trim() ? { clientsFile: env['CDS_CLIENTS_FILE'].trim() } : {}),
     allowUnauthenticated: production ? refuseInProduction(env, 'ALLOW_UNAUTHENTICATED') : readBool(env, 'ALLOW_UNAUTHENTICATED', true),
     trustSandbox: production ? refuseInProduction(env, 'TRUST_SANDBOX') : readBool(env, 'TRUST_SANDBOX', true),

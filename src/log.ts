@@ -7,13 +7,36 @@ import type { DestinationStream, Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
+/** Where the log goes: a stream (tests capture the log this way), or stdout with a bounded backlog. */
+export type LogDestination = DestinationStream | { readonly maxBufferBytes: number };
+
 /**
- * Creates the process logger (JSON lines on stdout, or on the given stream).
+ * Stdout, written asynchronously, with at most `maxBufferBytes` waiting in memory. When the reader of stdout (a log
+ * collector, a terminal) stops reading, lines beyond the bound are dropped and counted rather than held without
+ * limit, and one warning with the count is written once the backlog has been written out.
+ */
+function boundedStdout(maxBufferBytes: number, logger: () => Logger): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, maxLength: maxBufferBytes });
+  let dropped = 0;
+  stream.on('drop', () => {
+    dropped += 1;
+  });
+  stream.on('drain', () => {
+    if (dropped === 0) return;
+    const count = dropped;
+    dropped = 0;
+    logger().warn({ dropped: count, maxBufferBytes }, 'log lines dropped: stdout did not keep up');
+  });
+  return stream;
+}
+
+/**
+ * Creates the process logger (JSON lines).
  * @param level - pino level, `silent` to switch off.
- * @param destination - where to write (tests capture the log this way).
+ * @param destination - a stream, or stdout with the largest backlog kept in memory (LOG_BUFFER_BYTES).
  * @returns the logger.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination: LogDestination): Logger {
   const options = {
     level,
     base: { service: 'intrathecal-cds' },
@@ -22,5 +45,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if ('write' in destination) return pino(options, destination);
+  const log: Logger = pino(options, boundedStdout(destination.maxBufferBytes, () => log));
+  return log;
 }
