@@ -42,6 +42,18 @@ describe('fitSummary', () => {
     expect(fitted.at(-2)).not.toBe(' ');
   });
 
+  it('collapses every kind of whitespace, also when it is a single character', () => {
+    expect(fitSummary('Covered:\tpump\nrefill\u00a0now')).toBe('Covered: pump refill now');
+    // Random texts over an alphabet heavy in whitespace: the same as collapsing and trimming, for each.
+    const alphabet = ['a', 'b', ' ', '  ', '\t', '\n', '\u00a0', '\u2003', '\r\n'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 16807) % 2147483647) % alphabet.length;
+    for (let i = 0; i < 500; i++) {
+      const text = Array.from({ length: 1 + (i % 12) }, () => alphabet[next()] ?? '').join('');
+      expect(fitSummary(text), JSON.stringify(text)).toBe(text.replace(/\s+/g, ' ').trim());
+    }
+  });
+
   it('cuts a summary without spaces hard', () => {
     expect(fitSummary('x'.repeat(300)).length).toBe(MAX_SUMMARY_LENGTH);
   });

@@ -33,13 +33,17 @@ function prune(value: unknown): unknown {
   return value;
 }
 
+/** Whitespace that fitting changes: a run, any but a plain space, or at either end. */
+const UNTIDY = /\s\s|[^\S ]|^\s|\s$/;
+
 /**
  * Shortens a summary to the spec's limit, on a word boundary where one is near, with an ellipsis.
  * @param summary - the summary text.
  * @returns the summary, at most 139 characters.
  */
 export function fitSummary(summary: string): string {
-  const text = summary.replace(/\s+/g, ' ').trim();
+  // Most summaries are already tidy (each card's is fitted when composed and again here): test before copying.
+  const text = UNTIDY.test(summary) ? summary.replace(/\s+/g, ' ').trim() : summary;
   if (text.length <= MAX_SUMMARY_LENGTH) return text;
   const cut = text.slice(0, MAX_SUMMARY_LENGTH - 1);
   const space = cut.lastIndexOf(' ');
