@@ -6,8 +6,7 @@
  * Exit 0 when all is well; 1 with one line per problem otherwise.
  */
 import { join } from 'node:path';
-import type { CompiledExpression, RulePack } from '../src/engine/pack-types.js';
-import { loadRulePacks } from '../src/engine/rule-packs.js';
+import { expressionsOf, loadRulePacks } from '../src/engine/rule-packs.js';
 import { runPackCases } from '../src/rule-cases/run-cases.js';
 import { versionProblems } from '../src/engine/rule-versions.js';
 import { loadServiceDefinitions } from '../src/services/service-definitions.js';
@@ -16,15 +15,6 @@ const RULES_DIR = 'cds-hooks';
 const schemaDir = join(RULES_DIR, 'schema');
 const packDirs = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [join(RULES_DIR, 'packs')];
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
-
-/** Every expression of a pack, with where it is written. */
-function expressionsOf(pack: RulePack): [string, CompiledExpression][] {
-  const out: [string, CompiledExpression | undefined][] = [
-    ...[...pack.criteria.values()].flatMap((c): [string, CompiledExpression | undefined][] => [[`${c.file}: ${c.name}`, c.expression], [`${c.file}: ${c.name} (evidence)`, c.evidence]]),
-    ...pack.rules.flatMap((r): [string, CompiledExpression | undefined][] => [[`${r.file}: when`, r.when], [`${r.file}: orders`, r.orders]]),
-  ];
-  return out.filter((e): e is [string, CompiledExpression] => e[1] !== undefined);
-}
 
 function main(): number {
   const problems: string[] = [];

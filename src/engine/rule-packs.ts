@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DefinitionError } from '../services/service-definitions.js';
 import { compilePack } from './compile-pack.js';
 import { readPackFiles } from './load-pack.js';
-import type { RulePack } from './pack-types.js';
+import type { CompiledExpression, RulePack } from './pack-types.js';
 
 /**
  * Reads deployment threshold overrides: a JSON object of threshold id -> number.
@@ -53,4 +53,17 @@ export function loadRulePacks(packsDir: string, schemaDir: string, thresholdOver
     ids.add(p.id);
   }
   return packs;
+}
+
+/**
+ * Every expression of a pack, with where it is written.
+ * @param pack - a compiled pack.
+ * @returns `file: criterion` or `file: when`/`orders`, and the expression.
+ */
+export function expressionsOf(pack: RulePack): [string, CompiledExpression][] {
+  const all: [string, CompiledExpression | undefined][] = [
+    ...[...pack.criteria.values()].flatMap((c): [string, CompiledExpression | undefined][] => [[`${c.file}: ${c.name}`, c.expression], [`${c.file}: ${c.name} (evidence)`, c.evidence]]),
+    ...pack.rules.flatMap((r): [string, CompiledExpression | undefined][] => [[`${r.file}: when`, r.when], [`${r.file}: orders`, r.orders]]),
+  ];
+  return all.filter((e): e is [string, CompiledExpression] => e[1] !== undefined);
 }
