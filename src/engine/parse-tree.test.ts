@@ -26,7 +26,7 @@ describe('prepared parse trees', () => {
     for (const text of texts) expect(trees?.get(text), text).toEqual(fhirpath.parse(text));
   });
 
-  it('are ignored when written by another fhirpath.js version, malformed, of another shape or missing', () => {
+  it('are ignored when written by another fhirpath.js version, malformed, of another shape (to any depth) or missing', () => {
     const write = (name: string, content: string): string => {
       const file = join(dir, name);
       writeFileSync(file, content);
@@ -38,6 +38,8 @@ describe('prepared parse trees', () => {
     expect(readPreparedTrees(write('bad.json', '{"fhirpath": '))).toBeUndefined();
     expect(readPreparedTrees(write('shape.json', JSON.stringify({ fhirpath: FHIRPATH_VERSION, trees: null })))).toBeUndefined();
     expect(readPreparedTrees(write('null.json', 'null'))).toBeUndefined();
+    const damaged = { type: 'EntireExpression', children: [{ type: 'TermExpression', children: [{ text: '%a' }] }] };
+    expect(readPreparedTrees(write('damaged.json', JSON.stringify({ fhirpath: FHIRPATH_VERSION, trees: { '%a': tree, '%b': damaged } })))).toBeUndefined();
     expect(readPreparedTrees(join(dir, 'missing.json'))).toBeUndefined();
   });
 });

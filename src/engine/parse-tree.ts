@@ -35,8 +35,8 @@ export function prepareTrees(expressions: Iterable<string>): PreparedTrees {
 }
 
 /**
- * Reads prepared parse trees. A file that is missing, unreadable, not of this shape or of another fhirpath.js
- * version gives nothing: expressions are then parsed as usual.
+ * Reads prepared parse trees. A file that is missing, unreadable, not of this shape (down to every node) or of
+ * another fhirpath.js version gives nothing: expressions are then parsed as usual.
  * @param file - the JSON file.
  * @returns the trees by expression text, or undefined.
  */
@@ -49,7 +49,16 @@ export function readPreparedTrees(file: URL | string): Map<string, AstNode> | un
   }
   const { fhirpath: version, trees } = (data ?? {}) as Partial<PreparedTrees>;
   if (version !== FHIRPATH_VERSION || typeof trees !== 'object' || trees === null) return undefined;
-  return new Map(Object.entries(trees));
+  const entries = Object.entries(trees);
+  return entries.every(([, tree]) => isNode(tree)) ? new Map(entries) : undefined;
+}
+
+/** Whether a value has the shape of a parse tree all the way down (a damaged file is parsed afresh instead). */
+function isNode(value: unknown): value is AstNode {
+  if (typeof value !== 'object' || value === null) return false;
+  const { type, text, children } = value as { type?: unknown; text?: unknown; children?: unknown };
+  if (typeof type !== 'string' || (text !== undefined && typeof text !== 'string')) return false;
+  return children === undefined || (Array.isArray(children) && children.every(isNode));
 }
 
 /** The file, beside this module, in which `npm run build` writes the trees of the shipped rule packs. */
