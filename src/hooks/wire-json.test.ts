@@ -21,6 +21,36 @@ describe('toWireResponse', () => {
     expect(wire).toEqual({ cards: [{ uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l', topic: { code: 'x' } } }] });
   });
 
+  it('gives what copying the whole response and dropping empties gives, on random responses', () => {
+    // The reference: the first version of the rule, which copied every array and object.
+    const reference = (value: unknown): unknown => {
+      if (value === null || value === undefined || value === '') return undefined;
+      if (Array.isArray(value)) {
+        const items = value.map(reference).filter((v) => v !== undefined);
+        return items.length > 0 ? items : undefined;
+      }
+      if (typeof value === 'object') {
+        const entries = Object.entries(value).map(([k, v]) => [k, reference(v)] as const).filter(([, v]) => v !== undefined);
+        return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+      }
+      return value;
+    };
+    let seed = 11;
+    const next = (n: number): number => (seed = (seed * 16807) % 2147483647) % n;
+    const leaves = [null, undefined, '', 'text', 0, 1.5, false, true];
+    const random = (depth: number): unknown => {
+      const kind = depth > 3 ? 0 : next(3);
+      if (kind === 0) return leaves[next(leaves.length)];
+      if (kind === 1) return Array.from({ length: next(4) }, () => random(depth + 1));
+      return Object.fromEntries(Array.from({ length: next(4) }, (_v, i) => [`k${i}`, random(depth + 1)]));
+    };
+    for (let i = 0; i < 2000; i++) {
+      const card = { uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l' }, extra: random(0), more: random(0) };
+      const wire = toWireResponse({ cards: [card] as never });
+      expect(wire, JSON.stringify(card)).toStrictEqual({ cards: [reference({ ...card })] });
+    }
+  });
+
   it('keeps false and 0', () => {
     const wire = toWireResponse({ cards: [{ uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l' }, suggestions: [{ uuid: 'v', label: 'x', isRecommended: false }], selectionBehavior: 'any' }] });
     expect((wire['cards'] as { suggestions: { isRecommended: boolean }[] }[])[0]?.suggestions[0]?.isRecommended).toBe(false);

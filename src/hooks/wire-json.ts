@@ -7,30 +7,50 @@ import type { CdsResponse } from './types.js';
 /** Largest summary length the spec allows ("<140 characters"). */
 export const MAX_SUMMARY_LENGTH = 139;
 
-/** The value without null, empty strings, empty arrays and empty objects at any depth; undefined when nothing is left. */
+/**
+ * The value without null, empty strings, empty arrays and empty objects at any depth; undefined when nothing is left.
+ * Arrays and objects are copied only when something in them is removed: a composed response rarely has empties, and
+ * copying all of it was most of this function's cost.
+ */
 function prune(value: unknown): unknown {
   if (value === null || value === undefined || value === '') return undefined;
-  if (Array.isArray(value)) {
-    const items: unknown[] = [];
-    for (const item of value as unknown[]) {
-      const kept = prune(item);
-      if (kept !== undefined) items.push(kept);
-    }
-    return items.length > 0 ? items : undefined;
+  if (Array.isArray(value)) return pruneArray(value as unknown[]);
+  if (typeof value === 'object') return pruneObject(value as Record<string, unknown>);
+  return value;
+}
+
+function pruneArray(items: readonly unknown[]): readonly unknown[] | undefined {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const kept = prune(item);
+    if (copy === undefined && (kept === undefined || kept !== item)) copy = items.slice(0, i);
+    if (copy !== undefined && kept !== undefined) copy.push(kept);
   }
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    let any = false;
-    for (const key of Object.keys(value)) {
-      const kept = prune((value as Record<string, unknown>)[key]);
-      if (kept !== undefined) {
-        out[key] = kept;
-        any = true;
+  const out = copy ?? items;
+  return out.length > 0 ? out : undefined;
+}
+
+function pruneObject(object: Record<string, unknown>): Record<string, unknown> | undefined {
+  let copy: Record<string, unknown> | undefined;
+  let size = 0;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const item = object[key];
+    const kept = prune(item);
+    if (copy === undefined && (kept === undefined || kept !== item)) {
+      // The keys before this one were all kept as they are.
+      copy = {};
+      for (const earlier in object) {
+        if (earlier === key) break;
+        if (Object.hasOwn(object, earlier)) copy[earlier] = object[earlier];
       }
     }
-    return any ? out : undefined;
+    if (kept === undefined) continue;
+    size += 1;
+    if (copy !== undefined) copy[key] = kept;
   }
-  return value;
+  return size > 0 ? (copy ?? object) : undefined;
 }
 
 /** Whitespace that fitting changes: a run, any but a plain space, or at either end. */
