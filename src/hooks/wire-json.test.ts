@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fitSummary, MAX_SUMMARY_LENGTH, toWireResponse } from './wire-json.js';
 
@@ -35,20 +36,17 @@ describe('toWireResponse', () => {
       }
       return value;
     };
-    let seed = 11;
-    const next = (n: number): number => (seed = (seed * 16807) % 2147483647) % n;
-    const leaves = [null, undefined, '', 'text', 0, 1.5, false, true];
-    const random = (depth: number): unknown => {
-      const kind = depth > 3 ? 0 : next(3);
-      if (kind === 0) return leaves[next(leaves.length)];
-      if (kind === 1) return Array.from({ length: next(4) }, () => random(depth + 1));
-      return Object.fromEntries(Array.from({ length: next(4) }, (_v, i) => [`k${i}`, random(depth + 1)]));
-    };
-    for (let i = 0; i < 2000; i++) {
-      const card = { uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l' }, extra: random(0), more: random(0) };
-      const wire = toWireResponse({ cards: [card] as never });
-      expect(wire, JSON.stringify(card)).toStrictEqual({ cards: [reference({ ...card })] });
-    }
+    const leaf = fc.constantFrom(null, undefined, '', 'text', 0, 1.5, false, true);
+    const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), tie('value'), { maxKeys: 4, noNullPrototype: true })),
+    }));
+    fc.assert(
+      fc.property(value, value, (extra, more) => {
+        const card = { uuid: 'u', summary: 's', indicator: 'info', source: { label: 'l' }, extra, more };
+        expect(toWireResponse({ cards: [card] as never })).toStrictEqual({ cards: [reference({ ...card })] });
+      }),
+      { numRuns: 2000 }
+    );
   });
 
   it('keeps false and 0', () => {
@@ -74,14 +72,9 @@ describe('fitSummary', () => {
 
   it('collapses every kind of whitespace, also when it is a single character', () => {
     expect(fitSummary('Covered:\tpump\nrefill\u00a0now')).toBe('Covered: pump refill now');
-    // Random texts over an alphabet heavy in whitespace: the same as collapsing and trimming, for each.
-    const alphabet = ['a', 'b', ' ', '  ', '\t', '\n', '\u00a0', '\u2003', '\r\n'];
-    let seed = 7;
-    const next = (): number => (seed = (seed * 16807) % 2147483647) % alphabet.length;
-    for (let i = 0; i < 500; i++) {
-      const text = Array.from({ length: 1 + (i % 12) }, () => alphabet[next()] ?? '').join('');
-      expect(fitSummary(text), JSON.stringify(text)).toBe(text.replace(/\s+/g, ' ').trim());
-    }
+    // Texts over an alphabet heavy in whitespace: the same as collapsing and trimming, for each.
+    const text = fc.array(fc.constantFrom('a', 'b', ' ', '  ', '\t', '\n', '\u00a0', '\u2003', '\r\n'), { minLength: 1, maxLength: 12 }).map((parts) => parts.join(''));
+    fc.assert(fc.property(text, (t) => fitSummary(t) === t.replace(/\s+/g, ' ').trim()), { numRuns: 500 });
   });
 
   it('cuts a summary without spaces hard', () => {
