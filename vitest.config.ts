@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     environment: 'node',
+    // One temporary directory per run, removed at its end (test/support/temp-root.ts).
+    globalSetup: ['test/support/temp-root.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Spec-invariant oracle and fixtures are loaded per file; files run in parallel across the 2 cores.
