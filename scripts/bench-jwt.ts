@@ -5,7 +5,7 @@
  * cost. Bounded: a fixed number of fresh tokens per algorithm. Writes its table between markers in docs/benchmarks.md.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
   writeFileSync(REPORT, existing.includes(BEGIN) ? existing.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`);
   process.stdout.write(`wrote ${REPORT}\n`);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 await main();

@@ -8,7 +8,7 @@
  * Times: BENCH_SECONDS per run (10), BENCH_SOAK_SECONDS (300).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { f, trend } from './bench/numbers.js';
@@ -221,3 +221,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+// The scratch directory holds request bodies of up to 10,000 resources and a store per service: removed after a
+// complete run, kept after a failed one (the services' stores and probe files say what happened).
+rmSync(TMP, { recursive: true, force: true });
