@@ -1,19 +1,22 @@
 /**
- * The FHIR client's GET against real node:http servers on loopback: kept-open connections, compressed bodies and
- * their bound after decoding, a connection the server closed as it was reused, and the two timeouts.
+ * The FHIR client's GET against real node:http servers on loopback: kept-open connections and their idle limit,
+ * compressed bodies and their bound after decoding, a connection the server closed as it was reused, and the two
+ * timeouts.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GetError, getText } from './http-get.js';
+import { GetError, getText, IDLE_CONNECTION_MS } from './http-get.js';
 import type { GetOptions } from './http-get.js';
 
 interface TestServer {
   readonly url: string;
   /** Connections opened and requests received so far. */
   readonly seen: { connections: number; requests: number };
+  /** Milliseconds after its start at which each connection closed. */
+  readonly closed: number[];
 }
 
 let server: Server | undefined;
@@ -25,11 +28,16 @@ afterEach(async () => {
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void): Promise<TestServer> {
   const seen = { connections: 0, requests: 0 };
+  const closed: number[] = [];
   const s = createServer((req, res) => handler(req, res, ++seen.requests));
-  s.on('connection', () => seen.connections++);
+  s.on('connection', (socket) => {
+    seen.connections++;
+    const opened = Date.now();
+    socket.on('close', () => closed.push(Date.now() - opened));
+  });
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   server = s;
-  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/fhir/Patient/x`, seen };
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/fhir/Patient/x`, seen, closed };
 }
 
 const options = (overrides: Partial<GetOptions> = {}): GetOptions => ({
@@ -47,6 +55,15 @@ async function failure(promise: Promise<string>): Promise<string> {
   );
   if (!(err instanceof GetError)) throw new Error(`expected a GetError, got ${String(err)}`);
   return err.failure.kind;
+}
+
+/** Resolves once a condition holds, checking every 50 ms; fails after twice the idle limit. */
+async function until(condition: () => boolean): Promise<void> {
+  const end = Date.now() + 2 * IDLE_CONNECTION_MS;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('the condition did not hold in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const PATIENT = JSON.stringify({ resourceType: 'Patient', id: 'x', name: [{ text: 'Ünïcode name' }] });
@@ -70,6 +87,26 @@ describe('getText', () => {
     });
     expect(await getText(fhir.url, options())).toBe(PATIENT);
     expect(asked).toBe('gzip, deflate');
+  });
+
+  it('closes a kept-open connection left unused, even when the server would keep it open for ever', async () => {
+    // The slow answer shows that the idle limit does not cut short a call in progress: that has its own timeout.
+    const fhir = await serve((req, res) => {
+      if (!req.url?.endsWith('?slow')) res.end(PATIENT);
+      else {
+        res.write(PATIENT.slice(0, 5));
+        setTimeout(() => res.end(PATIENT.slice(5)), IDLE_CONNECTION_MS + 500);
+      }
+    });
+    (server as Server).keepAliveTimeout = 0;
+    const started = Date.now();
+    const answers = await Promise.all([getText(fhir.url, options()), getText(`${fhir.url}?slow`, options({ timeoutMs: 3 * IDLE_CONNECTION_MS }))]);
+    expect(answers).toEqual([PATIENT, PATIENT]);
+    expect(Date.now() - started).toBeGreaterThan(IDLE_CONNECTION_MS);
+    // The quick call's connection has by now waited unused for longer than the limit; the slow one's has just begun.
+    await until(() => fhir.closed.length === 1);
+    expect(fhir.seen.connections).toBe(2);
+    expect(fhir.closed[0]).toBeGreaterThanOrEqual(IDLE_CONNECTION_MS - 100);
   });
 
   it('drops a UTF-8 byte-order mark, as some servers send one', async () => {

@@ -46,7 +46,15 @@ export interface GetOptions {
  * HTTPS_PROXY and NO_PROXY (fetch, which this replaced, honoured them the same way).
  */
 const PROXY_ENV = process.env['NODE_USE_ENV_PROXY'] === '1' ? { proxyEnv: process.env } : {};
-const AGENTS = { 'http:': new HttpAgent({ keepAlive: true, ...PROXY_ENV }), 'https:': new HttpsAgent({ keepAlive: true, ...PROXY_ENV }) } as const;
+/**
+ * How long a kept-open connection may wait unused before the service closes it. Without a limit, a server that
+ * never closes idle connections would keep them open as long as the process runs. 4 s is below the 5 s keep-alive
+ * of Node and Apache servers, so the service usually closes first; when the server does, the one retry below covers
+ * it. The agent's timeout closes only unused connections: a call in progress is bounded by its own timeout.
+ */
+export const IDLE_CONNECTION_MS = 4000;
+const KEEP_ALIVE = { keepAlive: true, timeout: IDLE_CONNECTION_MS, ...PROXY_ENV };
+const AGENTS = { 'http:': new HttpAgent(KEEP_ALIVE), 'https:': new HttpsAgent(KEEP_ALIVE) } as const;
 
 function decoded(res: IncomingMessage): Readable | undefined {
   const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
