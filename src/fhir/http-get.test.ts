@@ -57,15 +57,6 @@ async function failure(promise: Promise<string>): Promise<string> {
   return err.failure.kind;
 }
 
-/** Resolves once a condition holds, checking every 50 ms; fails after twice the idle limit. */
-async function until(condition: () => boolean): Promise<void> {
-  const end = Date.now() + 2 * IDLE_CONNECTION_MS;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('the condition did not hold in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const PATIENT = JSON.stringify({ resourceType: 'Patient', id: 'x', name: [{ text: 'Ünïcode name' }] });
 
 describe('getText', () => {
@@ -104,7 +95,7 @@ describe('getText', () => {
     expect(answers).toEqual([PATIENT, PATIENT]);
     expect(Date.now() - started).toBeGreaterThan(IDLE_CONNECTION_MS);
     // The quick call's connection has by now waited unused for longer than the limit; the slow one's has just begun.
-    await until(() => fhir.closed.length === 1);
+    await expect.poll(() => fhir.closed.length, { timeout: 2 * IDLE_CONNECTION_MS, interval: 50 }).toBe(1);
     expect(fhir.seen.connections).toBe(2);
     expect(fhir.closed[0]).toBeGreaterThanOrEqual(IDLE_CONNECTION_MS - 100);
   });
