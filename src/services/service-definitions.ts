@@ -54,7 +54,7 @@ export function loadServiceDefinitions(rulesDir: string): ServiceDefinition[] {
   } catch (err) {
     throw new DefinitionError(`${file}: ${(err as Error).message}`);
   }
-  // The schema ships with the code and is checked against the meta-schema by test/rules/schemas.test.ts, not here.
+  // Not checked against the meta-schema here (see schemaValidators in engine/load-pack.ts for why, and what still is).
   const validate = new Ajv2020({ allErrors: true, validateSchema: false }).compile<{ services: RawService[] }>(schema);
   if (!validate(raw)) {
     const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');

@@ -2,11 +2,13 @@
  * The JSON Schemas of cds-hooks/schema against the JSON Schema 2020-12 meta-schema. The service compiles them at
  * start-up without this check (it took a tenth of start-up), so a malformed schema is caught here instead.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
+import { schemaValidators } from '../../src/engine/load-pack.js';
 
 const SCHEMA_DIR = join(import.meta.dirname, '..', '..', 'cds-hooks', 'schema');
 const files = readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json'));
@@ -33,5 +35,14 @@ describe('the rule and service schemas', () => {
     const ajv = checker();
     expect(ajv.validateSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { id: { type: 'strin' } } })).toBe(false);
     expect(ajv.validateSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', required: 'id' })).toBe(false);
+  });
+
+  it('start-up, which skips the meta-schema, still stops on a keyword with a value of the wrong type', () => {
+    // A RULES_DIR elsewhere brings its own copy of the schemas, which no test here has checked.
+    const dir = mkdtempSync(join(tmpdir(), 'itcds-schema-'));
+    cpSync(SCHEMA_DIR, dir, { recursive: true });
+    const rule = JSON.parse(readFileSync(join(dir, 'rule.schema.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'rule.schema.json'), JSON.stringify({ ...rule, required: 'id' }));
+    expect(() => schemaValidators(dir)).toThrow(/required value must be/);
   });
 });
