@@ -3,6 +3,7 @@
  * (CDS Hooks 2.0: "the CDS Service SHOULD include an OperationOutcome") with the status that fits.
  */
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { Refusal } from './refusal.js';
 
 /** FHIR issue-type codes we use (http://hl7.org/fhir/valueset-issue-type.html). */
 export type IssueCode =
@@ -28,8 +29,11 @@ export interface Problem {
   severity?: 'error' | 'warning';
 }
 
-/** An error that carries its HTTP status and OperationOutcome; thrown anywhere, answered by the error handler. */
-export class HttpError extends Error {
+/**
+ * An error that carries its HTTP status and OperationOutcome; thrown anywhere, answered by the error handler (with
+ * no stack: a Refusal).
+ */
+export class HttpError extends Refusal {
   readonly status: number;
   readonly outcome: OperationOutcome;
   readonly headers: Record<string, string>;

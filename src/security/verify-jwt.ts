@@ -5,11 +5,12 @@
  * never seen before. Failures carry a reason for the server log; the client only ever learns "401".
  */
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { Refusal } from '../http/refusal.js';
 import type { ReplayStore } from '../store/replay-store.js';
 import type { TrustedClient } from './clients.js';
 
-/** Why a JWT was refused (for the log; never sent to the client). */
-export class AuthFailure extends Error {}
+/** Why a JWT was refused (for the log; never sent to the client). A Refusal: it captures no stack. */
+export class AuthFailure extends Refusal {}
 
 /** What verification needs. */
 export interface VerifyOptions {
