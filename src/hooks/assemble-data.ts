@@ -76,19 +76,23 @@ async function resolveKey(p: PrefetchKey, request: HookRequest, source: FhirSour
  * @throws HttpError 412 naming each required key that could not be had.
  */
 export async function assembleData(service: ServiceDefinition, request: HookRequest, options: AssembleOptions): Promise<AssembledData> {
-  // The deadline's timer is only started when some key has to be read: a fully prefetched call (the common case)
-  // would otherwise leave a timer per request that fires, and builds an abort error, long after the answer.
+  // The deadline's timer is only started when some key has to be read, and is cleared once every read has settled:
+  // a timer left running fires long after the answer and builds an abort error for nobody (AbortSignal.timeout
+  // cannot be cleared).
   const toRead = service.prefetch.some((p) => request.prefetch[p.key] === undefined);
   const usable = toRead && request.fhirServer !== undefined && (options.mayContact?.(request.fhirServer) ?? true);
-  const source: FhirSource | undefined = usable
+  const deadline = usable ? new AbortController() : undefined;
+  const timer = deadline ? setTimeout(() => deadline.abort(), options.deadlineMs) : undefined;
+  const source: FhirSource | undefined = deadline
     ? {
         baseUrl: request.fhirServer as string,
-        signal: AbortSignal.timeout(options.deadlineMs),
+        signal: deadline.signal,
         callTimeoutMs: options.callTimeoutMs ?? options.deadlineMs,
         ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.access_token } : {}),
       }
     : undefined;
   const settled = await Promise.allSettled(service.prefetch.map((p) => resolveKey(p, request, source)));
+  clearTimeout(timer);
   const resources: Record<string, readonly Resource[]> = {};
   const unavailable: UnavailableKey[] = [];
   const problems: Problem[] = [];
