@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../services/service-definitions.js';
-import { loadRulePacks } from './rule-packs.js';
+import { expressionsOf, loadRulePacks } from './rule-packs.js';
 
 /** A copy of the demo pack with one file edited. */
 function demoWith(file: string, edit: (text: string) => string): string {
@@ -49,6 +49,13 @@ describe('loading and checking rule packs', () => {
     const root = demoWith(file, edit);
     expect(() => load(root)).toThrow(DefinitionError);
     expect(() => load(root)).toThrow(message);
+  });
+
+  it('compiles a text written in several places once (the shipped pack writes 24 such repeats)', () => {
+    const expressions = loadRulePacks('cds-hooks/packs', 'cds-hooks/schema').flatMap((pack) => expressionsOf(pack).map(([, e]) => e));
+    const texts = new Set(expressions.map((e) => e.text));
+    expect(expressions.length).toBeGreaterThan(texts.size);
+    expect(new Set(expressions).size).toBe(texts.size);
   });
 
   it('applies deployment threshold overrides and refuses overrides of thresholds that do not exist', () => {

@@ -28,6 +28,8 @@ interface Scope {
   readonly thresholdIds: ReadonlySet<string>;
   readonly table: ReturnType<typeof userFunctions>;
   readonly natives: ReturnType<typeof packFunctions>;
+  /** Expressions compiled so far, by text: a text written in several places is parsed and compiled once. */
+  readonly compiled: Map<string, CompiledExpression>;
 }
 
 /** FHIRPath's (and fhirpath.js's) variables that need services a rule pack does not have, and what to use instead. */
@@ -38,6 +40,9 @@ const UNSUPPORTED_VARIABLES: ReadonlyMap<string, string> = new Map([
 ]);
 
 function compileChecked(text: string, where: string, scope: Scope): CompiledExpression {
+  // Its checks depend only on the text and the pack, so a text that passed them once passes them everywhere.
+  const done = scope.compiled.get(text);
+  if (done) return done;
   let use;
   try {
     use = readExpression(text);
@@ -67,7 +72,9 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   if (unknown.length > 0) throw new DefinitionError(`${where}: unknown function ${unknown.join(', ')}()\n  ${text}`);
   const thresholds = new Set([...text.matchAll(/%thresholds\.([A-Za-z]\w*)/g)].map((m) => m[1] ?? ''));
   for (const t of thresholds) if (!scope.thresholdIds.has(t)) throw new DefinitionError(`${where}: unknown threshold %thresholds.${t}\n  ${text}`);
-  return { text, ...compileExpression(text, scope.table, scope.natives, use.tree), variables: use.variables, thresholds };
+  const compiled = { text, ...compileExpression(text, scope.table, scope.natives, use.tree), variables: use.variables, thresholds };
+  scope.compiled.set(text, compiled);
+  return compiled;
 }
 
 function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion> {
@@ -251,7 +258,7 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
     valueSets.set(vs.id, vs);
   }
   const table = userFunctions(valueSets);
-  const scope: Scope = { files, valueSets, table, natives: packFunctions(valueSets), criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()) };
+  const scope: Scope = { files, valueSets, table, natives: packFunctions(valueSets), criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()), compiled: new Map() };
   const criteria = compileCriteria(scope);
   const app = files.pack.app;
   if (app) {

@@ -66,7 +66,8 @@ export const PREPARED_TREES_FILE = new URL('./parse-trees.json', import.meta.url
 
 /**
  * The trees prepared at build time. Parsing the pack's expressions is a tenth to a fifth of start-up; a tree is
- * taken out when used, so the map does not outlive loading (a text written twice in a pack is parsed the second time).
+ * taken out when used, so the map does not outlive loading (the loader compiles a text written twice in one pack
+ * once; one written in two packs is parsed the second time).
  */
 const prepared = readPreparedTrees(PREPARED_TREES_FILE);
 
