@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fhirpath from 'fhirpath';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FHIRPATH_VERSION, prepareTrees, readPreparedTrees } from './parse-tree.js';
+import { FHIRPATH_VERSION, prepareTrees, readPreparedTrees, treeSource } from './parse-tree.js';
+import type { AstNode } from './parse-tree.js';
 import { expressionsOf, loadRulePacks } from './rule-packs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'parse-trees-'));
@@ -41,5 +42,16 @@ describe('prepared parse trees', () => {
     const damaged = { type: 'EntireExpression', children: [{ type: 'TermExpression', children: [{ text: '%a' }] }] };
     expect(readPreparedTrees(write('damaged.json', JSON.stringify({ fhirpath: FHIRPATH_VERSION, trees: { '%a': tree, '%b': damaged } })))).toBeUndefined();
     expect(readPreparedTrees(join(dir, 'missing.json'))).toBeUndefined();
+  });
+
+  it('stand in for parsing, once per text, and every other text is parsed', () => {
+    // A tree fhirpath.js would never give for this text shows which one was used.
+    const marked: AstNode = { type: 'EntireExpression', text: 'prepared' };
+    const parse = treeSource(new Map([['%a', marked]]));
+    expect(parse('%a')).toBe(marked);
+    expect(parse('%a')).toEqual(fhirpath.parse('%a'));
+    expect(parse('%b.exists()')).toEqual(fhirpath.parse('%b.exists()'));
+    expect(treeSource(undefined)('%a')).toEqual(fhirpath.parse('%a'));
+    expect(() => parse('%a and (')).toThrow();
   });
 });
