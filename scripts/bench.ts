@@ -107,9 +107,10 @@ async function main(): Promise<void> {
   // Latency at half of the service's own peak on the first scenario, on a fresh service of the same configuration
   // warmed on that request (the heap then holds what this load leaves, not the 10,000-resource bodies before it) and
   // never forced to collect: a forced full collection stalls the seconds after it, and two forced services have been
-  // found collecting every few seconds to the end (cause not found; see docs/benchmarks.md, session 7). Its own full
-  // collections are only observed (heap-probe.mjs without --expose-gc). Steady arrivals are the measure; autocannon's per-second rate limit is kept for comparison with
-  // the earlier reports (bursts at each second's start).
+  // found collecting every few seconds to the end (cause not found; see docs/benchmarks-history.md, session 7).
+  // Its own full collections are only observed (heap-probe.mjs without --expose-gc). Steady arrivals are the
+  // measure; autocannon's per-second rate limit is kept for comparison with the earlier reports (bursts at each
+  // second's start).
   const half = Math.max(1, Math.round(seedPeak / 2));
   const tailGcFile = join(TMP, 'tail-gc.txt');
   const tailSvc = await startService({ ...serviceEnv, BENCH_HEAP_FILE: tailGcFile }, 'dist/main.js', ['--import', './scripts/bench/heap-probe.mjs']);
