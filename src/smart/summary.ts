@@ -5,6 +5,7 @@
  */
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
+import { isClinicallyActive } from '../engine/item-tests.js';
 import { referenceOf } from '../fhir/json.js';
 import type { AppEvaluation, AppEvaluationRequest } from './app-evaluation.js';
 
@@ -24,7 +25,9 @@ function list(resources: readonly Resource[] | undefined, keep: (r: Resource) =>
   return lines.length > 0 ? lines : [`- ${MISSING(empty)}`];
 }
 
-const isActiveCondition = (r: Resource): boolean => r.resourceType === 'Condition' && (r.clinicalStatus?.coding?.some((c) => c.code === 'active') ?? true);
+// The rules' own notion (active, recurrence or relapse; not entered in error or refuted), so the summary lists what
+// the criteria counted.
+const isActiveCondition = (r: Resource): boolean => r.resourceType === 'Condition' && isClinicallyActive(r);
 const isDevice = (r: Resource): boolean => r.resourceType === 'Device' && r.status !== 'entered-in-error';
 const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && r.status === 'completed';
 

@@ -47,6 +47,26 @@ describe('the evaluation the app shows', () => {
     expect(view.summary).not.toMatch(/pain score (of|was) \d/);
   });
 
+  it('the summary lists as active diagnoses only those the rules count as active', () => {
+    // A payer reads this list: a diagnosis entered in error, refuted or resolved must not be on it.
+    const request = fromFixture('seed-a.order-sign.json');
+    const condition = (id: string, extra: Record<string, unknown>): Resource => ({ resourceType: 'Condition', id, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.29', display: 'Other chronic pain' }] }, subject: { reference: 'Patient/it-seed-a' }, ...extra });
+    const verification = (code: string) => ({ verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code }] } });
+    const clinical = (code: string) => ({ clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code }] } });
+    request.records['conditions'] = [
+      ...(request.records['conditions'] ?? []),
+      condition('void-error', { ...clinical('active'), ...verification('entered-in-error') }),
+      condition('void-refuted', verification('refuted')),
+      condition('resolved', { ...clinical('resolved'), abatementDateTime: '2025-01-01' }),
+      condition('abated-no-status', { abatementDateTime: '2025-01-01' }),
+      condition('relapsed', clinical('relapse')),
+    ];
+    const diagnoses = evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary.split('Diagnoses (active)\n')[1]?.split('\n\n')[0] ?? '';
+    expect(diagnoses).toContain('Condition/it-seed-a-g894');
+    expect(diagnoses).toContain('Condition/relapsed');
+    for (const id of ['void-error', 'void-refuted', 'resolved', 'abated-no-status']) expect(diagnoses).not.toContain(`Condition/${id}`);
+  });
+
   it('a new start lists the implant-time criteria instead', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
