@@ -92,6 +92,8 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     "%observations.effective.ofType(dateTime).first().toString() & '|' & %observations.value.ofType(integer).toString()",
     "'3|4'.split('|').last().toDecimal()", "'x'.toDecimal()", "(5).toString()", "(5.5).toString()", 'true.toString()',
     "'abc'.contains('')", "'abc'.startsWith('ab')", "'ab\ncd'.matches('b.c')", "'Abc'.upper()",
+    // string literals with escapes (FHIRPath's \n, \r, \t, \f, \uXXXX; any other escaped character stands for itself)
+    "'a\\nb' & '\\r\\t\\f'", "'it\\'s' & '\\\"q\\\"' & '\\`b\\`'", "'\\u00e9t\\u00E9'", "'back\\\\slash \\/ \\q'",
     // comparisons and sorting, dates of one shape
     '%observations.effective.ofType(dateTime).sort()', "%observations.select(effective.ofType(dateTime).toString() & '|' & id).sort().last()",
     '%observations.effective.ofType(dateTime).first() = %observations.effective.ofType(dateTime).last()',
