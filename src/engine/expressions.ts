@@ -10,7 +10,7 @@ import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
 import { codingsOfAny, epochDays, isClinicallyActive, namesOf, pattern } from './item-tests.js';
 import { compileNative } from './native/compile.js';
-import { functionCall, identifierText, parseTree } from './parse-tree.js';
+import { functionCall, identifierText, parseTree, unquote } from './parse-tree.js';
 import type { AstNode } from './parse-tree.js';
 import type { NativeFn } from './native/compile.js';
 import type { NativeFunction } from './native/functions.js';
@@ -46,7 +46,7 @@ const REGEX_FUNCTIONS = new Set(['matches', 'replaceMatches', 'textMatches']);
 
 function stringLiteral(node: AstNode | undefined): string | undefined {
   if (!node) return undefined;
-  if (node.type === 'StringLiteral' && node.text) return node.text.slice(1, -1);
+  if (node.type === 'StringLiteral' && node.text) return unquote(node.text);
   return node.children?.length === 1 ? stringLiteral(node.children[0]) : undefined;
 }
 

@@ -92,10 +92,25 @@ export function treeSource(prepared: Map<string, AstNode> | undefined): (express
  */
 export const parseTree = treeSource(readPreparedTrees(PREPARED_TREES_FILE));
 
-/** An identifier's name, without the backticks of a delimited identifier. */
+/** FHIRPath's escapes that stand for a control character; any other escaped character stands for itself. */
+const CONTROL_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', f: '\f' };
+
+/**
+ * The text of a quoted string literal or delimited identifier, its escapes read as fhirpath.js reads them: \n, \r,
+ * \t, \f, \uXXXX, and a backslash before any other character (but a line break) keeping that character.
+ * @param quoted - the token with its quotes or backticks.
+ * @returns the text it stands for.
+ */
+export function unquote(quoted: string): string {
+  return quoted.slice(1, -1).replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_match, escaped: string) =>
+    escaped.length === 5 ? String.fromCharCode(Number.parseInt(escaped.slice(1), 16)) : (CONTROL_ESCAPES[escaped] ?? escaped)
+  );
+}
+
+/** An identifier's name: a delimited identifier without its backticks, escapes read. */
 export function identifierText(node: AstNode | undefined): string {
   const text = node?.text ?? '';
-  return text.startsWith('`') ? text.slice(1, -1) : text;
+  return text.startsWith('`') ? unquote(text) : text;
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { NativeFunction } from './functions.js';
 import { CORE_FUNCTIONS } from './functions.js';
 import { choiceKeys, choiceOfType, elementType, isConcreteResourceType, isDateType } from './model.js';
-import { BUILT_IN_VARIABLES, functionCall, identifierText as identifier, parseTree } from '../parse-tree.js';
+import { BUILT_IN_VARIABLES, functionCall, identifierText as identifier, parseTree, unquote } from '../parse-tree.js';
 import type { AstNode } from '../parse-tree.js';
 import { Untyped, compareItems, dateLike, fallback, isPlainObject, itemsEqual, plain, stringOf, truthOf, union } from './values.js';
 
@@ -35,19 +35,6 @@ interface Plan {
 
 /** The expression uses something the native engine does not compile. */
 class Unsupported extends Error {}
-
-/** FHIRPath's string escapes that stand for a control character; any other escaped character stands for itself. */
-const CONTROL_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', f: '\f' };
-
-/**
- * The value of a quoted string literal, its escapes read as fhirpath.js reads them: \n, \r, \t, \f, \uXXXX, and a
- * backslash before any other character (but a line break) keeping that character.
- */
-function stringLiteralValue(quoted: string): string {
-  return quoted.slice(1, -1).replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_match, escaped: string) =>
-    escaped.length === 5 ? String.fromCharCode(Number.parseInt(escaped.slice(1), 16)) : (CONTROL_ESCAPES[escaped] ?? escaped)
-  );
-}
 
 const NONE: readonly unknown[] = [];
 const TRUE: readonly unknown[] = [true];
@@ -247,7 +234,7 @@ class Compiler {
   private literal(node: AstNode): Plan {
     const text = node.text ?? '';
     let value: unknown;
-    if (node.type === 'StringLiteral') value = stringLiteralValue(text);
+    if (node.type === 'StringLiteral') value = unquote(text);
     else if (node.type === 'NumberLiteral' && String(Number(text)) === text) value = Number(text);
     else if (node.type === 'BooleanLiteral') return { run: () => (text === 'true' ? TRUE : FALSE), boolean: true, focus: false };
     else if (node.type === 'NullLiteral') return { run: () => NONE, boolean: false, focus: false };
