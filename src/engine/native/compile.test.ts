@@ -86,6 +86,7 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     "iif(%empty.exists(), 'a', 'b')", "iif(%flags.first(), 'a')", "%observations.select(iif(value.ofType(integer).exists(), value.ofType(integer), 0))",
     // unions
     '%observations | %observations', '%twin | %observations', "(%observations.status | 'final')", '(1 | 2 | 1)', '%numbers | %numbers',
+    '%numbers.combine(%numbers)', '%numbers.combine(%empty).sum()', '%empty.combine(%observations.status)', '(1 | 2).combine(1).count()',
     // arithmetic and strings
     '%numbers.sum()', '(7 * 100 / 9).round(0)', '(10 / 3).round(2)', '1 / 0', '%numbers.first() + 2.5', "'a' + 'b'", "'a' & %empty & 'b'",
     '(0.1 + 0.2)', '(2.345).round(2)', '(0 - 2.5).round(0)', '(0 - 5.5).abs()',

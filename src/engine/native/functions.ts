@@ -109,6 +109,8 @@ export const CORE_FUNCTIONS: ReadonlyMap<string, NativeFunction> = new Map<strin
   ['abs', { arities: [0], boolean: false, fn: (input) => { const n = numberOf(input); return n === undefined ? NONE : one(Math.abs(n)); } }],
   ['sort', { arities: [0], boolean: false, subset: true, fn: sortOf }],
   ['sum', { arities: [0], boolean: false, fn: sumOf }],
+  // Both collections kept whole, repeats included (the argument reads no focus, see invocation() in compile.ts).
+  ['combine', { arities: [1], boolean: false, fn: (input, [other = NONE]) => input.concat(other) }],
   ['skip', { arities: [1], boolean: false, subset: true, fn: (input, [n]) => { const k = integerArg(n); return k === undefined ? NONE : input.slice(k); } }],
   [
     'round',

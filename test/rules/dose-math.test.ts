@@ -1,0 +1,147 @@
+/**
+ * The shipped pack's programmed-dose math against a model written here in plain JavaScript, over orders whose basal
+ * rates and scheduled doses are drawn at random: quantities and ratios in units the pack converts (volume or drug per
+ * day, hour or minute) and in units it does not (per week, per second, grams, text only, ranges). The property that
+ * matters clinically: a daily amount is either the whole sum or not known, never a sum that leaves a part out. The
+ * pack runs under the fhirpath.js oracle, so the native engine must also agree with fhirpath.js on every order.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { evaluatePack } from '../../src/engine/evaluate.js';
+import type { RulePack } from '../../src/engine/pack-types.js';
+import { loadRulePacks } from '../../src/engine/rule-packs.js';
+import { oraclePack } from '../support/engine-oracle.js';
+
+const [shipped] = loadRulePacks('cds-hooks/packs', 'cds-hooks/schema');
+const NOW = new Date('2026-11-20T15:00:00Z');
+
+/** Periods a rate or a dose's timing may name, with how many fit in a day (undefined: not converted). */
+const PER_DAY: Readonly<Record<string, number | undefined>> = { d: 1, h: 24, min: 1440, wk: undefined, s: undefined, mo: undefined };
+/** Amount units, with their kind and size (mL for volumes, mcg for drug amounts). */
+const AMOUNTS: Readonly<Record<string, { kind: 'mL' | 'mg'; size: number } | undefined>> = {
+  mL: { kind: 'mL', size: 1 },
+  mg: { kind: 'mg', size: 1000 },
+  ug: { kind: 'mg', size: 1 },
+  g: undefined,
+  'mL{total}': undefined,
+};
+const VALUES = [0.01, 0.02, 0.05, 0.1, 0.25, 0.4, 0.5, 1, 2, 12, 500];
+
+const amount = fc.constantFrom(...Object.keys(AMOUNTS));
+const period = fc.constantFrom(...Object.keys(PER_DAY));
+const value = fc.option(fc.constantFrom(...VALUES), { nil: undefined, freq: 8 });
+
+type Rate =
+  | { form: 'quantity'; amount: string; per: string; value: number | undefined }
+  | { form: 'ratio'; amount: string; per: string; value: number | undefined; over: number | undefined }
+  | { form: 'text'; value: number | undefined }
+  | { form: 'range' };
+type Dose = { amount: string; value: number | undefined; frequency: number | undefined; period: number | undefined; per: string };
+
+const rate: fc.Arbitrary<Rate> = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ form: fc.constant('quantity' as const), amount, per: period, value }) },
+  { weight: 3, arbitrary: fc.record({ form: fc.constant('ratio' as const), amount, per: period, value, over: fc.option(fc.constantFrom(1, 2, 7), { nil: undefined }) }) },
+  { weight: 1, arbitrary: fc.record({ form: fc.constant('text' as const), value }) },
+  { weight: 1, arbitrary: fc.record({ form: fc.constant('range' as const) }) }
+);
+const dose: fc.Arbitrary<Dose> = fc.record({
+  amount,
+  value,
+  frequency: fc.option(fc.constantFrom(1, 2, 4), { nil: undefined }),
+  period: fc.option(fc.constantFrom(1, 4, 12), { nil: undefined }),
+  per: fc.constantFrom('d', 'h', 'd', 'h', 'wk', 'min'),
+});
+
+function rateElement(r: Rate): Record<string, unknown> {
+  const q = (v: number | undefined, code: string): Record<string, unknown> => ({ ...(v !== undefined ? { value: v } : {}), code, system: 'http://unitsofmeasure.org' });
+  if (r.form === 'quantity') return { rateQuantity: q(r.value, `${r.amount}/${r.per}`) };
+  if (r.form === 'ratio') return { rateRatio: { numerator: q(r.value, r.amount), denominator: q(r.over, r.per) } };
+  if (r.form === 'text') return { rateQuantity: { value: r.value ?? 1, unit: 'mL per day' } };
+  return { rateRange: { low: q(0.1, 'mL/d'), high: q(0.5, 'mL/d') } };
+}
+
+function order(rates: readonly Rate[], doses: readonly Dose[]): Resource {
+  const route = { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] };
+  const dosageInstruction = [
+    ...(rates.length > 0 ? [{ route, doseAndRate: rates.map(rateElement) }] : []),
+    ...doses.map((d) => ({
+      route,
+      timing: { repeat: { ...(d.frequency !== undefined ? { frequency: d.frequency } : {}), ...(d.period !== undefined ? { period: d.period } : {}), periodUnit: d.per } },
+      doseAndRate: [{ doseQuantity: { ...(d.value !== undefined ? { value: d.value } : {}), code: d.amount } }],
+    })),
+  ];
+  return {
+    resourceType: 'MedicationRequest',
+    id: 'dose',
+    status: 'draft',
+    intent: 'order',
+    subject: { reference: 'Patient/p' },
+    medicationCodeableConcept: { coding: [{ system: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'J2274' }] },
+    dosageInstruction,
+  } as Resource;
+}
+
+/** One rate or dose as a kind and an amount per day, or 'other' when the model does not convert it. */
+type Part = { kind: 'mL' | 'mg'; perDay: number } | 'other';
+
+function ratePart(r: Rate): Part {
+  if (r.form === 'text' || r.form === 'range') return 'other';
+  const unit = AMOUNTS[r.amount];
+  const perDay = PER_DAY[r.per];
+  if (!unit || perDay === undefined || r.value === undefined) return 'other';
+  const over = r.form === 'ratio' ? (r.over ?? 1) : 1;
+  return { kind: unit.kind, perDay: ((r.value * unit.size) / over) * perDay };
+}
+
+function dosePart(d: Dose): Part {
+  const unit = AMOUNTS[d.amount];
+  const perDay = d.per === 'd' ? 1 : d.per === 'h' ? 24 : undefined;
+  if (!unit || perDay === undefined || d.value === undefined) return 'other';
+  return { kind: unit.kind, perDay: ((d.value * unit.size * (d.frequency ?? 1)) / (d.period ?? 1)) * perDay };
+}
+
+/** What the model expects: the daily volume (mL) and drug amount (mcg), each present only when every part is of its kind. */
+function expected(rates: readonly Rate[], doses: readonly Dose[]): { mL?: number; mcg?: number } {
+  const parts = [...rates.map(ratePart), ...doses.map(dosePart)];
+  const kinds = new Set(parts.map((p) => (p === 'other' ? 'other' : p.kind)));
+  if (kinds.size !== 1 || kinds.has('other')) return {};
+  const total = parts.reduce((sum, p) => sum + (p === 'other' ? 0 : p.perDay), 0);
+  if (total <= 0) return {};
+  return kinds.has('mL') ? { mL: total } : { mcg: total };
+}
+
+function computed(pack: RulePack, o: Resource): { mL?: number; mcg?: number; notConverted: boolean } {
+  const evaluation = evaluatePack(pack, { hook: 'order-sign', data: { patient: [{ resourceType: 'Patient', id: 'p' }] }, draftOrders: [o], ordersToJudge: [o], now: NOW }, { allCriteria: true });
+  const results = evaluation.criteria.find((c) => c.order === o)?.results ?? [];
+  const number = (name: string): number | undefined => results.find((r) => r.name === name)?.value?.[0] as number | undefined;
+  const mL = number('dailyVolumeMl');
+  const mcg = number('programmedMcgPerDay');
+  return { ...(mL !== undefined ? { mL } : {}), ...(mcg !== undefined ? { mcg } : {}), notConverted: results.find((r) => r.name === 'programmedDoseNotConverted')?.truth === true };
+}
+
+const close = (a: number | undefined, b: number | undefined): boolean => (a === undefined ? b === undefined : b !== undefined && Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b)));
+
+describe('programmed daily amounts: the whole sum or not known', () => {
+  it('agrees with a plain JavaScript model over random rates and scheduled doses', () => {
+    const { pack, log } = oraclePack(shipped as RulePack);
+    let converted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(rate, { maxLength: 3 }), fc.array(dose, { maxLength: 2 }), (rates, doses) => {
+        const want = expected(rates, doses);
+        const got = computed(pack, order(rates, doses));
+        expect(close(got.mL, want.mL) && close(got.mcg, want.mcg), JSON.stringify({ rates, doses, want, got })).toBe(true);
+        const anyPart = rates.length + doses.length > 0;
+        expect(got.notConverted).toBe(anyPart && want.mL === undefined && want.mcg === undefined);
+        if (want.mL !== undefined || want.mcg !== undefined) converted++;
+        else if (anyPart) refused++;
+      }),
+      { numRuns: 400 }
+    );
+    // Both outcomes were exercised, and the native engine agreed with fhirpath.js throughout.
+    expect(converted).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+    expect(log.mismatches).toEqual([]);
+  });
+});
