@@ -38,7 +38,19 @@ type Rate =
   | { form: 'text'; value: number | undefined }
   | { form: 'range' };
 type Max = { count: boolean; amount: string; value: number; per: string; over: number | undefined };
-type Dose = { amount: string; value: number | undefined; timed: boolean; frequency: number | undefined; period: number | undefined; per: string; asNeeded: boolean; max: Max | undefined };
+/** A dose's timing: a repeat, a code alone (BID, not converted), or none (a dose given once). */
+type Dose = {
+  amount: string;
+  value: number | undefined;
+  timing: 'repeat' | 'code' | 'none';
+  frequency: number | undefined;
+  frequencyMax: number | undefined;
+  timesOfDay: number | undefined;
+  period: number | undefined;
+  per: string;
+  asNeeded: boolean;
+  max: Max | undefined;
+};
 
 const rate: fc.Arbitrary<Rate> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ form: fc.constant('quantity' as const), amount, per: period, value }) },
@@ -56,8 +68,10 @@ const max: fc.Arbitrary<Max> = fc.record({
 const dose: fc.Arbitrary<Dose> = fc.record({
   amount,
   value,
-  timed: fc.constantFrom(true, true, true, false),
+  timing: fc.constantFrom('repeat' as const, 'repeat' as const, 'repeat' as const, 'code' as const, 'none' as const),
   frequency: fc.option(fc.constantFrom(1, 2, 4), { nil: undefined }),
+  frequencyMax: fc.option(fc.constantFrom(3, 6), { nil: undefined, freq: 4 }),
+  timesOfDay: fc.option(fc.constantFrom(2, 3), { nil: undefined, freq: 4 }),
   period: fc.option(fc.constantFrom(1, 4, 12), { nil: undefined }),
   per: fc.constantFrom('d', 'h', 'd', 'h', 'wk', 'min'),
   asNeeded: fc.boolean(),
@@ -78,7 +92,20 @@ function order(rates: readonly Rate[], doses: readonly Dose[]): Resource {
     ...(rates.length > 0 ? [{ route, doseAndRate: rates.map(rateElement) }] : []),
     ...doses.map((d) => ({
       route,
-      ...(d.timed ? { timing: { repeat: { ...(d.frequency !== undefined ? { frequency: d.frequency } : {}), ...(d.period !== undefined ? { period: d.period } : {}), periodUnit: d.per } } } : {}),
+      ...(d.timing === 'code' ? { timing: { code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation', code: 'BID' }] } } } : {}),
+      ...(d.timing === 'repeat'
+        ? {
+            timing: {
+              repeat: {
+                ...(d.frequency !== undefined ? { frequency: d.frequency } : {}),
+                ...(d.frequencyMax !== undefined ? { frequencyMax: d.frequencyMax } : {}),
+                ...(d.timesOfDay !== undefined ? { timeOfDay: ['08:00:00', '14:00:00', '20:00:00'].slice(0, d.timesOfDay) } : {}),
+                ...(d.period !== undefined ? { period: d.period } : {}),
+                periodUnit: d.per,
+              },
+            },
+          }
+        : {}),
       ...(d.asNeeded ? { asNeededBoolean: true } : {}),
       doseAndRate: [{ doseQuantity: { ...(d.value !== undefined ? { value: d.value } : {}), code: d.amount } }],
       ...(d.max
@@ -111,13 +138,14 @@ function ratePart(r: Rate): Part {
 
 /** A dose at the most it is given per day; none for a dose given once (no timing, not as needed). */
 function doseParts(d: Dose): Part[] {
+  const count = d.frequencyMax ?? d.frequency ?? d.timesOfDay ?? 1;
   const unit = AMOUNTS[d.amount];
   const dosePerDay = (times: number): Part => (unit && d.value !== undefined ? { kind: unit.kind, perDay: d.value * unit.size * times } : 'other');
   const timed = (): Part => {
-    const perDay = d.per === 'd' ? 1 : d.per === 'h' ? 24 : undefined;
-    return perDay === undefined ? 'other' : dosePerDay(((d.frequency ?? 1) / (d.period ?? 1)) * perDay);
+    const perDay = d.timing === 'repeat' ? (d.per === 'd' ? 1 : d.per === 'h' ? 24 : undefined) : undefined;
+    return perDay === undefined ? 'other' : dosePerDay((count / (d.period ?? 1)) * perDay);
   };
-  if (!d.asNeeded) return d.timed ? [timed()] : [];
+  if (!d.asNeeded) return d.timing !== 'none' ? [timed()] : [];
   if (d.max) {
     const m = d.max;
     const perDay = m.per === 'd' ? 1 : m.per === 'h' ? 24 : undefined;
@@ -128,7 +156,7 @@ function doseParts(d: Dose): Part[] {
     // An amount per period: the amount is the daily figure; the dose's own unit must still be of the same kind.
     return [dosePerDay(0), maxUnit ? { kind: maxUnit.kind, perDay: m.value * maxUnit.size * (perDay / (m.over ?? 1)) } : 'other'];
   }
-  return d.timed ? [timed()] : ['other'];
+  return d.timing !== 'none' ? [timed()] : ['other'];
 }
 
 /** What the model expects: the daily volume (mL) and drug amount (mcg), each present only when every part is of its kind. */
