@@ -46,6 +46,7 @@ type Dose = {
   frequency: number | undefined;
   frequencyMax: number | undefined;
   timesOfDay: number | undefined;
+  events: number | undefined;
   period: number | undefined;
   per: string;
   asNeeded: boolean;
@@ -72,6 +73,7 @@ const dose: fc.Arbitrary<Dose> = fc.record({
   frequency: fc.option(fc.constantFrom(1, 2, 4), { nil: undefined }),
   frequencyMax: fc.option(fc.constantFrom(3, 6), { nil: undefined, freq: 4 }),
   timesOfDay: fc.option(fc.constantFrom(2, 3), { nil: undefined, freq: 4 }),
+  events: fc.option(fc.constantFrom(1, 2), { nil: undefined, freq: 4 }),
   period: fc.option(fc.constantFrom(1, 4, 12), { nil: undefined }),
   per: fc.constantFrom('d', 'h', 'd', 'h', 'wk', 'min'),
   asNeeded: fc.boolean(),
@@ -100,6 +102,7 @@ function order(rates: readonly Rate[], doses: readonly Dose[]): Resource {
                 ...(d.frequency !== undefined ? { frequency: d.frequency } : {}),
                 ...(d.frequencyMax !== undefined ? { frequencyMax: d.frequencyMax } : {}),
                 ...(d.timesOfDay !== undefined ? { timeOfDay: ['08:00:00', '14:00:00', '20:00:00'].slice(0, d.timesOfDay) } : {}),
+                ...(d.events !== undefined ? { when: ['MORN', 'EVE'].slice(0, d.events) } : {}),
                 ...(d.period !== undefined ? { period: d.period } : {}),
                 periodUnit: d.per,
               },
@@ -138,7 +141,7 @@ function ratePart(r: Rate): Part {
 
 /** A dose at the most it is given per day; none for a dose given once (no timing, not as needed). */
 function doseParts(d: Dose): Part[] {
-  const count = d.frequencyMax ?? d.frequency ?? d.timesOfDay ?? 1;
+  const count = d.frequencyMax ?? d.frequency ?? d.timesOfDay ?? d.events ?? 1;
   const unit = AMOUNTS[d.amount];
   const dosePerDay = (times: number): Part => (unit && d.value !== undefined ? { kind: unit.kind, perDay: d.value * unit.size * times } : 'other');
   const timed = (): Part => {
