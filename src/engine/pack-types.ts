@@ -120,6 +120,8 @@ export interface Rule {
 /** What the SMART app shows from a pack (pack.yaml `app`). */
 export interface AppView {
   readonly establishedCriterion?: string;
+  /** A patient-level criterion whose evidence is the therapy's device (the summary lists it under Device). */
+  readonly deviceCriterion?: string;
   readonly policyCriteria: readonly string[];
   readonly newStartCriteria?: readonly string[];
   readonly documentation: readonly string[];

@@ -160,5 +160,6 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
     pitfalls: app?.pitfalls ?? [],
     sources,
   };
-  return { ...evaluation, summary: draftSummary(request, evaluation, established) };
+  const device = app?.deviceCriterion ? byName.get(app.deviceCriterion) : undefined;
+  return { ...evaluation, summary: draftSummary(request, evaluation, established, device) };
 }

@@ -7,7 +7,7 @@ import type { Patient, Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
 import { isClinicallyActive } from '../engine/item-tests.js';
 import { referenceOf } from '../fhir/json.js';
-import type { AppEvaluation, AppEvaluationRequest } from './app-evaluation.js';
+import type { AppEvaluation, AppEvaluationRequest, CriterionView } from './app-evaluation.js';
 
 type Parts = Omit<AppEvaluation, 'summary'>;
 
@@ -31,14 +31,23 @@ const isActiveCondition = (r: Resource): boolean => r.resourceType === 'Conditio
 const isDevice = (r: Resource): boolean => r.resourceType === 'Device' && r.status !== 'entered-in-error';
 const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && r.status === 'completed';
 
+/** The device lines: the pack's device criterion's evidence when it names one (what the rules took for the pump), else every Device on record. */
+function deviceLines(devices: readonly Resource[] | undefined, criterion: CriterionView | undefined): string[] {
+  if (!criterion) return list(devices, isDevice, 'implanted pump Device');
+  if (criterion.status === 'met' && criterion.evidence.length > 0) return criterion.evidence.map((e) => `- ${e.description}`);
+  if (devices === undefined || criterion.status === 'not known') return [`- ${MISSING('implanted pump Device: could not be read from the EHR')}`];
+  return [`- ${MISSING('implanted pump Device')}`];
+}
+
 /**
  * Drafts the summary.
  * @param request - the record the app read.
  * @param parts - the evaluation.
  * @param established - whether the therapy is established (the criteria listed differ).
+ * @param device - the pack's device criterion, when it names one (its evidence is the Device section).
  * @returns plain text with light markdown (headings, lists).
  */
-export function draftSummary(request: AppEvaluationRequest, parts: Parts, established: boolean): string {
+export function draftSummary(request: AppEvaluationRequest, parts: Parts, established: boolean, device?: CriterionView): string {
   const { records } = request;
   const lines: string[] = [
     'MEDICAL NECESSITY SUMMARY: INTRATHECAL DRUG DELIVERY',
@@ -50,7 +59,7 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     ...list(records.conditions, isActiveCondition, 'active diagnosis'),
     '',
     'Device',
-    ...list(records.devices, isDevice, 'implanted pump Device'),
+    ...deviceLines(records.devices, device),
     '',
     'Coverage',
     ...list(records.coverages, (r) => r.resourceType === 'Coverage' && r.status === 'active', 'active coverage'),

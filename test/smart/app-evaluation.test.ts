@@ -67,6 +67,24 @@ describe('the evaluation the app shows', () => {
     for (const id of ['void-error', 'void-refuted', 'resolved', 'abated-no-status']) expect(diagnoses).not.toContain(`Condition/${id}`);
   });
 
+  it('the summary lists under Device the pump the rules recognised, not every device on record', () => {
+    const request = fromFixture('seed-a.order-sign.json');
+    const device = (id: string, extra: Record<string, unknown>): Resource => ({ resourceType: 'Device', id, patient: { reference: 'Patient/it-seed-a' }, ...extra });
+    request.records['devices'] = [
+      ...(request.records['devices'] ?? []),
+      device('pacemaker', { status: 'active', deviceName: [{ name: 'Cardiac pacemaker', type: 'user-friendly-name' }] }),
+      device('void-pump', { status: 'entered-in-error', deviceName: [{ name: 'SynchroMed II', type: 'user-friendly-name' }], modelNumber: '8637-20' }),
+    ];
+    const section = (summary: string): string => summary.split('\nDevice\n')[1]?.split('\n\n')[0] ?? '';
+    const devices = section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary);
+    expect(devices).toBe('- Device/it-seed-a-pump (SynchroMed II, model 8637-40, active)');
+
+    request.records['devices'] = [device('pacemaker', { status: 'active', deviceName: [{ name: 'Cardiac pacemaker', type: 'user-friendly-name' }] })];
+    expect(section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary)).toBe('- [MISSING: implanted pump Device]');
+    delete request.records['devices'];
+    expect(section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary)).toBe('- [MISSING: implanted pump Device: could not be read from the EHR]');
+  });
+
   it('a new start lists the implant-time criteria instead', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
