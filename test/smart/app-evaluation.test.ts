@@ -85,6 +85,21 @@ describe('the evaluation the app shows', () => {
     expect(section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary)).toBe('- [MISSING: implanted pump Device: could not be read from the EHR]');
   });
 
+  it('dose lines of a baclofen order are in mcg/day, with no morphine billing line', () => {
+    const request = fromFixture('baclofen-ms.order-sign.json');
+    const baclofen = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
+    expect(baclofen()?.dose).toEqual(['Programmed: baclofen 400 mcg/day.']);
+
+    // The same dose as a volume of a 2 mg/mL (2,000 mcg/mL) product.
+    const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as Record<string, unknown>;
+    order['contained'] = [{ resourceType: 'Medication', id: 'g', code: { text: 'Gablofen' }, ingredient: [{ itemCodeableConcept: { text: 'Baclofen' }, strength: { numerator: { value: 2, code: 'mg' }, denominator: { value: 1, code: 'mL' } } }] }];
+    order['medicationReference'] = { reference: '#g' };
+    delete order['medicationCodeableConcept'];
+    const dosage = (order['dosageInstruction'] as Record<string, unknown>[])[0] as Record<string, unknown>;
+    dosage['doseAndRate'] = [{ rateQuantity: { value: 0.2, unit: 'mL/d', system: 'http://unitsofmeasure.org', code: 'mL/d' } }];
+    expect(baclofen()?.dose).toEqual(['Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.']);
+  });
+
   it('a new start lists the implant-time criteria instead', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
