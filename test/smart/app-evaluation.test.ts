@@ -91,7 +91,7 @@ describe('the evaluation the app shows', () => {
     expect(baclofen()?.dose).toEqual(['Programmed: baclofen 400 mcg/day.']);
 
     // The same dose as a volume of a 2 mg/mL (2,000 mcg/mL) product.
-    const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as Record<string, unknown>;
+    const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>;
     order['contained'] = [{ resourceType: 'Medication', id: 'g', code: { text: 'Gablofen' }, ingredient: [{ itemCodeableConcept: { text: 'Baclofen' }, strength: { numerator: { value: 2, code: 'mg' }, denominator: { value: 1, code: 'mL' } } }] }];
     order['medicationReference'] = { reference: '#g' };
     delete order['medicationCodeableConcept'];
