@@ -262,7 +262,8 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
   const criteria = compileCriteria(scope);
   const app = files.pack.app;
   if (app) {
-    const names = [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? []].flat();
+    const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
+    const names = [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
     for (const n of names) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
   }
   const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, ...(app ? { app } : {}) };

@@ -128,6 +128,19 @@ export interface AppView {
   readonly doseLines?: readonly string[];
   readonly doseWhen?: string;
   readonly pitfalls: readonly string[];
+  /** Lists for particular therapies (a spasticity pump), replacing the ones above when chosen. */
+  readonly variants?: readonly AppVariant[];
+}
+
+/** The app's lists for one kind of therapy; a list left out keeps the pack's default. */
+export interface AppVariant {
+  readonly name: string;
+  /** Criteria that choose the variant: it applies when any is met, at the patient level or for any order. */
+  readonly when: readonly string[];
+  readonly policyCriteria?: readonly string[];
+  readonly newStartCriteria?: readonly string[];
+  readonly documentation?: readonly string[];
+  readonly pitfalls?: readonly string[];
 }
 
 /** A loaded, checked, compiled rule pack. */

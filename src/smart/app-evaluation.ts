@@ -143,9 +143,12 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   });
   const app = packs.find((p) => p.app)?.app;
   const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? orderViews.flatMap((o) => o.criteria.filter((c) => c.name === name)).slice(0, 1));
+  const met = (name: string): boolean => byName.get(name)?.status === 'met' || orderViews.some((o) => o.criteria.some((c) => c.name === name && c.status === 'met'));
+  const variant = app?.variants?.find((v) => v.when.some(met));
   const established = app?.establishedCriterion ? byName.get(app.establishedCriterion)?.status === 'met' : true;
-  const policyCriteria = pick(established ? app?.policyCriteria : (app?.newStartCriteria ?? app?.policyCriteria));
-  const documentation = pick(app?.documentation);
+  const newStart = variant?.newStartCriteria ?? app?.newStartCriteria;
+  const policyCriteria = pick(established ? (variant?.policyCriteria ?? app?.policyCriteria) : (newStart ?? variant?.policyCriteria ?? app?.policyCriteria));
+  const documentation = pick(variant?.documentation ?? app?.documentation);
   const unavailable = DATA_VARIABLES.filter((v) => v !== 'patient' && request.records[v] === undefined);
   const sources = packs.flatMap((p) => [...p.sources.values()].map((s) => ({ title: s.title, ...(s.url ? { url: s.url } : {}), confidence: s.confidence })));
   const evaluation = {
@@ -157,7 +160,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
     criteria,
     policyCriteria,
     documentation,
-    pitfalls: app?.pitfalls ?? [],
+    pitfalls: variant?.pitfalls ?? app?.pitfalls ?? [],
     sources,
   };
   const device = app?.deviceCriterion ? byName.get(app.deviceCriterion) : undefined;

@@ -12,6 +12,8 @@ import type { AppEvaluation, AppEvaluationRequest, CriterionView } from './app-e
 type Parts = Omit<AppEvaluation, 'summary'>;
 
 const MISSING = (what: string): string => `[MISSING: ${what}]`;
+/** A description inside a sentence: its first letter lower-cased, names and codes (Ashworth, LOINC) kept. */
+const inSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 
 function patientLine(p: Patient): string {
   const name = p.name?.[0];
@@ -71,7 +73,7 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     ...(parts.orders.length > 0 ? parts.orders.flatMap((o) => [`- ${o.description}`, ...o.dose.map((d) => `  - ${d}`)]) : [`- ${MISSING('order under review')}`]),
     '',
     'Response to therapy and monitoring',
-    ...parts.documentation.map((d) => `- ${d.description}: ${d.status === 'met' ? `documented (${d.evidence.map((e) => e.description).join('; ') || 'yes'})` : MISSING(d.status === 'not known' ? `${d.description.toLowerCase()} (could not be checked)` : d.description.toLowerCase())}`),
+    ...parts.documentation.map((d) => `- ${d.description}: ${d.status === 'met' ? `documented (${d.evidence.map((e) => e.description).join('; ') || 'yes'})` : MISSING(d.status === 'not known' ? `${inSentence(d.description)} (could not be checked)` : inSentence(d.description))}`),
     '',
     established ? 'Policy criteria (continuation of established therapy)' : 'Policy criteria (new intrathecal therapy, implant-time criteria)',
     ...parts.policyCriteria.map((c) => `- ${c.description}: ${c.status === 'met' ? `met${c.evidence.length > 0 ? `; ${c.evidence.map((e) => e.reference).join(', ')}` : ''}` : c.status === 'not met' ? MISSING(`not shown in the record`) : MISSING('could not be checked')}`),
