@@ -111,6 +111,38 @@ describe('the evaluation the app shows', () => {
     ]);
     expect(view.summary).toContain('Policy criteria (new intrathecal therapy, implant-time criteria)');
   });
+
+  it('a baclofen pump for spasticity is judged by spasticity, function and the plan, never by pain scores', () => {
+    const request = fromFixture('baclofen-ms.order-sign.json');
+    const view = evaluateForApp(packs, request, NOW, 'http://localhost:3000');
+    expect(view.documentation.map((d) => [d.name, d.status])).toEqual([
+      ['recentSpasticityScore', 'not met'],
+      ['functionDocumented', 'not met'],
+      ['planDocumented', 'not met'],
+    ]);
+    expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
+      ['establishedPump', 'met'],
+      ['qualifyingIndication', 'met'],
+      ['recentSpasticityScore', 'not met'],
+      ['functionDocumented', 'not met'],
+      ['planDocumented', 'not met'],
+    ]);
+    expect(view.pitfalls.join('\n')).toContain('abrupt discontinuation of intrathecal baclofen can be fatal');
+    expect(view.summary).not.toMatch(/pain score/i);
+    expect(view.summary).toContain('[MISSING: a spasticity measure (Ashworth, Tardieu, spasm frequency) is recorded within the monitoring look-back]');
+
+    // Launched from the chart with no order, the record alone (spasticity, no pain diagnosis) chooses the same lists.
+    expect(evaluateForApp(packs, { ...request, orders: [] }, NOW, 'http://localhost:3000').documentation.map((d) => d.name)).toEqual(['recentSpasticityScore', 'functionDocumented', 'planDocumented']);
+
+    // A new baclofen start lists the NCD's anti-spasmodic criteria, not the pain ones.
+    const records = { ...request.records, devices: [], procedures: [] };
+    expect(evaluateForApp(packs, { ...request, records }, NOW, 'http://localhost:3000').policyCriteria.map((c) => c.name)).toEqual([
+      'spasticityIndication',
+      'oralAntispasmodicHistory',
+      'baclofenTestDose',
+      'baclofenTestDoseResult',
+    ]);
+  });
 });
 
 describe('POST /app/api/evaluate', () => {
