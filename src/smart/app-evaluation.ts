@@ -144,11 +144,12 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   const app = packs.find((p) => p.app)?.app;
   const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? orderViews.flatMap((o) => o.criteria.filter((c) => c.name === name)).slice(0, 1));
   const met = (name: string): boolean => byName.get(name)?.status === 'met' || orderViews.some((o) => o.criteria.some((c) => c.name === name && c.status === 'met'));
+  // A variant's lists replace the defaults it names; the rest stay.
   const variant = app?.variants?.find((v) => v.when.some(met));
+  const lists = app && variant ? { ...app, ...variant } : app;
   const established = app?.establishedCriterion ? byName.get(app.establishedCriterion)?.status === 'met' : true;
-  const newStart = variant?.newStartCriteria ?? app?.newStartCriteria;
-  const policyCriteria = pick(established ? (variant?.policyCriteria ?? app?.policyCriteria) : (newStart ?? variant?.policyCriteria ?? app?.policyCriteria));
-  const documentation = pick(variant?.documentation ?? app?.documentation);
+  const policyCriteria = pick(established ? lists?.policyCriteria : (lists?.newStartCriteria ?? lists?.policyCriteria));
+  const documentation = pick(lists?.documentation);
   const unavailable = DATA_VARIABLES.filter((v) => v !== 'patient' && request.records[v] === undefined);
   const sources = packs.flatMap((p) => [...p.sources.values()].map((s) => ({ title: s.title, ...(s.url ? { url: s.url } : {}), confidence: s.confidence })));
   const evaluation = {
@@ -160,7 +161,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
     criteria,
     policyCriteria,
     documentation,
-    pitfalls: variant?.pitfalls ?? app?.pitfalls ?? [],
+    pitfalls: lists?.pitfalls ?? [],
     sources,
   };
   const device = app?.deviceCriterion ? byName.get(app.deviceCriterion) : undefined;
