@@ -88,7 +88,8 @@ describe('the evaluation the app shows', () => {
   it('dose lines of a baclofen order are in mcg/day, with no morphine billing line', () => {
     const request = fromFixture('baclofen-ms.order-sign.json');
     const baclofen = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
-    expect(baclofen()?.dose).toEqual(['Programmed: baclofen 400 mcg/day.']);
+    const noUnits = 'Billed: the order carries no J0475 units with a supply duration to average over.';
+    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: baclofen 400 mcg/day.']);
 
     // The same dose as a volume of a 2 mg/mL (2,000 mcg/mL) product.
     const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>;
@@ -97,7 +98,7 @@ describe('the evaluation the app shows', () => {
     delete order['medicationCodeableConcept'];
     const dosage = (order['dosageInstruction'] as Record<string, unknown>[])[0] as Record<string, unknown>;
     dosage['doseAndRate'] = [{ rateQuantity: { value: 0.2, unit: 'mL/d', system: 'http://unitsofmeasure.org', code: 'mL/d' } }];
-    expect(baclofen()?.dose).toEqual(['Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.']);
+    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.']);
   });
 
   it('a new start lists the implant-time criteria instead', () => {
@@ -143,6 +144,7 @@ describe('the evaluation the app shows', () => {
       'baclofenTestDoseResult',
     ]);
   });
+
 });
 
 describe('POST /app/api/evaluate', () => {
