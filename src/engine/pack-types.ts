@@ -135,7 +135,10 @@ export interface AppView {
 /** The app's lists for one kind of therapy; a list left out keeps the pack's default. */
 export interface AppVariant {
   readonly name: string;
-  /** Criteria that choose the variant: it applies when any is met, at the patient level or for any order. */
+  /**
+   * Criteria that choose the variant. With orders the pack judged, it applies when every such order meets one of the
+   * per-order criteria; with none (launched from the chart), when one of the patient-level criteria is met.
+   */
   readonly when: readonly string[];
   readonly policyCriteria?: readonly string[];
   readonly newStartCriteria?: readonly string[];

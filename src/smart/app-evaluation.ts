@@ -141,11 +141,18 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
       dose: o.dose,
     };
   });
-  const app = packs.find((p) => p.app)?.app;
+  const appPack = packs.find((p) => p.app);
+  const app = appPack?.app;
   const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? orderViews.flatMap((o) => o.criteria.filter((c) => c.name === name)).slice(0, 1));
-  const met = (name: string): boolean => byName.get(name)?.status === 'met' || orderViews.some((o) => o.criteria.some((c) => c.name === name && c.status === 'met'));
-  // A variant's lists replace the defaults it names; the rest stay.
-  const variant = app?.variants?.find((v) => v.when.some(met));
+  // A variant's lists replace the defaults it names; the rest stay. Orders the pack judged choose it by its
+  // per-order criteria, every one of them; the patient-level ones choose it only when there is no such order.
+  const judged = request.orders.filter((o) => concerned.has(o)).map((o) => orders.get(o)?.criteria ?? []);
+  const perOrder = (name: string): boolean => appPack?.criteria.get(name)?.perOrder === true;
+  const chosen = (when: readonly string[]): boolean =>
+    judged.length > 0
+      ? judged.every((views) => when.some((name) => perOrder(name) && views.some((c) => c.name === name && c.status === 'met')))
+      : when.some((name) => !perOrder(name) && byName.get(name)?.status === 'met');
+  const variant = app?.variants?.find((v) => chosen(v.when));
   const lists = app && variant ? { ...app, ...variant } : app;
   const established = app?.establishedCriterion ? byName.get(app.establishedCriterion)?.status === 'met' : true;
   const policyCriteria = pick(established ? lists?.policyCriteria : (lists?.newStartCriteria ?? lists?.policyCriteria));

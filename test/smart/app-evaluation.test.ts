@@ -145,6 +145,26 @@ describe('the evaluation the app shows', () => {
     ]);
   });
 
+  it('the orders judged choose the lists: a pain drug keeps the pain lists even when the record shows only spasticity', () => {
+    const request = fromFixture('baclofen-ms.order-sign.json');
+    const baclofen = request.orders.find((o) => o.resourceType === 'MedicationRequest') as Resource;
+    const hcpcs = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+    const intrathecal = { route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] } };
+    const morphine = { resourceType: 'MedicationRequest', id: 'mor', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, medicationCodeableConcept: { coding: [{ system: hcpcs, code: 'J2274' }] }, dosageInstruction: [intrathecal] } as Resource;
+    const refill = { resourceType: 'ServiceRequest', id: 'refill', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990' }] } } as Resource;
+    const documentation = (orders: Resource[]): string[] => evaluateForApp(packs, { ...request, orders }, NOW, 'http://localhost:3000').documentation.map((d) => d.name);
+    const spasticity = ['recentSpasticityScore', 'functionDocumented', 'planDocumented'];
+    const pain = ['recentPainScore', 'painScoreWithout', 'painScoreWith', 'functionDocumented', 'planDocumented'];
+
+    expect(documentation([morphine])).toEqual(pain);
+    expect(documentation([refill])).toEqual(spasticity);
+    expect(documentation([baclofen, refill])).toEqual(spasticity);
+    // One order for each therapy: the default lists, which name everything a pain order needs.
+    expect(documentation([baclofen, morphine])).toEqual(pain);
+    // An order the pack does not judge (a laboratory test) leaves the choice to the record.
+    const lab = { resourceType: 'ServiceRequest', id: 'lab', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, code: { text: 'Complete blood count' } } as Resource;
+    expect(documentation([lab])).toEqual(spasticity);
+  });
 });
 
 describe('POST /app/api/evaluate', () => {
