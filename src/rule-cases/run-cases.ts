@@ -37,7 +37,7 @@ export interface RuleCase {
   };
   expect: {
     fires: boolean;
-    findings?: { order?: string; indicator?: string; summary?: string; detailContains?: string[]; evidence?: string[]; coverage?: Record<string, unknown> }[];
+    findings?: { order?: string; indicator?: string; summary?: string; detailContains?: string[]; detailLacks?: string[]; evidence?: string[]; coverage?: Record<string, unknown> }[];
   };
 }
 
@@ -95,6 +95,7 @@ function compare(c: RuleCase, findings: Finding[], cards: Card[]): string[] {
     if (exp.indicator && card?.indicator !== exp.indicator) problems.push(`finding ${i}: indicator ${card?.indicator ?? 'none'}, expected ${exp.indicator}`);
     if (exp.summary !== undefined && card?.summary !== exp.summary) problems.push(`finding ${i}: summary\n      was:      ${card?.summary ?? ''}\n      expected: ${exp.summary}`);
     for (const part of exp.detailContains ?? []) if (!card?.detail?.includes(part)) problems.push(`finding ${i}: detail lacks "${part}"`);
+    for (const part of exp.detailLacks ?? []) if (card?.detail?.includes(part)) problems.push(`finding ${i}: detail has "${part}", which it should not`);
     if (exp.evidence) {
       const actual = finding.evidence.map((e) => e.reference).sort();
       if (JSON.stringify(actual) !== JSON.stringify([...exp.evidence].sort())) problems.push(`finding ${i}: evidence ${JSON.stringify(actual)}, expected ${JSON.stringify([...exp.evidence].sort())}`);

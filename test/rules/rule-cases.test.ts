@@ -27,3 +27,15 @@ describe.each(packs.map((p) => [p.id, p] as const))('rule pack %s', (_id, pack) 
     });
   });
 });
+
+describe('the runner reports a detail that holds what a case says it must not', () => {
+  it('names the text and the finding', () => {
+    const [intrathecal] = packs;
+    const rule = intrathecal?.rules.find((r) => r.id === 'it-documentation-at-refill');
+    if (!intrathecal || !rule) throw new Error('the intrathecal pack or its rule is missing');
+    const input = { request: 'fhir-fixtures/requests/seed-a.order-sign.json' };
+    const run = (detailLacks: string[]): readonly string[] => runCase(intrathecal, rule, { name: 'lacks', now: '2026-11-20T15:00:00Z', input, expect: { fires: true, findings: [{ detailLacks }] } }, env).problems;
+    expect(run(['Baclofen is in this mix'])).toEqual([]);
+    expect(run(['Pain score within the last 90 days'])).toEqual(['finding 0: detail has "Pain score within the last 90 days", which it should not']);
+  });
+});
