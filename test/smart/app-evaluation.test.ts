@@ -164,6 +164,13 @@ describe('the evaluation the app shows', () => {
     // An order the pack does not judge (a laboratory test) leaves the choice to the record.
     const lab = { resourceType: 'ServiceRequest', id: 'lab', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, code: { text: 'Complete blood count' } } as Resource;
     expect(documentation([lab])).toEqual(spasticity);
+    // A mix of morphine and baclofen treats both: the pain lists with the spasticity measure added.
+    const strength = (value: number, code: string) => ({ numerator: { value, code }, denominator: { value: 1, code: 'mL' } });
+    const medication = { resourceType: 'Medication', id: 'mix', code: { coding: [{ system: hcpcs, code: 'J7999' }] }, ingredient: [{ itemCodeableConcept: { text: 'Morphine' }, strength: strength(10, 'mg') }, { itemCodeableConcept: { text: 'Baclofen' }, strength: strength(500, 'ug') }] };
+    const mix = { resourceType: 'MedicationRequest', id: 'mix-order', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, contained: [medication], medicationReference: { reference: '#mix' }, dosageInstruction: [intrathecal] } as Resource;
+    expect(documentation([mix])).toEqual(['recentPainScore', 'painScoreWithout', 'painScoreWith', 'recentSpasticityScore', 'functionDocumented', 'planDocumented']);
+    expect(evaluateForApp(packs, { ...request, orders: [mix] }, NOW, 'http://localhost:3000').summary).toContain('[MISSING: a spasticity measure (Ashworth, Tardieu, spasm frequency) is recorded within the monitoring look-back]');
+    expect(documentation([mix, morphine])).toEqual(pain);
   });
 });
 
