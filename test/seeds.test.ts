@@ -46,7 +46,7 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     expect(drug).toContain('Do not separate the drug from the device');
     expect(drug).toContain('Device/it-seed-a-pump (SynchroMed II, model 8637-40, active)');
     expect(drug).toContain('Condition/it-seed-a-g894 (G89.4 Chronic pain syndrome, active, since 2016-05-02)');
-    expect(cards[3]?.detail).toContain('Billed: 480 units of J2274 x 10 mg = 4800 mg over 365 days, about 13.2 mg/day on average.');
+    expect(cards[3]?.detail).toContain('Billed: 480 units of J2274 x 10 mg = 4,800 mg over 365 days, about 13.2 mg/day on average.');
     expect(cards.some((c) => c.indicator !== 'info')).toBe(false);
   });
 

@@ -8,7 +8,7 @@ import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
-import { codingsOfAny, epochDays, isClinicallyActive, namesOf, pattern } from './item-tests.js';
+import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern } from './item-tests.js';
 import { compileNative } from './native/compile.js';
 import { functionCall, identifierText, parseTree, unquote } from './parse-tree.js';
 import type { AstNode } from './parse-tree.js';
@@ -92,6 +92,8 @@ export function readExpression(expression: string): ExpressionUse {
  *   the value set; empty in, empty out.
  * - `daysTo(other)`: whole days from the input date to `other` (negative when other is earlier); empty when either
  *   is not a single date. FHIRPath has no difference between dates; refill intervals need one.
+ * - `grouped()`: a single number as text with thousands separators ("4,800"); empty for anything else. Card lines
+ *   built as text write numbers as the placeholders do (and as dose safety practice asks, commas from 1,000 up).
  * @param valueSets - the pack's value sets by id.
  * @returns a fhirpath.js user invocation table.
  */
@@ -128,6 +130,13 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
       internalStructures: true,
       fn: (inputs: unknown[]) => inputs.filter((node) => isClinicallyActive(dataOf(node))),
     },
+    grouped: {
+      arity: { 0: [] },
+      fn: (inputs: unknown[]) => {
+        const n = inputs.length === 1 ? numericValue(inputs[0]) : undefined;
+        return n === undefined ? [] : [groupDigits(n)];
+      },
+    },
     daysTo: {
       arity: { 1: ['Any'] },
       fn: (inputs: unknown[], other: unknown) => {
@@ -137,6 +146,16 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
       },
     },
   };
+}
+
+/**
+ * A number as fhirpath.js hands it to a user function: a JavaScript number (from FHIR data) or its decimal object
+ * (from literals and arithmetic, with the number in `value`); undefined for anything else.
+ */
+function numericValue(item: unknown): number | undefined {
+  if (typeof item === 'number') return item;
+  const d = item as { value?: unknown; decimalPlaces?: unknown } | null;
+  return typeof d === 'object' && d !== null && typeof d.value === 'number' && typeof d.decimalPlaces === 'number' ? d.value : undefined;
 }
 
 /**

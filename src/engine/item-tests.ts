@@ -1,10 +1,23 @@
 /**
- * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo) test about
- * one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the native engine.
+ * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped) test
+ * about or make of one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the native engine.
  */
 import type { Coding } from '@medplum/fhirtypes';
 import { asJsonObject } from '../fhir/json.js';
 import { codingsOf } from './value-sets.js';
+
+/**
+ * A number as text with a comma between each group of three digits before the decimal point ("4,800", "986.3"),
+ * digits as JavaScript writes them otherwise; so card lines write 1,000 and above as the placeholders do.
+ * @param n - the number.
+ * @returns its text.
+ */
+export function groupDigits(n: number): string {
+  const text = String(n);
+  if (!/^-?\d+(\.\d+)?$/.test(text)) return text;
+  const [whole = '', fraction] = text.split('.');
+  return whole.replace(/\B(?=(\d{3})+$)/g, ',') + (fraction === undefined ? '' : `.${fraction}`);
+}
 
 /** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */
 export function epochDays(value: unknown): number | undefined {

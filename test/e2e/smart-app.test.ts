@@ -77,7 +77,7 @@ describe('EHR launch of the SMART app', () => {
     expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');
     expect(orders).toContain('ServiceRequest/it-seed-a-draft-s9328');
     expect(await page.locator('#orders-body .badge.cov-covered').count()).toBe(2);
-    expect(orders).toContain('Billed: 480 units of J2274 x 10 mg = 4800 mg over 365 days, about 13.2 mg/day on average.');
+    expect(orders).toContain('Billed: 480 units of J2274 x 10 mg = 4,800 mg over 365 days, about 13.2 mg/day on average.');
     const documentation = await page.locator('#documentation-body').innerText();
     expect(documentation).toMatch(/Not met\s*A pain score taken without the intrathecal drug/);
     expect(await page.locator('#policy-body').innerText()).toMatch(/Met\s*The patient has an established implanted pump/);

@@ -41,7 +41,7 @@ describe('the evaluation the app shows', () => {
   it('the summary states what the record shows and marks the rest MISSING, inventing nothing', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['observations']), NOW, 'http://localhost:3000');
     expect(view.summary).toContain('- Condition/it-seed-a-g894 (G89.4 Chronic pain syndrome, active, since 2016-05-02)');
-    expect(view.summary).toContain('Billed: 480 units of J2274 x 10 mg = 4800 mg over 365 days, about 13.2 mg/day on average.');
+    expect(view.summary).toContain('Billed: 480 units of J2274 x 10 mg = 4,800 mg over 365 days, about 13.2 mg/day on average.');
     expect(view.summary).toContain('[MISSING: a pain score is recorded within the monitoring look-back (could not be checked)]');
     expect(view.summary).toContain('Not available from the EHR when this was drafted: observations.');
     expect(view.summary).not.toMatch(/pain score (of|was) \d/);

@@ -101,9 +101,27 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     '%observations.effective.ofType(dateTime) | %observations.effective.ofType(dateTime)', '%numbers.first() < %numbers.last()', "'b' < 'a'",
     "%observations.effective.ofType(dateTime).first().daysTo(%observations.effective.ofType(dateTime).last())",
     '%observations.status = %observations.status', '%observations.id = %empty',
+    // grouped(): numbers from literals, arithmetic and FHIR elements; anything but one number gives nothing
+    '(4800).grouped()', '(986.3).grouped()', '(0 - 1234567.25).grouped()', '%observations.value.ofType(Quantity).value.grouped()',
+    '(1000000000 * 1000000000000).grouped()', '%numbers.grouped()', "'1000'.grouped()", '%empty.grouped()', '%quantities.first().grouped()', '%numbers.last().grouped()',
   ])('%s', (expression) => {
     const { native, reference } = both(expression);
     expect(native).toEqual(reference);
+  });
+});
+
+describe('grouped() writes numbers as the card placeholders do', () => {
+  it.each([
+    ['(999).grouped()', ['999']],
+    ['(4800).grouped()', ['4,800']],
+    ['(986.3).grouped()', ['986.3']],
+    ['(0 - 1234567.25).grouped()', ['-1,234,567.25']],
+    ['(1000000000 * 1000000000000).grouped()', ['1e+21']],
+    ['%numbers.grouped()', []],
+  ])('%s', (expression, expected) => {
+    const { native, reference } = both(expression);
+    expect(native).toEqual(expected);
+    expect(reference).toEqual(expected);
   });
 });
 
