@@ -1,6 +1,7 @@
 /**
  * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped) test
- * about or make of one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the native engine.
+ * about or make of one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the
+ * native engine.
  */
 import type { Coding } from '@medplum/fhirtypes';
 import { asJsonObject } from '../fhir/json.js';
