@@ -143,10 +143,11 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   });
   const appPack = packs.find((p) => p.app);
   const app = appPack?.app;
-  const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? orderViews.flatMap((o) => o.criteria.filter((c) => c.name === name)).slice(0, 1));
+  const judgedViews = orderViews.filter((_, i) => concerned.has(request.orders[i] as Resource));
+  const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? perOrderRows(name, judgedViews.length > 0 ? judgedViews : orderViews));
   // A variant's lists replace the defaults it names; the rest stay. Orders the pack judged choose it by its
   // per-order criteria, every one of them; the patient-level ones choose it only when there is no such order.
-  const judged = request.orders.filter((o) => concerned.has(o)).map((o) => orders.get(o)?.criteria ?? []);
+  const judged = judgedViews.map((o) => o.criteria);
   const perOrder = (name: string): boolean => appPack?.criteria.get(name)?.perOrder === true;
   const chosen = (when: readonly string[]): boolean =>
     judged.length > 0
@@ -173,4 +174,23 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   };
   const device = app?.deviceCriterion ? byName.get(app.deviceCriterion) : undefined;
   return { ...evaluation, summary: draftSummary(request, evaluation, established, device) };
+}
+
+/**
+ * A per-order criterion in a list of the app: one row when every order has the same status (with the evidence of
+ * all); otherwise one row per order, its description naming the order, so that one order's status never stands for
+ * another's.
+ * @param name - the criterion.
+ * @param orders - the orders to read it from (those the packs judged, or else all).
+ * @returns the rows.
+ */
+function perOrderRows(name: string, orders: readonly OrderView[]): CriterionView[] {
+  const rows = orders.flatMap((o) => o.criteria.filter((c) => c.name === name).map((c) => ({ order: o, view: c })));
+  const first = rows[0];
+  if (!first) return [];
+  if (rows.every((r) => r.view.status === first.view.status)) {
+    const evidence = new Map(rows.flatMap((r) => r.view.evidence).map((e) => [e.reference, e]));
+    return [{ ...first.view, evidence: [...evidence.values()] }];
+  }
+  return rows.map((r) => ({ ...r.view, description: `${r.view.description} (${r.order.description})` }));
 }

@@ -172,6 +172,30 @@ describe('the evaluation the app shows', () => {
     expect(evaluateForApp(packs, { ...request, orders: [mix] }, NOW, 'http://localhost:3000').summary).toContain('[MISSING: a spasticity measure (Ashworth, Tardieu, spasm frequency) is recorded within the monitoring look-back]');
     expect(documentation([mix, morphine])).toEqual(pain);
   });
+
+  it('a per-order criterion that differs between the orders is shown for each, never one order for both', () => {
+    // The record shows spasticity only: the baclofen order has its indication, a morphine order has none.
+    const request = fromFixture('baclofen-ms.order-sign.json');
+    const baclofen = request.orders.find((o) => o.resourceType === 'MedicationRequest') as Resource;
+    const hcpcs = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
+    const morphine = { resourceType: 'MedicationRequest', id: 'mor', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, medicationCodeableConcept: { coding: [{ system: hcpcs, code: 'J2274' }] }, dosageInstruction: [{ route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] } }] } as Resource;
+    const indication = (orders: Resource[]) => {
+      const view = evaluateForApp(packs, { ...request, orders }, NOW, 'http://localhost:3000');
+      return { rows: view.policyCriteria.filter((c) => c.name === 'qualifyingIndication'), summary: view.summary };
+    };
+
+    const both = indication([baclofen, morphine]);
+    expect(both.rows.map((c) => c.status)).toEqual(['met', 'not met']);
+    expect(both.rows[0]?.description).toContain(`(${baclofen.resourceType}/${baclofen.id ?? ''}`);
+    expect(both.rows[1]?.description).toContain('(MedicationRequest/mor');
+    expect(both.summary).toMatch(/\(MedicationRequest\/mor[^\n]*\): \[MISSING: not shown in the record\]/);
+
+    // One order, or orders that agree: one row, as before.
+    const alone = indication([baclofen]).rows;
+    expect(alone.map((c) => c.status)).toEqual(['met']);
+    expect(alone[0]?.description).not.toContain('(MedicationRequest/');
+    expect(indication([morphine, { ...morphine, id: 'mor-2' }]).rows.map((c) => c.status)).toEqual(['not met']);
+  });
 });
 
 describe('POST /app/api/evaluate', () => {
