@@ -9,6 +9,7 @@ import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
 import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern } from './item-tests.js';
+import { unitCodeOf } from './units.js';
 import { compileNative } from './native/compile.js';
 import { functionCall, identifierText, parseTree, unquote } from './parse-tree.js';
 import type { AstNode } from './parse-tree.js';
@@ -94,6 +95,9 @@ export function readExpression(expression: string): ExpressionUse {
  *   is not a single date. FHIRPath has no difference between dates; refill intervals need one.
  * - `grouped()`: a single number as text with thousands separators ("4,800"); empty for anything else. Card lines
  *   built as text write numbers as the placeholders do (and as dose safety practice asks, commas from 1,000 up).
+ * - `unitCode()`: the unit of each Quantity as a UCUM code the dose math converts (`mg`, `ug`, `mL`, `d`, `h`,
+ *   `min`, `wk`, or an amount per period such as `mL/h`), from its UCUM code or, with none, its unit's text (`mcg`,
+ *   `mL/day`, `mg/24 hr`); nothing for a unit it does not convert. See units.ts.
  * @param valueSets - the pack's value sets by id.
  * @returns a fhirpath.js user invocation table.
  */
@@ -136,6 +140,14 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
         const n = inputs.length === 1 ? numericValue(inputs[0]) : undefined;
         return n === undefined ? [] : [groupDigits(n)];
       },
+    },
+    unitCode: {
+      arity: { 0: [] },
+      internalStructures: true,
+      fn: (inputs: unknown[]) => inputs.flatMap((node) => {
+        const code = unitCodeOf(dataOf(node));
+        return code === undefined ? [] : [code];
+      }),
     },
     daysTo: {
       arity: { 1: ['Any'] },

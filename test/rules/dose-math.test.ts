@@ -1,7 +1,8 @@
 /**
  * The shipped pack's programmed-dose math against a model written here in plain JavaScript, over orders whose basal
  * rates and scheduled doses are drawn at random: quantities and ratios in units the pack converts (volume or drug per
- * day, hour or minute) and in units it does not (per week, per second, grams, text only, ranges). The property that
+ * day, hour or minute) and in units it does not (per week, per second, grams, free text, ranges), each unit written
+ * as a UCUM code, as text only, or as a local code with text. The property that
  * matters clinically: a daily amount is either the whole sum or not known, never a sum that leaves a part out. The
  * pack runs under the fhirpath.js oracle, so the native engine must also agree with fhirpath.js on every order.
  */
@@ -27,6 +28,15 @@ const AMOUNTS: Readonly<Record<string, { kind: 'mL' | 'mg'; size: number } | und
   'mL{total}': undefined,
 };
 const VALUES = [0.01, 0.02, 0.05, 0.1, 0.25, 0.4, 0.5, 1, 2, 12, 500];
+
+/**
+ * How a quantity's unit is written: a UCUM code; only the unit's text, as EHRs often send it (mcg, ml/day, hr); or a
+ * local code system's code with the text. All three mean the same, so the model ignores which one was drawn.
+ */
+type Spelling = 'ucum' | 'text' | 'local';
+/** Text spellings of the UCUM codes drawn below (the units the pack does not convert stay unconverted as text). */
+const TEXT: Readonly<Record<string, string>> = { mL: 'ml', mg: 'MG', ug: 'mcg', g: 'g', 'mL{total}': 'mL total', d: 'day', h: 'hr', min: 'minutes', wk: 'week', s: 'sec', mo: 'month' };
+const spelling = fc.constantFrom<Spelling>('ucum', 'text', 'local');
 
 const amount = fc.constantFrom(...Object.keys(AMOUNTS));
 const period = fc.constantFrom(...Object.keys(PER_DAY));
@@ -80,18 +90,30 @@ const dose: fc.Arbitrary<Dose> = fc.record({
   max: fc.option(max, { nil: undefined, freq: 2 }),
 });
 
-function rateElement(r: Rate): Record<string, unknown> {
-  const q = (v: number | undefined, code: string): Record<string, unknown> => ({ ...(v !== undefined ? { value: v } : {}), code, system: 'http://unitsofmeasure.org' });
+/** A quantity with its unit in a spelling: the UCUM code, its text, or a local code with the text. */
+function quantity(v: number | undefined, code: string, how: Spelling): Record<string, unknown> {
+  const text = code.split('/').map((part) => TEXT[part] ?? part).join(' / ');
+  const unit = how === 'ucum' ? { code, system: 'http://unitsofmeasure.org' } : how === 'text' ? { unit: text } : { unit: text, system: 'urn:oid:2.16.840.1.113883.3.999', code: 'U17' };
+  return { ...(v !== undefined ? { value: v } : {}), ...unit };
+}
+
+/** A number of doses: a bare value, the text "doses", or an annotation code. */
+function count(value: number, how: Spelling): Record<string, unknown> {
+  return how === 'ucum' ? { value } : how === 'text' ? { value, unit: 'doses' } : { value, code: '{dose}', unit: 'dose' };
+}
+
+function rateElement(r: Rate, how: Spelling): Record<string, unknown> {
+  const q = (v: number | undefined, code: string): Record<string, unknown> => quantity(v, code, how);
   if (r.form === 'quantity') return { rateQuantity: q(r.value, `${r.amount}/${r.per}`) };
   if (r.form === 'ratio') return { rateRatio: { numerator: q(r.value, r.amount), denominator: q(r.over, r.per) } };
   if (r.form === 'text') return { rateQuantity: { value: r.value ?? 1, unit: 'mL per day' } };
   return { rateRange: { low: q(0.1, 'mL/d'), high: q(0.5, 'mL/d') } };
 }
 
-function order(rates: readonly Rate[], doses: readonly Dose[]): Resource {
+function order(rates: readonly Rate[], doses: readonly Dose[], how: Spelling): Resource {
   const route = { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] };
   const dosageInstruction = [
-    ...(rates.length > 0 ? [{ route, doseAndRate: rates.map(rateElement) }] : []),
+    ...(rates.length > 0 ? [{ route, doseAndRate: rates.map((r) => rateElement(r, how)) }] : []),
     ...doses.map((d) => ({
       route,
       ...(d.timing === 'code' ? { timing: { code: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation', code: 'BID' }] } } } : {}),
@@ -110,9 +132,9 @@ function order(rates: readonly Rate[], doses: readonly Dose[]): Resource {
           }
         : {}),
       ...(d.asNeeded ? { asNeededBoolean: true } : {}),
-      doseAndRate: [{ doseQuantity: { ...(d.value !== undefined ? { value: d.value } : {}), code: d.amount } }],
+      doseAndRate: [{ doseQuantity: quantity(d.value, d.amount, how) }],
       ...(d.max
-        ? { maxDosePerPeriod: { numerator: { value: d.max.value, ...(d.max.count ? {} : { code: d.max.amount }) }, denominator: { ...(d.max.over !== undefined ? { value: d.max.over } : {}), code: d.max.per } } }
+        ? { maxDosePerPeriod: { numerator: d.max.count ? count(d.max.value, how) : quantity(d.max.value, d.max.amount, how), denominator: quantity(d.max.over, d.max.per, how) } }
         : {}),
     })),
   ];
@@ -189,10 +211,10 @@ describe('programmed daily amounts: the whole sum or not known', () => {
     let converted = 0;
     let refused = 0;
     fc.assert(
-      fc.property(fc.array(rate, { maxLength: 3 }), fc.array(dose, { maxLength: 2 }), (rates, doses) => {
+      fc.property(fc.array(rate, { maxLength: 3 }), fc.array(dose, { maxLength: 2 }), spelling, (rates, doses, how) => {
         const want = expected(rates, doses);
-        const got = computed(pack, order(rates, doses));
-        expect(close(got.mL, want.mL) && close(got.mcg, want.mcg), JSON.stringify({ rates, doses, want, got })).toBe(true);
+        const got = computed(pack, order(rates, doses, how));
+        expect(close(got.mL, want.mL) && close(got.mcg, want.mcg), JSON.stringify({ rates, doses, how, want, got })).toBe(true);
         const anyPart = rates.length + doses.flatMap(doseParts).length > 0;
         expect(got.notConverted).toBe(anyPart && want.mL === undefined && want.mcg === undefined);
         if (want.mL !== undefined || want.mcg !== undefined) converted++;

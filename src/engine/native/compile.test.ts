@@ -38,6 +38,15 @@ const vars = {
   twin: [obs('o1', { valueInteger: 7 })],
   quantities: [{ value: 1000, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' }, { value: 1, unit: 'g', system: 'http://unitsofmeasure.org', code: 'g' }],
   untypedChoice: [{ valueString: 'x' }],
+  // Units as senders write them: a UCUM code, text only, a local code with text, a code that disagrees with its text.
+  units: [
+    { value: 0.5, system: 'http://unitsofmeasure.org', code: 'mL/d' },
+    { value: 0.5, unit: 'mcg/day' },
+    { value: 2, system: 'urn:oid:2.16.840.1.113883.3.999', code: '17', unit: 'MG / 24 hr' },
+    { value: 1, system: 'http://unitsofmeasure.org', code: 'ug/h', unit: 'mL/day' },
+    { value: 3, unit: 'mg/kg/h' },
+    { value: 4 },
+  ],
   twoTypes: [{ resourceType: 'Procedure', id: 'p', status: 'completed', performedDateTime: '2026-08-06', performedPeriod: { start: '2026-02-03' } }],
 };
 
@@ -104,6 +113,8 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     // grouped(): numbers from literals, arithmetic and FHIR elements; anything but one number gives nothing
     '(4800).grouped()', '(986.3).grouped()', '(0 - 1234567.25).grouped()', '%observations.value.ofType(Quantity).value.grouped()',
     '(1000000000 * 1000000000000).grouped()', '%numbers.grouped()', "'1000'.grouped()", '%empty.grouped()', '%quantities.first().grouped()', '%numbers.last().grouped()',
+    // unitCode(): each quantity's unit, nothing for one not converted
+    '%units.unitCode()', "%units.where(unitCode() = 'ug/d').value", '%units.select(unitCode().empty())', '%empty.unitCode()', '%quantities.unitCode()',
   ])('%s', (expression) => {
     const { native, reference } = both(expression);
     expect(native).toEqual(reference);
@@ -118,6 +129,18 @@ describe('grouped() writes numbers as the card placeholders do', () => {
     ['(0 - 1234567.25).grouped()', ['-1,234,567.25']],
     ['(1000000000 * 1000000000000).grouped()', ['1e+21']],
     ['%numbers.grouped()', []],
+  ])('%s', (expression, expected) => {
+    const { native, reference } = both(expression);
+    expect(native).toEqual(expected);
+    expect(reference).toEqual(expected);
+  });
+});
+
+describe('unitCode() reads a unit from its UCUM code, else from its text', () => {
+  it.each([
+    ['%units.unitCode()', ['mL/d', 'ug/d', 'mg/d', 'ug/h']],
+    ['%units.select(unitCode().empty())', [false, false, false, false, true, true]],
+    ['%quantities.unitCode()', ['mg']],
   ])('%s', (expression, expected) => {
     const { native, reference } = both(expression);
     expect(native).toEqual(expected);

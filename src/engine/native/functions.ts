@@ -4,6 +4,7 @@
  * same item tests as the fhirpath.js table. A function not listed here makes the expression run on fhirpath.js.
  */
 import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern } from '../item-tests.js';
+import { unitCodeOf } from '../units.js';
 import type { CompiledValueSet } from '../value-sets.js';
 import { codingsOf } from '../value-sets.js';
 import { compareItems, fallback, numberOf, plain, stringOf, truthOf } from './values.js';
@@ -145,6 +146,7 @@ export function packFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
     ['codedIn', { arities: [1], boolean: false, subset: true, fn: (input, [id]) => { const vs = valueSet(id); return input.filter((item) => codingsOfAny(plain(item)).some((c) => vs.contains(c))); } }],
     ['textMatches', { arities: [1], boolean: false, subset: true, fn: (input, [text]) => { const re = pattern(stringOf(text ?? NONE) ?? fallback('no pattern')); return input.filter((item) => namesOf(plain(item)).some((n) => re.test(n))); } }],
     ['clinicallyActive', { arities: [0], boolean: false, subset: true, fn: (input) => input.filter((item) => isClinicallyActive(plain(item))) }],
+    ['unitCode', { arities: [0], boolean: false, fn: (input) => input.flatMap((item) => { const code = unitCodeOf(plain(item)); return code === undefined ? NONE : one(code); }) }],
     ['grouped', { arities: [0], boolean: false, fn: (input) => { const x = input.length === 1 ? plain(input[0]) : undefined; return typeof x === 'number' ? one(groupDigits(x)) : NONE; } }],
     ['inValueSet', { arities: [1], boolean: true, fn: (input, [id]) => { const vs = valueSet(id); return input.length === 0 ? NONE : one(input.some((item) => codingsOf(plain(item)).some((c) => vs.contains(c)))); } }],
     [

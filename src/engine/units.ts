@@ -1,0 +1,65 @@
+/**
+ * The unit of a FHIR Quantity as the dose math reads it: one UCUM code for each unit it converts (mg, ug, mL; d, h,
+ * min, wk; and each amount per time), whether the sender wrote a UCUM code or only the unit's text. Shared by the
+ * pack function `unitCode()` in both engines.
+ */
+import { asJsonObject } from '../fhir/json.js';
+
+const UCUM = 'http://unitsofmeasure.org';
+
+/** Spellings of the amounts the dose math converts, lower case, by UCUM code. */
+const AMOUNTS: Readonly<Record<string, readonly string[]>> = {
+  mg: ['mg', 'milligram', 'milligrams'],
+  ug: ['ug', 'mcg', 'µg', 'μg', 'microgram', 'micrograms'],
+  mL: ['ml', 'milliliter', 'milliliters', 'millilitre', 'millilitres', 'cc'],
+};
+
+/** Spellings of the periods, lower case, by UCUM code (24 hours is a day). */
+const PERIODS: Readonly<Record<string, readonly string[]>> = {
+  d: ['d', 'day', 'days', '24h', '24 h', '24hr', '24 hr', '24 hours', '(24.h)'],
+  h: ['h', 'hr', 'hrs', 'hour', 'hours'],
+  min: ['min', 'mins', 'minute', 'minutes'],
+  wk: ['wk', 'week', 'weeks'],
+};
+
+function byText(table: Readonly<Record<string, readonly string[]>>): ReadonlyMap<string, string> {
+  return new Map(Object.entries(table).flatMap(([code, spellings]) => spellings.map((s): [string, string] => [s, code])));
+}
+
+const AMOUNT = byText(AMOUNTS);
+const PERIOD = byText(PERIODS);
+
+/**
+ * A unit's text or code as a UCUM code the dose math converts: an amount (`mg`, `ug`, `mL`), a period (`d`, `h`,
+ * `min`, `wk`), or an amount per period (`mL/h`, `ug/d`); case and spaces around the slash do not matter, and
+ * `mcg`, `hr`, `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything else (per kilogram, a count, a unit it
+ * does not know) gives undefined.
+ * @param text - the unit as written.
+ * @returns the UCUM code, or undefined.
+ */
+export function normalUnit(text: string): string | undefined {
+  const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  const slash = t.indexOf('/');
+  if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t);
+  const amount = AMOUNT.get(t.slice(0, slash).trim());
+  const period = PERIOD.get(t.slice(slash + 1).trim());
+  return amount && period ? `${amount}/${period}` : undefined;
+}
+
+/**
+ * The unit of a Quantity (or a Ratio's numerator or denominator) as the dose math reads it. A UCUM code decides
+ * when there is one (system UCUM, or no system); otherwise the unit's text does (a local code system's code is
+ * read as text only when there is no unit). The text never overrules a UCUM code, so a quantity whose code and text
+ * disagree is read by its code.
+ * @param value - the FHIR JSON of the quantity.
+ * @returns the UCUM code, or undefined when it is not a unit the dose math converts.
+ */
+export function unitCodeOf(value: unknown): string | undefined {
+  const q = asJsonObject(value);
+  if (!q) return undefined;
+  const { system, code, unit } = q;
+  const ucumCode = typeof code === 'string' && (system === undefined || system === UCUM);
+  if (ucumCode) return normalUnit(code);
+  const text = typeof unit === 'string' ? unit : typeof code === 'string' ? code : undefined;
+  return text === undefined ? undefined : normalUnit(text);
+}
