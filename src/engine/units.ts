@@ -29,6 +29,11 @@ function byText(table: Readonly<Record<string, readonly string[]>>): ReadonlyMap
 const AMOUNT = byText(AMOUNTS);
 const PERIOD = byText(PERIODS);
 
+/** The UCUM codes themselves, each amount alone and per period: what most senders write, read without parsing. */
+const CANONICAL: ReadonlyMap<string, string> = new Map(
+  [...Object.keys(AMOUNTS), ...Object.keys(PERIODS), ...Object.keys(AMOUNTS).flatMap((a) => Object.keys(PERIODS).map((p) => `${a}/${p}`))].map((c) => [c, c])
+);
+
 /**
  * A unit's text or code as a UCUM code the dose math converts: an amount (`mg`, `ug`, `mL`), a period (`d`, `h`,
  * `min`, `wk`), or an amount per period (`mL/h`, `ug/d`); case and spaces around the slash do not matter, and
@@ -38,6 +43,8 @@ const PERIOD = byText(PERIODS);
  * @returns the UCUM code, or undefined.
  */
 export function normalUnit(text: string): string | undefined {
+  const exact = CANONICAL.get(text);
+  if (exact !== undefined) return exact;
   const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
   const slash = t.indexOf('/');
   if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t);

@@ -135,6 +135,12 @@ export const CORE_FUNCTIONS: ReadonlyMap<string, NativeFunction> = new Map<strin
   ['split', { arities: [1], boolean: false, fn: (input, [sep = NONE]) => { const s = stringOf(input); const a = stringOf(sep) ?? fallback('split() without a separator'); return s === undefined ? NONE : s.split(a); } }],
 ]);
 
+/** unitCode() of one item: its UCUM code, or nothing. */
+function oneUnit(item: unknown): readonly unknown[] {
+  const code = unitCodeOf(plain(item));
+  return code === undefined ? NONE : one(code);
+}
+
 /**
  * The pack's own functions (see userFunctions in expressions.ts), over the same item tests.
  * @param valueSets - the pack's value sets by id.
@@ -146,7 +152,7 @@ export function packFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
     ['codedIn', { arities: [1], boolean: false, subset: true, fn: (input, [id]) => { const vs = valueSet(id); return input.filter((item) => codingsOfAny(plain(item)).some((c) => vs.contains(c))); } }],
     ['textMatches', { arities: [1], boolean: false, subset: true, fn: (input, [text]) => { const re = pattern(stringOf(text ?? NONE) ?? fallback('no pattern')); return input.filter((item) => namesOf(plain(item)).some((n) => re.test(n))); } }],
     ['clinicallyActive', { arities: [0], boolean: false, subset: true, fn: (input) => input.filter((item) => isClinicallyActive(plain(item))) }],
-    ['unitCode', { arities: [0], boolean: false, fn: (input) => input.flatMap((item) => { const code = unitCodeOf(plain(item)); return code === undefined ? NONE : one(code); }) }],
+    ['unitCode', { arities: [0], boolean: false, fn: (input) => (input.length === 1 ? oneUnit(input[0]) : input.flatMap(oneUnit)) }],
     ['grouped', { arities: [0], boolean: false, fn: (input) => { const x = input.length === 1 ? plain(input[0]) : undefined; return typeof x === 'number' ? one(groupDigits(x)) : NONE; } }],
     ['inValueSet', { arities: [1], boolean: true, fn: (input, [id]) => { const vs = valueSet(id); return input.length === 0 ? NONE : one(input.some((item) => codingsOf(plain(item)).some((c) => vs.contains(c)))); } }],
     [
