@@ -8,7 +8,7 @@ import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
-import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern } from './item-tests.js';
+import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern, yesNoOf } from './item-tests.js';
 import { unitCodeOf } from './units.js';
 import { compileNative } from './native/compile.js';
 import { functionCall, identifierText, parseTree, unquote } from './parse-tree.js';
@@ -95,6 +95,8 @@ export function readExpression(expression: string): ExpressionUse {
  *   is not a single date. FHIRPath has no difference between dates; refill intervals need one.
  * - `grouped()`: a single number as text with thousands separators ("4,800"); empty for anything else. Card lines
  *   built as text write numbers as the placeholders do (and as dose safety practice asks, commas from 1,000 up).
+ * - `yesNo()`: "yes" or "no" for one boolean, "not known" for an empty input (missing data); empty for anything
+ *   else. Card lines built as text write a criterion's truth as the placeholders do.
  * - `unitCode()`: the unit of each Quantity as a UCUM code the dose math converts (`mg`, `ug`, `mL`, `d`, `h`,
  *   `min`, `wk`, or an amount per period such as `mL/h`), from its UCUM code or, with none, its unit's text (`mcg`,
  *   `mL/day`, `mg/24 hr`); nothing for a unit it does not convert. See units.ts.
@@ -139,6 +141,13 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
       fn: (inputs: unknown[]) => {
         const n = inputs.length === 1 ? numericValue(inputs[0]) : undefined;
         return n === undefined ? [] : [groupDigits(n)];
+      },
+    },
+    yesNo: {
+      arity: { 0: [] },
+      fn: (inputs: unknown[]) => {
+        const text = yesNoOf(inputs);
+        return text === undefined ? [] : [text];
       },
     },
     unitCode: {

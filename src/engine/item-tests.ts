@@ -1,5 +1,5 @@
 /**
- * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped) test
+ * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped, yesNo) test
  * about or make of one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the
  * native engine.
  */
@@ -18,6 +18,18 @@ export function groupDigits(n: number): string {
   if (!/^-?\d+(\.\d+)?$/.test(text)) return text;
   const [whole = '', fraction] = text.split('.');
   return whole.replace(/\B(?=(\d{3})+$)/g, ',') + (fraction === undefined ? '' : `.${fraction}`);
+}
+
+/**
+ * A truth as a card line writes it: "yes", "no", or "not known" for no answer (missing data); undefined for anything
+ * that is not one boolean or nothing.
+ * @param items - the input collection, its items as plain values.
+ * @returns the text, or undefined.
+ */
+export function yesNoOf(items: readonly unknown[]): string | undefined {
+  if (items.length === 0) return 'not known';
+  const [only] = items;
+  return items.length === 1 && typeof only === 'boolean' ? (only ? 'yes' : 'no') : undefined;
 }
 
 /** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */

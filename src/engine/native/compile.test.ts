@@ -113,6 +113,8 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     // grouped(): numbers from literals, arithmetic and FHIR elements; anything but one number gives nothing
     '(4800).grouped()', '(986.3).grouped()', '(0 - 1234567.25).grouped()', '%observations.value.ofType(Quantity).value.grouped()',
     '(1000000000 * 1000000000000).grouped()', '%numbers.grouped()', "'1000'.grouped()", '%empty.grouped()', '%quantities.first().grouped()', '%numbers.last().grouped()',
+    // yesNo(): one boolean, nothing (not known), or anything else (no text)
+    'true.yesNo()', '(1 > 2).yesNo()', '%empty.yesNo()', '%flags.yesNo()', '%numbers.yesNo()', "'yes'.yesNo()", '(true | false).yesNo()', '%empty.exists().yesNo()',
     // unitCode(): each quantity's unit, nothing for one not converted
     '%units.unitCode()', "%units.where(unitCode() = 'ug/d').value", '%units.select(unitCode().empty())', '%empty.unitCode()', '%quantities.unitCode()',
   ])('%s', (expression) => {
@@ -129,6 +131,20 @@ describe('grouped() writes numbers as the card placeholders do', () => {
     ['(0 - 1234567.25).grouped()', ['-1,234,567.25']],
     ['(1000000000 * 1000000000000).grouped()', ['1e+21']],
     ['%numbers.grouped()', []],
+  ])('%s', (expression, expected) => {
+    const { native, reference } = both(expression);
+    expect(native).toEqual(expected);
+    expect(reference).toEqual(expected);
+  });
+});
+
+describe('yesNo() writes a truth as the card placeholders do', () => {
+  it.each([
+    ['true.yesNo()', ['yes']],
+    ['(1 > 2).yesNo()', ['no']],
+    ['%empty.yesNo()', ['not known']],
+    ['(true | false).yesNo()', []],
+    ["'yes'.yesNo()", []],
   ])('%s', (expression, expected) => {
     const { native, reference } = both(expression);
     expect(native).toEqual(expected);

@@ -3,7 +3,7 @@
  * src/engine/native/compile.test.ts and test/rules/native-engine.test.ts), and the pack's own functions over the
  * same item tests as the fhirpath.js table. A function not listed here makes the expression run on fhirpath.js.
  */
-import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern } from '../item-tests.js';
+import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern, yesNoOf } from '../item-tests.js';
 import { unitCodeOf } from '../units.js';
 import type { CompiledValueSet } from '../value-sets.js';
 import { codingsOf } from '../value-sets.js';
@@ -152,6 +152,7 @@ export function packFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
     ['codedIn', { arities: [1], boolean: false, subset: true, fn: (input, [id]) => { const vs = valueSet(id); return input.filter((item) => codingsOfAny(plain(item)).some((c) => vs.contains(c))); } }],
     ['textMatches', { arities: [1], boolean: false, subset: true, fn: (input, [text]) => { const re = pattern(stringOf(text ?? NONE) ?? fallback('no pattern')); return input.filter((item) => namesOf(plain(item)).some((n) => re.test(n))); } }],
     ['clinicallyActive', { arities: [0], boolean: false, subset: true, fn: (input) => input.filter((item) => isClinicallyActive(plain(item))) }],
+    ['yesNo', { arities: [0], boolean: false, fn: (input) => { const text = yesNoOf(input.map(plain)); return text === undefined ? NONE : one(text); } }],
     ['unitCode', { arities: [0], boolean: false, fn: (input) => (input.length === 1 ? oneUnit(input[0]) : input.flatMap(oneUnit)) }],
     ['grouped', { arities: [0], boolean: false, fn: (input) => { const x = input.length === 1 ? plain(input[0]) : undefined; return typeof x === 'number' ? one(groupDigits(x)) : NONE; } }],
     ['inValueSet', { arities: [1], boolean: true, fn: (input, [id]) => { const vs = valueSet(id); return input.length === 0 ? NONE : one(input.some((item) => codingsOf(plain(item)).some((c) => vs.contains(c)))); } }],
