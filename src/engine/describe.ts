@@ -28,10 +28,13 @@ function status(v: unknown): string | undefined {
   return str(obj(arr(cc?.['coding'])[0])?.['code']) ?? str(cc?.['text']);
 }
 
+/** A quantity with its unit's text, else its code (not an annotation such as `{score}`, nor the unity `1`). */
 function quantity(v: unknown): string | undefined {
   const q = obj(v);
   const value = q?.['value'];
-  return typeof value === 'number' ? `${value}${str(q?.['unit']) ? ` ${String(q?.['unit'])}` : ''}` : undefined;
+  const code = str(q?.['code']);
+  const unit = str(q?.['unit']) ?? (code && !code.startsWith('{') && code !== '1' ? code : undefined);
+  return typeof value === 'number' ? `${value}${unit ? ` ${unit}` : ''}` : undefined;
 }
 
 function medication(r: Json): string | undefined {
