@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { describeEvidence } from './describe.js';
 
 const observation = (valueQuantity: Record<string, unknown>): Resource =>
-  ({ resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'Pain score' }, valueQuantity, effectiveDateTime: '2026-11-10T10:00:00Z' }) as Resource;
+  ({ resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'Pain score' }, valueQuantity, effectiveDateTime: '2026-11-10T10:00:00Z' });
 
 describe('describeEvidence: a measured value with its unit', () => {
   it('writes the unit text, else a UCUM code, never an annotation code', () => {
