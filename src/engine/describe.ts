@@ -28,11 +28,15 @@ function status(v: unknown): string | undefined {
   return str(obj(arr(cc?.['coding'])[0])?.['code']) ?? str(cc?.['text']);
 }
 
-/** A quantity with its unit's text, else its code (not an annotation such as `{score}`, nor the unity `1`). */
+/**
+ * A quantity with its unit's text, else its UCUM code (not an annotation such as `{score}`, nor the unity `1`); a
+ * local code system's code means nothing to a reader and is left out.
+ */
 function quantity(v: unknown): string | undefined {
   const q = obj(v);
   const value = q?.['value'];
-  const code = str(q?.['code']);
+  const system = q?.['system'];
+  const code = system === undefined || system === 'http://unitsofmeasure.org' ? str(q?.['code']) : undefined;
   const unit = str(q?.['unit']) ?? (code && !code.startsWith('{') && code !== '1' ? code : undefined);
   return typeof value === 'number' ? `${value}${unit ? ` ${unit}` : ''}` : undefined;
 }
