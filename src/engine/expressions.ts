@@ -98,8 +98,8 @@ export function readExpression(expression: string): ExpressionUse {
  * - `yesNo()`: "yes" or "no" for one boolean, "not known" for an empty input (missing data); empty for anything
  *   else. Card lines built as text write a criterion's truth as the placeholders do.
  * - `unitCode()`: the unit of each Quantity as a UCUM code the dose math converts (`mg`, `ug`, `mL`, `d`, `h`,
- *   `min`, `wk`, or an amount per period such as `mL/h`), from its UCUM code or, with none, its unit's text (`mcg`,
- *   `mL/day`, `mg/24 hr`); nothing for a unit it does not convert. See units.ts.
+ *   `min`, `wk`, an amount per period such as `mL/h`, or `1` for a number of doses), from its UCUM code or, with
+ *   none, its unit's text (`mcg`, `mL/day`, `mg/24 hr`, `doses`); nothing for a unit it does not convert. See units.ts.
  * @param valueSets - the pack's value sets by id.
  * @returns a fhirpath.js user invocation table.
  */

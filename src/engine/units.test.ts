@@ -9,11 +9,12 @@ describe('normalUnit: the spellings of the units the dose math converts', () => 
     ['d', 'd'], ['day', 'd'], ['24 hours', 'd'], ['h', 'h'], ['hr', 'h'], ['min', 'min'], ['weeks', 'wk'],
     ['mL/d', 'mL/d'], ['ml/day', 'mL/d'], ['mL / 24 hr', 'mL/d'], ['ug/(24.h)', 'ug/d'], ['mcg/hr', 'ug/h'], ['MG/DAY', 'mg/d'], ['mL/min', 'mL/min'], ['mg/wk', 'mg/wk'],
     ['  mL  ', 'mL'],
+    ['1', '1'], ['{dose}', '1'], ['{PTM activation}', '1'], ['doses', '1'], ['Times', '1'], ['boluses', '1'],
   ])('%s is %s', (text, code) => {
     expect(normalUnit(text)).toBe(code);
   });
 
-  it.each(['g', 'kg', 'mg/kg/h', 'mg/kg', 'mL per day', 'units', '{dose}', '1', 'mL/s', 'd/mL', '', '/', 'mg/', 'mcg/mL'])('%s is not converted', (text) => {
+  it.each(['g', 'kg', 'mg/kg/h', 'mg/kg', 'mL per day', 'units', 'tablets', 'mL{total}', 'mL/s', 'd/mL', '', '/', 'mg/', 'mcg/mL'])('%s is not converted', (text) => {
     // mcg/mL is a concentration, not an amount per period: the dose math reads concentrations as ratios.
     expect(normalUnit(text)).toBeUndefined();
   });
@@ -36,7 +37,9 @@ describe('unitCodeOf: which of code and text decides', () => {
     expect(unitCodeOf({ value: 1, system: 'urn:oid:1.2.3', code: '17' })).toBeUndefined();
   });
 
-  it('anything that is not a quantity with a unit gives nothing', () => {
-    for (const value of [{ value: 1 }, 'mg', 5, null, undefined, [], { unit: 7 }]) expect(unitCodeOf(value)).toBeUndefined();
+  it('a quantity with neither unit nor code is a plain number; anything that is not a quantity gives nothing', () => {
+    expect(unitCodeOf({ value: 4 })).toBe('1');
+    expect(unitCodeOf({ value: 4, system: 'http://unitsofmeasure.org', code: '{dose}', unit: 'mL' })).toBe('1');
+    for (const value of ['mg', 5, null, undefined, [], { unit: 7 }]) expect(unitCodeOf(value)).toBeUndefined();
   });
 });

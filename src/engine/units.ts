@@ -14,6 +14,9 @@ const AMOUNTS: Readonly<Record<string, readonly string[]>> = {
   mL: ['ml', 'milliliter', 'milliliters', 'millilitre', 'millilitres', 'cc'],
 };
 
+/** Words for a number of things (doses of a pump's patient-activated bolus), read as UCUM's unity `1`. */
+const COUNTS: ReadonlySet<string> = new Set(['1', 'dose', 'doses', 'time', 'times', 'activation', 'activations', 'bolus', 'boluses']);
+
 /** Spellings of the periods, lower case, by UCUM code (24 hours is a day). */
 const PERIODS: Readonly<Record<string, readonly string[]>> = {
   d: ['d', 'day', 'days', '24h', '24 h', '24hr', '24 hr', '24 hours', '(24.h)'],
@@ -36,9 +39,10 @@ const CANONICAL: ReadonlyMap<string, string> = new Map(
 
 /**
  * A unit's text or code as a UCUM code the dose math converts: an amount (`mg`, `ug`, `mL`), a period (`d`, `h`,
- * `min`, `wk`), or an amount per period (`mL/h`, `ug/d`); case and spaces around the slash do not matter, and
- * `mcg`, `hr`, `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything else (per kilogram, a count, a unit it
- * does not know) gives undefined.
+ * `min`, `wk`), an amount per period (`mL/h`, `ug/d`), or `1` for a number of things (an annotation such as
+ * `{dose}`, or doses, times, activations, boluses); case and spaces around the slash do not matter, and `mcg`, `hr`,
+ * `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything else (per kilogram, a unit it does not know) gives
+ * undefined.
  * @param text - the unit as written.
  * @returns the UCUM code, or undefined.
  */
@@ -47,7 +51,7 @@ export function normalUnit(text: string): string | undefined {
   if (exact !== undefined) return exact;
   const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
   const slash = t.indexOf('/');
-  if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t);
+  if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t) ?? (COUNTS.has(t) || /^\{[^{}]*\}$/.test(t) ? '1' : undefined);
   const amount = AMOUNT.get(t.slice(0, slash).trim());
   const period = PERIOD.get(t.slice(slash + 1).trim());
   return amount && period ? `${amount}/${period}` : undefined;
@@ -57,7 +61,7 @@ export function normalUnit(text: string): string | undefined {
  * The unit of a Quantity (or a Ratio's numerator or denominator) as the dose math reads it. A UCUM code decides
  * when there is one (system UCUM, or no system); otherwise the unit's text does (a local code system's code is
  * read as text only when there is no unit). The text never overrules a UCUM code, so a quantity whose code and text
- * disagree is read by its code.
+ * disagree is read by its code. A quantity with neither unit nor code is a plain number: `1`.
  * @param value - the FHIR JSON of the quantity.
  * @returns the UCUM code, or undefined when it is not a unit the dose math converts.
  */
@@ -68,5 +72,5 @@ export function unitCodeOf(value: unknown): string | undefined {
   const ucumCode = typeof code === 'string' && (system === undefined || system === UCUM);
   if (ucumCode) return normalUnit(code);
   const text = typeof unit === 'string' ? unit : typeof code === 'string' ? code : undefined;
-  return text === undefined ? undefined : normalUnit(text);
+  return text === undefined ? (unit === undefined && code === undefined ? '1' : undefined) : normalUnit(text);
 }
