@@ -1,7 +1,7 @@
 /**
- * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped, yesNo) test
- * about or make of one item, in plain JavaScript over FHIR JSON. Shared by the fhirpath.js function table and the
- * native engine.
+ * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped,
+ * yesNo) test about or make of their input, in plain JavaScript over FHIR JSON; unitCode's table is in units.ts.
+ * Shared by the fhirpath.js function table and the native engine.
  */
 import type { Coding } from '@medplum/fhirtypes';
 import { asJsonObject } from '../fhir/json.js';
