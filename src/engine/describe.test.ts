@@ -15,3 +15,20 @@ describe('describeEvidence: a measured value with its unit', () => {
     expect(describeEvidence('Observation/o', observation({ unit: 'mg' }))).toBe('Observation/o (Pain score, 2026-11-10)');
   });
 });
+
+describe('describeEvidence: a medication administration', () => {
+  it('names the drug, the dose, the route by name, the status and the day', () => {
+    const given: Resource = {
+      resourceType: 'MedicationAdministration',
+      id: 'a',
+      status: 'completed',
+      medicationCodeableConcept: { text: 'Baclofen 50 mcg/mL intrathecal' },
+      subject: { reference: 'Patient/p' },
+      effectiveDateTime: '2026-10-01T09:00:00Z',
+      dosage: { dose: { value: 50, system: 'http://unitsofmeasure.org', code: 'ug' }, route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000', display: 'Intrathecal route' }] } },
+    };
+    expect(describeEvidence('MedicationAdministration/a', given)).toBe('MedicationAdministration/a (Baclofen 50 mcg/mL intrathecal, 50 ug, Intrathecal route, completed, 2026-10-01)');
+    const bare: Resource = { resourceType: 'MedicationAdministration', id: 'b', status: 'completed', medicationCodeableConcept: { text: 'Morphine' }, subject: { reference: 'Patient/p' }, effectivePeriod: { start: '2026-09-02T08:00:00Z' }, dosage: { route: { coding: [{ code: '72607000' }] } } };
+    expect(describeEvidence('MedicationAdministration/b', bare)).toBe('MedicationAdministration/b (Morphine, 72607000, completed, 2026-09-02)');
+  });
+});

@@ -23,6 +23,13 @@ function concept(v: unknown): string | undefined {
   return str(cc['text']);
 }
 
+/** A concept's name for a reader (a route, say): its text, else a coding's display, else a code. */
+function conceptName(v: unknown): string | undefined {
+  const cc = obj(v);
+  const codings = arr(cc?.['coding']).map(obj);
+  return str(cc?.['text']) ?? codings.map((c) => str(c?.['display'])).find(Boolean) ?? codings.map((c) => str(c?.['code'])).find(Boolean);
+}
+
 function status(v: unknown): string | undefined {
   const cc = obj(v);
   return str(obj(arr(cc?.['coding'])[0])?.['code']) ?? str(cc?.['text']);
@@ -68,6 +75,11 @@ export function describeFacts(resource: Resource): string {
     case 'MedicationRequest':
       parts.push(medication(r), str(r['status']), day(r['authoredOn']));
       break;
+    case 'MedicationAdministration': {
+      const dosage = obj(r['dosage']);
+      parts.push(medication(r), quantity(dosage?.['dose']), conceptName(dosage?.['route']), str(r['status']), day(r['effectiveDateTime']) ?? day(obj(r['effectivePeriod'])?.['start']));
+      break;
+    }
     case 'ServiceRequest':
       parts.push(concept(r['code']), str(r['status']), day(r['authoredOn']));
       break;
