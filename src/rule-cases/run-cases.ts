@@ -34,6 +34,7 @@ export interface RuleCase {
     without?: string[];
     with?: Resource[];
     unavailable?: string[];
+    unfiltered?: string[];
   };
   expect: {
     fires: boolean;
@@ -61,6 +62,13 @@ export interface CaseEnvironment {
   readonly publicBaseUrl: string;
 }
 
+/** A search query with only its patient parameter: what a client that ignores the template's filters sends. */
+function patientOnly(query: string): string {
+  const [type, params = ''] = query.split('?');
+  const patient = new URLSearchParams(params).get('patient');
+  return patient === null ? query : `${type ?? ''}?patient=${encodeURIComponent(patient)}`;
+}
+
 function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): unknown {
   if (c.input.request) return JSON.parse(readFileSync(c.input.request, 'utf8'));
   const changes = { ...(c.input.without ? { without: c.input.without } : {}), ...(c.input.with ? { with: c.input.with } : {}) };
@@ -75,7 +83,7 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   for (const key of service.prefetch) {
     if (c.input.unavailable?.includes(key.key)) continue;
     const query = fillTemplate(key.parsed, context as unknown as HookRequest['context']);
-    if (query) prefetch[key.key] = answerQuery(query, record);
+    if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, record);
   }
   return { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
 }
@@ -120,6 +128,8 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   const hook = c.input.hook ?? ((JSON.parse(readFileSync(c.input.request ?? '', 'utf8')) as { hook: HookName }).hook);
   const service = env.services.find((s) => s.hook === hook);
   if (!service) return { rule, caseName: c.name, problems: [`no service answers hook ${hook}`], findings: [], cards: [], fired: false };
+  const undeclared = [...(c.input.unavailable ?? []), ...(c.input.unfiltered ?? [])].filter((k) => !service.prefetch.some((p) => p.key === k));
+  if (undeclared.length > 0) return { rule, caseName: c.name, problems: [`the ${hook} service declares no prefetch key ${undeclared.join(', ')}`], findings: [], cards: [], fired: false };
   let request: HookRequest;
   try {
     request = parseHookRequest(requestBody(c, env, service), service);

@@ -39,3 +39,16 @@ describe('the runner reports a detail that holds what a case says it must not', 
     expect(run(['Pain score within the last 90 days'])).toEqual(['finding 0: detail has "Pain score within the last 90 days", which it should not']);
   });
 });
+
+describe('the runner refuses a case that names a prefetch key the hook service does not declare', () => {
+  it('says which key, instead of quietly providing everything', () => {
+    const [intrathecal] = packs;
+    const rule = intrathecal?.rules.find((r) => r.id === 'it-new-start');
+    if (!intrathecal || !rule) throw new Error('the intrathecal pack or its rule is missing');
+    const run = (input: Record<string, unknown>): readonly string[] =>
+      runCase(intrathecal, rule, { name: 'keys', now: '2026-11-20T15:00:00Z', input: { patient: 'seed-a', hook: 'order-sign', orders: 'seed-a', ...input }, expect: { fires: false } }, env).problems;
+    expect(run({ unavailable: ['medicationAdministration'] })).toEqual(['the order-sign service declares no prefetch key medicationAdministration']);
+    expect(run({ unfiltered: ['procedure', 'observations'] })).toEqual(['the order-sign service declares no prefetch key procedure']);
+    expect(run({ unfiltered: ['medicationRequests'] })).toEqual([]);
+  });
+});
