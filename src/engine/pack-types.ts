@@ -164,7 +164,7 @@ export interface RulePack {
 }
 
 /** Data variables the engine provides; prefetch keys of the same name fill them. */
-export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'coverages'] as const;
+export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'medicationAdministrations', 'coverages'] as const;
 
 /** Every variable the engine provides besides criteria. */
 export const CONTEXT_VARIABLES = new Set<string>([...DATA_VARIABLES, 'draftOrders', 'order', 'now', 'today', 'thresholds']);

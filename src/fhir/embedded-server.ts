@@ -23,6 +23,7 @@ const SERVED_TYPES = [
   'Medication',
   'Observation',
   'Procedure',
+  'MedicationAdministration',
   'Coverage',
   'ServiceRequest',
   'DeviceRequest',

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Router } from 'express';
+import { DATA_VARIABLES } from '../engine/pack-types.js';
 import type { RulePack } from '../engine/pack-types.js';
 import { badRequest } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
@@ -17,7 +18,7 @@ import { SMART_APP_SCOPES } from './app-scopes.js';
 
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const FHIR_CLIENT = createRequire(import.meta.url).resolve('fhirclient/build/fhir-client.min.js');
-const RECORD_KEYS = ['conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'coverages'] as const;
+const RECORD_KEYS = DATA_VARIABLES.filter((v) => v !== 'patient');
 
 /** What the app routes need. */
 export interface AppRoutesOptions {

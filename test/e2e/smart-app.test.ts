@@ -72,6 +72,8 @@ describe('EHR launch of the SMART app', () => {
     expect(await page.locator('main').innerText()).toContain('Patient: Avery Seedcase');
     await allowAndWait(page);
     await waitForEvaluation(page);
+    // The app asks for, and the EHR grants, every type the rules read: seed A has no administrations on record.
+    expect(await page.locator('#load-medicationAdministrations').innerText()).toContain('none on record');
     await expect.poll(() => page.locator('#banner').innerText()).toContain('Avery Seedcase');
     const orders = await page.locator('#orders-body').innerText();
     expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');

@@ -1,6 +1,7 @@
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRulePacks } from '../../src/engine/rule-packs.js';
+import { DATA_VARIABLES } from '../../src/engine/pack-types.js';
 import { evaluateForApp } from '../../src/smart/app-evaluation.js';
 import type { AppEvaluationRequest } from '../../src/smart/app-evaluation.js';
 import { call, fixtureRequest, startService } from '../support/harness.js';
@@ -13,7 +14,7 @@ const NOW = new Date('2026-11-20T15:00:00Z');
 function fromFixture(name: string, drop: string[] = []): AppEvaluationRequest {
   const body = fixtureRequest(name) as unknown as { prefetch: Record<string, Resource & { entry?: { resource: Resource }[] }>; context: { draftOrders: { entry: { resource: Resource }[] } } };
   const records: Record<string, Resource[]> = {};
-  for (const key of ['conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'coverages']) {
+  for (const key of DATA_VARIABLES.filter((v) => v !== 'patient')) {
     if (!drop.includes(key)) records[key] = (body.prefetch[key]?.entry ?? []).map((e) => e.resource);
   }
   return { patient: body.prefetch['patient'] as Patient, records, orders: body.context.draftOrders.entry.map((e) => e.resource) };

@@ -10,6 +10,7 @@
     ['medicationRequests', 'MedicationRequest', 'Medication orders'],
     ['observations', 'Observation', 'Observations'],
     ['procedures', 'Procedure', 'Procedures'],
+    ['medicationAdministrations', 'MedicationAdministration', 'Medication administrations'],
     ['coverages', 'Coverage', 'Coverage'],
   ];
   let client;
