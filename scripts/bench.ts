@@ -18,6 +18,7 @@ import type { LoadResult } from './bench/processes.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
 import { makeKey, signToken } from '../test/support/jwt.js';
+import { loadServiceDefinitions } from '../src/services/service-definitions.js';
 
 const SOAK_SECONDS = Number(process.env['BENCH_SOAK_SECONDS'] ?? '300');
 // A p99 over 10 s at a few hundred req/s is set by a few dozen answers, so one slow second of the machine moves it.
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
   log(`1 process ${f(scale[0]?.rps ?? 0)} req/s, 2 processes ${f(scale[1]?.rps ?? 0)} req/s${scaleVoid}`);
 
   const cpu = os.cpus();
+  const readsPerHook = loadServiceDefinitions('cds-hooks').find((s) => s.hook === 'order-sign')?.prefetch.length ?? 0;
   const section = [
     BEGIN,
     '## HTTP, service vs bare node:http (`npm run bench`)',
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
     `- Peak RSS of the service over these runs: ${f(peakRss)} MB.`,
-    `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, 7 reads per hook over loopback): ${remoteLine}.`,
+    `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, ${readsPerHook} reads per hook over loopback): ${remoteLine}.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace for ${TAIL_SECONDS} s (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed), on a service never forced to collect (${tailGc}). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,
     `- Live heap over the same soak (\`scripts/bench/heap-probe.mjs\`, heap in use after a full collection): ${heap}`,
