@@ -130,9 +130,9 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
       }
     }
   }
-  const orderViews: OrderView[] = request.orders.map((order) => {
+  const viewed = request.orders.map((order) => {
     const o = orders.get(order) ?? { cards: [], criteria: [], conclusions: [], dose: [] };
-    return {
+    const view: OrderView = {
       reference: referenceOf(order),
       description: describeEvidence(referenceOf(order), order),
       ...(concerned.has(order) ? { coverage: mergeCoverage(o.conclusions) } : {}),
@@ -140,10 +140,12 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
       criteria: o.criteria,
       dose: o.dose,
     };
+    return { order, view };
   });
+  const orderViews = viewed.map((v) => v.view);
   const appPack = packs.find((p) => p.app);
   const app = appPack?.app;
-  const judgedViews = orderViews.filter((_, i) => concerned.has(request.orders[i] as Resource));
+  const judgedViews = viewed.filter((v) => concerned.has(v.order)).map((v) => v.view);
   const pick = (names: readonly string[] | undefined): CriterionView[] => (names ?? []).flatMap((name) => byName.get(name) ?? perOrderRows(name, judgedViews.length > 0 ? judgedViews : orderViews));
   // A variant's lists replace the defaults it names; the rest stay. Orders the pack judged choose it by its
   // per-order criteria, every one of them; the patient-level ones choose it only when there is no such order.

@@ -181,6 +181,33 @@ describe('failures a person must understand', () => {
     await page.close();
   });
 
+  it('orders that differ on a per-order criterion get a row each, and the summary marks the unmet one', async () => {
+    // The baclofen patient's record shows spasticity only; a pended morphine order beside the baclofen refill has no
+    // pain diagnosis to treat.
+    const repo = (await svc.built.parts.ehr)?.fhir.repo;
+    const morphine = await repo?.createResource({
+      resourceType: 'MedicationRequest',
+      id: 'it-e2e-morphine',
+      status: 'draft',
+      intent: 'order',
+      subject: { reference: 'Patient/it-var-baclofen' },
+      medicationCodeableConcept: { coding: [{ system: 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'J2274' }], text: 'Morphine PF 10 mg/mL' },
+      dosageInstruction: [{ route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] } }],
+    }, { assignedId: true });
+    try {
+      const page = await standaloneReview('it-var-baclofen');
+      const rows = (await page.locator('#policy-body').innerText()).split('\n').filter((line) => line.includes('an active diagnosis the order treats'));
+      expect(rows).toHaveLength(2);
+      expect(rows.find((r) => r.includes('MedicationRequest/it-e2e-morphine'))).toBeDefined();
+      expect(rows.find((r) => r.includes('MedicationRequest/it-var-draft-baclofen'))).toBeDefined();
+      expect(await page.locator('#policy-body').innerText()).toMatch(/Not met\s*The record holds an active diagnosis the order treats[^\n]*MedicationRequest\/it-e2e-morphine/);
+      expect(await page.locator('#summary-text').inputValue()).toMatch(/\(MedicationRequest\/it-e2e-morphine[^\n]*\): \[MISSING: not shown in the record\]/);
+      await page.close();
+    } finally {
+      if (morphine) await repo?.deleteResource('MedicationRequest', 'it-e2e-morphine');
+    }
+  });
+
   it('a denied authorization says so', async () => {
     const page = await browser.newPage();
     await launchFromEhr(page, svc, 'it-seed-a');
