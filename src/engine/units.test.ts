@@ -10,11 +10,12 @@ describe('normalUnit: the spellings of the units the dose math converts', () => 
     ['mL/d', 'mL/d'], ['ml/day', 'mL/d'], ['mL / 24 hr', 'mL/d'], ['ug/(24.h)', 'ug/d'], ['mcg/hr', 'ug/h'], ['MG/DAY', 'mg/d'], ['mL/min', 'mL/min'], ['mg/wk', 'mg/wk'],
     ['  mL  ', 'mL'],
     ['1', '1'], ['{dose}', '1'], ['{PTM activation}', '1'], ['doses', '1'], ['Times', '1'], ['boluses', '1'],
+    ['PTM activations', '1'], ['myPTM  activations', '1'], ['bolus doses', '1'], ['PRN dose', '1'], ['patient-activated boluses', '1'],
   ])('%s is %s', (text, code) => {
     expect(normalUnit(text)).toBe(code);
   });
 
-  it.each(['g', 'kg', 'mg/kg/h', 'mg/kg', 'mL per day', 'units', 'tablets', 'mL{total}', 'mL/s', 'd/mL', '', '/', 'mg/', 'mcg/mL'])('%s is not converted', (text) => {
+  it.each(['g', 'kg', 'mg/kg/h', 'mg/kg', 'mL per day', 'units', 'tablets', 'mg doses', 'ml boluses', 'ptm', 'ptm bolus doses', 'doses ptm', 'mL{total}', 'mL/s', 'd/mL', '', '/', 'mg/', 'mcg/mL'])('%s is not converted', (text) => {
     // mcg/mL is a concentration, not an amount per period: the dose math reads concentrations as ratios.
     expect(normalUnit(text)).toBeUndefined();
   });

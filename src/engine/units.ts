@@ -17,6 +17,19 @@ const AMOUNTS: Readonly<Record<string, readonly string[]>> = {
 /** Words for a number of things (doses of a pump's patient-activated bolus), read as UCUM's unity `1`. */
 const COUNTS: ReadonlySet<string> = new Set(['1', 'dose', 'doses', 'time', 'times', 'activation', 'activations', 'bolus', 'boluses']);
 
+/**
+ * Words that may name which doses are counted, before a count word: "PTM activations" (the patient therapy
+ * manager of a pump), "bolus doses", "demand doses", "PRN doses". Only these: "mg doses" stays unconverted.
+ */
+const COUNT_QUALIFIERS: ReadonlySet<string> = new Set(['ptm', 'myptm', 'bolus', 'demand', 'patient', 'patient-activated', 'prn', 'rescue']);
+
+/** Whether a lower-case text is a count: a count word, an annotation, or a known qualifier and a count word. */
+function isCount(t: string): boolean {
+  if (COUNTS.has(t) || /^\{[^{}]*\}$/.test(t)) return true;
+  const words = t.split(' ');
+  return words.length === 2 && COUNT_QUALIFIERS.has(words[0] ?? '') && COUNTS.has(words[1] ?? '');
+}
+
 /** Spellings of the periods, lower case, by UCUM code (24 hours is a day). */
 const PERIODS: Readonly<Record<string, readonly string[]>> = {
   d: ['d', 'day', 'days', '24h', '24 h', '24hr', '24 hr', '24 hours', '(24.h)'],
@@ -40,7 +53,7 @@ const CANONICAL: ReadonlyMap<string, string> = new Map(
 /**
  * A unit's text or code as a UCUM code the dose math converts: an amount (`mg`, `ug`, `mL`), a period (`d`, `h`,
  * `min`, `wk`), an amount per period (`mL/h`, `ug/d`), or `1` for a number of things (an annotation such as
- * `{dose}`, or doses, times, activations, boluses); case and spaces around the slash do not matter, and `mcg`, `hr`,
+ * `{dose}`, or doses, times, activations, boluses, also as "PTM activations" or "bolus doses"); case and spaces around the slash do not matter, and `mcg`, `hr`,
  * `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything else (per kilogram, a unit it does not know) gives
  * undefined.
  * @param text - the unit as written.
@@ -51,7 +64,7 @@ export function normalUnit(text: string): string | undefined {
   if (exact !== undefined) return exact;
   const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
   const slash = t.indexOf('/');
-  if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t) ?? (COUNTS.has(t) || /^\{[^{}]*\}$/.test(t) ? '1' : undefined);
+  if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t) ?? (isCount(t) ? '1' : undefined);
   const amount = AMOUNT.get(t.slice(0, slash).trim());
   const period = PERIOD.get(t.slice(slash + 1).trim());
   return amount && period ? `${amount}/${period}` : undefined;
