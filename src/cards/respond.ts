@@ -13,7 +13,7 @@ import type { UnevaluableOrder } from '../fhir/order-shape.js';
 import type { UnavailableKey } from '../hooks/assemble-data.js';
 import type { Evaluator } from '../hooks/handle-hook.js';
 import type { Card, Link } from '../hooks/types.js';
-import type { Finding } from '../engine/evaluate.js';
+import type { Evaluation, Finding } from '../engine/evaluate.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { fitSummary } from '../hooks/wire-json.js';
 import { composeCard, CRD_CARD_TYPES } from './compose.js';
@@ -72,6 +72,18 @@ function incompleteCard(unavailable: readonly UnavailableKey[], uuid: () => stri
 }
 
 /**
+ * The keys that could not be read and left some criterion this call evaluated not known: the ones the incomplete
+ * card names. A key no evaluated criterion needed (the trial data, for an established pump) changed nothing.
+ */
+function keysThatMattered(unavailable: readonly UnavailableKey[], results: readonly { pack: RulePack; evaluation: Evaluation }[]): UnavailableKey[] {
+  const missed = new Set<string>();
+  for (const { pack, evaluation } of results) {
+    for (const group of evaluation.criteria) for (const r of group.results) if (r.truth === 'unknown') for (const v of pack.criteria.get(r.name)?.reads ?? []) missed.add(v);
+  }
+  return unavailable.filter((u) => missed.has(u.key));
+}
+
+/**
  * Builds the evaluator for the hook pipeline.
  * @param packs - the compiled packs.
  * @param options - public base URL and id source.
@@ -91,10 +103,11 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
       })
     );
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
+    const missing = concernsSomething && input.data.unavailable.length > 0 ? keysThatMattered(input.data.unavailable, results) : [];
     const cards = [
       ...unevaluableOrders(ctx.ordersToJudge, ctx.draftOrders).map((u) => unevaluableCard(u, uuid)),
       ...ruleCards,
-      ...(concernsSomething && input.data.unavailable.length > 0 ? [incompleteCard(input.data.unavailable, uuid)] : []),
+      ...(missing.length > 0 ? [incompleteCard(missing, uuid)] : []),
     ].sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
     if (!COVERAGE_HOOKS.has(input.service.hook)) return { cards };
     const coverage = (input.data.resources['coverages'] ?? []).find((c): c is Coverage => c.resourceType === 'Coverage' && c.status === 'active');

@@ -61,6 +61,20 @@ describe('data that could not be read', () => {
     expect(card?.detail).toContain('FHIR server answered HTTP 503');
   });
 
+  it('names only data that left a criterion not known: the administration record matters for a new start only', async () => {
+    const incomplete = async (fixture: string): Promise<string | undefined> => {
+      const body = fixtureRequest(fixture);
+      delete body.prefetch?.['medicationAdministrations'];
+      const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: failing.url });
+      expect(res.status).toBe(200);
+      return cards(res.body).find((c) => c.summary.startsWith('Guidance is incomplete'))?.summary;
+    };
+    // An established pump: no criterion evaluated reads the trial data, so its absence changes nothing.
+    expect(await incomplete('seed-a.order-sign.json')).toBeUndefined();
+    // A new start without a trial procedure: whether a trial bolus was given is not known.
+    expect(await incomplete('seed-a-new-start-without-trial.order-sign.json')).toBe('Guidance is incomplete: medicationAdministrations could not be read');
+  });
+
   it('gives no card at all when the orders are none of the pack\'s concern', async () => {
     const body = fixtureRequest('seed-a-unrelated-order.order-sign.json');
     delete body.prefetch?.['observations'];
