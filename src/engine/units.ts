@@ -53,9 +53,9 @@ const CANONICAL: ReadonlyMap<string, string> = new Map(
 /**
  * A unit's text or code as a UCUM code the dose math converts: an amount (`mg`, `ug`, `mL`), a period (`d`, `h`,
  * `min`, `wk`), an amount per period (`mL/h`, `ug/d`), or `1` for a number of things (an annotation such as
- * `{dose}`, or doses, times, activations, boluses, also as "PTM activations" or "bolus doses"); case and spaces around the slash do not matter, and `mcg`, `hr`,
- * `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything else (per kilogram, a unit it does not know) gives
- * undefined.
+ * `{dose}`, or doses, times, activations, boluses, also as "PTM activations" or "bolus doses"); case and spaces
+ * around the slash do not matter, and `mcg`, `hr`, `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything
+ * else (per kilogram, a unit it does not know) gives undefined.
  * @param text - the unit as written.
  * @returns the UCUM code, or undefined.
  */
