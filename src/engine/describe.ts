@@ -5,6 +5,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { asJsonObject } from '../fhir/json.js';
+import { ucumCodeOf } from './units.js';
 import type { JsonObject } from '../fhir/json.js';
 
 type Json = JsonObject;
@@ -42,8 +43,7 @@ function status(v: unknown): string | undefined {
 function quantity(v: unknown): string | undefined {
   const q = obj(v);
   const value = q?.['value'];
-  const system = q?.['system'];
-  const code = system === undefined || system === 'http://unitsofmeasure.org' ? str(q?.['code']) : undefined;
+  const code = str(ucumCodeOf(q));
   const unit = str(q?.['unit']) ?? (code && !code.startsWith('{') && code !== '1' ? code : undefined);
   return typeof value === 'number' ? `${value}${unit ? ` ${unit}` : ''}` : undefined;
 }

@@ -71,6 +71,19 @@ export function normalUnit(text: string): string | undefined {
 }
 
 /**
+ * A Quantity's code when it is read as a UCUM code: its system is UCUM, or it names none (this project's choice:
+ * senders that leave the system out write UCUM codes); undefined for a local system's code or no code. Shared by
+ * the dose math and the evidence text, so both read the same codes as units.
+ * @param value - the FHIR JSON of the quantity.
+ * @returns the code as written, or undefined.
+ */
+export function ucumCodeOf(value: unknown): string | undefined {
+  const q = asJsonObject(value);
+  const code = q?.['code'];
+  return typeof code === 'string' && (q?.['system'] === undefined || q['system'] === UCUM) ? code : undefined;
+}
+
+/**
  * The unit of a Quantity (or a Ratio's numerator or denominator) as the dose math reads it. A UCUM code decides
  * when there is one (system UCUM, or no system); otherwise the unit's text does (a local code system's code is
  * read as text only when there is no unit). The text never overrules a UCUM code, so a quantity whose code and text
@@ -81,9 +94,9 @@ export function normalUnit(text: string): string | undefined {
 export function unitCodeOf(value: unknown): string | undefined {
   const q = asJsonObject(value);
   if (!q) return undefined;
-  const { system, code, unit } = q;
-  const ucumCode = typeof code === 'string' && (system === undefined || system === UCUM);
-  if (ucumCode) return normalUnit(code);
+  const { code, unit } = q;
+  const ucum = ucumCodeOf(q);
+  if (ucum !== undefined) return normalUnit(ucum);
   const text = typeof unit === 'string' ? unit : typeof code === 'string' ? code : undefined;
   return text === undefined ? (unit === undefined && code === undefined ? '1' : undefined) : normalUnit(text);
 }
