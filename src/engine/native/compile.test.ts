@@ -97,6 +97,9 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     // unions
     '%observations | %observations', '%twin | %observations', "(%observations.status | 'final')", '(1 | 2 | 1)', '%numbers | %numbers',
     '%numbers.combine(%numbers)', '%numbers.combine(%empty).sum()', '%empty.combine(%observations.status)', '(1 | 2).combine(1).count()',
+    // membership
+    "'final' in %observations.status", "'draft' in %observations.status", '%empty in %observations.status', "'final' in %empty",
+    "%observations.where(id in ('o1' | 'o3')).id", '(2 in %numbers)', '(5 in %numbers)', "('o2' in %observations.id)",
     // arithmetic and strings
     '%numbers.sum()', '(7 * 100 / 9).round(0)', '(10 / 3).round(2)', '1 / 0', '%numbers.first() + 2.5', "'a' + 'b'", "'a' & %empty & 'b'",
     '(0.1 + 0.2)', '(2.345).round(2)', '(0 - 2.5).round(0)', '(0 - 5.5).abs()',
@@ -153,6 +156,7 @@ describe('where the native engine is not sure, fhirpath.js answers', () => {
     ['decimals closer than fhirpath.js compares', '0.1 + 0.2 > 0.3'],
     ['a string function of several items', '%observations.status.lower()'],
     ['arithmetic on several items', '%numbers + 1'],
+    ['membership of several items', '%observations.status in %observations.status'],
     ['unions of distinct quantities', '%quantities.first() | %quantities.last()'],
     ['a choice element of an untyped value', '%untypedChoice.value'],
     ['a date against text (fhirpath.js: never equal)', "%observations.effective.ofType(dateTime).first() = '2026-03-01T10:00:00Z'"],

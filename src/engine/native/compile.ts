@@ -160,13 +160,18 @@ const OPERATORS: Readonly<Record<string, Operator>> = {
   '>': (l, r, d) => compare(l, r, d, (c) => c > 0),
   '<=': (l, r, d) => compare(l, r, d, (c) => c <= 0),
   '>=': (l, r, d) => compare(l, r, d, (c) => c >= 0),
+  in: (l, r, d) => {
+    if (l.length === 0) return NONE;
+    if (l.length > 1) return fallback('in with several items on the left');
+    return [r.some((x) => equal(l, [x], d))];
+  },
   '&': (l, r) => [(stringOf(l) ?? '') + (stringOf(r) ?? '')],
   '+': (l, r) => arithmetic(l, r, (a, b) => a + b, true),
   '-': (l, r) => arithmetic(l, r, (a, b) => a - b),
   '*': (l, r) => arithmetic(l, r, (a, b) => a * b),
   '/': (l, r) => arithmetic(l, r, (a, b) => (b === 0 ? undefined : a / b)),
 };
-const BOOLEAN_OPERATORS = new Set(['and', 'or', '=', '!=', '<', '>', '<=', '>=']);
+const BOOLEAN_OPERATORS = new Set(['and', 'or', '=', '!=', '<', '>', '<=', '>=', 'in']);
 
 function compare(l: readonly unknown[], r: readonly unknown[], typedDates: boolean, test: (c: number) => boolean): readonly unknown[] {
   if (l.length === 0 || r.length === 0) return NONE;
