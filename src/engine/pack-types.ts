@@ -122,6 +122,8 @@ export interface AppView {
   readonly establishedCriterion?: string;
   /** A patient-level criterion whose evidence is the therapy's device (the summary lists it under Device). */
   readonly deviceCriterion?: string;
+  /** A patient-level criterion whose evidence is the therapy history (the summary lists it under Therapy history). */
+  readonly historyCriterion?: string;
   readonly policyCriteria: readonly string[];
   readonly newStartCriteria?: readonly string[];
   readonly documentation: readonly string[];

@@ -174,8 +174,10 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
     pitfalls: lists?.pitfalls ?? [],
     sources,
   };
-  const device = app?.deviceCriterion ? byName.get(app.deviceCriterion) : undefined;
-  return { ...evaluation, summary: draftSummary(request, evaluation, established, device) };
+  const named = (name: string | undefined): CriterionView | undefined => (name ? byName.get(name) : undefined);
+  const historyUnread = (appPack?.criteria.get(app?.historyCriterion ?? '')?.reads ?? []).filter((v) => (unavailable as readonly string[]).includes(v));
+  const sections = { device: named(app?.deviceCriterion), history: named(app?.historyCriterion), historyUnread };
+  return { ...evaluation, summary: draftSummary(request, evaluation, established, sections) };
 }
 
 /**

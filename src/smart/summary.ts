@@ -42,14 +42,35 @@ function deviceLines(devices: readonly Resource[] | undefined, criterion: Criter
 }
 
 /**
+ * The therapy history lines: the pack's history criterion's evidence when it names one (procedures and trial doses
+ * the rules read), else every completed procedure. What was found is listed even when part of the record could
+ * not be read; that part is marked by name.
+ */
+function historyLines(procedures: readonly Resource[] | undefined, criterion: CriterionView | undefined, unread: readonly string[]): string[] {
+  if (!criterion) return list(procedures, isProcedure, 'implant or refill procedure');
+  const found = criterion.evidence.map((e) => `- ${e.description}`);
+  if (unread.length > 0) return [...found, `- ${MISSING(`${found.length > 0 ? 'the rest of the therapy history' : 'therapy history'}: ${unread.join(', ')} could not be read from the EHR`)}`];
+  return found.length > 0 ? found : [`- ${MISSING('implant, refill or trial procedure')}`];
+}
+
+/** The criteria whose evidence makes a section of the summary, when the pack names them. */
+export interface SummarySections {
+  readonly device?: CriterionView | undefined;
+  readonly history?: CriterionView | undefined;
+  /** The records the history criterion reads that could not be read. */
+  readonly historyUnread?: readonly string[];
+}
+
+/**
  * Drafts the summary.
  * @param request - the record the app read.
  * @param parts - the evaluation.
  * @param established - whether the therapy is established (the criteria listed differ).
- * @param device - the pack's device criterion, when it names one (its evidence is the Device section).
+ * @param sections - the pack's device and history criteria, when it names them (their evidence is the Device and
+ *   Therapy history sections).
  * @returns plain text with light markdown (headings, lists).
  */
-export function draftSummary(request: AppEvaluationRequest, parts: Parts, established: boolean, device?: CriterionView): string {
+export function draftSummary(request: AppEvaluationRequest, parts: Parts, established: boolean, sections: SummarySections = {}): string {
   const { records } = request;
   const lines: string[] = [
     'MEDICAL NECESSITY SUMMARY: INTRATHECAL DRUG DELIVERY',
@@ -61,13 +82,13 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     ...list(records.conditions, isActiveCondition, 'active diagnosis'),
     '',
     'Device',
-    ...deviceLines(records.devices, device),
+    ...deviceLines(records.devices, sections.device),
     '',
     'Coverage',
     ...list(records.coverages, (r) => r.resourceType === 'Coverage' && r.status === 'active', 'active coverage'),
     '',
-    'Therapy history (procedures)',
-    ...list(records.procedures, isProcedure, 'implant or refill procedure'),
+    'Therapy history',
+    ...historyLines(records.procedures, sections.history, sections.historyUnread ?? []),
     '',
     'Order(s) under review',
     ...(parts.orders.length > 0 ? parts.orders.flatMap((o) => [`- ${o.description}`, ...o.dose.map((d) => `  - ${d}`)]) : [`- ${MISSING('order under review')}`]),

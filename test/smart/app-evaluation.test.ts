@@ -86,6 +86,33 @@ describe('the evaluation the app shows', () => {
     expect(section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary)).toBe('- [MISSING: implanted pump Device: could not be read from the EHR]');
   });
 
+  it("the summary's therapy history holds completed procedures and intraspinal doses from the administration record", () => {
+    // A trial bolus charted on the medication administration record is part of the history a payer asks for; an
+    // oral dose given on the ward, or one not given, is not.
+    const request = fromFixture('seed-a.order-sign.json');
+    const administration = (id: string, status: string, drug: string, route: string): Resource => ({ resourceType: 'MedicationAdministration', id, status, medicationCodeableConcept: { text: drug }, subject: { reference: 'Patient/it-seed-a' }, effectiveDateTime: '2026-10-01', dosage: { route: { text: route } } } as Resource);
+    request.records['medicationAdministrations'] = [
+      administration('bolus', 'completed', 'Morphine PF 1 mg/mL', 'Intrathecal'),
+      administration('oral', 'completed', 'Oxycodone 5 mg tablet', 'By mouth'),
+      administration('not-given', 'not-done', 'Morphine PF 1 mg/mL', 'Intrathecal'),
+    ];
+    request.records['procedures'] = [...(request.records['procedures'] ?? []), { resourceType: 'Procedure', id: 'planned', status: 'preparation', code: { text: 'Pump replacement' }, subject: { reference: 'Patient/it-seed-a' } }];
+    const section = (summary: string): string => summary.split('\nTherapy history\n')[1]?.split('\n\n')[0] ?? '';
+    const history = section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary);
+    expect(history).toContain('Procedure/it-seed-a-implant');
+    expect(history).toContain('- MedicationAdministration/bolus (Morphine PF 1 mg/mL');
+    for (const id of ['MedicationAdministration/oral', 'MedicationAdministration/not-given', 'Procedure/planned']) expect(history).not.toContain(id);
+
+    delete request.records['medicationAdministrations'];
+    const partial = section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).split('\n');
+    expect(partial.some((l) => l.includes('Procedure/it-seed-a-implant'))).toBe(true);
+    expect(partial.at(-1)).toBe('- [MISSING: the rest of the therapy history: medicationAdministrations could not be read from the EHR]');
+
+    request.records['procedures'] = [];
+    request.records['medicationAdministrations'] = [];
+    expect(section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary)).toBe('- [MISSING: implant, refill or trial procedure]');
+  });
+
   it('dose lines of a baclofen order are in mcg/day, with no morphine billing line', () => {
     const request = fromFixture('baclofen-ms.order-sign.json');
     const baclofen = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
