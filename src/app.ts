@@ -14,8 +14,8 @@ import { cdsRoutes } from './hooks/routes.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { jsonBody } from './http/json-body.js';
-import { notFound } from './http/outcomes.js';
-import { rateLimit } from './http/rate-limit.js';
+import { HttpError, notFound } from './http/outcomes.js';
+import { TokenBuckets, rateLimit, throttled } from './http/rate-limit.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { loadPipeline } from './pipeline.js';
@@ -78,6 +78,8 @@ export function createApp(parts: AppParts): Express {
   const { config } = parts;
   app.disable('x-powered-by');
   app.set('etag', false);
+  // req.ip: the socket's address, or the one a trusted proxy names (TRUST_PROXY).
+  app.set('trust proxy', config.trustProxy);
   app.use(requestLog(parts.log, parts.packs.map((p) => `${p.id}@${p.version}`).join(',')));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -93,17 +95,32 @@ export function createApp(parts: AppParts): Express {
     clock: parts.clock,
   });
   const limit = rateLimit(config.rateLimitPerMinute, (_req, res) => rateKey(accessOf(res)));
+  // Refused tokens count against their address; past the limit its calls are refused before their signature is
+  // checked (each ES384 check costs about a millisecond and a half of CPU). Not counted when unauthenticated
+  // calls are served anyway (development).
+  const failures = config.allowUnauthenticated ? undefined : new TokenBuckets(config.authFailuresPerMinute);
   // Hook and feedback calls: authenticate, count against the caller's rate, then read the body.
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' || req.path === '/' || req.path === '') {
       next();
       return;
     }
-    auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next))).catch(next);
+    const address = req.ip ?? 'unknown';
+    const wait = failures?.wait(address) ?? 0;
+    if (wait > 0) {
+      next(throttled(wait, 'failed authentications from this address'));
+      return;
+    }
+    auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next))).catch((err: unknown) => {
+      if (failures && err instanceof HttpError && err.status === 401 && failures.take(address) === 0 && failures.wait(address) > 0) {
+        parts.log.warn({ requestId: res.locals['requestId'] as string, perMinute: config.authFailuresPerMinute }, 'failed authentications from one address over AUTH_FAILURES_PER_MINUTE: its calls are refused (429) until the limit refills');
+      }
+      next(err);
+    });
   };
   app.use('/cds-services', cors, guard, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
   // The SMART app and its evaluation API (rate-limited per address: it evaluates what the browser sends).
-  const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.socket.remoteAddress ?? 'unknown'}`);
+  const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.ip ?? 'unknown'}`);
   app.use('/app', (req, res, next) => (req.method === 'POST' ? appLimit(req, res, next) : next()), appRoutes({
     packs: parts.packs,
     clientId: config.smartClientId,

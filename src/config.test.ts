@@ -18,6 +18,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...prod, TRUST_SANDBOX: 'yes' })).toThrow(/TRUST_SANDBOX cannot be true in production/);
   });
 
+  it('trusts a proxy to name the caller only when told which: none, a hop count, or addresses and subnets', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'Loopback, 10.1.0.0/16, fd00::1, 192.0.2.7' }).trustProxy).toEqual(['loopback', '10.1.0.0/16', 'fd00::1', '192.0.2.7']);
+    expect(loadConfig({}).authFailuresPerMinute).toBe(30);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -26,6 +34,11 @@ describe('loadConfig', () => {
     [{ LOG_BUFFER_BYTES: '1000' }, 'LOG_BUFFER_BYTES'],
     [{ EMBEDDED_FHIR: 'maybe' }, 'EMBEDDED_FHIR'],
     [{ PUBLIC_BASE_URL: 'ftp://x' }, 'PUBLIC_BASE_URL'],
+    [{ AUTH_FAILURES_PER_MINUTE: '0' }, 'AUTH_FAILURES_PER_MINUTE'],
+    [{ TRUST_PROXY: 'true' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '11' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
+    [{ TRUST_PROXY: 'loopback, proxy.example' }, 'TRUST_PROXY'],
   ])('refuses %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

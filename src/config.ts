@@ -2,6 +2,7 @@
  * One typed configuration, read once from the environment at start-up.
  * Every variable is documented in the README's configuration table; keep the two in step.
  */
+import { isIP } from 'node:net';
 
 /** The service's runtime configuration. */
 export interface Config {
@@ -45,6 +46,16 @@ export interface Config {
   readonly fhirCallTimeoutMs: number;
   /** Hook and feedback calls per minute allowed per client (per issuer, or per address when unauthenticated). */
   readonly rateLimitPerMinute: number;
+  /**
+   * Failed authentications per minute allowed per address before its hook and feedback calls are refused with 429
+   * without checking their token (when ALLOW_UNAUTHENTICATED is off).
+   */
+  readonly authFailuresPerMinute: number;
+  /**
+   * Which proxies in front of the service are trusted to name the caller's address (X-Forwarded-For): none, a
+   * number of hops, or addresses and subnets (Express's `trust proxy`).
+   */
+  readonly trustProxy: false | number | readonly string[];
   /** Longest time to receive a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
   /** The SMART app's OAuth client id at the EHR. */
@@ -70,6 +81,29 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: unset or false (no proxy), a hop count, or a comma-separated list of addresses, subnets (a.b.c.d/n)
+ * and Express's names loopback, linklocal, uniquelocal. `true` (every hop) is refused: it lets any caller choose
+ * the address its calls are counted against.
+ */
+function readTrustProxy(env: Env): false | number | readonly string[] {
+  const raw = env['TRUST_PROXY']?.trim();
+  if (raw === undefined || raw === '' || ['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  if (/^\d+$/.test(raw)) return readInt(env, 'TRUST_PROXY', 0, 1, 10);
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const [address = '', prefix, extra] = item.split('/');
+    const width = isIP(address) === 4 ? 32 : isIP(address) === 6 ? 128 : 0;
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= width);
+    if (!(PROXY_NAMES.has(item.toLowerCase()) || (width > 0 && prefixOk && extra === undefined))) {
+      throw new ConfigError(`TRUST_PROXY must be false, a number of hops (1 to 10), or a list of addresses, subnets, loopback, linklocal or uniquelocal; "${item}" is none of these (true is refused: it lets any caller choose its address)`);
+    }
+  }
+  return items.map((i) => (PROXY_NAMES.has(i.toLowerCase()) ? i.toLowerCase() : i));
 }
 
 function readBool(env: Env, name: string, fallback: boolean): boolean {
@@ -133,6 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwtMaxAgeS: readInt(env, 'JWT_MAX_AGE_S', 300, 10, 3600),
     fhirCallTimeoutMs: readInt(env, 'FHIR_CALL_TIMEOUT_MS', 2000, 50, 60_000),
     rateLimitPerMinute: readInt(env, 'RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
+    authFailuresPerMinute: readInt(env, 'AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    trustProxy: readTrustProxy(env),
     requestTimeoutMs: readInt(env, 'REQUEST_TIMEOUT_MS', 10_000, 1000, 300_000),
     smartClientId: env['SMART_CLIENT_ID']?.trim() || 'intrathecal-app',
     smartAllowedIssuers: [],

@@ -53,7 +53,7 @@ export function authenticate(options: AuthOptions) {
         throw unauthorized();
       }
       options.log.warn({ requestId, reason }, 'unauthenticated call served (development only, ALLOW_UNAUTHENTICATED)');
-      res.locals['access'] = { kind: 'unauthenticated', address: req.socket.remoteAddress ?? 'unknown' } satisfies Access;
+      res.locals['access'] = { kind: 'unauthenticated', address: req.ip ?? 'unknown' } satisfies Access;
     };
     if (!token) {
       unauthenticated(req.headers.authorization ? 'Authorization header is not a bearer token' : 'no Authorization header');

@@ -222,3 +222,58 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe('failed authentications', () => {
+  const env = (extra: Record<string, string>) => ({ NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', AUTH_FAILURES_PER_MINUTE: '3', ...extra });
+  // A token signed with a key the issuer does not hold: it fails only at the signature check.
+  const forged = () => signToken(rs384, { iss: 'https://ehr-a.example', aud: AUD });
+  const valid = () => signToken(es384, { iss: 'https://ehr-a.example', aud: AUD });
+  const from = async (svcUnder: RunningService, address: string, token: string) => call(svcUnder, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${token}`, 'X-Forwarded-For': address });
+  const refusedLines = (lines: string[]) => lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg === 'authentication refused').length;
+
+  it('past AUTH_FAILURES_PER_MINUTE an address is refused (429) before its token is checked; another address is not', async () => {
+    const { lines, log } = captureLog();
+    const limited = await startService(env({ TRUST_PROXY: 'loopback' }), { log });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await from(limited, '192.0.2.1', await forged())).status);
+      expect(statuses).toEqual([401, 401, 401]);
+      expect(refusedLines(lines)).toBe(3);
+      const warned = lines.filter((l) => l.includes('AUTH_FAILURES_PER_MINUTE'));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).not.toContain('192.0.2.1');
+
+      // Even a valid token waits: telling it from a forged one would take the signature check the limit saves.
+      const throttled = await from(limited, '192.0.2.1', await valid());
+      expect(throttled.status).toBe(429);
+      expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(throttled.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'throttled' }] });
+      expect((await from(limited, '192.0.2.1', await forged())).status).toBe(429);
+      expect(refusedLines(lines)).toBe(3);
+
+      expect((await from(limited, '192.0.2.2', await valid())).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('without TRUST_PROXY a forwarded address is not believed: the failures count against the socket address', async () => {
+    const limited = await startService(env({}));
+    try {
+      for (let i = 0; i < 3; i++) expect((await from(limited, `192.0.2.${10 + i}`, await forged())).status).toBe(401);
+      expect((await from(limited, '192.0.2.99', await valid())).status).toBe(429);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it('are not counted when unauthenticated calls are served anyway (development default)', async () => {
+    const dev = await startService({ EMBEDDED_FHIR: 'false', AUTH_FAILURES_PER_MINUTE: '1' });
+    try {
+      for (let i = 0; i < 3; i++) expect((await call(dev, 'POST', ORDER_SIGN, seed(), { Authorization: 'Bearer not-a-jwt' })).status).toBe(200);
+    } finally {
+      await dev.stop();
+    }
+  });
+});
+
