@@ -51,7 +51,10 @@ export function codingsOfAny(value: unknown): Coding[] {
   return o ? CODED_ELEMENTS.flatMap((k) => { const coding = asObject(o[k])?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; }) : [];
 }
 
-/** The names a resource (or concept, or string) goes by: texts and displays of its coded elements, device names, notes. */
+/**
+ * The names a resource (or concept, or string) goes by: texts and displays of its coded elements, the display of
+ * the Medication it references (how Epic and others send a prescription's drug), device names, notes.
+ */
 export function namesOf(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   const o = asObject(value);
@@ -65,6 +68,8 @@ export function namesOf(value: unknown): string[] {
   };
   concept(o);
   for (const k of [...CODED_ELEMENTS, 'method']) concept(o[k]);
+  const drug = asObject(o['medicationReference'])?.['display'];
+  if (typeof drug === 'string') names.push(drug);
   for (const k of ['deviceName', 'note']) if (Array.isArray(o[k])) for (const item of o[k]) for (const f of ['name', 'text']) if (typeof asObject(item)?.[f] === 'string') names.push(String(asObject(item)?.[f]));
   if (typeof o['valueString'] === 'string') names.push(o['valueString']);
   return names;
