@@ -63,26 +63,45 @@ function thresholdLine(t: Threshold, pack: RulePack): string {
   return `- ${t.description}: ${formatThreshold(t)}, ${kind}`;
 }
 
-/** The part of a rule's footer that does not depend on the record, written once per rule. */
-const ruleFooters = new WeakMap<Rule, string>();
+/**
+ * The thresholds a finding's card lists: those the card names or the rule's `when` reads itself, and those a
+ * criterion of the rule compared against and decided (true or false). A criterion that compared nothing, such as
+ * the maximum of a drug the order does not hold, is not known, and its thresholds are left out.
+ */
+function listedThresholds(finding: Finding, pack: RulePack): string[] {
+  const { rule } = finding;
+  return rule.thresholds.filter((id) => {
+    if (rule.namedThresholds.includes(id)) return true;
+    const readers = [...finding.results.values()].filter((r) => { const c = pack.criteria.get(r.name); return c?.kind === 'boolean' && c.thresholds.includes(id); });
+    return readers.length === 0 || readers.some((r) => r.truth !== 'unknown');
+  });
+}
 
-function ruleFooter(rule: Rule, pack: RulePack): string {
-  let text = ruleFooters.get(rule);
+/** The part of a rule's footer that does not depend on the record, written once per rule and set of thresholds. */
+const ruleFooters = new WeakMap<Rule, Map<string, string>>();
+
+function ruleFooter(finding: Finding, pack: RulePack): string {
+  const { rule } = finding;
+  const ids = listedThresholds(finding, pack);
+  const key = ids.join(' ');
+  let byThresholds = ruleFooters.get(rule);
+  if (!byThresholds) ruleFooters.set(rule, (byThresholds = new Map<string, string>()));
+  let text = byThresholds.get(key);
   if (text === undefined) {
     const lines: string[] = [];
-    const thresholds = rule.thresholds.flatMap((id) => pack.thresholds.get(id) ?? []);
+    const thresholds = ids.flatMap((id) => pack.thresholds.get(id) ?? []);
     if (thresholds.length > 0) lines.push('**Thresholds**', ...thresholds.map((t) => thresholdLine(t, pack)), '');
     lines.push('**Sources**', ...(rule.card?.sources ?? []).flatMap((id) => pack.sources.get(id) ?? []).map(sourceLine), '');
     lines.push(`*Rule ${rule.id} ${rule.version}, rule pack ${pack.id} ${pack.version}.*`);
-    ruleFooters.set(rule, (text = lines.join('\n')));
+    byThresholds.set(key, (text = lines.join('\n')));
   }
   return text;
 }
 
 function footer(finding: Finding, pack: RulePack): string {
-  if (finding.evidence.length === 0) return ruleFooter(finding.rule, pack);
+  if (finding.evidence.length === 0) return ruleFooter(finding, pack);
   const evidence = ['**Evidence in the record**', ...finding.evidence.map((e) => `- ${describeEvidence(e.reference, e.resource)}`), ''].join('\n');
-  return `${evidence}\n${ruleFooter(finding.rule, pack)}`;
+  return `${evidence}\n${ruleFooter(finding, pack)}`;
 }
 
 /** Fills placeholders in every string of a suggested resource. */

@@ -152,13 +152,13 @@ function cardCriteria(card: CardTemplate): string[] {
   return [...names];
 }
 
-function ruleThresholds(card: CardTemplate | undefined, when: CompiledExpression, pack: Omit<RulePack, 'rules'>): string[] {
+function ruleThresholds(card: CardTemplate | undefined, when: CompiledExpression, pack: Omit<RulePack, 'rules'>): { thresholds: string[]; namedThresholds: string[] } {
   const fromCard = (card ? cardTexts(card) : []).flatMap(placeholdersIn).flatMap((t) => {
     const p = readPlaceholder(t);
     return p?.kind === 'threshold' ? [p.name] : [];
   });
   const fromCriteria = [...when.variables].flatMap((v) => pack.criteria.get(v)?.thresholds ?? []);
-  return [...new Set([...when.thresholds, ...fromCriteria, ...fromCard])];
+  return { thresholds: [...new Set([...when.thresholds, ...fromCriteria, ...fromCard])], namedThresholds: [...new Set([...when.thresholds, ...fromCard])] };
 }
 
 function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: Set<string>): Rule[] {
@@ -191,7 +191,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       when,
       criteria: [...when.variables].filter((v) => pack.criteria.has(v)),
       cardCriteria: raw.card ? cardCriteria(raw.card) : [],
-      thresholds: ruleThresholds(raw.card, when, pack),
+      ...ruleThresholds(raw.card, when, pack),
       ...(raw.card ? { card: raw.card } : {}),
       ...(raw.coverage ? { coverage: raw.coverage } : {}),
       file,

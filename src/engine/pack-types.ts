@@ -111,6 +111,8 @@ export interface Rule {
   readonly cardCriteria: readonly string[];
   /** Thresholds its decision or card depends on (the card says where each comes from). */
   readonly thresholds: readonly string[];
+  /** Of those, the ones its card names or its `when` reads itself (not through a criterion): every card lists them. */
+  readonly namedThresholds: readonly string[];
   readonly card?: CardTemplate;
   readonly coverage?: CoverageTemplate;
   readonly file: string;
