@@ -62,4 +62,36 @@ describe('versionProblems', () => {
     write('packs/p/pack.yaml', pack('1.0.1'));
     expect(versionProblems(repo, 'packs', git)).toEqual([]);
   });
+
+  it('flags a committed change of shared files without a new pack version: a changed, an added and a removed file', () => {
+    mkdirSync(join(repo, 'packs/p/valuesets'), { recursive: true });
+    write('packs/p/valuesets/v.json', '{"resourceType": "ValueSet", "id": "v", "version": "1"}');
+    write('packs/p/pack.yaml', pack('1.1.0'));
+    commit('value set, with a bump');
+    write('packs/p/criteria/c.yaml', criteria('false'));
+    commit('criteria changed, no bump');
+    write('packs/p/pack.yaml', pack('1.2.0'));
+    commit('bump');
+    write('packs/p/criteria/d.yaml', criteria('true'));
+    commit('criteria added, no bump');
+    write('packs/p/pack.yaml', pack('1.3.0'));
+    commit('bump again');
+    git(['rm', '-q', 'packs/p/valuesets/v.json']);
+    commit('value set removed, no bump');
+    mkdirSync(join(repo, 'packs/p/valuesets'), { recursive: true });
+    write('packs/p/valuesets/w.json', '{"resourceType": "ValueSet", "id": "w"}');
+    write('packs/p/pack.yaml', pack('1.4.0'));
+    commit('value set added, with a bump');
+    // Only the value set's own version changed: content without the version is the same, so no bump is needed.
+    write('packs/p/valuesets/w.json', '{"resourceType": "ValueSet", "id": "w", "version": "2"}');
+    commit('value set version only');
+    const problems = versionProblems(repo, 'packs', git);
+    const log = git(['log', '--format=%H %s']).split('\n');
+    const commitOf = (subject: string) => log.find((l) => l.endsWith(` ${subject}`))?.slice(0, 10);
+    expect(problems).toEqual([
+      `pack packs/p (pack.yaml, criteria, value sets) changed in commit ${commitOf('value set removed, no bump') ?? ''} without a new version (still 1.3.0); bump its version`,
+      `pack packs/p (pack.yaml, criteria, value sets) changed in commit ${commitOf('criteria added, no bump') ?? ''} without a new version (still 1.2.0); bump its version`,
+      `pack packs/p (pack.yaml, criteria, value sets) changed in commit ${commitOf('criteria changed, no bump') ?? ''} without a new version (still 1.1.0); bump its version`,
+    ]);
+  });
 });

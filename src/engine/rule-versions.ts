@@ -65,16 +65,71 @@ function commitsTouching(git: Git, paths: readonly string[]): string[] {
   return git(['log', '--format=%H', '--', ...paths]).split('\n').filter(Boolean);
 }
 
-function showOrEmpty(git: Git, commit: string, path: string): string | undefined {
-  try {
-    return git(['show', `${commit}:${path}`]);
-  } catch {
-    return undefined;
+/** For every file under a folder, the commits that touched it, newest first, from one `git log` (not one per file). */
+function commitsByFile(git: Git, dir: string): Map<string, string[]> {
+  const byFile = new Map<string, string[]>();
+  let commit = '';
+  for (const line of git(['-c', 'core.quotePath=false', 'log', '--format=commit %H', '--name-only', '--', dir]).split('\n')) {
+    if (line.startsWith('commit ')) commit = line.slice('commit '.length);
+    else if (line !== '') byFile.set(line, [...(byFile.get(line) ?? []), commit]);
   }
+  return byFile;
+}
+
+/** An object read from git: its id and bytes. */
+interface GitObject {
+  readonly oid: string;
+  readonly body: Buffer;
+}
+
+/**
+ * Reads many objects (`<commit>:<path>`) through one `git cat-file --batch`, not one process each: the history
+ * of a pack's shared files is thousands of objects.
+ * @returns each object, or undefined where it does not exist.
+ */
+function catFile(repoRoot: string, specs: readonly string[]): (GitObject | undefined)[] {
+  if (specs.length === 0) return [];
+  const out = execFileSync('git', ['cat-file', '--batch'], { cwd: repoRoot, input: `${specs.join('\n')}\n`, stdio: ['pipe', 'pipe', 'ignore'], maxBuffer: 1024 * 1024 * 1024 });
+  const objects: (GitObject | undefined)[] = [];
+  let at = 0;
+  for (let i = 0; i < specs.length; i++) {
+    const eol = out.indexOf(0x0a, at);
+    const header = /^([0-9a-f]+) \w+ (\d+)$/.exec(out.toString('utf8', at, eol));
+    at = eol + 1;
+    if (!header) {
+      objects.push(undefined); // "<spec> missing"
+      continue;
+    }
+    const size = Number(header[2]);
+    objects.push({ oid: header[1] ?? '', body: out.subarray(at, at + size) });
+    at += size + 1;
+  }
+  return objects;
+}
+
+/** The names in a git tree object (entries: mode, space, name, NUL, the binary object id). */
+function treeNames(tree: GitObject): string[] {
+  const idBytes = tree.oid.length / 2;
+  const names: string[] = [];
+  for (let at = 0; at < tree.body.length; ) {
+    const space = tree.body.indexOf(0x20, at);
+    const nul = tree.body.indexOf(0, space);
+    names.push(tree.body.toString('utf8', space + 1, nul));
+    at = nul + 1 + idBytes;
+  }
+  return names.sort();
 }
 
 function packSharedFiles(packDir: string, list: (dir: string) => string[]): string[] {
   return [join(packDir, 'pack.yaml'), ...list(join(packDir, 'criteria')), ...list(join(packDir, 'valuesets'))];
+}
+
+/** The shared snapshot of a pack from its files' texts; undefined without a pack.yaml. */
+function sharedSnapshot(files: readonly string[], text: (file: string) => { content: string; version: string | undefined } | undefined, label: string): Snapshot | undefined {
+  const manifest = text(files[0] ?? '');
+  if (manifest === undefined) return undefined;
+  const parts = files.map((f) => `${f}\n${text(f)?.content ?? contentOf('').content}`);
+  return { label, content: parts.join('\n'), version: manifest.version };
 }
 
 /**
@@ -89,37 +144,48 @@ export function versionProblems(repoRoot: string, packsDir: string, git: Git = g
   if (!existsSync(abs)) return [];
   const problems: string[] = [];
   const workingList = (dir: string): string[] => (existsSync(join(repoRoot, dir)) ? readdirSync(join(repoRoot, dir)).sort().map((f) => join(dir, f)) : []);
+  const working = (file: string) => (existsSync(join(repoRoot, file)) ? contentOf(readFileSync(join(repoRoot, file), 'utf8')) : undefined);
+  // Unchanged files keep their object id from commit to commit: each distinct text is parsed once.
+  const parsed = new Map<string, { content: string; version: string | undefined }>();
+  const parse = (object: GitObject | undefined) => {
+    if (!object) return undefined;
+    let c = parsed.get(object.oid);
+    if (!c) parsed.set(object.oid, (c = contentOf(object.body.toString('utf8'))));
+    return c;
+  };
   for (const pack of readdirSync(abs).sort()) {
     const packDir = join(packsDir, pack);
     if (!existsSync(join(repoRoot, packDir, 'pack.yaml'))) continue;
-    for (const file of workingList(join(packDir, 'rules')).filter((f) => f.endsWith('.yaml') && !f.endsWith('.tests.yaml'))) {
+    const ruleFiles = workingList(join(packDir, 'rules')).filter((f) => f.endsWith('.yaml') && !f.endsWith('.tests.yaml'));
+    const touched = commitsByFile(git, join(packDir, 'rules'));
+    const history = ruleFiles.map((file) => ({ file, commits: touched.get(file) ?? [] }));
+    const ruleObjects = catFile(repoRoot, history.flatMap(({ file, commits }) => commits.map((c) => `${c}:${file}`)));
+    let next = 0;
+    for (const { file, commits } of history) {
       const snapshots: Snapshot[] = [{ label: 'the working tree', ...contentOf(readFileSync(join(repoRoot, file), 'utf8')) }];
-      for (const commit of commitsTouching(git, [file])) {
-        const text = showOrEmpty(git, commit, file);
-        if (text !== undefined) snapshots.push({ label: `commit ${commit.slice(0, 10)}`, ...contentOf(text) });
+      for (const commit of commits) {
+        const text = parse(ruleObjects[next++]);
+        if (text !== undefined) snapshots.push({ label: `commit ${commit.slice(0, 10)}`, ...text });
       }
       problems.push(...compareSnapshots(`rule file ${file}`, snapshots));
     }
-    const shared = (read: (path: string) => string | undefined, list: (dir: string) => string[]): Snapshot | undefined => {
-      const files = packSharedFiles(packDir, list);
-      const manifest = read(join(packDir, 'pack.yaml'));
-      if (manifest === undefined) return undefined;
-      const parts = files.map((f) => `${f}\n${contentOf(read(f) ?? '').content}`);
-      return { label: '', content: parts.join('\n'), version: contentOf(manifest).version };
-    };
-    const current = shared((p) => (existsSync(join(repoRoot, p)) ? readFileSync(join(repoRoot, p), 'utf8') : undefined), workingList);
-    const snapshots: Snapshot[] = current ? [{ ...current, label: 'the working tree' }] : [];
-    for (const commit of commitsTouching(git, [join(packDir, 'pack.yaml'), join(packDir, 'criteria'), join(packDir, 'valuesets')])) {
-      const list = (dir: string): string[] => {
-        try {
-          return git(['ls-tree', '--name-only', `${commit}:${dir}`]).split('\n').filter(Boolean).sort().map((f) => join(dir, f));
-        } catch {
-          return [];
-        }
-      };
-      const snap = shared((p) => showOrEmpty(git, commit, p), list);
-      if (snap) snapshots.push({ ...snap, label: `commit ${commit.slice(0, 10)}` });
-    }
+    const current = sharedSnapshot(packSharedFiles(packDir, workingList), working, 'the working tree');
+    const snapshots: Snapshot[] = current ? [current] : [];
+    const commits = commitsTouching(git, [join(packDir, 'pack.yaml'), join(packDir, 'criteria'), join(packDir, 'valuesets')]);
+    const dirs = [join(packDir, 'criteria'), join(packDir, 'valuesets')];
+    const trees = catFile(repoRoot, commits.flatMap((c) => dirs.map((d) => `${c}:${d}`)));
+    const filesOf = commits.map((_, i) => packSharedFiles(packDir, (dir) => {
+      const tree = trees[i * dirs.length + dirs.indexOf(dir)];
+      return tree ? treeNames(tree).map((f) => join(dir, f)) : [];
+    }));
+    const blobs = catFile(repoRoot, commits.flatMap((c, i) => (filesOf[i] ?? []).map((f) => `${c}:${f}`)));
+    next = 0;
+    commits.forEach((commit, i) => {
+      const files = filesOf[i] ?? [];
+      const texts = new Map(files.map((f) => [f, parse(blobs[next++])]));
+      const snap = sharedSnapshot(files, (f) => texts.get(f), `commit ${commit.slice(0, 10)}`);
+      if (snap) snapshots.push(snap);
+    });
     problems.push(...compareSnapshots(`pack ${packDir} (pack.yaml, criteria, value sets)`, snapshots));
   }
   return problems;
