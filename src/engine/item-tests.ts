@@ -43,17 +43,48 @@ export function epochDays(value: unknown): number | undefined {
 const asObject = asJsonObject;
 const CODED_ELEMENTS = ['code', 'medicationCodeableConcept', 'type', 'valueCodeableConcept', 'codeCodeableConcept'];
 
-/** Codings of a resource's coded elements, or of a CodeableConcept or Coding itself. */
+type JsonObject = NonNullable<ReturnType<typeof asObject>>;
+
+/**
+ * The Medication a resource's `medicationReference` names when it is contained in the resource (`#id`), as EHRs
+ * send a compounded or non-formulary drug; undefined otherwise.
+ */
+function containedMedication(o: JsonObject): JsonObject | undefined {
+  const ref = asObject(o['medicationReference'])?.['reference'];
+  if (typeof ref !== 'string' || !ref.startsWith('#') || !Array.isArray(o['contained'])) return undefined;
+  for (const c of o['contained']) {
+    const m = asObject(c);
+    if (m?.['resourceType'] === 'Medication' && `#${String(m['id'])}` === ref) return m;
+  }
+  return undefined;
+}
+
+/** The concepts of a Medication: its code and its ingredients' items. */
+function medicationConcepts(m: JsonObject): unknown[] {
+  const ingredients = Array.isArray(m['ingredient']) ? m['ingredient'] : [];
+  return [m['code'], ...ingredients.map((i) => asObject(i)?.['itemCodeableConcept'])];
+}
+
+const codingsIn = (concept: unknown): Coding[] => { const coding = asObject(concept)?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; };
+
+/**
+ * Codings of a resource's coded elements (and of the contained Medication its medicationReference names: code and
+ * ingredients), or of a CodeableConcept or Coding itself.
+ */
 export function codingsOfAny(value: unknown): Coding[] {
   const direct = codingsOf(value);
   if (direct.length > 0) return direct;
   const o = asObject(value);
-  return o ? CODED_ELEMENTS.flatMap((k) => { const coding = asObject(o[k])?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; }) : [];
+  if (!o) return [];
+  const codings = CODED_ELEMENTS.flatMap((k) => codingsIn(o[k]));
+  const medication = containedMedication(o);
+  return medication ? [...codings, ...medicationConcepts(medication).flatMap(codingsIn)] : codings;
 }
 
 /**
  * The names a resource (or concept, or string) goes by: texts and displays of its coded elements, the display of
- * the Medication it references (how Epic and others send a prescription's drug), device names, notes.
+ * the Medication it references (how Epic and others send a prescription's drug) and the names of that Medication
+ * when it is contained, device names, notes.
  */
 export function namesOf(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -70,6 +101,8 @@ export function namesOf(value: unknown): string[] {
   for (const k of [...CODED_ELEMENTS, 'method']) concept(o[k]);
   const drug = asObject(o['medicationReference'])?.['display'];
   if (typeof drug === 'string') names.push(drug);
+  const medication = containedMedication(o);
+  if (medication) for (const c of medicationConcepts(medication)) concept(c);
   for (const k of ['deviceName', 'note']) if (Array.isArray(o[k])) for (const item of o[k]) for (const f of ['name', 'text']) if (typeof asObject(item)?.[f] === 'string') names.push(String(asObject(item)?.[f]));
   if (typeof o['valueString'] === 'string') names.push(o['valueString']);
   return names;
