@@ -265,6 +265,13 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
     const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
     const names = [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
     for (const n of names) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
+    // The first variant whose `when` holds is chosen (src/smart/app-evaluation.ts); one whose criteria are all
+    // among an earlier variant's holds only when that one does, so it is never chosen.
+    const variants = app.variants ?? [];
+    variants.forEach((v, i) => {
+      const earlier = variants.slice(0, i).find((e) => v.when.every((n) => e.when.includes(n)));
+      if (earlier) throw new DefinitionError(`${packFile}: app variant "${v.name}" can never be chosen: the variant "${earlier.name}" before it is chosen whenever its criteria (${v.when.join(', ')}) are met`);
+    });
   }
   const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, ...(app ? { app } : {}) };
   const pack: RulePack = { ...base, rules: compileRules(scope, base, seenRuleIds) };
