@@ -70,11 +70,17 @@ function thresholdLine(t: Threshold, pack: RulePack): string {
  */
 function listedThresholds(finding: Finding, pack: RulePack): string[] {
   const { rule } = finding;
-  return rule.thresholds.filter((id) => {
-    if (rule.namedThresholds.includes(id)) return true;
-    const readers = [...finding.results.values()].filter((r) => { const c = pack.criteria.get(r.name); return c?.kind === 'boolean' && c.thresholds.includes(id); });
-    return readers.length === 0 || readers.some((r) => r.truth !== 'unknown');
-  });
+  const read = new Set<string>();
+  const decided = new Set<string>();
+  for (const r of finding.results.values()) {
+    const c = pack.criteria.get(r.name);
+    if (c?.kind !== 'boolean') continue;
+    for (const id of c.thresholds) {
+      read.add(id);
+      if (r.truth !== 'unknown') decided.add(id);
+    }
+  }
+  return rule.thresholds.filter((id) => rule.namedThresholds.includes(id) || !read.has(id) || decided.has(id));
 }
 
 /** The part of a rule's footer that does not depend on the record, written once per rule and set of thresholds. */

@@ -4,7 +4,7 @@
  * come from clients as sent, so every element is read defensively: a wrong type is left out, never a failure.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { asJsonObject } from '../fhir/json.js';
+import { asJsonObject, containedMedication } from '../fhir/json.js';
 import { ucumCodeOf } from './units.js';
 import type { JsonObject } from '../fhir/json.js';
 
@@ -53,7 +53,7 @@ function medication(r: Json): string | undefined {
   if (inline) return inline;
   const ref = obj(r['medicationReference']);
   const target = str(ref?.['reference']);
-  const contained = target?.startsWith('#') ? arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'Medication' && `#${String(c['id'])}` === target) : undefined;
+  const contained = containedMedication(r);
   return str(obj(contained?.['code'])?.['text']) ?? concept(contained?.['code']) ?? str(ref?.['display']) ?? target;
 }
 

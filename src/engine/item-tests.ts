@@ -4,7 +4,8 @@
  * Shared by the fhirpath.js function table and the native engine.
  */
 import type { Coding } from '@medplum/fhirtypes';
-import { asJsonObject } from '../fhir/json.js';
+import { asJsonObject, containedMedication } from '../fhir/json.js';
+import type { JsonObject } from '../fhir/json.js';
 import { codingsOf } from './value-sets.js';
 
 /**
@@ -43,29 +44,11 @@ export function epochDays(value: unknown): number | undefined {
 const asObject = asJsonObject;
 const CODED_ELEMENTS = ['code', 'medicationCodeableConcept', 'type', 'valueCodeableConcept', 'codeCodeableConcept'];
 
-type JsonObject = NonNullable<ReturnType<typeof asObject>>;
-
-/**
- * The Medication a resource's `medicationReference` names when it is contained in the resource (`#id`), as EHRs
- * send a compounded or non-formulary drug; undefined otherwise.
- */
-function containedMedication(o: JsonObject): JsonObject | undefined {
-  const ref = asObject(o['medicationReference'])?.['reference'];
-  if (typeof ref !== 'string' || !ref.startsWith('#') || !Array.isArray(o['contained'])) return undefined;
-  for (const c of o['contained']) {
-    const m = asObject(c);
-    if (m?.['resourceType'] === 'Medication' && `#${String(m['id'])}` === ref) return m;
-  }
-  return undefined;
-}
-
 /** The concepts of a Medication: its code and its ingredients' items. */
 function medicationConcepts(m: JsonObject): unknown[] {
   const ingredients = Array.isArray(m['ingredient']) ? m['ingredient'] : [];
   return [m['code'], ...ingredients.map((i) => asObject(i)?.['itemCodeableConcept'])];
 }
-
-const codingsIn = (concept: unknown): Coding[] => { const coding = asObject(concept)?.['coding']; return Array.isArray(coding) ? (coding as Coding[]) : []; };
 
 /**
  * Codings of a resource's coded elements (and of the contained Medication its medicationReference names: code and
@@ -76,9 +59,9 @@ export function codingsOfAny(value: unknown): Coding[] {
   if (direct.length > 0) return direct;
   const o = asObject(value);
   if (!o) return [];
-  const codings = CODED_ELEMENTS.flatMap((k) => codingsIn(o[k]));
+  const codings = CODED_ELEMENTS.flatMap((k) => codingsOf(o[k]));
   const medication = containedMedication(o);
-  return medication ? [...codings, ...medicationConcepts(medication).flatMap(codingsIn)] : codings;
+  return medication ? [...codings, ...medicationConcepts(medication).flatMap(codingsOf)] : codings;
 }
 
 /**

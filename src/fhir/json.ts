@@ -35,6 +35,22 @@ export function isResource(value: unknown): value is Resource {
 }
 
 /**
+ * The Medication a resource (a MedicationRequest or MedicationAdministration) names by `medicationReference: '#id'`
+ * and contains, as EHRs send a compounded or non-formulary drug; undefined when it names none or it is not there.
+ * @param resource - the resource, as sent.
+ * @returns the contained Medication, or undefined.
+ */
+export function containedMedication(resource: JsonObject): JsonObject | undefined {
+  const ref = asJsonObject(resource['medicationReference'])?.['reference'];
+  if (typeof ref !== 'string' || !ref.startsWith('#') || !Array.isArray(resource['contained'])) return undefined;
+  for (const c of resource['contained']) {
+    const m = asJsonObject(c);
+    if (m?.['resourceType'] === 'Medication' && `#${String(m['id'])}` === ref) return m;
+  }
+  return undefined;
+}
+
+/**
  * The reference of a resource: `Type/id`, or `Type` alone when it has no id.
  * @param resource - the resource.
  * @returns the reference.

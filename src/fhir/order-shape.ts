@@ -4,7 +4,7 @@
  * a number) cannot be judged; the answer says so instead of passing it over in silence.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { isJsonObject } from './json.js';
+import { containedMedication, isJsonObject } from './json.js';
 import type { JsonObject } from './json.js';
 
 /** An order that cannot be evaluated, and why. */
@@ -27,8 +27,7 @@ function medicationRequestProblems(order: JsonObject, draftOrders: readonly Reso
     const ref = isJsonObject(reference) ? reference['reference'] : undefined;
     if (typeof ref !== 'string') problems.push('its medicationReference has no reference');
     else if (ref.startsWith('#')) {
-      const contained = Array.isArray(order['contained']) ? (order['contained'] as JsonObject[]) : [];
-      if (!contained.some((c) => isJsonObject(c) && c['resourceType'] === 'Medication' && `#${String(c['id'])}` === ref)) problems.push(`its medication ${ref} is not contained in the order`);
+      if (!containedMedication(order)) problems.push(`its medication ${ref} is not contained in the order`);
     } else if (ref.startsWith('Medication/') && !draftOrders.some((r) => r.resourceType === 'Medication' && `Medication/${r.id ?? ''}` === ref)) {
       problems.push(`its medication ${ref} is neither contained nor sent with the draft orders`);
     }

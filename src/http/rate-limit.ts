@@ -31,8 +31,7 @@ export class TokenBuckets {
    * @returns whole seconds to wait.
    */
   wait(key: string): number {
-    const tokens = this.refill(key).tokens;
-    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.perMs / 1000);
+    return this.secondsUntilOne(this.refill(key).tokens);
   }
 
   /**
@@ -41,9 +40,14 @@ export class TokenBuckets {
    * @returns 0 when taken, else whole seconds until one is there.
    */
   take(key: string): number {
-    const wait = this.wait(key);
-    if (wait === 0) this.refill(key).tokens -= 1;
+    const bucket = this.refill(key);
+    const wait = this.secondsUntilOne(bucket.tokens);
+    if (wait === 0) bucket.tokens -= 1;
     return wait;
+  }
+
+  private secondsUntilOne(tokens: number): number {
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.perMs / 1000);
   }
 
   private refill(key: string): { tokens: number; at: number } {
