@@ -105,7 +105,7 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
     const missing = concernsSomething && input.data.unavailable.length > 0 ? keysThatMattered(input.data.unavailable, results) : [];
     const cards = [
-      ...unevaluableOrders(ctx.ordersToJudge, ctx.draftOrders).map((u) => unevaluableCard(u, uuid)),
+      ...unevaluableOrders(ctx.ordersToJudge, ctx.draftOrders, new Map((input.data.unreadMedications ?? []).map((u) => [u.key, u.reason]))).map((u) => unevaluableCard(u, uuid)),
       ...ruleCards,
       ...(missing.length > 0 ? [incompleteCard(missing, uuid)] : []),
     ].sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);

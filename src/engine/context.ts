@@ -5,6 +5,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { EvaluationInput } from '../hooks/handle-hook.js';
 import type { EvaluationContext } from './evaluate.js';
 import { referenceOf } from '../fhir/json.js';
+import { inlineMedications, medicationReferenceKey, medicationsByKey } from '../fhir/medication-references.js';
 import { DATA_VARIABLES } from './pack-types.js';
 
 /** Resource types that are orders (CDS Hooks order-sign/order-select, R4). */
@@ -12,15 +13,29 @@ const ORDER_TYPES = new Set(['MedicationRequest', 'ServiceRequest', 'DeviceReque
 
 /**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
- * not declare, or could not have, is not known); orders to judge per hook.
+ * not declare, or could not have, is not known), the record's references to Medications that were read resolved
+ * into contained ones; orders to judge per hook, and beside them the Medications they reference.
  * @param input - service, request, assembled data and time.
  * @returns the context.
  */
 export function contextFromInput(input: EvaluationInput): EvaluationContext {
+  const medications = medicationsByKey(input.data.medications ?? []);
+  const base = input.request.fhirServer;
   const data: EvaluationContext['data'] = Object.fromEntries(
-    DATA_VARIABLES.flatMap((v) => (input.data.resources[v] !== undefined ? [[v, input.data.resources[v]]] : []))
+    DATA_VARIABLES.flatMap((v) => {
+      const resources = input.data.resources[v];
+      return resources !== undefined ? [[v, inlineMedications(resources, medications, base)]] : [];
+    })
   );
-  const draftOrders: Resource[] = (input.request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  const sent: Resource[] = (input.request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+  // A Medication a draft order references goes beside it, as if the client had sent it (the order itself is what
+  // the coverage-information action echoes, so it is not changed).
+  const beside = medications.size === 0 ? [] : sent.flatMap((r) => {
+    const key = medicationReferenceKey(r);
+    const medication = key === undefined ? undefined : medications.get(key);
+    return medication && !sent.some((s) => s.resourceType === 'Medication' && `Medication/${s.id ?? ''}` === key) ? [medication] : [];
+  });
+  const draftOrders = beside.length > 0 ? [...sent, ...new Set(beside)] : sent;
   const selections = input.request.context.selections;
   // Medications and other supporting entries of draftOrders are context, not orders to judge.
   const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType));

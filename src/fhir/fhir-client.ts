@@ -97,19 +97,29 @@ export async function readResource(relative: string, resourceType: string, sourc
   return resource;
 }
 
+/** What a search brought back: its matches, and the Medications the server (or client) included beside them. */
+export interface SearchResult {
+  readonly matches: Resource[];
+  /** Medications among the other entries (`_include=MedicationRequest:medication`, or a client that adds them). */
+  readonly medications: Resource[];
+}
+
 /**
  * Collects the resources of one Bundle, then follows its `next` links on the same server.
  * @param first - the first page (a prefetched Bundle, or one just read).
- * @param resourceType - the type searched for; other entries (includes, outcomes) are left out.
+ * @param resourceType - the type searched for; other entries are left out, but for included Medications.
  * @param source - where next pages are read; without it only the first page is used.
- * @returns the resources of every page.
+ * @returns the matches of every page, and the Medications included.
  */
-export async function collectPages(first: Bundle, resourceType: string, source: FhirSource | undefined): Promise<Resource[]> {
-  const resources: Resource[] = [];
+export async function collectPages(first: Bundle, resourceType: string, source: FhirSource | undefined): Promise<SearchResult> {
+  const matches: Resource[] = [];
+  const medications: Resource[] = [];
   let page: Bundle | undefined = first;
   for (let n = 1; page; n++) {
     for (const entry of page.entry ?? []) {
-      if (entry.resource?.resourceType === resourceType) resources.push(entry.resource);
+      const type = entry.resource?.resourceType;
+      if (type === resourceType) matches.push(entry.resource as Resource);
+      else if (type === 'Medication') medications.push(entry.resource);
     }
     const next = page.link?.find((l) => l.relation === 'next')?.url;
     if (!next || !source) break;
@@ -121,7 +131,7 @@ export async function collectPages(first: Bundle, resourceType: string, source: 
     if (answer.resourceType !== 'Bundle') throw new FhirFetchError('FHIR server answered a page that is not a Bundle', 'structure');
     page = answer;
   }
-  return resources;
+  return { matches, medications };
 }
 
 /**
@@ -129,9 +139,9 @@ export async function collectPages(first: Bundle, resourceType: string, source: 
  * @param relative - the filled prefetch query.
  * @param resourceType - the type searched for.
  * @param source - where and how to read.
- * @returns the matching resources.
+ * @returns the matching resources, and the Medications included.
  */
-export async function search(relative: string, resourceType: string, source: FhirSource): Promise<Resource[]> {
+export async function search(relative: string, resourceType: string, source: FhirSource): Promise<SearchResult> {
   const bundle = await getJson(`${source.baseUrl}/${relative}`, source);
   if (bundle.resourceType !== 'Bundle') {
     throw new FhirFetchError(`FHIR server answered ${bundle.resourceType} where a Bundle was expected`, 'structure');

@@ -15,7 +15,7 @@ export interface UnevaluableOrder {
 
 const notNumber = (v: unknown): boolean => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v));
 
-function medicationRequestProblems(order: JsonObject, draftOrders: readonly Resource[]): string[] {
+function medicationRequestProblems(order: JsonObject, draftOrders: readonly Resource[], unread: ReadonlyMap<string, string>): string[] {
   const problems: string[] = [];
   const concept = order['medicationCodeableConcept'];
   const reference = order['medicationReference'];
@@ -29,7 +29,8 @@ function medicationRequestProblems(order: JsonObject, draftOrders: readonly Reso
     else if (ref.startsWith('#')) {
       if (!containedMedication(order)) problems.push(`its medication ${ref} is not contained in the order`);
     } else if (ref.startsWith('Medication/') && !draftOrders.some((r) => r.resourceType === 'Medication' && `Medication/${r.id ?? ''}` === ref)) {
-      problems.push(`its medication ${ref} is neither contained nor sent with the draft orders`);
+      const why = unread.get(ref);
+      problems.push(`its medication ${ref} is neither contained nor sent with the draft orders${why ? `, and could not be read (${why})` : ''}`);
     }
   }
   const dispense = isJsonObject(order['dispenseRequest']) ? order['dispenseRequest'] : {};
@@ -54,14 +55,15 @@ function medicationRequestProblems(order: JsonObject, draftOrders: readonly Reso
 /**
  * Finds the draft orders that cannot be evaluated.
  * @param orders - the orders being judged.
- * @param draftOrders - every draft resource (for referenced Medications).
+ * @param draftOrders - every draft resource (for referenced Medications), with those the service read.
+ * @param unread - why a referenced Medication could not be read, by `Medication/<id>`.
  * @returns the unevaluable orders with their reasons.
  */
-export function unevaluableOrders(orders: readonly Resource[], draftOrders: readonly Resource[]): UnevaluableOrder[] {
+export function unevaluableOrders(orders: readonly Resource[], draftOrders: readonly Resource[], unread: ReadonlyMap<string, string> = new Map()): UnevaluableOrder[] {
   return orders.flatMap((order) => {
     const json = order as unknown as JsonObject;
     let reasons: string[] = [];
-    if (order.resourceType === 'MedicationRequest') reasons = medicationRequestProblems(json, draftOrders);
+    if (order.resourceType === 'MedicationRequest') reasons = medicationRequestProblems(json, draftOrders, unread);
     else if (order.resourceType === 'ServiceRequest' && json['code'] === undefined) reasons = ['it names no service (code)'];
     else if (order.resourceType === 'DeviceRequest' && json['codeCodeableConcept'] === undefined && json['codeReference'] === undefined) reasons = ['it names no device (code)'];
     return reasons.length > 0 ? [{ order, reasons }] : [];

@@ -1,11 +1,14 @@
 /**
  * Data assembly: for every declared prefetch key, use what the client sent, or read it from the client's
  * fhirServer; all reads in parallel under one deadline. Required keys that cannot be had end the request
- * with 412 naming each key; optional ones are reported as unavailable so the guidance can say so.
+ * with 412 naming each key; optional ones are reported as unavailable so the guidance can say so. Then the
+ * Medications that the draft orders and the record reference by `Medication/<id>` and that came neither with the
+ * draft orders nor included in a Bundle are read from the same fhirServer, under the same deadline.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
-import type { FhirSource } from '../fhir/fhir-client.js';
+import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
+import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
 import { preconditionFailed } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
 import type { PrefetchKey, ServiceDefinition } from '../services/service-definitions.js';
@@ -24,7 +27,17 @@ export interface AssembledData {
   readonly resources: Readonly<Record<string, readonly Resource[]>>;
   /** Optional keys that could not be had. */
   readonly unavailable: readonly UnavailableKey[];
+  /**
+   * Medications referenced by `Medication/<id>` that were included in a prefetch Bundle or read from the
+   * fhirServer (those sent with the draft orders stay there).
+   */
+  readonly medications?: readonly Resource[];
+  /** Referenced Medications that could not be had: the key is `Medication/<id>`. */
+  readonly unreadMedications?: readonly UnavailableKey[];
 }
+
+/** At most this many Medications are read per call; draft orders' first, then the record's as first named. */
+export const MAX_MEDICATION_READS = 25;
 
 /** Options of one assembly. */
 export interface AssembleOptions {
@@ -41,76 +54,124 @@ function outcomeText(outcome: OperationOutcome): string {
   return first?.details?.text ?? first?.diagnostics ?? first?.code ?? 'an error';
 }
 
-async function fetchKey(p: PrefetchKey, relative: string, source: FhirSource): Promise<Resource[]> {
+const NOTHING: SearchResult = { matches: [], medications: [] };
+
+async function fetchKey(p: PrefetchKey, relative: string, source: FhirSource): Promise<SearchResult> {
   if (p.parsed.kind === 'read') {
     const resource = await readResource(relative, p.parsed.resourceType, source);
-    return resource ? [resource] : [];
+    return resource ? { matches: [resource], medications: [] } : NOTHING;
   }
   return search(relative, p.parsed.resourceType, source);
 }
 
-async function resolveKey(p: PrefetchKey, request: HookRequest, source: FhirSource | undefined): Promise<Resource[]> {
+/** Why the service did not read from the request's fhirServer. */
+function noSourceReason(request: HookRequest): string {
+  return request.fhirServer ? 'the fhirServer is not one this caller may have the service contact' : 'the request names no fhirServer';
+}
+
+async function resolveKey(p: PrefetchKey, request: HookRequest, source: () => FhirSource | undefined): Promise<SearchResult> {
   const value = request.prefetch[p.key];
   // null: the client looked and found nothing; do not ask again.
-  if (value === null) return [];
+  if (value === null) return NOTHING;
   if (value?.resourceType === 'OperationOutcome') {
     throw new FhirFetchError(`the client's prefetch reported ${outcomeText(value)}`);
   }
   if (value !== undefined) {
-    return value.resourceType === 'Bundle' ? collectPages(value, p.parsed.resourceType, source) : [value];
+    if (value.resourceType !== 'Bundle') return { matches: [value], medications: [] };
+    // The fhirServer is needed only to follow the Bundle's next pages.
+    return collectPages(value, p.parsed.resourceType, value.link?.some((l) => l.relation === 'next') ? source() : undefined);
   }
   const relative = fillTemplate(p.parsed, request.context);
   if (relative === undefined) throw new FhirFetchError('not prefetched, and the request lacks a value its query needs');
-  if (!source) {
-    throw new FhirFetchError(request.fhirServer ? 'not prefetched, and the fhirServer is not one this caller may have the service contact' : 'not prefetched, and the request names no fhirServer');
-  }
-  return fetchKey(p, relative, source);
+  const from = source();
+  if (!from) throw new FhirFetchError(`not prefetched, and ${noSourceReason(request)}`);
+  return fetchKey(p, relative, from);
 }
 
 /**
- * Gathers the data of every declared prefetch key for one request.
- * @param service - the service called (declares the keys).
- * @param request - the checked request.
- * @param options - deadline and fhirServer policy.
- * @returns the data per key and the optional keys that could not be had.
- * @throws HttpError 412 naming each required key that could not be had.
+ * One request's view of its fhirServer: made when first needed (a request whose data all came prefetched starts no
+ * timer), refused when the caller may not have the service contact it, aborted when the deadline passes.
  */
-export async function assembleData(service: ServiceDefinition, request: HookRequest, options: AssembleOptions): Promise<AssembledData> {
-  // The deadline's timer is only started when some key has to be read, and is cleared once every read has settled:
-  // a timer left running fires long after the answer and builds an abort error for nobody (AbortSignal.timeout
-  // cannot be cleared).
-  const toRead = service.prefetch.some((p) => request.prefetch[p.key] === undefined);
-  const usable = toRead && request.fhirServer !== undefined && (options.mayContact?.(request.fhirServer) ?? true);
-  const deadline = usable ? new AbortController() : undefined;
-  const timer = deadline ? setTimeout(() => deadline.abort(), options.deadlineMs) : undefined;
-  const source: FhirSource | undefined = deadline
-    ? {
+function lazySource(request: HookRequest, options: AssembleOptions): { get: () => FhirSource | undefined; close: () => void } {
+  const usable = request.fhirServer !== undefined && (options.mayContact?.(request.fhirServer) ?? true);
+  let source: FhirSource | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    get: () => {
+      if (!usable || source) return source;
+      const deadline = new AbortController();
+      timer = setTimeout(() => deadline.abort(), options.deadlineMs);
+      source = {
         baseUrl: request.fhirServer as string,
         signal: deadline.signal,
         callTimeoutMs: options.callTimeoutMs ?? options.deadlineMs,
         ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.access_token } : {}),
-      }
-    : undefined;
-  const settled = await Promise.allSettled(service.prefetch.map((p) => resolveKey(p, request, source)));
-  clearTimeout(timer);
-  const resources: Record<string, readonly Resource[]> = {};
-  const unavailable: UnavailableKey[] = [];
-  const problems: Problem[] = [];
+      };
+      return source;
+    },
+    // A timer left running fires long after the answer and builds an abort error for nobody.
+    close: () => clearTimeout(timer),
+  };
+}
+
+/** Reads the Medications referenced and not at hand; what cannot be had is named with the reason. */
+async function readMedications(wanted: readonly string[], request: HookRequest, source: FhirSource | undefined): Promise<{ read: Resource[]; unread: UnavailableKey[] }> {
+  const unread: UnavailableKey[] = wanted.slice(MAX_MEDICATION_READS).map((key) => ({ key, reason: `not read: the service reads at most ${MAX_MEDICATION_READS} Medications per call` }));
+  const toRead = wanted.slice(0, MAX_MEDICATION_READS);
+  if (!source) return { read: [], unread: [...toRead.map((key) => ({ key, reason: `not sent, and ${noSourceReason(request)}` })), ...unread] };
+  const settled = await Promise.allSettled(toRead.map((key) => readResource(key, 'Medication', source)));
+  const read: Resource[] = [];
   settled.forEach((result, i) => {
-    const p = service.prefetch[i] as PrefetchKey;
-    if (result.status === 'fulfilled') {
-      resources[p.key] = result.value;
-      return;
-    }
-    const err: unknown = result.reason;
-    const reason = err instanceof FhirFetchError ? err.message : 'the data could not be read';
-    if (p.required) {
-      const code = err instanceof FhirFetchError && err.code === 'timeout' ? 'timeout' : 'incomplete';
-      problems.push({ code, expression: `prefetch.${p.key}`, message: `${p.key} (${p.parsed.template}) is needed: ${reason}` });
-    } else {
-      unavailable.push({ key: p.key, reason });
-    }
+    const key = toRead[i] as string;
+    if (result.status === 'rejected') unread.push({ key, reason: result.reason instanceof FhirFetchError ? result.reason.message : 'it could not be read' });
+    else if (result.value) read.push(result.value);
+    else unread.push({ key, reason: 'the fhirServer has no such Medication' });
   });
-  if (problems.length > 0) throw preconditionFailed(problems);
-  return { resources, unavailable };
+  return { read, unread };
+}
+
+/**
+ * Gathers the data of every declared prefetch key for one request, and the Medications they and the draft orders
+ * reference.
+ * @param service - the service called (declares the keys).
+ * @param request - the checked request.
+ * @param options - deadline and fhirServer policy.
+ * @returns the data per key, the optional keys that could not be had, and the referenced Medications.
+ * @throws HttpError 412 naming each required key that could not be had.
+ */
+export async function assembleData(service: ServiceDefinition, request: HookRequest, options: AssembleOptions): Promise<AssembledData> {
+  const source = lazySource(request, options);
+  try {
+    const settled = await Promise.allSettled(service.prefetch.map((p) => resolveKey(p, request, source.get)));
+    const resources: Record<string, readonly Resource[]> = {};
+    const included: Resource[] = [];
+    const unavailable: UnavailableKey[] = [];
+    const problems: Problem[] = [];
+    settled.forEach((result, i) => {
+      const p = service.prefetch[i] as PrefetchKey;
+      if (result.status === 'fulfilled') {
+        resources[p.key] = result.value.matches;
+        included.push(...result.value.medications);
+        return;
+      }
+      const err: unknown = result.reason;
+      const reason = err instanceof FhirFetchError ? err.message : 'the data could not be read';
+      if (p.required) {
+        const code = err instanceof FhirFetchError && err.code === 'timeout' ? 'timeout' : 'incomplete';
+        problems.push({ code, expression: `prefetch.${p.key}`, message: `${p.key} (${p.parsed.template}) is needed: ${reason}` });
+      } else {
+        unavailable.push({ key: p.key, reason });
+      }
+    });
+    if (problems.length > 0) throw preconditionFailed(problems);
+    const drafts = (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    const known = medicationsByKey([...drafts, ...included]);
+    // A draft order's Medication counts only by a relative reference: the rules match it so (see context.ts).
+    const wanted = [...new Set([...missingMedications(drafts, known), ...missingMedications(Object.values(resources).flat(), known, request.fhirServer)])];
+    if (wanted.length === 0) return { resources, unavailable, ...(included.length > 0 ? { medications: included } : {}) };
+    const { read, unread } = await readMedications(wanted, request, source.get());
+    return { resources, unavailable, medications: [...included, ...read], unreadMedications: unread };
+  } finally {
+    source.close();
+  }
 }

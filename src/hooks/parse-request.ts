@@ -169,7 +169,9 @@ function parsePrefetchValue(value: unknown, key: string, expected: { kind: strin
     const resource: unknown = isJsonObject(e) ? e.resource : undefined;
     const mode = isJsonObject(e) ? (e as BundleEntry).search?.mode : undefined;
     if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, 'each prefetch Bundle entry needs a FHIR resource', 'structure');
-    else if (resource.resourceType === expected.resourceType) entry.push({ ...e, resource });
+    // A Medication beside the matches is what `_include=MedicationRequest:medication` adds (some clients leave out
+    // search.mode): kept, as the drug of a prescription that references it.
+    else if (resource.resourceType === expected.resourceType || resource.resourceType === 'Medication') entry.push({ ...e, resource });
     else if (mode !== 'include' && mode !== 'outcome' && resource.resourceType !== 'OperationOutcome') {
       c.fail(`${path}.entry[${i}].resource`, `${path} must hold ${expected.resourceType} resources, got ${resource.resourceType}`, 'value');
     }

@@ -69,8 +69,9 @@ function patientOnly(query: string): string {
   return patient === null ? query : `${type ?? ''}?patient=${encodeURIComponent(patient)}`;
 }
 
-function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): unknown {
-  if (c.input.request) return JSON.parse(readFileSync(c.input.request, 'utf8'));
+/** A case's hook request, and the Medications of its record (what the service would read when referenced). */
+function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): { body: unknown; medications: Resource[] } {
+  if (c.input.request) return { body: JSON.parse(readFileSync(c.input.request, 'utf8')), medications: [] };
   const changes = { ...(c.input.without ? { without: c.input.without } : {}), ...(c.input.with ? { with: c.input.with } : {}) };
   const record = fixtureRecord(env.fixturesRoot, c.input.patient ?? '', changes);
   const patient = record.find((r) => r.resourceType === 'Patient' && r.id?.startsWith('it-'));
@@ -85,7 +86,7 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
     const query = fillTemplate(key.parsed, context as unknown as HookRequest['context']);
     if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, record);
   }
-  return { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
+  return { body: { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch }, medications: record.filter((r) => r.resourceType === 'Medication') };
 }
 
 function compare(c: RuleCase, findings: Finding[], cards: Card[]): string[] {
@@ -131,20 +132,26 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   const undeclared = [...(c.input.unavailable ?? []), ...(c.input.unfiltered ?? [])].filter((k) => !service.prefetch.some((p) => p.key === k));
   if (undeclared.length > 0) return { rule, caseName: c.name, problems: [`the ${hook} service declares no prefetch key ${undeclared.join(', ')}`], findings: [], cards: [], fired: false };
   let request: HookRequest;
+  let medications: Resource[];
   try {
-    request = parseHookRequest(requestBody(c, env, service), service);
+    const built = requestBody(c, env, service);
+    medications = built.medications;
+    request = parseHookRequest(built.body, service);
   } catch (err) {
     return { rule, caseName: c.name, problems: [`the case's hook request is refused: ${(err as Error).message}`], findings: [], cards: [], fired: false };
   }
+  // As data assembly splits a Bundle: the key's matches, and the Medications included beside them.
   const resources = Object.fromEntries(
     service.prefetch.flatMap((p) => {
       const v = request.prefetch[p.key];
       if (v === undefined) return [];
-      return [[p.key, v === null ? [] : v.resourceType === 'Bundle' ? (v.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : [v]]];
+      const entries = v !== null && v.resourceType === 'Bundle' ? (v.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : v === null ? [] : [v];
+      medications.push(...entries.filter((r) => r.resourceType === 'Medication' && p.parsed.resourceType !== 'Medication'));
+      return [[p.key, entries.filter((r) => r.resourceType !== 'Medication' || p.parsed.resourceType === 'Medication')]];
     })
   );
   const now = new Date(c.now);
-  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [] } });
+  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications } });
   const findings = evaluatePack(pack, ctx).findings.filter((f) => f.rule.id === rule.id);
   let n = 0;
   const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;

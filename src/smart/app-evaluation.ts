@@ -11,6 +11,7 @@ import { formatResult } from '../cards/render-values.js';
 import { describeEvidence } from '../engine/describe.js';
 import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
+import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import type { CriterionResult, EvaluationContext, Finding } from '../engine/evaluate.js';
 import type { CoverageTemplate, RulePack } from '../engine/pack-types.js';
 import { DATA_VARIABLES } from '../engine/pack-types.js';
@@ -24,7 +25,7 @@ export interface AppEvaluationRequest {
   readonly records: Partial<Record<(typeof DATA_VARIABLES)[number], Resource[]>>;
   /** The orders to judge (named by the card's appContext, or the patient's pending orders). */
   readonly orders: Resource[];
-  /** Resources the orders refer to (Medications). */
+  /** Resources the orders and the records refer to (Medications). */
   readonly supporting?: Resource[];
 }
 
@@ -88,7 +89,10 @@ export function criterionView(r: CriterionResult): CriterionView {
  * @returns the view.
  */
 export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluationRequest, now: Date, publicBaseUrl: string): AppEvaluation {
-  const data = { patient: [request.patient], ...request.records } as EvaluationContext['data'];
+  // The records' references to Medications the app read are resolved as the hook resolves them (see context.ts).
+  const medications = medicationsByKey(request.supporting ?? []);
+  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list, medications)]));
+  const data = { patient: [request.patient], ...records } as EvaluationContext['data'];
   const draftOrders = [...request.orders, ...(request.supporting ?? [])];
   const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: request.orders, now };
   const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl };

@@ -208,6 +208,30 @@ describe('failures a person must understand', () => {
     }
   });
 
+  it("a prescription on record whose drug is only a referenced Medication is read with the patient's token and judged", async () => {
+    // An active lorazepam prescription sent the way EHRs store it: a reference to a Medication, no display.
+    const repo = (await svc.built.parts.ehr)?.fhir.repo;
+    const medication = await repo?.createResource({ resourceType: 'Medication', id: 'it-e2e-lorazepam', code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '197901', display: 'lorazepam 1 MG Oral Tablet' }] } }, { assignedId: true });
+    const prescription = await repo?.createResource({
+      resourceType: 'MedicationRequest',
+      id: 'it-e2e-lorazepam-rx',
+      status: 'active',
+      intent: 'order',
+      authoredOn: '2026-09-01',
+      subject: { reference: 'Patient/it-seed-a' },
+      medicationReference: { reference: 'Medication/it-e2e-lorazepam' },
+    }, { assignedId: true });
+    try {
+      const page = await openReview('it-seed-a');
+      const text = await page.locator('body').innerText();
+      expect(text).toContain('Intrathecal opioid with an active sedative');
+      await page.close();
+    } finally {
+      if (prescription) await repo?.deleteResource('MedicationRequest', 'it-e2e-lorazepam-rx');
+      if (medication) await repo?.deleteResource('Medication', 'it-e2e-lorazepam');
+    }
+  });
+
   it('a denied authorization says so', async () => {
     const page = await browser.newPage();
     await launchFromEhr(page, svc, 'it-seed-a');

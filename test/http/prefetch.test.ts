@@ -139,6 +139,20 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
     expect(recorder.inputs.at(-1)?.data.resources['conditions']?.map((r) => r.id)).toEqual(['Condition-1', 'Condition-2', 'Condition-3']);
   });
 
+  it("follows the next page of a prefetched Bundle even when every key was prefetched", async () => {
+    fake = await startFakeFhir((req, res) => {
+      res.setHeader('Content-Type', 'application/fhir+json');
+      res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { resourceType: 'Condition', id: 'on-page-2', subject: { reference: 'Patient/it-seed-a' } } }] }));
+    });
+    const body = fixtureRequest('seed-a.order-sign.json');
+    const conditions = body.prefetch?.['conditions'] as { link?: unknown[] };
+    conditions.link = [{ relation: 'next', url: `${fake.url}/Condition?patient=it-seed-a&page=2` }];
+    const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: fake.url });
+    expect(res.status).toBe(200);
+    expect(fake.requests.map((r) => r.url)).toEqual(['/fhir/Condition?patient=it-seed-a&page=2']);
+    expect(recorder.inputs.at(-1)?.data.resources['conditions']?.map((r) => r.id)).toContain('on-page-2');
+  });
+
   it('stops a server that pages without end, with a 412 that says so', async () => {
     fake = await startFakeFhir((req, res, base) => {
       if (req.url?.startsWith('/fhir/Patient/')) {

@@ -69,13 +69,25 @@
     return { orders: active, note: 'No order named by the EHR and none pending; evaluating the active medication orders' };
   }
 
-  async function readSupporting(orders) {
-    const supporting = [];
-    for (const order of orders) {
-      const ref = order.medicationReference && order.medicationReference.reference;
-      if (ref && ref.indexOf('Medication/') === 0) supporting.push(await client.request(ref));
+  function medicationRefs(resources) {
+    const refs = [];
+    for (const r of resources) {
+      const ref = r && r.medicationReference && r.medicationReference.reference;
+      if (typeof ref === 'string' && ref.indexOf('Medication/') === 0 && refs.indexOf(ref) < 0) refs.push(ref);
     }
-    return supporting;
+    return refs;
+  }
+
+  // The orders' Medications must be read (an order is judged by its drug); the records' are read when they can be
+  // (at most MAX_RECORD_MEDICATIONS, as the hook does), and one that cannot leaves its record named by its display.
+  const MAX_RECORD_MEDICATIONS = 25;
+  async function readSupporting(orders, records) {
+    const forOrders = medicationRefs(orders);
+    const supporting = await Promise.all(forOrders.map(function (ref) { return client.request(ref); }));
+    const history = [].concat(records.medicationRequests || [], records.medicationAdministrations || []);
+    const forRecords = medicationRefs(history).filter(function (ref) { return forOrders.indexOf(ref) < 0; }).slice(0, MAX_RECORD_MEDICATIONS);
+    const read = await Promise.all(forRecords.map(function (ref) { return client.request(ref).catch(function () { return null; }); }));
+    return supporting.concat(read.filter(Boolean));
   }
 
   async function load() {
@@ -114,7 +126,7 @@
     try {
       const found = await readOrders(patientId);
       orders = found.orders;
-      supporting = await readSupporting(orders);
+      supporting = await readSupporting(orders, records);
       remember(orders.concat(supporting));
       setOrders(orders.length === 0 ? 'empty' : 'ok', orders.length === 0 ? 'none found' : found.note);
     } catch (error) {

@@ -1,0 +1,98 @@
+/**
+ * Medications named by reference: EHRs often send a prescription's or an administration's drug as
+ * `medicationReference: { reference: 'Medication/123' }`, the drug's codes living in that Medication resource. The
+ * service finds it (sent with the draft orders, included in a prefetch Bundle, or read from the fhirServer) and, for
+ * the record's resources, copies it in as a contained Medication, so every rule reads the drug the same way
+ * whichever way it was sent. Pure; the reads themselves are done by data assembly.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import { asJsonObject } from './json.js';
+
+/** Resource types whose `medication[x]` may reference a Medication. */
+const MEDICATION_USERS = new Set(['MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'MedicationDispense']);
+
+/** `Medication/<id>`, optionally versioned, at the end of a reference; the id is the first group. */
+const MEDICATION_TAIL = /(?:^|\/)Medication\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/**
+ * The Medication a resource references by `Medication/<id>`, as that key: relative, versioned, or absolute on the
+ * server given. A contained `#id`, a logical identifier, or an absolute reference to another server gives none.
+ * @param resource - any resource.
+ * @param serverBase - the fhirServer whose absolute references count (without trailing slash).
+ * @returns `Medication/<id>`, or undefined.
+ */
+export function medicationReferenceKey(resource: Resource, serverBase?: string): string | undefined {
+  if (!MEDICATION_USERS.has(resource.resourceType)) return undefined;
+  const reference = asJsonObject((resource as unknown as Record<string, unknown>)['medicationReference'])?.['reference'];
+  if (typeof reference !== 'string' || reference.startsWith('#')) return undefined;
+  const match = MEDICATION_TAIL.exec(reference);
+  if (!match?.[1]) return undefined;
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(reference);
+  if (absolute && (serverBase === undefined || !reference.startsWith(`${serverBase}/Medication/`))) return undefined;
+  if (!absolute && !reference.startsWith('Medication/')) return undefined;
+  return `Medication/${match[1]}`;
+}
+
+/**
+ * Medications by their `Medication/<id>` key.
+ * @param resources - resources of any type; only Medications with an id count.
+ * @returns the Medications by key (the first of a duplicate wins).
+ */
+export function medicationsByKey(resources: Iterable<Resource>): Map<string, Resource> {
+  const byKey = new Map<string, Resource>();
+  for (const r of resources) {
+    const key = `Medication/${r.id ?? ''}`;
+    if (r.resourceType === 'Medication' && r.id && !byKey.has(key)) byKey.set(key, r);
+  }
+  return byKey;
+}
+
+/**
+ * The Medications that resources reference and that are not at hand, distinct, in the order first named.
+ * @param resources - the resources that may reference Medications.
+ * @param known - keys of the Medications already at hand.
+ * @param serverBase - the fhirServer whose absolute references count.
+ * @returns `Medication/<id>` keys.
+ */
+export function missingMedications(resources: Iterable<Resource>, known: ReadonlyMap<string, Resource>, serverBase?: string): string[] {
+  const missing = new Set<string>();
+  for (const r of resources) {
+    const key = medicationReferenceKey(r, serverBase);
+    if (key && !known.has(key)) missing.add(key);
+  }
+  return [...missing];
+}
+
+/** A contained id no other contained resource of the resource uses. */
+function freeContainedId(contained: readonly unknown[], wanted: string): string {
+  const taken = new Set(contained.map((c) => String(asJsonObject(c)?.['id'])));
+  let id = wanted;
+  for (let n = 2; taken.has(id); n++) id = `${wanted}-${n}`;
+  return id;
+}
+
+/**
+ * The resources with each Medication they reference and that is at hand copied in as a contained Medication, the
+ * reference pointing at it (its display kept). Resources without such a reference come back as they are; none is
+ * changed in place.
+ * @param resources - resources as read (a prefetch key's).
+ * @param medications - the Medications at hand, by key.
+ * @param serverBase - the fhirServer whose absolute references count.
+ * @returns the resources, some of them copies.
+ */
+export function inlineMedications(resources: readonly Resource[], medications: ReadonlyMap<string, Resource>, serverBase?: string): readonly Resource[] {
+  if (medications.size === 0) return resources;
+  let changed = false;
+  const out = resources.map((r) => {
+    const key = medicationReferenceKey(r, serverBase);
+    const medication = key === undefined ? undefined : medications.get(key);
+    if (!medication) return r;
+    changed = true;
+    const json = r as unknown as Record<string, unknown>;
+    const contained = Array.isArray(json['contained']) ? (json['contained'] as unknown[]) : [];
+    const id = freeContainedId(contained, medication.id ?? 'medication');
+    const reference = { ...(asJsonObject(json['medicationReference']) ?? {}), reference: `#${id}` };
+    return { ...json, contained: [...contained, { ...medication, id }], medicationReference: reference } as unknown as Resource;
+  });
+  return changed ? out : resources;
+}
