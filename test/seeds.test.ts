@@ -39,7 +39,11 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
       ['info', 'guideline', 'Pump supplies and refill services follow the established pump: necessary for its proper use'],
       ['info', 'clinical-reminder', 'To support continuing the pump therapy, document at this refill what the checklist shows missing'],
       ['info', 'guideline', 'Morphine about 13.2 mg/day: compare with the programmed pump dose and the ceilings below'],
+      // The seed's previous certifications, both ended by the signing date: one card per order they authorized.
+      ['info', 'coverage-info', 'Prior authorization for this order ended 2026-11-17: request a renewal citing 6201931, 7192230'],
+      ['info', 'coverage-info', 'Prior authorization for this order ended 2026-11-17: request a renewal citing 6201931, 7192230'],
     ]);
+    expect(cards[4]?.detail).toContain('ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17, complete');
     const drug = cards[0]?.detail ?? '';
     expect(drug).toContain('Do not deny the drug for lack of drug-specific criteria');
     expect(drug).toContain('Do not demand a new trial');
@@ -56,6 +60,19 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
       ['MedicationRequest/it-seed-a-draft-morphine', 'update', 'covered', 'conditional', 'J2274', []],
       ['ServiceRequest/it-seed-a-draft-s9328', 'update', 'covered', 'conditional', 'S9328', []],
     ]);
+  });
+
+  it('with authorization 7192230 still running, prior authorization is satisfied and the number goes in satisfied-pa-id', async () => {
+    const body = fixtureRequest('seed-a.order-sign.json');
+    const bundle = body.prefetch?.['claimResponses'] as { entry: { resource: { id: string; preAuthPeriod: { end: string } } }[] };
+    const current = bundle.entry.find((e) => e.resource.id === 'it-seed-a-pa-7192230');
+    if (current) current.resource.preAuthPeriod.end = '2027-11-17';
+    const res = await call(svc, 'POST', '/cds-services/intrathecal-order-sign', body);
+    const actions = res.body['systemActions'] as Action[];
+    expect(coverage(actions).map((c) => c[3])).toEqual(['satisfied', 'satisfied']);
+    const paIds = actions.map((a) => a.resource.extension[0]?.extension.find((e) => e.url === 'satisfied-pa-id') as { valueString?: string } | undefined);
+    expect(paIds.map((e) => e?.valueString)).toEqual(['7192230', '7192230']);
+    expect((res.body['cards'] as Card[]).some((c) => c.summary.includes('renewal'))).toBe(false);
   });
 
   it('gives the same answer when the data comes from the FHIR server instead of prefetch', async () => {

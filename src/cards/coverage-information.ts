@@ -7,7 +7,9 @@ import type { Coding, Coverage, Extension, Resource } from '@medplum/fhirtypes';
 import type { Finding } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import type { CoverageTemplate } from '../engine/pack-types.js';
+import { fillPlaceholders } from '../engine/placeholders.js';
 import type { CdsAction } from '../hooks/types.js';
+import { formatResult } from './render-values.js';
 
 /** The extension's canonical URL. */
 export const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
@@ -22,6 +24,8 @@ const PA_ORDER: readonly PaNeeded[] = ['no-auth', 'satisfied', 'performpa', 'con
 export interface MergedCoverage {
   readonly covered: Covered;
   readonly paNeeded?: PaNeeded;
+  /** The authorization that satisfies the order, when pa-needed is satisfied. */
+  readonly satisfiedPaId?: string;
   readonly docNeeded: readonly string[];
   readonly infoNeeded: readonly string[];
   readonly reasons: readonly string[];
@@ -40,9 +44,11 @@ export function mergeCoverage(conclusions: readonly CoverageTemplate[]): MergedC
   const pas = conclusions.flatMap((c) => (c.paNeeded ? [c.paNeeded] : []));
   const paNeeded = pas.length === 0 ? undefined : pas.reduce((a, b) => (PA_ORDER.indexOf(b) > PA_ORDER.indexOf(a) ? b : a));
   const reasons = conclusions.map((c) => c.reason);
+  const satisfiedPaId = paNeeded === 'satisfied' ? conclusions.find((c) => c.paNeeded === 'satisfied' && c.satisfiedPaId)?.satisfiedPaId : undefined;
   return {
     covered,
     ...(paNeeded ? { paNeeded } : {}),
+    ...(satisfiedPaId ? { satisfiedPaId } : {}),
     docNeeded: [...new Set(conclusions.flatMap((c) => c.docNeeded ?? []))],
     infoNeeded: [...new Set(conclusions.flatMap((c) => c.infoNeeded ?? []))],
     reasons: reasons.length > 0 ? reasons : ['No rule reached a coverage conclusion for this order; see the cards.'],
@@ -66,6 +72,7 @@ function extension(merged: MergedCoverage, billing: Coding | undefined, options:
   if (options.coverage?.id) sub.push({ url: 'coverage', valueReference: { reference: `Coverage/${options.coverage.id}` } });
   sub.push({ url: 'covered', valueCode: merged.covered });
   if (merged.paNeeded) sub.push({ url: 'pa-needed', valueCode: merged.paNeeded });
+  if (merged.satisfiedPaId) sub.push({ url: 'satisfied-pa-id', valueString: merged.satisfiedPaId });
   for (const d of merged.docNeeded) sub.push({ url: 'doc-needed', valueCode: d });
   for (const i of merged.infoNeeded) sub.push({ url: 'info-needed', valueCode: i });
   if (billing) sub.push({ url: 'billingCode', valueCoding: { ...(billing.system ? { system: billing.system } : {}), ...(billing.code ? { code: billing.code } : {}), ...(billing.display ? { display: billing.display } : {}) } });
@@ -73,6 +80,22 @@ function extension(merged: MergedCoverage, billing: Coding | undefined, options:
   sub.push({ url: 'date', valueDate: options.date });
   sub.push({ url: 'coverage-assertion-id', valueString: options.uuid() });
   return { url: COVERAGE_INFORMATION, extension: sub };
+}
+
+/**
+ * A finding's coverage conclusion with its `{{criterion}}` placeholders filled from the finding's results (an
+ * authorization number that could not be had leaves satisfied-pa-id out rather than saying "not known").
+ * @param finding - a rule that fired with a coverage conclusion.
+ * @returns the conclusion as it applies to the finding's order.
+ */
+export function findingCoverage(finding: Finding): CoverageTemplate {
+  const template = finding.rule.coverage as CoverageTemplate;
+  const fill = (text: string): string => fillPlaceholders(text, (p) => (p.kind === 'criterion' ? formatResult(finding.results.get(p.name)) : ''));
+  const paId = template.satisfiedPaId === undefined ? undefined : fill(template.satisfiedPaId);
+  const filled: CoverageTemplate = { ...template, reason: fill(template.reason) };
+  if (paId && paId !== 'not known') return { ...filled, satisfiedPaId: paId };
+  delete (filled as { satisfiedPaId?: string }).satisfiedPaId;
+  return filled;
 }
 
 /**
@@ -84,7 +107,7 @@ function extension(merged: MergedCoverage, billing: Coding | undefined, options:
  */
 export function coverageInformationActions(concerned: readonly Resource[], findings: readonly Finding[], options: CoverageInformationOptions): CdsAction[] {
   return concerned.map((order) => {
-    const conclusions = findings.filter((f) => f.order === order && f.rule.coverage).map((f) => f.rule.coverage as CoverageTemplate);
+    const conclusions = findings.filter((f) => f.order === order && f.rule.coverage).map(findingCoverage);
     const merged = mergeCoverage(conclusions);
     const existing = ((order as { extension?: Extension[] }).extension ?? []).filter((e) => e.url !== COVERAGE_INFORMATION);
     const resource = { ...order, extension: [...existing, extension(merged, options.billingCode(order), options)] } as Resource;

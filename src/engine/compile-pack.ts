@@ -10,7 +10,7 @@ import { planOf } from './evaluation-plan.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
-import type { CardTemplate, CompiledExpression, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
+import type { CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
 import { placeholdersIn, readPlaceholder } from './placeholders.js';
 import { compileValueSet } from './value-sets.js';
 import type { CompiledValueSet } from './value-sets.js';
@@ -143,9 +143,23 @@ function checkCardText(card: CardTemplate, where: string, pack: { criteria: Read
   }
 }
 
-function cardCriteria(card: CardTemplate): string[] {
+/** The texts of a coverage conclusion that may hold placeholders. */
+function coverageTexts(coverage: CoverageTemplate): string[] {
+  return [coverage.reason, coverage.satisfiedPaId ?? ''];
+}
+
+/** A coverage conclusion is filled per order from criteria only: no evidence lists, thresholds or links. */
+function checkCoverageText(coverage: CoverageTemplate, where: string, pack: { criteria: ReadonlyMap<string, Criterion> }): void {
+  for (const text of coverageTexts(coverage).flatMap(placeholdersIn)) {
+    const p = readPlaceholder(text);
+    if (p?.kind !== 'criterion' || !pack.criteria.has(p.name)) throw new DefinitionError(`${where}: coverage placeholder {{${text}}} is not a criterion of the pack`);
+  }
+}
+
+/** Criteria the card's and the coverage conclusion's placeholders name. */
+function namedCriteria(card: CardTemplate | undefined, coverage: CoverageTemplate | undefined): string[] {
   const names = new Set<string>();
-  for (const text of cardTexts(card).flatMap(placeholdersIn)) {
+  for (const text of [...(card ? cardTexts(card) : []), ...(coverage ? coverageTexts(coverage) : [])].flatMap(placeholdersIn)) {
     const p = readPlaceholder(text);
     if ((p?.kind === 'criterion' || p?.kind === 'evidence') && p.name) names.add(p.name);
   }
@@ -180,6 +194,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       if (raw.card.suggestions?.length && !raw.card.selectionBehavior) throw new DefinitionError(`${where}: a card with suggestions needs selectionBehavior`);
       checkCardText(raw.card, where, pack);
     }
+    if (raw.coverage) checkCoverageText(raw.coverage, where, pack);
     return {
       id: raw.id,
       version: raw.version,
@@ -190,7 +205,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       ...(orders ? { orders } : {}),
       when,
       criteria: [...when.variables].filter((v) => pack.criteria.has(v)),
-      cardCriteria: raw.card ? cardCriteria(raw.card) : [],
+      cardCriteria: namedCriteria(raw.card, raw.coverage),
       ...ruleThresholds(raw.card, when, pack),
       ...(raw.card ? { card: raw.card } : {}),
       ...(raw.coverage ? { coverage: raw.coverage } : {}),

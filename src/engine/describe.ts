@@ -100,6 +100,18 @@ export function describeFacts(resource: Resource): string {
     case 'Coverage':
       parts.push(concept(r['type']), str(r['status']), str(obj(arr(r['payor'])[0])?.['display']));
       break;
+    case 'ClaimResponse': {
+      const period = obj(r['preAuthPeriod']);
+      const from = day(period?.['start']);
+      const to = day(period?.['end']);
+      parts.push(
+        str(r['preAuthRef']) && `authorization ${String(r['preAuthRef'])}`,
+        from && to ? `${from} to ${to}` : to && `until ${to}`,
+        str(r['outcome']),
+        str(r['disposition'])
+      );
+      break;
+    }
     case 'Patient':
       parts.push(day(r['birthDate']) && `born ${day(r['birthDate']) ?? ''}`);
       break;

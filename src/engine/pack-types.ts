@@ -92,6 +92,9 @@ export interface CoverageTemplate {
   readonly paNeeded?: 'no-auth' | 'auth-needed' | 'satisfied' | 'performpa' | 'conditional';
   readonly docNeeded?: readonly ('clinical' | 'admin' | 'patient' | 'conditional')[];
   readonly infoNeeded?: readonly ('performer' | 'location' | 'timeframe')[];
+  /** The prior authorization that satisfies the order (CRD satisfied-pa-id); may hold `{{criterion}}` placeholders. */
+  readonly satisfiedPaId?: string;
+  /** May hold `{{criterion}}` placeholders, filled per order. */
   readonly reason: string;
 }
 
@@ -107,7 +110,7 @@ export interface Rule {
   readonly when: CompiledExpression;
   /** Criteria the `when` expression reads: their evidence is the rule's evidence. */
   readonly criteria: readonly string[];
-  /** Criteria the card's placeholders name (values and evidence to keep with a finding). */
+  /** Criteria the placeholders of the card and the coverage conclusion name (values and evidence to keep with a finding). */
   readonly cardCriteria: readonly string[];
   /** Thresholds its decision or card depends on (the card says where each comes from). */
   readonly thresholds: readonly string[];
@@ -168,7 +171,7 @@ export interface RulePack {
 }
 
 /** Data variables the engine provides; prefetch keys of the same name fill them. */
-export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'medicationAdministrations', 'coverages'] as const;
+export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'medicationAdministrations', 'coverages', 'claimResponses'] as const;
 
 /** Every variable the engine provides besides criteria. */
 export const CONTEXT_VARIABLES = new Set<string>([...DATA_VARIABLES, 'draftOrders', 'order', 'now', 'today', 'thresholds']);

@@ -25,6 +25,7 @@ const SERVED_TYPES = [
   'Procedure',
   'MedicationAdministration',
   'Coverage',
+  'ClaimResponse',
   'ServiceRequest',
   'DeviceRequest',
   'DocumentReference',

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { composeCard } from '../cards/compose.js';
+import { findingCoverage } from '../cards/coverage-information.js';
 import { answerQuery } from '../fhir/answer-query.js';
 import { applyChanges, fixtureRecord } from '../fhir/fixture-record.js';
 import { parseHookRequest } from '../hooks/parse-request.js';
@@ -110,7 +111,7 @@ function compare(c: RuleCase, findings: Finding[], cards: Card[]): string[] {
       if (JSON.stringify(actual) !== JSON.stringify([...exp.evidence].sort())) problems.push(`finding ${i}: evidence ${JSON.stringify(actual)}, expected ${JSON.stringify([...exp.evidence].sort())}`);
     }
     for (const [k, v] of Object.entries(exp.coverage ?? {})) {
-      const actual = (finding.rule.coverage as Record<string, unknown> | undefined)?.[k];
+      const actual = finding.rule.coverage ? (findingCoverage(finding) as unknown as Record<string, unknown>)[k] : undefined;
       if (JSON.stringify(actual) !== JSON.stringify(v)) problems.push(`finding ${i}: coverage.${k} ${JSON.stringify(actual)}, expected ${JSON.stringify(v)}`);
     }
   });

@@ -5,7 +5,7 @@
  */
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { composeCard } from '../cards/compose.js';
-import { mergeCoverage } from '../cards/coverage-information.js';
+import { findingCoverage, mergeCoverage } from '../cards/coverage-information.js';
 import type { MergedCoverage } from '../cards/coverage-information.js';
 import { formatResult } from '../cards/render-values.js';
 import { describeEvidence } from '../engine/describe.js';
@@ -111,7 +111,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
       if (f.order) {
         const o = orders.get(f.order);
         if (card) o?.cards.push(card);
-        if (f.rule.coverage) o?.conclusions.push(f.rule.coverage);
+        if (f.rule.coverage) o?.conclusions.push(findingCoverage(f));
       } else if (card && !patientCards.some((c) => c.summary === card.summary)) patientCards.push(card);
     };
     sign.findings.forEach(add);

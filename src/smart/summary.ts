@@ -33,6 +33,13 @@ const isActiveCondition = (r: Resource): boolean => r.resourceType === 'Conditio
 const isDevice = (r: Resource): boolean => r.resourceType === 'Device' && r.status !== 'entered-in-error';
 const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && r.status === 'completed';
 
+/** Prior authorizations on file (preauthorization ClaimResponses): having none is no documentation gap, so not MISSING. */
+function authorizationLines(resources: readonly Resource[] | undefined): string[] {
+  if (resources === undefined) return ['- Could not be read from the EHR.'];
+  const lines = resources.filter((r) => r.resourceType === 'ClaimResponse' && (r as { use?: string }).use === 'preauthorization').map((r) => `- ${describeEvidence(referenceOf(r), r)}`);
+  return lines.length > 0 ? lines : ['- None on record.'];
+}
+
 /** The device lines: the pack's device criterion's evidence when it names one (what the rules took for the pump), else every Device on record. */
 function deviceLines(devices: readonly Resource[] | undefined, criterion: CriterionView | undefined): string[] {
   if (!criterion) return list(devices, isDevice, 'implanted pump Device');
@@ -86,6 +93,9 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     '',
     'Coverage',
     ...list(records.coverages, (r) => r.resourceType === 'Coverage' && r.status === 'active', 'active coverage'),
+    '',
+    'Prior authorizations on file',
+    ...authorizationLines(records.claimResponses),
     '',
     'Therapy history',
     ...historyLines(records.procedures, sections.history, sections.historyUnread ?? []),

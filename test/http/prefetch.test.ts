@@ -56,7 +56,7 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
     const body = fixtureRequest('seed-a.order-sign.no-prefetch.json');
     const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: fake.url, fhirAuthorization: { access_token: '', token_type: 'Bearer' } });
     expect(res.status).toBe(200);
-    expect(fake.requests.length).toBe(8);
+    expect(fake.requests.length).toBe(9);
     expect(fake.requests.some((r) => r.authorization !== undefined)).toBe(false);
   });
 
@@ -140,7 +140,7 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
   });
 
   it("follows the next page of a prefetched Bundle even when every key was prefetched", async () => {
-    fake = await startFakeFhir((req, res) => {
+    fake = await startFakeFhir((_req, res) => {
       res.setHeader('Content-Type', 'application/fhir+json');
       res.end(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { resourceType: 'Condition', id: 'on-page-2', subject: { reference: 'Patient/it-seed-a' } } }] }));
     });
@@ -166,8 +166,8 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
     // Whichever comes first on this machine, the page limit or the request deadline, the answer is a bounded 412.
     expect(res.status).toBe(412);
     expect(issues(res.body)[0]?.details.text).toMatch(/more than 50 pages|did not answer in time/);
-    // One read of the Patient, at most 50 pages for each of the seven search keys.
-    expect(fake.requests.length).toBeLessThanOrEqual(1 + 7 * 50);
+    // One read of the Patient, at most 50 pages for each of the eight search keys.
+    expect(fake.requests.length).toBeLessThanOrEqual(1 + 8 * 50);
     // Without a deadline in the way, the page limit itself ends the search.
     const { collectPages } = await import('../../src/fhir/fhir-client.js');
     const source = { baseUrl: fake.url, signal: AbortSignal.timeout(60_000), callTimeoutMs: 5000 };

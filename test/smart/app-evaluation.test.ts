@@ -48,6 +48,17 @@ describe('the evaluation the app shows', () => {
     expect(view.summary).not.toMatch(/pain score (of|was) \d/);
   });
 
+  it('the summary lists the prior authorizations on file, and having none is not marked MISSING', () => {
+    const section = (summary: string): string => summary.split('Prior authorizations on file\n')[1]?.split('\n\n')[0] ?? '';
+    const seedA = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
+    expect(section(seedA.summary).split('\n')).toEqual([
+      '- ClaimResponse/it-seed-a-pa-6201931 (authorization 6201931, 2024-11-18 to 2025-11-17, complete, Certified: intrathecal morphine pump refills and home infusion supplies)',
+      '- ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17, complete, Certified: intrathecal morphine pump refills and home infusion supplies)',
+    ]);
+    expect(section(evaluateForApp(packs, fromFixture('seed-b.order-sign.json'), NOW, 'http://localhost:3000').summary)).toBe('- None on record.');
+    expect(section(evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
+  });
+
   it('the summary lists as active diagnoses only those the rules count as active', () => {
     // A payer reads this list: a diagnosis entered in error, refuted or resolved must not be on it.
     const request = fromFixture('seed-a.order-sign.json');

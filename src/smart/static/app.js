@@ -12,6 +12,7 @@
     ['procedures', 'Procedure', 'Procedures'],
     ['medicationAdministrations', 'MedicationAdministration', 'Medication administrations'],
     ['coverages', 'Coverage', 'Coverage'],
+    ['claimResponses', 'ClaimResponse', 'Prior authorizations'],
   ];
   let client;
   let evaluation;
