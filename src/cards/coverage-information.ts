@@ -4,10 +4,11 @@
  * that fired for it.
  */
 import type { Coding, Coverage, Extension, Resource } from '@medplum/fhirtypes';
-import type { Finding } from '../engine/evaluate.js';
+import type { CriterionResult, Finding } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import type { CoverageTemplate } from '../engine/pack-types.js';
 import { fillPlaceholders } from '../engine/placeholders.js';
+import type { Placeholder } from '../engine/placeholders.js';
 import type { CdsAction } from '../hooks/types.js';
 import { formatResult } from './render-values.js';
 
@@ -83,19 +84,22 @@ function extension(merged: MergedCoverage, billing: Coding | undefined, options:
 }
 
 /**
- * A finding's coverage conclusion with its `{{criterion}}` placeholders filled from the finding's results (an
- * authorization number that could not be had leaves satisfied-pa-id out rather than saying "not known").
+ * A finding's coverage conclusion with its `{{criterion}}` placeholders filled from the finding's results. An
+ * authorization number built from a criterion that is not known is left out, rather than sent as "not known".
  * @param finding - a rule that fired with a coverage conclusion.
  * @returns the conclusion as it applies to the finding's order.
  */
 export function findingCoverage(finding: Finding): CoverageTemplate {
-  const template = finding.rule.coverage as CoverageTemplate;
-  const fill = (text: string): string => fillPlaceholders(text, (p) => (p.kind === 'criterion' ? formatResult(finding.results.get(p.name)) : ''));
-  const paId = template.satisfiedPaId === undefined ? undefined : fill(template.satisfiedPaId);
-  const filled: CoverageTemplate = { ...template, reason: fill(template.reason) };
-  if (paId && paId !== 'not known') return { ...filled, satisfiedPaId: paId };
-  delete (filled as { satisfiedPaId?: string }).satisfiedPaId;
-  return filled;
+  const { satisfiedPaId, ...template } = finding.rule.coverage as CoverageTemplate;
+  const result = (p: Placeholder): CriterionResult | undefined => (p.kind === 'criterion' ? finding.results.get(p.name) : undefined);
+  const reason = fillPlaceholders(template.reason, (p) => formatResult(result(p)));
+  let known = true;
+  const paId = satisfiedPaId === undefined ? '' : fillPlaceholders(satisfiedPaId, (p) => {
+    const r = result(p);
+    known &&= r?.truth === true;
+    return formatResult(r);
+  });
+  return { ...template, reason, ...(paId !== '' && known ? { satisfiedPaId: paId } : {}) };
 }
 
 /**

@@ -205,7 +205,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       ...(orders ? { orders } : {}),
       when,
       criteria: [...when.variables].filter((v) => pack.criteria.has(v)),
-      cardCriteria: namedCriteria(raw.card, raw.coverage),
+      placeholderCriteria: namedCriteria(raw.card, raw.coverage),
       ...ruleThresholds(raw.card, when, pack),
       ...(raw.card ? { card: raw.card } : {}),
       ...(raw.coverage ? { coverage: raw.coverage } : {}),

@@ -30,12 +30,16 @@ export function contextFromInput(input: EvaluationInput): EvaluationContext {
   const sent: Resource[] = (input.request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
   // A Medication a draft order references goes beside it, as if the client had sent it (the order itself is what
   // the coverage-information action echoes, so it is not changed).
-  const beside = medications.size === 0 ? [] : sent.flatMap((r) => {
-    const key = medicationReferenceKey(r);
-    const medication = key === undefined ? undefined : medications.get(key);
-    return medication && !sent.some((s) => s.resourceType === 'Medication' && `Medication/${s.id ?? ''}` === key) ? [medication] : [];
-  });
-  const draftOrders = beside.length > 0 ? [...sent, ...new Set(beside)] : sent;
+  const beside = new Map<string, Resource>();
+  if (medications.size > 0) {
+    const sentMedications = medicationsByKey(sent);
+    for (const r of sent) {
+      const key = medicationReferenceKey(r);
+      const medication = key === undefined || sentMedications.has(key) ? undefined : medications.get(key);
+      if (key && medication) beside.set(key, medication);
+    }
+  }
+  const draftOrders = beside.size > 0 ? [...sent, ...beside.values()] : sent;
   const selections = input.request.context.selections;
   // Medications and other supporting entries of draftOrders are context, not orders to judge.
   const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType));

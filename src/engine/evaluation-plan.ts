@@ -63,7 +63,7 @@ function buildPlan(pack: RulePack): EvaluationPlan {
     rule,
     ...(rule.orders ? { orders: filter(rule.orders) } : {}),
     when: filter(rule.when),
-    findingSlots: criterionSlots(new Set([...rule.criteria, ...rule.cardCriteria])),
+    findingSlots: criterionSlots(new Set([...rule.criteria, ...rule.placeholderCriteria])),
   }));
   return {
     criteria,

@@ -111,7 +111,7 @@ export interface Rule {
   /** Criteria the `when` expression reads: their evidence is the rule's evidence. */
   readonly criteria: readonly string[];
   /** Criteria the placeholders of the card and the coverage conclusion name (values and evidence to keep with a finding). */
-  readonly cardCriteria: readonly string[];
+  readonly placeholderCriteria: readonly string[];
   /** Thresholds its decision or card depends on (the card says where each comes from). */
   readonly thresholds: readonly string[];
   /** Of those, the ones its card names or its `when` reads itself (not through a criterion): every card lists them. */

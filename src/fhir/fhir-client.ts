@@ -105,6 +105,24 @@ export interface SearchResult {
 }
 
 /**
+ * The entries of one Bundle page: those of the type searched for, and the Medications included beside them; other
+ * entries (outcomes, other includes) are left out.
+ * @param page - a searchset page or a prefetched Bundle.
+ * @param resourceType - the type searched for.
+ * @returns the page's matches and Medications.
+ */
+export function splitEntries(page: Bundle, resourceType: string): SearchResult {
+  const matches: Resource[] = [];
+  const medications: Resource[] = [];
+  for (const entry of page.entry ?? []) {
+    const type = entry.resource?.resourceType;
+    if (type === resourceType) matches.push(entry.resource as Resource);
+    else if (type === 'Medication') medications.push(entry.resource);
+  }
+  return { matches, medications };
+}
+
+/**
  * Collects the resources of one Bundle, then follows its `next` links on the same server.
  * @param first - the first page (a prefetched Bundle, or one just read).
  * @param resourceType - the type searched for; other entries are left out, but for included Medications.
@@ -116,11 +134,9 @@ export async function collectPages(first: Bundle, resourceType: string, source: 
   const medications: Resource[] = [];
   let page: Bundle | undefined = first;
   for (let n = 1; page; n++) {
-    for (const entry of page.entry ?? []) {
-      const type = entry.resource?.resourceType;
-      if (type === resourceType) matches.push(entry.resource as Resource);
-      else if (type === 'Medication') medications.push(entry.resource);
-    }
+    const split = splitEntries(page, resourceType);
+    matches.push(...split.matches);
+    medications.push(...split.medications);
     const next = page.link?.find((l) => l.relation === 'next')?.url;
     if (!next || !source) break;
     if (n >= MAX_PAGES) throw new FhirFetchError(`FHIR server returned more than ${MAX_PAGES} pages`, 'structure');

@@ -9,6 +9,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { composeCard } from '../cards/compose.js';
 import { findingCoverage } from '../cards/coverage-information.js';
 import { answerQuery } from '../fhir/answer-query.js';
+import { splitEntries } from '../fhir/fhir-client.js';
 import { applyChanges, fixtureRecord } from '../fhir/fixture-record.js';
 import { parseHookRequest } from '../hooks/parse-request.js';
 import { fillTemplate } from '../hooks/prefetch-template.js';
@@ -141,14 +142,15 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   } catch (err) {
     return { rule, caseName: c.name, problems: [`the case's hook request is refused: ${(err as Error).message}`], findings: [], cards: [], fired: false };
   }
-  // As data assembly splits a Bundle: the key's matches, and the Medications included beside them.
+  // Split as data assembly splits a Bundle: the key's matches, and the Medications included beside them.
   const resources = Object.fromEntries(
     service.prefetch.flatMap((p) => {
       const v = request.prefetch[p.key];
       if (v === undefined) return [];
-      const entries = v !== null && v.resourceType === 'Bundle' ? (v.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : v === null ? [] : [v];
-      medications.push(...entries.filter((r) => r.resourceType === 'Medication' && p.parsed.resourceType !== 'Medication'));
-      return [[p.key, entries.filter((r) => r.resourceType !== 'Medication' || p.parsed.resourceType === 'Medication')]];
+      if (v === null || v.resourceType !== 'Bundle') return [[p.key, v === null ? [] : [v]]];
+      const split = splitEntries(v, p.parsed.resourceType);
+      medications.push(...split.medications);
+      return [[p.key, split.matches]];
     })
   );
   const now = new Date(c.now);
