@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => svc.stop());
 
-type Card = { indicator: string; summary: string; detail: string; source: { label: string; topic?: { code: string } } };
+type Card = { indicator: string; summary: string; detail: string; source: { label: string; topic?: { code: string } }; links?: { type: string; appContext?: string }[] };
 type Action = { type: string; resource: { resourceType: string; id: string; extension: { url: string; extension: { url: string; valueCode?: string; valueCoding?: { code: string } }[] }[] } };
 
 const outline = (cards: Card[]) => cards.map((c) => [c.indicator, c.source.topic?.code, c.summary]);
@@ -39,11 +39,15 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
       ['info', 'guideline', 'Pump supplies and refill services follow the established pump: necessary for its proper use'],
       ['info', 'clinical-reminder', 'To support continuing the pump therapy, document at this refill what the checklist shows missing'],
       ['info', 'guideline', 'Morphine about 13.2 mg/day: compare with the programmed pump dose and the ceilings below'],
-      // The seed's previous certifications, both ended by the signing date: one card per order they authorized.
-      ['info', 'coverage-info', 'Prior authorization for this order ended 2026-11-17: request a renewal citing 6201931, 7192230'],
-      ['info', 'coverage-info', 'Prior authorization for this order ended 2026-11-17: request a renewal citing 6201931, 7192230'],
+      // The seed's previous certifications, both ended by the signing date: one card for the two orders they authorized.
+      ['info', 'coverage-info', 'Prior authorization ended 2026-11-17: request a renewal citing 6201931, 7192230'],
     ]);
-    expect(cards[4]?.detail).toContain('ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17, complete');
+    const renewal = cards[4];
+    expect(renewal?.detail).toContain('ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17, complete');
+    expect(renewal?.detail).toMatch(/Billed under a code the plan authorized before: MedicationRequest\/it-seed-a-draft-morphine [^\n]*; ServiceRequest\/it-seed-a-draft-s9328 /);
+    expect(renewal?.detail?.match(/ClaimResponse\/it-seed-a-pa-7192230 \(/g)).toHaveLength(1);
+    const appContext = new URLSearchParams(renewal?.links?.find((l) => l.type === 'smart')?.appContext);
+    expect(appContext.get('orders')).toBe('MedicationRequest/it-seed-a-draft-morphine,ServiceRequest/it-seed-a-draft-s9328');
     const drug = cards[0]?.detail ?? '';
     expect(drug).toContain('Do not deny the drug for lack of drug-specific criteria');
     expect(drug).toContain('Do not demand a new trial');

@@ -29,7 +29,15 @@ export interface ComposeOptions {
 
 const CONFIDENCE_TEXT = { confirmed: 'confirmed in the source', secondary: 'secondary source', unconfirmed: 'unconfirmed; verify before relying on it' } as const;
 
-function filler(finding: Finding, pack: RulePack, baseUrl: string): (p: Placeholder) => string {
+/** How an order placeholder names the orders of a card (several when the rule combines them). */
+function orderText(kind: 'order' | 'orderReference' | 'orderSubject', orders: readonly Resource[]): string {
+  const texts = orders.map((o) =>
+    kind === 'order' ? describeEvidence(referenceOf(o), o) : kind === 'orderReference' ? referenceOf(o) : ((o as { subject?: { reference?: string } }).subject?.reference ?? '')
+  );
+  return [...new Set(texts)].join(kind === 'order' ? '; ' : ', ');
+}
+
+function filler(finding: Finding, orders: readonly Resource[], pack: RulePack, baseUrl: string): (p: Placeholder) => string {
   return (p) => {
     switch (p.kind) {
       case 'criterion':
@@ -41,11 +49,9 @@ function filler(finding: Finding, pack: RulePack, baseUrl: string): (p: Placehol
         return t ? formatThreshold(t) : '';
       }
       case 'order':
-        return finding.order ? describeEvidence(referenceOf(finding.order), finding.order) : '';
       case 'orderReference':
-        return finding.order ? referenceOf(finding.order) : '';
       case 'orderSubject':
-        return (finding.order as { subject?: { reference?: string } } | undefined)?.subject?.reference ?? '';
+        return orderText(p.kind, orders);
       case 'baseUrl':
         return baseUrl;
     }
@@ -68,11 +74,10 @@ function thresholdLine(t: Threshold, pack: RulePack): string {
  * criterion of the rule compared against and decided (true or false). A criterion that compared nothing, such as
  * the maximum of a drug the order does not hold, is not known, and its thresholds are left out.
  */
-function listedThresholds(finding: Finding, pack: RulePack): string[] {
-  const { rule } = finding;
+function listedThresholds(findings: readonly Finding[], rule: Rule, pack: RulePack): string[] {
   const read = new Set<string>();
   const decided = new Set<string>();
-  for (const r of finding.results.values()) {
+  for (const r of findings.flatMap((f) => [...f.results.values()])) {
     const c = pack.criteria.get(r.name);
     if (c?.kind !== 'boolean') continue;
     for (const id of c.thresholds) {
@@ -86,9 +91,8 @@ function listedThresholds(finding: Finding, pack: RulePack): string[] {
 /** The part of a rule's footer that does not depend on the record, written once per rule and set of thresholds. */
 const ruleFooters = new WeakMap<Rule, Map<string, string>>();
 
-function ruleFooter(finding: Finding, pack: RulePack): string {
-  const { rule } = finding;
-  const ids = listedThresholds(finding, pack);
+function ruleFooter(findings: readonly Finding[], rule: Rule, pack: RulePack): string {
+  const ids = listedThresholds(findings, rule, pack);
   const key = ids.join(' ');
   let byThresholds = ruleFooters.get(rule);
   if (!byThresholds) ruleFooters.set(rule, (byThresholds = new Map<string, string>()));
@@ -104,10 +108,11 @@ function ruleFooter(finding: Finding, pack: RulePack): string {
   return text;
 }
 
-function footer(finding: Finding, pack: RulePack): string {
-  if (finding.evidence.length === 0) return ruleFooter(finding, pack);
-  const evidence = ['**Evidence in the record**', ...finding.evidence.map((e) => `- ${describeEvidence(e.reference, e.resource)}`), ''].join('\n');
-  return `${evidence}\n${ruleFooter(finding, pack)}`;
+function footer(findings: readonly Finding[], rule: Rule, pack: RulePack): string {
+  const items = [...new Map(findings.flatMap((f) => f.evidence).map((e) => [e.reference, e])).values()];
+  if (items.length === 0) return ruleFooter(findings, rule, pack);
+  const evidence = ['**Evidence in the record**', ...items.map((e) => `- ${describeEvidence(e.reference, e.resource)}`), ''].join('\n');
+  return `${evidence}\n${ruleFooter(findings, rule, pack)}`;
 }
 
 /** Fills placeholders in every string of a suggested resource. */
@@ -122,21 +127,58 @@ function absolute(url: string, baseUrl: string): string {
   return url.startsWith('/') ? `${baseUrl}${url}` : url;
 }
 
+function ordersOf(findings: readonly Finding[]): Resource[] {
+  return findings.flatMap((f) => (f.order ? [f.order] : []));
+}
+
 /**
- * The card of one finding.
- * @param finding - a rule that fired.
+ * Groups findings into cards. A rule whose card has `combineOrders` gives one card for all the orders on which its
+ * text (order placeholders aside) comes out the same; every other finding is a card of its own. Groups keep the
+ * order of their first finding.
+ * @param findings - the findings of one evaluation.
+ * @param options - packs and base URL (to fill the text compared).
+ * @returns the groups, each non-empty.
+ */
+export function cardGroups(findings: readonly Finding[], options: ComposeOptions): Finding[][] {
+  const groups: Finding[][] = [];
+  const byText = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const template = f.rule.card;
+    const pack = options.packs.get(f.packId);
+    if (!template?.combineOrders || !pack || !f.order) {
+      groups.push([f]);
+      continue;
+    }
+    const fill = filler(f, [], pack, options.publicBaseUrl);
+    const key = [f.packId, f.rule.id, fillPlaceholders(template.summary, fill), fillPlaceholders(template.detail ?? '', fill)].join('\u0000');
+    const group = byText.get(key);
+    if (group) group.push(f);
+    else {
+      byText.set(key, [f]);
+      groups.push(byText.get(key) as Finding[]);
+    }
+  }
+  return groups;
+}
+
+/**
+ * The card of one finding, or of findings one rule combines (see {@link cardGroups}): the first one's values fill
+ * the text, order placeholders name every order, and the evidence and thresholds are those of all.
+ * @param finding - a rule that fired, or the findings of one group.
  * @param options - packs, base URL, uuid source.
  * @returns the card, or undefined when the rule yields no card.
  */
-export function composeCard(finding: Finding, options: ComposeOptions): Card | undefined {
-  const template = finding.rule.card;
-  const pack = options.packs.get(finding.packId);
-  if (!template || !pack) return undefined;
+export function composeCard(finding: Finding | readonly Finding[], options: ComposeOptions): Card | undefined {
+  const findings: readonly Finding[] = Array.isArray(finding) ? finding : [finding as Finding];
+  const first = findings[0];
+  const template = first?.rule.card;
+  const pack = first && options.packs.get(first.packId);
+  if (!first || !template || !pack) return undefined;
   const uuid = options.uuid ?? randomUUID;
-  const fill = filler(finding, pack, options.publicBaseUrl);
+  const fill = filler(first, ordersOf(findings), pack, options.publicBaseUrl);
   const text = (t: string): string => fillPlaceholders(t, fill);
   const source = pack.sources.get(template.sources[0] ?? '');
-  const detail = [template.detail ? text(template.detail).trim() : '', footer(finding, pack)].filter(Boolean).join('\n\n');
+  const detail = [template.detail ? text(template.detail).trim() : '', footer(findings, first.rule, pack)].filter(Boolean).join('\n\n');
   const links: Link[] = (template.links ?? []).map((l) =>
     l.type === 'smart'
       ? { label: text(l.label), url: absolute(text(l.url), options.publicBaseUrl), type: 'smart', ...(l.appContext ? { appContext: text(l.appContext) } : {}) }

@@ -16,7 +16,7 @@ import type { Card, Link } from '../hooks/types.js';
 import type { Evaluation, Finding } from '../engine/evaluate.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { fitSummary } from '../hooks/wire-json.js';
-import { composeCard, CRD_CARD_TYPES } from './compose.js';
+import { cardGroups, composeCard, CRD_CARD_TYPES } from './compose.js';
 import { coverageInformationActions } from './coverage-information.js';
 
 /** Options of the evaluator. */
@@ -39,11 +39,12 @@ const APP_LINK_HOOKS = new Set(['order-sign', 'patient-view']);
 
 /**
  * Adds the link that opens the SMART app from a card: type smart, with a compact appContext naming the service and
- * the order the card is about (EHRs that drop appContext get an app that evaluates the patient's orders instead).
+ * the orders the card is about (EHRs that drop appContext get an app that evaluates the patient's orders instead).
  */
-function withAppLink(card: Card, finding: Finding, serviceId: string, hook: string, baseUrl: string): Card {
+function withAppLink(card: Card, findings: readonly Finding[], serviceId: string, hook: string, baseUrl: string): Card {
   if (!APP_LINK_HOOKS.has(hook)) return card;
-  const appContext = `service=${encodeURIComponent(serviceId)}${finding.order ? `&orders=${encodeURIComponent(referenceOf(finding.order))}` : ''}`;
+  const orders = [...new Set(findings.flatMap((f) => (f.order ? [referenceOf(f.order)] : [])))];
+  const appContext = `service=${encodeURIComponent(serviceId)}${orders.length > 0 ? `&orders=${encodeURIComponent(orders.join(','))}` : ''}`;
   const link: Link = { label: 'Open the full review and the medical-necessity summary', url: `${baseUrl}${APP_LAUNCH_PATH}`, type: 'smart', appContext };
   return { ...card, links: [...(card.links ?? []), link] };
 }
@@ -97,9 +98,9 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
     const ctx = contextFromInput(input);
     const results = packs.map((pack) => ({ pack, evaluation: evaluatePack(pack, ctx, { extraOrderCriteria: [BILLING_CODE_CRITERION] }) }));
     const ruleCards = results.flatMap(({ evaluation }) =>
-      evaluation.findings.flatMap((f) => {
-        const card = composeCard(f, compose);
-        return card ? [withAppLink(card, f, input.service.id, input.service.hook, options.publicBaseUrl)] : [];
+      cardGroups(evaluation.findings, compose).flatMap((group) => {
+        const card = composeCard(group, compose);
+        return card ? [withAppLink(card, group, input.service.id, input.service.hook, options.publicBaseUrl)] : [];
       })
     );
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);

@@ -192,6 +192,8 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       for (const s of raw.card.sources) if (!pack.sources.has(s)) throw new DefinitionError(`${where}: card cites unknown source "${s}"`);
       if (raw.card.topic && !CARD_TOPICS.has(raw.card.topic)) throw new DefinitionError(`${where}: card topic "${raw.card.topic}" is not a Da Vinci CRD card type`);
       if (raw.card.suggestions?.length && !raw.card.selectionBehavior) throw new DefinitionError(`${where}: a card with suggestions needs selectionBehavior`);
+      if (raw.card.combineOrders && raw.scope !== 'order') throw new DefinitionError(`${where}: combineOrders joins the cards of several orders; use scope order`);
+      if (raw.card.combineOrders && raw.card.suggestions?.length) throw new DefinitionError(`${where}: combineOrders cannot join suggestions, whose actions are per order`);
       checkCardText(raw.card, where, pack);
     }
     if (raw.coverage) checkCoverageText(raw.coverage, where, pack);

@@ -80,6 +80,8 @@ export interface CardTemplate {
   readonly detail?: string;
   readonly sources: readonly string[];
   readonly topic?: string;
+  /** One card for every order of a call on which the rule fires with the same text (scope order, no suggestions). */
+  readonly combineOrders?: boolean;
   readonly links?: readonly LinkTemplate[];
   readonly suggestions?: readonly SuggestionTemplate[];
   readonly selectionBehavior?: 'at-most-one' | 'any';
