@@ -280,7 +280,7 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
   const app = files.pack.app;
   if (app) {
     const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
-    const names = [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
+    const names = [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.authorizationCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
     for (const n of names) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
     // The first variant whose `when` holds is chosen (src/smart/app-evaluation.ts); one whose criteria are all
     // among an earlier variant's holds only when that one does, so it is never chosen.

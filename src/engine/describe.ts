@@ -108,6 +108,8 @@ export function describeFacts(resource: Resource): string {
         str(r['preAuthRef']) && `authorization ${String(r['preAuthRef'])}`,
         from && to ? `${from} to ${to}` : to && `until ${to}`,
         str(r['outcome']),
+        r['status'] === 'active' ? undefined : str(r['status']),
+        str(obj(r['insurer'])?.['display']),
         str(r['disposition'])
       );
       break;

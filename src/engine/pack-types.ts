@@ -131,6 +131,8 @@ export interface AppView {
   readonly deviceCriterion?: string;
   /** A patient-level criterion whose evidence is the therapy history (the summary lists it under Therapy history). */
   readonly historyCriterion?: string;
+  /** A patient-level criterion whose evidence is the prior authorizations the rules count (the summary lists them apart). */
+  readonly authorizationCriterion?: string;
   readonly policyCriteria: readonly string[];
   readonly newStartCriteria?: readonly string[];
   readonly documentation: readonly string[];

@@ -180,7 +180,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   };
   const named = (name: string | undefined): CriterionView | undefined => (name ? byName.get(name) : undefined);
   const historyUnread = (appPack?.criteria.get(app?.historyCriterion ?? '')?.reads ?? []).filter((v) => (unavailable as readonly string[]).includes(v));
-  const sections = { device: named(app?.deviceCriterion), history: named(app?.historyCriterion), historyUnread };
+  const sections = { device: named(app?.deviceCriterion), history: named(app?.historyCriterion), authorizations: named(app?.authorizationCriterion), historyUnread };
   return { ...evaluation, summary: draftSummary(request, evaluation, established, sections) };
 }
 

@@ -33,11 +33,24 @@ const isActiveCondition = (r: Resource): boolean => r.resourceType === 'Conditio
 const isDevice = (r: Resource): boolean => r.resourceType === 'Device' && r.status !== 'entered-in-error';
 const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && r.status === 'completed';
 
-/** Prior authorizations on file (preauthorization ClaimResponses): having none is no documentation gap, so not MISSING. */
-function authorizationLines(resources: readonly Resource[] | undefined): string[] {
+/**
+ * Prior authorizations on file (preauthorization ClaimResponses). When the pack names its authorization criterion,
+ * the ones the rules count come first and the rest (pending, cancelled, another insurer's) are set apart, so a
+ * reviewer does not cite one the payer will not honour. Having none is no documentation gap, so not MISSING.
+ */
+function authorizationLines(resources: readonly Resource[] | undefined, criterion: CriterionView | undefined): string[] {
   if (resources === undefined) return ['- Could not be read from the EHR.'];
-  const lines = resources.filter((r) => r.resourceType === 'ClaimResponse' && (r as { use?: string }).use === 'preauthorization').map((r) => `- ${describeEvidence(referenceOf(r), r)}`);
-  return lines.length > 0 ? lines : ['- None on record.'];
+  const all = resources.filter((r) => r.resourceType === 'ClaimResponse' && (r as { use?: string }).use === 'preauthorization');
+  if (all.length === 0) return ['- None on record.'];
+  const line = (r: Resource): string => `- ${describeEvidence(referenceOf(r), r)}`;
+  if (!criterion) return all.map(line);
+  const counted = new Set(criterion.status === 'met' ? criterion.evidence.map((e) => e.reference) : []);
+  const others = all.filter((r) => !counted.has(referenceOf(r)));
+  return [
+    ...all.filter((r) => counted.has(referenceOf(r))).map(line),
+    ...(counted.size === 0 ? ['- None from the active plan that the rules count.'] : []),
+    ...(others.length > 0 ? ['- On record but not counted (not active, not adjudicated, no authorization number, or another insurer):', ...others.map((r) => `  ${line(r)}`)] : []),
+  ];
 }
 
 /** The device lines: the pack's device criterion's evidence when it names one (what the rules took for the pump), else every Device on record. */
@@ -64,6 +77,8 @@ function historyLines(procedures: readonly Resource[] | undefined, criterion: Cr
 export interface SummarySections {
   readonly device?: CriterionView | undefined;
   readonly history?: CriterionView | undefined;
+  /** The prior authorizations the rules count. */
+  readonly authorizations?: CriterionView | undefined;
   /** The records the history criterion reads that could not be read. */
   readonly historyUnread?: readonly string[];
 }
@@ -95,7 +110,7 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     ...list(records.coverages, (r) => r.resourceType === 'Coverage' && r.status === 'active', 'active coverage'),
     '',
     'Prior authorizations on file',
-    ...authorizationLines(records.claimResponses),
+    ...authorizationLines(records.claimResponses, sections.authorizations),
     '',
     'Therapy history',
     ...historyLines(records.procedures, sections.history, sections.historyUnread ?? []),

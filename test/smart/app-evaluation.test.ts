@@ -48,7 +48,7 @@ describe('the evaluation the app shows', () => {
     expect(view.summary).not.toMatch(/pain score (of|was) \d/);
   });
 
-  it('the summary lists the prior authorizations on file, and having none is not marked MISSING', () => {
+  it('the summary lists the prior authorizations on file, those the rules do not count apart, and having none is not marked MISSING', () => {
     const section = (summary: string): string => summary.split('Prior authorizations on file\n')[1]?.split('\n\n')[0] ?? '';
     const seedA = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
     expect(section(seedA.summary).split('\n')).toEqual([
@@ -56,6 +56,26 @@ describe('the evaluation the app shows', () => {
       '- ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17, complete, Certified: intrathecal morphine pump refills and home infusion supplies)',
     ]);
     expect(section(evaluateForApp(packs, fromFixture('seed-b.order-sign.json'), NOW, 'http://localhost:3000').summary)).toBe('- None on record.');
+    // One the rules do not count is set apart, so the reviewer does not cite it: cancelled, or another insurer's.
+    const withOthers = fromFixture('seed-a.order-sign.json');
+    const [first] = (withOthers.records['claimResponses'] ?? []) as (Resource & Record<string, unknown>)[];
+    withOthers.records['claimResponses'] = [
+      ...(withOthers.records['claimResponses'] ?? []),
+      { ...first, id: 'cancelled', preAuthRef: '111', status: 'cancelled' } as Resource,
+      { ...first, id: 'other-plan', preAuthRef: '222', insurer: { reference: 'Organization/elsewhere', display: 'Other Health Plan' } } as Resource,
+    ];
+    const lines = section(evaluateForApp(packs, withOthers, NOW, 'http://localhost:3000').summary).split('\n');
+    expect(lines.slice(0, 2).map((l) => l.split(' (')[0])).toEqual(['- ClaimResponse/it-seed-a-pa-6201931', '- ClaimResponse/it-seed-a-pa-7192230']);
+    expect(lines.slice(2)).toEqual([
+      '- On record but not counted (not active, not adjudicated, no authorization number, or another insurer):',
+      '  - ClaimResponse/cancelled (authorization 111, 2024-11-18 to 2025-11-17, complete, cancelled, Certified: intrathecal morphine pump refills and home infusion supplies)',
+      '  - ClaimResponse/other-plan (authorization 222, 2024-11-18 to 2025-11-17, complete, Other Health Plan, Certified: intrathecal morphine pump refills and home infusion supplies)',
+    ]);
+    withOthers.records['claimResponses'] = withOthers.records['claimResponses']?.filter((r) => r.id === 'cancelled');
+    expect(section(evaluateForApp(packs, withOthers, NOW, 'http://localhost:3000').summary).split('\n').slice(0, 2)).toEqual([
+      '- None from the active plan that the rules count.',
+      '- On record but not counted (not active, not adjudicated, no authorization number, or another insurer):',
+    ]);
     expect(section(evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
   });
 
