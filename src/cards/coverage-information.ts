@@ -66,6 +66,8 @@ export interface CoverageInformationOptions {
   readonly uuid: () => string;
   /** The billing code of an order, when the pack knows it. */
   readonly billingCode: (order: Resource) => Coding | undefined;
+  /** The order as the client sent it, when the one judged is a copy (its Medication put in): what the action echoes. */
+  readonly asSent?: (order: Resource) => Resource;
 }
 
 function extension(merged: MergedCoverage, billing: Coding | undefined, options: CoverageInformationOptions): Extension {
@@ -113,8 +115,9 @@ export function coverageInformationActions(concerned: readonly Resource[], findi
   return concerned.map((order) => {
     const conclusions = findings.filter((f) => f.order === order && f.rule.coverage).map(findingCoverage);
     const merged = mergeCoverage(conclusions);
-    const existing = ((order as { extension?: Extension[] }).extension ?? []).filter((e) => e.url !== COVERAGE_INFORMATION);
-    const resource = { ...order, extension: [...existing, extension(merged, options.billingCode(order), options)] } as Resource;
+    const sent = options.asSent?.(order) ?? order;
+    const existing = ((sent as { extension?: Extension[] }).extension ?? []).filter((e) => e.url !== COVERAGE_INFORMATION);
+    const resource = { ...sent, extension: [...existing, extension(merged, options.billingCode(order), options)] } as Resource;
     return { type: 'update', description: `Coverage information for ${referenceOf(order)}: ${merged.covered}`, resource };
   });
 }

@@ -106,7 +106,7 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
     const missing = concernsSomething && input.data.unavailable.length > 0 ? keysThatMattered(input.data.unavailable, results) : [];
     const cards = [
-      ...unevaluableOrders(ctx.ordersToJudge, ctx.draftOrders, new Map((input.data.unreadMedications ?? []).map((u) => [u.key, u.reason]))).map((u) => unevaluableCard(u, uuid)),
+      ...unevaluableOrders(ctx.ordersToJudge, new Map((input.data.unreadMedications ?? []).map((u) => [u.key, u.reason])), input.request.fhirServer).map((u) => unevaluableCard(u, uuid)),
       ...ruleCards,
       ...(missing.length > 0 ? [incompleteCard(missing, uuid)] : []),
     ].sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
@@ -118,6 +118,7 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
         ...(coverage ? { coverage } : {}),
         date,
         uuid,
+        asSent: (order) => ctx.asSent.get(order) ?? order,
         billingCode: (order) => {
           const result = evaluation.criteria.find((c) => c.order === order)?.results.find((r) => r.name === BILLING_CODE_CRITERION);
           return result?.value?.[0] as Coding | undefined;

@@ -5,21 +5,32 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { EvaluationInput } from '../hooks/handle-hook.js';
 import type { EvaluationContext } from './evaluate.js';
 import { referenceOf } from '../fhir/json.js';
-import { inlineMedications, medicationReferenceKey, medicationsByKey } from '../fhir/medication-references.js';
+import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import { DATA_VARIABLES } from './pack-types.js';
 
 /** Resource types that are orders (CDS Hooks order-sign/order-select, R4). */
 const ORDER_TYPES = new Set(['MedicationRequest', 'ServiceRequest', 'DeviceRequest', 'NutritionOrder', 'VisionPrescription', 'CommunicationRequest', 'Task']);
 
+/** The context of a hook call, with the orders as the client sent them (what the coverage-information echoes). */
+export interface HookContext extends EvaluationContext {
+  /** For each order judged that the context copied (to put its Medication in), the order as sent. */
+  readonly asSent: ReadonlyMap<Resource, Resource>;
+}
+
 /**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
- * not declare, or could not have, is not known), the record's references to Medications that were read resolved
- * into contained ones; orders to judge per hook, and beside them the Medications they reference.
+ * not declare, or could not have, is not known), and the orders to judge per hook. Every reference to a
+ * Medication that is at hand (sent with the draft orders, included in a prefetch Bundle, or read by the service),
+ * whether relative, versioned, absolute on the fhirServer or a draftOrders entry's fullUrl, is resolved into a
+ * contained Medication, in the record's resources and in the orders judged alike, so rules read every drug one way.
  * @param input - service, request, assembled data and time.
- * @returns the context.
+ * @returns the context, and the orders as sent.
  */
-export function contextFromInput(input: EvaluationInput): EvaluationContext {
-  const medications = medicationsByKey(input.data.medications ?? []);
+export function contextFromInput(input: EvaluationInput): HookContext {
+  const entries = input.request.context.draftOrders?.entry ?? [];
+  const sent: Resource[] = entries.flatMap((e) => (e.resource ? [e.resource] : []));
+  const medications = medicationsByKey([...sent, ...(input.data.medications ?? [])]);
+  const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl && e.resource?.resourceType === 'Medication' ? [[e.fullUrl, e.resource]] : [])));
   const base = input.request.fhirServer;
   const data: EvaluationContext['data'] = Object.fromEntries(
     DATA_VARIABLES.flatMap((v) => {
@@ -27,22 +38,17 @@ export function contextFromInput(input: EvaluationInput): EvaluationContext {
       return resources !== undefined ? [[v, inlineMedications(resources, medications, base)]] : [];
     })
   );
-  const sent: Resource[] = (input.request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
-  // A Medication a draft order references goes beside it, as if the client had sent it (the order itself is what
-  // the coverage-information action echoes, so it is not changed).
-  const beside = new Map<string, Resource>();
-  if (medications.size > 0) {
-    const sentMedications = medicationsByKey(sent);
-    for (const r of sent) {
-      const key = medicationReferenceKey(r);
-      const medication = key === undefined || sentMedications.has(key) ? undefined : medications.get(key);
-      if (key && medication) beside.set(key, medication);
-    }
-  }
-  const draftOrders = beside.size > 0 ? [...sent, ...beside.values()] : sent;
+  // The orders are judged as copies with their Medication contained; the coverage-information action echoes the
+  // order as sent, so the copies are mapped back to it.
+  const draftOrders = inlineMedications(sent, medications, base, byFullUrl);
+  const asSent = new Map<Resource, Resource>();
+  draftOrders.forEach((r, i) => {
+    const original = sent[i];
+    if (original && r !== original) asSent.set(r, original);
+  });
   const selections = input.request.context.selections;
   // Medications and other supporting entries of draftOrders are context, not orders to judge.
   const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType));
   const ordersToJudge = input.service.hook === 'patient-view' ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
-  return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now };
+  return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now, asSent };
 }

@@ -55,6 +55,13 @@ describe('inlineMedications', () => {
     expect(json.medicationReference).toEqual({ reference: '#lz-2', display: 'LORazepam 1 mg tablet' });
   });
 
+  it("resolves a Bundle entry's fullUrl exactly, and the key first", () => {
+    const byFullUrl = new Map([['urn:uuid:1f0e', medication('sent', 'morphine PF 25 mg/mL')]]);
+    const [byUrl, byKey, none] = inlineMedications([request('urn:uuid:1f0e'), request('Medication/lz'), request('urn:uuid:other')], medicationsByKey([medication('lz', 'lorazepam')]), BASE, byFullUrl);
+    const text = (r: Resource | undefined) => (r as unknown as { contained?: { code: { text: string } }[] } | undefined)?.contained?.[0]?.code.text;
+    expect([text(byUrl), text(byKey), text(none)]).toEqual(['morphine PF 25 mg/mL', 'lorazepam', undefined]);
+  });
+
   it('gives back the same list when nothing is resolved', () => {
     const list = [request('Medication/unknown'), request('#m')];
     expect(inlineMedications(list, medicationsByKey([medication('other', 'x')]))).toBe(list);

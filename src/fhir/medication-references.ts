@@ -1,9 +1,9 @@
 /**
  * Medications named by reference: EHRs often send a prescription's or an administration's drug as
  * `medicationReference: { reference: 'Medication/123' }`, the drug's codes living in that Medication resource. The
- * service finds it (sent with the draft orders, included in a prefetch Bundle, or read from the fhirServer) and, for
- * the record's resources, copies it in as a contained Medication, so every rule reads the drug the same way
- * whichever way it was sent. Pure; the reads themselves are done by data assembly.
+ * service finds it (sent with the draft orders, included in a prefetch Bundle, or read from the fhirServer) and
+ * copies it in as a contained Medication (into the record's resources, and into copies of the orders judged), so
+ * every rule reads the drug the same way whichever way it was sent. Pure; the reads are done by data assembly.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { asJsonObject } from './json.js';
@@ -14,6 +14,12 @@ const MEDICATION_USERS = new Set(['MedicationRequest', 'MedicationAdministration
 /** `Medication/<id>`, optionally versioned, at the end of a reference; the id is the first group. */
 const MEDICATION_TAIL = /(?:^|\/)Medication\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
+/** The text of a resource's `medicationReference.reference`, when it has one. */
+function referenceText(resource: Resource): string | undefined {
+  const reference = asJsonObject((resource as unknown as Record<string, unknown>)['medicationReference'])?.['reference'];
+  return typeof reference === 'string' ? reference : undefined;
+}
+
 /**
  * The Medication a resource references by `Medication/<id>`, as that key: relative, versioned, or absolute on the
  * server given. A contained `#id`, a logical identifier, or an absolute reference to another server gives none.
@@ -23,8 +29,8 @@ const MEDICATION_TAIL = /(?:^|\/)Medication\/([A-Za-z0-9\-.]{1,64})(?:\/_history
  */
 export function medicationReferenceKey(resource: Resource, serverBase?: string): string | undefined {
   if (!MEDICATION_USERS.has(resource.resourceType)) return undefined;
-  const reference = asJsonObject((resource as unknown as Record<string, unknown>)['medicationReference'])?.['reference'];
-  if (typeof reference !== 'string' || reference.startsWith('#')) return undefined;
+  const reference = referenceText(resource);
+  if (reference === undefined || reference.startsWith('#')) return undefined;
   const match = MEDICATION_TAIL.exec(reference);
   if (!match?.[1]) return undefined;
   const absolute = /^[a-z][a-z0-9+.-]*:/i.test(reference);
@@ -78,14 +84,21 @@ function freeContainedId(contained: readonly unknown[], wanted: string): string 
  * @param resources - resources as read (a prefetch key's).
  * @param medications - the Medications at hand, by key.
  * @param serverBase - the fhirServer whose absolute references count.
+ * @param byFullUrl - Medications of a Bundle by their entry's fullUrl (an absolute or `urn:uuid:` reference names
+ *   one exactly, as Bundle references resolve).
  * @returns the resources, some of them copies.
  */
-export function inlineMedications(resources: readonly Resource[], medications: ReadonlyMap<string, Resource>, serverBase?: string): readonly Resource[] {
-  if (medications.size === 0) return resources;
+export function inlineMedications(
+  resources: readonly Resource[],
+  medications: ReadonlyMap<string, Resource>,
+  serverBase?: string,
+  byFullUrl: ReadonlyMap<string, Resource> = new Map()
+): readonly Resource[] {
+  if (medications.size === 0 && byFullUrl.size === 0) return resources;
   let changed = false;
   const out = resources.map((r) => {
     const key = medicationReferenceKey(r, serverBase);
-    const medication = key === undefined ? undefined : medications.get(key);
+    const medication = (key === undefined ? undefined : medications.get(key)) ?? byFullUrl.get(referenceText(r) ?? '');
     if (!medication) return r;
     changed = true;
     const json = r as unknown as Record<string, unknown>;

@@ -5,6 +5,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { containedMedication, isJsonObject } from './json.js';
+import { medicationReferenceKey } from './medication-references.js';
 import type { JsonObject } from './json.js';
 
 /** An order that cannot be evaluated, and why. */
@@ -15,7 +16,7 @@ export interface UnevaluableOrder {
 
 const notNumber = (v: unknown): boolean => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v));
 
-function medicationRequestProblems(order: JsonObject, draftOrders: readonly Resource[], unread: ReadonlyMap<string, string>): string[] {
+function medicationRequestProblems(order: JsonObject, unread: ReadonlyMap<string, string>, serverBase: string | undefined): string[] {
   const problems: string[] = [];
   const concept = order['medicationCodeableConcept'];
   const reference = order['medicationReference'];
@@ -28,8 +29,10 @@ function medicationRequestProblems(order: JsonObject, draftOrders: readonly Reso
     if (typeof ref !== 'string') problems.push('its medicationReference has no reference');
     else if (ref.startsWith('#')) {
       if (!containedMedication(order)) problems.push(`its medication ${ref} is not contained in the order`);
-    } else if (ref.startsWith('Medication/') && !draftOrders.some((r) => r.resourceType === 'Medication' && `Medication/${r.id ?? ''}` === ref)) {
-      const why = unread.get(ref);
+    } else {
+      // The orders judged have every Medication at hand contained; a reference left is one nobody could resolve.
+      const key = medicationReferenceKey(order as unknown as Resource, serverBase);
+      const why = key === undefined ? 'it is not a Medication on the fhirServer, which is the only server the service reads' : unread.get(key);
       problems.push(`its medication ${ref} is neither contained nor sent with the draft orders${why ? `, and could not be read (${why})` : ''}`);
     }
   }
@@ -54,16 +57,16 @@ function medicationRequestProblems(order: JsonObject, draftOrders: readonly Reso
 
 /**
  * Finds the draft orders that cannot be evaluated.
- * @param orders - the orders being judged.
- * @param draftOrders - every draft resource (for referenced Medications), with those the service read.
+ * @param orders - the orders being judged, with the Medications at hand contained (see engine/context.ts).
  * @param unread - why a referenced Medication could not be read, by `Medication/<id>`.
+ * @param serverBase - the request's fhirServer (its absolute references name a Medication the service may read).
  * @returns the unevaluable orders with their reasons.
  */
-export function unevaluableOrders(orders: readonly Resource[], draftOrders: readonly Resource[], unread: ReadonlyMap<string, string> = new Map()): UnevaluableOrder[] {
+export function unevaluableOrders(orders: readonly Resource[], unread: ReadonlyMap<string, string> = new Map(), serverBase?: string): UnevaluableOrder[] {
   return orders.flatMap((order) => {
     const json = order as unknown as JsonObject;
     let reasons: string[] = [];
-    if (order.resourceType === 'MedicationRequest') reasons = medicationRequestProblems(json, draftOrders, unread);
+    if (order.resourceType === 'MedicationRequest') reasons = medicationRequestProblems(json, unread, serverBase);
     else if (order.resourceType === 'ServiceRequest' && json['code'] === undefined) reasons = ['it names no service (code)'];
     else if (order.resourceType === 'DeviceRequest' && json['codeCodeableConcept'] === undefined && json['codeReference'] === undefined) reasons = ['it names no device (code)'];
     return reasons.length > 0 ? [{ order, reasons }] : [];

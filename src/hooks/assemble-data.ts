@@ -166,8 +166,7 @@ export async function assembleData(service: ServiceDefinition, request: HookRequ
     if (problems.length > 0) throw preconditionFailed(problems);
     const drafts = (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
     const known = medicationsByKey([...drafts, ...included]);
-    // A draft order's Medication counts only by a relative reference: the rules match it so (see context.ts).
-    const wanted = [...new Set([...missingMedications(drafts, known), ...missingMedications(Object.values(resources).flat(), known, request.fhirServer)])];
+    const wanted = missingMedications([...drafts, ...Object.values(resources).flat()], known, request.fhirServer);
     if (wanted.length === 0) return { resources, unavailable, ...(included.length > 0 ? { medications: included } : {}) };
     const { read, unread } = await readMedications(wanted, request, source.get());
     return { resources, unavailable, medications: [...included, ...read], unreadMedications: unread };

@@ -89,15 +89,17 @@ export function criterionView(r: CriterionResult): CriterionView {
  * @returns the view.
  */
 export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluationRequest, now: Date, publicBaseUrl: string): AppEvaluation {
-  // The records' references to Medications the app read are resolved as the hook resolves them (see context.ts).
+  // References to Medications the app read are resolved as the hook resolves them (see context.ts), in the records
+  // and in the orders judged.
   const medications = medicationsByKey(request.supporting ?? []);
   const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list, medications)]));
   const data = { patient: [request.patient], ...records } as EvaluationContext['data'];
-  const draftOrders = [...request.orders, ...(request.supporting ?? [])];
-  const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: request.orders, now };
+  const ordersJudged = inlineMedications(request.orders, medications);
+  const draftOrders = [...ordersJudged, ...(request.supporting ?? [])];
+  const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: ordersJudged, now };
   const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl };
   const orders = new Map<Resource, { cards: Card[]; criteria: CriterionView[]; conclusions: CoverageTemplate[]; dose: string[] }>(
-    request.orders.map((o) => [o, { cards: [], criteria: [], conclusions: [], dose: [] }])
+    ordersJudged.map((o) => [o, { cards: [], criteria: [], conclusions: [], dose: [] }])
   );
   const patientCards: Card[] = [];
   const criteria: CriterionView[] = [];
@@ -134,7 +136,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
       }
     }
   }
-  const viewed = request.orders.map((order) => {
+  const viewed = ordersJudged.map((order) => {
     const o = orders.get(order) ?? { cards: [], criteria: [], conclusions: [], dose: [] };
     const view: OrderView = {
       reference: referenceOf(order),

@@ -66,6 +66,42 @@ describe('a draft order whose drug is a Medication on the EHR', () => {
     expect(echoed?.['contained']).toBeUndefined();
   });
 
+  it.each([
+    ['a versioned', (id: string) => `Medication/${id}/_history/1`],
+    ['an absolute (on the fhirServer)', (id: string) => `${svc.baseUrl}/fhir/Medication/${id}`],
+  ])('reads and judges it by a %s reference too, and echoes the reference as sent', async (_name, reference) => {
+    const sent = fixtureRequest(REFERENCED);
+    delete sent['fhirServer'];
+    const expected = await call(svc, 'POST', ORDER_SIGN, sent);
+    const id = await createOnEhr(withoutSentMedication('Medication/x').medication);
+    const { body } = withoutSentMedication(reference(id));
+    const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: `${svc.baseUrl}/fhir` });
+    expect(res.status).toBe(200);
+    expect(said(res.body)).toEqual(said(expected.body));
+    expect(coverageActions(res.body)).toEqual(coverageActions(expected.body));
+    const echoed = (res.body['systemActions'] as { resource: Record<string, unknown> }[])[0]?.resource;
+    expect(echoed?.['medicationReference']).toMatchObject({ reference: reference(id) });
+  });
+
+  it("resolves a reference to a draftOrders entry's fullUrl, as references in a Bundle resolve", async () => {
+    const sent = fixtureRequest(REFERENCED);
+    delete sent['fhirServer'];
+    const expected = await call(svc, 'POST', ORDER_SIGN, sent);
+    const { body, medication } = withoutSentMedication('urn:uuid:9d0f5c2e-6a53-4d8e-9a43-5f1c7e2b8a10');
+    (body.context['draftOrders'] as { entry: (Entry & { fullUrl?: string })[] }).entry.push({ fullUrl: 'urn:uuid:9d0f5c2e-6a53-4d8e-9a43-5f1c7e2b8a10', resource: medication });
+    const res = await call(svc, 'POST', ORDER_SIGN, body);
+    expect(res.status).toBe(200);
+    expect(said(res.body)).toEqual(said(expected.body));
+  });
+
+  it('names an order whose Medication is on another server, which the service does not read', async () => {
+    const { body } = withoutSentMedication('https://elsewhere.example/fhir/Medication/it-seed-b-mix-med');
+    const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: `${svc.baseUrl}/fhir` });
+    expect(res.status).toBe(200);
+    const card = cards(res.body).find((c) => c.summary.includes('could not be evaluated'));
+    expect(card?.detail).toContain('its medication https://elsewhere.example/fhir/Medication/it-seed-b-mix-med is neither contained nor sent with the draft orders, and could not be read (it is not a Medication on the fhirServer');
+  });
+
   it('takes the Medication from a prefetch Bundle that includes it, without any read', async () => {
     const sent = fixtureRequest(REFERENCED);
     delete sent['fhirServer'];

@@ -79,6 +79,20 @@ describe('the evaluation the app shows', () => {
     expect(section(evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
   });
 
+  it("judges an order by the Medication the app read, however the order references it, and names the drug", () => {
+    const request = fromFixture('seed-b-referenced-medication.order-sign.json');
+    const medication = request.orders.find((r) => r.resourceType === 'Medication') as Resource;
+    const order = request.orders.find((r) => r.resourceType === 'MedicationRequest') as Resource & { medicationReference: { reference: string } };
+    const judge = (reference: string) => {
+      const view = evaluateForApp(packs, { ...request, orders: [{ ...order, medicationReference: { ...order.medicationReference, reference } } as Resource], supporting: [medication] }, NOW, 'http://localhost:3000');
+      return view.orders.map((o) => [o.description, o.coverage?.covered, o.cards.map((c) => c.summary)]);
+    };
+    const relative = judge(`Medication/${medication.id ?? ''}`);
+    expect(relative[0]?.[2]).toContain('Compounded pump drug: bill under J7999 (or the code the payer names) with each drug, concentration and amount');
+    expect(String(relative[0]?.[0])).not.toContain('Medication/');
+    expect(judge(`Medication/${medication.id ?? ''}/_history/3`)).toEqual(relative);
+  });
+
   it('the summary lists as active diagnoses only those the rules count as active', () => {
     // A payer reads this list: a diagnosis entered in error, refuted or resolved must not be on it.
     const request = fromFixture('seed-a.order-sign.json');
