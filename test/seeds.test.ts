@@ -79,6 +79,22 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     expect((res.body['cards'] as Card[]).some((c) => c.summary.includes('renewal'))).toBe(false);
   });
 
+  it('with 7192230 running but allowing fewer units than ordered, prior authorization is needed again and a warning says why', async () => {
+    const body = fixtureRequest('seed-a.order-sign.json');
+    const bundle = body.prefetch?.['claimResponses'] as { entry: { resource: { id: string; preAuthPeriod: { end: string }; addItem: { quantity?: { value: number } }[] } }[] };
+    const current = bundle.entry.find((e) => e.resource.id === 'it-seed-a-pa-7192230')?.resource;
+    if (current) {
+      current.preAuthPeriod.end = '2027-11-17';
+      (current.addItem[0] ?? {}).quantity = { value: 240 };
+    }
+    const res = await call(svc, 'POST', '/cds-services/intrathecal-order-sign', body);
+    const actions = res.body['systemActions'] as Action[];
+    expect(coverage(actions).map((c) => c[3])).toEqual(['auth-needed', 'satisfied']);
+    expect(actions.map((a) => a.resource.extension[0]?.extension.some((e) => e.url === 'satisfied-pa-id'))).toEqual([false, true]);
+    const warning = (res.body['cards'] as Card[]).filter((c) => c.indicator === 'warning');
+    expect(warning.map((c) => c.summary)).toEqual(['480 units ordered; authorization 7192230 allows 240 for J2274']);
+  });
+
   it('gives the same answer when the data comes from the FHIR server instead of prefetch', async () => {
     const prefetched = await sign('seed-a.order-sign.json');
     const fetched = await sign('seed-a.order-sign.no-prefetch.json', true);
