@@ -76,6 +76,20 @@ describe('evaluatePack', () => {
     expect(calls.get('dailyMg')).toBe(2);
   });
 
+  it('computes a criterion only when an expression reads it: not the side of an and that cannot change the answer', () => {
+    // established is `%activePump and %painDiagnosis`: without a pump, the diagnosis is never looked at, nor the
+    // pain score of `%established and %painScoreRecorded.not()`.
+    const withoutPump = counted(demo);
+    const { findings } = evaluatePack(withoutPump.pack, ctx({ data: { ...ctx().data, devices: [] } }));
+    expect(findings.map((f) => f.rule.id)).toEqual(['demo-dose-ceiling']);
+    expect(withoutPump.calls.get('activePump.evidence')).toBe(1);
+    expect(withoutPump.calls.get('painDiagnosis.evidence')).toBeUndefined();
+    expect(withoutPump.calls.get('painScoreRecorded.evidence')).toBeUndefined();
+    // Asked for every criterion (the app), it still computes them all, with the same answers.
+    const all = evaluatePack(demo, ctx({ data: { ...ctx().data, devices: [] } }), { allCriteria: true });
+    expect(all.criteria[0]?.results.find((r) => r.name === 'painDiagnosis')?.truth).toBe(true);
+  });
+
   it('treats data it could not have as not known: a rule that needs it does not fire, and says so', () => {
     const data = { ...ctx().data };
     delete data.observations;

@@ -1,7 +1,7 @@
 /**
  * The evaluation core: (EvaluationContext, RulePack) -> findings. Pure: no HTTP, no tokens, no storage, no clock.
- * Each criterion is evaluated at most once per request (per order for criteria that read %order), on the
- * per-type arrays of the record, in three-valued logic: met, not met, not known.
+ * Each criterion is evaluated at most once per request (per order for criteria that read %order), and only when an
+ * expression reads it, on the per-type arrays of the record, in three-valued logic: met, not met, not known.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { isResource, referenceOf } from '../fhir/json.js';
@@ -96,10 +96,10 @@ function uniqueEvidence(items: readonly EvidenceItem[]): readonly EvidenceItem[]
 /** One scope of an evaluation: the patient, or one order judged. */
 interface Scope {
   readonly order: Resource | undefined;
-  /** The variables its expressions see; criterion values are added as they are computed. */
+  /** The variables its expressions see: the data, and every criterion, computed when first read (see varsPrototype). */
   readonly vars: Record<string, unknown>;
-  /** Whether a criterion's value is already in `vars`, by slot. */
-  readonly bound: Uint8Array;
+  /** Criterion values as expressions see them, by slot, once read. */
+  readonly values: (readonly unknown[] | undefined)[];
   /** Criterion results by slot (patient-level criteria live in the patient scope only). */
   readonly results: (CriterionResult | undefined)[];
   /** The same results in the order they were computed. */
@@ -109,6 +109,37 @@ interface Scope {
 }
 
 const NO_EVIDENCE: readonly EvidenceItem[] = [];
+const NO_VALUE: readonly unknown[] = [];
+const TRUE: readonly unknown[] = [true];
+const FALSE: readonly unknown[] = [false];
+
+/** Where a scope's variables find the evaluation and the scope their criteria are computed in. */
+const RUN = Symbol('run');
+const SCOPE = Symbol('scope');
+type ScopeVars = Record<string | symbol, unknown> & { [RUN]: Run; [SCOPE]: Scope };
+
+const prototypes = new WeakMap<EvaluationPlan, object>();
+
+/**
+ * The prototype of every scope's variables under a plan: one getter per criterion, so a criterion is computed only
+ * when an expression reads it (the side of an `and` or `or` that cannot change the answer, or the branch of an
+ * `iif` not taken, costs nothing). Built once per plan; both engines read variables by name, getters included.
+ */
+function varsPrototype(plan: EvaluationPlan): object {
+  let proto = prototypes.get(plan);
+  if (!proto) {
+    const made: object = {};
+    plan.criteria.forEach((c, slot) => {
+      Object.defineProperty(made, c.name, {
+        get(this: ScopeVars) {
+          return this[RUN].value(slot, this[SCOPE]);
+        },
+      });
+    });
+    prototypes.set(plan, (proto = made));
+  }
+  return proto;
+}
 
 /** One request's evaluation state: a scope per order and one for the patient, errors. */
 class Run {
@@ -134,8 +165,11 @@ class Run {
 
   private newScope(order: Resource | undefined): Scope {
     const n = this.plan.criteria.length;
-    const vars = { ...this.base, order: order ? [order] : [] };
-    return { order, vars, bound: new Uint8Array(n), results: new Array<CriterionResult | undefined>(n), computed: [], filters: new Uint8Array(this.plan.filterCount) };
+    const vars = Object.assign(Object.create(varsPrototype(this.plan)) as ScopeVars, this.base, { order: order ? [order] : [] });
+    const scope: Scope = { order, vars, values: new Array<readonly unknown[] | undefined>(n), results: new Array<CriterionResult | undefined>(n), computed: [], filters: new Uint8Array(this.plan.filterCount) };
+    vars[RUN] = this;
+    vars[SCOPE] = scope;
+    return scope;
   }
 
   /** The scope of an order (the patient's when there is none). */
@@ -146,15 +180,20 @@ class Run {
     return scope;
   }
 
-  /** Puts the values of the criteria an expression reads into the scope's variables (each once per scope). */
-  private bind(deps: readonly number[], scope: Scope): Record<string, unknown> {
-    for (const slot of deps) {
-      if (scope.bound[slot] === 1) continue;
+  /**
+   * A criterion's value as expressions read it (its value, or its truth as a boolean, or empty when not known),
+   * computed on first read in a scope.
+   * @param slot - the criterion's slot in the plan.
+   * @param scope - the scope reading it.
+   * @returns the value.
+   */
+  value(slot: number, scope: Scope): readonly unknown[] {
+    let v = scope.values[slot];
+    if (v === undefined) {
       const r = this.result(slot, scope);
-      scope.vars[r.name] = r.value ?? (r.truth === 'unknown' ? [] : [r.truth]);
-      scope.bound[slot] = 1;
+      scope.values[slot] = v = r.value ?? (r.truth === 'unknown' ? NO_VALUE : r.truth ? TRUE : FALSE);
     }
-    return scope.vars;
+    return v;
   }
 
   private run(e: CompiledExpression, vars: Record<string, unknown>, order: Resource | undefined): readonly unknown[] | Error {
@@ -178,7 +217,7 @@ class Run {
     const home = c.perOrder ? scope : this.patient;
     const known = home.results[slot];
     if (known) return known;
-    const vars = this.bind(this.plan.deps[slot] ?? [], home);
+    const vars = home.vars;
     const evidenceRaw = c.evidence ? this.run(c.evidence, vars, home.order) : [];
     const raw = c.expression ? this.run(c.expression, vars, home.order) : evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0];
     const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
@@ -221,7 +260,7 @@ class Run {
     let value: boolean;
     if (f.bare !== undefined) value = this.result(f.bare, scope).truth === true;
     else {
-      const raw = this.run(f.expression, this.bind(f.deps, scope), scope.order);
+      const raw = this.run(f.expression, scope.vars, scope.order);
       value = !(raw instanceof Error) && raw.length === 1 && raw[0] === true;
     }
     scope.filters[f.id] = value ? 1 : 2;

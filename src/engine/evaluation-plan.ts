@@ -12,8 +12,6 @@ export interface FilterPlan {
   readonly expression: CompiledExpression;
   /** The criterion slot when the expression is a bare reference to a boolean criterion (`%name`). */
   readonly bare?: number;
-  /** Slots of the criteria it reads. */
-  readonly deps: readonly number[];
 }
 
 /** A rule with its filters and the criteria its finding carries, numbered. */
@@ -54,7 +52,7 @@ function buildPlan(pack: RulePack): EvaluationPlan {
     if (!plan) {
       const name = BARE_REFERENCE.exec(expression.text)?.[1];
       const bare = name !== undefined && pack.criteria.get(name)?.kind === 'boolean' ? slotOf(name) : undefined;
-      plan = { id: filters.size, expression, ...(bare !== undefined ? { bare } : {}), deps: criterionSlots(expression.variables) };
+      plan = { id: filters.size, expression, ...(bare !== undefined ? { bare } : {}) };
       filters.set(expression.text, plan);
     }
     return plan;

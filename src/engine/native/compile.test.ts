@@ -70,6 +70,26 @@ function both(expression: string): { native: unknown; reference: unknown } {
   return { native: answer, reference: expected };
 }
 
+describe('three-valued and / or', () => {
+  const compiled = (text: string) => compileNative(text, natives) as (root: object, vars: Record<string, unknown>) => readonly unknown[];
+  /** Variables whose `%costly` throws when read: a side that is read when it need not be fails the test. */
+  const guarded = (values: Record<string, unknown>) => Object.defineProperty({ ...values }, 'costly', { get: () => { throw new Error('read %costly'); } });
+
+  it('does not evaluate the right side when the left decides: false and, true or', () => {
+    expect(compiled('%no and %costly')({}, guarded({ no: [false] }))).toEqual([false]);
+    expect(compiled('%yes or %costly')({}, guarded({ yes: [true] }))).toEqual([true]);
+  });
+
+  it('evaluates it otherwise, keeping empty (not known) apart from false', () => {
+    expect(() => compiled('%yes and %costly')({}, guarded({ yes: [true] }))).toThrow('read %costly');
+    expect(() => compiled('%none and %costly')({}, guarded({ none: [] }))).toThrow('read %costly');
+    expect(compiled('%none and %no')({}, { none: [], no: [false] })).toEqual([false]);
+    expect(compiled('%none and %yes')({}, { none: [], yes: [true] })).toEqual([]);
+    expect(compiled('%none or %yes')({}, { none: [], yes: [true] })).toEqual([true]);
+    expect(compiled('%no or %none')({}, { none: [], no: [false] })).toEqual([]);
+  });
+});
+
 describe('native FHIRPath answers what fhirpath.js answers', () => {
   it.each([
     // navigation, choice elements, ofType

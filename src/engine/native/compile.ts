@@ -224,8 +224,16 @@ class Compiler {
     const right = this.expression(child(node, 1));
     const dates = left.dates === true && right.dates === true;
     const same = node.text === '|' ? { ...(left.type === right.type && left.type !== undefined ? { type: left.type } : {}), dates } : {};
-    // fhirpath.js evaluates both operands (an error on either side is an error), so this does too.
-    return { run: (focus, env) => op(left.run(focus, env), right.run(focus, env), dates), boolean: BOOLEAN_OPERATORS.has(node.text as string), focus: left.focus || right.focus, ...same };
+    const boolean = BOOLEAN_OPERATORS.has(node.text as string);
+    const focus = left.focus || right.focus;
+    // A definite left side decides `false and ...` and `true or ...` (FHIRPath's three-valued logic), so the right
+    // side, and the criteria only it reads, is not evaluated. Otherwise both are, as fhirpath.js evaluates them.
+    const decisive = node.text === 'and' ? false : node.text === 'or' ? true : undefined;
+    if (decisive !== undefined) {
+      const answer = decisive ? TRUE : FALSE;
+      return { run: (f, env) => { const l = left.run(f, env); return truthOf(l) === decisive ? answer : op(l, right.run(f, env), dates); }, boolean, focus };
+    }
+    return { run: (f, env) => op(left.run(f, env), right.run(f, env), dates), boolean, focus, ...same };
   }
 
   private constant(node: AstNode): Plan {
