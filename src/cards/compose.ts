@@ -154,8 +154,9 @@ export function cardGroups(findings: readonly Finding[], options: ComposeOptions
     const group = byText.get(key);
     if (group) group.push(f);
     else {
-      byText.set(key, [f]);
-      groups.push(byText.get(key) as Finding[]);
+      const created = [f];
+      byText.set(key, created);
+      groups.push(created);
     }
   }
   return groups;
