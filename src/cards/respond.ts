@@ -10,6 +10,7 @@ import { referenceOf } from '../fhir/json.js';
 import type { RulePack } from '../engine/pack-types.js';
 import { unevaluableOrders } from '../fhir/order-shape.js';
 import type { UnevaluableOrder } from '../fhir/order-shape.js';
+import { unnamedDrugs } from '../fhir/medication-references.js';
 import type { UnavailableKey } from '../hooks/assemble-data.js';
 import type { Evaluator } from '../hooks/handle-hook.js';
 import type { Card, Link } from '../hooks/types.js';
@@ -62,11 +63,22 @@ function unevaluableCard(u: UnevaluableOrder, uuid: () => string): Card {
   };
 }
 
-function incompleteCard(unavailable: readonly UnavailableKey[], uuid: () => string): Card {
+/** Data read only in part: resources whose drug the service could not name. */
+interface PartialKey {
+  readonly key: string;
+  readonly lines: readonly string[];
+}
+
+function incompleteCard(unavailable: readonly UnavailableKey[], partial: readonly PartialKey[], uuid: () => string): Card {
+  const names = [...unavailable.map((u) => u.key), ...partial.map((p) => `${p.key} (in part)`)];
+  const detail = [
+    ...(unavailable.length > 0 ? [`Criteria that need this data are "not known", so rules that depend on them did not fire:\n\n${unavailable.map((u) => `- ${u.key}: ${u.reason}`).join('\n')}`] : []),
+    ...(partial.length > 0 ? [`Checks that read these records could not tell their drug, so they did not count it:\n\n${partial.flatMap((p) => p.lines.map((l) => `- ${p.key}: ${l}`)).join('\n')}`] : []),
+  ];
   return {
     uuid: uuid(),
-    summary: fitSummary(`Guidance is incomplete: ${unavailable.map((u) => u.key).join(', ')} could not be read`),
-    detail: `Criteria that need this data are "not known", so rules that depend on them did not fire:\n\n${unavailable.map((u) => `- ${u.key}: ${u.reason}`).join('\n')}`,
+    summary: fitSummary(`Guidance is incomplete: ${names.join(', ')} could not be read`),
+    detail: detail.join('\n\n'),
     indicator: 'info',
     source: SERVICE_SOURCE,
   };
@@ -82,6 +94,13 @@ function keysThatMattered(unavailable: readonly UnavailableKey[], results: reado
     for (const group of evaluation.criteria) for (const r of group.results) if (r.truth === 'unknown') for (const v of pack.criteria.get(r.name)?.reads ?? []) missed.add(v);
   }
   return unavailable.filter((u) => missed.has(u.key));
+}
+
+/** The records whose drug could not be named, where a criterion this call evaluated read them. */
+function partsThatMattered(partial: readonly PartialKey[], results: readonly { pack: RulePack; evaluation: Evaluation }[]): PartialKey[] {
+  const read = new Set<string>();
+  for (const { pack, evaluation } of results) for (const group of evaluation.criteria) for (const r of group.results) for (const v of pack.criteria.get(r.name)?.reads ?? []) read.add(v);
+  return partial.filter((p) => read.has(p.key));
 }
 
 /**
@@ -104,11 +123,13 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
       })
     );
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
+    const unread = new Map((input.data.unreadMedications ?? []).map((u) => [u.key, u.reason]));
     const missing = concernsSomething && input.data.unavailable.length > 0 ? keysThatMattered(input.data.unavailable, results) : [];
+    const partial = concernsSomething && unread.size > 0 ? partsThatMattered(unnamedDrugs(input.data.resources, unread, input.request.fhirServer), results) : [];
     const cards = [
-      ...unevaluableOrders(ctx.ordersToJudge, new Map((input.data.unreadMedications ?? []).map((u) => [u.key, u.reason])), input.request.fhirServer).map((u) => unevaluableCard(u, uuid)),
+      ...unevaluableOrders(ctx.ordersToJudge, unread, input.request.fhirServer).map((u) => unevaluableCard(u, uuid)),
       ...ruleCards,
-      ...(missing.length > 0 ? [incompleteCard(missing, uuid)] : []),
+      ...(missing.length > 0 || partial.length > 0 ? [incompleteCard(missing, partial, uuid)] : []),
     ].sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
     if (!COVERAGE_HOOKS.has(input.service.hook)) return { cards };
     const coverage = (input.data.resources['coverages'] ?? []).find((c): c is Coverage => c.resourceType === 'Coverage' && c.status === 'active');

@@ -109,3 +109,25 @@ export function inlineMedications(
   });
   return changed ? out : resources;
 }
+
+/**
+ * The record's resources whose drug is known only by a reference to a Medication that could not be read (no
+ * display beside it either): the checks that read them cannot name the drug. Per prefetch key, one line each.
+ * @param resources - the record, per prefetch key.
+ * @param unread - why a Medication could not be read, by `Medication/<id>`.
+ * @param serverBase - the fhirServer whose absolute references count.
+ * @returns per key, the lines naming each resource, its Medication and why it was not read.
+ */
+export function unnamedDrugs(resources: Readonly<Record<string, readonly Resource[]>>, unread: ReadonlyMap<string, string>, serverBase?: string): { key: string; lines: string[] }[] {
+  if (unread.size === 0) return [];
+  return Object.entries(resources).flatMap(([key, list]) => {
+    const lines = list.flatMap((r) => {
+      const medication = medicationReferenceKey(r, serverBase);
+      const why = medication === undefined ? undefined : unread.get(medication);
+      const display = asJsonObject((r as unknown as Record<string, unknown>)['medicationReference'])?.['display'];
+      if (why === undefined || (typeof display === 'string' && display.trim() !== '')) return [];
+      return [`${r.resourceType}/${r.id ?? ''} names its drug only as ${medication ?? ''}, which could not be read (${why})`];
+    });
+    return lines.length > 0 ? [{ key, lines }] : [];
+  });
+}

@@ -148,11 +148,25 @@ describe("the record's prescriptions that reference a Medication", () => {
     expect(sedativeCard(res.body)?.detail).toContain('MedicationRequest/ep-lorazepam');
   });
 
-  it('without a fhirServer the prescription stays unnamed and the warning is not raised', async () => {
+  it('without a fhirServer the prescription stays unnamed, the warning is not raised, and the answer says what it missed', async () => {
     const body = await seedAWithReferencedSedative();
     const res = await call(svc, 'POST', ORDER_SIGN, body);
     expect(res.status).toBe(200);
     expect(sedativeCard(res.body)).toBeUndefined();
+    const incomplete = cards(res.body).find((c) => c.summary.startsWith('Guidance is incomplete'));
+    expect(incomplete?.summary).toBe('Guidance is incomplete: medicationRequests (in part) could not be read');
+    expect(incomplete?.detail).toMatch(/- medicationRequests: MedicationRequest\/ep-lorazepam names its drug only as Medication\/[^,]+, which could not be read \(not sent, and the request names no fhirServer\)/);
+  });
+
+  it('a prescription whose reference carries the drug as display is not reported: the checks read it by that name', async () => {
+    const body = await seedAWithReferencedSedative();
+    const bundle = body.prefetch?.['medicationRequests'] as { entry: Entry[] };
+    const prescription = bundle.entry.find((e) => e.resource['id'] === 'ep-lorazepam')?.resource as Record<string, unknown>;
+    prescription['medicationReference'] = { ...(prescription['medicationReference'] as object), display: 'LORazepam 1 mg tablet' };
+    const res = await call(svc, 'POST', ORDER_SIGN, body);
+    expect(res.status).toBe(200);
+    expect(cards(res.body).some((c) => c.summary.startsWith('Guidance is incomplete'))).toBe(false);
+    expect(sedativeCard(res.body)?.indicator).toBe('warning');
   });
 });
 
