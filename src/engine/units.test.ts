@@ -9,6 +9,7 @@ describe('normalUnit: the spellings of the units the dose math converts', () => 
     ['d', 'd'], ['day', 'd'], ['24 hours', 'd'], ['h', 'h'], ['hr', 'h'], ['min', 'min'], ['weeks', 'wk'],
     ['mL/d', 'mL/d'], ['ml/day', 'mL/d'], ['mL / 24 hr', 'mL/d'], ['ug/(24.h)', 'ug/d'], ['mcg/hr', 'ug/h'], ['MG/DAY', 'mg/d'], ['mL/min', 'mL/min'], ['mg/wk', 'mg/wk'],
     ['  mL  ', 'mL'],
+    ['Day(s)', 'd'], ['Hour(s)', 'h'], ['Week(s)', 'wk'], ['mg/Day(s)', 'mg/d'], ['Dose(s)', '1'],
     ['1', '1'], ['{dose}', '1'], ['{PTM activation}', '1'], ['doses', '1'], ['Times', '1'], ['boluses', '1'],
     ['PTM activations', '1'], ['myPTM  activations', '1'], ['bolus doses', '1'], ['PRN dose', '1'], ['patient-activated boluses', '1'],
   ])('%s is %s', (text, code) => {

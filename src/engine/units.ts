@@ -54,15 +54,16 @@ const CANONICAL: ReadonlyMap<string, string> = new Map(
  * A unit's text or code as a UCUM code the dose math converts: an amount (`mg`, `ug`, `mL`), a period (`d`, `h`,
  * `min`, `wk`), an amount per period (`mL/h`, `ug/d`), or `1` for a number of things (an annotation such as
  * `{dose}`, or doses, times, activations, boluses, also as "PTM activations" or "bolus doses"); case and spaces
- * around the slash do not matter, and `mcg`, `hr`, `day` and `24 h` are read as `ug`, `h`, `d` and `d`. Anything
- * else (per kilogram, a unit it does not know) gives undefined.
+ * around the slash do not matter, `Day(s)` is `days`, and `mcg`, `hr`, `day` and `24 h` are read as `ug`, `h`, `d`
+ * and `d`. Anything else (per kilogram, a unit it does not know) gives undefined.
  * @param text - the unit as written.
  * @returns the UCUM code, or undefined.
  */
 export function normalUnit(text: string): string | undefined {
   const exact = CANONICAL.get(text);
   if (exact !== undefined) return exact;
-  const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  // EHR pick lists write plurals as "Day(s)", "Dose(s)": read as the plural.
+  const t = text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/\(s\)/g, 's');
   const slash = t.indexOf('/');
   if (slash < 0) return AMOUNT.get(t) ?? PERIOD.get(t) ?? (isCount(t) ? '1' : undefined);
   const amount = AMOUNT.get(t.slice(0, slash).trim());
