@@ -14,7 +14,7 @@ import { unnamedDrugs } from '../fhir/medication-references.js';
 import type { UnavailableKey } from '../hooks/assemble-data.js';
 import type { Evaluator } from '../hooks/handle-hook.js';
 import type { Card, Link } from '../hooks/types.js';
-import type { Evaluation, Finding } from '../engine/evaluate.js';
+import type { CriterionResult, Evaluation, Finding } from '../engine/evaluate.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { fitSummary } from '../hooks/wire-json.js';
 import { cardGroups, composeCard, CRD_CARD_TYPES } from './compose.js';
@@ -84,22 +84,29 @@ function incompleteCard(unavailable: readonly UnavailableKey[], partial: readonl
   };
 }
 
+type Results = readonly { pack: RulePack; evaluation: Evaluation }[];
+
+/** The data variables read by the criteria this call evaluated, of those `which` picks. */
+function variablesRead(results: Results, which: (r: CriterionResult) => boolean): Set<string> {
+  const read = new Set<string>();
+  for (const { pack, evaluation } of results) {
+    for (const group of evaluation.criteria) for (const r of group.results) if (which(r)) for (const v of pack.criteria.get(r.name)?.reads ?? []) read.add(v);
+  }
+  return read;
+}
+
 /**
  * The keys that could not be read and left some criterion this call evaluated not known: the ones the incomplete
  * card names. A key no evaluated criterion needed (the trial data, for an established pump) changed nothing.
  */
-function keysThatMattered(unavailable: readonly UnavailableKey[], results: readonly { pack: RulePack; evaluation: Evaluation }[]): UnavailableKey[] {
-  const missed = new Set<string>();
-  for (const { pack, evaluation } of results) {
-    for (const group of evaluation.criteria) for (const r of group.results) if (r.truth === 'unknown') for (const v of pack.criteria.get(r.name)?.reads ?? []) missed.add(v);
-  }
+function keysThatMattered(unavailable: readonly UnavailableKey[], results: Results): UnavailableKey[] {
+  const missed = variablesRead(results, (r) => r.truth === 'unknown');
   return unavailable.filter((u) => missed.has(u.key));
 }
 
 /** The records whose drug could not be named, where a criterion this call evaluated read them. */
-function partsThatMattered(partial: readonly PartialKey[], results: readonly { pack: RulePack; evaluation: Evaluation }[]): PartialKey[] {
-  const read = new Set<string>();
-  for (const { pack, evaluation } of results) for (const group of evaluation.criteria) for (const r of group.results) for (const v of pack.criteria.get(r.name)?.reads ?? []) read.add(v);
+function partsThatMattered(partial: readonly PartialKey[], results: Results): PartialKey[] {
+  const read = variablesRead(results, () => true);
   return partial.filter((p) => read.has(p.key));
 }
 

@@ -128,7 +128,7 @@ const prototypes = new WeakMap<EvaluationPlan, object>();
 function varsPrototype(plan: EvaluationPlan): object {
   let proto = prototypes.get(plan);
   if (!proto) {
-    const made: object = {};
+    const made = Object.create(null) as object;
     plan.criteria.forEach((c, slot) => {
       Object.defineProperty(made, c.name, {
         get(this: ScopeVars) {
