@@ -4,34 +4,11 @@ import type { EvaluationContext } from './evaluate.js';
 import { evaluatePack } from './evaluate.js';
 import type { CompiledExpression, Criterion, RulePack } from './pack-types.js';
 import { loadRulePacks } from './rule-packs.js';
+import { demoContext, demoOrder } from '../../test/support/demo-record.js';
 
 const [demo] = loadRulePacks('test/packs', 'cds-hooks/schema') as [RulePack];
 
-const patient: Resource = { resourceType: 'Patient', id: 'p' };
-const pain: Resource = { resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/p' }, clinicalStatus: { coding: [{ code: 'active' }] }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.4' }] } };
-const score: Resource = { resourceType: 'Observation', id: 'ob1', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '72514-3' }] }, valueInteger: 3 };
-const pump: Resource = { resourceType: 'Device', id: 'd1', status: 'active', type: { text: 'Implanted intrathecal pump' } };
-const order = (id: string, units: number): Resource => ({
-  resourceType: 'MedicationRequest',
-  id,
-  status: 'draft',
-  intent: 'order',
-  subject: { reference: 'Patient/p' },
-  medicationCodeableConcept: { coding: [{ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'J2274' }] },
-  dispenseRequest: { quantity: { value: units }, expectedSupplyDuration: { value: 365 } },
-});
-
-function ctx(over: Partial<EvaluationContext> = {}): EvaluationContext {
-  const orders = [order('o1', 480), order('o2', 960)];
-  return {
-    hook: 'order-sign',
-    data: { patient: [patient], conditions: [pain], devices: [pump], medicationRequests: [], observations: [score], procedures: [], coverages: [] },
-    draftOrders: orders,
-    ordersToJudge: orders,
-    now: new Date('2026-11-20T15:00:00Z'),
-    ...over,
-  };
-}
+const ctx = (over: Partial<EvaluationContext> = {}): EvaluationContext => demoContext(over);
 
 /** The demo pack with every expression wrapped in a call counter. */
 function counted(pack: RulePack): { pack: RulePack; calls: Map<string, number> } {
@@ -135,7 +112,7 @@ describe('evaluatePack', () => {
   });
 
   it('turns an expression that fails on this record into "not known" and reports it, without failing the request', () => {
-    const odd = order('o3', 480) as Resource & { dispenseRequest: { quantity: { value: unknown } } };
+    const odd = demoOrder('o3', 480) as Resource & { dispenseRequest: { quantity: { value: unknown } } };
     odd.dispenseRequest.quantity.value = 'lots';
     const result = evaluatePack(demo, ctx({ draftOrders: [odd], ordersToJudge: [odd] }), { allCriteria: true });
     expect(result.errors.map((e) => e.order)).toContain('MedicationRequest/o3');

@@ -98,8 +98,6 @@ interface Scope {
   readonly order: Resource | undefined;
   /** The variables its expressions see: the data, and every criterion, computed when first read (see varsPrototype). */
   readonly vars: Record<string, unknown>;
-  /** Criterion values as expressions see them, by slot, once read. */
-  readonly values: (readonly unknown[] | undefined)[];
   /** Criterion results by slot (patient-level criteria live in the patient scope only). */
   readonly results: (CriterionResult | undefined)[];
   /** The same results in the order they were computed. */
@@ -166,7 +164,7 @@ class Run {
   private newScope(order: Resource | undefined): Scope {
     const n = this.plan.criteria.length;
     const vars = Object.assign(Object.create(varsPrototype(this.plan)) as ScopeVars, this.base, { order: order ? [order] : [] });
-    const scope: Scope = { order, vars, values: new Array<readonly unknown[] | undefined>(n), results: new Array<CriterionResult | undefined>(n), computed: [], filters: new Uint8Array(this.plan.filterCount) };
+    const scope: Scope = { order, vars, results: new Array<CriterionResult | undefined>(n), computed: [], filters: new Uint8Array(this.plan.filterCount) };
     vars[RUN] = this;
     vars[SCOPE] = scope;
     return scope;
@@ -182,18 +180,14 @@ class Run {
 
   /**
    * A criterion's value as expressions read it (its value, or its truth as a boolean, or empty when not known),
-   * computed on first read in a scope.
+   * computed on first read (the result is kept, see result()).
    * @param slot - the criterion's slot in the plan.
    * @param scope - the scope reading it.
    * @returns the value.
    */
   value(slot: number, scope: Scope): readonly unknown[] {
-    let v = scope.values[slot];
-    if (v === undefined) {
-      const r = this.result(slot, scope);
-      scope.values[slot] = v = r.value ?? (r.truth === 'unknown' ? NO_VALUE : r.truth ? TRUE : FALSE);
-    }
-    return v;
+    const r = this.result(slot, scope);
+    return r.value ?? (r.truth === 'unknown' ? NO_VALUE : r.truth ? TRUE : FALSE);
   }
 
   private run(e: CompiledExpression, vars: Record<string, unknown>, order: Resource | undefined): readonly unknown[] | Error {

@@ -7,6 +7,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { asJsonObject } from './json.js';
+import type { JsonObject } from './json.js';
 
 /** Resource types whose `medication[x]` may reference a Medication. */
 const MEDICATION_USERS = new Set(['MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'MedicationDispense']);
@@ -14,10 +15,15 @@ const MEDICATION_USERS = new Set(['MedicationRequest', 'MedicationAdministration
 /** `Medication/<id>`, optionally versioned, at the end of a reference; the id is the first group. */
 const MEDICATION_TAIL = /(?:^|\/)Medication\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
-/** The text of a resource's `medicationReference.reference`, when it has one. */
-function referenceText(resource: Resource): string | undefined {
-  const reference = asJsonObject((resource as unknown as Record<string, unknown>)['medicationReference'])?.['reference'];
-  return typeof reference === 'string' ? reference : undefined;
+/** A resource's `medicationReference`, when it has one. */
+function medicationReferenceOf(resource: Resource): JsonObject | undefined {
+  return asJsonObject((resource as unknown as JsonObject)['medicationReference']);
+}
+
+/** A text field (`reference`, `display`) of a resource's `medicationReference`, when it has one. */
+function referenceField(resource: Resource, field: 'reference' | 'display'): string | undefined {
+  const value = medicationReferenceOf(resource)?.[field];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**
@@ -29,7 +35,7 @@ function referenceText(resource: Resource): string | undefined {
  */
 export function medicationReferenceKey(resource: Resource, serverBase?: string): string | undefined {
   if (!MEDICATION_USERS.has(resource.resourceType)) return undefined;
-  const reference = referenceText(resource);
+  const reference = referenceField(resource, 'reference');
   if (reference === undefined || reference.startsWith('#')) return undefined;
   const match = MEDICATION_TAIL.exec(reference);
   if (!match?.[1]) return undefined;
@@ -98,13 +104,13 @@ export function inlineMedications(
   let changed = false;
   const out = resources.map((r) => {
     const key = medicationReferenceKey(r, serverBase);
-    const medication = (key === undefined ? undefined : medications.get(key)) ?? byFullUrl.get(referenceText(r) ?? '');
+    const medication = (key === undefined ? undefined : medications.get(key)) ?? byFullUrl.get(referenceField(r, 'reference') ?? '');
     if (!medication) return r;
     changed = true;
     const json = r as unknown as Record<string, unknown>;
     const contained = Array.isArray(json['contained']) ? (json['contained'] as unknown[]) : [];
     const id = freeContainedId(contained, medication.id ?? 'medication');
-    const reference = { ...(asJsonObject(json['medicationReference']) ?? {}), reference: `#${id}` };
+    const reference = { ...(medicationReferenceOf(r) ?? {}), reference: `#${id}` };
     return { ...json, contained: [...contained, { ...medication, id }], medicationReference: reference } as unknown as Resource;
   });
   return changed ? out : resources;
@@ -124,8 +130,7 @@ export function unnamedDrugs(resources: Readonly<Record<string, readonly Resourc
     const lines = list.flatMap((r) => {
       const medication = medicationReferenceKey(r, serverBase);
       const why = medication === undefined ? undefined : unread.get(medication);
-      const display = asJsonObject((r as unknown as Record<string, unknown>)['medicationReference'])?.['display'];
-      if (why === undefined || (typeof display === 'string' && display.trim() !== '')) return [];
+      if (why === undefined || (referenceField(r, 'display') ?? '').trim() !== '') return [];
       return [`${r.resourceType}/${r.id ?? ''} names its drug only as ${medication ?? ''}, which could not be read (${why})`];
     });
     return lines.length > 0 ? [{ key, lines }] : [];
