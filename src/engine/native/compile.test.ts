@@ -78,11 +78,14 @@ describe('three-valued and / or', () => {
   it('does not evaluate the right side when the left decides: false and, true or', () => {
     expect(compiled('%no and %costly')({}, guarded({ no: [false] }))).toEqual([false]);
     expect(compiled('%yes or %costly')({}, guarded({ yes: [true] }))).toEqual([true]);
+    expect(compiled('%no implies %costly')({}, guarded({ no: [false] }))).toEqual([true]);
   });
 
   it('evaluates it otherwise, keeping empty (not known) apart from false', () => {
     expect(() => compiled('%yes and %costly')({}, guarded({ yes: [true] }))).toThrow('read %costly');
     expect(() => compiled('%none and %costly')({}, guarded({ none: [] }))).toThrow('read %costly');
+    expect(() => compiled('%yes implies %costly')({}, guarded({ yes: [true] }))).toThrow('read %costly');
+    expect(() => compiled('%no xor %costly')({}, guarded({ no: [false] }))).toThrow('read %costly');
     expect(compiled('%none and %no')({}, { none: [], no: [false] })).toEqual([false]);
     expect(compiled('%none and %yes')({}, { none: [], yes: [true] })).toEqual([]);
     expect(compiled('%none or %yes')({}, { none: [], yes: [true] })).toEqual([true]);
@@ -120,6 +123,11 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     // membership
     "'final' in %observations.status", "'draft' in %observations.status", '%empty in %observations.status', "'final' in %empty",
     "%observations.where(id in ('o1' | 'o3')).id", '(2 in %numbers)', '(5 in %numbers)', "('o2' in %observations.id)",
+    "%observations.status contains 'final'", "%observations.status contains 'draft'", '%observations.status contains %empty', "%empty contains 'final'",
+    "%observations.where(('o1' | 'o3') contains id).id", '(%numbers contains 2.5)', "%observations.where(code.text.lower() contains 'pain').id",
+    // xor and implies, over true, false and empty on either side
+    'true xor false', 'true xor true', '%empty xor true', 'false xor %empty',
+    'false implies %empty', 'true implies false', 'true implies %empty', '%empty implies true', '%empty implies false', "%observations.exists() implies %numbers.count() = 3",
     // arithmetic and strings
     '%numbers.sum()', '(7 * 100 / 9).round(0)', '(10 / 3).round(2)', '1 / 0', '%numbers.first() + 2.5', "'a' + 'b'", "'a' & %empty & 'b'",
     '(0.1 + 0.2)', '(2.345).round(2)', '(0 - 2.5).round(0)', '(0 - 5.5).abs()',
@@ -177,6 +185,7 @@ describe('where the native engine is not sure, fhirpath.js answers', () => {
     ['a string function of several items', '%observations.status.lower()'],
     ['arithmetic on several items', '%numbers + 1'],
     ['membership of several items', '%observations.status in %observations.status'],
+    ['containment of several items', '%observations.status contains %observations.status'],
     ['unions of distinct quantities', '%quantities.first() | %quantities.last()'],
     ['a choice element of an untyped value', '%untypedChoice.value'],
     ['a date against text (fhirpath.js: never equal)', "%observations.effective.ofType(dateTime).first() = '2026-03-01T10:00:00Z'"],

@@ -165,13 +165,27 @@ const OPERATORS: Readonly<Record<string, Operator>> = {
     if (l.length > 1) return fallback('in with several items on the left');
     return [r.some((x) => equal(l, [x], d))];
   },
+  contains: (l, r, d) => {
+    if (r.length === 0) return NONE;
+    if (r.length > 1) return fallback('contains with several items on the right');
+    return [l.some((x) => equal([x], r, d))];
+  },
+  xor: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === undefined || b === undefined ? NONE : [a !== b]; },
+  implies: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === false || b === true ? [true] : a === true && b === false ? [false] : NONE; },
   '&': (l, r) => [(stringOf(l) ?? '') + (stringOf(r) ?? '')],
   '+': (l, r) => arithmetic(l, r, (a, b) => a + b, true),
   '-': (l, r) => arithmetic(l, r, (a, b) => a - b),
   '*': (l, r) => arithmetic(l, r, (a, b) => a * b),
   '/': (l, r) => arithmetic(l, r, (a, b) => (b === 0 ? undefined : a / b)),
 };
-const BOOLEAN_OPERATORS = new Set(['and', 'or', '=', '!=', '<', '>', '<=', '>=', 'in']);
+const BOOLEAN_OPERATORS = new Set(['and', 'or', 'xor', 'implies', '=', '!=', '<', '>', '<=', '>=', 'in', 'contains']);
+
+/** The left-side truth that decides a boolean operator on its own, and the answer it gives. */
+const SHORT_CIRCUITS: Readonly<Record<string, { readonly decisive: boolean; readonly answer: readonly unknown[] }>> = {
+  and: { decisive: false, answer: FALSE },
+  or: { decisive: true, answer: TRUE },
+  implies: { decisive: false, answer: TRUE },
+};
 
 function compare(l: readonly unknown[], r: readonly unknown[], typedDates: boolean, test: (c: number) => boolean): readonly unknown[] {
   if (l.length === 0 || r.length === 0) return NONE;
@@ -226,11 +240,12 @@ class Compiler {
     const same = node.text === '|' ? { ...(left.type === right.type && left.type !== undefined ? { type: left.type } : {}), dates } : {};
     const boolean = BOOLEAN_OPERATORS.has(node.text as string);
     const focus = left.focus || right.focus;
-    // A definite left side decides `false and ...` and `true or ...` (FHIRPath's three-valued logic), so the right
-    // side, and the criteria only it reads, is not evaluated. Otherwise both are, as fhirpath.js evaluates them.
-    const decisive = node.text === 'and' ? false : node.text === 'or' ? true : undefined;
-    if (decisive !== undefined) {
-      const answer = decisive ? TRUE : FALSE;
+    // A definite left side decides `false and ...`, `true or ...` and `false implies ...` (FHIRPath's three-valued
+    // logic), so the right side, and the criteria only it reads, is not evaluated. Otherwise both are, as fhirpath.js
+    // evaluates them.
+    const shortCut = SHORT_CIRCUITS[node.text as string];
+    if (shortCut !== undefined) {
+      const { decisive, answer } = shortCut;
       return { run: (f, env) => { const l = left.run(f, env); return truthOf(l) === decisive ? answer : op(l, right.run(f, env), dates); }, boolean, focus };
     }
     return { run: (f, env) => op(left.run(f, env), right.run(f, env), dates), boolean, focus, ...same };
