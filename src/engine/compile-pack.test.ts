@@ -34,6 +34,8 @@ describe('loading and checking rule packs', () => {
     ['an unknown function hidden where an empty record never reaches', 'criteria/demo.yaml', (t: string) => t.replace("code.inValueSet('demo-chronic-pain')", "code.memberOfVs('demo-chronic-pain')"), /unknown function memberOfVs\(\)/],
     ['a FHIRPath variable the service does not provide', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('when: "%aboveCeiling"', 'when: "%aboveCeiling and %terminologies.exists()"'), /rule demo-dose-ceiling \(when\): %terminologies is a FHIRPath variable this service does not provide: rules run without a terminology server/],
     ['an unknown variable', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('when: "%aboveCeiling"', 'when: "%aboveCieling"'), /rule demo-dose-ceiling \(when\): unknown variable %aboveCieling/],
+    ['a defined variable that reuses a criterion name', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('when: "%aboveCeiling"', `when: "defineVariable('established', %aboveCeiling).select(%established)"`), /rule demo-dose-ceiling \(when\): defineVariable\('established'\) reuses the name of a context variable or criterion/],
+    ['a defined variable whose name is computed', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('when: "%aboveCeiling"', `when: "defineVariable('a' & 'b', %aboveCeiling).select(%ab)"`), /defineVariable\(\) takes its name as a string literal/],
     ['a regular expression taken from record data', 'criteria/demo.yaml', (t: string) => t.replace("type.text.lower().contains('intrathecal')", 'type.text.matches(%patient.name.family.first())'), /criterion activePump \(evidence\): matches\(\) takes its regular expression as a string literal/],
     ['a regular expression that does not compile', 'criteria/demo.yaml', (t: string) => t.replace("type.text.lower().contains('intrathecal')", "type.text.matches('intra(thecal')"), /criterion activePump \(evidence\): matches\('intra\(thecal'\) is not a regular expression/],
     ['a regular expression that does not compile once its escapes are read', 'criteria/demo.yaml', (t: string) => t.replace("type.text.lower().contains('intrathecal')", "type.text.matches('intra\\\\(thecal')"), /matches\('intra\(thecal'\) is not a regular expression/],
@@ -54,6 +56,13 @@ describe('loading and checking rule packs', () => {
     const root = demoWith(file, edit);
     expect(() => load(root)).toThrow(DefinitionError);
     expect(() => load(root)).toThrow(message);
+  });
+
+  it('accepts a variable the expression defines itself, and does not count it as a criterion it reads', () => {
+    const root = demoWith('rules/demo-dose-ceiling.yaml', (t) => t.replace('when: "%aboveCeiling"', `when: "defineVariable('above', %aboveCeiling).select(%above).first()"`));
+    const rule = load(root)[0]?.rules.find((r) => r.id === 'demo-dose-ceiling');
+    expect(rule?.when.variables).toEqual(new Set(['aboveCeiling']));
+    expect(rule?.when.native).toBeDefined();
   });
 
   it('compiles a text written in several places once (the shipped pack writes 24 such repeats)', () => {

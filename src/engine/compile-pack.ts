@@ -49,6 +49,12 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   } catch (err) {
     throw new DefinitionError(`${where}: expression does not parse: ${String(err)}\n  ${text}`);
   }
+  for (const name of use.defined) {
+    if (name === undefined) throw new DefinitionError(`${where}: defineVariable() takes its name as a string literal\n  ${text}`);
+    if (CONTEXT_VARIABLES.has(name) || scope.criteriaNames.has(name) || BUILT_IN_VARIABLES.has(name) || UNSUPPORTED_VARIABLES.has(name)) {
+      throw new DefinitionError(`${where}: defineVariable('${name}') reuses the name of a context variable or criterion; choose another\n  ${text}`);
+    }
+  }
   for (const v of use.variables) {
     const unsupported = UNSUPPORTED_VARIABLES.get(v);
     if (unsupported) throw new DefinitionError(`${where}: %${v} is a FHIRPath variable this service does not provide: ${unsupported}\n  ${text}`);

@@ -11,7 +11,7 @@ import { codingsOf } from './value-sets.js';
 import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern, yesNoOf } from './item-tests.js';
 import { unitCodeOf } from './units.js';
 import { compileNative } from './native/compile.js';
-import { functionCall, identifierText, parseTree, unquote } from './parse-tree.js';
+import { definedNames, functionCall, identifierText, parseTree, stringLiteral } from './parse-tree.js';
 import type { AstNode } from './parse-tree.js';
 import type { NativeFn } from './native/compile.js';
 import type { NativeFunction } from './native/functions.js';
@@ -26,7 +26,10 @@ export type CompiledFn = (root: object, vars: Record<string, unknown>) => readon
 
 /** What an expression uses. */
 export interface ExpressionUse {
+  /** The variables it reads from outside: context variables and criteria, not those it defines itself. */
   readonly variables: ReadonlySet<string>;
+  /** The names it defines with defineVariable() (undefined for a name that is not a string literal). */
+  readonly defined: readonly (string | undefined)[];
   readonly functions: ReadonlyMap<string, number>;
   readonly valueSets: ReadonlySet<string>;
   /** The calls of functions taking a regular expression, with the pattern when it is a string literal. */
@@ -45,16 +48,11 @@ export interface RegexArgument {
 /** Functions whose first argument is a regular expression. */
 const REGEX_FUNCTIONS = new Set(['matches', 'replaceMatches', 'textMatches']);
 
-function stringLiteral(node: AstNode | undefined): string | undefined {
-  if (!node) return undefined;
-  if (node.type === 'StringLiteral' && node.text) return unquote(node.text);
-  return node.children?.length === 1 ? stringLiteral(node.children[0]) : undefined;
-}
-
 /**
  * Reads an expression's parse tree.
  * @param expression - FHIRPath text.
- * @returns the variables, functions (with arity), value-set ids and regular expressions it uses.
+ * @returns the variables, functions (with arity), value-set ids and regular expressions it uses, and the names it
+ *   defines.
  * @throws Error with fhirpath.js's line/column message when it does not parse.
  */
 export function readExpression(expression: string): ExpressionUse {
@@ -77,7 +75,9 @@ export function readExpression(expression: string): ExpressionUse {
     node.children?.forEach(walk);
   };
   walk(ast);
-  return { variables, functions, valueSets, patterns, tree: ast };
+  const defined = definedNames(ast);
+  for (const name of defined) if (name !== undefined) variables.delete(name);
+  return { variables, defined, functions, valueSets, patterns, tree: ast };
 }
 
 /**

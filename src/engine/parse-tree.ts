@@ -122,5 +122,35 @@ export function functionCall(functn: AstNode): { name: string; params: readonly 
   return { name: functn.text ?? identifierText(functn.children?.[0]), params: paramList?.children ?? [] };
 }
 
+/**
+ * The text of a string literal argument (through the wrapping terms fhirpath.js puts around it).
+ * @param node - an argument's node.
+ * @returns the text, or undefined when the argument is not a string literal.
+ */
+export function stringLiteral(node: AstNode | undefined): string | undefined {
+  if (!node) return undefined;
+  if (node.type === 'StringLiteral' && node.text) return unquote(node.text);
+  return node.children?.length === 1 ? stringLiteral(node.children[0]) : undefined;
+}
+
+/**
+ * The names an expression defines with defineVariable('name', ...), in the order written. A name that is not a
+ * string literal is given as undefined.
+ * @param tree - the expression's parse tree.
+ * @returns the names.
+ */
+export function definedNames(tree: AstNode): (string | undefined)[] {
+  const names: (string | undefined)[] = [];
+  const walk = (node: AstNode): void => {
+    if (node.type === 'Functn') {
+      const { name, params } = functionCall(node);
+      if (name === 'defineVariable') names.push(stringLiteral(params[0]));
+    }
+    node.children?.forEach(walk);
+  };
+  walk(tree);
+  return names;
+}
+
 /** Variables FHIRPath itself defines. */
 export const BUILT_IN_VARIABLES = new Set(['context', 'resource', 'rootResource', 'ucum', 'sct', 'loinc']);

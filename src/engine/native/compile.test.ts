@@ -34,6 +34,7 @@ const vars = {
   mixedZones: ['2026-03-01T10:00:00Z', '2026-03-01T10:00:00+01:00'],
   numbers: [1, 2.5, 4],
   flags: [true],
+  costless: ['y'],
   thresholds: { relief: 30 },
   twin: [obs('o1', { valueInteger: 7 })],
   quantities: [{ value: 1000, unit: 'mg', system: 'http://unitsofmeasure.org', code: 'mg' }, { value: 1, unit: 'g', system: 'http://unitsofmeasure.org', code: 'g' }],
@@ -79,6 +80,7 @@ describe('three-valued and / or', () => {
     expect(compiled('%no and %costly')({}, guarded({ no: [false] }))).toEqual([false]);
     expect(compiled('%yes or %costly')({}, guarded({ yes: [true] }))).toEqual([true]);
     expect(compiled('%no implies %costly')({}, guarded({ no: [false] }))).toEqual([true]);
+    expect(compiled("coalesce(%no, %costly)")({}, guarded({ no: [false] }))).toEqual([false]);
   });
 
   it('evaluates it otherwise, keeping empty (not known) apart from false', () => {
@@ -117,6 +119,15 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     "%observations.codedIn('pain').id", "%observations.textMatches('function').id", "%observations.where(code.text.lower().contains('pain')).id",
     "%observations.first().id", "%observations.last().id", "%observations.skip(1).id", '%empty.first()',
     "iif(%empty.exists(), 'a', 'b')", "iif(%flags.first(), 'a')", "%observations.select(iif(value.ofType(integer).exists(), value.ofType(integer), 0))",
+    // coalesce: the first non-empty argument, on the input as a whole
+    "%observations.coalesce(value.ofType(string), value.ofType(integer))", '%observations.select(coalesce(value.ofType(Quantity).value, value.ofType(integer), 0))',
+    '%empty.coalesce(status)', "coalesce(%empty, %empty)", "coalesce(%empty, 'x', %costless)", "%observations.where(coalesce(note.text, method.text).exists()).id",
+    "%observations.first().coalesce($this.id)",
+    // defineVariable: the rest of the chain, and the subexpressions of its later steps, read the value
+    "%observations.select(defineVariable('obs', id).note.select(text & '|' & %obs))", "%observations.defineVariable('n', count()).select(id & '/' & %n.toString())",
+    "%observations.where(defineVariable('s', status).exists(%s = 'final')).id", "%numbers.defineVariable('top', last()).select($this < %top)",
+    "%observations.select(defineVariable('d', effective.ofType(dateTime)).coalesce(%d, effective.ofType(Period).start))", "defineVariable('all').select(%all.count())",
+    "%observations.select(defineVariable('a', id).defineVariable('b', status).select(%a & ':' & %b))",
     // unions
     '%observations | %observations', '%twin | %observations', "(%observations.status | 'final')", '(1 | 2 | 1)', '%numbers | %numbers',
     '%numbers.combine(%numbers)', '%numbers.combine(%empty).sum()', '%empty.combine(%observations.status)', '(1 | 2).combine(1).count()',
@@ -192,6 +203,10 @@ describe('where the native engine is not sure, fhirpath.js answers', () => {
     ['a choice element recorded with two types (fhirpath.js reads one of them)', '%twoTypes.performed.ofType(Period).start'],
     ['dates of different precision in a union', '%observations.effective.ofType(dateTime) | %observations.effective.ofType(Period).start'],
     ['dates of unknown type', '%mixedZones.first() < %observations.effective.ofType(dateTime).first()'],
+    ['a defined variable read in another operand (fhirpath.js: undefined)', "defineVariable('v', 1).exists() and %v = 1"],
+    ['a defined variable read after the body that defined it', "%observations.select(defineVariable('v', id)).select(%v)"],
+    ['a name defined again inside its own chain', "defineVariable('v', 1).select(defineVariable('v', 2))"],
+    ['a definition that reuses a variable of the call', "defineVariable('numbers', 1).select(%numbers)"],
   ])('%s: %s', (_why, expression) => {
     const { native, reference } = both(expression);
     expect(native).toBe('fallback');
@@ -214,6 +229,7 @@ describe('where the native engine is not sure, fhirpath.js answers', () => {
     ['a where() criterion that is data, not a computed boolean', '%flags.where($this)'],
     ['a decimal literal whose text is not its value', "(2.50).toString()"],
     ['a function argument that reads the focus', "%observations.where(status.contains(id))"],
+    ['a variable name that is not a literal', "defineVariable('v' & 'w', 1).select(%vw)"],
   ])('%s is left to fhirpath.js at compile time', (_why, expression) => {
     const native = compileNative(expression, natives);
     expect(typeof native).toBe('object');

@@ -8,15 +8,23 @@
 import type { NativeFunction } from './functions.js';
 import { CORE_FUNCTIONS } from './functions.js';
 import { choiceKeys, choiceOfType, elementType, isConcreteResourceType, isDateType } from './model.js';
-import { BUILT_IN_VARIABLES, functionCall, identifierText as identifier, parseTree, unquote } from '../parse-tree.js';
+import { BUILT_IN_VARIABLES, definedNames, functionCall, identifierText as identifier, parseTree, stringLiteral, unquote } from '../parse-tree.js';
 import type { AstNode } from '../parse-tree.js';
-import { Untyped, compareItems, dateLike, fallback, isPlainObject, itemsEqual, plain, stringOf, truthOf, union } from './values.js';
+import { BOOLEAN_OPERATORS, FALSE, OPERATORS, SHORT_CIRCUITS, TRUE } from './operators.js';
+import type { Operator } from './operators.js';
+import { Untyped, fallback, isPlainObject, plain, truthOf } from './values.js';
 
 /** What an evaluation reads besides the focus. */
 interface Env {
   readonly vars: Readonly<Record<string, unknown>>;
   /** `$this`: the item of the enclosing where/select/exists, or the root. */
   readonly self: readonly unknown[];
+  /**
+   * Variables defined by defineVariable() so far in this subexpression, only in an expression that defines some.
+   * A subexpression (an operand, an argument, a where/select body for each item) gets its own copy, as in
+   * fhirpath.js: what it defines is seen by the rest of its own chain, never outside it.
+   */
+  readonly defs?: Record<string, readonly unknown[]>;
 }
 
 type Run = (focus: readonly unknown[], env: Env) => readonly unknown[];
@@ -37,8 +45,6 @@ interface Plan {
 class Unsupported extends Error {}
 
 const NONE: readonly unknown[] = [];
-const TRUE: readonly unknown[] = [true];
-const FALSE: readonly unknown[] = [false];
 const NO_ARGS: readonly (readonly unknown[])[] = [];
 const boxes = new WeakMap<readonly unknown[], readonly unknown[]>();
 
@@ -143,74 +149,33 @@ function typeName(param: AstNode): string {
   return node.type === 'Identifier' ? identifier(node) : unsupported('type specifier');
 }
 
-type Operator = (l: readonly unknown[], r: readonly unknown[], typedDates: boolean) => readonly unknown[];
-
-function equal(l: readonly unknown[], r: readonly unknown[], typedDates: boolean): boolean {
-  return l.length === r.length && l.every((x, i) => itemsEqual(plain(x), plain(r[i]), typedDates));
-}
-
-/** Binary operators by their text; `typedDates` when both operands are values of FHIR date elements. */
-const OPERATORS: Readonly<Record<string, Operator>> = {
-  '|': union,
-  and: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === false || b === false ? [false] : a === true && b === true ? [true] : NONE; },
-  or: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === true || b === true ? [true] : a === false && b === false ? [false] : NONE; },
-  '=': (l, r, d) => (l.length === 0 || r.length === 0 ? NONE : [equal(l, r, d)]),
-  '!=': (l, r, d) => (l.length === 0 || r.length === 0 ? NONE : [!equal(l, r, d)]),
-  '<': (l, r, d) => compare(l, r, d, (c) => c < 0),
-  '>': (l, r, d) => compare(l, r, d, (c) => c > 0),
-  '<=': (l, r, d) => compare(l, r, d, (c) => c <= 0),
-  '>=': (l, r, d) => compare(l, r, d, (c) => c >= 0),
-  in: (l, r, d) => {
-    if (l.length === 0) return NONE;
-    if (l.length > 1) return fallback('in with several items on the left');
-    return [r.some((x) => equal(l, [x], d))];
-  },
-  contains: (l, r, d) => {
-    if (r.length === 0) return NONE;
-    if (r.length > 1) return fallback('contains with several items on the right');
-    return [l.some((x) => equal([x], r, d))];
-  },
-  xor: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === undefined || b === undefined ? NONE : [a !== b]; },
-  implies: (l, r) => { const a = truthOf(l); const b = truthOf(r); return a === false || b === true ? [true] : a === true && b === false ? [false] : NONE; },
-  '&': (l, r) => [(stringOf(l) ?? '') + (stringOf(r) ?? '')],
-  '+': (l, r) => arithmetic(l, r, (a, b) => a + b, true),
-  '-': (l, r) => arithmetic(l, r, (a, b) => a - b),
-  '*': (l, r) => arithmetic(l, r, (a, b) => a * b),
-  '/': (l, r) => arithmetic(l, r, (a, b) => (b === 0 ? undefined : a / b)),
-};
-const BOOLEAN_OPERATORS = new Set(['and', 'or', 'xor', 'implies', '=', '!=', '<', '>', '<=', '>=', 'in', 'contains']);
-
-/** The left-side truth that decides a boolean operator on its own, and the answer it gives. */
-const SHORT_CIRCUITS: Readonly<Record<string, { readonly decisive: boolean; readonly answer: readonly unknown[] }>> = {
-  and: { decisive: false, answer: FALSE },
-  or: { decisive: true, answer: TRUE },
-  implies: { decisive: false, answer: TRUE },
-};
-
-function compare(l: readonly unknown[], r: readonly unknown[], typedDates: boolean, test: (c: number) => boolean): readonly unknown[] {
-  if (l.length === 0 || r.length === 0) return NONE;
-  if (l.length > 1 || r.length > 1) fallback('comparison of several items');
-  return [test(compareItems(plain(l[0]), plain(r[0]), typedDates))];
-}
-
-function arithmetic(l: readonly unknown[], r: readonly unknown[], op: (a: number, b: number) => number | undefined, strings = false): readonly unknown[] {
-  if (l.length === 0 || r.length === 0) return NONE;
-  if (l.length > 1 || r.length > 1) fallback('arithmetic on several items');
-  const a = plain(l[0]);
-  const b = plain(r[0]);
-  if (strings && typeof a === 'string' && typeof b === 'string' && !dateLike(a) && !dateLike(b)) return [a + b];
-  if (typeof a !== 'number' || typeof b !== 'number') return fallback('arithmetic on dates, quantities or text');
-  const result = op(a, b);
-  return result === undefined ? NONE : [result];
-}
-
 /** A plan with the type of its items (and whether they are dates) set, or cleared when unknown. */
 function typed(plan: Plan, type: string | undefined, dates = isDateType(type)): Plan {
   return { run: plan.run, boolean: plan.boolean, focus: plan.focus, ...(type !== undefined ? { type } : {}), dates };
 }
 
 class Compiler {
-  constructor(private readonly functions: ReadonlyMap<string, NativeFunction>) {}
+  /**
+   * @param functions - the pack's own functions.
+   * @param defined - the names the expression defines with defineVariable(); empty for most expressions, which then
+   *   run with no definitions to copy.
+   */
+  constructor(
+    private readonly functions: ReadonlyMap<string, NativeFunction>,
+    private readonly defined: ReadonlySet<string>
+  ) {}
+
+  /** A subexpression with its own copy of the definitions made so far (only when the expression defines any). */
+  private scoped(plan: Plan): Plan {
+    if (this.defined.size === 0) return plan;
+    const { run } = plan;
+    return { ...plan, run: (focus, env) => run(focus, { vars: env.vars, self: env.self, defs: { ...env.defs } }) };
+  }
+
+  /** A subexpression (operand or argument), compiled with its own scope of definitions. */
+  private sub(node: AstNode): Plan {
+    return this.scoped(this.expression(node));
+  }
 
   expression(node: AstNode): Plan {
     switch (node.type) {
@@ -234,8 +199,8 @@ class Compiler {
 
   private operator(node: AstNode): Plan {
     const op = OPERATORS[node.text as string] as Operator;
-    const left = this.expression(child(node, 0));
-    const right = this.expression(child(node, 1));
+    const left = this.sub(child(node, 0));
+    const right = this.sub(child(node, 1));
     const dates = left.dates === true && right.dates === true;
     const same = node.text === '|' ? { ...(left.type === right.type && left.type !== undefined ? { type: left.type } : {}), dates } : {};
     const boolean = BOOLEAN_OPERATORS.has(node.text as string);
@@ -256,6 +221,9 @@ class Compiler {
     if (inner.type !== 'Identifier') return unsupported('quoted variable name');
     const name = identifier(inner);
     if (BUILT_IN_VARIABLES.has(name)) return unsupported(`%${name}`);
+    if (this.defined.has(name)) {
+      return { run: (_focus, env) => (env.defs && Object.hasOwn(env.defs, name) ? (env.defs[name] as readonly unknown[]) : variable(env.vars[name])), boolean: false, focus: false };
+    }
     return { run: (_focus, env) => variable(env.vars[name]), boolean: false, focus: false };
   }
 
@@ -288,10 +256,12 @@ class Compiler {
     if (name === 'ofType' && params.length === 1) return this.ofType(typeName(params[0] as AstNode), receiverNode);
     if (name === 'where' || name === 'select' || (name === 'exists' && params.length === 1)) return this.lambda(name, params, receiverNode);
     if (name === 'iif') return this.iif(params, receiverNode);
+    if (name === 'coalesce') return this.coalesce(params, receiverNode);
+    if (name === 'defineVariable') return this.defineVariable(params, receiverNode);
     if (name === 'exists' && params.length === 0) return this.chain(receiverNode, (input) => [input.length > 0], true);
     const f = this.functions.get(name) ?? CORE_FUNCTIONS.get(name) ?? unsupported(`function ${name}`);
     if (!f.arities.includes(params.length)) return unsupported(`${name} with ${params.length} arguments`);
-    const args = params.map((p) => this.expression(p));
+    const args = params.map((p) => this.sub(p));
     if (args.some((a) => a.focus)) return unsupported(`${name}() argument reads the focus`);
     const receiver = receiverNode ? this.expression(receiverNode) : undefined;
     const dates = receiver?.dates === true;
@@ -326,14 +296,14 @@ class Compiler {
 
   private lambda(name: string, params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
     if (params.length !== 1) return unsupported(`${name} with ${params.length} arguments`);
-    const body = this.expression(params[0] as AstNode);
+    const body = this.sub(params[0] as AstNode);
     // fhirpath.js keeps an item when the criterion's first item is truthy; for a computed boolean that is `true`.
     if (name !== 'select' && !body.boolean) return unsupported(`${name}() criterion that is not a computed boolean`);
     const step = (input: readonly unknown[], env: Env): readonly unknown[] => {
       const out: unknown[] = [];
       for (const item of input) {
         const self = [item];
-        const r = body.run(self, { vars: env.vars, self });
+        const r = body.run(self, { vars: env.vars, self, defs: env.defs });
         if (name === 'select') out.push(...r);
         else if (r[0] === true) out.push(item);
       }
@@ -349,15 +319,62 @@ class Compiler {
     return name === 'where' ? typed(plan, receiver?.type, receiver?.dates) : plan;
   }
 
-  /** iif(criterion, then, else): fhirpath.js evaluates the criterion and the branch on the input, as `$this`. */
-  private iif(params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
-    if (params.length !== 2 && params.length !== 3) return unsupported(`iif with ${params.length} arguments`);
-    const [criterion, then, otherwise] = params.map((p) => this.expression(p)) as [Plan, Plan, Plan | undefined];
+  /**
+   * defineVariable('name'[, value]): the input unchanged; from here on in the chain (and in the subexpressions of its
+   * later steps) `%name` is the value, evaluated on the input as a whole (or the input itself).
+   */
+  private defineVariable(params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
+    const name = params.length === 1 || params.length === 2 ? stringLiteral(params[0]) : undefined;
+    if (name === undefined) return unsupported('defineVariable without a literal name');
+    const value = params[1] ? this.sub(params[1]) : undefined;
     const receiver = receiverNode ? this.expression(receiverNode) : undefined;
     return {
       run: (focus, env) => {
         const input = receiver ? receiver.run(focus, env) : focus;
-        const inner = { vars: env.vars, self: input };
+        const defs = env.defs ?? fallback('a definition outside a defining expression');
+        // fhirpath.js refuses to redefine a variable (its error is then the answer).
+        if (name in env.vars || Object.hasOwn(defs, name)) return fallback(`%${name} defined again`);
+        defs[name] = value ? value.run(input, { vars: env.vars, self: input, defs: env.defs }) : input;
+        return input;
+      },
+      boolean: receiver?.boolean ?? false,
+      focus: receiver ? receiver.focus || (value?.focus ?? false) : true,
+      ...(receiver?.type !== undefined ? { type: receiver.type } : {}),
+      ...(receiver?.dates !== undefined ? { dates: receiver.dates } : {}),
+    };
+  }
+
+  /**
+   * coalesce(a, b, ...): the first argument that is not empty, each evaluated on the input collection as a whole
+   * (`$this` stays the outer one, as in fhirpath.js); the arguments after it are not evaluated.
+   */
+  private coalesce(params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
+    if (params.length === 0) return unsupported('coalesce without arguments');
+    const options = params.map((p) => this.sub(p));
+    const receiver = receiverNode ? this.expression(receiverNode) : undefined;
+    return {
+      run: (focus, env) => {
+        const input = receiver ? receiver.run(focus, env) : focus;
+        for (const option of options) {
+          const r = option.run(input, env);
+          if (r.length > 0) return r;
+        }
+        return NONE;
+      },
+      boolean: options.every((o) => o.boolean),
+      focus: receiver ? receiver.focus || options.some((o) => o.focus) : true,
+    };
+  }
+
+  /** iif(criterion, then, else): fhirpath.js evaluates the criterion and the branch on the input, as `$this`. */
+  private iif(params: readonly AstNode[], receiverNode: AstNode | undefined): Plan {
+    if (params.length !== 2 && params.length !== 3) return unsupported(`iif with ${params.length} arguments`);
+    const [criterion, then, otherwise] = params.map((p) => this.sub(p)) as [Plan, Plan, Plan | undefined];
+    const receiver = receiverNode ? this.expression(receiverNode) : undefined;
+    return {
+      run: (focus, env) => {
+        const input = receiver ? receiver.run(focus, env) : focus;
+        const inner = { vars: env.vars, self: input, defs: env.defs };
         const c = criterion.run(input, inner);
         if (c.length === 1 && plain(c[0]) === true) return then.run(input, inner);
         return otherwise ? otherwise.run(input, inner) : NONE;
@@ -380,15 +397,18 @@ export type NativeFn = (root: object, vars: Record<string, unknown>) => readonly
  */
 export function compileNative(expression: string, functions: ReadonlyMap<string, NativeFunction>, tree?: AstNode): NativeFn | { readonly unsupported: string } {
   let plan: Plan;
+  let defined: ReadonlySet<string>;
   try {
-    plan = new Compiler(functions).expression(tree ?? parseTree(expression));
+    const root = tree ?? parseTree(expression);
+    defined = new Set(definedNames(root).filter((n): n is string => n !== undefined));
+    plan = new Compiler(functions, defined).expression(root);
   } catch (err) {
     if (err instanceof Unsupported) return { unsupported: err.message };
     throw err;
   }
   return (root, vars) => {
     const self = [root];
-    const out = plan.run(self, { vars, self });
+    const out = plan.run(self, defined.size > 0 ? { vars, self, defs: {} } : { vars, self });
     // Unboxed only when something is boxed: most results are handed on as they are (and are never changed).
     for (const item of out) if (item instanceof Untyped) return out.map(plain);
     return out;
