@@ -32,3 +32,32 @@ describe('describeEvidence: a medication administration', () => {
     expect(describeEvidence('MedicationAdministration/b', bare)).toBe('MedicationAdministration/b (Morphine, 72607000, completed, 2026-09-02)');
   });
 });
+
+describe('describeEvidence: a prior authorization', () => {
+  const pas = 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/';
+  const line = (code: string, start: string, end: string) => ({
+    extension: [
+      { url: `${pas}extension-itemPreAuthPeriod`, valuePeriod: { start, end } },
+      { url: `${pas}extension-itemAuthorizedDetail`, extension: [{ url: 'productOrServiceCode', valueCodeableConcept: { coding: [{ code }] } }] },
+    ],
+  });
+
+  it("gives the number, the response's period, and each line's own period with the codes it authorizes", () => {
+    const response = {
+      resourceType: 'ClaimResponse', status: 'active', use: 'preauthorization', outcome: 'complete', preAuthRef: 'PAS-1',
+      preAuthPeriod: { start: '2026-06-01', end: '2027-05-31' },
+      item: [line('J2274', '2026-06-01', '2027-05-31'), line('S9328', '2026-06-01', '2026-11-15'), { itemSequence: 3 }],
+    } as unknown as Resource;
+    expect(describeEvidence('ClaimResponse/c', response)).toBe(
+      'ClaimResponse/c (authorization PAS-1, 2026-06-01 to 2027-05-31, J2274 2026-06-01 to 2027-05-31, S9328 2026-06-01 to 2026-11-15, complete)'
+    );
+  });
+
+  it('names an added item by its product code, and writes a line period without a start as until', () => {
+    const response = {
+      resourceType: 'ClaimResponse', status: 'cancelled', preAuthRef: 'A-2',
+      addItem: [{ productOrService: { coding: [{ code: 'J2274' }] }, extension: [{ url: `${pas}extension-itemPreAuthPeriod`, valuePeriod: { end: '2027-01-31' } }] }],
+    } as unknown as Resource;
+    expect(describeEvidence('ClaimResponse/d', response)).toBe('ClaimResponse/d (authorization A-2, J2274 until 2027-01-31, cancelled)');
+  });
+});

@@ -48,6 +48,36 @@ function quantity(v: unknown): string | undefined {
   return typeof value === 'number' ? `${value}${unit ? ` ${unit}` : ''}` : undefined;
 }
 
+function period(v: unknown): string | undefined {
+  const p = obj(v);
+  const from = day(p?.['start']);
+  const to = day(p?.['end']);
+  return from && to ? `${from} to ${to}` : to && `until ${to}`;
+}
+
+const PAS = 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/';
+
+function extensionsOf(element: Json | undefined, url: string): Json[] {
+  return arr(element?.['extension']).map(obj).filter((e): e is Json => e?.['url'] === url);
+}
+
+/**
+ * The periods a Da Vinci PAS response states per line (extension-itemPreAuthPeriod), each with the codes the line
+ * authorizes: "J2274 2026-11-15 to 2027-05-14". A payer may authorize the drug and the supplies for different spans.
+ */
+function lineAuthorizations(r: Json): string[] {
+  const lines = [...arr(r['item']), ...arr(r['addItem'])].map(obj);
+  return lines.flatMap((line) => {
+    const span = extensionsOf(line, `${PAS}extension-itemPreAuthPeriod`).map((e) => period(e['valuePeriod'])).find(Boolean);
+    if (!span) return [];
+    const detail = extensionsOf(line, `${PAS}extension-itemAuthorizedDetail`).flatMap((d) => extensionsOf(d, 'productOrServiceCode'));
+    const codes = [obj(line?.['productOrService']), ...detail.map((d) => obj(d['valueCodeableConcept']))]
+      .flatMap((cc) => arr(cc?.['coding']).map((c) => str(obj(c)?.['code'])))
+      .filter((c): c is string => c !== undefined);
+    return [[...new Set(codes)].join(' ') || undefined, span].filter(Boolean).join(' ');
+  });
+}
+
 function medication(r: Json): string | undefined {
   const inline = concept(r['medicationCodeableConcept']);
   if (inline) return inline;
@@ -100,20 +130,17 @@ export function describeFacts(resource: Resource): string {
     case 'Coverage':
       parts.push(concept(r['type']), str(r['status']), str(obj(arr(r['payor'])[0])?.['display']));
       break;
-    case 'ClaimResponse': {
-      const period = obj(r['preAuthPeriod']);
-      const from = day(period?.['start']);
-      const to = day(period?.['end']);
+    case 'ClaimResponse':
       parts.push(
         str(r['preAuthRef']) && `authorization ${String(r['preAuthRef'])}`,
-        from && to ? `${from} to ${to}` : to && `until ${to}`,
+        period(r['preAuthPeriod']),
+        ...lineAuthorizations(r),
         str(r['outcome']),
         r['status'] === 'active' ? undefined : str(r['status']),
         str(obj(r['insurer'])?.['display']),
         str(r['disposition'])
       );
       break;
-    }
     case 'Patient':
       parts.push(day(r['birthDate']) && `born ${day(r['birthDate']) ?? ''}`);
       break;
