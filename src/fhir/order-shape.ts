@@ -16,6 +16,17 @@ export interface UnevaluableOrder {
 
 const notNumber = (v: unknown): boolean => v !== undefined && (typeof v !== 'number' || !Number.isFinite(v));
 
+/** Why a medication reference that is neither contained nor `Medication/<id>` on the fhirServer cannot be read. */
+function unreadableReference(ref: string, serverBase: string | undefined): string {
+  if (/^urn:(uuid|oid):/i.test(ref)) return 'no entry of the draft orders has it as its fullUrl';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) {
+    return serverBase === undefined
+      ? 'it is an absolute URL, and the request names no fhirServer'
+      : 'it is not a Medication on the fhirServer, which is the only server the service reads';
+  }
+  return 'it is not a reference of the form Medication/<id>';
+}
+
 function medicationRequestProblems(order: JsonObject, unread: ReadonlyMap<string, string>, serverBase: string | undefined): string[] {
   const problems: string[] = [];
   const concept = order['medicationCodeableConcept'];
@@ -32,7 +43,7 @@ function medicationRequestProblems(order: JsonObject, unread: ReadonlyMap<string
     } else {
       // The orders judged have every Medication at hand contained; a reference left is one nobody could resolve.
       const key = medicationReferenceKey(order as unknown as Resource, serverBase);
-      const why = key === undefined ? 'it is not a Medication on the fhirServer, which is the only server the service reads' : unread.get(key);
+      const why = key === undefined ? unreadableReference(ref, serverBase) : unread.get(key);
       problems.push(`its medication ${ref} is neither contained nor sent with the draft orders${why ? `, and could not be read (${why})` : ''}`);
     }
   }

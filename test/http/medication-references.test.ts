@@ -115,6 +115,18 @@ describe('a draft order whose drug is a Medication on the EHR', () => {
   });
 
   it.each([
+    ['an absolute URL without a fhirServer', 'https://elsewhere.example/fhir/Medication/it-seed-b-mix-med', 'it is an absolute URL, and the request names no fhirServer'],
+    ['a urn:uuid that no draft order entry has as its fullUrl', 'urn:uuid:0b7c1d1e-5b55-4a3c-9f6e-2f8a7c9d1e00', 'no entry of the draft orders has it as its fullUrl'],
+    ['a reference to another resource type', 'Substance/it-morphine', 'it is not a reference of the form Medication/<id>'],
+  ])('says why %s cannot be read', async (_name, reference, why) => {
+    const { body } = withoutSentMedication(reference);
+    const res = await call(svc, 'POST', ORDER_SIGN, body);
+    expect(res.status).toBe(200);
+    const card = cards(res.body).find((c) => c.summary.includes('could not be evaluated'));
+    expect(card?.detail).toContain(`its medication ${reference} is neither contained nor sent with the draft orders, and could not be read (${why})`);
+  });
+
+  it.each([
     ['without a fhirServer', false, 'not sent, and the request names no fhirServer'],
     ['when the fhirServer has no such Medication', true, 'the fhirServer has no such Medication'],
   ])('names the order it cannot judge, and why, %s', async (_name, withServer, why) => {
