@@ -27,6 +27,8 @@ export interface AppEvaluationRequest {
   readonly orders: Resource[];
   /** Resources the orders and the records refer to (Medications). */
   readonly supporting?: Resource[];
+  /** The EHR's FHIR base the app read from: absolute references on it resolve like relative ones. */
+  readonly fhirServer?: string;
 }
 
 /** A criterion as the app shows it. */
@@ -92,9 +94,10 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   // References to Medications the app read are resolved as the hook resolves them (see context.ts), in the records
   // and in the orders judged.
   const medications = medicationsByKey(request.supporting ?? []);
-  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list, medications)]));
+  const serverBase = request.fhirServer?.replace(/\/+$/, '');
+  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list, medications, serverBase)]));
   const data = { patient: [request.patient], ...records } as EvaluationContext['data'];
-  const ordersJudged = inlineMedications(request.orders, medications);
+  const ordersJudged = inlineMedications(request.orders, medications, serverBase);
   const draftOrders = [...ordersJudged, ...(request.supporting ?? [])];
   const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: ordersJudged, now };
   const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl };

@@ -43,6 +43,7 @@ function parseRequest(body: unknown): AppEvaluationRequest {
   for (const key of RECORD_KEYS) if (records[key] !== undefined && !isResourceList(records[key])) problems.push({ code: 'structure', expression: `records.${key}`, message: `records.${key} must be a list of resources` });
   if (!isResourceList(b['orders'])) problems.push({ code: 'structure', expression: 'orders', message: 'orders must be a list of resources' });
   if (b['supporting'] !== undefined && !isResourceList(b['supporting'])) problems.push({ code: 'structure', expression: 'supporting', message: 'supporting must be a list of resources' });
+  if (b['fhirServer'] !== undefined && typeof b['fhirServer'] !== 'string') problems.push({ code: 'structure', expression: 'fhirServer', message: 'fhirServer must be the FHIR base URL as a string' });
   if (problems.length > 0) throw badRequest(problems);
   return b as unknown as AppEvaluationRequest;
 }

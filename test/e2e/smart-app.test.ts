@@ -212,7 +212,10 @@ describe('failures a person must understand', () => {
     }
   });
 
-  it("a prescription on record whose drug is only a referenced Medication is read with the patient's token and judged", async () => {
+  it.each([
+    ['relative', (_base: string) => 'Medication/it-e2e-lorazepam'],
+    ["absolute on the EHR's FHIR base", (base: string) => `${base}/fhir/Medication/it-e2e-lorazepam`],
+  ])("a prescription on record whose drug is only a referenced Medication (%s) is read with the patient's token and judged", async (_kind, referenceOn) => {
     // An active lorazepam prescription sent the way EHRs store it: a reference to a Medication, no display.
     const repo = (await svc.built.parts.ehr)?.fhir.repo;
     const medication = await repo?.createResource({ resourceType: 'Medication', id: 'it-e2e-lorazepam', code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '197901', display: 'lorazepam 1 MG Oral Tablet' }] } }, { assignedId: true });
@@ -223,7 +226,7 @@ describe('failures a person must understand', () => {
       intent: 'order',
       authoredOn: '2026-09-01',
       subject: { reference: 'Patient/it-seed-a' },
-      medicationReference: { reference: 'Medication/it-e2e-lorazepam' },
+      medicationReference: { reference: referenceOn(svc.baseUrl) },
     }, { assignedId: true });
     try {
       const page = await openReview('it-seed-a');

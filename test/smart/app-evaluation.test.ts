@@ -91,6 +91,12 @@ describe('the evaluation the app shows', () => {
     expect(relative[0]?.[2]).toContain('Compounded pump drug: bill under J7999 (or the code the payer names) with each drug, concentration and amount');
     expect(String(relative[0]?.[0])).not.toContain('Medication/');
     expect(judge(`Medication/${medication.id ?? ''}/_history/3`)).toEqual(relative);
+    // Absolute on the FHIR base the app read from, with or without its trailing slash; on another server, not.
+    const onServer = (fhirServer: string, reference: string) =>
+      evaluateForApp(packs, { ...request, fhirServer, orders: [{ ...order, medicationReference: { reference } } as Resource], supporting: [medication] }, NOW, 'http://localhost:3000')
+        .orders.map((o) => [o.description, o.coverage?.covered, o.cards.map((c) => c.summary)]);
+    expect(onServer('https://ehr.example/fhir/', `https://ehr.example/fhir/Medication/${medication.id ?? ''}`)).toEqual(relative);
+    expect(onServer('https://ehr.example/fhir', `https://elsewhere.example/fhir/Medication/${medication.id ?? ''}`)).not.toEqual(relative);
   });
 
   it('the summary lists as active diagnoses only those the rules count as active', () => {
@@ -282,9 +288,9 @@ describe('POST /app/api/evaluate', () => {
     const ok = await call(svc, 'POST', '/app/api/evaluate', fromFixture('seed-b.order-sign.json'));
     expect(ok.status).toBe(200);
     expect((ok.body['orders'] as { coverage?: { covered: string } }[])[0]?.coverage?.covered).toBe('covered');
-    const bad = await call(svc, 'POST', '/app/api/evaluate', { patient: { resourceType: 'Group' }, records: { conditions: 'x' }, orders: [1] });
+    const bad = await call(svc, 'POST', '/app/api/evaluate', { patient: { resourceType: 'Group' }, records: { conditions: 'x' }, orders: [1], fhirServer: { url: 'x' } });
     expect(bad.status).toBe(400);
-    expect((bad.body['issue'] as { expression: string[] }[]).map((i) => i.expression[0])).toEqual(['patient', 'records.conditions', 'orders']);
+    expect((bad.body['issue'] as { expression: string[] }[]).map((i) => i.expression[0])).toEqual(['patient', 'records.conditions', 'orders', 'fhirServer']);
   });
 
   it('serves the app with its runtime configuration and the fhirclient library', async () => {

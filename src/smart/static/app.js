@@ -70,11 +70,14 @@
     return { orders: active, note: 'No order named by the EHR and none pending; evaluating the active medication orders' };
   }
 
+  // Relative (or versioned) references, and absolute ones on the EHR's own FHIR base, as the hook resolves them.
   function medicationRefs(resources) {
+    const onServer = client.state.serverUrl.replace(/\/+$/, '') + '/Medication/';
     const refs = [];
     for (const r of resources) {
       const ref = r && r.medicationReference && r.medicationReference.reference;
-      if (typeof ref === 'string' && ref.indexOf('Medication/') === 0 && refs.indexOf(ref) < 0) refs.push(ref);
+      const readable = typeof ref === 'string' && (ref.indexOf('Medication/') === 0 || ref.indexOf(onServer) === 0);
+      if (readable && refs.indexOf(ref) < 0) refs.push(ref);
     }
     return refs;
   }
@@ -136,7 +139,7 @@
     const response = await fetch('api/evaluate', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ patient: patient, records: records, orders: orders, supporting: supporting }),
+      body: JSON.stringify({ patient: patient, records: records, orders: orders, supporting: supporting, fhirServer: client.state.serverUrl }),
     });
     if (!response.ok) {
       alertText('The evaluation service answered HTTP ' + response.status + '. The record was read; try again later.');
