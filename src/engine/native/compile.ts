@@ -165,16 +165,15 @@ class Compiler {
     private readonly defined: ReadonlySet<string>
   ) {}
 
-  /** A subexpression with its own copy of the definitions made so far (only when the expression defines any). */
-  private scoped(plan: Plan): Plan {
-    if (this.defined.size === 0) return plan;
+  /**
+   * A subexpression (operand or argument), compiled with its own scope of definitions: a copy of those made so far,
+   * only when it defines a variable itself (one that only reads them shares its parent's).
+   */
+  private sub(node: AstNode): Plan {
+    const plan = this.expression(node);
+    if (this.defined.size === 0 || definedNames(node).length === 0) return plan;
     const { run } = plan;
     return { ...plan, run: (focus, env) => run(focus, { vars: env.vars, self: env.self, defs: { ...env.defs } }) };
-  }
-
-  /** A subexpression (operand or argument), compiled with its own scope of definitions. */
-  private sub(node: AstNode): Plan {
-    return this.scoped(this.expression(node));
   }
 
   expression(node: AstNode): Plan {
