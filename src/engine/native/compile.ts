@@ -7,7 +7,8 @@
  */
 import type { NativeFunction } from './functions.js';
 import { CORE_FUNCTIONS } from './functions.js';
-import { choiceKeys, choiceOfType, elementType, isConcreteResourceType, isDateType } from './model.js';
+import { elementType, isConcreteResourceType, isDateType } from './model.js';
+import { choiceRead, member, variable } from './navigation.js';
 import { BUILT_IN_VARIABLES, definedNames, functionCall, identifierText as identifier, parseTree, stringLiteral, unquote } from '../parse-tree.js';
 import type { AstNode } from '../parse-tree.js';
 import { BOOLEAN_OPERATORS, FALSE, OPERATORS, SHORT_CIRCUITS, TRUE } from './operators.js';
@@ -46,7 +47,6 @@ class Unsupported extends Error {}
 
 const NONE: readonly unknown[] = [];
 const NO_ARGS: readonly (readonly unknown[])[] = [];
-const boxes = new WeakMap<readonly unknown[], readonly unknown[]>();
 
 function kids(node: AstNode): readonly AstNode[] {
   return node.children ?? [];
@@ -58,89 +58,6 @@ function child(node: AstNode, i = 0): AstNode {
 
 function unsupported(what: string): never {
   throw new Unsupported(what);
-}
-
-function needsBox(v: unknown): boolean {
-  return v === null || (isPlainObject(v) && typeof v['resourceType'] !== 'string');
-}
-
-function box(v: unknown): unknown {
-  if (v === null) return fallback('null in a variable');
-  return isPlainObject(v) && typeof v['resourceType'] !== 'string' ? new Untyped(v) : v;
-}
-
-/** Collections at least this long are checked for boxing once and remembered (per-type arrays of large records). */
-const REMEMBERED_LENGTH = 64;
-
-/** A %variable's items; objects that are not resources are boxed (fhirpath.js gives them no FHIR type). */
-function variable(value: unknown): readonly unknown[] {
-  if (value === undefined) return fallback('undefined variable');
-  if (!Array.isArray(value)) return [box(value)];
-  const items = value as readonly unknown[];
-  if (items.length < REMEMBERED_LENGTH) return items.some(needsBox) ? items.map(box) : items;
-  let boxed = boxes.get(items);
-  if (!boxed) boxes.set(items, (boxed = items.some(needsBox) ? items.map(box) : items));
-  return boxed;
-}
-
-function pushValue(out: unknown[], value: unknown, untyped: boolean): void {
-  if (value === null) fallback('null element');
-  if (Array.isArray(value)) {
-    for (const v of value) pushValue(out, v, untyped);
-    return;
-  }
-  out.push(untyped && isPlainObject(value) ? new Untyped(value) : value);
-}
-
-/** Member navigation, choice elements included (`value` reads valueQuantity, valueString, ...). */
-function member(name: string): (items: readonly unknown[]) => unknown[] {
-  const choices = choiceKeys(name);
-  const extension = `_${name}`;
-  return (items) => {
-    const out: unknown[] = [];
-    for (const item of items) {
-      const untyped = item instanceof Untyped;
-      const o = untyped ? item.data : item;
-      if (!isPlainObject(o)) {
-        if (typeof o === 'object') fallback('navigation into an internal value');
-        continue;
-      }
-      if (extension in o) fallback('primitive extension');
-      const value = o[name];
-      if (value !== undefined) {
-        pushValue(out, value, untyped);
-        continue;
-      }
-      // The choice keys present, without a list per item: this runs for every item that lacks the element.
-      let found: string | undefined;
-      for (const key of choices) {
-        if (o[key] === undefined) continue;
-        if (untyped || found !== undefined) fallback('choice element without a known type');
-        found = key;
-      }
-      if (found !== undefined) pushValue(out, o[found], false);
-    }
-    return out;
-  };
-}
-
-/** `name.ofType(Type)` on a choice element: the element's key of that type. */
-function choiceRead(name: string, type: string): (items: readonly unknown[]) => unknown[] {
-  const choice = choiceOfType(name, type) ?? unsupported(`ofType(${type}) on ${name}`);
-  return (items) => {
-    const out: unknown[] = [];
-    for (const item of items) {
-      if (item instanceof Untyped) fallback('ofType() on an untyped value');
-      if (!isPlainObject(item)) {
-        if (typeof item === 'object') fallback('ofType() on an internal value');
-        continue;
-      }
-      if (name in item || `_${choice.key}` in item || choice.derivedKeys.some((k) => k in item)) fallback('choice element with another shape');
-      if (item[choice.key] !== undefined && choice.otherKeys.some((k) => item[k] !== undefined)) fallback('choice element recorded with two types');
-      if (item[choice.key] !== undefined) pushValue(out, item[choice.key], false);
-    }
-    return out;
-  };
 }
 
 function typeName(param: AstNode): string {
@@ -288,7 +205,8 @@ class Compiler {
     // A choice element read by type: `effective.ofType(dateTime)` reads effectiveDateTime.
     const last = receiverNode?.type === 'InvocationExpression' ? child(receiverNode, 1) : receiverNode?.type === 'TermExpression' ? child(child(receiverNode)) : undefined;
     if (last?.type !== 'MemberInvocation') return unsupported(`ofType(${type}) not on an element`);
-    const read = choiceRead(identifier(child(last)), type);
+    const name = identifier(child(last));
+    const read = choiceRead(name, type) ?? unsupported(`ofType(${type}) on ${name}`);
     if (receiverNode?.type === 'InvocationExpression') return typed(this.chain(child(receiverNode, 0), read, false), type);
     return typed({ run: (focus) => read(focus), boolean: false, focus: true }, type);
   }
