@@ -153,6 +153,11 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     '%observations.effective.ofType(dateTime) | %observations.effective.ofType(dateTime)', '%numbers.first() < %numbers.last()', "'b' < 'a'",
     "%observations.effective.ofType(dateTime).first().daysTo(%observations.effective.ofType(dateTime).last())",
     '%observations.status = %observations.status', '%observations.id = %empty',
+    // all(): true for an empty input; false at the first item that does not give true
+    "%observations.all(status = 'final')", "%observations.all(id.exists())", "%empty.all(false)", "%observations.all(note.text = 'with drug')",
+    "%observations.where(%numbers.all($this > 0)).count()", "%observations.select(note.all(text.exists()))",
+    // join(): strings joined, with or without a separator; an empty input gives nothing
+    "%observations.id.join('|')", '%observations.id.join()', "%empty.join(',')", "'3|4|5'.split('|').skip(1).join('|')", "%observations.select(id).join(%empty)",
     // pack functions on inputs beyond the table of expected answers below
     '%observations.value.ofType(Quantity).value.grouped()', "'1000'.grouped()", '%empty.grouped()', '%quantities.first().grouped()', '%numbers.last().grouped()',
     '%flags.yesNo()', '%numbers.yesNo()', '%empty.exists().yesNo()', "%units.where(unitCode() = 'ug/d').value", '%empty.unitCode()',
@@ -196,6 +201,7 @@ describe('where the native engine is not sure, fhirpath.js answers', () => {
     ['a string function of several items', '%observations.status.lower()'],
     ['arithmetic on several items', '%numbers + 1'],
     ['membership of several items', '%observations.status in %observations.status'],
+    ['a join() of numbers (fhirpath.js: an error)', "%numbers.join(',')"],
     ['containment of several items', '%observations.status contains %observations.status'],
     ['unions of distinct quantities', '%quantities.first() | %quantities.last()'],
     ['a choice element of an untyped value', '%untypedChoice.value'],

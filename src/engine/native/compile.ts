@@ -170,7 +170,7 @@ class Compiler {
     if (node.type !== 'FunctionInvocation') return unsupported(node.type);
     const { name, params } = functionCall(child(node));
     if (name === 'ofType' && params.length === 1) return this.ofType(typeName(params[0] as AstNode), receiverNode);
-    if (name === 'where' || name === 'select' || (name === 'exists' && params.length === 1)) return this.lambda(name, params, receiverNode);
+    if (name === 'where' || name === 'select' || name === 'all' || (name === 'exists' && params.length === 1)) return this.lambda(name, params, receiverNode);
     if (name === 'iif') return this.iif(params, receiverNode);
     if (name === 'coalesce') return this.coalesce(params, receiverNode);
     if (name === 'defineVariable') return this.defineVariable(params, receiverNode);
@@ -223,13 +223,16 @@ class Compiler {
         const r = body.run(self, { vars: env.vars, self, defs: env.defs });
         if (name === 'select') out.push(...r);
         else if (r[0] === true) out.push(item);
+        // all(): the first item that does not give true decides (fhirpath.js stops there too).
+        else if (name === 'all') return FALSE;
       }
+      if (name === 'all') return TRUE;
       return name === 'exists' ? [out.length > 0] : out;
     };
     const receiver = receiverNode ? this.expression(receiverNode) : undefined;
     const plan: Plan = {
       run: (focus, env) => step(receiver ? receiver.run(focus, env) : focus, env),
-      boolean: name === 'exists',
+      boolean: name === 'exists' || name === 'all',
       focus: receiver ? receiver.focus : true,
     };
     if (name === 'select') return typed(plan, body.type, body.dates);

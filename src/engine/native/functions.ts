@@ -131,6 +131,19 @@ export const CORE_FUNCTIONS: ReadonlyMap<string, NativeFunction> = new Map<strin
   ['contains', stringFn(true, (s, a) => s.includes(a))],
   ['startsWith', stringFn(true, (s, a) => s.startsWith(a))],
   ['matches', stringFn(true, (s, a) => regex(a).test(s))],
+  [
+    'join',
+    {
+      arities: [0, 1],
+      boolean: false,
+      fn: (input, [sep]) => {
+        if (input.length === 0) return NONE;
+        const parts = input.map((item) => { const v = plain(item); return typeof v === 'string' ? v : fallback('join() of a non-string'); });
+        // No separator, or an empty one, joins with nothing (as fhirpath.js does).
+        return one(parts.join(sep === undefined || sep.length === 0 ? '' : (stringOf(sep) ?? fallback('join() with a separator that is not a string'))));
+      },
+    },
+  ],
   // fhirpath.js splits at every character when the separator is empty; not modelled.
   ['split', { arities: [1], boolean: false, fn: (input, [sep = NONE]) => { const s = stringOf(input); const a = stringOf(sep) ?? fallback('split() without a separator'); return s === undefined ? NONE : s.split(a); } }],
 ]);
