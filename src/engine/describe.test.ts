@@ -60,4 +60,26 @@ describe('describeEvidence: a prior authorization', () => {
     } as unknown as Resource;
     expect(describeEvidence('ClaimResponse/d', response)).toBe('ClaimResponse/d (authorization A-2, J2274 until 2027-01-31, cancelled)');
   });
+
+  it("gives each line's review action, on its adjudication (PAS 2) or on the line (PAS 1), with the line's number", () => {
+    const review = (code: string, number?: string) => ({
+      url: `${pas}extension-reviewAction`,
+      extension: [
+        { url: `${pas}extension-reviewActionCode`, valueCodeableConcept: { coding: [{ system: 'https://codesystem.x12.org/005010/306', code }] } },
+        ...(number ? [{ url: 'number', valueString: number }] : []),
+      ],
+    });
+    const drug = line('J2274', '2026-11-15', '2027-05-14');
+    const response = {
+      resourceType: 'ClaimResponse', status: 'active', use: 'preauthorization', outcome: 'partial',
+      item: [
+        { ...drug, adjudication: [{ category: { coding: [{ code: 'submitted' }] }, extension: [review('A1', 'AUTH0001')] }] },
+        { extension: [line('S9328', '2026-11-15', '2027-05-14').extension[1], review('A3')] },
+        { extension: [line('J0475', '2026-11-15', '2027-05-14').extension[1]], adjudication: [{ extension: [review('Z9')] }] },
+      ],
+    } as unknown as Resource;
+    expect(describeEvidence('ClaimResponse/e', response)).toBe(
+      'ClaimResponse/e (J2274 certified in total no. AUTH0001 2026-11-15 to 2027-05-14, S9328 not certified, J0475 Z9, partial)'
+    );
+  });
 });

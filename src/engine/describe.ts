@@ -61,20 +61,47 @@ function extensionsOf(element: Json | undefined, url: string): Json[] {
   return arr(element?.['extension']).map(obj).filter((e): e is Json => e?.['url'] === url);
 }
 
+/** X12 306 action codes a Da Vinci PAS review action gives a line (HCR01), as a reader says them. */
+const REVIEW_ACTIONS: Readonly<Record<string, string>> = {
+  A1: 'certified in total',
+  A2: 'certified in part',
+  A3: 'not certified',
+  A4: 'pended',
+  A6: 'modified',
+  C: 'cancelled',
+  CT: 'contact payer',
+  NA: 'no action required',
+};
+
+/** A line's PAS review action (on its adjudication in PAS 2, on the line in PAS 1): "not certified no. AUTH-7". */
+function reviewAction(line: Json | undefined): string | undefined {
+  const reviews = [...arr(line?.['adjudication']).map(obj), line].flatMap((e) => extensionsOf(e, `${PAS}extension-reviewAction`));
+  const parts = reviews.flatMap((review) => {
+    const parts = arr(review['extension']).map(obj);
+    const coded = parts.find((p) => p?.['url'] === `${PAS}extension-reviewActionCode` || p?.['url'] === 'code');
+    const code = str(obj(arr(obj(coded?.['valueCodeableConcept'])?.['coding'])[0])?.['code']);
+    const number = str(parts.find((p) => p?.['url'] === 'number')?.['valueString']);
+    return [code && (REVIEW_ACTIONS[code] ?? code), number && `no. ${number}`];
+  });
+  return parts.filter(Boolean).join(' ') || undefined;
+}
+
 /**
- * The periods a Da Vinci PAS response states per line (extension-itemPreAuthPeriod), each with the codes the line
- * authorizes: "J2274 2026-11-15 to 2027-05-14". A payer may authorize the drug and the supplies for different spans.
+ * What a Da Vinci PAS response says per line, each with the codes the line names: its review action
+ * (extension-reviewAction) and its period (extension-itemPreAuthPeriod): "J2274 certified in total no. AUTH-7
+ * 2026-11-15 to 2027-05-14". A payer may certify the drug and not the supplies, or for different spans.
  */
 function lineAuthorizations(r: Json): string[] {
   const lines = [...arr(r['item']), ...arr(r['addItem'])].map(obj);
   return lines.flatMap((line) => {
     const span = extensionsOf(line, `${PAS}extension-itemPreAuthPeriod`).map((e) => period(e['valuePeriod'])).find(Boolean);
-    if (!span) return [];
+    const review = reviewAction(line);
+    if (!span && !review) return [];
     const detail = extensionsOf(line, `${PAS}extension-itemAuthorizedDetail`).flatMap((d) => extensionsOf(d, 'productOrServiceCode'));
     const codes = [obj(line?.['productOrService']), ...detail.map((d) => obj(d['valueCodeableConcept']))]
       .flatMap((cc) => arr(cc?.['coding']).map((c) => str(obj(c)?.['code'])))
       .filter((c): c is string => c !== undefined);
-    return [[...new Set(codes)].join(' ') || undefined, span].filter(Boolean).join(' ');
+    return [[...new Set(codes)].join(' ') || undefined, review, span].filter(Boolean).join(' ');
   });
 }
 
