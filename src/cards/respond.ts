@@ -8,6 +8,7 @@ import { contextFromInput } from '../engine/context.js';
 import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import type { RulePack } from '../engine/pack-types.js';
+import { SUPPLEMENTARY_VARIABLES } from '../engine/pack-types.js';
 import { unevaluableOrders } from '../fhir/order-shape.js';
 import type { UnevaluableOrder } from '../fhir/order-shape.js';
 import { unnamedDrugs } from '../fhir/medication-references.js';
@@ -97,11 +98,12 @@ function variablesRead(results: Results, which: (r: CriterionResult) => boolean)
 
 /**
  * The keys that could not be read and left some criterion this call evaluated not known: the ones the incomplete
- * card names. A key no evaluated criterion needed (the trial data, for an established pump) changed nothing.
+ * card names. A key no evaluated criterion needed (the trial data, for an established pump) changed nothing, nor
+ * does supplementary data (read as empty when missing, see SUPPLEMENTARY_VARIABLES).
  */
 function keysThatMattered(unavailable: readonly UnavailableKey[], results: Results): UnavailableKey[] {
   const missed = variablesRead(results, (r) => r.truth === 'unknown');
-  return unavailable.filter((u) => missed.has(u.key));
+  return unavailable.filter((u) => missed.has(u.key) && !SUPPLEMENTARY_VARIABLES.has(u.key));
 }
 
 /** The records whose drug could not be named, where a criterion this call evaluated read them. */

@@ -4,7 +4,7 @@
  */
 
 /** Resource types the app reads. */
-export const READ_TYPES = ['Patient', 'Condition', 'Device', 'MedicationRequest', 'Medication', 'Observation', 'Procedure', 'MedicationAdministration', 'Coverage', 'ClaimResponse', 'ServiceRequest', 'DeviceRequest', 'DocumentReference'] as const;
+export const READ_TYPES = ['Patient', 'Condition', 'Device', 'MedicationRequest', 'Medication', 'Observation', 'Procedure', 'MedicationAdministration', 'Coverage', 'ClaimResponse', 'Claim', 'ServiceRequest', 'DeviceRequest', 'DocumentReference'] as const;
 
 /** Every scope the authorization server knows (unknown requested scopes are dropped by oidc-provider). */
 export const SUPPORTED_SCOPES = [

@@ -101,7 +101,10 @@ function lineAuthorizations(r: Json): string[] {
     const codes = [obj(line?.['productOrService']), ...detail.map((d) => obj(d['valueCodeableConcept']))]
       .flatMap((cc) => arr(cc?.['coding']).map((c) => str(obj(c)?.['code'])))
       .filter((c): c is string => c !== undefined);
-    return [[...new Set(codes)].join(' ') || undefined, review, span].filter(Boolean).join(' ');
+    // A PAS line that authorized what was asked names its service only in the Claim: say which item it answers.
+    const sequence = line?.['itemSequence'];
+    const named = [...new Set(codes)].join(' ') || (typeof sequence === 'number' ? `item ${sequence}` : undefined);
+    return [named, review, span].filter(Boolean).join(' ');
   });
 }
 

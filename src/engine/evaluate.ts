@@ -10,7 +10,7 @@ import { evaluationTime } from './expressions.js';
 import { planOf } from './evaluation-plan.js';
 import type { EvaluationPlan, FilterPlan, RulePlan } from './evaluation-plan.js';
 import type { CompiledExpression, Criterion, Rule, RulePack } from './pack-types.js';
-import { DATA_VARIABLES } from './pack-types.js';
+import { DATA_VARIABLES, SUPPLEMENTARY_VARIABLES } from './pack-types.js';
 
 /** Everything one evaluation reads. */
 export interface EvaluationContext {
@@ -153,7 +153,7 @@ class Run {
     private readonly plan: EvaluationPlan,
     ctx: EvaluationContext
   ) {
-    const missing = DATA_VARIABLES.filter((v) => ctx.data[v] === undefined);
+    const missing = DATA_VARIABLES.filter((v) => ctx.data[v] === undefined && !SUPPLEMENTARY_VARIABLES.has(v));
     if (missing.length > 0) this.unavailable = Uint8Array.from(plan.criteria, (c) => (c.reads.some((v) => missing.includes(v as (typeof DATA_VARIABLES)[number])) ? 1 : 0));
     const time = evaluationTime(ctx.now);
     this.base = { draftOrders: ctx.draftOrders, now: time.now, today: time.today, thresholds: plan.thresholds };

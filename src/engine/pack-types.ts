@@ -175,7 +175,15 @@ export interface RulePack {
 }
 
 /** Data variables the engine provides; prefetch keys of the same name fill them. */
-export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'medicationAdministrations', 'coverages', 'claimResponses'] as const;
+export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRequests', 'observations', 'procedures', 'medicationAdministrations', 'coverages', 'claimResponses', 'claims'] as const;
+
+/**
+ * Data that only completes other data: when the call cannot provide it, criteria read it as empty instead of
+ * becoming "not known". The PAS Claims (`%claims`) only name the service of a ClaimResponse line that does not
+ * repeat it; without them such a line matches no order (as it did before they were read), and every other
+ * authorization is judged as usual.
+ */
+export const SUPPLEMENTARY_VARIABLES: ReadonlySet<string> = new Set<(typeof DATA_VARIABLES)[number]>(['claims']);
 
 /** Every variable the engine provides besides criteria. */
 export const CONTEXT_VARIABLES = new Set<string>([...DATA_VARIABLES, 'draftOrders', 'order', 'now', 'today', 'thresholds']);

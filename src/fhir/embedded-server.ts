@@ -26,6 +26,7 @@ const SERVED_TYPES = [
   'MedicationAdministration',
   'Coverage',
   'ClaimResponse',
+  'Claim',
   'ServiceRequest',
   'DeviceRequest',
   'DocumentReference',

@@ -6,6 +6,6 @@ export const SMART_APP_SCOPES = [
   'launch',
   'openid',
   'fhirUser',
-  ...['Patient', 'Condition', 'Device', 'MedicationRequest', 'Medication', 'Observation', 'Procedure', 'MedicationAdministration', 'Coverage', 'ClaimResponse', 'ServiceRequest', 'DeviceRequest'].map((t) => `patient/${t}.rs`),
+  ...['Patient', 'Condition', 'Device', 'MedicationRequest', 'Medication', 'Observation', 'Procedure', 'MedicationAdministration', 'Coverage', 'ClaimResponse', 'Claim', 'ServiceRequest', 'DeviceRequest'].map((t) => `patient/${t}.rs`),
   'patient/DocumentReference.c',
 ].join(' ');

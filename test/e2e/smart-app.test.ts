@@ -92,6 +92,7 @@ describe('EHR launch of the SMART app', () => {
     expect(summary).toContain('[MISSING: a pain score taken without the intrathecal drug');
     // The seed's previous certifications, read with the patient's token (patient/ClaimResponse.rs).
     expect(await page.locator('#load-claimResponses').innerText()).toContain('2 read');
+    expect(await page.locator('#load-claims').innerText()).toContain('none on record');
     expect(summary).toContain('ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17');
     expect(await page.locator('#orders-body').innerText()).toContain('request a renewal citing 6201931, 7192230');
     await screenshot(page, 'smart-app-seed-a');

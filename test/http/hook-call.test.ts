@@ -25,7 +25,7 @@ describe('POST /cds-services/{id}: a full order-sign request', () => {
     expect(input?.service.id).toBe('intrathecal-order-sign');
     expect(input?.data.unavailable).toEqual([]);
     expect(Object.keys(input?.data.resources ?? {}).sort()).toEqual(
-      ['claimResponses', 'conditions', 'coverages', 'devices', 'medicationAdministrations', 'medicationRequests', 'observations', 'patient', 'procedures'].sort()
+      ['claimResponses', 'claims', 'conditions', 'coverages', 'devices', 'medicationAdministrations', 'medicationRequests', 'observations', 'patient', 'procedures'].sort()
     );
     expect(input?.request.context.draftOrders?.entry?.length).toBeGreaterThan(0);
   });

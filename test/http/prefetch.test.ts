@@ -56,7 +56,7 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
     const body = fixtureRequest('seed-a.order-sign.no-prefetch.json');
     const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: fake.url, fhirAuthorization: { access_token: '', token_type: 'Bearer' } });
     expect(res.status).toBe(200);
-    expect(fake.requests.length).toBe(9);
+    expect(fake.requests.length).toBe(10);
     expect(fake.requests.some((r) => r.authorization !== undefined)).toBe(false);
   });
 
@@ -166,8 +166,8 @@ describe('prefetch: what the client sent, what the service reads itself', () => 
     // Whichever comes first on this machine, the page limit or the request deadline, the answer is a bounded 412.
     expect(res.status).toBe(412);
     expect(issues(res.body)[0]?.details.text).toMatch(/more than 50 pages|did not answer in time/);
-    // One read of the Patient, at most 50 pages for each of the eight search keys.
-    expect(fake.requests.length).toBeLessThanOrEqual(1 + 8 * 50);
+    // One read of the Patient, at most 50 pages for each of the nine search keys.
+    expect(fake.requests.length).toBeLessThanOrEqual(1 + 9 * 50);
     // Without a deadline in the way, the page limit itself ends the search.
     const { collectPages } = await import('../../src/fhir/fhir-client.js');
     const source = { baseUrl: fake.url, signal: AbortSignal.timeout(60_000), callTimeoutMs: 5000 };

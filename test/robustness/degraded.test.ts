@@ -75,6 +75,17 @@ describe('data that could not be read', () => {
     expect(await incomplete('seed-a-new-start-without-trial.order-sign.json')).toBe('Guidance is incomplete: medicationAdministrations could not be read');
   });
 
+  it('does not name the PAS Claims, which only complete the prior authorizations: seed A is answered as with them', async () => {
+    const full = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'));
+    const body = fixtureRequest('seed-a.order-sign.json');
+    delete body.prefetch?.['claims'];
+    const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: failing.url });
+    expect(res.status).toBe(200);
+    expect(cards(res.body).some((c) => c.summary.startsWith('Guidance is incomplete'))).toBe(false);
+    expect(cards(res.body).map((c) => c.summary)).toEqual(cards(full.body).map((c) => c.summary));
+    expect(cards(res.body).map((c) => c.summary)).toContain('Prior authorization ended 2026-11-17: request a renewal citing 6201931, 7192230');
+  });
+
   it('gives no card at all when the orders are none of the pack\'s concern', async () => {
     const body = fixtureRequest('seed-a-unrelated-order.order-sign.json');
     delete body.prefetch?.['observations'];

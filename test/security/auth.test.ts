@@ -142,7 +142,7 @@ describe('fhirServer allow-list', () => {
     const auth = { access_token: 'fhir-token-A', token_type: 'Bearer', expires_in: 30, scope: 'patient/*.read', subject: 'intrathecal-cds' };
     const allowed = await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }), { ...body, fhirServer: fhirA.url, fhirAuthorization: auth });
     expect(allowed.status).toBe(200);
-    expect(fhirA.requests.length).toBe(9);
+    expect(fhirA.requests.length).toBe(10);
     expect(fhirA.requests.every((r) => r.authorization === 'Bearer fhir-token-A')).toBe(true);
 
     const refused = await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }), { ...body, fhirServer: fhirB.url, fhirAuthorization: auth });

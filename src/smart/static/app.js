@@ -13,6 +13,7 @@
     ['medicationAdministrations', 'MedicationAdministration', 'Medication administrations'],
     ['coverages', 'Coverage', 'Coverage'],
     ['claimResponses', 'ClaimResponse', 'Prior authorizations'],
+    ['claims', 'Claim', 'Prior authorization requests'],
   ];
   let client;
   let evaluation;
