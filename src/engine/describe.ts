@@ -77,10 +77,10 @@ const REVIEW_ACTIONS: Readonly<Record<string, string>> = {
 function reviewAction(line: Json | undefined): string | undefined {
   const reviews = [...arr(line?.['adjudication']).map(obj), line].flatMap((e) => extensionsOf(e, `${PAS}extension-reviewAction`));
   const parts = reviews.flatMap((review) => {
-    const parts = arr(review['extension']).map(obj);
-    const coded = parts.find((p) => p?.['url'] === `${PAS}extension-reviewActionCode` || p?.['url'] === 'code');
+    const subs = arr(review['extension']).map(obj);
+    const coded = subs.find((p) => p?.['url'] === `${PAS}extension-reviewActionCode` || p?.['url'] === 'code');
     const code = str(obj(arr(obj(coded?.['valueCodeableConcept'])?.['coding'])[0])?.['code']);
-    const number = str(parts.find((p) => p?.['url'] === 'number')?.['valueString']);
+    const number = str(subs.find((p) => p?.['url'] === 'number')?.['valueString']);
     return [code && (REVIEW_ACTIONS[code] ?? code), number && `no. ${number}`];
   });
   return parts.filter(Boolean).join(' ') || undefined;

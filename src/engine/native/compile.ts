@@ -222,9 +222,10 @@ class Compiler {
         const self = [item];
         const r = body.run(self, { vars: env.vars, self, defs: env.defs });
         if (name === 'select') out.push(...r);
-        else if (r[0] === true) out.push(item);
         // all(): the first item that does not give true decides (fhirpath.js stops there too).
-        else if (name === 'all') return FALSE;
+        else if (name === 'all') {
+          if (r[0] !== true) return FALSE;
+        } else if (r[0] === true) out.push(item);
       }
       if (name === 'all') return TRUE;
       return name === 'exists' ? [out.length > 0] : out;
