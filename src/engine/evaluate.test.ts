@@ -67,6 +67,21 @@ describe('evaluatePack', () => {
     expect(all.criteria[0]?.results.find((r) => r.name === 'painDiagnosis')?.truth).toBe(true);
   });
 
+  it("reads a criterion's evidence only when its expression finds it true", () => {
+    // established (`%activePump and %painDiagnosis`) given evidence of its own: the pump.
+    const criteria = new Map(demo.criteria);
+    const established = criteria.get('established') as Criterion;
+    criteria.set('established', { ...established, evidence: (criteria.get('activePump') as Criterion).evidence });
+    const withoutPump = counted({ ...demo, criteria });
+    evaluatePack(withoutPump.pack, ctx({ data: { ...ctx().data, devices: [] } }));
+    expect(withoutPump.calls.get('established')).toBe(1);
+    expect(withoutPump.calls.get('established.evidence')).toBeUndefined();
+    const withPump = counted({ ...demo, criteria });
+    const { findings } = evaluatePack(withPump.pack, ctx());
+    expect(withPump.calls.get('established.evidence')).toBe(1);
+    expect(findings.find((f) => f.rule.id === 'demo-established-order')?.evidence.map((e) => e.reference)).toEqual(['Device/d1']);
+  });
+
   it('treats data it could not have as not known: a rule that needs it does not fire, and says so', () => {
     const data = { ...ctx().data };
     delete data.observations;

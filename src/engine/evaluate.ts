@@ -86,6 +86,13 @@ function truthOf(result: readonly unknown[]): Truth {
   return true;
 }
 
+/** The truth of a criterion's result: a value criterion is true when it computed a value. */
+function truthFor(c: Criterion, raw: readonly unknown[] | Error): Truth {
+  if (raw instanceof Error) return 'unknown';
+  if (c.kind === 'value') return raw.length > 0 ? true : 'unknown';
+  return truthOf(raw);
+}
+
 function uniqueEvidence(items: readonly EvidenceItem[]): readonly EvidenceItem[] {
   if (items.length === 0) return NO_EVIDENCE;
   if (items.length === 1) return items;
@@ -212,10 +219,13 @@ class Run {
     const known = home.results[slot];
     if (known) return known;
     const vars = home.vars;
-    const evidenceRaw = c.evidence ? this.run(c.evidence, vars, home.order) : [];
-    const raw = c.expression ? this.run(c.expression, vars, home.order) : evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0];
+    // A criterion with an expression reads its evidence only when found true: most are not.
+    const given = c.expression ? this.run(c.expression, vars, home.order) : undefined;
+    const givenTruth = given === undefined ? undefined : truthFor(c, given);
+    const evidenceRaw = c.evidence && (givenTruth === undefined || givenTruth === true) ? this.run(c.evidence, vars, home.order) : NO_VALUE;
+    const raw = given ?? (evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0]);
     const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
-    let truth: Truth = raw instanceof Error ? 'unknown' : c.kind === 'value' ? (raw.length > 0 ? true : 'unknown') : truthOf(raw);
+    let truth: Truth = givenTruth ?? truthFor(c, raw);
     let evidence = NO_EVIDENCE;
     if (truth === true) {
       const own: EvidenceItem[] = [];
