@@ -35,7 +35,7 @@ const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && 
 
 /**
  * Prior authorizations on file (preauthorization ClaimResponses). When the pack names its authorization criterion,
- * the ones the rules count come first and the rest (pending, cancelled, another insurer's) are set apart, so a
+ * the ones the rules count come first and the rest (pending, not certified, cancelled, another insurer's) are set apart, so a
  * reviewer does not cite one the payer will not honour. Having none is no documentation gap, so not MISSING.
  */
 function authorizationLines(resources: readonly Resource[] | undefined, criterion: CriterionView | undefined): string[] {
@@ -49,7 +49,7 @@ function authorizationLines(resources: readonly Resource[] | undefined, criterio
   return [
     ...all.filter((r) => counted.has(referenceOf(r))).map(line),
     ...(counted.size === 0 ? ['- None from the active plan that the rules count.'] : []),
-    ...(others.length > 0 ? ['- On record but not counted (not active, not adjudicated, no authorization number, or another insurer):', ...others.map((r) => `  ${line(r)}`)] : []),
+    ...(others.length > 0 ? ['- On record but not counted (not active, not adjudicated, nothing certified, no authorization number, or another insurer):', ...others.map((r) => `  ${line(r)}`)] : []),
   ];
 }
 

@@ -9,6 +9,11 @@ import type { RunningService } from '../support/harness.js';
 
 const packs = loadRulePacks('cds-hooks/packs', 'cds-hooks/schema');
 const NOW = new Date('2026-11-20T15:00:00Z');
+/** A Da Vinci PAS review action on a line: not certified (X12 306 A3). */
+const REVIEW_A3 = {
+  url: 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewAction',
+  extension: [{ url: 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode', valueCodeableConcept: { coding: [{ system: 'https://codesystem.x12.org/005010/306', code: 'A3' }] } }],
+};
 
 /** The app's request body built from a fixture hook request: the same data the browser would read. */
 function fromFixture(name: string, drop: string[] = []): AppEvaluationRequest {
@@ -63,18 +68,20 @@ describe('the evaluation the app shows', () => {
       ...(withOthers.records['claimResponses'] ?? []),
       { ...first, id: 'cancelled', preAuthRef: '111', status: 'cancelled' } as Resource,
       { ...first, id: 'other-plan', preAuthRef: '222', insurer: { reference: 'Organization/elsewhere', display: 'Other Health Plan' } } as Resource,
+      { ...first, id: 'denied', preAuthRef: '333', disposition: undefined, addItem: undefined, item: [{ itemSequence: 1, adjudication: [{ category: { coding: [{ code: 'submitted' }] }, extension: [REVIEW_A3] }] }] } as Resource,
     ];
     const lines = section(evaluateForApp(packs, withOthers, NOW, 'http://localhost:3000').summary).split('\n');
     expect(lines.slice(0, 2).map((l) => l.split(' (')[0])).toEqual(['- ClaimResponse/it-seed-a-pa-6201931', '- ClaimResponse/it-seed-a-pa-7192230']);
     expect(lines.slice(2)).toEqual([
-      '- On record but not counted (not active, not adjudicated, no authorization number, or another insurer):',
+      '- On record but not counted (not active, not adjudicated, nothing certified, no authorization number, or another insurer):',
       '  - ClaimResponse/cancelled (authorization 111, 2024-11-18 to 2025-11-17, complete, cancelled, Certified: intrathecal morphine pump refills and home infusion supplies)',
       '  - ClaimResponse/other-plan (authorization 222, 2024-11-18 to 2025-11-17, complete, Other Health Plan, Certified: intrathecal morphine pump refills and home infusion supplies)',
+      '  - ClaimResponse/denied (authorization 333, 2024-11-18 to 2025-11-17, item 1 not certified, complete)',
     ]);
     withOthers.records['claimResponses'] = withOthers.records['claimResponses']?.filter((r) => r.id === 'cancelled');
     expect(section(evaluateForApp(packs, withOthers, NOW, 'http://localhost:3000').summary).split('\n').slice(0, 2)).toEqual([
       '- None from the active plan that the rules count.',
-      '- On record but not counted (not active, not adjudicated, no authorization number, or another insurer):',
+      '- On record but not counted (not active, not adjudicated, nothing certified, no authorization number, or another insurer):',
     ]);
     expect(section(evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
   });
