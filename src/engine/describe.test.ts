@@ -61,12 +61,13 @@ describe('describeEvidence: a prior authorization', () => {
     expect(describeEvidence('ClaimResponse/d', response)).toBe('ClaimResponse/d (authorization A-2, J2274 until 2027-01-31, cancelled)');
   });
 
-  it("gives each line's review action, on its adjudication (PAS 2) or on the line (PAS 1), with the line's number", () => {
-    const review = (code: string, number?: string) => ({
+  it("gives each line's review action, on its adjudication (PAS 2) or on the line (PAS 1), with the line's number and the payer's reasons", () => {
+    const review = (code: string, number?: string, reasons: object[] = []) => ({
       url: `${pas}extension-reviewAction`,
       extension: [
         { url: `${pas}extension-reviewActionCode`, valueCodeableConcept: { coding: [{ system: 'https://codesystem.x12.org/005010/306', code }] } },
         ...(number ? [{ url: 'number', valueString: number }] : []),
+        ...reasons.map((valueCodeableConcept) => ({ url: 'reasonCode', valueCodeableConcept })),
       ],
     });
     const drug = line('J2274', '2026-11-15', '2027-05-14');
@@ -74,13 +75,13 @@ describe('describeEvidence: a prior authorization', () => {
       resourceType: 'ClaimResponse', status: 'active', use: 'preauthorization', outcome: 'partial',
       item: [
         { ...drug, adjudication: [{ category: { coding: [{ code: 'submitted' }] }, extension: [review('A1', 'AUTH0001')] }] },
-        { extension: [line('S9328', '2026-11-15', '2027-05-14').extension[1], review('A3')] },
+        { extension: [line('S9328', '2026-11-15', '2027-05-14').extension[1], review('A3', undefined, [{ coding: [{ code: 'X1', display: 'Example payer reason' }] }, { text: 'No refill log' }])] },
         { extension: [line('J0475', '2026-11-15', '2027-05-14').extension[1]], adjudication: [{ extension: [review('Z9')] }] },
         { itemSequence: 4, adjudication: [{ extension: [review('A4', 'P-4')] }] },
       ],
     } as unknown as Resource;
     expect(describeEvidence('ClaimResponse/e', response)).toBe(
-      'ClaimResponse/e (J2274 certified in total no. AUTH0001 2026-11-15 to 2027-05-14, S9328 not certified, J0475 Z9, item 4 pended no. P-4, partial)'
+      'ClaimResponse/e (J2274 certified in total no. AUTH0001 2026-11-15 to 2027-05-14, S9328 not certified (reason X1 Example payer reason; No refill log), J0475 Z9, item 4 pended no. P-4, partial)'
     );
   });
 });

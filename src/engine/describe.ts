@@ -73,7 +73,10 @@ const REVIEW_ACTIONS: Readonly<Record<string, string>> = {
   NA: 'no action required',
 };
 
-/** A line's PAS review action (on its adjudication in PAS 2, on the line in PAS 1): "not certified no. AUTH-7". */
+/**
+ * A line's PAS review action (on its adjudication in PAS 2, on the line in PAS 1), with the payer's reasons for a
+ * denial or partial approval (sub-extension reasonCode, X12 HCR03): "not certified no. AUTH-7 (reason X1)".
+ */
 function reviewAction(line: Json | undefined): string | undefined {
   const reviews = [...arr(line?.['adjudication']).map(obj), line].flatMap((e) => extensionsOf(e, `${PAS}extension-reviewAction`));
   const parts = reviews.flatMap((review) => {
@@ -81,7 +84,8 @@ function reviewAction(line: Json | undefined): string | undefined {
     const coded = subs.find((p) => p?.['url'] === `${PAS}extension-reviewActionCode` || p?.['url'] === 'code');
     const code = str(obj(arr(obj(coded?.['valueCodeableConcept'])?.['coding'])[0])?.['code']);
     const number = str(subs.find((p) => p?.['url'] === 'number')?.['valueString']);
-    return [code && (REVIEW_ACTIONS[code] ?? code), number && `no. ${number}`];
+    const reasons = subs.filter((p) => p?.['url'] === 'reasonCode').map((p) => concept(p?.['valueCodeableConcept'])).filter(Boolean);
+    return [code && (REVIEW_ACTIONS[code] ?? code), number && `no. ${number}`, reasons.length > 0 && `(reason ${reasons.join('; ')})`];
   });
   return parts.filter(Boolean).join(' ') || undefined;
 }
