@@ -102,6 +102,20 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     expect(coverage(fetched.actions)).toEqual(coverage(prefetched.actions));
   });
 
+  it('after a renewal the payer did not certify, warns once for both orders with the reason, instead of asking for a renewal', async () => {
+    const { cards, actions } = await sign('seed-a-renewal-not-certified.order-sign.json');
+    const coverageCards = outline(cards).filter(([, topic]) => topic === 'coverage-info');
+    expect(coverageCards).toEqual([['warning', 'coverage-info', 'Prior authorization not certified 2026-11-18: appeal or request again before billing']]);
+    const warning = cards.find((c) => c.indicator === 'warning');
+    expect(warning?.detail).toContain('MedicationRequest/it-seed-a-draft-morphine');
+    expect(warning?.detail).toContain('ServiceRequest/it-seed-a-draft-s9328');
+    expect(warning?.detail).toContain('J2274 not certified no. RV-9001 (reason Pain scores with and without the drug not submitted), S9328 not certified no. RV-9001');
+    expect(coverage(actions).map(([order, , covered, paNeeded]) => [order, covered, paNeeded])).toEqual([
+      ['MedicationRequest/it-seed-a-draft-morphine', 'covered', 'auth-needed'],
+      ['ServiceRequest/it-seed-a-draft-s9328', 'covered', 'auth-needed'],
+    ]);
+  });
+
   it('under Medicare fee-for-service, refuses S9328 as an S-code and says what to bill instead', async () => {
     const { cards, actions } = await sign('seed-a-medicare-ffs.order-sign.json');
     expect(outline(cards)[0]).toEqual(['warning', 'claim', 'Medicare does not pay S-codes such as S9328: bill the pump refill service and the drug instead']);
