@@ -221,11 +221,10 @@ class Run {
     const vars = home.vars;
     // A criterion with an expression reads its evidence only when found true: most are not.
     const given = c.expression ? this.run(c.expression, vars, home.order) : undefined;
-    const givenTruth = given === undefined ? undefined : truthFor(c, given);
-    const evidenceRaw = c.evidence && (givenTruth === undefined || givenTruth === true) ? this.run(c.evidence, vars, home.order) : NO_VALUE;
+    const evidenceRaw = c.evidence && (given === undefined || truthFor(c, given) === true) ? this.run(c.evidence, vars, home.order) : NO_VALUE;
     const raw = given ?? (evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0]);
     const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
-    let truth: Truth = givenTruth ?? truthFor(c, raw);
+    let truth = truthFor(c, raw);
     let evidence = NO_EVIDENCE;
     if (truth === true) {
       const own: EvidenceItem[] = [];

@@ -35,8 +35,9 @@ const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && 
 
 /**
  * Prior authorizations on file (preauthorization ClaimResponses). When the pack names its authorization criterion,
- * the ones the rules count come first and the rest (pending, not certified, cancelled, another insurer's) are set apart, so a
- * reviewer does not cite one the payer will not honour. Having none is no documentation gap, so not MISSING.
+ * the ones the rules count come first and the rest (pending, not certified, cancelled, another insurer's) are set
+ * apart, so a reviewer does not cite one the payer will not honour. Having none is no documentation gap, so not
+ * MISSING.
  */
 function authorizationLines(resources: readonly Resource[] | undefined, criterion: CriterionView | undefined): string[] {
   if (resources === undefined) return ['- Could not be read from the EHR.'];
