@@ -70,13 +70,27 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     const body = fixtureRequest('seed-a.order-sign.json');
     const bundle = body.prefetch?.['claimResponses'] as { entry: { resource: { id: string; preAuthPeriod: { end: string } } }[] };
     const current = bundle.entry.find((e) => e.resource.id === 'it-seed-a-pa-7192230');
-    if (current) current.resource.preAuthPeriod.end = '2027-11-17';
+    if (current) current.resource.preAuthPeriod.end = '2027-11-19';
     const res = await call(svc, 'POST', '/cds-services/intrathecal-order-sign', body);
     const actions = res.body['systemActions'] as Action[];
     expect(coverage(actions).map((c) => c[3])).toEqual(['satisfied', 'satisfied']);
     const paIds = actions.map((a) => a.resource.extension[0]?.extension.find((e) => e.url === 'satisfied-pa-id') as { valueString?: string } | undefined);
     expect(paIds.map((e) => e?.valueString)).toEqual(['7192230', '7192230']);
     expect((res.body['cards'] as Card[]).some((c) => c.summary.includes('renewal'))).toBe(false);
+  });
+
+  it('with a renewal certified for six months of the year ordered, it is satisfied, and one info card says when to renew', async () => {
+    const { cards, actions } = await sign('seed-a-authorization-six-months.order-sign.json');
+    expect(coverage(actions).map((c) => [c[0], c[3]])).toEqual([
+      ['MedicationRequest/it-seed-a-draft-morphine', 'satisfied'],
+      ['ServiceRequest/it-seed-a-draft-s9328', 'satisfied'],
+    ]);
+    const coverageCards = outline(cards).filter(([, topic]) => topic === 'coverage-info');
+    expect(coverageCards).toEqual([['info', 'coverage-info', 'Prior authorization ends 2027-05-17, before this order does; request a renewal in time']]);
+    const ending = cards.find((c) => c.summary.startsWith('Prior authorization ends'));
+    expect(ending?.detail).toContain('authorized through 2027-05-17 (8300417): MedicationRequest/it-seed-a-draft-morphine (J2274');
+    expect(ending?.detail).toContain('; ServiceRequest/it-seed-a-draft-s9328 (S9328');
+    expect(ending?.detail).toContain('179 of the 365 days the order covers from today');
   });
 
   it('with 7192230 running but allowing fewer units than ordered, prior authorization is needed again and a warning says why', async () => {
