@@ -90,7 +90,7 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     const ending = cards.find((c) => c.summary.startsWith('Prior authorization ends'));
     expect(ending?.detail).toContain('authorized through 2027-05-17 (8300417): MedicationRequest/it-seed-a-draft-morphine (J2274');
     expect(ending?.detail).toContain('; ServiceRequest/it-seed-a-draft-s9328 (S9328');
-    expect(ending?.detail).toContain('179 of the 365 days the order covers from today');
+    expect(ending?.detail).toContain('179 of the 365 days from today over which the order is dispensed or billed');
   });
 
   it('with 7192230 running but allowing fewer units than ordered, prior authorization is needed again and a warning says why', async () => {
