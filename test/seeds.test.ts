@@ -86,7 +86,7 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
       ['ServiceRequest/it-seed-a-draft-s9328', 'satisfied'],
     ]);
     const coverageCards = outline(cards).filter(([, topic]) => topic === 'coverage-info');
-    expect(coverageCards).toEqual([['info', 'coverage-info', 'Prior authorization ends 2027-05-17, before this order does; request a renewal in time']]);
+    expect(coverageCards).toEqual([['info', 'coverage-info', 'Prior authorization ends 2027-05-17, before the order does; request a renewal in time']]);
     const ending = cards.find((c) => c.summary.startsWith('Prior authorization ends'));
     expect(ending?.detail).toContain('authorized through 2027-05-17 (8300417): MedicationRequest/it-seed-a-draft-morphine (J2274');
     expect(ending?.detail).toContain('; ServiceRequest/it-seed-a-draft-s9328 (S9328');
