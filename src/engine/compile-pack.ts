@@ -83,7 +83,14 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   return compiled;
 }
 
-function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion> {
+/**
+ * Criteria in dependency order, each with what it reads through the criteria it reads. A criterion is per order
+ * when it reads %order directly or through another; one that names another order (forOrder) only when naming it
+ * does, since its expression reads that order, not the one judged.
+ * @param criteria - the criteria as compiled, by name.
+ * @param orderDeps - for criteria with forOrder: the criteria naming the other order reads.
+ */
+function orderCriteria(criteria: Map<string, Criterion>, orderDeps: ReadonlyMap<string, readonly string[]>): Map<string, Criterion> {
   const ordered = new Map<string, Criterion>();
   const visiting = new Set<string>();
   const visit = (c: Criterion, path: string[]): void => {
@@ -92,7 +99,7 @@ function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion>
     visiting.add(c.name);
     for (const dep of c.dependsOn) visit(criteria.get(dep) as Criterion, [...path, c.name]);
     visiting.delete(c.name);
-    const perOrder = c.perOrder || c.dependsOn.some((d) => ordered.get(d)?.perOrder === true);
+    const perOrder = c.perOrder || (orderDeps.get(c.name) ?? c.dependsOn).some((d) => ordered.get(d)?.perOrder === true);
     const thresholds = [...new Set([...c.thresholds, ...c.dependsOn.flatMap((d) => ordered.get(d)?.thresholds ?? [])])];
     // Data read through a value criterion is data this criterion reads: when it is missing, the value is missing.
     const reads = [...new Set([...c.reads, ...c.dependsOn.flatMap((d) => (ordered.get(d)?.kind === 'value' ? (ordered.get(d)?.reads ?? []) : []))])];
@@ -104,12 +111,15 @@ function orderCriteria(criteria: Map<string, Criterion>): Map<string, Criterion>
 
 function compileCriteria(scope: Scope): Map<string, Criterion> {
   const criteria = new Map<string, Criterion>();
+  const orderDeps = new Map<string, string[]>();
   for (const { name, raw, file } of scope.files.criteria) {
     if (CONTEXT_VARIABLES.has(name)) throw new DefinitionError(`${file}: criterion ${name} has the name of a context variable`);
     const where = `${file}: criterion ${name}`;
     const expression = raw.expression ? compileChecked(raw.expression, where, scope) : undefined;
     const evidence = raw.evidence ? compileChecked(raw.evidence, `${where} (evidence)`, scope) : undefined;
-    const vars = new Set([...(expression?.variables ?? []), ...(evidence?.variables ?? [])]);
+    const forOrder = raw.forOrder ? compileChecked(raw.forOrder, `${where} (forOrder)`, scope) : undefined;
+    const parts = [expression, evidence, forOrder].filter((e) => e !== undefined);
+    const vars = new Set(parts.flatMap((e) => [...e.variables]));
     if (vars.has(name)) throw new DefinitionError(`${where}: reads itself`);
     criteria.set(name, {
       name,
@@ -117,14 +127,16 @@ function compileCriteria(scope: Scope): Map<string, Criterion> {
       kind: raw.kind ?? 'boolean',
       ...(expression ? { expression } : {}),
       ...(evidence ? { evidence } : {}),
+      ...(forOrder ? { forOrder } : {}),
       dependsOn: [...vars].filter((v) => scope.criteriaNames.has(v)),
       reads: [...vars].filter((v) => (DATA_VARIABLES as readonly string[]).includes(v)),
-      perOrder: vars.has('order'),
-      thresholds: [...(expression?.thresholds ?? []), ...(evidence?.thresholds ?? [])],
+      perOrder: (forOrder?.variables ?? vars).has('order'),
+      thresholds: parts.flatMap((e) => [...e.thresholds]),
       file,
     });
+    if (forOrder) orderDeps.set(name, [...forOrder.variables].filter((v) => scope.criteriaNames.has(v)));
   }
-  return orderCriteria(criteria);
+  return orderCriteria(criteria, orderDeps);
 }
 
 function stringsIn(value: unknown): string[] {
@@ -244,6 +256,7 @@ function dryRun(pack: RulePack): void {
   for (const c of pack.criteria.values()) {
     run(c.expression, `${c.file}: criterion ${c.name}`);
     run(c.evidence, `${c.file}: criterion ${c.name} (evidence)`);
+    run(c.forOrder, `${c.file}: criterion ${c.name} (forOrder)`);
   }
   for (const r of pack.rules) {
     run(r.when, `${r.file}: rule ${r.id} (when)`);

@@ -1,4 +1,7 @@
-import type { Resource } from '@medplum/fhirtypes';
+import type { MedicationRequest, Resource } from '@medplum/fhirtypes';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EvaluationContext } from './evaluate.js';
 import { evaluatePack } from './evaluate.js';
@@ -25,7 +28,8 @@ function counted(pack: RulePack): { pack: RulePack; calls: Map<string, number> }
     [...pack.criteria].map(([n, c]) => {
       const expression = wrap(n, c.expression);
       const evidence = wrap(`${n}.evidence`, c.evidence);
-      return [n, { ...c, ...(expression ? { expression } : {}), ...(evidence ? { evidence } : {}) }];
+      const forOrder = wrap(`${n}.forOrder`, c.forOrder);
+      return [n, { ...c, ...(expression ? { expression } : {}), ...(evidence ? { evidence } : {}), ...(forOrder ? { forOrder } : {}) }];
     })
   );
   return { pack: { ...pack, criteria }, calls };
@@ -137,5 +141,93 @@ describe('evaluatePack', () => {
 
   it('does nothing for hooks a rule does not name', () => {
     expect(evaluatePack(demo, ctx({ hook: 'order-select' })).findings.every((f) => f.rule.id === 'demo-established-order')).toBe(true);
+  });
+});
+
+/**
+ * The demo pack with criteria that read another order (forOrder): the latest completed order on record, its daily
+ * dose, and whether the order judged raises it.
+ */
+function demoWithEarlierOrder(): RulePack {
+  const root = mkdtempSync(join(tmpdir(), 'itcds-for-order-'));
+  cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
+  writeFileSync(
+    join(root, 'demo', 'criteria', 'earlier.yaml'),
+    [
+      'criteria:',
+      '  earlierOrder:',
+      '    kind: value',
+      '    description: The latest completed order on record other than the one judged',
+      '    expression: "%medicationRequests.where(status = \'completed\' and id != %order.id).last()"',
+      '  earlierDailyMg:',
+      '    kind: value',
+      '    description: The earlier order\'s average daily morphine',
+      '    forOrder: "%earlierOrder"',
+      '    expression: "%dailyMg"',
+      '  doseRaised:',
+      '    description: The order raises the daily dose of the earlier order',
+      '    expression: "%dailyMg > %earlierDailyMg"',
+      '  lastCompletedDailyMg:',
+      '    kind: value',
+      '    description: The daily morphine of the last completed order on record',
+      '    forOrder: "%medicationRequests.where(status = \'completed\').last()"',
+      '    expression: "%dailyMg"',
+      '  everyCompletedDailyMg:',
+      '    kind: value',
+      '    description: Names every completed order, which forOrder does not allow',
+      '    forOrder: "%medicationRequests.where(status = \'completed\')"',
+      '    expression: "%dailyMg"',
+      '',
+    ].join('\n')
+  );
+  return (loadRulePacks(root, 'cds-hooks/schema') as [RulePack])[0];
+}
+
+describe('criteria read as for another order (forOrder)', () => {
+  const earlierPack = demoWithEarlierOrder();
+  const completed = (id: string, units: number): Resource => ({ ...(demoOrder(id, units) as MedicationRequest), status: 'completed' });
+  const withHistory = (history: Resource[]): EvaluationContext => ctx({ data: { ...ctx().data, medicationRequests: history } });
+  const valueFor = (result: ReturnType<typeof evaluatePack>, orderId: string | undefined, name: string) =>
+    result.criteria.find((c) => c.order?.id === orderId)?.results.find((r) => r.name === name);
+
+  it("computes the other order's per-order criteria with it as %order, and cites it", () => {
+    const result = evaluatePack(earlierPack, withHistory([completed('old', 720)]), { allCriteria: true });
+    expect(valueFor(result, 'o1', 'earlierDailyMg')?.value).toEqual([19.7]);
+    expect(valueFor(result, 'o1', 'earlierDailyMg')?.evidence.map((e) => e.reference)).toEqual(['MedicationRequest/old']);
+    expect(valueFor(result, 'o1', 'doseRaised')?.truth).toBe(false);
+    expect(valueFor(result, 'o2', 'doseRaised')?.truth).toBe(true);
+    // The judged order's own value is untouched by reading the other one's.
+    expect(valueFor(result, 'o2', 'dailyMg')?.value).toEqual([26.3]);
+  });
+
+  it('is per order only when naming the other order reads %order', () => {
+    expect(earlierPack.criteria.get('earlierDailyMg')?.perOrder).toBe(true);
+    expect(earlierPack.criteria.get('lastCompletedDailyMg')?.perOrder).toBe(false);
+    const result = evaluatePack(earlierPack, withHistory([completed('old', 720)]), { allCriteria: true });
+    expect(valueFor(result, undefined, 'lastCompletedDailyMg')?.value).toEqual([19.7]);
+  });
+
+  it("computes the other order's criteria once per request, however many orders read them", () => {
+    const { pack, calls } = counted(earlierPack);
+    const history = completed('old', 720);
+    evaluatePack(pack, withHistory([history]), { allCriteria: true });
+    // o1, o2 and the earlier order each once; the last completed order is the earlier one, so it adds nothing.
+    expect(calls.get('dailyMg')).toBe(3);
+    expect(calls.get('lastCompletedDailyMg')).toBe(1);
+  });
+
+  it('is not known, without an error, when no order is named', () => {
+    const result = evaluatePack(earlierPack, withHistory([]), { allCriteria: true });
+    expect(valueFor(result, 'o1', 'earlierDailyMg')).toMatchObject({ truth: 'unknown', evidence: [] });
+    expect(valueFor(result, 'o1', 'earlierDailyMg')?.error).toBeUndefined();
+    expect(valueFor(result, 'o2', 'doseRaised')?.truth).toBe('unknown');
+    expect(result.errors).toEqual([]);
+  });
+
+  it('reports naming more than one order as an error on this record, and the criterion is not known', () => {
+    const result = evaluatePack(earlierPack, withHistory([completed('a', 480), completed('b', 720)]), { allCriteria: true });
+    expect(valueFor(result, undefined, 'everyCompletedDailyMg')).toMatchObject({ truth: 'unknown', error: 'forOrder names 2 items; it must name one order at most' });
+    expect(result.errors).toContainEqual({ expression: "%medicationRequests.where(status = 'completed')", message: 'forOrder names 2 items; it must name one order at most' });
+    expect(result.findings.map((f) => f.rule.id)).toContain('demo-established-order');
   });
 });

@@ -116,6 +116,8 @@ interface Scope {
 const NO_EVIDENCE: readonly EvidenceItem[] = [];
 const NO_VALUE: readonly unknown[] = [];
 const TRUE: readonly unknown[] = [true];
+/** A forOrder expression that named no order. */
+const NOT_NAMED = Symbol('not named');
 const FALSE: readonly unknown[] = [false];
 
 /** Where a scope's variables find the evaluation and the scope their criteria are computed in. */
@@ -218,30 +220,53 @@ class Run {
     const home = c.perOrder ? scope : this.patient;
     const known = home.results[slot];
     if (known) return known;
-    const vars = home.vars;
+    // A criterion naming another order reads its expression and evidence as for that order.
+    const other = c.forOrder ? this.otherOrder(c.forOrder, home) : undefined;
+    if (other === NOT_NAMED || other instanceof Error) return this.keep(slot, home, { name: c.name, description: c.description, truth: 'unknown', evidence: NO_EVIDENCE, ...(other instanceof Error ? { error: other.message } : {}) });
+    const reading = other ? this.scope(other) : home;
+    const vars = reading.vars;
     // A criterion with an expression reads its evidence only when found true: most are not.
-    const given = c.expression ? this.run(c.expression, vars, home.order) : undefined;
-    const evidenceRaw = c.evidence && (given === undefined || truthFor(c, given) === true) ? this.run(c.evidence, vars, home.order) : NO_VALUE;
+    const given = c.expression ? this.run(c.expression, vars, reading.order) : undefined;
+    const evidenceRaw = c.evidence && (given === undefined || truthFor(c, given) === true) ? this.run(c.evidence, vars, reading.order) : NO_VALUE;
     const raw = given ?? (evidenceRaw instanceof Error ? evidenceRaw : [evidenceRaw.length > 0]);
     const failed = raw instanceof Error ? raw : evidenceRaw instanceof Error ? evidenceRaw : undefined;
     let truth = truthFor(c, raw);
     let evidence = NO_EVIDENCE;
     if (truth === true) {
-      const own: EvidenceItem[] = [];
+      const own: EvidenceItem[] = other ? [{ reference: referenceOf(other), resource: other }] : [];
       if (!(evidenceRaw instanceof Error)) for (const item of evidenceRaw) if (isResource(item)) own.push({ reference: referenceOf(item), resource: item });
       // Over data the call could not provide, only resources found are a definite answer; "no", "none" and any
       // computed value are not known.
       if (this.unavailable?.[slot] === 1 && own.length === 0) truth = 'unknown';
       // A criterion without evidence of its own borrows the evidence of the criteria that made it true.
-      else if (c.evidence) evidence = uniqueEvidence(own);
+      else if (c.evidence || other) evidence = uniqueEvidence(own);
       else evidence = uniqueEvidence(this.borrowed(slot, home));
     } else if (this.unavailable?.[slot] === 1) truth = 'unknown';
     const result: CriterionResult = { name: c.name, description: c.description, truth, evidence };
     if (c.kind === 'value' && !(raw instanceof Error)) (result as { value?: readonly unknown[] }).value = raw;
     if (failed) (result as { error?: string }).error = failed.message;
+    return this.keep(slot, home, result);
+  }
+
+  private keep(slot: number, home: Scope, result: CriterionResult): CriterionResult {
     home.results[slot] = result;
     home.computed.push(result);
     return result;
+  }
+
+  /**
+   * The order a forOrder expression names, read in the scope asking: NOT_NAMED when it names none, an Error (kept
+   * with the request's errors) when it fails or names more than one resource or something else.
+   */
+  private otherOrder(e: CompiledExpression, home: Scope): Resource | typeof NOT_NAMED | Error {
+    const raw = this.run(e, home.vars, home.order);
+    if (raw instanceof Error) return raw;
+    if (raw.length === 0) return NOT_NAMED;
+    const named = raw[0];
+    if (raw.length === 1 && isResource(named)) return named;
+    const message = raw.length > 1 ? `forOrder names ${raw.length} items; it must name one order at most` : 'forOrder names something that is not a resource';
+    this.errors.push({ expression: e.text, ...(home.order ? { order: referenceOf(home.order) } : {}), message });
+    return new Error(message);
   }
 
   private borrowed(slot: number, scope: Scope): EvidenceItem[] {

@@ -30,6 +30,7 @@ export interface RawCriterion {
   kind?: 'boolean' | 'value';
   expression?: string;
   evidence?: string;
+  forOrder?: string;
 }
 
 /** A rule file as written. */

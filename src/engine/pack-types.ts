@@ -47,6 +47,11 @@ export interface Criterion {
   readonly kind: 'boolean' | 'value';
   readonly expression?: CompiledExpression;
   readonly evidence?: CompiledExpression;
+  /**
+   * Names another order (one MedicationRequest or ServiceRequest, usually one from the record): the expression and
+   * the evidence are then read as for that order, which is %order to them and to the criteria they read.
+   */
+  readonly forOrder?: CompiledExpression;
   /** Criteria it reads, directly. */
   readonly dependsOn: readonly string[];
   /** Data variables it reads (patient, conditions, ...), directly or through value criteria. */

@@ -62,7 +62,11 @@ export function loadRulePacks(packsDir: string, schemaDir: string, thresholdOver
  */
 export function expressionsOf(pack: RulePack): [string, CompiledExpression][] {
   const all: [string, CompiledExpression | undefined][] = [
-    ...[...pack.criteria.values()].flatMap((c): [string, CompiledExpression | undefined][] => [[`${c.file}: ${c.name}`, c.expression], [`${c.file}: ${c.name} (evidence)`, c.evidence]]),
+    ...[...pack.criteria.values()].flatMap((c): [string, CompiledExpression | undefined][] => [
+      [`${c.file}: ${c.name}`, c.expression],
+      [`${c.file}: ${c.name} (evidence)`, c.evidence],
+      [`${c.file}: ${c.name} (forOrder)`, c.forOrder],
+    ]),
     ...pack.rules.flatMap((r): [string, CompiledExpression | undefined][] => [[`${r.file}: when`, r.when], [`${r.file}: orders`, r.orders]]),
   ];
   return all.filter((e): e is [string, CompiledExpression] => e[1] !== undefined);
