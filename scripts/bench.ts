@@ -13,7 +13,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { f, trend } from './bench/numbers.js';
 import { collections, heapAfterSoak } from './bench/probe.js';
-import { cpuMs, freePort, load, NODE, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
+import { cpuMs, freePort, load, NODE, resetPeakRss, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
 import type { LoadResult } from './bench/processes.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
 
   const rows: string[] = [];
   let seedPeak = 0;
+  let peakRss = 0;
   for (const [i, s] of scenarios.entries()) {
     const file = (s as { file?: string }).file ?? '';
     let tokensFile: string | undefined;
@@ -72,23 +73,28 @@ async function main(): Promise<void> {
       tokensFile = join(TMP, 'tokens.json');
       writeFileSync(tokensFile, JSON.stringify(tokens));
     }
+    // The peak resident memory of this scenario alone: the high-water mark is reset before its load.
+    peakRss = Math.max(peakRss, rssMb(pid, 'VmHWM'));
+    resetPeakRss(pid);
     const service = await load(`${svc.base}/cds-services/${s.path}`, file, tokensFile ? { tokensFile } : {});
+    const scenarioPeak = rssMb(pid, 'VmHWM');
+    peakRss = Math.max(peakRss, scenarioPeak);
     const bare = await load(`http://127.0.0.1:${basePort}/s${i}`, file);
     if (i === 0) seedPeak = service.rps;
     const bad = service.non2xx + service.errors + service.timeouts;
-    rows.push(`| ${s.name} | ${f(service.rps)} | ${f(service.p50, 1)} | ${f(service.p99, 1)} | ${f(bare.rps)} | ${f(bare.p50, 1)} | ${f(bare.p99, 1)} | ${f((service.rps / bare.rps) * 100, 1)} % | ${bad} |`);
+    rows.push(`| ${s.name} | ${f(service.rps)} | ${f(service.p50, 1)} | ${f(service.p99, 1)} | ${f(bare.rps)} | ${f(bare.p50, 1)} | ${f(bare.p99, 1)} | ${f((service.rps / bare.rps) * 100, 1)} % | ${bad} | ${f(scenarioPeak)} |`);
     log(rows.at(-1) ?? '');
   }
-  const peakRss = rssMb(pid, 'VmHWM');
   const seedFile = (scenarios[0] as { file?: string }).file ?? '';
 
   // The same application with its evaluation replaced by a fixed answer: what the HTTP shell alone allows.
   const shell = await startService({ EMBEDDED_FHIR: 'false', ALLOW_UNAUTHENTICATED: 'true' }, 'scripts/bench/shell.mjs');
   await warm(`${shell.base}/cds-services/intrathecal-order-sign`, JSON.stringify(scenarios[0]?.body));
   const shellLoad = await load(`${shell.base}/cds-services/intrathecal-order-sign`, seedFile);
+  const shellPeak = rssMb(shell.child.pid ?? 0, 'VmHWM');
   const shellBare = await load(`http://127.0.0.1:${basePort}/s0`, seedFile);
   await stop(shell.child);
-  rows.push(`| seed A order-sign, the service's HTTP shell alone (evaluation replaced by its first answer) | ${f(shellLoad.rps)} | ${f(shellLoad.p50, 1)} | ${f(shellLoad.p99, 1)} | ${f(shellBare.rps)} | ${f(shellBare.p50, 1)} | ${f(shellBare.p99, 1)} | ${f((shellLoad.rps / shellBare.rps) * 100, 1)} % | ${shellLoad.non2xx + shellLoad.errors} |`);
+  rows.push(`| seed A order-sign, the service's HTTP shell alone (evaluation replaced by its first answer) | ${f(shellLoad.rps)} | ${f(shellLoad.p50, 1)} | ${f(shellLoad.p99, 1)} | ${f(shellBare.rps)} | ${f(shellBare.p50, 1)} | ${f(shellBare.p99, 1)} | ${f((shellLoad.rps / shellBare.rps) * 100, 1)} % | ${shellLoad.non2xx + shellLoad.errors} | ${f(shellPeak)} |`);
   log(rows.at(-1) ?? '');
 
   // Without prefetch, with the FHIR server in another process (the first service's embedded one), as in a deployment
@@ -207,11 +213,11 @@ async function main(): Promise<void> {
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}; the service's production build (\`npm run build\`, \`node dist/main.js\`, development mode so the embedded FHIR server and unauthenticated calls are on, log level info to a pipe); autocannon 9, 10 connections, ${SECONDS} s per run after 30 warm-up calls, load generator in its own process on the same 2 cores. The baseline reads the same body, parses it and answers a response of the same size without evaluating anything.`,
     '',
-    '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | service / baseline | non-2xx, errors |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | service / baseline | non-2xx, errors | service peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `- Peak RSS of the service over these runs: ${f(peakRss)} MB.`,
+    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset before it (\`/proc/<pid>/clear_refs\`), the shell's that of its own process.`,
     `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, ${readsPerHook} reads per hook over loopback): ${remoteLine}.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace for ${TAIL_SECONDS} s (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed), on a service never forced to collect (${tailGc}). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,
