@@ -187,6 +187,22 @@ describe('the evaluation the app shows', () => {
     expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.']);
   });
 
+  it("dose lines compare the order's opioid doses with the intrathecal prescription written before it, and the summary carries them", () => {
+    const request = fromFixture('seed-a.order-sign.json');
+    const morphine = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
+    // Seed A bills 480 units of J2274 over 365 days now and in 2025.
+    expect(morphine()?.dose).toContain('Against the order of 2025-11-18: morphine 13.2 mg/day, unchanged, billed averages.');
+
+    // Programmed doses on both orders are what is compared then: 4 mg/day in 2025, 5 mg/day now.
+    const rate = (value: number) => [{ route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] }, doseAndRate: [{ rateQuantity: { value, unit: 'mg/d', system: 'http://unitsofmeasure.org', code: 'mg/d' } }] }];
+    const earlier = request.records['medicationRequests']?.find((r) => r.id === 'it-seed-a-mr-2025') as unknown as Record<string, unknown>;
+    earlier['dosageInstruction'] = rate(4);
+    (request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>)['dosageInstruction'] = rate(5);
+    const line = 'Against the order of 2025-11-18: morphine 4 -> 5 mg/day (+25 %), programmed doses.';
+    expect(morphine()?.dose).toContain(line);
+    expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(line);
+  });
+
   it('a new start lists the implant-time criteria instead', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
