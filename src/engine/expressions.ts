@@ -3,12 +3,13 @@
  * each expression's parse tree: which %variables, which functions and which value sets it uses. fhirpath.js only
  * notices an unknown function when evaluation reaches it, so the loader checks the names found here instead.
  */
+import type { Coding } from '@medplum/fhirtypes';
 import fhirpath from 'fhirpath';
 import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
-import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern, yesNoOf } from './item-tests.js';
+import { epochDays, groupDigits, someCoding, isClinicallyActive, pattern, someName, yesNoOf } from './item-tests.js';
 import { unitCodeOf } from './units.js';
 import { compileNative } from './native/compile.js';
 import { definedNames, functionCall, identifierText, parseTree, stringLiteral } from './parse-tree.js';
@@ -120,7 +121,8 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
       fn: (inputs: unknown[], id: unknown) => {
         const vs = valueSets.get(String(id));
         if (!vs) throw new Error(`codedIn: unknown value set "${String(id)}"`);
-        return inputs.filter((node) => codingsOfAny(dataOf(node)).some((c) => vs.contains(c)));
+        const member = (c: Coding): boolean => vs.contains(c);
+        return inputs.filter((node) => someCoding(dataOf(node), member));
       },
     },
     textMatches: {
@@ -128,7 +130,8 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
       internalStructures: true,
       fn: (inputs: unknown[], text: unknown) => {
         const re = pattern(String(text));
-        return inputs.filter((node) => namesOf(dataOf(node)).some((n) => re.test(n)));
+        const named = (n: string): boolean => re.test(n);
+        return inputs.filter((node) => someName(dataOf(node), named));
       },
     },
     clinicallyActive: {

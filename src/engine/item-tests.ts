@@ -51,44 +51,67 @@ function medicationConcepts(m: JsonObject): unknown[] {
 }
 
 /**
- * Codings of a resource's coded elements (and of the contained Medication its medicationReference names: code and
- * ingredients), or of a CodeableConcept or Coding itself.
+ * Whether any coding of a resource's coded elements (and of the contained Medication its medicationReference
+ * names: code and ingredients), or of a CodeableConcept or Coding itself, passes a test. The codings are not
+ * collected: codedIn scans whole records with it, and it stops at the first match.
+ * @param value - a resource, CodeableConcept or Coding.
+ * @param test - the test (membership of a value set).
+ * @returns whether one passes.
  */
-export function codingsOfAny(value: unknown): Coding[] {
+export function someCoding(value: unknown, test: (coding: Coding) => boolean): boolean {
   const direct = codingsOf(value);
-  if (direct.length > 0) return direct;
+  if (direct.length > 0) return direct.some(test);
   const o = asObject(value);
-  if (!o) return [];
-  const codings = CODED_ELEMENTS.flatMap((k) => codingsOf(o[k]));
+  if (!o) return false;
+  for (const k of CODED_ELEMENTS) if (codingsOf(o[k]).some(test)) return true;
   const medication = containedMedication(o);
-  return medication ? [...codings, ...medicationConcepts(medication).flatMap(codingsOf)] : codings;
+  return medication !== undefined && medicationConcepts(medication).some((c) => codingsOf(c).some(test));
+}
+
+const NAMED_ELEMENTS = [...CODED_ELEMENTS, 'method'];
+
+/** Whether a concept's text or a coding's display passes a test. */
+function conceptNamed(cc: unknown, test: (name: string) => boolean): boolean {
+  const c = asObject(cc);
+  if (!c) return false;
+  if (typeof c['text'] === 'string' && test(c['text'])) return true;
+  if (Array.isArray(c['coding'])) {
+    for (const coding of c['coding']) {
+      const display = asObject(coding)?.['display'];
+      if (typeof display === 'string' && test(display)) return true;
+    }
+  }
+  return false;
 }
 
 /**
- * The names a resource (or concept, or string) goes by: texts and displays of its coded elements, the display of
- * the Medication it references (how Epic and others send a prescription's drug) and the names of that Medication
- * when it is contained, device names, notes.
+ * Whether any name a resource (or concept, or string) goes by passes a test: texts and displays of its coded
+ * elements, the display of the Medication it references (how Epic and others send a prescription's drug) and the
+ * names of that Medication when it is contained, device names, notes. The names are not collected: textMatches
+ * scans whole records with it, and it stops at the first match.
+ * @param value - a resource, concept or string.
+ * @param test - the test (a regular expression's).
+ * @returns whether one passes.
  */
-export function namesOf(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
+export function someName(value: unknown, test: (name: string) => boolean): boolean {
+  if (typeof value === 'string') return test(value);
   const o = asObject(value);
-  if (!o) return [];
-  const names: string[] = [];
-  const concept = (cc: unknown): void => {
-    const c = asObject(cc);
-    if (!c) return;
-    if (typeof c['text'] === 'string') names.push(c['text']);
-    if (Array.isArray(c['coding'])) for (const coding of c['coding']) if (typeof asObject(coding)?.['display'] === 'string') names.push(String(asObject(coding)?.['display']));
-  };
-  concept(o);
-  for (const k of [...CODED_ELEMENTS, 'method']) concept(o[k]);
+  if (!o) return false;
+  if (conceptNamed(o, test)) return true;
+  for (const k of NAMED_ELEMENTS) if (conceptNamed(o[k], test)) return true;
   const drug = asObject(o['medicationReference'])?.['display'];
-  if (typeof drug === 'string') names.push(drug);
+  if (typeof drug === 'string' && test(drug)) return true;
   const medication = containedMedication(o);
-  if (medication) for (const c of medicationConcepts(medication)) concept(c);
-  for (const k of ['deviceName', 'note']) if (Array.isArray(o[k])) for (const item of o[k]) for (const f of ['name', 'text']) if (typeof asObject(item)?.[f] === 'string') names.push(String(asObject(item)?.[f]));
-  if (typeof o['valueString'] === 'string') names.push(o['valueString']);
-  return names;
+  if (medication && medicationConcepts(medication).some((c) => conceptNamed(c, test))) return true;
+  for (const k of ['deviceName', 'note']) {
+    const items = o[k];
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      const x = asObject(item);
+      for (const f of ['name', 'text']) if (typeof x?.[f] === 'string' && test(x[f])) return true;
+    }
+  }
+  return typeof o['valueString'] === 'string' && test(o['valueString']);
 }
 
 const ACTIVE_CLINICAL = new Set(['active', 'recurrence', 'relapse']);

@@ -3,7 +3,8 @@
  * src/engine/native/compile.test.ts and test/rules/native-engine.test.ts), and the pack's own functions over the
  * same item tests as the fhirpath.js table. A function not listed here makes the expression run on fhirpath.js.
  */
-import { codingsOfAny, epochDays, groupDigits, isClinicallyActive, namesOf, pattern, yesNoOf } from '../item-tests.js';
+import type { Coding } from '@medplum/fhirtypes';
+import { epochDays, groupDigits, someCoding, isClinicallyActive, pattern, someName, yesNoOf } from '../item-tests.js';
 import { unitCodeOf } from '../units.js';
 import type { CompiledValueSet } from '../value-sets.js';
 import { codingsOf } from '../value-sets.js';
@@ -162,8 +163,8 @@ function oneUnit(item: unknown): readonly unknown[] {
 export function packFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>): ReadonlyMap<string, NativeFunction> {
   const valueSet = (arg: readonly unknown[] | undefined): CompiledValueSet => valueSets.get(stringOf(arg ?? NONE) ?? '') ?? fallback('unknown value set');
   return new Map<string, NativeFunction>([
-    ['codedIn', { arities: [1], boolean: false, subset: true, fn: (input, [id]) => { const vs = valueSet(id); return input.filter((item) => codingsOfAny(plain(item)).some((c) => vs.contains(c))); } }],
-    ['textMatches', { arities: [1], boolean: false, subset: true, fn: (input, [text]) => { const re = pattern(stringOf(text ?? NONE) ?? fallback('no pattern')); return input.filter((item) => namesOf(plain(item)).some((n) => re.test(n))); } }],
+    ['codedIn', { arities: [1], boolean: false, subset: true, fn: (input, [id]) => { const vs = valueSet(id); const member = (c: Coding): boolean => vs.contains(c); return input.filter((item) => someCoding(plain(item), member)); } }],
+    ['textMatches', { arities: [1], boolean: false, subset: true, fn: (input, [text]) => { const re = pattern(stringOf(text ?? NONE) ?? fallback('no pattern')); const named = (n: string): boolean => re.test(n); return input.filter((item) => someName(plain(item), named)); } }],
     ['clinicallyActive', { arities: [0], boolean: false, subset: true, fn: (input) => input.filter((item) => isClinicallyActive(plain(item))) }],
     ['yesNo', { arities: [0], boolean: false, fn: (input) => { const text = yesNoOf(input.map(plain)); return text === undefined ? NONE : one(text); } }],
     ['unitCode', { arities: [0], boolean: false, fn: (input) => (input.length === 1 ? oneUnit(input[0]) : input.flatMap(oneUnit)) }],
