@@ -265,6 +265,39 @@ function dryRun(pack: RulePack): void {
 }
 
 /**
+ * The pack's value sets, each included value set found among them and none including itself, directly or not.
+ * @param files - the pack's files.
+ * @returns the value sets by id.
+ */
+function compileValueSets(files: PackFiles): Map<string, CompiledValueSet> {
+  const valueSets = new Map<string, CompiledValueSet>();
+  const byUrl = new Map<string, CompiledValueSet>();
+  const fileOf = new Map<string, string>();
+  for (const { resource, file } of files.valueSets) {
+    let vs: CompiledValueSet;
+    try {
+      vs = compileValueSet(resource, file, (url) => byUrl.get(url));
+    } catch (err) {
+      throw new DefinitionError((err as Error).message);
+    }
+    if (valueSets.has(vs.id)) throw new DefinitionError(`${file}: value set id ${vs.id} is used twice`);
+    valueSets.set(vs.id, vs);
+    byUrl.set(vs.url, vs);
+    fileOf.set(vs.url, file);
+  }
+  const visit = (vs: CompiledValueSet, path: string[]): void => {
+    for (const url of vs.includesValueSets) {
+      const member = byUrl.get(url);
+      if (!member) throw new DefinitionError(`${fileOf.get(vs.url) ?? vs.id}: compose.include names value set ${url}, which is not one of the pack's`);
+      if (path.includes(url)) throw new DefinitionError(`${fileOf.get(vs.url) ?? vs.id}: value sets include each other in a cycle: ${[...path, url].join(' -> ')}`);
+      visit(member, [...path, url]);
+    }
+  };
+  for (const vs of valueSets.values()) visit(vs, [vs.url]);
+  return valueSets;
+}
+
+/**
  * Compiles and checks a pack.
  * @param files - the pack's files, schema-checked.
  * @param thresholdOverrides - deployment values by threshold id (from THRESHOLDS_FILE).
@@ -282,17 +315,7 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
       return [id, { id, ...t, value: override ?? t.value, overridden: override !== undefined }];
     })
   );
-  const valueSets = new Map<string, CompiledValueSet>();
-  for (const { resource, file } of files.valueSets) {
-    let vs: CompiledValueSet;
-    try {
-      vs = compileValueSet(resource, file);
-    } catch (err) {
-      throw new DefinitionError((err as Error).message);
-    }
-    if (valueSets.has(vs.id)) throw new DefinitionError(`${file}: value set id ${vs.id} is used twice`);
-    valueSets.set(vs.id, vs);
-  }
+  const valueSets = compileValueSets(files);
   const table = userFunctions(valueSets);
   const scope: Scope = { files, valueSets, table, natives: packFunctions(valueSets), criteriaNames: new Set(files.criteria.map((c) => c.name)), thresholdIds: new Set(thresholds.keys()), compiled: new Map() };
   const criteria = compileCriteria(scope);

@@ -49,7 +49,36 @@ describe('value sets', () => {
     expect(codingsOf('G89.4')).toEqual([]);
   });
 
+  it('includes another value set whole: its members are members, its own exclusions hold, and ours still apply', () => {
+    const sets = new Map<string, ReturnType<typeof compileValueSet>>();
+    const union = compileValueSet(
+      {
+        resourceType: 'ValueSet',
+        id: 'u',
+        url: 'https://example.org/vs/u',
+        status: 'active',
+        compose: {
+          include: [{ valueSet: ['https://example.org/vs/x'] }, { system: 'http://loinc.org', concept: [{ code: '72514-3' }] }],
+          exclude: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', concept: [{ code: 'G89.21' }] }],
+        },
+      },
+      'u.json',
+      (url) => sets.get(url)
+    );
+    sets.set(vs.url, vs);
+    expect(union.includesValueSets).toEqual(['https://example.org/vs/x']);
+    expect(union.contains({ system: 'http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets', code: 'J2274' })).toBe(true);
+    expect(union.contains({ system: 'http://loinc.org', code: '72514-3' })).toBe(true);
+    expect(union.contains({ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.29' })).toBe(true);
+    // Excluded by the included value set, and by the including one.
+    expect(union.contains({ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.22' })).toBe(false);
+    expect(union.contains({ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.21' })).toBe(false);
+    expect(union.contains({ system: 'http://loinc.org', code: '8867-4' })).toBe(false);
+  });
+
   it.each([
+    [{ resourceType: 'ValueSet', id: 'a', url: 'u', status: 'active', compose: { include: [{ valueSet: ['v1', 'v2'] }] } }, /includes a value set whole only alone/],
+    [{ resourceType: 'ValueSet', id: 'a', url: 'u', status: 'active', compose: { include: [{ valueSet: ['v1'], system: 'http://loinc.org', concept: [{ code: 'x' }] }] } }, /includes a value set whole only alone/],
     [{ resourceType: 'ValueSet', id: 'a', status: 'active' }, /id and url/],
     [{ resourceType: 'ValueSet', id: 'a', url: 'u', status: 'active', compose: { include: [{ concept: [{ code: 'x' }] }] } }, /needs a system/],
     [{ resourceType: 'ValueSet', id: 'a', url: 'u', status: 'active', compose: { include: [{ system: 'http://loinc.org' }] } }, /lists no concept/],

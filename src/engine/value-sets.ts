@@ -1,6 +1,7 @@
 /**
  * Value sets: FHIR R4 ValueSet resources with `compose.include` (system + concepts, or an `is-a` filter on
- * prefix-hierarchical systems such as ICD-10-CM), compiled into fast membership tests.
+ * prefix-hierarchical systems such as ICD-10-CM, or another value set of the pack included whole), compiled into
+ * fast membership tests.
  */
 import type { Coding, ValueSet } from '@medplum/fhirtypes';
 import { canonicalSystem, comparableCode, hasPrefixHierarchy } from './code-systems.js';
@@ -10,6 +11,8 @@ export interface CompiledValueSet {
   readonly id: string;
   readonly url: string;
   readonly title: string;
+  /** Canonical URLs of the value sets it includes whole (`compose.include.valueSet`). */
+  readonly includesValueSets: readonly string[];
   /** Whether a coding is a member. */
   contains(coding: Coding): boolean;
 }
@@ -24,10 +27,12 @@ interface Include {
  * Compiles a ValueSet resource.
  * @param vs - the resource.
  * @param where - file name, for messages.
+ * @param resolve - finds an included value set by its canonical URL when a coding is tested (the pack checks at
+ *   load that every one exists and that none includes itself).
  * @returns the compiled value set.
  * @throws Error naming the file and the element that cannot be used.
  */
-export function compileValueSet(vs: ValueSet, where: string): CompiledValueSet {
+export function compileValueSet(vs: ValueSet, where: string, resolve: (url: string) => CompiledValueSet | undefined = () => undefined): CompiledValueSet {
   if (vs.resourceType !== 'ValueSet' || !vs.id || !vs.url) throw new Error(`${where}: a ValueSet with id and url is required`);
   if (!vs.compose?.include?.length) throw new Error(`${where}: ValueSet ${vs.id} has no compose.include`);
   const bySystem = new Map<string, Include>();
@@ -39,7 +44,16 @@ export function compileValueSet(vs: ValueSet, where: string): CompiledValueSet {
     }
     return inc;
   };
+  const included: string[] = [];
   vs.compose.include.forEach((include, i) => {
+    if (include.valueSet?.length) {
+      // FHIR: several value sets in one include, or a system beside them, mean an intersection; not supported.
+      if (include.valueSet.length > 1 || include.system || include.concept || include.filter) {
+        throw new Error(`${where}: compose.include[${i}] includes a value set whole only alone (one valueSet, no system, concept or filter beside it)`);
+      }
+      included.push(include.valueSet[0] ?? '');
+      return;
+    }
     if (!include.system) throw new Error(`${where}: compose.include[${i}] needs a system`);
     const system = canonicalSystem(include.system);
     const inc = entry(system);
@@ -62,14 +76,15 @@ export function compileValueSet(vs: ValueSet, where: string): CompiledValueSet {
     id: vs.id,
     url: vs.url,
     title: vs.title ?? vs.name ?? vs.id,
+    includesValueSets: included,
     contains(coding) {
       if (!coding.system || !coding.code) return false;
       const system = canonicalSystem(coding.system);
       const inc = bySystem.get(system);
-      if (!inc) return false;
-      const code = comparableCode(system, coding.code);
-      if (inc.excluded.has(code)) return false;
-      return inc.codes.has(code) || inc.prefixes.some((p) => code.startsWith(p));
+      const code = inc ? comparableCode(system, coding.code) : '';
+      if (inc?.excluded.has(code)) return false;
+      if (inc && (inc.codes.has(code) || inc.prefixes.some((p) => code.startsWith(p)))) return true;
+      return included.some((url) => resolve(url)?.contains(coding) === true);
     },
   };
 }
