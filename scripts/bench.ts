@@ -64,6 +64,7 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   let seedPeak = 0;
   let peakRss = 0;
+  let peakNotReset = false;
   for (const [i, s] of scenarios.entries()) {
     const file = (s as { file?: string }).file ?? '';
     let tokensFile: string | undefined;
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     }
     // The peak resident memory of this scenario alone: the high-water mark is reset before its load.
     peakRss = Math.max(peakRss, rssMb(pid, 'VmHWM'));
-    resetPeakRss(pid);
+    if (!resetPeakRss(pid)) peakNotReset = true;
     const service = await load(`${svc.base}/cds-services/${s.path}`, file, tokensFile ? { tokensFile } : {});
     const scenarioPeak = rssMb(pid, 'VmHWM');
     peakRss = Math.max(peakRss, scenarioPeak);
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset before it (\`/proc/<pid>/clear_refs\`), the shell's that of its own process.`,
+    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset before it (\`/proc/<pid>/clear_refs\`), the shell's that of its own process.${peakNotReset ? ' NOT RESET: this system refused the reset, so each run shows the peak of every run before it too.' : ''}`,
     `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, ${readsPerHook} reads per hook over loopback): ${remoteLine}.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace for ${TAIL_SECONDS} s (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed), on a service never forced to collect (${tailGc}). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,

@@ -95,9 +95,15 @@ export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /**
  * Resets a process's peak resident memory (VmHWM) to its resident memory now, so that the next reading of the peak
  * is the peak since this call (Linux 4.0 and later; the process must be ours).
+ * @returns false when the system does not allow it (the peak read next then covers the process's whole life).
  */
-export function resetPeakRss(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A service started for measuring; `deaths` counts the cluster workers its primary reported dead so far. */

@@ -281,6 +281,7 @@ function compileValueSets(files: PackFiles): Map<string, CompiledValueSet> {
       throw new DefinitionError((err as Error).message);
     }
     if (valueSets.has(vs.id)) throw new DefinitionError(`${file}: value set id ${vs.id} is used twice`);
+    if (byUrl.has(vs.url)) throw new DefinitionError(`${file}: value set url ${vs.url} is used twice`);
     valueSets.set(vs.id, vs);
     byUrl.set(vs.url, vs);
     fileOf.set(vs.url, file);
