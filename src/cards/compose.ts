@@ -163,6 +163,20 @@ export function cardGroups(findings: readonly Finding[], options: ComposeOptions
 }
 
 /**
+ * A finding's card summary as its rule's template fills it, spaces tidied, before it is fitted to the wire's limit:
+ * the rule-case runner checks that it fits whole.
+ * @param finding - a rule that fired.
+ * @param options - packs and base URL.
+ * @returns the summary, or undefined when the rule yields no card.
+ */
+export function summaryBeforeFit(finding: Finding, options: ComposeOptions): string | undefined {
+  const template = finding.rule.card;
+  const pack = options.packs.get(finding.packId);
+  if (!template || !pack) return undefined;
+  return fillPlaceholders(template.summary, filler(finding, ordersOf([finding]), pack, options.publicBaseUrl)).replace(/\s+/g, ' ').trim();
+}
+
+/**
  * The card of one finding, or of findings one rule combines (see {@link cardGroups}): the first one's values fill
  * the text, order placeholders name every order, and the evidence and thresholds are those of all.
  * @param finding - a rule that fired, or the findings of one group.

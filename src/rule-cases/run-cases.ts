@@ -6,13 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
-import { composeCard } from '../cards/compose.js';
+import { composeCard, summaryBeforeFit } from '../cards/compose.js';
 import { findingCoverage } from '../cards/coverage-information.js';
 import { answerQuery } from '../fhir/answer-query.js';
 import { splitEntries } from '../fhir/fhir-client.js';
 import { applyChanges, fixtureRecord } from '../fhir/fixture-record.js';
 import { parseHookRequest } from '../hooks/parse-request.js';
 import { fillTemplate } from '../hooks/prefetch-template.js';
+import { MAX_SUMMARY_LENGTH } from '../hooks/wire-json.js';
 import type { Card, HookName, HookRequest } from '../hooks/types.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
 import { contextFromInput } from '../engine/context.js';
@@ -91,10 +92,12 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   return { body: { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch }, medications: record.filter((r) => r.resourceType === 'Medication') };
 }
 
-function compare(c: RuleCase, findings: Finding[], cards: Card[]): string[] {
+function compare(c: RuleCase, findings: Finding[], cards: Card[], summaries: readonly string[]): string[] {
   const problems: string[] = [];
   const fired = findings.length > 0;
   if (fired !== c.expect.fires) problems.push(`expected the rule ${c.expect.fires ? 'to fire' : 'not to fire'}, but it ${fired ? `fired (${findings.length}x)` : 'did not'}`);
+  // The wire cuts a longer summary (the spec: "<140 characters"); a rule's summary should fit whole in every case.
+  for (const summary of summaries) if (summary.length > MAX_SUMMARY_LENGTH) problems.push(`summary of ${summary.length} characters, which the wire cuts at ${MAX_SUMMARY_LENGTH}: ${summary}`);
   (c.expect.findings ?? []).forEach((exp, i) => {
     const index = exp.order ? findings.findIndex((f) => f.order && referenceOf(f.order) === exp.order) : i;
     const finding = findings[index];
@@ -159,7 +162,9 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   let n = 0;
   const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
   const cards = findings.flatMap((f) => composeCard(f, { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl, uuid }) ?? []);
-  return { rule, caseName: c.name, problems: compare(c, findings, cards), findings, cards, fired: findings.length > 0 };
+  const options = { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl };
+  const summaries = [...new Set(findings.flatMap((f) => summaryBeforeFit(f, options) ?? []))];
+  return { rule, caseName: c.name, problems: compare(c, findings, cards, summaries), findings, cards, fired: findings.length > 0 };
 }
 
 /**

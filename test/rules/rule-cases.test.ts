@@ -52,3 +52,20 @@ describe('the runner refuses a case that names a prefetch key the hook service d
     expect(run({ unfiltered: ['medicationRequests'] })).toEqual([]);
   });
 });
+
+describe('the runner reports a summary the wire would cut', () => {
+  it('names its length and the text, in a case that expects nothing about the summary', () => {
+    const [intrathecal] = packs;
+    const rule = intrathecal?.rules.find((r) => r.id === 'it-pa-ends-before-order');
+    if (!intrathecal || !rule?.card) throw new Error('the intrathecal pack or its rule is missing');
+    const input = { request: 'fhir-fixtures/requests/seed-a-authorization-six-months.order-sign.json' };
+    const run = (summary: string): readonly string[] => {
+      const edited = { ...rule, card: { ...rule.card, summary } } as typeof rule;
+      const pack = { ...intrathecal, rules: intrathecal.rules.map((r) => (r.id === rule.id ? edited : r)) };
+      return runCase(pack, edited, { name: 'long', now: '2026-11-20T15:00:00Z', input, expect: { fires: true } }, env).problems;
+    };
+    expect(run(rule.card.summary)).toEqual([]);
+    const long = `${'x'.repeat(130)} {{authorizedThrough}}`;
+    expect(run(long)).toEqual([`summary of 141 characters, which the wire cuts at 139: ${'x'.repeat(130)} 2027-05-17`]);
+  });
+});
