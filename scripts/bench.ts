@@ -46,15 +46,21 @@ async function main(): Promise<void> {
     { name: 'seed A + 1,000 resources, full prefetch', path: 'intrathecal-order-sign', body: synthetic(1000) },
     { name: 'seed A + 10,000 resources, full prefetch', path: 'intrathecal-order-sign', body: synthetic(10000) },
   ];
+  // The bare server answers each scenario with a response of the service's size, taken from a service of the same
+  // configuration that is then stopped: the measured service is warmed on each scenario just before its run, so
+  // the seed runs' memory is not what the 10,000-resource warm-ups would have left.
   const responses: Record<string, string> = {};
+  const sizer = await startService(serviceEnv);
   for (const [i, s] of scenarios.entries()) {
     const file = join(TMP, `body-${i}.json`);
     writeFileSync(file, JSON.stringify(s.body));
-    // Warm-up calls go unauthenticated (allowed in development): a JWT may be used once only.
-    responses[`s${i}`] = await warm(`${svc.base}/cds-services/${s.path}`, JSON.stringify(s.body));
+    const res = await fetch(`${sizer.base}/cds-services/${s.path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(s.body) });
+    responses[`s${i}`] = await res.text();
+    if (res.status !== 200) throw new Error(`${s.name}: ${res.status} ${responses[`s${i}`]?.slice(0, 300) ?? ''}`);
     (s as { file?: string }).file = file;
     log(`${s.name}: request ${f(Buffer.byteLength(JSON.stringify(s.body)) / 1024, 1)} KB, response ${f(Buffer.byteLength(responses[`s${i}`] ?? '') / 1024, 1)} KB`);
   }
+  await stop(sizer.child);
   const responsesFile = join(TMP, 'responses.json');
   writeFileSync(responsesFile, JSON.stringify(responses));
   const basePort = await freePort();
@@ -74,7 +80,9 @@ async function main(): Promise<void> {
       tokensFile = join(TMP, 'tokens.json');
       writeFileSync(tokensFile, JSON.stringify(tokens));
     }
-    // The peak resident memory of this scenario alone: the high-water mark is reset before its load.
+    // Warm-up calls go unauthenticated (allowed in development): a JWT may be used once only.
+    await warm(`${svc.base}/cds-services/${s.path}`, JSON.stringify(s.body));
+    // The peak resident memory of this scenario's load: the high-water mark is reset after its warm-up.
     peakRss = Math.max(peakRss, rssMb(pid, 'VmHWM'));
     if (!resetPeakRss(pid)) peakNotReset = true;
     const service = await load(`${svc.base}/cds-services/${s.path}`, file, tokensFile ? { tokensFile } : {});
@@ -218,7 +226,7 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset before it (\`/proc/<pid>/clear_refs\`), the shell's that of its own process.${peakNotReset ? ' NOT RESET: this system refused the reset, so each run shows the peak of every run before it too.' : ''}`,
+    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset after the run's warm-up and before its load (\`/proc/<pid>/clear_refs\`; each scenario is warmed just before its run, so a run carries only the memory of those before it), the shell's that of its own process.${peakNotReset ? ' NOT RESET: this system refused the reset, so each run shows the peak of every run before it too.' : ''}`,
     `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, ${readsPerHook} reads per hook over loopback): ${remoteLine}.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace for ${TAIL_SECONDS} s (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed), on a service never forced to collect (${tailGc}). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,
