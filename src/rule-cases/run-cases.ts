@@ -161,8 +161,8 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   const findings = evaluatePack(pack, ctx).findings.filter((f) => f.rule.id === rule.id);
   let n = 0;
   const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-  const cards = findings.flatMap((f) => composeCard(f, { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl, uuid }) ?? []);
-  const options = { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl };
+  const options = { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl, uuid };
+  const cards = findings.flatMap((f) => composeCard(f, options) ?? []);
   const summaries = [...new Set(findings.flatMap((f) => summaryBeforeFit(f, options) ?? []))];
   return { rule, caseName: c.name, problems: compare(c, findings, cards, summaries), findings, cards, fired: findings.length > 0 };
 }
