@@ -12,7 +12,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { f, trend } from './bench/numbers.js';
-import { collections, heapAfterSoak } from './bench/probe.js';
+import { collections, heapAfterSoak, liveHeapIn } from './bench/probe.js';
 import { cpuMs, freePort, load, NODE, resetPeakRss, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
 import type { LoadResult } from './bench/processes.js';
 import { fixture, synthetic } from './bench/synthetic.js';
@@ -34,7 +34,9 @@ async function main(): Promise<void> {
   const clientsFile = join(TMP, 'clients.json');
   writeFileSync(clientsFile, JSON.stringify([{ iss: 'https://bench-ehr.example', jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
   const serviceEnv = { CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'true' };
-  const svc = await startService(serviceEnv);
+  // The measured service's own full collections are observed (never forced), for the live heap of each run.
+  const mainGcFile = join(TMP, 'main-gc.txt');
+  const svc = await startService({ ...serviceEnv, BENCH_HEAP_FILE: mainGcFile }, 'dist/main.js', ['--import', './scripts/bench/heap-probe.mjs']);
   const pid = svc.child.pid ?? 0;
   const selectBody = fixture('seed-a.order-sign.json');
   const scenarios: { name: string; path: string; body: BenchBody; jwt?: boolean }[] = [
@@ -85,13 +87,15 @@ async function main(): Promise<void> {
     // The peak resident memory of this scenario's load: the high-water mark is reset after its warm-up.
     peakRss = Math.max(peakRss, rssMb(pid, 'VmHWM'));
     if (!resetPeakRss(pid)) peakNotReset = true;
+    const runFrom = Date.now();
     const service = await load(`${svc.base}/cds-services/${s.path}`, file, tokensFile ? { tokensFile } : {});
+    const liveHeap = liveHeapIn(mainGcFile, runFrom, Date.now());
     const scenarioPeak = rssMb(pid, 'VmHWM');
     peakRss = Math.max(peakRss, scenarioPeak);
     const bare = await load(`http://127.0.0.1:${basePort}/s${i}`, file);
     if (i === 0) seedPeak = service.rps;
     const bad = service.non2xx + service.errors + service.timeouts;
-    rows.push(`| ${s.name} | ${f(service.rps)} | ${f(service.p50, 1)} | ${f(service.p99, 1)} | ${f(bare.rps)} | ${f(bare.p50, 1)} | ${f(bare.p99, 1)} | ${f((service.rps / bare.rps) * 100, 1)} % | ${bad} | ${f(scenarioPeak)} |`);
+    rows.push(`| ${s.name} | ${f(service.rps)} | ${f(service.p50, 1)} | ${f(service.p99, 1)} | ${f(bare.rps)} | ${f(bare.p50, 1)} | ${f(bare.p99, 1)} | ${f((service.rps / bare.rps) * 100, 1)} % | ${bad} | ${f(scenarioPeak)} | ${liveHeap} |`);
     log(rows.at(-1) ?? '');
   }
   const seedFile = (scenarios[0] as { file?: string }).file ?? '';
@@ -103,7 +107,7 @@ async function main(): Promise<void> {
   const shellPeak = rssMb(shell.child.pid ?? 0, 'VmHWM');
   const shellBare = await load(`http://127.0.0.1:${basePort}/s0`, seedFile);
   await stop(shell.child);
-  rows.push(`| seed A order-sign, the service's HTTP shell alone (evaluation replaced by its first answer) | ${f(shellLoad.rps)} | ${f(shellLoad.p50, 1)} | ${f(shellLoad.p99, 1)} | ${f(shellBare.rps)} | ${f(shellBare.p50, 1)} | ${f(shellBare.p99, 1)} | ${f((shellLoad.rps / shellBare.rps) * 100, 1)} % | ${shellLoad.non2xx + shellLoad.errors} | ${f(shellPeak)} |`);
+  rows.push(`| seed A order-sign, the service's HTTP shell alone (evaluation replaced by its first answer) | ${f(shellLoad.rps)} | ${f(shellLoad.p50, 1)} | ${f(shellLoad.p99, 1)} | ${f(shellBare.rps)} | ${f(shellBare.p50, 1)} | ${f(shellBare.p99, 1)} | ${f((shellLoad.rps / shellBare.rps) * 100, 1)} % | ${shellLoad.non2xx + shellLoad.errors} | ${f(shellPeak)} | not probed |`);
   log(rows.at(-1) ?? '');
 
   // Without prefetch, with the FHIR server in another process (the first service's embedded one), as in a deployment
@@ -222,11 +226,11 @@ async function main(): Promise<void> {
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}; the service's production build (\`npm run build\`, \`node dist/main.js\`, development mode so the embedded FHIR server and unauthenticated calls are on, log level info to a pipe); autocannon 9, 10 connections, ${SECONDS} s per run after 30 warm-up calls, load generator in its own process on the same 2 cores. The baseline reads the same body, parses it and answers a response of the same size without evaluating anything.`,
     '',
-    '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | service / baseline | non-2xx, errors | service peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | service / baseline | non-2xx, errors | service peak RSS MB | live heap after full GC, max MB (collections) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset after the run's warm-up and before its load (\`/proc/<pid>/clear_refs\`; each scenario is warmed just before its run, so a run carries only the memory of those before it), the shell's that of its own process.${peakNotReset ? ' NOT RESET: this system refused the reset, so each run shows the peak of every run before it too.' : ''}`,
+    `- Peak RSS of the service over these runs: ${f(peakRss)} MB (its warm-up calls included); the last column is each run's own peak, the high-water mark reset after the run's warm-up and before its load (\`/proc/<pid>/clear_refs\`; each scenario is warmed just before its run, so a run carries only the memory of those before it), the shell's that of its own process. The live heap is the heap in use just after each full collection the service made on its own during the run (\`scripts/bench/heap-probe.mjs\`, observed, never forced): what the run kept, where RSS also holds what the collector has not returned.${peakNotReset ? ' NOT RESET: this system refused the reset, so each run shows the peak of every run before it too.' : ''}`,
     `- Seed A order-sign without prefetch, its FHIR server in another process (the first service's embedded one, ${readsPerHook} reads per hook over loopback): ${remoteLine}.`,
     `- Latency at half of the service's own peak on seed A, ${half} req/s arriving at a steady pace for ${TAIL_SECONDS} s (\`scripts/bench/steady.mjs\`, measured from when each request was due): p50 ${halfLoad.p50} ms, p99 ${halfLoad.p99} ms, p99.9 ${halfLoad.p999 ?? 0} ms (${halfLoad.non2xx + halfLoad.errors + halfLoad.timeouts} failed), on a service never forced to collect (${tailGc}). The bare server under the same arrivals: p50 ${halfBare.p50} ms, p99 ${halfBare.p99} ms. With autocannon's rate limit instead (each connection's per-second quota sent back to back, as in earlier reports): p50 ${halfBursts.p50} ms, p99 ${halfBursts.p99} ms.`,
     `- Soak: ${SOAK_SECONDS} s at ${half} req/s, steady arrivals (${f(soakResult.total ?? 0)} requests, ${soakResult.non2xx ?? 0} non-2xx, p99 ${soakResult.p99 ?? 0} ms); RSS ${f(settled[0]?.[1] ?? 0)} MB after warm-up, ${f(settled.at(-1)?.[1] ?? 0)} MB at the end, trend ${f(slope, 2)} MB/min over ${samples.length} samples (MB, every 10 s: ${samples.map((x) => f(x[1])).join(', ')}).`,

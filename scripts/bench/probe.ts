@@ -46,6 +46,18 @@ export function collections(file: string, from: number, to: number): string {
 }
 
 /**
+ * The largest heap in use just after the service's own full collections in a time window, and how many there were:
+ * "48.2 (3)", or "none" when it did not collect in full.
+ * @param file - the heap probe's file.
+ * @param from - window start, ms since epoch.
+ * @param to - window end.
+ */
+export function liveHeapIn(file: string, from: number, to: number): string {
+  const own = probeEntries(file).filter((e) => e.kind === 'major' && e.at >= from && e.at <= to);
+  return own.length === 0 ? 'none' : `${f(Math.max(...own.map((e) => e.mb)), 1)} (${own.length})`;
+}
+
+/**
  * The heap probe's record as a sentence: the forced collections before the settle run and after the soak, and the
  * service's own full collections during the soak.
  * @param file - the probe's file.
