@@ -148,10 +148,10 @@ export async function load(url: string, bodyFile: string, extra: Record<string, 
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult;
 }
 
-/** Thirty calls, each required to answer 200; resolves with the last response's body. */
-export async function warm(url: string, body: string, headers: Record<string, string> = {}): Promise<string> {
+/** Calls (thirty unless said), each required to answer 200; resolves with the last response's body. */
+export async function warm(url: string, body: string, headers: Record<string, string> = {}, calls = 30): Promise<string> {
   let text = '';
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < calls; i++) {
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body });
     text = await res.text();
     if (res.status !== 200) throw new Error(`warm-up got ${res.status} from ${url}: ${text.slice(0, 300)}`);

@@ -12,7 +12,7 @@ import type { Rule, RulePack, Source, Threshold } from '../engine/pack-types.js'
 import type { Placeholder } from '../engine/placeholders.js';
 import { fillPlaceholders } from '../engine/placeholders.js';
 import type { Card, Link, Suggestion } from '../hooks/types.js';
-import { fitSummary } from '../hooks/wire-json.js';
+import { fitSummary, tidySummary } from '../hooks/wire-json.js';
 import { formatEvidence, formatResult, formatThreshold } from './render-values.js';
 
 /** Da Vinci CRD card types code system. */
@@ -173,7 +173,7 @@ export function summaryBeforeFit(finding: Finding, options: ComposeOptions): str
   const template = finding.rule.card;
   const pack = options.packs.get(finding.packId);
   if (!template || !pack) return undefined;
-  return fillPlaceholders(template.summary, filler(finding, ordersOf([finding]), pack, options.publicBaseUrl)).replace(/\s+/g, ' ').trim();
+  return tidySummary(fillPlaceholders(template.summary, filler(finding, ordersOf([finding]), pack, options.publicBaseUrl)));
 }
 
 /**

@@ -57,13 +57,22 @@ function pruneObject(object: Record<string, unknown>): Record<string, unknown> |
 const UNTIDY = /\s\s|[^\S ]|^\s|\s$/;
 
 /**
+ * A summary with its whitespace as the wire sends it: runs and line breaks made one space, none at either end.
+ * @param summary - the summary text.
+ * @returns the tidied text (the same string when already tidy).
+ */
+export function tidySummary(summary: string): string {
+  return UNTIDY.test(summary) ? summary.replace(/\s+/g, ' ').trim() : summary;
+}
+
+/**
  * Shortens a summary to the spec's limit, on a word boundary where one is near, with an ellipsis.
  * @param summary - the summary text.
  * @returns the summary, at most 139 characters.
  */
 export function fitSummary(summary: string): string {
   // Most summaries are already tidy (each card's is fitted when composed and again here): test before copying.
-  const text = UNTIDY.test(summary) ? summary.replace(/\s+/g, ' ').trim() : summary;
+  const text = tidySummary(summary);
   if (text.length <= MAX_SUMMARY_LENGTH) return text;
   const cut = text.slice(0, MAX_SUMMARY_LENGTH - 1);
   const space = cut.lastIndexOf(' ');
