@@ -141,7 +141,7 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     'false implies %empty', 'true implies false', 'true implies %empty', '%empty implies true', '%empty implies false', "%observations.exists() implies %numbers.count() = 3",
     // arithmetic and strings
     '%numbers.sum()', '(7 * 100 / 9).round(0)', '(10 / 3).round(2)', '1 / 0', '%numbers.first() + 2.5', "'a' + 'b'", "'a' & %empty & 'b'",
-    '(0.1 + 0.2)', '(2.345).round(2)', '(0 - 2.5).round(0)', '(0 - 5.5).abs()',
+    '(0.1 + 0.2)', '(2.345).round(2)', '(0 - 2.5).round(0)', '(0 - 5.5).abs()', '(2.7).floor()', '(0 - 2.5).floor()', '(3).floor()', '%empty.floor()', '(9 * 3 / 7).floor()',
     "%observations.effective.ofType(dateTime).first().toString() & '|' & %observations.value.ofType(integer).toString()",
     "'3|4'.split('|').last().toDecimal()", "'x'.toDecimal()", "(5).toString()", "(5.5).toString()", 'true.toString()',
     "'abc'.contains('')", "'abc'.startsWith('ab')", "'ab\ncd'.matches('b.c')", "'Abc'.upper()",

@@ -109,6 +109,7 @@ export const CORE_FUNCTIONS: ReadonlyMap<string, NativeFunction> = new Map<strin
   ['toString', { arities: [0], boolean: false, fn: toStringOf }],
   ['toDecimal', { arities: [0], boolean: false, fn: toDecimalOf }],
   ['abs', { arities: [0], boolean: false, fn: (input) => { const n = numberOf(input); return n === undefined ? NONE : one(Math.abs(n)); } }],
+  ['floor', { arities: [0], boolean: false, fn: (input) => { const n = numberOf(input); return n === undefined ? NONE : one(Math.floor(n)); } }],
   ['sort', { arities: [0], boolean: false, subset: true, fn: sortOf }],
   ['sum', { arities: [0], boolean: false, fn: sumOf }],
   // Both collections kept whole, repeats included (the argument reads no focus, see invocation() in compile.ts).
