@@ -203,6 +203,26 @@ describe('the evaluation the app shows', () => {
     expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(line);
   });
 
+  it('dose lines set a ziconotide order against the ziconotide prescriptions on record and the label titration', () => {
+    const request = fromFixture('seed-a-ziconotide-schizophrenia.order-sign.json');
+    const ziconotide = (): readonly string[] => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'))?.dose ?? [];
+    // The fixture's order programs 1.2 mcg/day, and seed A has no ziconotide history.
+    expect(ziconotide()).toContain('No earlier ziconotide order on record: the label starts at no more than 2.4 mcg/day.');
+
+    // An earlier order of 2.4 mcg/day written three days before: two steps of 2.4 allowed, then the same dose.
+    const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>;
+    const earlier = { ...structuredClone(order), id: 'z-earlier', status: 'completed', authoredOn: '2026-11-17' } as Record<string, unknown>;
+    const rate = (value: number) => [{ doseAndRate: [{ rateQuantity: { value, unit: 'mcg/d', system: 'http://unitsofmeasure.org', code: 'ug/d' } }] }];
+    earlier['dosageInstruction'] = rate(2.4);
+    request.records['medicationRequests'] = [...(request.records['medicationRequests'] ?? []), earlier as unknown as Resource];
+    order['dosageInstruction'] = rate(6);
+    const line = 'Against the ziconotide order of 2026-11-17: 2.4 -> 6 mcg/day in 3 days; the label allows up to +4.8 mcg/day in that time.';
+    expect(ziconotide()).toContain(line);
+    expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(line);
+    order['dosageInstruction'] = rate(2.4);
+    expect(ziconotide()).toContain('Against the ziconotide order of 2026-11-17: 2.4 mcg/day, unchanged.');
+  });
+
   it('a new start lists the implant-time criteria instead', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
