@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ValueSet } from '@medplum/fhirtypes';
-import { compileExpression, userFunctions } from '../expressions.js';
+import { compileExpression, evaluationTime, userFunctions } from '../expressions.js';
 import { compileValueSet } from '../value-sets.js';
 import { compileNative } from './compile.js';
 import { packFunctions } from './functions.js';
@@ -50,6 +50,8 @@ const vars = {
     { value: 4 },
   ],
   twoTypes: [{ resourceType: 'Procedure', id: 'p', status: 'completed', performedDateTime: '2026-08-06', performedPeriod: { start: '2026-02-03' } }],
+  // fhirpath.js's own date values, as the engine passes them (a result holding one is given as its text).
+  ...evaluationTime(new Date('2026-11-20T15:00:00Z')),
 };
 
 function both(expression: string): { native: unknown; reference: unknown } {
@@ -160,6 +162,8 @@ describe('native FHIRPath answers what fhirpath.js answers', () => {
     "%observations.id.join('|')", '%observations.id.join()', "%empty.join(',')", "'3|4|5'.split('|').skip(1).join('|')", "%observations.select(id).join(%empty)",
     // pack functions on inputs beyond the table of expected answers below
     '%observations.value.ofType(Quantity).value.grouped()', "'1000'.grouped()", '%empty.grouped()', '%quantities.first().grouped()', '%numbers.last().grouped()',
+    '%today', '%now', 'iif(%flags.first(), %today, %now)', '%observations.select(%today)',
+    '%today.daysTo(%now)',
     '%flags.yesNo()', '%numbers.yesNo()', '%empty.exists().yesNo()', "%units.where(unitCode() = 'ug/d').value", '%empty.unitCode()',
   ])('%s', (expression) => {
     const { native, reference } = both(expression);

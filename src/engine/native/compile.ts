@@ -309,6 +309,16 @@ class Compiler {
 /** A natively compiled expression: same inputs and results as fhirpath.js; throws Fallback when unsure. */
 export type NativeFn = (root: object, vars: Record<string, unknown>) => readonly unknown[];
 
+/** A fhirpath.js internal value (a date or time such as %now or %today): a class instance carrying its text. */
+function isInternalValue(item: unknown): item is { readonly asStr: string } {
+  return typeof item === 'object' && item !== null && !isPlainObject(item) && typeof (item as { asStr?: unknown }).asStr === 'string';
+}
+
+/** A result item as fhirpath.js gives it: unboxed, and an internal date or time as its text (resolveInternalTypes). */
+function resolved(item: unknown): unknown {
+  return isInternalValue(item) ? item.asStr : plain(item);
+}
+
 /**
  * Compiles an expression natively when the subset covers it.
  * @param expression - FHIRPath text (already checked by the pack loader).
@@ -331,7 +341,7 @@ export function compileNative(expression: string, functions: ReadonlyMap<string,
     const self = [root];
     const out = plan.run(self, defined.size > 0 ? { vars, self, defs: {} } : { vars, self });
     // Unboxed only when something is boxed: most results are handed on as they are (and are never changed).
-    for (const item of out) if (item instanceof Untyped) return out.map(plain);
+    for (const item of out) if (item instanceof Untyped || isInternalValue(item)) return out.map(resolved);
     return out;
   };
 }
