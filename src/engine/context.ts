@@ -6,10 +6,7 @@ import type { EvaluationInput } from '../hooks/handle-hook.js';
 import type { EvaluationContext } from './evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
-import { DATA_VARIABLES } from './pack-types.js';
-
-/** Resource types that are orders (CDS Hooks order-sign/order-select, R4). */
-const ORDER_TYPES = new Set(['MedicationRequest', 'ServiceRequest', 'DeviceRequest', 'NutritionOrder', 'VisionPrescription', 'CommunicationRequest', 'Task']);
+import { DATA_VARIABLES, ORDER_TYPES } from './pack-types.js';
 
 /** The context of a hook call, with the orders as the client sent them (what the coverage-information echoes). */
 export interface HookContext extends EvaluationContext {

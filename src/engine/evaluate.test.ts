@@ -177,6 +177,11 @@ function demoWithEarlierOrder(): RulePack {
       '    description: Names every completed order, which forOrder does not allow',
       '    forOrder: "%medicationRequests.where(status = \'completed\')"',
       '    expression: "%dailyMg"',
+      '  patientDailyMg:',
+      '    kind: value',
+      '    description: Names the patient (when the record has prescriptions), which is not an order',
+      '    forOrder: "%patient.where(%medicationRequests.exists())"',
+      '    expression: "%dailyMg"',
       '',
     ].join('\n')
   );
@@ -229,5 +234,11 @@ describe('criteria read as for another order (forOrder)', () => {
     expect(valueFor(result, undefined, 'everyCompletedDailyMg')).toMatchObject({ truth: 'unknown', error: 'forOrder names 2 items; it must name one order at most' });
     expect(result.errors).toContainEqual({ expression: "%medicationRequests.where(status = 'completed')", message: 'forOrder names 2 items; it must name one order at most' });
     expect(result.findings.map((f) => f.rule.id)).toContain('demo-established-order');
+  });
+
+  it('reports naming a resource that is not an order as an error, and the criterion is not known', () => {
+    const result = evaluatePack(earlierPack, withHistory([completed('a', 480)]), { allCriteria: true });
+    expect(valueFor(result, undefined, 'patientDailyMg')).toMatchObject({ truth: 'unknown', error: 'forOrder names a Patient, not an order' });
+    expect(valueFor(result, undefined, 'lastCompletedDailyMg')?.value).toEqual([13.2]);
   });
 });

@@ -10,7 +10,7 @@ import { evaluationTime } from './expressions.js';
 import { planOf } from './evaluation-plan.js';
 import type { EvaluationPlan, FilterPlan, RulePlan } from './evaluation-plan.js';
 import type { CompiledExpression, Criterion, Rule, RulePack } from './pack-types.js';
-import { DATA_VARIABLES, SUPPLEMENTARY_VARIABLES } from './pack-types.js';
+import { DATA_VARIABLES, ORDER_TYPES, SUPPLEMENTARY_VARIABLES } from './pack-types.js';
 
 /** Everything one evaluation reads. */
 export interface EvaluationContext {
@@ -256,15 +256,16 @@ class Run {
 
   /**
    * The order a forOrder expression names, read in the scope asking: NOT_NAMED when it names none, an Error (kept
-   * with the request's errors) when it fails or names more than one resource or something else.
+   * with the request's errors) when it fails or names more than one item, or anything but an order resource.
    */
   private otherOrder(e: CompiledExpression, home: Scope): Resource | typeof NOT_NAMED | Error {
     const raw = this.run(e, home.vars, home.order);
     if (raw instanceof Error) return raw;
     if (raw.length === 0) return NOT_NAMED;
     const named = raw[0];
-    if (raw.length === 1 && isResource(named)) return named;
-    const message = raw.length > 1 ? `forOrder names ${raw.length} items; it must name one order at most` : 'forOrder names something that is not a resource';
+    if (raw.length === 1 && isResource(named) && ORDER_TYPES.has(named.resourceType)) return named;
+    const message =
+      raw.length > 1 ? `forOrder names ${raw.length} items; it must name one order at most` : isResource(named) ? `forOrder names a ${named.resourceType}, not an order` : 'forOrder names something that is not a resource';
     this.errors.push({ expression: e.text, ...(home.order ? { order: referenceOf(home.order) } : {}), message });
     return new Error(message);
   }

@@ -190,5 +190,8 @@ export const DATA_VARIABLES = ['patient', 'conditions', 'devices', 'medicationRe
  */
 export const SUPPLEMENTARY_VARIABLES: ReadonlySet<string> = new Set<(typeof DATA_VARIABLES)[number]>(['claims']);
 
+/** Resource types that are orders (CDS Hooks order-sign/order-select, R4): what %order and forOrder may name. */
+export const ORDER_TYPES: ReadonlySet<string> = new Set(['MedicationRequest', 'ServiceRequest', 'DeviceRequest', 'NutritionOrder', 'VisionPrescription', 'CommunicationRequest', 'Task']);
+
 /** Every variable the engine provides besides criteria. */
 export const CONTEXT_VARIABLES = new Set<string>([...DATA_VARIABLES, 'draftOrders', 'order', 'now', 'today', 'thresholds']);
