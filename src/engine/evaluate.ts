@@ -116,9 +116,9 @@ interface Scope {
 const NO_EVIDENCE: readonly EvidenceItem[] = [];
 const NO_VALUE: readonly unknown[] = [];
 const TRUE: readonly unknown[] = [true];
+const FALSE: readonly unknown[] = [false];
 /** A forOrder expression that named no order. */
 const NOT_NAMED = Symbol('not named');
-const FALSE: readonly unknown[] = [false];
 
 /** Where a scope's variables find the evaluation and the scope their criteria are computed in. */
 const RUN = Symbol('run');

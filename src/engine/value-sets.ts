@@ -27,7 +27,7 @@ interface Include {
  * Compiles a ValueSet resource.
  * @param vs - the resource.
  * @param where - file name, for messages.
- * @param resolve - finds an included value set by its canonical URL when a coding is tested (the pack checks at
+ * @param resolve - finds an included value set by its canonical URL, at the first coding tested (the pack checks at
  *   load that every one exists and that none includes itself).
  * @returns the compiled value set.
  * @throws Error naming the file and the element that cannot be used.
@@ -45,6 +45,7 @@ export function compileValueSet(vs: ValueSet, where: string, resolve: (url: stri
     return inc;
   };
   const included: string[] = [];
+  let members: CompiledValueSet[] | undefined;
   vs.compose.include.forEach((include, i) => {
     if (include.valueSet?.length) {
       // FHIR: several value sets in one include, or a system beside them, mean an intersection; not supported.
@@ -84,7 +85,9 @@ export function compileValueSet(vs: ValueSet, where: string, resolve: (url: stri
       const code = inc ? comparableCode(system, coding.code) : '';
       if (inc?.excluded.has(code)) return false;
       if (inc && (inc.codes.has(code) || inc.prefixes.some((p) => code.startsWith(p)))) return true;
-      return included.some((url) => resolve(url)?.contains(coding) === true);
+      // Resolved at the first test, when the pack has compiled (and checked) every value set; then kept.
+      members ??= included.flatMap((url) => resolve(url) ?? []);
+      return members.some((m) => m.contains(coding));
     },
   };
 }
