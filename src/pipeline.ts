@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { RulePack } from './engine/pack-types.js';
 import { loadRulePacks, readThresholdOverrides } from './engine/rule-packs.js';
 import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
+import { configurationOptionsFor } from './services/configuration-options.js';
 import { loadServiceDefinitions } from './services/service-definitions.js';
 
 /** A pipeline and the packs it evaluates. */
@@ -26,10 +27,11 @@ export interface LoadedPipeline {
 export function loadPipeline(config: Config, evaluate?: Evaluator): LoadedPipeline {
   const services = loadServiceDefinitions(config.rulesDir);
   const packs = loadRulePacks(join(config.rulesDir, 'packs'), join(config.rulesDir, 'schema'), readThresholdOverrides(config.thresholdsFile));
+  const offered = services.map((s) => ({ ...s, configurationOptions: configurationOptionsFor(s.hook, packs) }));
   return {
     packs,
     pipeline: {
-      services: new Map(services.map((s) => [s.id, s])),
+      services: new Map(offered.map((s) => [s.id, s])),
       evaluate: evaluate ?? createEvaluator(packs, { publicBaseUrl: config.publicBaseUrl }),
       prefetchDeadlineMs: config.prefetchDeadlineMs,
       fhirCallTimeoutMs: config.fhirCallTimeoutMs,

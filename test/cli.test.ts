@@ -82,7 +82,7 @@ describe('npm run rules:check', () => {
   it('fails with the loader message when a pack does not compile', () => {
     const root = mkdtempSync(join(tmpdir(), 'itcds-packs-'));
     cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
-    writeFileSync(join(root, 'demo', 'rules', 'broken.yaml'), 'id: broken\nversion: 1.0.0\ntitle: b\nhooks: [order-sign]\nscope: patient\nwhen: "%nothing"\ncard: { indicator: info, summary: s, sources: [demo-policy] }\n');
+    writeFileSync(join(root, 'demo', 'rules', 'broken.yaml'), 'id: broken\nversion: 1.0.0\ntitle: b\nhooks: [order-sign]\nscope: patient\nwhen: "%nothing"\ncard: { indicator: info, topic: guideline, summary: s, sources: [demo-policy] }\n');
     const result = run('scripts/rules-check.ts', [root]);
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/broken.yaml: rule broken \(when\): unknown variable %nothing/);

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
+import { CRD_CARD_TYPES } from '../engine/card-types.js';
 import { describeEvidence } from '../engine/describe.js';
 import type { Finding } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
@@ -14,9 +15,6 @@ import { fillPlaceholders } from '../engine/placeholders.js';
 import type { Card, Link, Suggestion } from '../hooks/types.js';
 import { fitSummary, tidySummary } from '../hooks/wire-json.js';
 import { formatEvidence, formatResult, formatThreshold } from './render-values.js';
-
-/** Da Vinci CRD card types code system. */
-export const CRD_CARD_TYPES = 'http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp';
 
 /** What composition needs besides the findings. */
 export interface ComposeOptions {
@@ -223,7 +221,7 @@ export function composeCard(finding: Finding | readonly Finding[], options: Comp
     source: {
       label: source?.title ?? pack.title,
       ...(source?.url ? { url: source.url } : {}),
-      ...(template.topic ? { topic: { system: CRD_CARD_TYPES, code: template.topic } } : {}),
+      topic: { system: CRD_CARD_TYPES, code: template.topic },
     },
     ...(suggestions.length > 0 ? { suggestions, selectionBehavior: template.selectionBehavior ?? 'any' } : {}),
     ...(template.overrideReasons ? { overrideReasons: template.overrideReasons.map((r) => ({ ...r })) } : {}),

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Coding, Coverage } from '@medplum/fhirtypes';
+import { CRD_CARD_TYPES, SERVICE_CARD_TYPE } from '../engine/card-types.js';
 import { contextFromInput } from '../engine/context.js';
 import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
@@ -18,7 +19,7 @@ import type { Card, Link } from '../hooks/types.js';
 import type { CriterionResult, Evaluation, Finding } from '../engine/evaluate.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { fitSummary } from '../hooks/wire-json.js';
-import { cardGroups, composeCard, CRD_CARD_TYPES } from './compose.js';
+import { cardGroups, composeCard } from './compose.js';
 import { coverageInformationActions } from './coverage-information.js';
 
 /** Options of the evaluator. */
@@ -52,7 +53,7 @@ function withAppLink(card: Card, findings: readonly Finding[], serviceId: string
 }
 
 /** The service's own cards (not a rule pack's) name the service as their source. */
-const SERVICE_SOURCE = { label: 'intrathecal-cds', topic: { system: CRD_CARD_TYPES, code: 'guideline' } } as const;
+const SERVICE_SOURCE = { label: 'intrathecal-cds', topic: { system: CRD_CARD_TYPES, code: SERVICE_CARD_TYPE } } as const;
 
 function unevaluableCard(u: UnevaluableOrder, uuid: () => string): Card {
   return {
@@ -139,7 +140,10 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
       ...unevaluableOrders(ctx.ordersToJudge, unread, input.request.fhirServer).map((u) => unevaluableCard(u, uuid)),
       ...ruleCards,
       ...(missing.length > 0 || partial.length > 0 ? [incompleteCard(missing, partial, uuid)] : []),
-    ].sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
+    ]
+      // A card type the call switched off (CRD configuration) is not returned; coverage information still is.
+      .filter((card) => input.request.configuration?.[card.source.topic?.code ?? ''] !== false)
+      .sort((a, b) => SEVERITY[a.indicator] - SEVERITY[b.indicator]);
     if (!COVERAGE_HOOKS.has(input.service.hook)) return { cards };
     const coverage = (input.data.resources['coverages'] ?? []).find((c): c is Coverage => c.resourceType === 'Coverage' && c.status === 'active');
     const date = input.now.toISOString().slice(0, 10);

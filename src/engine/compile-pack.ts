@@ -15,12 +15,6 @@ import { placeholdersIn, readPlaceholder } from './placeholders.js';
 import { compileValueSet } from './value-sets.js';
 import type { CompiledValueSet } from './value-sets.js';
 
-/** Da Vinci CRD card types (http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp). */
-export const CARD_TOPICS = new Set([
-  'coverage-info', 'claim', 'insurance', 'limits', 'network', 'appropriate-use', 'cost', 'therapy-alternatives-opt',
-  'therapy-alternatives-req', 'clinical-reminder', 'duplicate-therapy', 'contraindication', 'guideline', 'off-guideline',
-]);
-
 interface Scope {
   readonly files: PackFiles;
   readonly valueSets: ReadonlyMap<string, CompiledValueSet>;
@@ -208,7 +202,6 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
     const orders = raw.orders ? compileChecked(raw.orders, `${where} (orders)`, scope) : undefined;
     if (raw.card) {
       for (const s of raw.card.sources) if (!pack.sources.has(s)) throw new DefinitionError(`${where}: card cites unknown source "${s}"`);
-      if (raw.card.topic && !CARD_TOPICS.has(raw.card.topic)) throw new DefinitionError(`${where}: card topic "${raw.card.topic}" is not a Da Vinci CRD card type`);
       if (raw.card.suggestions?.length && !raw.card.selectionBehavior) throw new DefinitionError(`${where}: a card with suggestions needs selectionBehavior`);
       if (raw.card.combineOrders && raw.scope !== 'order') throw new DefinitionError(`${where}: combineOrders joins the cards of several orders; use scope order`);
       if (raw.card.combineOrders && raw.card.suggestions?.length) throw new DefinitionError(`${where}: combineOrders cannot join suggestions, whose actions are per order`);

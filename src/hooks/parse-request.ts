@@ -8,6 +8,7 @@ import { isJsonObject, isResource } from '../fhir/json.js';
 import type { JsonObject } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
+import { CONFIGURATION_EXTENSION, OPTIONS_EXTENSION } from '../services/configuration-options.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
 import type { FhirAuthorization, HookContext, HookRequest, PrefetchValue } from './types.js';
 
@@ -197,6 +198,34 @@ function parsePrefetch(body: JsonObject, c: Checker, service: ServiceDefinition)
 }
 
 /**
+ * The CRD configuration the call sets (`extension["davinci-crd.configuration"]`: option code -> value), kept for
+ * the options the service offers. Lenient: no configuration, or an `extension` that is not an object, is the
+ * default (every card type on); an option the service does not offer is ignored whatever its value (CRD: SHALL
+ * ignore unsupported configuration); "true" and "false" as text mean the booleans. A configuration that is not an
+ * object, or an offered option set to anything else, is refused: the client asked for something the service cannot
+ * tell, and guessing would show or hide cards against its intent.
+ */
+function parseConfiguration(body: JsonObject, c: Checker, service: ServiceDefinition): Record<string, boolean> | undefined {
+  const extension = body['extension'];
+  const raw = isJsonObject(extension) ? extension[CONFIGURATION_EXTENSION] : undefined;
+  if (raw === undefined || raw === null) return undefined;
+  const path = `extension.${CONFIGURATION_EXTENSION}`;
+  if (!isJsonObject(raw)) {
+    c.fail(path, `${path} must be an object of option codes and values (see ${OPTIONS_EXTENSION} in GET /cds-services)`, 'structure');
+    return undefined;
+  }
+  const configuration: Record<string, boolean> = {};
+  for (const option of service.configurationOptions ?? []) {
+    const value = raw[option.code];
+    if (value === undefined || value === null) continue;
+    const flag = value === 'true' ? true : value === 'false' ? false : value;
+    if (typeof flag === 'boolean') configuration[option.code] = flag;
+    else c.fail(`${path}.${option.code}`, `${path}.${option.code} must be true or false, got ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}`, 'value');
+  }
+  return Object.keys(configuration).length > 0 ? configuration : undefined;
+}
+
+/**
  * Parses and checks a hook request for a service.
  * @param body - the parsed JSON body.
  * @param service - the service that was called.
@@ -215,6 +244,7 @@ export function parseHookRequest(body: unknown, service: ServiceDefinition): Hoo
   const fhirAuthorization = parseAuthorization(body, c, fhirServer);
   const context = parseContext(body, c, service);
   const prefetch = parsePrefetch(body, c, service);
+  const configuration = parseConfiguration(body, c, service);
   if (c.problems.length > 0 || !context || !hookInstance) throw badRequest(c.problems);
   return {
     hook: service.hook,
@@ -223,5 +253,6 @@ export function parseHookRequest(body: unknown, service: ServiceDefinition): Hoo
     ...(fhirAuthorization ? { fhirAuthorization } : {}),
     context,
     prefetch,
+    ...(configuration ? { configuration } : {}),
   };
 }

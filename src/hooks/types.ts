@@ -16,6 +16,8 @@ export interface CdsServiceDescriptor {
   id: string;
   prefetch?: Record<string, string>;
   usageRequirements?: string;
+  /** CDS Hooks extensions; here the Da Vinci CRD configuration options. */
+  extension?: Record<string, unknown>;
 }
 
 /** `GET /cds-services` body. */
@@ -56,6 +58,8 @@ export interface HookRequest {
   context: HookContext;
   /** Only the keys the service declared; undeclared keys are dropped while parsing. */
   prefetch: Record<string, PrefetchValue>;
+  /** The CRD configuration options the call set, of those the service offers (card type code -> on or off). */
+  configuration?: Record<string, boolean>;
 }
 
 /** Card indicator: urgency from the clinician's point of view. */

@@ -9,6 +9,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseTemplate } from '../hooks/prefetch-template.js';
 import type { ParsedTemplate } from '../hooks/prefetch-template.js';
 import type { CdsServiceDescriptor, HookName } from '../hooks/types.js';
+import { OPTIONS_EXTENSION } from './configuration-options.js';
+import type { ConfigurationOption } from './configuration-options.js';
 
 /** One declared prefetch key. */
 export interface PrefetchKey {
@@ -25,6 +27,8 @@ export interface ServiceDefinition {
   readonly description: string;
   readonly usageRequirements?: string;
   readonly prefetch: readonly PrefetchKey[];
+  /** The CRD configuration options it offers (one per card type it can return); set from the packs at load. */
+  readonly configurationOptions?: readonly ConfigurationOption[];
 }
 
 interface RawService {
@@ -95,5 +99,6 @@ export function toDescriptor(service: ServiceDefinition): CdsServiceDescriptor {
     id: service.id,
     prefetch: Object.fromEntries(service.prefetch.map((p) => [p.key, p.parsed.template])),
     ...(service.usageRequirements ? { usageRequirements: service.usageRequirements } : {}),
+    ...(service.configurationOptions?.length ? { extension: { [OPTIONS_EXTENSION]: service.configurationOptions } } : {}),
   };
 }

@@ -127,7 +127,29 @@ export function feedbackFailures(body: unknown): string[] {
 }
 
 /**
- * Checks a discovery body: every service has hook, description and id strings.
+ * Checks the Da Vinci CRD configuration options of a discovery entry (CDSHookServicesExtensionConfiguration): each
+ * with a code, a type boolean or integer, a name, a description and a default of that type; codes, names and
+ * descriptions unique within the service.
+ */
+function configurationOptionFailures(options: unknown, where: string, failures: string[]): void {
+  if (!Array.isArray(options)) {
+    failures.push(`${where} must be an array`);
+    return;
+  }
+  (options as Json[]).forEach((o, j) => {
+    for (const field of ['code', 'name', 'description']) if (typeof o[field] !== 'string' || o[field] === '') failures.push(`${where}[${j}].${field} must be a non-empty string`);
+    if (o['type'] !== 'boolean' && o['type'] !== 'integer') failures.push(`${where}[${j}].type must be boolean or integer`);
+    else if (o['type'] === 'boolean' ? typeof o['default'] !== 'boolean' : !Number.isInteger(o['default'])) failures.push(`${where}[${j}].default must be a ${String(o['type'])}`);
+  });
+  for (const field of ['code', 'name', 'description']) {
+    const values = (options as Json[]).map((o) => o[field]);
+    if (new Set(values).size !== values.length) failures.push(`${where}: each ${field} must be unique`);
+  }
+}
+
+/**
+ * Checks a discovery body: every service has hook, description and id strings, and CRD configuration options,
+ * when listed, are well formed.
  * @param body - the discovery body.
  * @returns the failures.
  */
@@ -138,6 +160,8 @@ export function discoveryFailures(body: unknown): string[] {
   emptyValues(services, 'services', failures, true);
   (services as Json[]).forEach((s, i) => {
     for (const field of ['hook', 'description', 'id']) if (typeof s[field] !== 'string') failures.push(`services[${i}].${field} must be a string`);
+    const options = (s['extension'] as Json | undefined)?.['davinci-crd.configuration-options'];
+    if (options !== undefined) configurationOptionFailures(options, `services[${i}].extension.davinci-crd.configuration-options`, failures);
   });
   return failures;
 }
