@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CriterionResult, Finding } from '../engine/evaluate.js';
 import type { CoverageTemplate } from '../engine/pack-types.js';
-import { findingCoverage, mergeCoverage } from './coverage-information.js';
+import type { Extension, MedicationRequest } from '@medplum/fhirtypes';
+import { COVERAGE_INFORMATION, coverageInformationActions, findingCoverage, mergeCoverage } from './coverage-information.js';
+import type { CoverageInformationOptions } from './coverage-information.js';
 
 const TEMPLATE: CoverageTemplate = { paNeeded: 'satisfied', satisfiedPaId: '{{authorizationNumber}}', reason: 'Authorization {{authorizationNumber}} until {{authorizationEnd}}.' };
 
@@ -31,5 +33,45 @@ describe('mergeCoverage', () => {
     const stricter = mergeCoverage([satisfied, { paNeeded: 'conditional', reason: 'plan' }]);
     expect(stricter.paNeeded).toBe('conditional');
     expect(stricter.satisfiedPaId).toBeUndefined();
+  });
+});
+
+describe('coverageInformationActions', () => {
+  const coverage = { resourceType: 'Coverage', id: 'cov-1', status: 'active' } as const;
+  const covered: CoverageTemplate = { covered: 'covered', paNeeded: 'no-auth', reason: 'Follows the established pump.' };
+  function actions(order: MedicationRequest, template: CoverageTemplate = covered, date = '2026-11-20'): ReturnType<typeof coverageInformationActions> {
+    const f = { packId: 'p', packVersion: '1', rule: { coverage: template } as Finding['rule'], results: new Map(), evidence: [], order } as Finding;
+    let n = 0;
+    const options: CoverageInformationOptions = { coverage: coverage as CoverageInformationOptions['coverage'], date, uuid: () => `id-${date}-${++n}`, billingCode: () => ({ system: 'hcpcs', code: 'J2274' }) };
+    return coverageInformationActions([order], [f], options);
+  }
+  const draft: MedicationRequest = { resourceType: 'MedicationRequest', id: 'mr-1', status: 'draft', intent: 'order', subject: { reference: 'Patient/p' }, extension: [{ url: 'http://example.org/other', valueString: 'kept' }] };
+  const annotations = (r: unknown): Extension[] => ((r as MedicationRequest).extension ?? []).filter((e) => e.url === COVERAGE_INFORMATION);
+
+  it('annotates a draft order that carries no coverage information, keeping its other extensions', () => {
+    const [action] = actions(draft);
+    expect(action?.type).toBe('update');
+    expect((action?.resource as MedicationRequest).extension?.[0]).toEqual({ url: 'http://example.org/other', valueString: 'kept' });
+    expect(annotations(action?.resource)).toHaveLength(1);
+  });
+
+  it('sends nothing for an order that already carries the same assertion from an earlier call (another date and id)', () => {
+    const stored = actions(draft, covered, '2026-11-18')[0]?.resource as MedicationRequest;
+    expect(actions(stored)).toEqual([]);
+  });
+
+  it('replaces an annotation about the same coverage when what it asserts changed', () => {
+    const stored = actions(draft, covered, '2026-11-18')[0]?.resource as MedicationRequest;
+    const [action] = actions(stored, { covered: 'covered', paNeeded: 'auth-needed', reason: 'Authorization ended.' });
+    const [annotation] = annotations(action?.resource);
+    expect(annotations(action?.resource)).toHaveLength(1);
+    expect(annotation?.extension?.find((e) => e.url === 'pa-needed')?.valueCode).toBe('auth-needed');
+    expect(annotation?.extension?.find((e) => e.url === 'date')?.valueDate).toBe('2026-11-20');
+  });
+
+  it("keeps another coverage's annotation beside its own (it is not this call's to drop)", () => {
+    const other: Extension = { url: COVERAGE_INFORMATION, extension: [{ url: 'coverage', valueReference: { reference: 'Coverage/secondary' } }, { url: 'covered', valueCode: 'not-covered' }] };
+    const [action] = actions({ ...draft, extension: [other] });
+    expect(annotations(action?.resource).map((e) => e.extension?.[0]?.valueReference?.reference)).toEqual(['Coverage/secondary', 'Coverage/cov-1']);
   });
 });

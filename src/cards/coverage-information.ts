@@ -104,20 +104,40 @@ export function findingCoverage(finding: Finding): CoverageTemplate {
   return { ...template, reason, ...(paId !== '' && known ? { satisfiedPaId: paId } : {}) };
 }
 
+/** The sub-extensions that change with every call (when, and the id of the assertion), not with what is asserted. */
+const PER_CALL = new Set(['date', 'coverage-assertion-id']);
+
+/** The coverage an annotation is about ('' when it names none). */
+function coverageOf(annotation: Extension): string {
+  return annotation.extension?.find((e) => e.url === 'coverage')?.valueReference?.reference ?? '';
+}
+
+/** What an annotation asserts, order-insensitive: its sub-extensions but the per-call ones. */
+function assertion(annotation: Extension): string {
+  return JSON.stringify((annotation.extension ?? []).filter((e) => !PER_CALL.has(e.url)).map((e) => JSON.stringify(e)).sort());
+}
+
 /**
- * One `update` system action per concerned order.
+ * One `update` system action per concerned order whose coverage information is new. The order keeps every other
+ * extension, and the annotations about other coverages (another payer's assertion is not this call's to drop);
+ * the one about the same coverage is replaced. An order that already carries what this call asserts (the EHR stored
+ * an earlier answer) gets no action: CRD payers SHALL NOT send the update again unless something is new.
  * @param concerned - the orders a coverage rule concerns.
  * @param findings - every finding of the call.
  * @param options - coverage, date, ids, billing codes.
  * @returns the system actions.
  */
 export function coverageInformationActions(concerned: readonly Resource[], findings: readonly Finding[], options: CoverageInformationOptions): CdsAction[] {
-  return concerned.map((order) => {
+  return concerned.flatMap((order) => {
     const conclusions = findings.filter((f) => f.order === order && f.rule.coverage).map(findingCoverage);
     const merged = mergeCoverage(conclusions);
     const sent = options.asSent?.(order) ?? order;
-    const existing = ((sent as { extension?: Extension[] }).extension ?? []).filter((e) => e.url !== COVERAGE_INFORMATION);
-    const resource = { ...sent, extension: [...existing, extension(merged, options.billingCode(order), options)] } as Resource;
-    return { type: 'update', description: `Coverage information for ${referenceOf(order)}: ${merged.covered}`, resource };
+    const annotation = extension(merged, options.billingCode(order), options);
+    const current = (sent as { extension?: Extension[] }).extension ?? [];
+    const replaced = current.filter((e) => e.url === COVERAGE_INFORMATION && coverageOf(e) === coverageOf(annotation));
+    if (replaced.some((e) => assertion(e) === assertion(annotation))) return [];
+    const kept = current.filter((e) => !replaced.includes(e));
+    const resource = { ...sent, extension: [...kept, annotation] } as Resource;
+    return [{ type: 'update', description: `Coverage information for ${referenceOf(order)}: ${merged.covered}`, resource }];
   });
 }
