@@ -42,6 +42,7 @@ describe('loading and checking rule packs', () => {
     ['an unknown value set', 'criteria/demo.yaml', (t: string) => t.replace("inValueSet('demo-morphine')", "inValueSet('demo-morfine')"), /criterion isMorphineOrder: unknown value set "demo-morfine"/],
     ['a card without a topic (a client could not switch it off)', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('  topic: off-guideline\n', ''), /demo-dose-ceiling.yaml: does not match its schema: .*card.*topic/],
     ['a topic that is not a CRD card type', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('topic: off-guideline', 'topic: dose'), /demo-dose-ceiling.yaml: does not match its schema: .*card\/topic/],
+    ['a card about an order whose detail does not say which', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('detail: "Order: {{order}}."', 'detail: "Above the ceiling."'), /rule demo-dose-ceiling: a card about an order names it in its detail \(\{\{order\}\} or \{\{orderReference\}\}\)/],
     ['an unknown source', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('sources: [demo-consensus]', 'sources: [pacc-2099]'), /card cites unknown source "pacc-2099"/],
     ['an unknown threshold', 'criteria/demo.yaml', (t: string) => t.replace('%thresholds.demoMaxDailyMg', '%thresholds.demoMaxDaily'), /unknown threshold %thresholds.demoMaxDaily/],
     ['an unknown card placeholder', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('{{dailyMg}}', '{{dailyMgs}}'), /card placeholder \{\{dailyMgs\}\} names nothing/],

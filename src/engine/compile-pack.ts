@@ -155,6 +155,14 @@ function checkCardText(card: CardTemplate, where: string, pack: { criteria: Read
   }
 }
 
+/** Whether a card's detail names the order it is about. */
+function namesItsOrder(card: CardTemplate): boolean {
+  return placeholdersIn(card.detail ?? '').some((text) => {
+    const kind = readPlaceholder(text)?.kind;
+    return kind === 'order' || kind === 'orderReference';
+  });
+}
+
 /** The texts of a coverage conclusion that may hold placeholders. */
 function coverageTexts(coverage: CoverageTemplate): string[] {
   return [coverage.reason, coverage.satisfiedPaId ?? ''];
@@ -206,6 +214,9 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       if (raw.card.combineOrders && raw.scope !== 'order') throw new DefinitionError(`${where}: combineOrders joins the cards of several orders; use scope order`);
       if (raw.card.combineOrders && raw.card.suggestions?.length) throw new DefinitionError(`${where}: combineOrders cannot join suggestions, whose actions are per order`);
       checkCardText(raw.card, where, pack);
+      if (raw.scope === 'order' && !namesItsOrder(raw.card)) {
+        throw new DefinitionError(`${where}: a card about an order names it in its detail ({{order}} or {{orderReference}}): CRD asks a card about some of a call's orders to say which`);
+      }
     }
     if (raw.coverage) checkCoverageText(raw.coverage, where, pack);
     return {
