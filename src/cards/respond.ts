@@ -1,6 +1,7 @@
 /**
  * The evaluator the hook pipeline calls: context from the request, every pack evaluated, findings composed into
- * cards, and on order-sign the Da Vinci CRD coverage-information system actions. Pure apart from ids.
+ * cards (less the card types the call switched off), and on order-sign the Da Vinci CRD coverage-information system
+ * actions. Pure apart from ids.
  */
 import { randomUUID } from 'node:crypto';
 import type { Coding, Coverage } from '@medplum/fhirtypes';

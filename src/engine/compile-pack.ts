@@ -1,7 +1,8 @@
 /**
  * Compiles a pack's files into a RulePack and checks everything a rule author can get wrong: expressions that
  * do not parse, unknown functions or variables, criteria, value sets, sources, thresholds or placeholders that
- * do not exist, cycles between criteria, duplicate ids, and expressions that fail on an empty record.
+ * do not exist, cycles between criteria, duplicate ids, expressions that fail on an empty record, and a card about
+ * an order that does not say which.
  */
 import { DefinitionError } from '../services/service-definitions.js';
 import { compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
