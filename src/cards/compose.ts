@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import { CRD_CARD_TYPES } from '../engine/card-types.js';
+import { CRD_CARD_TYPES } from './card-types.js';
 import { describeEvidence } from '../engine/describe.js';
 import type { Finding } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';

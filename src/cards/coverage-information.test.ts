@@ -60,6 +60,16 @@ describe('coverageInformationActions', () => {
     expect(actions(stored)).toEqual([]);
   });
 
+  it('sends nothing when the stored assertion comes back with its sub-extensions and keys in another order', () => {
+    const stored = actions(draft, covered, '2026-11-18')[0]?.resource as MedicationRequest;
+    // As a FHIR server may store and return it: sub-extensions reversed, each object's keys reversed.
+    const reversed = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(reversed) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reversed(x)])) : v;
+    const shuffled = { ...stored, extension: stored.extension?.map((e) => (e.url === COVERAGE_INFORMATION ? { ...(reversed(e) as Extension), extension: (reversed(e.extension) as Extension[]).reverse() } : e)) };
+    expect(JSON.stringify(shuffled)).not.toBe(JSON.stringify(stored));
+    expect(actions(shuffled)).toEqual([]);
+  });
+
   it('replaces an annotation about the same coverage when what it asserts changed', () => {
     const stored = actions(draft, covered, '2026-11-18')[0]?.resource as MedicationRequest;
     const [action] = actions(stored, { covered: 'covered', paNeeded: 'auth-needed', reason: 'Authorization ended.' });

@@ -5,7 +5,7 @@
  */
 import type { Coding, Coverage, Extension, Resource } from '@medplum/fhirtypes';
 import type { CriterionResult, Finding } from '../engine/evaluate.js';
-import { referenceOf } from '../fhir/json.js';
+import { canonicalJson, referenceOf } from '../fhir/json.js';
 import type { CoverageTemplate } from '../engine/pack-types.js';
 import { fillPlaceholders } from '../engine/placeholders.js';
 import type { Placeholder } from '../engine/placeholders.js';
@@ -112,9 +112,9 @@ function coverageOf(annotation: Extension): string {
   return annotation.extension?.find((e) => e.url === 'coverage')?.valueReference?.reference ?? '';
 }
 
-/** What an annotation asserts, order-insensitive: its sub-extensions but the per-call ones. */
+/** What an annotation asserts, whatever the order of its sub-extensions and their keys: all but the per-call ones. */
 function assertion(annotation: Extension): string {
-  return JSON.stringify((annotation.extension ?? []).filter((e) => !PER_CALL.has(e.url)).map((e) => JSON.stringify(e)).sort());
+  return JSON.stringify((annotation.extension ?? []).filter((e) => !PER_CALL.has(e.url)).map(canonicalJson).sort());
 }
 
 /**

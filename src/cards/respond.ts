@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Coding, Coverage } from '@medplum/fhirtypes';
-import { CRD_CARD_TYPES, SERVICE_CARD_TYPE } from '../engine/card-types.js';
+import { CRD_CARD_TYPES, SERVICE_CARD_TYPE } from './card-types.js';
 import { contextFromInput } from '../engine/context.js';
 import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';

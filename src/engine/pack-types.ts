@@ -84,7 +84,7 @@ export interface CardTemplate {
   readonly summary: string;
   readonly detail?: string;
   readonly sources: readonly string[];
-  /** Da Vinci CRD card type (engine/card-types.ts): the card's source.topic, and the option that switches it off. */
+  /** Da Vinci CRD card type (cards/card-types.ts): the card's source.topic, and the option that switches it off. */
   readonly topic: string;
   /** One card for every order of a call on which the rule fires with the same text (scope order, no suggestions). */
   readonly combineOrders?: boolean;

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { canonicalJson } from '../fhir/json.js';
 
 /** Runs git in a folder and returns stdout; throws when git fails. */
 export type Git = (args: readonly string[]) => string;
@@ -21,14 +22,6 @@ export function gitIn(cwd: string): Git {
   return (args) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
-  }
-  return value;
-}
-
 /** The content of a YAML/JSON text without its version, and the version. */
 function contentOf(text: string): { content: string; version: string | undefined } {
   let parsed: unknown;
@@ -39,7 +32,7 @@ function contentOf(text: string): { content: string; version: string | undefined
   }
   if (typeof parsed !== 'object' || parsed === null) return { content: JSON.stringify(parsed), version: undefined };
   const { version, ...rest } = parsed as Record<string, unknown>;
-  return { content: JSON.stringify(sortKeys(rest)), version: typeof version === 'string' ? version : undefined };
+  return { content: canonicalJson(rest), version: typeof version === 'string' ? version : undefined };
 }
 
 /** One state of a versioned unit (a rule, or a pack's shared files). */

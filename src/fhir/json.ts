@@ -1,6 +1,6 @@
 /**
- * Guards for JSON as clients send it, and the reference of a resource: the small helpers every layer that reads
- * untrusted FHIR JSON needs, kept in one place.
+ * Guards for JSON as clients send it, its canonical text, and the reference of a resource: the small helpers every
+ * layer that reads untrusted FHIR JSON needs, kept in one place.
  */
 import type { Resource } from '@medplum/fhirtypes';
 
@@ -23,6 +23,22 @@ export function isJsonObject(value: unknown): value is JsonObject {
  */
 export function asJsonObject(value: unknown): JsonObject | undefined {
   return isJsonObject(value) ? value : undefined;
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (isJsonObject(value)) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+  return value;
+}
+
+/**
+ * JSON text with every object's keys in sorted order: the same for two values that differ only in key order (as a
+ * server may store and send back what it was given).
+ * @param value - a JSON value.
+ * @returns its canonical text.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CARD_TYPES } from '../engine/card-types.js';
+import { CARD_TYPES } from '../cards/card-types.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import type { RulePack } from '../engine/pack-types.js';
 import { configurationOptionsFor } from './configuration-options.js';

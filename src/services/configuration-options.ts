@@ -5,7 +5,7 @@
  * `extension["davinci-crd.configuration"]`, and `false` switches that type's cards off for the call. No option is
  * required; an option the service does not offer is ignored.
  */
-import { CARD_TYPES, SERVICE_CARD_TYPE } from '../engine/card-types.js';
+import { CARD_TYPES, SERVICE_CARD_TYPE } from '../cards/card-types.js';
 import type { RulePack } from '../engine/pack-types.js';
 import type { HookName } from '../hooks/types.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { CARD_TYPES } from '../../src/engine/card-types.js';
+import { CARD_TYPES } from '../../src/cards/card-types.js';
 import { schemaValidators } from '../../src/engine/load-pack.js';
 
 const SCHEMA_DIR = join(import.meta.dirname, '..', '..', 'cds-hooks', 'schema');
@@ -48,7 +48,7 @@ describe('the rule and service schemas', () => {
   });
 
   it('a rule card must name its topic, one of the CRD card types the service knows', () => {
-    // The schema lists them for rule authors' editors; engine/card-types.ts names them for configuration options.
+    // The schema lists them for rule authors' editors; cards/card-types.ts names them for configuration options.
     const rule = JSON.parse(readFileSync(join(SCHEMA_DIR, 'rule.schema.json'), 'utf8')) as { properties: { card: { required: string[]; properties: { topic: { enum: string[] } } } } };
     expect(rule.properties.card.required).toContain('topic');
     expect(rule.properties.card.properties.topic.enum).toEqual([...CARD_TYPES.keys()]);
