@@ -2,7 +2,7 @@
  * The service's SQLite database (node:sqlite, no native addon): feedback and the JWT replay store, in WAL mode so
  * processes on one machine share the file. How durable a write is, is chosen per connection (`synchronous`).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -57,4 +57,26 @@ export function openDatabase(path: string, durability: Durability = 'FULL'): Dat
   switchToWal(db);
   db.exec(`PRAGMA synchronous = ${durability}`);
   return db;
+}
+
+/**
+ * Opens a database that holds patient data: a new file is created readable and writable by its owner only (0600),
+ * and SQLite gives its -wal and -shm files the mode of the database file.
+ * @param path - file path, or `:memory:`.
+ * @param durability - FULL or NORMAL, for this connection's writes.
+ * @returns the open database, and whether an existing file is open to its group or to others (for a warning: an
+ * operator's choice of mode is not changed behind their back).
+ */
+export function openPrivateDatabase(path: string, durability: Durability): { db: DatabaseSync; openToOthers: boolean } {
+  let openToOthers = false;
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      openToOthers = (statSync(path).mode & 0o077) !== 0;
+    }
+  }
+  return { db: openDatabase(path, durability), openToOthers };
 }

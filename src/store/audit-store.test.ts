@@ -1,0 +1,119 @@
+import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditStore } from './audit-store.js';
+import type { InvocationRecord } from './audit-store.js';
+import { openPrivateDatabase } from './database.js';
+
+const opened: { close(): void }[] = [];
+afterEach(() => {
+  for (const db of opened.splice(0)) db.close();
+});
+
+function freshStore(path = join(mkdtempSync(join(tmpdir(), 'itcds-audit-')), 'audit.sqlite')) {
+  const { db } = openPrivateDatabase(path, 'NORMAL');
+  opened.push(db);
+  return { store: auditStore(db), path };
+}
+
+function invocation(over: Partial<InvocationRecord>): InvocationRecord {
+  return {
+    receivedAt: new Date('2026-11-20T10:00:00Z'),
+    requestId: 'r1',
+    serviceId: 'intrathecal-order-sign',
+    hook: 'order-sign',
+    hookInstance: 'h1',
+    patientId: 'p1',
+    client: 'https://ehr.example',
+    status: 200,
+    ms: 1.25,
+    packs: 'intrathecal@1.28.4',
+    delivered: true,
+    request: { hook: 'order-sign', context: { patientId: 'p1' } },
+    response: '{"cards":[]}',
+    ...over,
+  };
+}
+
+describe('audit store', () => {
+  it('keeps what was asked and answered, and gives it back as JSON', () => {
+    const { store } = freshStore();
+    store.record(invocation({ response: '{"cards":[{"summary":"s"}]}' }));
+    const [row] = store.search({ limit: 10 });
+    expect(row).toMatchObject({
+      id: 1, receivedAt: '2026-11-20T10:00:00.000Z', requestId: 'r1', hook: 'order-sign', hookInstance: 'h1', patientId: 'p1',
+      client: 'https://ehr.example', status: 200, ms: 1.25, packs: 'intrathecal@1.28.4', delivered: true,
+      request: { hook: 'order-sign', context: { patientId: 'p1' } }, response: { cards: [{ summary: 's' }] },
+    });
+  });
+
+  it('stores an unread body and a missing answer as null, and a non-JSON answer as its text', () => {
+    const { store } = freshStore();
+    const bare: Record<string, unknown> = { ...invocation({}) };
+    delete bare['request'];
+    delete bare['response'];
+    store.record({ ...(bare as unknown as InvocationRecord), status: 400, delivered: false });
+    store.record(invocation({ requestId: 'r2', response: 'not json' }));
+    const [text, empty] = store.search({ limit: 10 });
+    expect(empty).toMatchObject({ request: null, response: null, delivered: false, status: 400 });
+    expect(text?.response).toBe('not json');
+  });
+
+  it('filters by patient, hook instance, request, service and time, newest first, and pages by id', () => {
+    const { store } = freshStore();
+    for (let i = 1; i <= 5; i++) {
+      store.record(invocation({ requestId: `r${i}`, patientId: i % 2 ? 'odd' : 'even', hookInstance: `h${i}`, receivedAt: new Date(Date.UTC(2026, 10, i)) }));
+    }
+    const ids = (f: Parameters<typeof store.search>[0]) => store.search(f).map((r) => r.requestId);
+    expect(ids({ limit: 10 })).toEqual(['r5', 'r4', 'r3', 'r2', 'r1']);
+    expect(ids({ patientId: 'odd', limit: 10 })).toEqual(['r5', 'r3', 'r1']);
+    expect(ids({ hookInstance: 'h2', limit: 10 })).toEqual(['r2']);
+    expect(ids({ requestId: 'r4', limit: 10 })).toEqual(['r4']);
+    expect(ids({ serviceId: 'other', limit: 10 })).toEqual([]);
+    expect(ids({ since: new Date('2026-11-02T00:00:00Z'), until: new Date('2026-11-04T00:00:00Z'), limit: 10 })).toEqual(['r3', 'r2']);
+    const first = store.search({ limit: 2 });
+    expect(ids({ beforeId: first.at(-1)?.id ?? 0, limit: 2 })).toEqual(['r3', 'r2']);
+  });
+
+  it('records reads of the log and lists them newest first', () => {
+    const { store } = freshStore();
+    store.recordRead({ at: new Date('2026-11-20T10:00:00Z'), reader: 'pa-lead', address: '127.0.0.1', outcome: 'allowed', query: '/audit/hook-invocations?patient=p1', rows: 3 });
+    store.recordRead({ at: new Date('2026-11-20T11:00:00Z'), address: '10.0.0.9', outcome: 'refused', query: '/audit/hook-invocations', rows: 0 });
+    expect(store.reads({ limit: 10 }).map((r) => [r.reader, r.outcome, r.rows])).toEqual([[null, 'refused', 0], ['pa-lead', 'allowed', 3]]);
+    expect(store.reads({ reader: 'pa-lead', limit: 10 })).toHaveLength(1);
+  });
+
+  it('prunes invocations and reads recorded before a time, and nothing after it', () => {
+    const { store } = freshStore();
+    store.record(invocation({ requestId: 'old', receivedAt: new Date('2020-01-01T00:00:00Z') }));
+    store.record(invocation({ requestId: 'new', receivedAt: new Date('2026-11-20T00:00:00Z') }));
+    store.recordRead({ at: new Date('2020-01-02T00:00:00Z'), reader: 'x', address: 'a', outcome: 'allowed', query: 'q', rows: 1 });
+    expect(store.prune(new Date('2026-01-01T00:00:00Z'))).toBe(2);
+    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['new']);
+    expect(store.reads({ limit: 10 })).toEqual([]);
+  });
+
+  it('survives the process: a second connection to the file reads what the first wrote', () => {
+    const { store, path } = freshStore();
+    store.record(invocation({}));
+    expect(freshStore(path).store.search({ limit: 10 })).toHaveLength(1);
+  });
+
+  it('creates its file, and the WAL file SQLite makes beside it, readable by the owner only', () => {
+    const { store, path } = freshStore();
+    store.record(invocation({}));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
+  });
+
+  it('reports an existing file open to others, and leaves its mode as the operator set it', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'itcds-audit-')), 'audit.sqlite');
+    writeFileSync(path, '');
+    chmodSync(path, 0o640);
+    const { db, openToOthers } = openPrivateDatabase(path, 'NORMAL');
+    opened.push(db);
+    expect(openToOthers).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+  });
+});

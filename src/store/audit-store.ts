@@ -1,0 +1,251 @@
+/**
+ * The audit log Da Vinci CRD asks of a server (STU 2, foundation "additional considerations"): every hook
+ * invocation and what was answered, kept for disputes, and every read of that log. It holds patient data, so it
+ * lives in its own SQLite file (AUDIT_STORE_PATH, created readable by its owner only) and is read only through the
+ * authenticated, logged endpoint in src/audit/. Bodies are stored gzip-compressed JSON (about a quarter of their
+ * size); rows older than the retention period are pruned.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { DatabaseSync } from 'node:sqlite';
+
+/** One hook invocation as it is recorded. */
+export interface InvocationRecord {
+  readonly receivedAt: Date;
+  readonly requestId: string;
+  readonly serviceId: string;
+  /** `hook` and `hookInstance` of the body, when it had them. */
+  readonly hook?: string;
+  readonly hookInstance?: string;
+  /** `context.patientId` of the body, when it had one. */
+  readonly patientId?: string;
+  /** The JWT issuer of the caller, or `unauthenticated` (development). */
+  readonly client: string;
+  readonly status: number;
+  readonly ms: number;
+  /** The rule packs that answered (`id@version`, comma-separated). */
+  readonly packs: string;
+  /** Whether the whole answer reached the caller (false when the connection closed first). */
+  readonly delivered: boolean;
+  /** The request body with its tokens removed; absent when the body could not be read (the response says why). */
+  readonly request?: unknown;
+  /** The response body as sent; absent when none was sent. */
+  readonly response?: string;
+}
+
+/** A stored invocation, as an authorized reader sees it. */
+export interface StoredInvocation {
+  readonly id: number;
+  readonly receivedAt: string;
+  readonly requestId: string;
+  readonly serviceId: string;
+  readonly hook: string | null;
+  readonly hookInstance: string | null;
+  readonly patientId: string | null;
+  readonly client: string;
+  readonly status: number;
+  readonly ms: number;
+  readonly packs: string;
+  readonly delivered: boolean;
+  readonly request: unknown;
+  readonly response: unknown;
+}
+
+/** Which invocations to read; every given field must match. Newest first. */
+export interface InvocationFilter {
+  readonly patientId?: string;
+  readonly hookInstance?: string;
+  readonly requestId?: string;
+  readonly serviceId?: string;
+  /** Received at or after. */
+  readonly since?: Date;
+  /** Received before. */
+  readonly until?: Date;
+  /** Only rows with a smaller id (the cursor of the previous page). */
+  readonly beforeId?: number;
+  readonly limit: number;
+}
+
+/** One read of the audit log, allowed or refused. */
+export interface AuditRead {
+  readonly at: Date;
+  /** The reader's configured name; absent when the caller was not a reader. */
+  readonly reader?: string;
+  readonly address: string;
+  readonly outcome: 'allowed' | 'refused' | 'invalid';
+  /** What was asked: the path and its query parameters. */
+  readonly query: string;
+  readonly rows: number;
+}
+
+/** A stored read of the audit log. */
+export interface StoredRead {
+  readonly id: number;
+  readonly at: string;
+  readonly reader: string | null;
+  readonly address: string;
+  readonly outcome: AuditRead['outcome'];
+  readonly query: string;
+  readonly rows: number;
+}
+
+/** Where hook invocations and reads of them are kept. */
+export interface AuditStore {
+  record(entry: InvocationRecord): void;
+  search(filter: InvocationFilter): StoredInvocation[];
+  recordRead(read: AuditRead): void;
+  /** Reads of the log, newest first. */
+  reads(filter: { readonly reader?: string; readonly since?: Date; readonly beforeId?: number; readonly limit: number }): StoredRead[];
+  /**
+   * Deletes invocations and reads recorded before a time.
+   * @returns how many rows were deleted.
+   */
+  prune(before: Date): number;
+}
+
+interface InvocationRow {
+  id: number;
+  received_at: string;
+  request_id: string;
+  service_id: string;
+  hook: string | null;
+  hook_instance: string | null;
+  patient_id: string | null;
+  client: string;
+  status: number;
+  ms: number;
+  packs: string;
+  delivered: number;
+  request: Uint8Array | null;
+  response: Uint8Array | null;
+}
+
+function pack(text: string | undefined): Uint8Array | null {
+  return text === undefined ? null : gzipSync(text, { level: 1 });
+}
+
+function unpack(blob: Uint8Array | null): unknown {
+  if (blob === null) return null;
+  const text = gunzipSync(blob).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function toInvocation(r: InvocationRow): StoredInvocation {
+  return {
+    id: r.id,
+    receivedAt: r.received_at,
+    requestId: r.request_id,
+    serviceId: r.service_id,
+    hook: r.hook,
+    hookInstance: r.hook_instance,
+    patientId: r.patient_id,
+    client: r.client,
+    status: r.status,
+    ms: r.ms,
+    packs: r.packs,
+    delivered: r.delivered === 1,
+    request: unpack(r.request),
+    response: unpack(r.response),
+  };
+}
+
+/**
+ * The audit store in a database (its tables are created when missing).
+ * @param db - the open audit database.
+ * @returns the store.
+ */
+export function auditStore(db: DatabaseSync): AuditStore {
+  db.exec(`CREATE TABLE IF NOT EXISTS hook_invocation (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    hook TEXT,
+    hook_instance TEXT,
+    patient_id TEXT,
+    client TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    ms REAL NOT NULL,
+    packs TEXT NOT NULL,
+    delivered INTEGER NOT NULL CHECK (delivered IN (0, 1)),
+    request BLOB,
+    response BLOB
+  )`);
+  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)');
+  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_patient ON hook_invocation (patient_id, id)');
+  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)');
+  db.exec(`CREATE TABLE IF NOT EXISTS audit_read (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    reader TEXT,
+    address TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'refused', 'invalid')),
+    query TEXT NOT NULL,
+    rows INTEGER NOT NULL
+  )`);
+  db.exec('CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)');
+  const insert = db.prepare(`INSERT INTO hook_invocation
+    (received_at, request_id, service_id, hook, hook_instance, patient_id, client, status, ms, packs, delivered, request, response)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  // One statement for every filter: an absent filter is bound as NULL and matches everything.
+  const select = db.prepare(`SELECT * FROM hook_invocation
+    WHERE (:patient IS NULL OR patient_id = :patient)
+      AND (:instance IS NULL OR hook_instance = :instance)
+      AND (:request IS NULL OR request_id = :request)
+      AND (:service IS NULL OR service_id = :service)
+      AND (:since IS NULL OR received_at >= :since)
+      AND (:until IS NULL OR received_at < :until)
+      AND (:before IS NULL OR id < :before)
+    ORDER BY id DESC LIMIT :limit`);
+  const insertRead = db.prepare('INSERT INTO audit_read (at, reader, address, outcome, query, rows) VALUES (?, ?, ?, ?, ?, ?)');
+  const selectReads = db.prepare(`SELECT * FROM audit_read
+    WHERE (:reader IS NULL OR reader = :reader)
+      AND (:since IS NULL OR at >= :since)
+      AND (:before IS NULL OR id < :before)
+    ORDER BY id DESC LIMIT :limit`);
+  const pruneInvocations = db.prepare('DELETE FROM hook_invocation WHERE received_at < ?');
+  const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
+  return {
+    record(e) {
+      insert.run(
+        e.receivedAt.toISOString(), e.requestId, e.serviceId, e.hook ?? null, e.hookInstance ?? null, e.patientId ?? null,
+        e.client, e.status, e.ms, e.packs, e.delivered ? 1 : 0,
+        pack(e.request === undefined ? undefined : JSON.stringify(e.request)), pack(e.response)
+      );
+    },
+    search(f) {
+      const rows = select.all({
+        patient: f.patientId ?? null,
+        instance: f.hookInstance ?? null,
+        request: f.requestId ?? null,
+        service: f.serviceId ?? null,
+        since: f.since?.toISOString() ?? null,
+        until: f.until?.toISOString() ?? null,
+        before: f.beforeId ?? null,
+        limit: f.limit,
+      }) as unknown as InvocationRow[];
+      return rows.map(toInvocation);
+    },
+    recordRead(r) {
+      insertRead.run(r.at.toISOString(), r.reader ?? null, r.address, r.outcome, r.query, r.rows);
+    },
+    reads(f) {
+      return selectReads.all({ reader: f.reader ?? null, since: f.since?.toISOString() ?? null, before: f.beforeId ?? null, limit: f.limit }) as unknown as StoredRead[];
+    },
+    prune(before) {
+      const at = before.toISOString();
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const deleted = Number(pruneInvocations.run(at).changes) + Number(pruneReads.run(at).changes);
+        db.exec('COMMIT');
+        return deleted;
+      } catch (err) {
+        db.exec('ROLLBACK');
+        throw err;
+      }
+    },
+  };
+}
