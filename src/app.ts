@@ -6,6 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
+import { auditRoutes } from './audit/audit-routes.js';
+import { loadReaders } from './audit/readers.js';
+import type { AuditReader } from './audit/readers.js';
+import { recordInvocations } from './audit/record-invocations.js';
+import { pruneAuditLog } from './audit/retention.js';
 import type { Config } from './config.js';
 import type { RulePack } from './engine/pack-types.js';
 import type { EmbeddedEhr } from './ehr/embedded-ehr.js';
@@ -24,7 +29,9 @@ import { accessOf, authenticate } from './security/authenticate.js';
 import { appRoutes } from './smart/app-routes.js';
 import { loadTrustedClients } from './security/clients.js';
 import type { TrustedClient } from './security/clients.js';
-import { openDatabase } from './store/database.js';
+import { auditStore } from './store/audit-store.js';
+import type { AuditStore } from './store/audit-store.js';
+import { openDatabase, openPrivateDatabase } from './store/database.js';
 import { feedbackStore } from './store/feedback-store.js';
 import type { FeedbackStore } from './store/feedback-store.js';
 import { replayStore } from './store/replay-store.js';
@@ -37,6 +44,9 @@ export interface AppParts {
   readonly pipeline: HookPipeline;
   readonly feedback: FeedbackStore;
   readonly replay: ReplayStore;
+  /** The audit log of hook invocations, and who may read it (undefined: nobody, over HTTP). */
+  readonly audit: AuditStore;
+  readonly auditReaders: readonly AuditReader[] | undefined;
   readonly clients: ReadonlyMap<string, TrustedClient>;
   readonly log: Logger;
   readonly clock: () => Date;
@@ -80,7 +90,8 @@ export function createApp(parts: AppParts): Express {
   app.set('etag', false);
   // req.ip: the socket's address, or the one a trusted proxy names (TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
-  app.use(requestLog(parts.log, parts.packs.map((p) => `${p.id}@${p.version}`).join(',')));
+  const packs = parts.packs.map((p) => `${p.id}@${p.version}`).join(',');
+  app.use(requestLog(parts.log, packs));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -118,7 +129,8 @@ export function createApp(parts: AppParts): Express {
       next(err);
     });
   };
-  app.use('/cds-services', cors, guard, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
+  const record = recordInvocations({ store: parts.audit, log: parts.log, clock: parts.clock, packs });
+  app.use('/cds-services', cors, guard, record, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
   // The SMART app and its evaluation API (rate-limited per address: it evaluates what the browser sends).
   const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.ip ?? 'unknown'}`);
   app.use('/app', (req, res, next) => (req.method === 'POST' ? appLimit(req, res, next) : next()), appRoutes({
@@ -129,6 +141,9 @@ export function createApp(parts: AppParts): Express {
     maxBodyBytes: config.maxBodyBytes,
     clock: parts.clock,
   }));
+  // The audit log, for its configured readers (rate-limited per address like the app's API).
+  const auditLimit = rateLimit(config.rateLimitPerMinute, (req) => `audit:${req.ip ?? 'unknown'}`);
+  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, readers: parts.auditReaders, log: parts.log, clock: parts.clock }));
   if (parts.ehr) {
     const ehr = parts.ehr;
     // Each EHR route waits for the EHR to be loaded (a second or so after start), then hands the request on.
@@ -187,6 +202,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
   const log = overrides.log ?? createLogger(config.logLevel, { maxBufferBytes: config.logBufferBytes });
   const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
+  const auditReaders = config.auditReadersFile ? loadReaders(config.auditReadersFile) : undefined;
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
   if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
   if (config.mode === 'production' && config.embeddedFhir) {
@@ -197,6 +213,11 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
   // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
   // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
   const replayDb = openDatabase(config.storePath, 'NORMAL');
+  // The audit log is written once per hook call, after the answer went out, in its own owner-only file. NORMAL for
+  // the reason above: a record survives a crash of the process; a power loss may take the last moments' records.
+  const audit = openPrivateDatabase(config.auditStorePath, 'NORMAL');
+  if (audit.openToOthers) log.warn('AUDIT_STORE_PATH is readable or writable by its group or by others; it holds patient data (chmod 600)');
+  if (!auditReaders && config.mode === 'production') log.warn('no AUDIT_READERS_FILE: the audit log is kept but nobody can read it over HTTP');
   // Not awaited: the hook path does not need the EHR, so the service answers hooks while it loads. Imported only
   // when configured: its modules (the authorization server, the FHIR router and definitions) took 0.5-0.7 s to load,
   // which the production shape, without it, paid at every start.
@@ -215,16 +236,21 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     pipeline,
     feedback: feedbackStore(db),
     replay: replayStore(replayDb),
+    audit: auditStore(audit.db),
+    auditReaders,
     clients,
     log,
     clock: overrides.clock ?? (() => new Date()),
     ...(ehr ? { ehr } : {}),
   };
+  const stopPruning = pruneAuditLog(parts.audit, config.auditRetentionDays, parts.clock, log);
   return {
     app: createApp(parts),
     parts,
     ready: ehr ? ehr.then(() => undefined) : Promise.resolve(),
     close: () => {
+      stopPruning();
+      audit.db.close();
       replayDb.close();
       db.close();
     },

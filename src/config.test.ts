@@ -18,6 +18,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...prod, TRUST_SANDBOX: 'yes' })).toThrow(/TRUST_SANDBOX cannot be true in production/);
   });
 
+  it('keeps the audit log in its own file beside STORE_PATH, for six years unless told otherwise, readable by nobody unless named', () => {
+    expect(loadConfig({})).toMatchObject({ auditStorePath: 'data/intrathecal-cds-audit.sqlite', auditRetentionDays: 2190 });
+    expect(loadConfig({}).auditReadersFile).toBeUndefined();
+    expect(loadConfig({ STORE_PATH: '/var/lib/itcds/store.sqlite' }).auditStorePath).toBe('/var/lib/itcds/intrathecal-cds-audit.sqlite');
+    expect(loadConfig({ STORE_PATH: ':memory:' }).auditStorePath).toBe(':memory:');
+    expect(loadConfig({ STORE_PATH: ':memory:', AUDIT_STORE_PATH: '/secure/audit.sqlite', AUDIT_READERS_FILE: 'readers.json', AUDIT_RETENTION_DAYS: '3650' })).toMatchObject({ auditStorePath: '/secure/audit.sqlite', auditReadersFile: 'readers.json', auditRetentionDays: 3650 });
+    expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS must be an integer between 1 and 36500/);
+  });
+
   it('trusts a proxy to name the caller only when told which: none, a hop count, or addresses and subnets', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);

@@ -3,6 +3,7 @@
  * Every variable is documented in the README's configuration table; keep the two in step.
  */
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 
 /** The service's runtime configuration. */
 export interface Config {
@@ -16,6 +17,15 @@ export interface Config {
   readonly publicBaseUrl: string;
   /** Path of the SQLite file that holds feedback (`:memory:` for a throw-away store). */
   readonly storePath: string;
+  /**
+   * Path of the SQLite file of the audit log (hook invocations, their answers, and reads of the log): patient data,
+   * created readable by its owner only. Next to STORE_PATH by default; `:memory:` when STORE_PATH is.
+   */
+  readonly auditStorePath: string;
+  /** JSON file of the staff who may read the audit log over HTTP; without it, nobody can. */
+  readonly auditReadersFile?: string;
+  /** Days an audit row is kept (a configurable choice; see src/audit/retention.ts). */
+  readonly auditRetentionDays: number;
   /** One deadline, in milliseconds, for all FHIR calls made to fill missing prefetch keys of one request. */
   readonly prefetchDeadlineMs: number;
   /** Largest accepted request body, in bytes. */
@@ -146,12 +156,16 @@ export function loadConfig(env: Env = process.env): Config {
   const mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
   const production = mode === 'production';
   const port = readInt(env, 'PORT', 3000, 0, 65535);
+  const storePath = env['STORE_PATH']?.trim() || 'data/intrathecal-cds.sqlite';
   let config: Config = {
     mode,
     port,
     host: env['HOST']?.trim() || (production ? '0.0.0.0' : '127.0.0.1'),
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', production ? undefined : `http://localhost:${port}`),
-    storePath: env['STORE_PATH']?.trim() || 'data/intrathecal-cds.sqlite',
+    storePath,
+    auditStorePath: env['AUDIT_STORE_PATH']?.trim() || (storePath === ':memory:' ? ':memory:' : join(dirname(storePath), 'intrathecal-cds-audit.sqlite')),
+    ...(env['AUDIT_READERS_FILE']?.trim() ? { auditReadersFile: env['AUDIT_READERS_FILE'].trim() } : {}),
+    auditRetentionDays: readInt(env, 'AUDIT_RETENTION_DAYS', 2190, 1, 36_500),
     prefetchDeadlineMs: readInt(env, 'PREFETCH_DEADLINE_MS', 3000, 50, 60_000),
     maxBodyBytes: readInt(env, 'MAX_BODY_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     embeddedFhir: readBool(env, 'EMBEDDED_FHIR', !production),

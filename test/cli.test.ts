@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadReaders, readerFor } from '../src/audit/readers.js';
 import { call, fixtureRequest, startService } from './support/harness.js';
 import type { RunningService } from './support/harness.js';
 
@@ -86,5 +87,36 @@ describe('npm run rules:check', () => {
     const result = run('scripts/rules-check.ts', [root]);
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/broken.yaml: rule broken \(when\): unknown variable %nothing/);
+  });
+});
+
+describe('npm run audit:reader', () => {
+  it('adds a reader with a fresh token, keeps only its hash in an owner-only file, and rotates it on a second run', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+    const first = run('scripts/audit-reader.ts', ['pa-lead', file]);
+    expect(first.status, first.stderr).toBe(0);
+    const token = first.stdout.trim();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toContain(token);
+    expect(readerFor(loadReaders(file), token)?.name).toBe('pa-lead');
+    const again = run('scripts/audit-reader.ts', ['pa-lead', file]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain('New token for reader pa-lead');
+    const readers = loadReaders(file);
+    expect(readers.map((r) => r.name)).toEqual(['pa-lead']);
+    expect(readerFor(readers, token)).toBeUndefined();
+    expect(readerFor(readers, again.stdout.trim())?.name).toBe('pa-lead');
+  });
+
+  it('refuses a bad name or a malformed file with exit 2, and writes nothing', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+    const bad = run('scripts/audit-reader.ts', ['two words', file]);
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('name must be');
+    writeFileSync(file, '{"not": "a list"}');
+    expect(run('scripts/audit-reader.ts', ['pa-lead', file]).status).toBe(2);
+    expect(readFileSync(file, 'utf8')).toBe('{"not": "a list"}');
+    expect(run('scripts/audit-reader.ts', ['pa-lead']).status).toBe(2);
   });
 });

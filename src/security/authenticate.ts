@@ -23,7 +23,12 @@ export interface AuthOptions {
   readonly clock: () => Date;
 }
 
-function bearer(req: Request): string | undefined {
+/**
+ * The bearer token of a request's Authorization header.
+ * @param req - the request.
+ * @returns the token, or undefined when there is no bearer token.
+ */
+export function bearerToken(req: Request): string | undefined {
   const header = req.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match?.[1];
@@ -46,7 +51,7 @@ export function accessOf(res: Response): Access {
 export function authenticate(options: AuthOptions) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const requestId = res.locals['requestId'] as string;
-    const token = bearer(req);
+    const token = bearerToken(req);
     const unauthenticated = (reason: string): void => {
       if (!options.allowUnauthenticated) {
         options.log.warn({ requestId, reason }, 'authentication refused');

@@ -100,6 +100,17 @@ describe('client authentication (JWT)', () => {
     expect((res.body['issue'] as { details: { text: string } }[])[0]?.details.text).toBe('Authentication required');
   });
 
+  it('records a verified call in the audit log under its issuer, and never a call it refused', async () => {
+    const audit = svc.built.parts.audit;
+    const before = audit.search({ limit: 1000 }).length;
+    const res = await call(svc, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD })}`, 'X-Request-Id': 'audit-verified' });
+    expect(res.status).toBe(200);
+    expect(audit.search({ requestId: 'audit-verified', limit: 2 }).map((e) => [e.client, e.status])).toEqual([['https://ehr-a.example', 200]]);
+    expect((await call(svc, 'POST', ORDER_SIGN, seed(), { Authorization: 'Bearer not-a-jwt' })).status).toBe(401);
+    expect((await post(undefined)).status).toBe(401);
+    expect(audit.search({ limit: 1000 })).toHaveLength(before + 1);
+  });
+
   it('refuses a replayed jti, also on another instance sharing the store', async () => {
     const token = await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD });
     expect((await post(token)).status).toBe(200);
@@ -185,7 +196,10 @@ describe('production mode', () => {
     const prod = await startService({ NODE_ENV: 'production', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: file, EMBEDDED_FHIR: 'true' }, { log });
     try {
       const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
-      expect(warnings.map((w) => w.msg)).toEqual([expect.stringMatching(/^EMBEDDED_FHIR=true in production: .*without a password.*synthetic data only$/)]);
+      expect(warnings.map((w) => w.msg)).toEqual([
+        expect.stringMatching(/^EMBEDDED_FHIR=true in production: .*without a password.*synthetic data only$/),
+        'no AUDIT_READERS_FILE: the audit log is kept but nobody can read it over HTTP',
+      ]);
       expect((await call(prod, 'GET', '/fhir/metadata')).status).toBe(200);
       expect((await call(prod, 'GET', '/fhir/Condition?patient=it-seed-a')).status).toBe(401);
     } finally {

@@ -1,0 +1,163 @@
+/**
+ * Reading the audit log over HTTP, for the staff named in AUDIT_READERS_FILE (CRD: logs "accessed by appropriate
+ * authorized users", access "restricted" and itself "logged"). Mounted at `/audit`:
+ *
+ * - `GET /audit/hook-invocations`: recorded invocations, newest first, filtered by `patient`, `hookInstance`,
+ *   `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default) and the `before` cursor the
+ *   previous page's `next` link carries.
+ * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
+ *
+ * Every attempt is recorded in the store with the reader's name (or none), the caller's address, the query and the
+ * number of rows; the service log gets one line with the reader and the parameters' names, never their values.
+ * Answers are `Cache-Control: no-store`.
+ */
+import express from 'express';
+import type { Request, Response, Router } from 'express';
+import { badRequest, methodNotAllowed, notFound, unauthorized } from '../http/outcomes.js';
+import type { Problem } from '../http/outcomes.js';
+import type { Logger } from '../log.js';
+import { bearerToken } from '../security/authenticate.js';
+import type { AuditRead, AuditStore } from '../store/audit-store.js';
+import { optional } from './optional.js';
+import { readerFor } from './readers.js';
+import type { AuditReader } from './readers.js';
+
+/** What the audit routes need. */
+export interface AuditRoutesDeps {
+  readonly store: AuditStore;
+  /** The configured readers; undefined when AUDIT_READERS_FILE is not set (nothing is readable). */
+  readonly readers: readonly AuditReader[] | undefined;
+  readonly log: Logger;
+  readonly clock: () => Date;
+}
+
+const DEFAULT_COUNT = 50;
+const MAX_COUNT = 200;
+/** A date (midnight UTC) or a date-time with seconds optional and a zone required. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+type Kind = 'text' | 'instant' | 'id' | 'count';
+
+/** Query parameters, read one by one; every problem is collected, so one 400 names them all. */
+class QueryReader {
+  readonly problems: Problem[] = [];
+
+  constructor(private readonly query: Record<string, unknown>, allowed: Readonly<Record<string, Kind>>) {
+    for (const name of Object.keys(query)) {
+      if (!(name in allowed)) this.problems.push({ code: 'not-supported', message: `Unknown parameter ${name}; use ${Object.keys(allowed).join(', ')}`, expression: name });
+    }
+  }
+
+  private raw(name: string): string | undefined {
+    const value = this.query[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || value === '') {
+      this.problems.push({ code: 'value', message: `${name} must be given once, with a value`, expression: name });
+      return undefined;
+    }
+    return value;
+  }
+
+  text(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  instant(name: string): Date | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const date = new Date(value);
+    if (!INSTANT.test(value) || Number.isNaN(date.getTime())) {
+      this.problems.push({ code: 'value', message: `${name} must be a date (2026-11-01) or a date-time with its zone (2026-11-01T08:00:00Z)`, expression: name });
+      return undefined;
+    }
+    return date;
+  }
+
+  integer(name: string, min: number, max: number): number | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      this.problems.push({ code: 'value', message: `${name} must be a whole number from ${min} to ${max}`, expression: name });
+      return undefined;
+    }
+    return n;
+  }
+}
+
+/** The next page's link: the same query with the last row's id as the cursor. */
+function nextLink(req: Request, rows: readonly { id: number }[], limit: number): string | undefined {
+  const last = rows.at(-1);
+  if (rows.length < limit || last === undefined) return undefined;
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(req.query)) if (k !== 'before' && typeof v === 'string') params.set(k, v);
+  params.set('before', String(last.id));
+  return `${req.baseUrl}${req.path}?${params.toString()}`;
+}
+
+/**
+ * Builds the router mounted at `/audit`.
+ * @param deps - store, readers, log and clock.
+ * @returns the router.
+ */
+export function auditRoutes(deps: AuditRoutesDeps): Router {
+  const router = express.Router();
+
+  /** Authenticates the reader, reads, and records the attempt whatever its outcome. */
+  const read = <T extends { id: number }>(allowed: Record<string, Kind>, search: (q: QueryReader, limit: number) => T[]) => (req: Request, res: Response): void => {
+    const readers = deps.readers;
+    if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
+    const token = bearerToken(req);
+    const reader = token === undefined ? undefined : readerFor(readers, token);
+    const requestId = res.locals['requestId'] as string;
+    const attempt = (outcome: AuditRead['outcome'], rows: number): void => {
+      deps.store.recordRead({ at: deps.clock(), ...(reader ? { reader: reader.name } : {}), address: req.ip ?? 'unknown', outcome, query: req.originalUrl.slice(0, 2000), rows });
+      deps.log[outcome === 'allowed' ? 'info' : 'warn']({ requestId, reader: reader?.name, path: req.path, params: Object.keys(req.query), outcome, rows }, 'audit log read');
+    };
+    if (reader === undefined) {
+      attempt('refused', 0);
+      throw unauthorized();
+    }
+    const q = new QueryReader(req.query, { ...allowed, _count: 'count', before: 'id' });
+    const limit = q.integer('_count', 1, MAX_COUNT) ?? DEFAULT_COUNT;
+    const rows = search(q, limit);
+    if (q.problems.length > 0) {
+      attempt('invalid', 0);
+      throw badRequest(q.problems);
+    }
+    attempt('allowed', rows.length);
+    const next = nextLink(req, rows, limit);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ entries: rows, ...(next ? { next } : {}) });
+  };
+
+  router.get('/hook-invocations', read(
+    { patient: 'text', hookInstance: 'text', requestId: 'text', service: 'text', since: 'instant', until: 'instant' },
+    (q, limit) => {
+      const filter = {
+        ...optional('patientId', q.text('patient')),
+        ...optional('hookInstance', q.text('hookInstance')),
+        ...optional('requestId', q.text('requestId')),
+        ...optional('serviceId', q.text('service')),
+        ...optional('since', q.instant('since')),
+        ...optional('until', q.instant('until')),
+        ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)),
+      };
+      return q.problems.length > 0 ? [] : deps.store.search({ ...filter, limit });
+    }
+  ));
+
+  router.get('/reads', read({ reader: 'text', since: 'instant' }, (q, limit) => {
+    const filter = {
+      ...optional('reader', q.text('reader')),
+      ...optional('since', q.instant('since')),
+      ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)),
+    };
+    return q.problems.length > 0 ? [] : deps.store.reads({ ...filter, limit });
+  }));
+
+  router.all(['/hook-invocations', '/reads'], () => {
+    throw methodNotAllowed(['GET']);
+  });
+  return router;
+}

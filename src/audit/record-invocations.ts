@@ -1,0 +1,116 @@
+/**
+ * Records every hook invocation that passed authentication, with what was answered, in the audit store (CRD: "CRD
+ * Servers SHALL retain logs of all CRD-related hook invocations and their responses for access in the event of a
+ * dispute"). Refusals are recorded too: a 400's OperationOutcome says which field of the call was refused, which is
+ * what an integrator needs to hear about (CRD: log "appropriate information" about a configuration it could not
+ * honour). The FHIR access token the EHR lends is never stored.
+ *
+ * The record is written once the connection closes, after the answer went out, so the caller does not wait for it.
+ * A failed write is logged and does not change the answer already given.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../log.js';
+import { accessOf } from '../security/authenticate.js';
+import type { AuditStore } from '../store/audit-store.js';
+import { optional } from './optional.js';
+
+/** What recording needs. */
+export interface RecordOptions {
+  readonly store: AuditStore;
+  readonly log: Logger;
+  readonly clock: () => Date;
+  /** The rule packs that answer (`id@version`, comma-separated). */
+  readonly packs: string;
+}
+
+/** Longest identifier kept from a body (hook, hookInstance, patientId); a longer one is cut. */
+const MAX_ID = 200;
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value.slice(0, MAX_ID) : undefined;
+}
+
+/**
+ * A hook request body without the secrets it may carry: `fhirAuthorization.access_token` (and a refresh token, which
+ * the spec does not send but a sloppy client might) become `[removed]`. The rest is kept as received.
+ * @param body - the parsed request body.
+ * @returns the body to store.
+ */
+export function withoutTokens(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const auth = (body as Record<string, unknown>)['fhirAuthorization'];
+  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return body;
+  const kept: Record<string, unknown> = { ...(auth as Record<string, unknown>) };
+  for (const secret of ['access_token', 'refresh_token', 'id_token']) {
+    if (secret in kept) kept[secret] = '[removed]';
+  }
+  return { ...(body as Record<string, unknown>), fhirAuthorization: kept };
+}
+
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function field(body: unknown, ...path: string[]): string | undefined {
+  let node = body;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return text(node);
+}
+
+/**
+ * Builds the middleware, placed on `/cds-services` after authentication and before the body is read. It records
+ * POSTs to a service (`/{id}`), not discovery or feedback.
+ * @param options - store, log, clock and the packs' versions.
+ * @returns the middleware.
+ */
+export function recordInvocations(options: RecordOptions) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const serviceId = /^\/([^/]+)\/?$/.exec(req.path)?.[1];
+    if (req.method !== 'POST' || serviceId === undefined) {
+      next();
+      return;
+    }
+    const receivedAt = options.clock();
+    const started = process.hrtime.bigint();
+    let sent: string | undefined;
+    const send = res.send.bind(res);
+    // res.json and the error handler both end in res.send with the body as text.
+    res.send = (body?: unknown) => {
+      if (typeof body === 'string') sent = body;
+      else if (Buffer.isBuffer(body)) sent = body.toString('utf8');
+      return send(body);
+    };
+    res.on('close', () => {
+      const access = res.locals['access'] === undefined ? undefined : accessOf(res);
+      const body: unknown = req.body;
+      try {
+        options.store.record({
+          receivedAt,
+          requestId: res.locals['requestId'] as string,
+          serviceId: decoded(serviceId).slice(0, MAX_ID),
+          ...optional('hook', field(body, 'hook')),
+          ...optional('hookInstance', field(body, 'hookInstance')),
+          ...optional('patientId', field(body, 'context', 'patientId')),
+          client: access?.kind === 'client' ? access.client.iss : 'unauthenticated',
+          status: res.statusCode,
+          ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
+          packs: options.packs,
+          delivered: res.writableFinished,
+          ...(body === undefined ? {} : { request: withoutTokens(body) }),
+          ...optional('response', sent),
+        });
+      } catch (err) {
+        // The message of a SQLite error names the fault (disk full, locked), never the data.
+        options.log.error({ requestId: res.locals['requestId'] as string, err: { message: (err as Error).message } }, 'audit record not written');
+      }
+    });
+    next();
+  };
+}
