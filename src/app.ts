@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { auditRoutes } from './audit/audit-routes.js';
+import { auditWriter } from './audit/audit-writer.js';
+import type { AuditWriter } from './audit/audit-writer.js';
 import { loadReaders } from './audit/readers.js';
 import type { AuditReader } from './audit/readers.js';
 import { recordInvocations } from './audit/record-invocations.js';
@@ -46,6 +48,7 @@ export interface AppParts {
   readonly replay: ReplayStore;
   /** The audit log of hook invocations, and who may read it (undefined: nobody, over HTTP). */
   readonly audit: AuditStore;
+  readonly auditWriter: AuditWriter;
   readonly auditReaders: readonly AuditReader[] | undefined;
   readonly clients: ReadonlyMap<string, TrustedClient>;
   readonly log: Logger;
@@ -129,7 +132,7 @@ export function createApp(parts: AppParts): Express {
       next(err);
     });
   };
-  const record = recordInvocations({ store: parts.audit, log: parts.log, clock: parts.clock, packs });
+  const record = recordInvocations({ writer: parts.auditWriter, clock: parts.clock, packs });
   app.use('/cds-services', cors, guard, record, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
   // The SMART app and its evaluation API (rate-limited per address: it evaluates what the browser sends).
   const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.ip ?? 'unknown'}`);
@@ -143,7 +146,7 @@ export function createApp(parts: AppParts): Express {
   }));
   // The audit log, for its configured readers (rate-limited per address like the app's API).
   const auditLimit = rateLimit(config.rateLimitPerMinute, (req) => `audit:${req.ip ?? 'unknown'}`);
-  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, readers: parts.auditReaders, log: parts.log, clock: parts.clock }));
+  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, writer: parts.auditWriter, readers: parts.auditReaders, log: parts.log, clock: parts.clock }));
   if (parts.ehr) {
     const ehr = parts.ehr;
     // Each EHR route waits for the EHR to be loaded (a second or so after start), then hands the request on.
@@ -182,7 +185,8 @@ export interface BuiltApp {
   readonly parts: AppParts;
   /** Settles when everything loading in the background (the embedded EHR) is ready; rejects when it failed. */
   readonly ready: Promise<void>;
-  close(): void;
+  /** Writes what the audit writer holds, then closes the databases. */
+  close(): Promise<void>;
 }
 
 /** Overrides for tests and tools: a fixed clock, another evaluator, another logger. */
@@ -230,13 +234,15 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
         requireToken: config.mode === 'production',
       }))
     : undefined;
+  const store = auditStore(audit.db);
   const parts: AppParts = {
     config,
     packs,
     pipeline,
     feedback: feedbackStore(db),
     replay: replayStore(replayDb),
-    audit: auditStore(audit.db),
+    audit: store,
+    auditWriter: auditWriter(store, config.auditStorePath, log),
     auditReaders,
     clients,
     log,
@@ -248,8 +254,9 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     app: createApp(parts),
     parts,
     ready: ehr ? ehr.then(() => undefined) : Promise.resolve(),
-    close: () => {
+    close: async () => {
       stopPruning();
+      await parts.auditWriter.close();
       audit.db.close();
       replayDb.close();
       db.close();

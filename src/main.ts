@@ -21,12 +21,15 @@ async function serve(config: Config): Promise<void> {
   });
   const stop = (): void => {
     server.close(() => {
-      built.close();
-      process.exit(0);
+      // Every answered call is in the audit log before the process leaves.
+      void built.close().finally(() => process.exit(0));
     });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A cluster worker is stopped by its primary disconnecting it (which closes its server): the audit writer first
+  // writes what it holds, then lets the process end.
+  if (cluster.isWorker) process.once('disconnect', () => void built.close());
   // The embedded EHR loads while the hook endpoints already answer; a failure to load it stops the service.
   try {
     await built.ready;

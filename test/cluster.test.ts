@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { fixtureRequest, tempStorePath } from './support/harness.js';
 import { makeKey, signToken } from './support/jwt.js';
@@ -15,9 +16,10 @@ describe('WORKERS=2', () => {
   it('two workers share the port, and a JWT used on one is refused on the other', async () => {
     const key = await makeKey('ES384');
     const clients = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
+    const storePath = tempStorePath();
     writeFileSync(clients, JSON.stringify([{ iss: 'https://ehr.example', jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, NODE_ENV: 'development', WORKERS: '2', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: tempStorePath(), CDS_CLIENTS_FILE: clients, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', PUBLIC_BASE_URL: 'https://cds.example', LOG_LEVEL: 'info' },
+      env: { ...process.env, NODE_ENV: 'development', WORKERS: '2', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: storePath, CDS_CLIENTS_FILE: clients, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', PUBLIC_BASE_URL: 'https://cds.example', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // A worker that dies at start-up is replaced by the primary, and its replacement would still make two listening
@@ -52,6 +54,12 @@ describe('WORKERS=2', () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.on('exit', resolve));
     }
+    // Both workers write the one audit file: the six calls and the first use of the replayed token are there (the
+    // refused replays never reached a service). That a stopping worker drains its writer is not shown here: its
+    // writes take about a millisecond, over long before the signal; audit-writer.test.ts shows close() drains.
+    const audit = new DatabaseSync(join(dirname(storePath), 'intrathecal-cds-audit.sqlite'));
+    expect(audit.prepare('SELECT status, count(*) AS n FROM hook_invocation GROUP BY status').all()).toEqual([{ status: 200, n: 7 }]);
+    audit.close();
   }, 30_000);
 
   it('stops with exit 1 when a worker cannot start, instead of replacing it in a loop', async () => {

@@ -18,6 +18,7 @@ import type { Problem } from '../http/outcomes.js';
 import type { Logger } from '../log.js';
 import { bearerToken } from '../security/authenticate.js';
 import type { AuditRead, AuditStore } from '../store/audit-store.js';
+import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
 import type { AuditReader } from './readers.js';
@@ -25,6 +26,8 @@ import type { AuditReader } from './readers.js';
 /** What the audit routes need. */
 export interface AuditRoutesDeps {
   readonly store: AuditStore;
+  /** Awaited before each read, so a read sees every call answered before it. */
+  readonly writer: AuditWriter;
   /** The configured readers; undefined when AUDIT_READERS_FILE is not set (nothing is readable). */
   readonly readers: readonly AuditReader[] | undefined;
   readonly log: Logger;
@@ -104,7 +107,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   const router = express.Router();
 
   /** Authenticates the reader, reads, and records the attempt whatever its outcome. */
-  const read = <T extends { id: number }>(allowed: Record<string, Kind>, search: (q: QueryReader, limit: number) => T[]) => (req: Request, res: Response): void => {
+  const read = <T extends { id: number }>(allowed: Record<string, Kind>, search: (q: QueryReader, limit: number) => T[]) => async (req: Request, res: Response): Promise<void> => {
     const readers = deps.readers;
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
     const token = bearerToken(req);
@@ -120,6 +123,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     }
     const q = new QueryReader(req.query, { ...allowed, _count: 'count', before: 'id' });
     const limit = q.integer('_count', 1, MAX_COUNT) ?? DEFAULT_COUNT;
+    await deps.writer.idle();
     const rows = search(q, limit);
     if (q.problems.length > 0) {
       attempt('invalid', 0);

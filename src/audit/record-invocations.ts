@@ -5,19 +5,19 @@
  * what an integrator needs to hear about (CRD: log "appropriate information" about a configuration it could not
  * honour). The FHIR access token the EHR lends is never stored.
  *
- * The record is written once the connection closes, after the answer went out, so the caller does not wait for it.
- * A failed write is logged and does not change the answer already given.
+ * The record is handed to the audit writer once the connection closes, after the answer went out, so the caller does
+ * not wait for it; the writer compresses and stores it off the request thread. A failed write is logged and does not
+ * change the answer already given.
  */
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../log.js';
 import { accessOf } from '../security/authenticate.js';
-import type { AuditStore } from '../store/audit-store.js';
+import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
 
 /** What recording needs. */
 export interface RecordOptions {
-  readonly store: AuditStore;
-  readonly log: Logger;
+  /** Where records go. */
+  readonly writer: AuditWriter;
   readonly clock: () => Date;
   /** The rule packs that answer (`id@version`, comma-separated). */
   readonly packs: string;
@@ -67,7 +67,7 @@ function field(body: unknown, ...path: string[]): string | undefined {
 /**
  * Builds the middleware, placed on `/cds-services` after authentication and before the body is read. It records
  * POSTs to a service (`/{id}`), not discovery or feedback.
- * @param options - store, log, clock and the packs' versions.
+ * @param options - the audit writer, the clock and the packs' versions.
  * @returns the middleware.
  */
 export function recordInvocations(options: RecordOptions) {
@@ -90,26 +90,21 @@ export function recordInvocations(options: RecordOptions) {
     res.on('close', () => {
       const access = res.locals['access'] === undefined ? undefined : accessOf(res);
       const body: unknown = req.body;
-      try {
-        options.store.record({
-          receivedAt,
-          requestId: res.locals['requestId'] as string,
-          serviceId: decoded(serviceId).slice(0, MAX_ID),
-          ...optional('hook', field(body, 'hook')),
-          ...optional('hookInstance', field(body, 'hookInstance')),
-          ...optional('patientId', field(body, 'context', 'patientId')),
-          client: access?.kind === 'client' ? access.client.iss : 'unauthenticated',
-          status: res.statusCode,
-          ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
-          packs: options.packs,
-          delivered: res.writableFinished,
-          ...(body === undefined ? {} : { request: withoutTokens(body) }),
-          ...optional('response', sent),
-        });
-      } catch (err) {
-        // The message of a SQLite error names the fault (disk full, locked), never the data.
-        options.log.error({ requestId: res.locals['requestId'] as string, err: { message: (err as Error).message } }, 'audit record not written');
-      }
+      options.writer.record({
+        receivedAt,
+        requestId: res.locals['requestId'] as string,
+        serviceId: decoded(serviceId).slice(0, MAX_ID),
+        ...optional('hook', field(body, 'hook')),
+        ...optional('hookInstance', field(body, 'hookInstance')),
+        ...optional('patientId', field(body, 'context', 'patientId')),
+        client: access?.kind === 'client' ? access.client.iss : 'unauthenticated',
+        status: res.statusCode,
+        ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
+        packs: options.packs,
+        delivered: res.writableFinished,
+        ...(body === undefined ? {} : { request: withoutTokens(body) }),
+        ...optional('response', sent),
+      });
     });
     next();
   };

@@ -119,8 +119,35 @@ interface InvocationRow {
   response: Uint8Array | null;
 }
 
-function pack(text: string | undefined): Uint8Array | null {
-  return text === undefined ? null : gzipSync(text, { level: 1 });
+/**
+ * Inserts one invocation. Its parameters are `invocationValues`, with the last two (the bodies) gzip-compressed;
+ * shared with the audit writer's worker thread, which runs the same statement.
+ */
+export const INSERT_INVOCATION = `INSERT INTO hook_invocation
+  (received_at, request_id, service_id, hook, hook_instance, patient_id, client, status, ms, packs, delivered, request, response)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The index of the request body among `invocationValues` (the response body follows it). */
+export const BODIES = 11;
+
+/** The values of INSERT_INVOCATION, the bodies as JSON text (not yet compressed). */
+export type InvocationValues = [string, string, string, string | null, string | null, string | null, string, number, number, string, number, string | null, string | null];
+
+/**
+ * An invocation as the values of INSERT_INVOCATION, its bodies as text: cheap to build, and to post to a worker.
+ * @param e - the invocation.
+ * @returns the values, in column order.
+ */
+export function invocationValues(e: InvocationRecord): InvocationValues {
+  return [
+    e.receivedAt.toISOString(), e.requestId, e.serviceId, e.hook ?? null, e.hookInstance ?? null, e.patientId ?? null,
+    e.client, e.status, e.ms, e.packs, e.delivered ? 1 : 0,
+    e.request === undefined ? null : JSON.stringify(e.request), e.response ?? null,
+  ];
+}
+
+function pack(text: string | number | null | undefined): Uint8Array | null {
+  return typeof text === 'string' ? gzipSync(text, { level: 1 }) : null;
 }
 
 function unpack(blob: Uint8Array | null): unknown {
@@ -187,9 +214,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
     rows INTEGER NOT NULL
   )`);
   db.exec('CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)');
-  const insert = db.prepare(`INSERT INTO hook_invocation
-    (received_at, request_id, service_id, hook, hook_instance, patient_id, client, status, ms, packs, delivered, request, response)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(INSERT_INVOCATION);
   // One statement for every filter: an absent filter is bound as NULL and matches everything.
   const select = db.prepare(`SELECT * FROM hook_invocation
     WHERE (:patient IS NULL OR patient_id = :patient)
@@ -210,11 +235,8 @@ export function auditStore(db: DatabaseSync): AuditStore {
   const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
   return {
     record(e) {
-      insert.run(
-        e.receivedAt.toISOString(), e.requestId, e.serviceId, e.hook ?? null, e.hookInstance ?? null, e.patientId ?? null,
-        e.client, e.status, e.ms, e.packs, e.delivered ? 1 : 0,
-        pack(e.request === undefined ? undefined : JSON.stringify(e.request)), pack(e.response)
-      );
+      const values = invocationValues(e);
+      insert.run(...values.slice(0, BODIES), pack(values[BODIES]), pack(values[BODIES + 1]));
     },
     search(f) {
       const rows = select.all({

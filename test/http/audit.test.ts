@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoredInvocation, StoredRead } from '../../src/store/audit-store.js';
 import { call, captureLog, fixtureRequest, startService, tempStorePath } from '../support/harness.js';
 import type { Answer, RunningService } from '../support/harness.js';
@@ -181,6 +181,8 @@ describe('when the audit log cannot be written or read', () => {
     const path = tempStorePath();
     const broken = await startService({ EMBEDDED_FHIR: 'false', STORE_PATH: path }, { clock, log: captured.log });
     try {
+      expect((await call(broken, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'))).status).toBe(200);
+      await vi.waitFor(() => expect(broken.built.parts.audit.search({ limit: 1 })).toHaveLength(1));
       // A real fault in the real file: another connection drops the table the service writes to.
       const db = new DatabaseSync(join(dirname(path), 'intrathecal-cds-audit.sqlite'));
       db.exec('DROP TABLE hook_invocation');
@@ -188,8 +190,13 @@ describe('when the audit log cannot be written or read', () => {
       const res = await call(broken, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'), { 'X-Request-Id': 'audit-broken' });
       expect(res.status).toBe(200);
       expect((res.body['cards'] as unknown[]).length).toBeGreaterThan(0);
-      const failed = captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'audit record not written');
-      expect(failed).toMatchObject({ level: 50, requestId: 'audit-broken' });
+      // The record is handed over when the connection closes, which may come just after the client has the answer.
+      const failed = await vi.waitFor(() => {
+        const line = captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'audit record not written');
+        if (!line) throw new Error(`not logged yet: ${captured.lines.join('')}`);
+        return line;
+      });
+      expect(failed).toMatchObject({ level: 50, requestIds: ['audit-broken'] });
       expect(JSON.stringify(failed)).toContain('no such table');
     } finally {
       await broken.stop();

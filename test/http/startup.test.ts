@@ -40,7 +40,7 @@ describe('start-up with the embedded EHR', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      built.close();
+      await built.close();
     }
   }, 30_000);
 
@@ -49,6 +49,6 @@ describe('start-up with the embedded EHR', () => {
     writeFileSync(join(dir, 'broken.json'), '{"resourceType": "Bundle", "entry": [');
     const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'true', FHIR_FIXTURES_DIR: dir }));
     await expect(built.ready).rejects.toThrow(SyntaxError);
-    built.close();
+    await built.close();
   }, 30_000);
 });

@@ -89,8 +89,7 @@ export async function startService(env: Record<string, string> = {}, overrides: 
       new Promise((resolve) => {
         server.closeAllConnections();
         server.close(() => {
-          built.close();
-          resolve();
+          void built.close().then(resolve);
         });
       }),
   };
