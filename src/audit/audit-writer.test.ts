@@ -14,7 +14,7 @@ import { auditWriter } from './audit-writer.js';
 
 const entry = (requestId: string): InvocationRecord => ({
   receivedAt: new Date('2026-11-20T10:00:00Z'), requestId, serviceId: 's', patientId: 'p', client: 'c', status: 200, ms: 1,
-  packs: 'p@1', delivered: true, request: { hook: 'order-sign', n: requestId }, response: `{"cards":[],"id":"${requestId}"}`,
+  packs: 'p@1', delivered: true, request: JSON.stringify({ hook: 'order-sign', n: requestId }), response: `{"cards":[],"id":"${requestId}"}`,
 });
 
 function fresh() {

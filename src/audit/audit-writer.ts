@@ -1,11 +1,12 @@
 /**
- * Writes audit records off the request thread. Compressing and inserting a seed's call and answer took about
- * 0.3 ms of the event loop, and the service fell from 825 to 560 req/s on seed A with the writes inline; here the
- * request thread only builds the row's values (the bodies as JSON text) and posts them to a worker thread, which
- * compresses them and inserts a batch per transaction in its own connection to the audit file.
+ * Writes audit records off the request thread. Compressing (gzip then) and inserting a seed's call and answer took
+ * about 0.3 ms of the event loop, and the service fell from 825 to 560 req/s on seed A with the writes inline; here
+ * the request thread only builds the row's values (the bodies as JSON text or the bytes received) and posts them to
+ * a worker thread, which compresses them (Brotli, quality 0) and inserts a batch per transaction in its own
+ * connection to the audit file.
  *
- * - `idle()` settles once everything posted so far is written (or has failed and been logged): a reader of the log
- *   sees every call answered before the read.
+ * - `idle()` settles once everything posted before it is written (or has failed and been logged): a reader of the
+ *   log sees every call answered before the read, however busy the service.
  * - `close()` waits for the worker to write what it holds, so a stopping service loses nothing.
  * - A write that fails is logged with its request ids. If the worker itself dies, the rows it held are logged as
  *   lost and later rows are written on the request thread, as they are for an in-memory log (`:memory:` is one
@@ -36,7 +37,7 @@ type Report = { readonly written: number } | { readonly failed: readonly string[
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
-const { gzipSync } = require('node:zlib');
+const { brotliCompressSync, constants } = require('node:zlib');
 const db = new DatabaseSync(workerData.path);
 db.exec('PRAGMA busy_timeout = 5000');
 db.exec('PRAGMA synchronous = NORMAL');
@@ -44,7 +45,8 @@ const insert = db.prepare(workerData.sql);
 const bodies = workerData.bodies;
 let queue = [];
 let scheduled = false;
-const pack = (text) => (typeof text === 'string' ? gzipSync(text, { level: 1 }) : null);
+const quality = { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } };
+const pack = (text) => (text === null || text === undefined ? null : brotliCompressSync(text, quality));
 function flush() {
   scheduled = false;
   const batch = queue;
@@ -99,35 +101,48 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
   if (path === ':memory:') return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve() };
   // execArgv: none of the parent's loaders (tsx, the test runner's): the worker is plain CommonJS and starts faster.
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { path, sql: INSERT_INVOCATION, bodies: BODIES } });
-  // Request ids posted and not yet reported back, in order.
+  // Request ids posted and not yet reported back, in order (reports come in the same order).
   let inFlight: string[] = [];
-  let waiting: (() => void)[] = [];
+  let posted = 0;
+  let reported = 0;
+  // idle() callers, each waiting for the records posted before it; not for later ones, which under steady load
+  // would never let it settle.
+  let waiting: { upTo: number; resolve: () => void }[] = [];
   let alive = true;
+  let fault: string | undefined;
   const settle = (): void => {
-    if (inFlight.length > 0) return;
-    for (const resolve of waiting) resolve();
-    waiting = [];
+    waiting = waiting.filter((w) => {
+      if (w.upTo > reported) return true;
+      w.resolve();
+      return false;
+    });
+  };
+  const done = (count: number): void => {
+    inFlight = inFlight.slice(count);
+    reported += count;
+    settle();
   };
   worker.on('message', (report: Report) => {
     if ('failed' in report) {
       log.error({ requestIds: report.failed, err: { message: report.message } }, 'audit record not written');
-      inFlight = inFlight.slice(report.failed.length);
+      done(report.failed.length);
     } else {
-      inFlight = inFlight.slice(report.written);
+      done(report.written);
     }
-    settle();
+  });
+  worker.on('error', (err: Error) => {
+    fault = err.message;
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  worker.on('error', (err: Error) => {
-    log.error({ requestIds: inFlight, err: { message: err.message } }, 'audit writer stopped: these records were not written; later ones are written on the request thread');
-  });
   // Not holding the process open by itself (after the listeners: adding a message listener refs the worker again);
   // close() holds it until what was queued is written.
   worker.unref();
   void exited.then(() => {
     alive = false;
-    inFlight = [];
-    settle();
+    if (inFlight.length > 0) {
+      log.error({ requestIds: inFlight, err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: these records were not written; later ones are written on the request thread');
+    }
+    done(inFlight.length);
   });
   return {
     record(entry) {
@@ -137,11 +152,13 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
       }
       const values: InvocationValues = invocationValues(entry);
       inFlight.push(entry.requestId);
+      posted += 1;
       worker.postMessage(values);
     },
     idle() {
-      if (inFlight.length === 0) return Promise.resolve();
-      return new Promise((resolve) => waiting.push(resolve));
+      const upTo = posted;
+      if (upTo <= reported) return Promise.resolve();
+      return new Promise((resolve) => waiting.push({ upTo, resolve }));
     },
     async close() {
       if (alive) {

@@ -30,21 +30,45 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value.slice(0, MAX_ID) : undefined;
 }
 
+const SECRETS = ['access_token', 'refresh_token', 'id_token'];
+
+function authorizationOf(body: unknown): Record<string, unknown> | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const auth = (body as Record<string, unknown>)['fhirAuthorization'];
+  return typeof auth === 'object' && auth !== null && !Array.isArray(auth) ? (auth as Record<string, unknown>) : undefined;
+}
+
 /**
- * A hook request body without the secrets it may carry: `fhirAuthorization.access_token` (and a refresh token, which
- * the spec does not send but a sloppy client might) become `[removed]`. The rest is kept as received.
+ * A hook request body without the secrets it may carry: `fhirAuthorization.access_token` (and a refresh or id
+ * token, which the spec does not send but a sloppy client might) become `[removed]`. The rest is kept as received.
  * @param body - the parsed request body.
  * @returns the body to store.
  */
 export function withoutTokens(body: unknown): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
-  const auth = (body as Record<string, unknown>)['fhirAuthorization'];
-  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return body;
-  const kept: Record<string, unknown> = { ...(auth as Record<string, unknown>) };
-  for (const secret of ['access_token', 'refresh_token', 'id_token']) {
+  const auth = authorizationOf(body);
+  if (auth === undefined) return body;
+  const kept: Record<string, unknown> = { ...auth };
+  for (const secret of SECRETS) {
     if (secret in kept) kept[secret] = '[removed]';
   }
   return { ...(body as Record<string, unknown>), fhirAuthorization: kept };
+}
+
+/**
+ * The request body to keep, as JSON text: the bytes as received when they hold no token and are UTF-8 (nothing to
+ * serialize: a 10,000-resource record is megabytes), else the parsed body without its tokens, serialized.
+ * @param req - the request, its body parsed.
+ * @param raw - the bytes as received, when the body parser kept them.
+ * @returns the text, or undefined when no body was read.
+ */
+export function requestText(req: Request, raw: Uint8Array | undefined): string | Uint8Array | undefined {
+  const body: unknown = req.body;
+  if (body === undefined) return undefined;
+  const auth = authorizationOf(body);
+  const charset = /charset=([^;]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.trim().toLowerCase();
+  const utf8 = charset === undefined || charset === 'utf-8' || charset === 'utf8';
+  if (raw !== undefined && utf8 && !(auth && SECRETS.some((s) => s in auth))) return raw;
+  return JSON.stringify(withoutTokens(body));
 }
 
 function decoded(segment: string): string {
@@ -90,6 +114,7 @@ export function recordInvocations(options: RecordOptions) {
     res.on('close', () => {
       const access = res.locals['access'] === undefined ? undefined : accessOf(res);
       const body: unknown = req.body;
+      const request = requestText(req, res.locals['rawBody'] as Uint8Array | undefined);
       options.writer.record({
         receivedAt,
         requestId: res.locals['requestId'] as string,
@@ -98,11 +123,11 @@ export function recordInvocations(options: RecordOptions) {
         ...optional('hookInstance', field(body, 'hookInstance')),
         ...optional('patientId', field(body, 'context', 'patientId')),
         client: access?.kind === 'client' ? access.client.iss : 'unauthenticated',
-        status: res.statusCode,
+        status: res.headersSent ? res.statusCode : null,
         ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
         packs: options.packs,
         delivered: res.writableFinished,
-        ...(body === undefined ? {} : { request: withoutTokens(body) }),
+        ...optional('request', request),
         ...optional('response', sent),
       });
     });

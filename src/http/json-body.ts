@@ -41,10 +41,12 @@ function isJsonType(contentType: string): boolean {
 /**
  * Builds the body-parsing middleware.
  * @param limit - the largest body, in bytes.
- * @returns express middleware that sets `req.body` or passes an HttpError on.
+ * @returns express middleware that sets `req.body` (and `res.locals.rawBody`, the bytes) or passes an HttpError on.
  */
 export function jsonBody(limit: number): RequestHandler {
-  const parse = express.json({ limit, strict: false, type: () => true });
+  // The bytes as received stay with the response (`rawBody`), so the audit log can keep them without serializing
+  // the parsed body again.
+  const parse = express.json({ limit, strict: false, type: () => true, verify: (_req, res, buf) => { (res as Response).locals['rawBody'] = buf; } });
   return (req: Request, res: Response, next: NextFunction) => {
     const contentType = req.headers['content-type'];
     if (contentType !== undefined && contentType.trim() !== '' && !isJsonType(contentType)) {

@@ -30,7 +30,7 @@ function invocation(over: Partial<InvocationRecord>): InvocationRecord {
     ms: 1.25,
     packs: 'intrathecal@1.28.4',
     delivered: true,
-    request: { hook: 'order-sign', context: { patientId: 'p1' } },
+    request: JSON.stringify({ hook: 'order-sign', context: { patientId: 'p1' } }),
     response: '{"cards":[]}',
     ...over,
   };
@@ -46,6 +46,20 @@ describe('audit store', () => {
       client: 'https://ehr.example', status: 200, ms: 1.25, packs: 'intrathecal@1.28.4', delivered: true,
       request: { hook: 'order-sign', context: { patientId: 'p1' } }, response: { cards: [{ summary: 's' }] },
     });
+  });
+
+  it('keeps request bytes as received, and gives them back parsed', () => {
+    const { store } = freshStore();
+    store.record(invocation({ request: Buffer.from('{ "hook" : "order-sign",\n  "context": {} }') }));
+    expect(store.search({ limit: 1 })[0]?.request).toEqual({ hook: 'order-sign', context: {} });
+  });
+
+  it('keeps a call the client left before any answer with no status and no response', () => {
+    const { store } = freshStore();
+    const bare: Record<string, unknown> = { ...invocation({}) };
+    delete bare['response'];
+    store.record({ ...(bare as unknown as InvocationRecord), status: null, delivered: false });
+    expect(store.search({ limit: 1 })[0]).toMatchObject({ status: null, response: null, delivered: false });
   });
 
   it('stores an unread body and a missing answer as null, and a non-JSON answer as its text', () => {

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoredInvocation, StoredRead } from '../../src/store/audit-store.js';
-import { call, captureLog, fixtureRequest, startService, tempStorePath } from '../support/harness.js';
+import { call, captureLog, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
 import type { Answer, RunningService } from '../support/harness.js';
 
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
@@ -76,6 +76,20 @@ describe('recording hook calls', () => {
     const [entry] = entries(await read('/audit/hook-invocations?requestId=audit-not-json'));
     expect(entry).toMatchObject({ status: 400, request: null, hook: null, patientId: null });
     expect(JSON.stringify(entry?.response)).toContain('not valid JSON');
+  });
+
+  it('keeps a call the client gave up on before the answer, with no status and no answer', async () => {
+    // A FHIR server that never answers holds the call in data assembly; the client leaves after 200 ms.
+    const hanging = await startFakeFhir(() => undefined);
+    try {
+      const body = { ...fixtureRequest('seed-a.order-sign.no-prefetch.json'), fhirServer: hanging.url };
+      const aborted = await fetch(`${svc.baseUrl}${ORDER_SIGN}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Request-Id': 'audit-gave-up' }, body: JSON.stringify(body), signal: AbortSignal.timeout(200) }).catch((err: unknown) => err);
+      expect(aborted).toBeInstanceOf(Error);
+      const [entry] = entries(await read('/audit/hook-invocations?requestId=audit-gave-up'));
+      expect(entry).toMatchObject({ status: null, delivered: false, response: null, request: body });
+    } finally {
+      await hanging.stop();
+    }
   });
 
   it('does not record discovery or feedback, which are not hook invocations', async () => {
