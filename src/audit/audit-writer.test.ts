@@ -10,7 +10,7 @@ import { captureLog } from '../../test/support/harness.js';
 import { auditStore } from '../store/audit-store.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 import { openPrivateDatabase } from '../store/database.js';
-import { auditWriter } from './audit-writer.js';
+import { MAX_QUEUED_BYTES, auditWriter } from './audit-writer.js';
 
 const entry = (requestId: string): InvocationRecord => ({
   receivedAt: new Date('2026-11-20T10:00:00Z'), requestId, serviceId: 's', patientId: 'p', client: 'c', status: 200, ms: 1,
@@ -79,6 +79,23 @@ describe('audit writer', () => {
     expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['inline']);
     const stopped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l['msg']).startsWith('audit writer stopped'));
     expect(stopped).toMatchObject({ level: 50, requestIds: ['taken'] });
+    await writer.close();
+    db.close();
+  });
+
+  it('writes on the request thread what would put the worker more than MAX_QUEUED_BYTES behind, and says so once', async () => {
+    const { path, db, store } = fresh();
+    const { lines, log } = captureLog();
+    const writer = auditWriter(store, path, log);
+    const big = (requestId: string): InvocationRecord => ({ ...entry(requestId), response: `{"pad":"${'x'.repeat(MAX_QUEUED_BYTES)}"}` });
+    writer.record(big('big-1'));
+    writer.record(big('big-2'));
+    // Written before record() returned, not queued.
+    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['big-2', 'big-1']);
+    writer.record(entry('small'));
+    await writer.idle();
+    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['small', 'big-2', 'big-1']);
+    expect(lines.filter((l) => l.includes('audit writer behind'))).toHaveLength(1);
     await writer.close();
     db.close();
   });

@@ -10,7 +10,7 @@
  * - `close()` waits for the worker to write what it holds, so a stopping service loses nothing.
  * - A write that fails is logged with its request ids. If the worker itself dies, the rows it held are logged as
  *   lost and later rows are written on the request thread, as they are for an in-memory log (`:memory:` is one
- *   connection's own database, which a worker cannot share).
+ *   connection's own database, which a worker cannot share) and while the worker is MAX_QUEUED_BYTES behind.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -26,6 +26,12 @@ export interface AuditWriter {
   /** Writes what is queued and stops the worker. */
   close(): Promise<void>;
 }
+
+/**
+ * The most body bytes queued for the worker. Past it, records are written on the request thread, so a worker that
+ * falls behind (a slow disk, every core busy) slows the service down instead of letting its queue grow unbounded.
+ */
+export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /** A message from the worker: a batch written, or a batch that failed. */
 type Report = { readonly written: number } | { readonly failed: readonly string[]; readonly message: string };
@@ -101,8 +107,10 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
   if (path === ':memory:') return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve() };
   // execArgv: none of the parent's loaders (tsx, the test runner's): the worker is plain CommonJS and starts faster.
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { path, sql: INSERT_INVOCATION, bodies: BODIES } });
-  // Request ids posted and not yet reported back, in order (reports come in the same order).
-  let inFlight: string[] = [];
+  // Records posted and not yet reported back, in order (reports come in the same order), and their bodies' bytes.
+  let inFlight: { readonly requestId: string; readonly bytes: number }[] = [];
+  let queuedBytes = 0;
+  let behind = false;
   let posted = 0;
   let reported = 0;
   // idle() callers, each waiting for the records posted before it; not for later ones, which under steady load
@@ -118,8 +126,10 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
     });
   };
   const done = (count: number): void => {
+    for (const r of inFlight.slice(0, count)) queuedBytes -= r.bytes;
     inFlight = inFlight.slice(count);
     reported += count;
+    if (behind && queuedBytes < MAX_QUEUED_BYTES / 2) behind = false;
     settle();
   };
   worker.on('message', (report: Report) => {
@@ -140,7 +150,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
   void exited.then(() => {
     alive = false;
     if (inFlight.length > 0) {
-      log.error({ requestIds: inFlight, err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: these records were not written; later ones are written on the request thread');
+      log.error({ requestIds: inFlight.map((r) => r.requestId), err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: these records were not written; later ones are written on the request thread');
     }
     done(inFlight.length);
   });
@@ -151,7 +161,17 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
         return;
       }
       const values: InvocationValues = invocationValues(entry);
-      inFlight.push(entry.requestId);
+      const bytes = (entry.request?.length ?? 0) + (entry.response?.length ?? 0);
+      if (queuedBytes + bytes > MAX_QUEUED_BYTES) {
+        // The worker is behind (all cores busy): this record is written here, which slows the request thread down
+        // to what the disk and the compressor carry, instead of queueing without bound.
+        if (!behind) log.warn({ queuedBytes }, 'audit writer behind: records are written on the request thread until it catches up');
+        behind = true;
+        write(entry);
+        return;
+      }
+      inFlight.push({ requestId: entry.requestId, bytes });
+      queuedBytes += bytes;
       posted += 1;
       worker.postMessage(values);
     },
