@@ -29,6 +29,14 @@ describe('the request body kept in the audit log', () => {
     expect(JSON.parse(kept as string)).toEqual(withoutTokens({ hook: 'order-sign', fhirAuthorization: auth }));
   });
 
+  it('serializes the parsed body when the bytes could hide a token: a duplicate key, or a key spelled with escapes', () => {
+    const duplicate = Buffer.from('{"hook":"h","fhirAuthorization":{"access_token":"hidden-1"},"fhirAuthorization":{"scope":"s"}}');
+    const parsed = JSON.parse(duplicate.toString()) as unknown;
+    expect(requestText(req(parsed), duplicate)).toBe('{"hook":"h","fhirAuthorization":{"scope":"s"}}');
+    const escaped = Buffer.from('{"hook":"h","x":{"access\\u005ftoken":"hidden-2"},"x":1}');
+    expect(requestText(req(JSON.parse(escaped.toString()) as unknown), escaped)).toBe('{"hook":"h","x":1}');
+  });
+
   it('serializes the parsed body when the bytes are not UTF-8 or were not kept, and keeps nothing when none was read', () => {
     expect(requestText(req({ hook: 'h' }, 'application/json; charset=utf-16le'), Buffer.from('x'))).toBe('{"hook":"h"}');
     expect(requestText(req({ hook: 'h' }), undefined)).toBe('{"hook":"h"}');

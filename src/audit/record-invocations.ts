@@ -55,19 +55,28 @@ export function withoutTokens(body: unknown): unknown {
 }
 
 /**
- * The request body to keep, as JSON text: the bytes as received when they hold no token and are UTF-8 (nothing to
- * serialize: a 10,000-resource record is megabytes), else the parsed body without its tokens, serialized.
+ * Whether bytes may hold a key that decodes to one of SECRETS: written out, it contains `_token`; any other spelling
+ * needs a `\u` escape (JSON has no other escape for a letter or `_`). Checked on the bytes, not the parsed body,
+ * because a duplicate key is dropped by the parser and stays in the bytes.
+ */
+function mayHoldToken(raw: Buffer): boolean {
+  return raw.includes('_token') || raw.includes('\\u');
+}
+
+/**
+ * The request body to keep, as JSON text: the bytes as received when they cannot hold a token and are UTF-8
+ * (nothing to serialize: a 10,000-resource record is megabytes), else the parsed body without its tokens,
+ * serialized.
  * @param req - the request, its body parsed.
  * @param raw - the bytes as received, when the body parser kept them.
  * @returns the text, or undefined when no body was read.
  */
-export function requestText(req: Request, raw: Uint8Array | undefined): string | Uint8Array | undefined {
+export function requestText(req: Request, raw: Buffer | undefined): string | Uint8Array | undefined {
   const body: unknown = req.body;
   if (body === undefined) return undefined;
-  const auth = authorizationOf(body);
   const charset = /charset=([^;]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.trim().toLowerCase();
   const utf8 = charset === undefined || charset === 'utf-8' || charset === 'utf8';
-  if (raw !== undefined && utf8 && !(auth && SECRETS.some((s) => s in auth))) return raw;
+  if (raw !== undefined && utf8 && !mayHoldToken(raw)) return raw;
   return JSON.stringify(withoutTokens(body));
 }
 
@@ -114,7 +123,7 @@ export function recordInvocations(options: RecordOptions) {
     res.on('close', () => {
       const access = res.locals['access'] === undefined ? undefined : accessOf(res);
       const body: unknown = req.body;
-      const request = requestText(req, res.locals['rawBody'] as Uint8Array | undefined);
+      const request = requestText(req, res.locals['rawBody'] as Buffer | undefined);
       options.writer.record({
         receivedAt,
         requestId: res.locals['requestId'] as string,
