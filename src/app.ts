@@ -46,9 +46,10 @@ export interface AppParts {
   readonly pipeline: HookPipeline;
   readonly feedback: FeedbackStore;
   readonly replay: ReplayStore;
-  /** The audit log of hook invocations, and who may read it (undefined: nobody, over HTTP). */
+  /** The audit log of hook invocations (read here, written through `auditWriter`). */
   readonly audit: AuditStore;
   readonly auditWriter: AuditWriter;
+  /** Who may read the audit log over HTTP; undefined: nobody. */
   readonly auditReaders: readonly AuditReader[] | undefined;
   readonly clients: ReadonlyMap<string, TrustedClient>;
   readonly log: Logger;
@@ -185,7 +186,7 @@ export interface BuiltApp {
   readonly parts: AppParts;
   /** Settles when everything loading in the background (the embedded EHR) is ready; rejects when it failed. */
   readonly ready: Promise<void>;
-  /** Writes what the audit writer holds, then closes the databases. */
+  /** Writes what the audit writer holds, then closes the databases; a second call waits for the first. */
   close(): Promise<void>;
 }
 
@@ -250,16 +251,19 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     ...(ehr ? { ehr } : {}),
   };
   const stopPruning = pruneAuditLog(parts.audit, config.auditRetentionDays, parts.clock, log);
+  // Once: a cluster worker hears both its primary's disconnect and, from a terminal, the signal itself.
+  let closed: Promise<void> | undefined;
+  const closeAll = async (): Promise<void> => {
+    stopPruning();
+    await parts.auditWriter.close();
+    audit.db.close();
+    replayDb.close();
+    db.close();
+  };
   return {
     app: createApp(parts),
     parts,
     ready: ehr ? ehr.then(() => undefined) : Promise.resolve(),
-    close: async () => {
-      stopPruning();
-      await parts.auditWriter.close();
-      audit.db.close();
-      replayDb.close();
-      db.close();
-    },
+    close: () => (closed ??= closeAll()),
   };
 }

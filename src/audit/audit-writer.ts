@@ -1,8 +1,8 @@
 /**
- * Writes audit records off the request thread. Compressing (gzip then) and inserting a seed's call and answer took
- * about 0.3 ms of the event loop, and the service fell from 825 to 560 req/s on seed A with the writes inline; here
- * the request thread only builds the row's values (the bodies as JSON text or the bytes received) and posts them to
- * a worker thread, which compresses them (Brotli, quality 0) and inserts a batch per transaction in its own
+ * Writes audit records off the request thread. Compressing (with gzip, then) and inserting a seed's call and answer
+ * took about 0.3 ms of the event loop, and the service fell from 825 to 560 req/s on seed A with the writes inline;
+ * here the request thread only builds the row's values (the bodies as JSON text or the bytes received) and posts
+ * them to a worker thread, which compresses them (Brotli, quality 0) and inserts a batch per transaction in its own
  * connection to the audit file.
  *
  * - `idle()` settles once everything posted before it is written (or has failed and been logged): a reader of the

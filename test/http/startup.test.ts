@@ -51,4 +51,10 @@ describe('start-up with the embedded EHR', () => {
     await expect(built.ready).rejects.toThrow(SyntaxError);
     await built.close();
   }, 30_000);
+
+  it('closes once when asked twice, as a cluster worker is by its primary and by a signal from the terminal', async () => {
+    const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'false' }));
+    await expect(Promise.all([built.close(), built.close()])).resolves.toEqual([undefined, undefined]);
+    await expect(built.close()).resolves.toBeUndefined();
+  });
 });
