@@ -39,15 +39,13 @@ const MAX_COUNT = 200;
 /** A date (midnight UTC) or a date-time with seconds optional and a zone required. */
 const INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-type Kind = 'text' | 'instant' | 'id' | 'count';
-
 /** Query parameters, read one by one; every problem is collected, so one 400 names them all. */
 class QueryReader {
   readonly problems: Problem[] = [];
 
-  constructor(private readonly query: Record<string, unknown>, allowed: Readonly<Record<string, Kind>>) {
+  constructor(private readonly query: Record<string, unknown>, allowed: readonly string[]) {
     for (const name of Object.keys(query)) {
-      if (!(name in allowed)) this.problems.push({ code: 'not-supported', message: `Unknown parameter ${name}; use ${Object.keys(allowed).join(', ')}`, expression: name });
+      if (!allowed.includes(name)) this.problems.push({ code: 'not-supported', message: `Unknown parameter ${name}; use ${allowed.join(', ')}`, expression: name });
     }
   }
 
@@ -106,8 +104,11 @@ function nextLink(req: Request, rows: readonly { id: number }[], limit: number):
 export function auditRoutes(deps: AuditRoutesDeps): Router {
   const router = express.Router();
 
-  /** Authenticates the reader, reads, and records the attempt whatever its outcome. */
-  const read = <T extends { id: number }>(allowed: Record<string, Kind>, search: (q: QueryReader, limit: number) => T[]) => async (req: Request, res: Response): Promise<void> => {
+  /**
+   * Authenticates the reader, reads, and records the attempt whatever its outcome. `filters` are the endpoint's own
+   * parameters; `_count` and the `before` cursor are every endpoint's.
+   */
+  const read = <T extends { id: number }>(filters: readonly string[], search: (q: QueryReader, page: { limit: number; beforeId?: number }) => T[]) => async (req: Request, res: Response): Promise<void> => {
     const readers = deps.readers;
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
     const token = bearerToken(req);
@@ -121,10 +122,11 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
       attempt('refused', 0);
       throw unauthorized();
     }
-    const q = new QueryReader(req.query, { ...allowed, _count: 'count', before: 'id' });
+    const q = new QueryReader(req.query, [...filters, '_count', 'before']);
     const limit = q.integer('_count', 1, MAX_COUNT) ?? DEFAULT_COUNT;
+    const page = { limit, ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)) };
     await deps.writer.idle();
-    const rows = search(q, limit);
+    const rows = search(q, page);
     if (q.problems.length > 0) {
       attempt('invalid', 0);
       throw badRequest(q.problems);
@@ -135,29 +137,21 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     res.json({ entries: rows, ...(next ? { next } : {}) });
   };
 
-  router.get('/hook-invocations', read(
-    { patient: 'text', hookInstance: 'text', requestId: 'text', service: 'text', since: 'instant', until: 'instant' },
-    (q, limit) => {
-      const filter = {
-        ...optional('patientId', q.text('patient')),
-        ...optional('hookInstance', q.text('hookInstance')),
-        ...optional('requestId', q.text('requestId')),
-        ...optional('serviceId', q.text('service')),
-        ...optional('since', q.instant('since')),
-        ...optional('until', q.instant('until')),
-        ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)),
-      };
-      return q.problems.length > 0 ? [] : deps.store.search({ ...filter, limit });
-    }
-  ));
-
-  router.get('/reads', read({ reader: 'text', since: 'instant' }, (q, limit) => {
+  router.get('/hook-invocations', read(['patient', 'hookInstance', 'requestId', 'service', 'since', 'until'], (q, page) => {
     const filter = {
-      ...optional('reader', q.text('reader')),
+      ...optional('patientId', q.text('patient')),
+      ...optional('hookInstance', q.text('hookInstance')),
+      ...optional('requestId', q.text('requestId')),
+      ...optional('serviceId', q.text('service')),
       ...optional('since', q.instant('since')),
-      ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)),
+      ...optional('until', q.instant('until')),
     };
-    return q.problems.length > 0 ? [] : deps.store.reads({ ...filter, limit });
+    return q.problems.length > 0 ? [] : deps.store.search({ ...filter, ...page });
+  }));
+
+  router.get('/reads', read(['reader', 'since'], (q, page) => {
+    const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
+    return q.problems.length > 0 ? [] : deps.store.reads({ ...filter, ...page });
   }));
 
   router.all(['/hook-invocations', '/reads'], () => {

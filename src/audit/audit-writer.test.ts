@@ -2,9 +2,10 @@
  * The audit writer with its real worker thread and a real SQLite file: what it is given is written, in order, by
  * the time `idle()` or `close()` settles; when the worker cannot work, records are written on the request thread.
  */
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import { auditStore } from '../store/audit-store.js';
@@ -35,6 +36,29 @@ describe('audit writer', () => {
     expect(rows[0]).toMatchObject({ request: { hook: 'order-sign', n: 'r50' }, response: { cards: [], id: 'r50' }, patientId: 'p' });
     await writer.close();
     db.close();
+  });
+
+  it('keeps a process that awaits idle() open until the record is written', () => {
+    // A script with nothing else to do: the worker is unref'd, so without a hold the process ends with the promise
+    // pending and the record unwritten.
+    const dir = mkdtempSync(join(tmpdir(), 'itcds-writer-'));
+    const script = join(dir, 'idle.mts');
+    const src = (f: string) => JSON.stringify(resolve('src', f));
+    writeFileSync(script, `
+      import { auditStore } from ${src('store/audit-store.ts')};
+      import { openPrivateDatabase } from ${src('store/database.ts')};
+      import { auditWriter } from ${src('audit/audit-writer.ts')};
+      import { createLogger } from ${src('log.ts')};
+      const path = ${JSON.stringify(join(dir, 'audit.sqlite'))};
+      const store = auditStore(openPrivateDatabase(path, 'NORMAL').db);
+      const writer = auditWriter(store, path, createLogger('silent', process.stdout));
+      writer.record({ receivedAt: new Date(), requestId: 'r', serviceId: 's', client: 'c', status: 200, ms: 1, packs: 'p', delivered: true });
+      await writer.idle();
+      process.stdout.write(String(store.search({ limit: 5 }).length));
+      await writer.close();`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    expect(run.stderr).not.toContain('unsettled');
+    expect(run.stdout).toBe('1');
   });
 
   it('writes what it still holds when closed', async () => {

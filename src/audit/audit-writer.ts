@@ -117,6 +117,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
   // would never let it settle.
   let waiting: { upTo: number; resolve: () => void }[] = [];
   let alive = true;
+  let closing = false;
   let fault: string | undefined;
   const settle = (): void => {
     waiting = waiting.filter((w) => {
@@ -124,6 +125,8 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
       w.resolve();
       return false;
     });
+    // Held open only while someone waits for it (idle() or close()).
+    if (waiting.length === 0 && alive && !closing) worker.unref();
   };
   const done = (count: number): void => {
     for (const r of inFlight.slice(0, count)) queuedBytes -= r.bytes;
@@ -178,10 +181,13 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
     idle() {
       const upTo = posted;
       if (upTo <= reported) return Promise.resolve();
+      // Awaited, the writer must keep the process open until it answers, as close() does.
+      worker.ref();
       return new Promise((resolve) => waiting.push({ upTo, resolve }));
     },
     async close() {
       if (alive) {
+        closing = true;
         worker.ref();
         worker.postMessage('close');
       }

@@ -10,6 +10,8 @@
  * change the answer already given.
  */
 import type { NextFunction, Request, Response } from 'express';
+import { asJsonObject, isJsonObject } from '../fhir/json.js';
+import type { JsonObject } from '../fhir/json.js';
 import { accessOf } from '../security/authenticate.js';
 import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
@@ -32,12 +34,6 @@ function text(value: unknown): string | undefined {
 
 const SECRETS = ['access_token', 'refresh_token', 'id_token'];
 
-function authorizationOf(body: unknown): Record<string, unknown> | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const auth = (body as Record<string, unknown>)['fhirAuthorization'];
-  return typeof auth === 'object' && auth !== null && !Array.isArray(auth) ? (auth as Record<string, unknown>) : undefined;
-}
-
 /**
  * A hook request body without the secrets it may carry: `fhirAuthorization.access_token` (and a refresh or id
  * token, which the spec does not send but a sloppy client might) become `[removed]`. The rest is kept as received.
@@ -45,13 +41,13 @@ function authorizationOf(body: unknown): Record<string, unknown> | undefined {
  * @returns the body to store.
  */
 export function withoutTokens(body: unknown): unknown {
-  const auth = authorizationOf(body);
+  const auth = isJsonObject(body) ? asJsonObject(body['fhirAuthorization']) : undefined;
   if (auth === undefined) return body;
-  const kept: Record<string, unknown> = { ...auth };
+  const kept: JsonObject = { ...auth };
   for (const secret of SECRETS) {
     if (secret in kept) kept[secret] = '[removed]';
   }
-  return { ...(body as Record<string, unknown>), fhirAuthorization: kept };
+  return { ...(body as JsonObject), fhirAuthorization: kept };
 }
 
 /**
@@ -90,10 +86,7 @@ function decoded(segment: string): string {
 
 function field(body: unknown, ...path: string[]): string | undefined {
   let node = body;
-  for (const key of path) {
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
+  for (const key of path) node = asJsonObject(node)?.[key];
   return text(node);
 }
 

@@ -10,7 +10,7 @@ import type { AuditStore } from '../store/audit-store.js';
 
 const DAY_MS = 86_400_000;
 /** How often old rows are deleted while the service runs. */
-export const PRUNE_EVERY_MS = 6 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 6 * 60 * 60 * 1000;
 
 /**
  * Deletes rows older than the retention period now, and then every PRUNE_EVERY_MS.

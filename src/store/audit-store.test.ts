@@ -108,7 +108,7 @@ describe('audit store', () => {
     expect(store.reads({ limit: 10 })).toEqual([]);
   });
 
-  it('survives the process: a second connection to the file reads what the first wrote', () => {
+  it('is in the file: a second connection reads what the first wrote', () => {
     const { store, path } = freshStore();
     store.record(invocation({}));
     expect(freshStore(path).store.search({ limit: 10 })).toHaveLength(1);
