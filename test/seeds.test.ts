@@ -12,7 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => svc.stop());
 
-type Card = { indicator: string; summary: string; detail: string; source: { label: string; topic?: { code: string } }; links?: { type: string; appContext?: string }[] };
+type Card = { indicator: string; summary: string; detail: string; source: { label: string; topic?: { code: string } }; links?: { type: string; url: string; appContext?: string }[] };
 type Action = { type: string; resource: { resourceType: string; id: string; extension: { url: string; extension: { url: string; valueCode?: string; valueCoding?: { code: string } }[] }[] } };
 
 const outline = (cards: Card[]) => cards.map((c) => [c.indicator, c.source.topic?.code, c.summary]);
@@ -155,6 +155,18 @@ describe('seed case B: G89.4 + M96.1 + M54.16, compounded morphine 10 mg/mL + bu
     expect(cards[1]?.detail).toContain('Response documented (pain without vs with the drug): yes (reduction 63 %)');
     expect(cards[1]?.detail).toContain('Do not confuse liposomal bupivacaine');
     expect(cards[3]?.detail).toContain('Programmed: 0.5 mL/day including flex/bolus doses; morphine 5 mg/day; bupivacaine 7.5 mg/day.');
+  });
+
+  it('returns the same-claim rule as a CRD External Reference card: absolute links to the guidance it summarizes, no app link', async () => {
+    const { cards } = await sign('seed-b.order-sign.json');
+    const sameClaim = cards.find((c) => c.summary.startsWith('Medicare: report the pump drug'));
+    expect(sameClaim?.links?.map((l) => [l.type, l.url])).toEqual([
+      ['absolute', 'https://www.cms.gov/medicare-coverage-database/view/article.aspx?articleid=55239'],
+      ['absolute', expect.stringMatching(/^https:\/\/downloads\.cms\.gov\/medicare-coverage-database\/lcd_attachments\/31254_6\//)],
+    ]);
+    expect(sameClaim).not.toHaveProperty('suggestions');
+    // Every other card of the call still opens the app.
+    for (const card of cards.filter((c) => c !== sameClaim)) expect(card.links?.some((l) => l.type === 'smart')).toBe(true);
   });
 
   it('answers covered for the compounded order with its J7999 billing code', async () => {

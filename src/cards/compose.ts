@@ -197,7 +197,11 @@ export function composeCard(finding: Finding | readonly Finding[], options: Comp
       ? { label: text(l.label), url: absolute(text(l.url), options.publicBaseUrl), type: 'smart', ...(l.appContext ? { appContext: text(l.appContext) } : {}) }
       : { label: text(l.label), url: absolute(text(l.url), options.publicBaseUrl), type: 'absolute' }
   );
-  if (source?.url && !links.some((l) => l.url === source.url)) links.push({ label: source.title, url: source.url, type: 'absolute' });
+  // Every card links its first source; an External Reference card links each source it summarizes.
+  const linked = template.externalReference ? template.sources.map((id) => pack.sources.get(id)) : [source];
+  for (const s of linked) {
+    if (s?.url && !links.some((l) => l.url === s.url)) links.push({ label: s.title, url: s.url, type: 'absolute' });
+  }
   const suggestions: Suggestion[] = (template.suggestions ?? []).map((s) => ({
     label: text(s.label),
     uuid: uuid(),

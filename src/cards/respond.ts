@@ -42,11 +42,13 @@ const COVERAGE_HOOKS = new Set(['order-sign']);
 const APP_LINK_HOOKS = new Set(['order-sign', 'patient-view']);
 
 /**
- * Adds the link that opens the SMART app from a card: type smart, with a compact appContext naming the service and
- * the orders the card is about (EHRs that drop appContext get an app that evaluates the patient's orders instead).
+ * Adds the link that opens the SMART app from a card (not an External Reference card): type smart, with a compact
+ * appContext naming the service and the orders the card is about (EHRs that drop appContext get an app that
+ * evaluates the patient's orders instead).
  */
 function withAppLink(card: Card, findings: readonly Finding[], serviceId: string, hook: string, baseUrl: string): Card {
-  if (!APP_LINK_HOOKS.has(hook)) return card;
+  // A CRD External Reference card links to its sources only (Link.type SHALL be absolute).
+  if (!APP_LINK_HOOKS.has(hook) || findings[0]?.rule.card?.externalReference) return card;
   const orders = [...new Set(findings.flatMap((f) => (f.order ? [referenceOf(f.order)] : [])))];
   const appContext = `service=${encodeURIComponent(serviceId)}${orders.length > 0 ? `&orders=${encodeURIComponent(orders.join(','))}` : ''}`;
   const link: Link = { label: 'Open the full review and the medical-necessity summary', url: `${baseUrl}${APP_LAUNCH_PATH}`, type: 'smart', appContext };

@@ -196,6 +196,18 @@ function ruleThresholds(card: CardTemplate | undefined, when: CompiledExpression
   return { thresholds: [...new Set([...when.thresholds, ...fromCriteria, ...fromCard])], namedThresholds: [...new Set([...when.thresholds, ...fromCard])] };
 }
 
+/**
+ * A CRD External Reference card (cards.html#external-reference) has at least one link, every link absolute, and no
+ * suggestions: the first source's url counts as its link.
+ */
+function checkExternalReference(card: CardTemplate, where: string, pack: Omit<RulePack, 'rules'>): void {
+  if (card.suggestions?.length) throw new DefinitionError(`${where}: an external reference card has no suggestions`);
+  if (card.links?.some((l) => l.type !== 'absolute')) throw new DefinitionError(`${where}: an external reference card links with type absolute only`);
+  if (!card.links?.length && !pack.sources.get(card.sources[0] ?? '')?.url) {
+    throw new DefinitionError(`${where}: an external reference card needs a link: a url on its first source, or a link of its own`);
+  }
+}
+
 function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: Set<string>): Rule[] {
   return scope.files.rules.map(({ raw, file, testsFile }) => {
     if (seenRuleIds.has(raw.id)) throw new DefinitionError(`${file}: rule id ${raw.id} is used by another rule`);
@@ -214,6 +226,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       if (raw.card.suggestions?.length && !raw.card.selectionBehavior) throw new DefinitionError(`${where}: a card with suggestions needs selectionBehavior`);
       if (raw.card.combineOrders && raw.scope !== 'order') throw new DefinitionError(`${where}: combineOrders joins the cards of several orders; use scope order`);
       if (raw.card.combineOrders && raw.card.suggestions?.length) throw new DefinitionError(`${where}: combineOrders cannot join suggestions, whose actions are per order`);
+      if (raw.card.externalReference) checkExternalReference(raw.card, where, pack);
       checkCardText(raw.card, where, pack);
       if (raw.scope === 'order' && !namesItsOrder(raw.card)) {
         throw new DefinitionError(`${where}: a card about an order names it in its detail ({{order}} or {{orderReference}}): CRD asks a card about some of a call's orders to say which`);

@@ -86,6 +86,11 @@ export interface CardTemplate {
   readonly sources: readonly string[];
   /** Da Vinci CRD card type (cards/card-types.ts): the card's source.topic, and the option that switches it off. */
   readonly topic: string;
+  /**
+   * A Da Vinci CRD External Reference card: a summary of what its sources say, linking to them with absolute links
+   * only (the first source's url, and any links given); no link to the SMART app and no suggestions.
+   */
+  readonly externalReference?: boolean;
   /** One card for every order of a call on which the rule fires with the same text (scope order, no suggestions). */
   readonly combineOrders?: boolean;
   readonly links?: readonly LinkTemplate[];
