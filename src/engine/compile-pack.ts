@@ -198,13 +198,13 @@ function ruleThresholds(card: CardTemplate | undefined, when: CompiledExpression
 
 /**
  * A CRD External Reference card (cards.html#external-reference) has at least one link, every link absolute, and no
- * suggestions: the first source's url counts as its link.
+ * suggestions: each cited source's url becomes one of its links.
  */
 function checkExternalReference(card: CardTemplate, where: string, pack: Omit<RulePack, 'rules'>): void {
   if (card.suggestions?.length) throw new DefinitionError(`${where}: an external reference card has no suggestions`);
   if (card.links?.some((l) => l.type !== 'absolute')) throw new DefinitionError(`${where}: an external reference card links with type absolute only`);
-  if (!card.links?.length && !pack.sources.get(card.sources[0] ?? '')?.url) {
-    throw new DefinitionError(`${where}: an external reference card needs a link: a url on its first source, or a link of its own`);
+  if (!card.links?.length && !card.sources.some((id) => pack.sources.get(id)?.url)) {
+    throw new DefinitionError(`${where}: an external reference card needs a link: a url on one of its sources, or a link of its own`);
   }
 }
 

@@ -88,7 +88,7 @@ export interface CardTemplate {
   readonly topic: string;
   /**
    * A Da Vinci CRD External Reference card: a summary of what its sources say, linking to them with absolute links
-   * only (the first source's url, and any links given); no link to the SMART app and no suggestions.
+   * only (each cited source that has a url, and any links given); no link to the SMART app and no suggestions.
    */
   readonly externalReference?: boolean;
   /** One card for every order of a call on which the rule fires with the same text (scope order, no suggestions). */
