@@ -125,7 +125,7 @@ interface InvocationRow {
 }
 
 /**
- * Inserts one invocation. Its parameters are `invocationValues`, with the last two (the bodies) gzip-compressed;
+ * Inserts one invocation. Its parameters are `invocationValues`, with the last two (the bodies) Brotli-compressed;
  * shared with the audit writer's worker thread, which runs the same statement.
  */
 export const INSERT_INVOCATION = `INSERT INTO hook_invocation
@@ -152,8 +152,8 @@ export function invocationValues(e: InvocationRecord): InvocationValues {
 }
 
 /** Compresses a body as the worker does (the same quality). */
-function pack(text: string | Uint8Array | number | null | undefined): Uint8Array | null {
-  return typeof text === 'string' || text instanceof Uint8Array ? brotliCompressSync(text, { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } }) : null;
+function pack(text: string | Uint8Array | undefined): Uint8Array | null {
+  return text === undefined ? null : brotliCompressSync(text, { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } });
 }
 
 function unpack(blob: Uint8Array | null): unknown {
@@ -241,8 +241,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
   const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
   return {
     record(e) {
-      const values = invocationValues(e);
-      insert.run(...values.slice(0, BODIES), pack(values[BODIES]), pack(values[BODIES + 1]));
+      insert.run(...invocationValues(e).slice(0, BODIES), pack(e.request), pack(e.response));
     },
     search(f) {
       const rows = select.all({
