@@ -98,6 +98,11 @@ function compare(c: RuleCase, findings: Finding[], cards: Card[], summaries: rea
   if (fired !== c.expect.fires) problems.push(`expected the rule ${c.expect.fires ? 'to fire' : 'not to fire'}, but it ${fired ? `fired (${findings.length}x)` : 'did not'}`);
   // The wire cuts a longer summary (the spec: "<140 characters"); a rule's summary should fit whole in every case.
   for (const summary of summaries) if (summary.length > MAX_SUMMARY_LENGTH) problems.push(`summary of ${summary.length} characters, which the wire cuts at ${MAX_SUMMARY_LENGTH}: ${summary}`);
+  // A case that lists findings lists them all: a rule that also fired for an order the case did not name is a change.
+  if (c.expect.findings && fired && findings.length !== c.expect.findings.length) {
+    const produced = findings.map((f) => (f.order ? referenceOf(f.order) : 'the patient')).join(', ');
+    problems.push(`${findings.length} findings (${produced}), but the case lists ${c.expect.findings.length}: list every finding the rule makes`);
+  }
   (c.expect.findings ?? []).forEach((exp, i) => {
     const index = exp.order ? findings.findIndex((f) => f.order && referenceOf(f.order) === exp.order) : i;
     const finding = findings[index];

@@ -69,3 +69,18 @@ describe('the runner reports a summary the wire would cut', () => {
     expect(run(long)).toEqual([`summary of 141 characters, which the wire cuts at 139: ${'x'.repeat(130)} 2027-05-17`]);
   });
 });
+
+describe('the runner requires a case that lists findings to list them all', () => {
+  it('names the findings the case left out of its list', () => {
+    const [intrathecal] = packs;
+    const rule = intrathecal?.rules.find((r) => r.id === 'it-pa-other-payers');
+    if (!intrathecal || !rule) throw new Error('the intrathecal pack or its rule is missing');
+    const input = { request: 'fhir-fixtures/requests/seed-a.order-sign.json' };
+    const run = (orders: string[]): readonly string[] =>
+      runCase(intrathecal, rule, { name: 'complete', now: '2026-11-20T15:00:00Z', input, expect: { fires: true, findings: orders.map((order) => ({ order })) } }, env).problems;
+    const morphine = 'MedicationRequest/it-seed-a-draft-morphine';
+    const supplies = 'ServiceRequest/it-seed-a-draft-s9328';
+    expect(run([morphine, supplies])).toEqual([]);
+    expect(run([morphine])).toEqual([`2 findings (${morphine}, ${supplies}), but the case lists 1: list every finding the rule makes`]);
+  });
+});
