@@ -22,12 +22,13 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { jsonBody } from './http/json-body.js';
 import { HttpError, notFound } from './http/outcomes.js';
-import { TokenBuckets, rateLimit, throttled } from './http/rate-limit.js';
+import { rateLimit } from './http/rate-limit.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { loadPipeline } from './pipeline.js';
 import { rateKey } from './security/access.js';
 import { accessOf, authenticate } from './security/authenticate.js';
+import { FailedAuthentications } from './security/failed-authentications.js';
 import { appRoutes } from './smart/app-routes.js';
 import { loadTrustedClients } from './security/clients.js';
 import type { TrustedClient } from './security/clients.js';
@@ -110,10 +111,11 @@ export function createApp(parts: AppParts): Express {
     clock: parts.clock,
   });
   const limit = rateLimit(config.rateLimitPerMinute, (_req, res) => rateKey(accessOf(res)));
-  // Refused tokens count against their address; past the limit its calls are refused before their signature is
-  // checked (each ES384 check costs about a millisecond and a half of CPU). Not counted when unauthenticated
-  // calls are served anyway (development).
-  const failures = config.allowUnauthenticated ? undefined : new TokenBuckets(config.authFailuresPerMinute);
+  // Refused credentials count against their address; past the limit its calls are refused before their credential
+  // is checked (each ES384 check costs about a millisecond and a half of CPU). Hook calls are not counted when
+  // unauthenticated calls are served anyway (development); the audit log's readers always are.
+  const failures = new FailedAuthentications(config.authFailuresPerMinute, parts.log);
+  const hookFailures = config.allowUnauthenticated ? undefined : failures;
   // Hook and feedback calls: authenticate, count against the caller's rate, then read the body.
   const guard = (req: Request, res: Response, next: NextFunction): void => {
     if (req.method !== 'POST' || req.path === '/' || req.path === '') {
@@ -121,15 +123,13 @@ export function createApp(parts: AppParts): Express {
       return;
     }
     const address = req.ip ?? 'unknown';
-    const wait = failures?.wait(address) ?? 0;
-    if (wait > 0) {
-      next(throttled(wait, 'failed authentications from this address'));
+    const refused = hookFailures?.refusal(address);
+    if (refused) {
+      next(refused);
       return;
     }
     auth(req, res, (err?: unknown) => (err ? next(err) : limit(req, res, next))).catch((err: unknown) => {
-      if (failures && err instanceof HttpError && err.status === 401 && failures.take(address) === 0 && failures.wait(address) > 0) {
-        parts.log.warn({ requestId: res.locals['requestId'] as string, perMinute: config.authFailuresPerMinute }, 'failed authentications from one address over AUTH_FAILURES_PER_MINUTE: its calls are refused (429) until the limit refills');
-      }
+      if (err instanceof HttpError && err.status === 401) hookFailures?.failed(address, res.locals['requestId'] as string);
       next(err);
     });
   };
@@ -147,7 +147,7 @@ export function createApp(parts: AppParts): Express {
   }));
   // The audit log, for its configured readers (rate-limited per address like the app's API).
   const auditLimit = rateLimit(config.rateLimitPerMinute, (req) => `audit:${req.ip ?? 'unknown'}`);
-  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, writer: parts.auditWriter, readers: parts.auditReaders, log: parts.log, clock: parts.clock }));
+  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, writer: parts.auditWriter, readers: parts.auditReaders, failures, log: parts.log, clock: parts.clock }));
   if (parts.ehr) {
     const ehr = parts.ehr;
     // Each EHR route waits for the EHR to be loaded (a second or so after start), then hands the request on.

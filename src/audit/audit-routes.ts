@@ -7,8 +7,9 @@
  *   previous page's `next` link carries.
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
  *
- * Every attempt is recorded in the store with the reader's name (or none), the caller's address, the query and the
- * number of rows; the service log gets one line with the reader and the parameters' names, never their values.
+ * A refused token counts toward the caller's address's AUTH_FAILURES_PER_MINUTE, the same bucket as the hook calls'
+ * refused JWTs; past it the address gets 429 before its token is looked at. Every other attempt is recorded in the
+ * store with the reader's name (or none), the caller's address, the query and the number of rows; the service log gets one line with the reader and the parameters' names, never their values.
  * Answers are `Cache-Control: no-store`.
  */
 import express from 'express';
@@ -17,6 +18,7 @@ import { badRequest, methodNotAllowed, notFound, unauthorized } from '../http/ou
 import type { Problem } from '../http/outcomes.js';
 import type { Logger } from '../log.js';
 import { bearerToken } from '../security/authenticate.js';
+import type { FailedAuthentications } from '../security/failed-authentications.js';
 import type { AuditRead, AuditStore } from '../store/audit-store.js';
 import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
@@ -30,6 +32,8 @@ export interface AuditRoutesDeps {
   readonly writer: AuditWriter;
   /** The configured readers; undefined when AUDIT_READERS_FILE is not set (nothing is readable). */
   readonly readers: readonly AuditReader[] | undefined;
+  /** The per-address limit on failed authentications, shared with the hook endpoints. */
+  readonly failures: FailedAuthentications;
   readonly log: Logger;
   readonly clock: () => Date;
 }
@@ -111,15 +115,19 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   const read = <T extends { id: number }>(filters: readonly string[], search: (q: QueryReader, page: { limit: number; beforeId?: number }) => T[]) => async (req: Request, res: Response): Promise<void> => {
     const readers = deps.readers;
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
+    const address = req.ip ?? 'unknown';
+    const refused = deps.failures.refusal(address);
+    if (refused) throw refused;
     const token = bearerToken(req);
     const reader = token === undefined ? undefined : readerFor(readers, token);
     const requestId = res.locals['requestId'] as string;
     const attempt = (outcome: AuditRead['outcome'], rows: number): void => {
-      deps.store.recordRead({ at: deps.clock(), ...(reader ? { reader: reader.name } : {}), address: req.ip ?? 'unknown', outcome, query: req.originalUrl.slice(0, 2000), rows });
+      deps.store.recordRead({ at: deps.clock(), ...(reader ? { reader: reader.name } : {}), address, outcome, query: req.originalUrl.slice(0, 2000), rows });
       deps.log[outcome === 'allowed' ? 'info' : 'warn']({ requestId, reader: reader?.name, path: req.path, params: Object.keys(req.query), outcome, rows }, 'audit log read');
     };
     if (reader === undefined) {
       attempt('refused', 0);
+      deps.failures.failed(address, requestId);
       throw unauthorized();
     }
     const q = new QueryReader(req.query, [...filters, '_count', 'before']);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newReaderToken, tokenHash } from '../../src/audit/readers.js';
 import { call, captureLog, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
 import type { FakeFhir, RunningService } from '../support/harness.js';
 import { makeKey, serveJwks, signToken } from '../support/jwt.js';
@@ -268,6 +269,32 @@ describe('failed authentications', () => {
       expect(refusedLines(lines)).toBe(3);
 
       expect((await from(limited, '192.0.2.2', await valid())).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+
+  it("share one count with the audit log's reader tokens, so a token cannot be guessed on either surface", async () => {
+    // A readers file as `npm run audit:reader` writes it: the SHA-256 of the token, never the token.
+    const readerToken = newReaderToken();
+    const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+    writeFileSync(readersFile, JSON.stringify([{ name: 'pa-lead', tokenSha256: tokenHash(readerToken) }]), { mode: 0o600 });
+    const limited = await startService(env({ TRUST_PROXY: 'loopback', AUDIT_READERS_FILE: readersFile, STORE_PATH: tempStorePath() }));
+    const audit = (address: string, bearer: string) => call(limited, 'GET', '/audit/reads', undefined, { Authorization: `Bearer ${bearer}`, 'X-Forwarded-For': address });
+    try {
+      // Two guessed reader tokens and one forged JWT use up one address's three failures...
+      expect((await audit('192.0.2.30', 'guessed-1')).status).toBe(401);
+      expect((await audit('192.0.2.30', 'guessed-2')).status).toBe(401);
+      expect((await from(limited, '192.0.2.30', await forged())).status).toBe(401);
+      // ...then the right reader token and a valid JWT from it both wait, and the wait is not recorded as a read.
+      const throttled = await audit('192.0.2.30', readerToken);
+      expect(throttled.status).toBe(429);
+      expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(throttled.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'throttled' }] });
+      expect((await from(limited, '192.0.2.30', await valid())).status).toBe(429);
+      const reads = await audit('192.0.2.31', readerToken);
+      expect(reads.status).toBe(200);
+      expect((reads.body['entries'] as { outcome: string }[]).map((r) => r.outcome)).toEqual(['refused', 'refused']);
     } finally {
       await limited.stop();
     }
