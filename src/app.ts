@@ -35,9 +35,10 @@ import type { TrustedClient } from './security/clients.js';
 import { auditStore } from './store/audit-store.js';
 import type { AuditStore } from './store/audit-store.js';
 import { openDatabase, openPrivateDatabase } from './store/database.js';
-import { feedbackStore } from './store/feedback-store.js';
+import { feedbackStore, postgresFeedbackStore } from './store/feedback-store.js';
 import type { FeedbackStore } from './store/feedback-store.js';
-import { replayStore } from './store/replay-store.js';
+import { openSharedDatabase } from './store/postgres.js';
+import { postgresReplayStore, replayStore } from './store/replay-store.js';
 import type { ReplayStore } from './store/replay-store.js';
 
 /** The parts an application is made of. */
@@ -184,7 +185,9 @@ export function createApp(parts: AppParts): Express {
 export interface BuiltApp {
   readonly app: Express;
   readonly parts: AppParts;
-  /** Settles when everything loading in the background (the embedded EHR) is ready; rejects when it failed. */
+  /** Settles when the stores can be used (DATABASE_URL reached, its tables made); rejects when they cannot. */
+  readonly stored: Promise<void>;
+  /** Settles when everything loading in the background (the stores, the embedded EHR) is ready; rejects when it failed. */
   readonly ready: Promise<void>;
   /** Writes what the audit writer holds, then closes the databases; a second call waits for the first. */
   close(): Promise<void>;
@@ -195,6 +198,28 @@ export interface BuildOverrides {
   readonly clock?: () => Date;
   readonly evaluate?: Evaluator;
   readonly log?: Logger;
+}
+
+/**
+ * Feedback and the JWT replay store: in the shared PostgreSQL database when DATABASE_URL is set, else in the
+ * SQLite file at STORE_PATH (shared by the processes of one machine).
+ */
+function openStores(config: Config, log: Logger): { feedback: FeedbackStore; replay: ReplayStore; ready: Promise<void>; close(): Promise<void> } {
+  if (config.databaseUrl) {
+    const shared = openSharedDatabase(config.databaseUrl, log);
+    return { feedback: postgresFeedbackStore(shared), replay: postgresReplayStore(shared), ready: shared.ready, close: () => shared.close() };
+  }
+  const db = openDatabase(config.storePath);
+  // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
+  // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
+  // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
+  const replayDb = openDatabase(config.storePath, 'NORMAL');
+  const close = (): Promise<void> => {
+    replayDb.close();
+    db.close();
+    return Promise.resolve();
+  };
+  return { feedback: feedbackStore(db), replay: replayStore(replayDb), ready: Promise.resolve(), close };
 }
 
 /**
@@ -213,11 +238,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
   if (config.mode === 'production' && config.embeddedFhir) {
     log.warn('EMBEDDED_FHIR=true in production: the embedded EHR signs every visitor in as its fixture practitioner, without a password, and its tokens reach its data; serve synthetic data only');
   }
-  const db = openDatabase(config.storePath);
-  // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
-  // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
-  // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
-  const replayDb = openDatabase(config.storePath, 'NORMAL');
+  const stores = openStores(config, log);
   // The audit log is written once per hook call, after the answer went out, in its own owner-only file. NORMAL for
   // the reason above: a record survives a crash of the process; a power loss may take the last moments' records.
   const audit = openPrivateDatabase(config.auditStorePath, 'NORMAL');
@@ -240,8 +261,8 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     config,
     packs,
     pipeline,
-    feedback: feedbackStore(db),
-    replay: replayStore(replayDb),
+    feedback: stores.feedback,
+    replay: stores.replay,
     audit: store,
     auditWriter: auditWriter(store, config.auditStorePath, log),
     auditReaders,
@@ -257,13 +278,16 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     stopPruning();
     await parts.auditWriter.close();
     audit.db.close();
-    replayDb.close();
-    db.close();
+    await stores.close();
   };
+  const ready = Promise.all([stores.ready, ehr]).then(() => undefined);
+  // Awaited by whoever starts the service (main reports a failure there); never a rejection nobody hears.
+  ready.catch(() => undefined);
   return {
     app: createApp(parts),
     parts,
-    ready: ehr ? ehr.then(() => undefined) : Promise.resolve(),
+    stored: stores.ready,
+    ready,
     close: () => (closed ??= closeAll()),
   };
 }

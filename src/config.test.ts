@@ -35,6 +35,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).authFailuresPerMinute).toBe(30);
   });
 
+  it('takes a PostgreSQL DATABASE_URL, and never repeats a refused one (it holds a password)', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: ' postgresql://cds:s3cret@db.example:5432/cds ' }).databaseUrl).toBe('postgresql://cds:s3cret@db.example:5432/cds');
+    expect(() => loadConfig({ DATABASE_URL: 'https://cds:s3cret@db.example/cds' })).toThrow(/^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/, not https:\/\/$/);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -48,6 +54,8 @@ describe('loadConfig', () => {
     [{ TRUST_PROXY: '11' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
     [{ TRUST_PROXY: 'loopback, proxy.example' }, 'TRUST_PROXY'],
+    [{ DATABASE_URL: 'mysql://u:p@db.example/x' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'db.example:5432' }, 'DATABASE_URL'],
   ])('refuses %j naming the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -18,6 +18,11 @@ export interface Config {
   /** Path of the SQLite file that holds feedback (`:memory:` for a throw-away store). */
   readonly storePath: string;
   /**
+   * PostgreSQL URL (postgres://user:password@host:port/database) where feedback and the JWT replay store go instead
+   * of STORE_PATH, so that instances on several machines share them. Holds a password: never logged.
+   */
+  readonly databaseUrl?: string;
+  /**
    * Path of the SQLite file of the audit log (hook invocations, their answers, and reads of the log): patient data,
    * created readable by its owner only. Next to STORE_PATH by default; `:memory:` when STORE_PATH is.
    */
@@ -139,6 +144,18 @@ function readUrl(env: Env, name: string, fallback: string | undefined): string {
   return raw.replace(/\/+$/, '');
 }
 
+/** A PostgreSQL URL; the error never repeats the value, which holds a password. */
+function readDatabaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a URL: use postgres://user:password@host:port/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`);
+  return value;
+}
+
 /** Development conveniences cannot be switched on in production: refuse, rather than ignore, an attempt. */
 function refuseInProduction(env: Env, name: string): false {
   if (readBool(env, name, false)) throw new ConfigError(`${name} cannot be true in production mode`);
@@ -163,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: env['HOST']?.trim() || (production ? '0.0.0.0' : '127.0.0.1'),
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', production ? undefined : `http://localhost:${port}`),
     storePath,
+    ...(env['DATABASE_URL']?.trim() ? { databaseUrl: readDatabaseUrl(env['DATABASE_URL'].trim()) } : {}),
     auditStorePath: env['AUDIT_STORE_PATH']?.trim() || (storePath === ':memory:' ? ':memory:' : join(dirname(storePath), 'intrathecal-cds-audit.sqlite')),
     ...(env['AUDIT_READERS_FILE']?.trim() ? { auditReadersFile: env['AUDIT_READERS_FILE'].trim() } : {}),
     auditRetentionDays: readInt(env, 'AUDIT_RETENTION_DAYS', 2190, 1, 36_500),

@@ -1,7 +1,7 @@
 /**
  * Process entry point: reads the configuration, builds the application and listens. With WORKERS > 1 the primary
  * forks that many workers (Node cluster) sharing the port; each worker is a full service, and the replay store and
- * feedback live in the SQLite file they share.
+ * feedback live in the SQLite file they share, or in the PostgreSQL database of DATABASE_URL.
  */
 import cluster from 'node:cluster';
 import { buildApp } from './app.js';
@@ -13,6 +13,14 @@ import { DefinitionError } from './services/service-definitions.js';
 async function serve(config: Config): Promise<void> {
   const built = buildApp(config);
   const { log } = built.parts;
+  // A service that cannot reach its shared database does not listen: it could neither refuse replayed tokens nor
+  // keep feedback (a cluster worker that never listened stops the service rather than be restarted in a loop).
+  try {
+    await built.stored;
+  } catch (err) {
+    await built.close().catch(() => undefined);
+    throw new ConfigError(`DATABASE_URL: the database could not be reached or set up: ${(err as Error).message}`);
+  }
   const server = createHttpServer(built.app, config.requestTimeoutMs);
   server.listen(config.port, config.host, () => {
     const address = server.address();

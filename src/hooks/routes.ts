@@ -47,11 +47,11 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
   });
 
   // Feedback: https://cds-hooks.hl7.org/2.0/#feedback
-  router.post('/:id/feedback', (req: Request, res: Response) => {
+  router.post('/:id/feedback', async (req: Request, res: Response) => {
     const service = findService(deps.pipeline, serviceId(req));
     res.locals['serviceId'] = service.id;
     const items = parseFeedback(req.body);
-    deps.feedback.save(service.id, items, deps.clock());
+    await deps.feedback.save(service.id, items, deps.clock());
     res.json({ stored: items.length });
   });
 

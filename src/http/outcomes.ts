@@ -16,6 +16,7 @@ export type IssueCode =
   | 'too-long'
   | 'incomplete'
   | 'timeout'
+  | 'transient'
   | 'security'
   | 'throttled'
   | 'exception'
@@ -101,6 +102,11 @@ export function unsupportedMediaType(received: string): HttpError {
   return new HttpError(415, [
     { code: 'not-supported', message: `Content-Type "${received}" is not supported; send application/json` },
   ]);
+}
+
+/** 503: a part the service depends on (its shared database) cannot be reached now; the caller may retry. */
+export function serviceUnavailable(message: string, retryS: number): HttpError {
+  return new HttpError(503, [{ code: 'transient', message }], { 'Retry-After': String(retryS) });
 }
 
 /** 500: an unexpected fault; the body never carries the cause (that goes to the log). */

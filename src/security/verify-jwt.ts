@@ -66,6 +66,6 @@ export async function verifyClientJwt(token: string, options: VerifyOptions): Pr
   if (iat > options.now + options.clockSkewS) throw new AuthFailure(`JWT from ${iss} issued in the future`);
   if (exp - iat > options.maxAgeS) throw new AuthFailure(`JWT from ${iss} lives ${exp - iat} s, more than ${options.maxAgeS} s`);
   if (typeof jti !== 'string' || jti === '') throw new AuthFailure(`JWT from ${iss} has no jti`);
-  if (!options.replay.claim(iss, jti, exp, options.now)) throw new AuthFailure(`JWT from ${iss} replayed (jti seen before)`);
+  if (!(await options.replay.claim(iss, jti, exp, options.now))) throw new AuthFailure(`JWT from ${iss} replayed (jti seen before)`);
   return client;
 }

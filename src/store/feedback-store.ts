@@ -1,9 +1,11 @@
 /**
- * Durable feedback storage in the service's SQLite database: once `save` returns, the rows survive a crash of the
- * process (see database.ts).
+ * Durable feedback storage, in the service's SQLite database or with DATABASE_URL in the shared PostgreSQL
+ * database: once `save` settles, the rows survive a crash of the process (see database.ts), all of them or none.
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
+import { inTransaction } from './postgres.js';
+import type { SharedDatabase } from './postgres.js';
 
 /** A stored feedback item. */
 export interface StoredFeedback extends FeedbackItem {
@@ -14,9 +16,9 @@ export interface StoredFeedback extends FeedbackItem {
 /** Where feedback is kept. */
 export interface FeedbackStore {
   /** Stores every item of one feedback body, all or none. */
-  save(serviceId: string, items: readonly FeedbackItem[], receivedAt: Date): void;
+  save(serviceId: string, items: readonly FeedbackItem[], receivedAt: Date): Promise<void>;
   /** Reads stored feedback, oldest first. */
-  list(serviceId?: string): StoredFeedback[];
+  list(serviceId?: string): Promise<StoredFeedback[]>;
 }
 
 interface Row {
@@ -27,6 +29,45 @@ interface Row {
   override_reason: string | null;
   outcome_timestamp: string;
   received_at: string;
+}
+
+/** A row as PostgreSQL returns it (the JSON columns cast to text, so both databases read alike). */
+type PgRow = Omit<Row, 'received_at'> & { received_at: Date };
+
+const INSERT = 'INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions, override_reason, outcome_timestamp, received_at)';
+
+/** The values of one item's row, in the order of INSERT's columns. */
+function rowValues(serviceId: string, item: FeedbackItem, receivedAt: Date): [string, string, string, string | null, string | null, string, string] {
+  return [
+    serviceId,
+    item.card,
+    item.outcome,
+    item.acceptedSuggestions ? JSON.stringify(item.acceptedSuggestions) : null,
+    item.overrideReason ? JSON.stringify(item.overrideReason) : null,
+    item.outcomeTimestamp,
+    receivedAt.toISOString(),
+  ];
+}
+
+/** A synchronous SQLite call as the store's promise: a failure rejects instead of throwing. */
+function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+function fromRow(r: Row): StoredFeedback {
+  return {
+    serviceId: r.service_id,
+    card: r.card_uuid,
+    outcome: r.outcome as FeedbackItem['outcome'],
+    ...(r.accepted_suggestions ? { acceptedSuggestions: JSON.parse(r.accepted_suggestions) as { id: string }[] } : {}),
+    ...(r.override_reason ? { overrideReason: JSON.parse(r.override_reason) as FeedbackItem['overrideReason'] } : {}),
+    outcomeTimestamp: r.outcome_timestamp,
+    receivedAt: r.received_at,
+  };
 }
 
 /**
@@ -46,44 +87,46 @@ export function feedbackStore(db: DatabaseSync): FeedbackStore {
     received_at TEXT NOT NULL
   )`);
   db.exec('CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid)');
-  const insert = db.prepare(
-    `INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions, override_reason, outcome_timestamp, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`
-  );
+  const insert = db.prepare(`${INSERT} VALUES (?, ?, ?, ?, ?, ?, ?)`);
   const selectAll = db.prepare('SELECT * FROM feedback ORDER BY id');
   const selectService = db.prepare('SELECT * FROM feedback WHERE service_id = ? ORDER BY id');
   return {
     save(serviceId, items, receivedAt) {
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        for (const item of items) {
-          insert.run(
-            serviceId,
-            item.card,
-            item.outcome,
-            item.acceptedSuggestions ? JSON.stringify(item.acceptedSuggestions) : null,
-            item.overrideReason ? JSON.stringify(item.overrideReason) : null,
-            item.outcomeTimestamp,
-            receivedAt.toISOString()
-          );
+      return settled(() => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          for (const item of items) insert.run(...rowValues(serviceId, item, receivedAt));
+          db.exec('COMMIT');
+        } catch (err) {
+          db.exec('ROLLBACK');
+          throw err;
         }
-        db.exec('COMMIT');
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
-      }
+      });
     },
     list(serviceId) {
-      const rows = (serviceId === undefined ? selectAll.all() : selectService.all(serviceId)) as unknown as Row[];
-      return rows.map((r) => ({
-        serviceId: r.service_id,
-        card: r.card_uuid,
-        outcome: r.outcome as FeedbackItem['outcome'],
-        ...(r.accepted_suggestions ? { acceptedSuggestions: JSON.parse(r.accepted_suggestions) as { id: string }[] } : {}),
-        ...(r.override_reason ? { overrideReason: JSON.parse(r.override_reason) as FeedbackItem['overrideReason'] } : {}),
-        outcomeTimestamp: r.outcome_timestamp,
-        receivedAt: r.received_at,
-      }));
+      return settled(() => ((serviceId === undefined ? selectAll.all() : selectService.all(serviceId)) as unknown as Row[]).map(fromRow));
     },
+  };
+}
+
+/**
+ * The feedback store in the shared PostgreSQL database (its table is created when it opens).
+ * @param shared - the open shared database.
+ * @returns the store.
+ */
+export function postgresFeedbackStore(shared: SharedDatabase): FeedbackStore {
+  return {
+    save: (serviceId, items, receivedAt) =>
+      shared.run('feedback save', (pool) =>
+        inTransaction(pool, async (client) => {
+          for (const item of items) await client.query(`${INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)`, rowValues(serviceId, item, receivedAt));
+        })
+      ),
+    list: (serviceId) =>
+      shared.run('feedback list', async (pool) => {
+        const select = 'SELECT service_id, card_uuid, outcome, accepted_suggestions::text, override_reason::text, outcome_timestamp, received_at FROM feedback';
+        const result = serviceId === undefined ? await pool.query<PgRow>(`${select} ORDER BY id`) : await pool.query<PgRow>(`${select} WHERE service_id = $1 ORDER BY id`, [serviceId]);
+        return result.rows.map((r) => fromRow({ ...r, received_at: r.received_at.toISOString() }));
+      }),
   };
 }

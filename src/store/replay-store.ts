@@ -1,8 +1,10 @@
 /**
- * JWT ids already seen, so a token cannot be replayed within its lifetime. Kept in the service's SQLite database:
- * every process on the machine that uses the same STORE_PATH shares it.
+ * JWT ids already seen, so a token cannot be replayed within its lifetime. Kept in the service's SQLite database,
+ * which every process on the machine that uses the same STORE_PATH shares, or with DATABASE_URL in PostgreSQL,
+ * which instances on several machines share.
  */
 import type { DatabaseSync } from 'node:sqlite';
+import type { SharedDatabase } from './postgres.js';
 
 /** Where seen JWT ids are kept. */
 export interface ReplayStore {
@@ -14,7 +16,7 @@ export interface ReplayStore {
    * @param now - the current time (seconds since the epoch).
    * @returns true when the id is new, false when it was seen before and has not expired.
    */
-  claim(issuer: string, jti: string, expiresAt: number, now: number): boolean;
+  claim(issuer: string, jti: string, expiresAt: number, now: number): Promise<boolean>;
 }
 
 /**
@@ -33,7 +35,28 @@ export function replayStore(db: DatabaseSync): ReplayStore {
         purge.run(now);
         lastPurge = now;
       }
-      return Number(insert.run(issuer, jti, expiresAt).changes) === 1;
+      return Promise.resolve(Number(insert.run(issuer, jti, expiresAt).changes) === 1);
     },
+  };
+}
+
+/**
+ * The replay store in the shared PostgreSQL database (its table is created when it opens). Two instances claiming
+ * the same id at once: the primary key lets exactly one insert it.
+ * @param shared - the open shared database.
+ * @returns the store.
+ */
+export function postgresReplayStore(shared: SharedDatabase): ReplayStore {
+  let lastPurge = 0;
+  return {
+    claim: (issuer, jti, expiresAt, now) =>
+      shared.run('JWT replay check', async (pool) => {
+        if (now - lastPurge > 60) {
+          lastPurge = now;
+          await pool.query('DELETE FROM jwt_seen WHERE expires_at < $1', [now]);
+        }
+        const inserted = await pool.query('INSERT INTO jwt_seen (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [issuer, jti, expiresAt]);
+        return inserted.rowCount === 1;
+      }),
   };
 }

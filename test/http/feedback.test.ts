@@ -23,7 +23,7 @@ describe('POST /cds-services/{id}/feedback', () => {
   it('stores accepted and overridden feedback and answers 200', async () => {
     const res = await call(svc, 'POST', FEEDBACK, { feedback: [accepted, overridden] });
     expect(res.status).toBe(200);
-    const stored = svc.built.parts.feedback.list('intrathecal-order-sign');
+    const stored = await svc.built.parts.feedback.list('intrathecal-order-sign');
     expect(stored.slice(-2).map((f) => [f.card, f.outcome, f.acceptedSuggestions, f.overrideReason, f.outcomeTimestamp])).toEqual([
       [CARD, 'accepted', accepted.acceptedSuggestions, undefined, accepted.outcomeTimestamp],
       [CARD, 'overridden', undefined, overridden.overrideReason, overridden.outcomeTimestamp],
@@ -47,11 +47,11 @@ describe('POST /cds-services/{id}/feedback', () => {
     // A valid item goes first: the whole body is refused, so it must not be stored either.
     const sent = body.feedback.length === 0 ? body : { feedback: [accepted, ...body.feedback] };
     const where = body.feedback.length === 0 ? expression : expression.replace('feedback[0]', 'feedback[1]');
-    const before = svc.built.parts.feedback.list().length;
+    const before = (await svc.built.parts.feedback.list()).length;
     const res = await call(svc, 'POST', FEEDBACK, sent);
     expect(res.status).toBe(400);
     expect((res.body['issue'] as { expression?: string[] }[]).map((i) => i.expression?.[0])).toContain(where);
-    expect(svc.built.parts.feedback.list().length).toBe(before);
+    expect((await svc.built.parts.feedback.list()).length).toBe(before);
   });
 
   it('keeps stored feedback across a restart of the service', async () => {
@@ -61,7 +61,7 @@ describe('POST /cds-services/{id}/feedback', () => {
     await first.stop();
     const second = await startService({ EMBEDDED_FHIR: 'false', STORE_PATH: path });
     try {
-      expect(second.built.parts.feedback.list().map((f) => f.card)).toEqual([CARD]);
+      expect((await second.built.parts.feedback.list()).map((f) => f.card)).toEqual([CARD]);
     } finally {
       await second.stop();
     }
@@ -88,7 +88,7 @@ describe('POST /cds-services/{id}/feedback', () => {
     await new Promise((resolve) => child.on('exit', resolve));
     const db = openDatabase(path);
     try {
-      expect(feedbackStore(db).list().map((f) => f.outcome)).toEqual(['accepted', 'overridden']);
+      expect((await feedbackStore(db).list()).map((f) => f.outcome)).toEqual(['accepted', 'overridden']);
     } finally {
       db.close();
     }

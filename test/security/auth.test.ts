@@ -279,7 +279,7 @@ describe('failed authentications', () => {
     const readerToken = newReaderToken();
     const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
     writeFileSync(readersFile, JSON.stringify([{ name: 'pa-lead', tokenSha256: tokenHash(readerToken) }]), { mode: 0o600 });
-    const limited = await startService(env({ TRUST_PROXY: 'loopback', AUDIT_READERS_FILE: readersFile, STORE_PATH: tempStorePath() }));
+    const limited = await startService(env({ TRUST_PROXY: 'loopback', AUDIT_READERS_FILE: readersFile, STORE_PATH: tempStorePath(), LOG_LEVEL: 'silent' }));
     const audit = (address: string, bearer: string) => call(limited, 'GET', '/audit/reads', undefined, { Authorization: `Bearer ${bearer}`, 'X-Forwarded-For': address });
     try {
       // Two guessed reader tokens and one forged JWT use up one address's three failures...

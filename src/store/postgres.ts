@@ -1,0 +1,107 @@
+/**
+ * The shared PostgreSQL database (DATABASE_URL), for state that several instances of the service must share:
+ * feedback and the JWT replay store. (SQLite's file is shared only by the processes of one machine.) A pool of
+ * connections from `pg`; the tables are created at start when missing, under an advisory lock so that instances
+ * starting together do not race. Any fault reaching the database answers 503 with Retry-After, never a 500, and
+ * is logged with its code and message only (never the statement's values).
+ */
+import pg from 'pg';
+import { serviceUnavailable } from '../http/outcomes.js';
+import type { Logger } from '../log.js';
+
+/** Seconds a caller is asked to wait when the database cannot be reached. */
+const RETRY_AFTER_S = 5;
+/** Milliseconds to get a connection, and for one statement: a database that hangs must not hang the hook calls. */
+const TIMEOUT_MS = 5000;
+/** The advisory lock key under which the tables are created (any fixed 64-bit number of this service's own). */
+const SCHEMA_LOCK = 4_216_732_907;
+
+/** The tables, created when missing. */
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS feedback (
+    id BIGSERIAL PRIMARY KEY,
+    service_id TEXT NOT NULL,
+    card_uuid TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+    accepted_suggestions JSONB,
+    override_reason JSONB,
+    outcome_timestamp TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid)',
+  'CREATE TABLE IF NOT EXISTS jwt_seen (issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (issuer, jti))',
+  'CREATE INDEX IF NOT EXISTS jwt_seen_expiry ON jwt_seen (expires_at)',
+];
+
+/** An open shared database. */
+export interface SharedDatabase {
+  /**
+   * Runs work against the pool once the tables exist; a database fault becomes a 503.
+   * @param what - what was being done, for the log.
+   * @param work - the queries.
+   * @returns what the work returns.
+   */
+  run<T>(what: string, work: (pool: pg.Pool) => Promise<T>): Promise<T>;
+  /** Settles when the tables exist; rejects when the database could not be reached or set up. */
+  readonly ready: Promise<void>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+function describe(err: unknown): { code?: string; message: string } {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: typeof e?.message === 'string' ? e.message : String(err) };
+}
+
+/**
+ * Runs work in one transaction on one connection of the pool: committed whole, or rolled back and rethrown.
+ * @param pool - the pool.
+ * @param work - the statements, on the transaction's connection.
+ */
+export async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await work(client);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+function createSchema(pool: pg.Pool): Promise<void> {
+  return inTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+    for (const statement of SCHEMA) await client.query(statement);
+  });
+}
+
+/**
+ * Opens the shared database and creates its tables when missing.
+ * @param url - DATABASE_URL (postgres://user:password@host:port/database); never logged, it holds the password.
+ * @param log - where faults are reported.
+ * @returns the database; await `ready` before relying on it.
+ */
+export function openSharedDatabase(url: string, log: Logger): SharedDatabase {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: TIMEOUT_MS, statement_timeout: TIMEOUT_MS, query_timeout: TIMEOUT_MS + 1000 });
+  // An idle connection the server closed (a restart, a failover) is reported here; unhandled, it would end the process.
+  pool.on('error', (err) => log.warn({ err: describe(err) }, 'shared database: an idle connection was lost; the next call opens another'));
+  const ready = createSchema(pool);
+  ready.catch(() => undefined);
+  return {
+    ready,
+    async run(what, work) {
+      try {
+        await ready;
+        return await work(pool);
+      } catch (err) {
+        log.error({ what, err: describe(err) }, 'shared database (DATABASE_URL) unavailable');
+        throw serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', RETRY_AFTER_S);
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Two instances of the service behind one public URL, each with its own SQLite files (as on two machines) and one
+ * DATABASE_URL on the run's real PostgreSQL server: a JWT one instance accepted is refused by the other, feedback
+ * sent to one is kept where both read it, and a database that goes away answers 503, never a 500 or a 401. A
+ * database that cannot be reached at start stops the service before it listens, without printing the password.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, fixtureRequest, freePort, startService } from '../support/harness.js';
+import type { RunningService } from '../support/harness.js';
+import { makeKey, signToken } from '../support/jwt.js';
+import type { TestKey } from '../support/jwt.js';
+import { freshPostgresDatabase } from '../support/postgres.js';
+
+const BASE = 'https://cds.test.example';
+const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
+const FEEDBACK = `${ORDER_SIGN}/feedback`;
+const ISS = 'https://ehr-a.example';
+
+let key: TestKey;
+let url: string;
+let a: RunningService;
+let b: RunningService;
+
+beforeAll(async () => {
+  key = await makeKey('ES384');
+  const clientsFile = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
+  writeFileSync(clientsFile, JSON.stringify([{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
+  url = await freshPostgresDatabase();
+  // STORE_PATH differs (the harness gives each its own file): only DATABASE_URL is shared.
+  const env = { NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', LOG_LEVEL: 'silent', DATABASE_URL: url };
+  [a, b] = await Promise.all([startService(env), startService(env)]);
+});
+afterAll(async () => {
+  await Promise.all([a.stop(), b.stop()]);
+});
+
+const seed = () => {
+  const body = fixtureRequest('seed-a.order-sign.json');
+  delete body['fhirServer'];
+  return body;
+};
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const feedbackBody = { feedback: [{ card: 'a6f0e3a2-3d44-4f0e-9a53-6c1f1f1f1f1f', outcome: 'overridden', overrideReason: { userComment: 'peer-to-peer scheduled' }, outcomeTimestamp: '2026-11-20T15:06:00Z' }] };
+
+describe('instances sharing DATABASE_URL', () => {
+  it('refuse on one instance a JWT the other accepted', async () => {
+    const token = await signToken(key, { iss: ISS, aud: `${BASE}${ORDER_SIGN}` });
+    expect((await call(a, 'POST', ORDER_SIGN, seed(), bearer(token))).status).toBe(200);
+    const replayed = await call(b, 'POST', ORDER_SIGN, seed(), bearer(token));
+    expect(replayed.status).toBe(401);
+    expect((await call(b, 'POST', ORDER_SIGN, seed(), bearer(await signToken(key, { iss: ISS, aud: `${BASE}${ORDER_SIGN}` })))).status).toBe(200);
+  });
+
+  it('keep feedback sent to one where the other reads it', async () => {
+    const token = await signToken(key, { iss: ISS, aud: `${BASE}${FEEDBACK}` });
+    expect((await call(a, 'POST', FEEDBACK, feedbackBody, bearer(token))).status).toBe(200);
+    expect((await b.built.parts.feedback.list('intrathecal-order-sign')).map((f) => [f.card, f.outcome, f.overrideReason])).toEqual([
+      [feedbackBody.feedback[0]?.card, 'overridden', { userComment: 'peer-to-peer scheduled' }],
+    ]);
+  });
+
+  it('answer 503 with Retry-After once the database is gone, for hook calls and feedback alike', async () => {
+    const admin = new pg.Client({ connectionString: url.replace(/\/itcds_\w+$/, '/postgres') });
+    await admin.connect();
+    await admin.query(`DROP DATABASE ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+    await admin.end();
+    for (const [path, body] of [[ORDER_SIGN, seed()], [FEEDBACK, feedbackBody]] as const) {
+      const res = await call(a, 'POST', path, body, bearer(await signToken(key, { iss: ISS, aud: `${BASE}${path}` })));
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      expect(res.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
+    }
+  });
+});
+
+describe('a DATABASE_URL that cannot be reached at start', () => {
+  it('stops the service before it listens, naming the variable and not the password', async () => {
+    const closed = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'development', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: join(mkdtempSync(join(tmpdir(), 'itcds-')), 's.sqlite'), DATABASE_URL: `postgres://itcds:hunter2-not-printed@127.0.0.1:${closed}/nothing` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(out).toContain('intrathecal-cds did not start: DATABASE_URL: the database could not be reached or set up');
+    expect(out).not.toContain('"listening"');
+    expect(out).not.toContain('hunter2-not-printed');
+  });
+});

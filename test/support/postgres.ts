@@ -1,0 +1,33 @@
+/**
+ * A database of its own for a test, on the run's real PostgreSQL server (test/support/postgres-server.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/**
+ * The URL of the run's server, or a failure that says why there is none.
+ * @returns the URL of its `postgres` database.
+ */
+export function postgresServerUrl(): string {
+  const url = process.env['ITCDS_TEST_POSTGRES_URL'] ?? 'unavailable: the test run has no PostgreSQL global setup';
+  if (url.startsWith('unavailable: ')) throw new Error(url.slice('unavailable: '.length));
+  return url;
+}
+
+/**
+ * Creates an empty database.
+ * @returns its URL.
+ */
+export async function freshPostgresDatabase(): Promise<string> {
+  const admin = new pg.Client({ connectionString: postgresServerUrl() });
+  await admin.connect();
+  const name = `itcds_${randomBytes(6).toString('hex')}`;
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(postgresServerUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
