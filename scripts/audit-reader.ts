@@ -2,10 +2,11 @@
  * `npm run audit:reader -- <name> <readers.json>`: gives a person read access to the audit log. Makes a new random
  * token, writes its SHA-256 under the name in the readers file (created readable by its owner only; an existing
  * entry of that name gets the new token, so this also rotates one), and prints the token once, on stdout. The
- * file never holds the token; hand it to the reader over a channel fit for a password. The service reads the file
- * at start-up (AUDIT_READERS_FILE), so restart it afterwards. Exit 2 on unusable arguments or file.
+ * file never holds the token; hand it to the reader over a channel fit for a password. The file is replaced whole (a
+ * new file renamed over it), so the running service (AUDIT_READERS_FILE) never reads it half-written; it applies the
+ * change at the next read of the log. Exit 2 on unusable arguments or file.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../src/config.js';
 import { newReaderToken, parseReaders, tokenHash } from '../src/audit/readers.js';
 import type { AuditReader } from '../src/audit/readers.js';
@@ -34,8 +35,10 @@ function main(): number {
     process.stderr.write(`${err.message}\n`);
     return 2;
   }
-  writeFileSync(file, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-  process.stderr.write(`${readers.some((r) => r.name === name) ? 'New token for' : 'Added'} reader ${name} in ${file}; restart the service to apply it. The token, shown once:\n`);
+  const staged = `${file}.${process.pid}.tmp`;
+  writeFileSync(staged, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  renameSync(staged, file);
+  process.stderr.write(`${readers.some((r) => r.name === name) ? 'New token for' : 'Added'} reader ${name} in ${file}; a running service applies it at the next read. The token, shown once:\n`);
   process.stdout.write(`${token}\n`);
   return 0;
 }

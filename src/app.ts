@@ -9,8 +9,8 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { auditRoutes } from './audit/audit-routes.js';
 import { auditWriter } from './audit/audit-writer.js';
 import type { AuditWriter } from './audit/audit-writer.js';
-import { loadReaders } from './audit/readers.js';
-import type { AuditReader } from './audit/readers.js';
+import { watchReaders } from './audit/readers.js';
+import type { CurrentReaders } from './audit/readers.js';
 import { recordInvocations } from './audit/record-invocations.js';
 import { pruneAuditLog } from './audit/retention.js';
 import type { Config } from './config.js';
@@ -51,8 +51,8 @@ export interface AppParts {
   /** The audit log of hook invocations (read here, written through `auditWriter`). */
   readonly audit: AuditStore;
   readonly auditWriter: AuditWriter;
-  /** Who may read the audit log over HTTP; undefined: nobody. */
-  readonly auditReaders: readonly AuditReader[] | undefined;
+  /** Who may read the audit log over HTTP, as of each read; undefined: nobody. */
+  readonly auditReaders: CurrentReaders | undefined;
   readonly clients: ReadonlyMap<string, TrustedClient>;
   readonly log: Logger;
   readonly clock: () => Date;
@@ -232,7 +232,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
   const log = overrides.log ?? createLogger(config.logLevel, { maxBufferBytes: config.logBufferBytes });
   const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
-  const auditReaders = config.auditReadersFile ? loadReaders(config.auditReadersFile) : undefined;
+  const auditReaders = config.auditReadersFile ? watchReaders(config.auditReadersFile, log) : undefined;
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
   if (clients.has('https://sandbox.cds-hooks.org') && config.trustSandbox) log.warn('development mode: the CDS Hooks sandbox issuer is trusted (TRUST_SANDBOX)');
   if (config.mode === 'production' && config.embeddedFhir) {

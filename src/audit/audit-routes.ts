@@ -23,15 +23,15 @@ import type { AuditRead, AuditStore } from '../store/audit-store.js';
 import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
-import type { AuditReader } from './readers.js';
+import type { CurrentReaders } from './readers.js';
 
 /** What the audit routes need. */
 export interface AuditRoutesDeps {
   readonly store: AuditStore;
   /** Awaited before each read, so a read sees every call answered before it. */
   readonly writer: AuditWriter;
-  /** The configured readers; undefined when AUDIT_READERS_FILE is not set (nothing is readable). */
-  readonly readers: readonly AuditReader[] | undefined;
+  /** The configured readers as of each read; undefined when AUDIT_READERS_FILE is not set (nothing is readable). */
+  readonly readers: CurrentReaders | undefined;
   /** The per-address limit on failed authentications, shared with the hook endpoints. */
   readonly failures: FailedAuthentications;
   readonly log: Logger;
@@ -113,7 +113,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
    * parameters; `_count` and the `before` cursor are every endpoint's.
    */
   const read = <T extends { id: number }>(filters: readonly string[], search: (q: QueryReader, page: { limit: number; beforeId?: number }) => T[]) => async (req: Request, res: Response): Promise<void> => {
-    const readers = deps.readers;
+    const readers = deps.readers?.();
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
     const address = req.ip ?? 'unknown';
     const refused = deps.failures.refusal(address);

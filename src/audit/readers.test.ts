@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { captureLog } from '../../test/support/harness.js';
 import { ConfigError } from '../config.js';
-import { newReaderToken, parseReaders, readerFor, tokenHash } from './readers.js';
+import { newReaderToken, parseReaders, readerFor, tokenHash, watchReaders } from './readers.js';
 
 describe('audit readers', () => {
   const token = newReaderToken();
@@ -31,5 +35,21 @@ describe('audit readers', () => {
   ])('refuses a malformed file at start-up: %j', (raw, message) => {
     expect(() => parseReaders(raw, 'f')).toThrow(ConfigError);
     expect(() => parseReaders(raw, 'f')).toThrow(message);
+  });
+});
+
+describe('watching the readers file', () => {
+  it('refuses to start on an unusable file, and admits nobody once the file is removed', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+    writeFileSync(file, 'not json');
+    const { log } = captureLog();
+    expect(() => watchReaders(file, log)).toThrow(ConfigError);
+    const token = newReaderToken();
+    writeFileSync(file, JSON.stringify([{ name: 'pa-lead', tokenSha256: tokenHash(token) }]));
+    const current = watchReaders(file, log);
+    expect(current().map((r) => r.name)).toEqual(['pa-lead']);
+    expect(current()).toBe(current());
+    rmSync(file);
+    expect(current()).toEqual([]);
   });
 });

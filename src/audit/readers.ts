@@ -2,11 +2,13 @@
  * Who may read the audit log: the JSON file named by AUDIT_READERS_FILE, a list of named readers each with the
  * SHA-256 of their bearer token, e.g. `[{"name": "pa-lead", "tokenSha256": "9f86d0..."}]`. The file holds no
  * secret; `npm run audit:reader -- <name> <file>` makes a token, prints it once, and writes its hash. No file: the
- * log is not readable over HTTP at all (no default reader, in any mode).
+ * log is not readable over HTTP at all (no default reader, in any mode). A change to the file applies at the next
+ * read, without a restart, so a reader who leaves loses access at once; a file that became unusable lets nobody in.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../config.js';
+import type { Logger } from '../log.js';
 
 /** A configured audit reader. */
 export interface AuditReader {
@@ -74,6 +76,46 @@ export function loadReaders(file: string): AuditReader[] {
     throw new ConfigError(`AUDIT_READERS_FILE ${file}: cannot be read as JSON: ${(err as Error).message}`);
   }
   return parseReaders(raw, `AUDIT_READERS_FILE ${file}`);
+}
+
+/** The readers of the file as it is now. */
+export type CurrentReaders = () => readonly AuditReader[];
+
+/** What tells one version of the file from another (a rename gives a new inode; a rewrite a new time or size). */
+function versionOf(file: string): string {
+  try {
+    const s = statSync(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch (err) {
+    return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+}
+
+/**
+ * Reads AUDIT_READERS_FILE now (an unusable file stops the start-up) and again whenever it changes. A later version
+ * that cannot be used (malformed, half-written, removed) is logged and admits nobody until it is fixed: keeping the
+ * old list could keep a removed reader in.
+ * @param file - the path.
+ * @param log - where reloads and unusable versions are reported (the count of readers, never a hash).
+ * @returns the readers of the current version, checked at each call (one stat of the file).
+ * @throws ConfigError when the file cannot be used at start.
+ */
+export function watchReaders(file: string, log: Logger): CurrentReaders {
+  let version = versionOf(file);
+  let readers: readonly AuditReader[] = loadReaders(file);
+  return () => {
+    const now = versionOf(file);
+    if (now === version) return readers;
+    version = now;
+    try {
+      readers = loadReaders(file);
+      log.info({ readers: readers.length }, 'AUDIT_READERS_FILE changed: its readers apply from this read on');
+    } catch (err) {
+      readers = [];
+      log.error({ err: { message: (err as Error).message } }, 'AUDIT_READERS_FILE changed and cannot be used: nobody may read the audit log until it is fixed');
+    }
+    return readers;
+  };
 }
 
 /**

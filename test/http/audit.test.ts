@@ -5,7 +5,7 @@
  * "logged"). The readers file is made by the real `npm run audit:reader` script.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -223,6 +223,36 @@ describe('when the audit log cannot be written or read', () => {
       expect(JSON.stringify(failed)).toContain('no such table');
     } finally {
       await broken.stop();
+    }
+  });
+});
+
+describe('a change to the readers file', () => {
+  it('applies at the next read without a restart; a file it cannot use lets nobody in until fixed', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+    const lead = addReader('pa-lead', file);
+    const captured = captureLog();
+    const running = await startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: file, STORE_PATH: tempStorePath(), LOG_LEVEL: 'info' }, { clock, log: captured.log });
+    const get = (bearer: string) => call(running, 'GET', '/audit/reads?_count=1', undefined, { Authorization: `Bearer ${bearer}` });
+    try {
+      // A reader added while the service runs reads at once.
+      const analyst = addReader('rcm-analyst', file);
+      expect((await get(analyst)).status).toBe(200);
+      // Removed by editing the file (the script only adds): their token stops working at the next read.
+      const kept = (JSON.parse(readFileSync(file, 'utf8')) as { name: string }[]).filter((r) => r.name !== 'rcm-analyst');
+      writeFileSync(file, JSON.stringify(kept));
+      expect((await get(analyst)).status).toBe(401);
+      expect((await get(lead)).status).toBe(200);
+      // A file broken by hand admits nobody, not the readers of the last good version.
+      writeFileSync(file, '[{"name": "pa-lead", ');
+      expect((await get(lead)).status).toBe(401);
+      const broken = captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['msg']).includes('cannot be used'));
+      expect(broken).toHaveLength(1);
+      writeFileSync(file, JSON.stringify(kept));
+      expect((await get(lead)).status).toBe(200);
+      expect(captured.lines.join('\n')).not.toContain(lead);
+    } finally {
+      await running.stop();
     }
   });
 });
