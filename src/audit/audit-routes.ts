@@ -9,8 +9,8 @@
  *
  * A refused token counts toward the caller's address's AUTH_FAILURES_PER_MINUTE, the same bucket as the hook calls'
  * refused JWTs; past it the address gets 429 before its token is looked at. Every other attempt is recorded in the
- * store with the reader's name (or none), the caller's address, the query and the number of rows; the service log gets one line with the reader and the parameters' names, never their values.
- * Answers are `Cache-Control: no-store`.
+ * store with the reader's name (or none), the caller's address, the query and the number of rows; the service log
+ * gets one line with the reader and the parameters' names, never their values. Answers are `Cache-Control: no-store`.
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
