@@ -80,3 +80,17 @@ export function openPrivateDatabase(path: string, durability: Durability): { db:
   }
   return { db: openDatabase(path, durability), openToOthers };
 }
+
+/**
+ * A synchronous SQLite call as a store's promise (the stores' interfaces are promises, as PostgreSQL's must be): a
+ * failure rejects instead of throwing.
+ * @param work - the call.
+ * @returns its result, settled.
+ */
+export function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}

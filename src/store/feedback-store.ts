@@ -4,6 +4,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
+import { settled } from './database.js';
 import { inTransaction } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
@@ -47,15 +48,6 @@ function rowValues(serviceId: string, item: FeedbackItem, receivedAt: Date): [st
     item.outcomeTimestamp,
     receivedAt.toISOString(),
   ];
-}
-
-/** A synchronous SQLite call as the store's promise: a failure rejects instead of throwing. */
-function settled<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
 }
 
 function fromRow(r: Row): StoredFeedback {

@@ -4,6 +4,7 @@
  * which instances on several machines share.
  */
 import type { DatabaseSync } from 'node:sqlite';
+import { settled } from './database.js';
 import type { SharedDatabase } from './postgres.js';
 
 /** Where seen JWT ids are kept. */
@@ -30,13 +31,14 @@ export function replayStore(db: DatabaseSync): ReplayStore {
   const insert = db.prepare('INSERT OR IGNORE INTO jwt_seen (issuer, jti, expires_at) VALUES (?, ?, ?)');
   let lastPurge = 0;
   return {
-    claim(issuer, jti, expiresAt, now) {
-      if (now - lastPurge > 60) {
-        purge.run(now);
-        lastPurge = now;
-      }
-      return Promise.resolve(Number(insert.run(issuer, jti, expiresAt).changes) === 1);
-    },
+    claim: (issuer, jti, expiresAt, now) =>
+      settled(() => {
+        if (now - lastPurge > 60) {
+          purge.run(now);
+          lastPurge = now;
+        }
+        return Number(insert.run(issuer, jti, expiresAt).changes) === 1;
+      }),
   };
 }
 

@@ -4,10 +4,9 @@
  * of its own. PostgreSQL's own duties are tested after: instances racing for one JWT id, and a database that goes
  * away answering 503 without its values in the log.
  */
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
-import { freshPostgresDatabase } from '../../test/support/postgres.js';
+import { dropPostgresDatabase, freshPostgresDatabase } from '../../test/support/postgres.js';
 import type { FeedbackItem } from '../hooks/types.js';
 import { HttpError } from '../http/outcomes.js';
 import { openDatabase } from './database.js';
@@ -112,10 +111,7 @@ describe('PostgreSQL, shared by several instances', () => {
     const feedback = postgresFeedbackStore(db);
     await feedback.save('s', [accepted], new Date());
     // A real loss: the database is dropped under the open pool, its connections ended by the server.
-    const admin = new pg.Client({ connectionString: url.replace(/\/itcds_\w+$/, '/postgres') });
-    await admin.connect();
-    await admin.query(`DROP DATABASE ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-    await admin.end();
+    await dropPostgresDatabase(url);
     const failure = await feedback.save('s', [{ ...overridden, card: 'card-secret-77' }], new Date()).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(HttpError);
     expect((failure as HttpError).status).toBe(503);

@@ -8,13 +8,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, fixtureRequest, freePort, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 import { makeKey, signToken } from '../support/jwt.js';
 import type { TestKey } from '../support/jwt.js';
-import { freshPostgresDatabase } from '../support/postgres.js';
+import { dropPostgresDatabase, freshPostgresDatabase } from '../support/postgres.js';
 
 const BASE = 'https://cds.test.example';
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
@@ -65,10 +64,7 @@ describe('instances sharing DATABASE_URL', () => {
   });
 
   it('answer 503 with Retry-After once the database is gone, for hook calls and feedback alike', async () => {
-    const admin = new pg.Client({ connectionString: url.replace(/\/itcds_\w+$/, '/postgres') });
-    await admin.connect();
-    await admin.query(`DROP DATABASE ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-    await admin.end();
+    await dropPostgresDatabase(url);
     for (const [path, body] of [[ORDER_SIGN, seed()], [FEEDBACK, feedbackBody]] as const) {
       const res = await call(a, 'POST', path, body, bearer(await signToken(key, { iss: ISS, aud: `${BASE}${path}` })));
       expect(res.status).toBe(503);

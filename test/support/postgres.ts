@@ -31,3 +31,17 @@ export async function freshPostgresDatabase(): Promise<string> {
   url.pathname = `/${name}`;
   return url.toString();
 }
+
+/**
+ * Drops a database under whoever has it open (the server ends their connections): a real loss of the database.
+ * @param url - the database's URL, from freshPostgresDatabase.
+ */
+export async function dropPostgresDatabase(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: postgresServerUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
