@@ -5,7 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
 import { settled } from './database.js';
-import { inTransaction } from './postgres.js';
+import { inTransaction, pgJson, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
 /** A stored feedback item. */
@@ -37,14 +37,22 @@ type PgRow = Omit<Row, 'received_at'> & { received_at: Date };
 
 const INSERT = 'INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions, override_reason, outcome_timestamp, received_at)';
 
+/** How a database takes text and JSON: SQLite as they are, PostgreSQL without NUL characters. */
+interface Encoding {
+  readonly text: (value: string) => string;
+  readonly json: (value: unknown) => string;
+}
+
+const AS_IS: Encoding = { text: (value) => value, json: (value) => JSON.stringify(value) };
+
 /** The values of one item's row, in the order of INSERT's columns. */
-function rowValues(serviceId: string, item: FeedbackItem, receivedAt: Date): [string, string, string, string | null, string | null, string, string] {
+function rowValues(serviceId: string, item: FeedbackItem, receivedAt: Date, encode: Encoding): [string, string, string, string | null, string | null, string, string] {
   return [
-    serviceId,
-    item.card,
+    encode.text(serviceId),
+    encode.text(item.card),
     item.outcome,
-    item.acceptedSuggestions ? JSON.stringify(item.acceptedSuggestions) : null,
-    item.overrideReason ? JSON.stringify(item.overrideReason) : null,
+    item.acceptedSuggestions ? encode.json(item.acceptedSuggestions) : null,
+    item.overrideReason ? encode.json(item.overrideReason) : null,
     item.outcomeTimestamp,
     receivedAt.toISOString(),
   ];
@@ -87,7 +95,7 @@ export function feedbackStore(db: DatabaseSync): FeedbackStore {
       return settled(() => {
         db.exec('BEGIN IMMEDIATE');
         try {
-          for (const item of items) insert.run(...rowValues(serviceId, item, receivedAt));
+          for (const item of items) insert.run(...rowValues(serviceId, item, receivedAt, AS_IS));
           db.exec('COMMIT');
         } catch (err) {
           db.exec('ROLLBACK');
@@ -111,7 +119,7 @@ export function postgresFeedbackStore(shared: SharedDatabase): FeedbackStore {
     save: (serviceId, items, receivedAt) =>
       shared.run('feedback save', (pool) =>
         inTransaction(pool, async (client) => {
-          for (const item of items) await client.query(`${INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)`, rowValues(serviceId, item, receivedAt));
+          for (const item of items) await client.query(`${INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)`, rowValues(serviceId, item, receivedAt, { text: pgText, json: pgJson }));
         })
       ),
     list: (serviceId) =>

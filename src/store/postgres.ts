@@ -54,6 +54,27 @@ function describe(err: unknown): { code?: string; message: string } {
 }
 
 /**
+ * Text as PostgreSQL can store it: its `text` cannot hold U+0000, which a sloppy client may send inside a JSON
+ * string, so each NUL becomes U+FFFD (the replacement character). Without this the insert fails and the call would
+ * answer 503 for a harmless character.
+ * @param value - the text.
+ * @returns the text without NUL characters.
+ */
+export function pgText(value: string): string {
+  return value.replaceAll('\u0000', '\ufffd');
+}
+
+/**
+ * A value as JSON text for a `jsonb` column, which refuses the escape `\u0000` as its `text` refuses the character:
+ * each escaped NUL, in a key or a value, becomes U+FFFD. An escaped backslash before `u0000` is left alone.
+ * @param value - the value.
+ * @returns its JSON text.
+ */
+export function pgJson(value: unknown): string {
+  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\ufffd');
+}
+
+/**
  * Runs work in one transaction on one connection of the pool: committed whole, or rolled back and rethrown.
  * @param pool - the pool.
  * @param work - the statements, on the transaction's connection.

@@ -5,6 +5,7 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import { settled } from './database.js';
+import { pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
 /** Where seen JWT ids are kept. */
@@ -57,7 +58,7 @@ export function postgresReplayStore(shared: SharedDatabase): ReplayStore {
           lastPurge = now;
           await pool.query('DELETE FROM jwt_seen WHERE expires_at < $1', [now]);
         }
-        const inserted = await pool.query('INSERT INTO jwt_seen (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [issuer, jti, expiresAt]);
+        const inserted = await pool.query('INSERT INTO jwt_seen (issuer, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [pgText(issuer), pgText(jti), expiresAt]);
         return inserted.rowCount === 1;
       }),
   };

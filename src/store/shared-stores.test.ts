@@ -74,6 +74,17 @@ describe.each(backends)('%s stores', (_name, open) => {
     ]);
   });
 
+  it('keeps a NUL character a sloppy client sent (PostgreSQL text cannot hold one: it is stored as U+FFFD)', async () => {
+    const { feedback, replay } = await open();
+    const nul = { ...overridden, card: 'card\u0000x', acceptedSuggestions: [{ id: 's\u0000' }], overrideReason: { userComment: 'a\u0000b \\u0000 c' } } as FeedbackItem;
+    await feedback.save('intrathecal-order-sign', [nul], new Date('2026-11-20T20:07:00Z'));
+    const [kept] = await feedback.list();
+    const stored = (s: string): string => (_name === 'PostgreSQL' ? s.replaceAll('\u0000', '\ufffd') : s);
+    expect(kept).toMatchObject({ card: stored('card\u0000x'), acceptedSuggestions: [{ id: stored('s\u0000') }], overrideReason: { userComment: stored('a\u0000b \\u0000 c') } });
+    expect(await replay.claim('iss', 'jti\u0000', 1_800_000_300, 1_800_000_000)).toBe(true);
+    expect(await replay.claim('iss', 'jti\u0000', 1_800_000_300, 1_800_000_001)).toBe(false);
+  });
+
   it('stores all items of one body or none', async () => {
     const { feedback } = await open();
     // An outcome the parser would refuse reaches the table's own check: the item before it must not stay.
