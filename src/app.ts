@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import express from 'express';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { auditRoutes } from './audit/audit-routes.js';
-import { auditWriter } from './audit/audit-writer.js';
 import type { AuditWriter } from './audit/audit-writer.js';
 import { watchReaders } from './audit/readers.js';
 import type { CurrentReaders } from './audit/readers.js';
@@ -32,13 +31,9 @@ import { FailedAuthentications } from './security/failed-authentications.js';
 import { appRoutes } from './smart/app-routes.js';
 import { loadTrustedClients } from './security/clients.js';
 import type { TrustedClient } from './security/clients.js';
-import { auditStore } from './store/audit-store.js';
 import type { AuditStore } from './store/audit-store.js';
-import { openDatabase, openPrivateDatabase } from './store/database.js';
-import { feedbackStore, postgresFeedbackStore } from './store/feedback-store.js';
 import type { FeedbackStore } from './store/feedback-store.js';
-import { openSharedDatabase } from './store/postgres.js';
-import { postgresReplayStore, replayStore } from './store/replay-store.js';
+import { openStores } from './store/open-stores.js';
 import type { ReplayStore } from './store/replay-store.js';
 
 /** The parts an application is made of. */
@@ -201,28 +196,6 @@ export interface BuildOverrides {
 }
 
 /**
- * Feedback and the JWT replay store: in the shared PostgreSQL database when DATABASE_URL is set, else in the
- * SQLite file at STORE_PATH (shared by the processes of one machine).
- */
-function openStores(config: Config, log: Logger): { feedback: FeedbackStore; replay: ReplayStore; ready: Promise<void>; close(): Promise<void> } {
-  if (config.databaseUrl) {
-    const shared = openSharedDatabase(config.databaseUrl, log);
-    return { feedback: postgresFeedbackStore(shared), replay: postgresReplayStore(shared), ready: shared.ready, close: () => shared.close() };
-  }
-  const db = openDatabase(config.storePath);
-  // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
-  // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
-  // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
-  const replayDb = openDatabase(config.storePath, 'NORMAL');
-  const close = (): Promise<void> => {
-    replayDb.close();
-    db.close();
-    return Promise.resolve();
-  };
-  return { feedback: feedbackStore(db), replay: replayStore(replayDb), ready: Promise.resolve(), close };
-}
-
-/**
  * Builds the real parts from a configuration and wires the application.
  * @param config - the configuration.
  * @param overrides - optional clock, evaluator and logger.
@@ -239,10 +212,6 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     log.warn('EMBEDDED_FHIR=true in production: the embedded EHR signs every visitor in as its fixture practitioner, without a password, and its tokens reach its data; serve synthetic data only');
   }
   const stores = openStores(config, log);
-  // The audit log is written once per hook call, after the answer went out, in its own owner-only file. NORMAL for
-  // the reason above: a record survives a crash of the process; a power loss may take the last moments' records.
-  const audit = openPrivateDatabase(config.auditStorePath, 'NORMAL');
-  if (audit.openToOthers) log.warn('AUDIT_STORE_PATH is readable or writable by its group or by others; it holds patient data (chmod 600)');
   if (!auditReaders && config.mode === 'production') log.warn('no AUDIT_READERS_FILE: the audit log is kept but nobody can read it over HTTP');
   // Not awaited: the hook path does not need the EHR, so the service answers hooks while it loads. Imported only
   // when configured: its modules (the authorization server, the FHIR router and definitions) took 0.5-0.7 s to load,
@@ -256,28 +225,33 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
         requireToken: config.mode === 'production',
       }))
     : undefined;
-  const store = auditStore(audit.db);
   const parts: AppParts = {
     config,
     packs,
     pipeline,
     feedback: stores.feedback,
     replay: stores.replay,
-    audit: store,
-    auditWriter: auditWriter(store, config.auditStorePath, log),
+    audit: stores.audit,
+    auditWriter: stores.auditWriter,
     auditReaders,
     clients,
     log,
     clock: overrides.clock ?? (() => new Date()),
     ...(ehr ? { ehr } : {}),
   };
-  const stopPruning = pruneAuditLog(parts.audit, config.auditRetentionDays, parts.clock, log);
+  // Once the tables exist (a DATABASE_URL that cannot be reached stops the service, reported by its starter).
+  let pruning: ReturnType<typeof pruneAuditLog> | undefined;
+  const pruned = stores.ready.then(
+    () => {
+      pruning = pruneAuditLog(parts.audit, config.auditRetentionDays, parts.clock, log);
+    },
+    () => undefined
+  );
   // Once: a cluster worker hears both its primary's disconnect and, from a terminal, the signal itself.
   let closed: Promise<void> | undefined;
   const closeAll = async (): Promise<void> => {
-    stopPruning();
-    await parts.auditWriter.close();
-    audit.db.close();
+    await pruned;
+    await pruning?.stop();
     await stores.close();
   };
   const ready = Promise.all([stores.ready, ehr]).then(() => undefined);

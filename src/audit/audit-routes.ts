@@ -112,7 +112,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
    * Authenticates the reader, reads, and records the attempt whatever its outcome. `filters` are the endpoint's own
    * parameters; `_count` and the `before` cursor are every endpoint's.
    */
-  const read = <T extends { id: number }>(filters: readonly string[], search: (q: QueryReader, page: { limit: number; beforeId?: number }) => T[]) => async (req: Request, res: Response): Promise<void> => {
+  const read = <T extends { id: number }>(filters: readonly string[], search: (q: QueryReader, page: { limit: number; beforeId?: number }) => Promise<T[]>) => async (req: Request, res: Response): Promise<void> => {
     const readers = deps.readers?.();
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
     const address = req.ip ?? 'unknown';
@@ -121,25 +121,26 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     const token = bearerToken(req);
     const reader = token === undefined ? undefined : readerFor(readers, token);
     const requestId = res.locals['requestId'] as string;
-    const attempt = (outcome: AuditRead['outcome'], rows: number): void => {
-      deps.store.recordRead({ at: deps.clock(), ...(reader ? { reader: reader.name } : {}), address, outcome, query: req.originalUrl.slice(0, 2000), rows });
+    // Recorded before anything is answered: a read that cannot be recorded is not served (the store's fault answers).
+    const attempt = async (outcome: AuditRead['outcome'], rows: number): Promise<void> => {
       deps.log[outcome === 'allowed' ? 'info' : 'warn']({ requestId, reader: reader?.name, path: req.path, params: Object.keys(req.query), outcome, rows }, 'audit log read');
+      await deps.store.recordRead({ at: deps.clock(), ...(reader ? { reader: reader.name } : {}), address, outcome, query: req.originalUrl.slice(0, 2000), rows });
     };
     if (reader === undefined) {
-      attempt('refused', 0);
       deps.failures.failed(address, requestId);
+      await attempt('refused', 0);
       throw unauthorized();
     }
     const q = new QueryReader(req.query, [...filters, '_count', 'before']);
     const limit = q.integer('_count', 1, MAX_COUNT) ?? DEFAULT_COUNT;
     const page = { limit, ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)) };
     await deps.writer.idle();
-    const rows = search(q, page);
+    const rows = await search(q, page);
     if (q.problems.length > 0) {
-      attempt('invalid', 0);
+      await attempt('invalid', 0);
       throw badRequest(q.problems);
     }
-    attempt('allowed', rows.length);
+    await attempt('allowed', rows.length);
     const next = nextLink(req, rows, limit);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ entries: rows, ...(next ? { next } : {}) });
@@ -154,12 +155,12 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
       ...optional('since', q.instant('since')),
       ...optional('until', q.instant('until')),
     };
-    return q.problems.length > 0 ? [] : deps.store.search({ ...filter, ...page });
+    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
   }));
 
   router.get('/reads', read(['reader', 'since'], (q, page) => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
-    return q.problems.length > 0 ? [] : deps.store.reads({ ...filter, ...page });
+    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.reads({ ...filter, ...page });
   }));
 
   router.all(['/hook-invocations', '/reads'], () => {

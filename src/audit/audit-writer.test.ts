@@ -31,7 +31,7 @@ describe('audit writer', () => {
     const writer = auditWriter(store, path, log);
     for (let i = 1; i <= 50; i++) writer.record(entry(`r${i}`));
     await writer.idle();
-    const rows = store.search({ limit: 100 });
+    const rows = await store.search({ limit: 100 });
     expect(rows.map((r) => r.requestId)).toEqual(Array.from({ length: 50 }, (_, i) => `r${50 - i}`));
     expect(rows[0]).toMatchObject({ request: { hook: 'order-sign', n: 'r50' }, response: { cards: [], id: 'r50' }, patientId: 'p' });
     await writer.close();
@@ -54,7 +54,7 @@ describe('audit writer', () => {
       const writer = auditWriter(store, path, createLogger('silent', process.stdout));
       writer.record({ receivedAt: new Date(), requestId: 'r', serviceId: 's', client: 'c', status: 200, ms: 1, packs: 'p', delivered: true });
       await writer.idle();
-      process.stdout.write(String(store.search({ limit: 5 }).length));
+      process.stdout.write(String((await store.search({ limit: 5 })).length));
       await writer.close();`);
     const run = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
     expect(run.stderr).not.toContain('unsettled');
@@ -66,7 +66,7 @@ describe('audit writer', () => {
     const writer = auditWriter(store, path, captureLog().log);
     for (let i = 1; i <= 20; i++) writer.record(entry(`c${i}`));
     await writer.close();
-    expect(store.search({ limit: 100 })).toHaveLength(20);
+    expect(await store.search({ limit: 100 })).toHaveLength(20);
     db.close();
   });
 
@@ -82,7 +82,7 @@ describe('audit writer', () => {
     db.exec('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     writer.record(entry('after'));
     await writer.idle();
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['after', 'before']);
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['after', 'before']);
     const failed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
     expect(failed).toMatchObject([{ level: 50, requestIds: ['lost'], err: { message: 'no such table: hook_invocation' } }]);
     await writer.close();
@@ -100,7 +100,7 @@ describe('audit writer', () => {
     db.exec('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     writer.record(entry('inline'));
     await writer.idle();
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['inline']);
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['inline']);
     const stopped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l['msg']).startsWith('audit writer stopped'));
     expect(stopped).toMatchObject({ level: 50, requestIds: ['taken'] });
     await writer.close();
@@ -115,10 +115,10 @@ describe('audit writer', () => {
     writer.record(big('big-1'));
     writer.record(big('big-2'));
     // Written before record() returned, not queued.
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['big-2', 'big-1']);
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['big-2', 'big-1']);
     writer.record(entry('small'));
     await writer.idle();
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['small', 'big-2', 'big-1']);
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['small', 'big-2', 'big-1']);
     expect(lines.filter((l) => l.includes('audit writer behind'))).toHaveLength(1);
     await writer.close();
     db.close();
@@ -129,7 +129,7 @@ describe('audit writer', () => {
     const store = auditStore(db);
     const writer = auditWriter(store, ':memory:', captureLog().log);
     writer.record(entry('m1'));
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['m1']);
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['m1']);
     await writer.close();
     db.close();
   });

@@ -85,13 +85,12 @@ parentPort.on('message', (message) => {
 `;
 
 function inline(store: AuditStore, log: Logger): (entry: InvocationRecord) => void {
+  // SQLite's store writes before record() returns; a failure rejects. The message of a SQLite error names the fault
+  // (disk full, locked, no such table), never the data.
   return (entry) => {
-    try {
-      store.record(entry);
-    } catch (err) {
-      // The message of a SQLite error names the fault (disk full, locked, no such table), never the data.
+    store.record(entry).catch((err: unknown) => {
       log.error({ requestId: entry.requestId, err: { message: (err as Error).message } }, 'audit record not written');
-    }
+    });
   };
 }
 

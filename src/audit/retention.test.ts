@@ -9,25 +9,28 @@ const row = (requestId: string, receivedAt: string) => ({
 });
 
 describe('audit retention', () => {
-  it('deletes at start what is older than the retention period, and keeps the rest', () => {
+  it('deletes at start what is older than the retention period, and keeps the rest', async () => {
     const { db } = openPrivateDatabase(':memory:', 'NORMAL');
     const store = auditStore(db);
-    store.record(row('31-days-old', '2026-10-20T11:59:59Z'));
-    store.record(row('29-days-old', '2026-10-22T12:00:00Z'));
+    await store.record(row('31-days-old', '2026-10-20T11:59:59Z'));
+    await store.record(row('29-days-old', '2026-10-22T12:00:00Z'));
     const { lines, log } = captureLog();
-    const stop = pruneAuditLog(store, 30, () => new Date('2026-11-20T12:00:00Z'), log);
-    stop();
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['29-days-old']);
+    const pruning = pruneAuditLog(store, 30, () => new Date('2026-11-20T12:00:00Z'), log);
+    await pruning.done;
+    await pruning.stop();
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['29-days-old']);
     expect(lines.some((l) => l.includes('"deleted":1') && l.includes('"retentionDays":30'))).toBe(true);
     db.close();
   });
 
-  it('logs a failed prune and does not throw, so the service starts and tries again later', () => {
+  it('logs a failed prune and does not throw, so the service starts and tries again later', async () => {
     const { db } = openPrivateDatabase(':memory:', 'NORMAL');
     const store = auditStore(db);
     db.close();
     const { lines, log } = captureLog();
-    expect(() => pruneAuditLog(store, 30, () => new Date(), log)()).not.toThrow();
+    const pruning = pruneAuditLog(store, 30, () => new Date(), log);
+    await expect(pruning.done).resolves.toBeUndefined();
+    await pruning.stop();
     expect(lines.some((l) => l.includes('audit prune failed'))).toBe(true);
   });
 });

@@ -18,19 +18,34 @@ const PRUNE_EVERY_MS = 6 * 60 * 60 * 1000;
  * @param days - the retention period, in days.
  * @param clock - the current time.
  * @param log - where a failed prune is reported.
- * @returns a function that stops the timer.
+ * @returns `done`, settled when the first prune has finished (or failed, which is logged), and `stop`, which stops
+ * the timer and settles once a prune under way has finished.
  */
-export function pruneAuditLog(store: AuditStore, days: number, clock: () => Date, log: Logger): () => void {
-  const prune = (): void => {
-    try {
-      const deleted = store.prune(new Date(clock().getTime() - days * DAY_MS));
-      if (deleted > 0) log.info({ deleted, retentionDays: days }, 'audit rows past their retention deleted');
-    } catch (err) {
-      log.error({ err: { message: (err as Error).message } }, 'audit prune failed; it is tried again later');
-    }
-  };
-  prune();
-  const timer = setInterval(prune, PRUNE_EVERY_MS);
+export function pruneAuditLog(store: AuditStore, days: number, clock: () => Date, log: Logger): { readonly done: Promise<void>; stop(): Promise<void> } {
+  // One prune at a time: a slow one (a large PostgreSQL table) is not joined by the next.
+  let running: Promise<void> | undefined;
+  const prune = (): Promise<void> =>
+    (running ??= store
+      .prune(new Date(clock().getTime() - days * DAY_MS))
+      .then(
+        (deleted) => {
+          if (deleted > 0) log.info({ deleted, retentionDays: days }, 'audit rows past their retention deleted');
+        },
+        (err: unknown) => {
+          log.error({ err: { message: (err as Error).message } }, 'audit prune failed; it is tried again later');
+        }
+      )
+      .finally(() => {
+        running = undefined;
+      }));
+  const first = prune();
+  const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return {
+    done: first,
+    stop: () => {
+      clearInterval(timer);
+      return running ?? Promise.resolve();
+    },
+  };
 }

@@ -2,13 +2,19 @@ import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { captureLog } from '../../test/support/harness.js';
+import { freshPostgresDatabase } from '../../test/support/postgres.js';
 import { auditStore } from './audit-store.js';
-import type { InvocationRecord } from './audit-store.js';
+import type { AuditStore, InvocationRecord } from './audit-store.js';
 import { openPrivateDatabase } from './database.js';
+import { postgresAuditStore } from './postgres-audit-store.js';
+import { openSharedDatabase } from './postgres.js';
 
 const opened: { close(): void }[] = [];
-afterEach(() => {
+const pools: (() => Promise<void>)[] = [];
+afterEach(async () => {
   for (const db of opened.splice(0)) db.close();
+  await Promise.all(pools.splice(0).map((close) => close()));
 });
 
 function freshStore(path = join(mkdtempSync(join(tmpdir(), 'itcds-audit-')), 'audit.sqlite')) {
@@ -16,6 +22,17 @@ function freshStore(path = join(mkdtempSync(join(tmpdir(), 'itcds-audit-')), 'au
   opened.push(db);
   return { store: auditStore(db), path };
 }
+
+/** The two backends, on real servers: a SQLite file, and a database of its own on the run's PostgreSQL. */
+const backends: [string, () => Promise<AuditStore>][] = [
+  ['SQLite', () => Promise.resolve(freshStore().store)],
+  ['PostgreSQL', async () => {
+    const shared = openSharedDatabase(await freshPostgresDatabase(), captureLog().log);
+    pools.push(() => shared.close());
+    await shared.ready;
+    return postgresAuditStore(shared);
+  }],
+];
 
 function invocation(over: Partial<InvocationRecord>): InvocationRecord {
   return {
@@ -36,11 +53,11 @@ function invocation(over: Partial<InvocationRecord>): InvocationRecord {
   };
 }
 
-describe('audit store', () => {
-  it('keeps what was asked and answered, and gives it back as JSON', () => {
-    const { store } = freshStore();
-    store.record(invocation({ response: '{"cards":[{"summary":"s"}]}' }));
-    const [row] = store.search({ limit: 10 });
+describe.each(backends)('audit store in %s', (_name, open) => {
+  it('keeps what was asked and answered, and gives it back as JSON', async () => {
+    const store = await open();
+    await store.record(invocation({ response: '{"cards":[{"summary":"s"}]}' }));
+    const [row] = await store.search({ limit: 10 });
     expect(row).toMatchObject({
       id: 1, receivedAt: '2026-11-20T10:00:00.000Z', requestId: 'r1', hook: 'order-sign', hookInstance: 'h1', patientId: 'p1',
       client: 'https://ehr.example', status: 200, ms: 1.25, packs: 'intrathecal@1.28.4', delivered: true,
@@ -48,75 +65,78 @@ describe('audit store', () => {
     });
   });
 
-  it('keeps request bytes as received, and gives them back parsed', () => {
-    const { store } = freshStore();
-    store.record(invocation({ request: Buffer.from('{ "hook" : "order-sign",\n  "context": {} }') }));
-    expect(store.search({ limit: 1 })[0]?.request).toEqual({ hook: 'order-sign', context: {} });
+  it('keeps request bytes as received, and gives them back parsed', async () => {
+    const store = await open();
+    await store.record(invocation({ request: Buffer.from('{ "hook" : "order-sign",\n  "context": {} }') }));
+    expect((await store.search({ limit: 1 }))[0]?.request).toEqual({ hook: 'order-sign', context: {} });
   });
 
-  it('keeps a call the client left before any answer with no status and no response', () => {
-    const { store } = freshStore();
+  it('keeps a call the client left before any answer with no status and no response', async () => {
+    const store = await open();
     const bare: Record<string, unknown> = { ...invocation({}) };
     delete bare['response'];
-    store.record({ ...(bare as unknown as InvocationRecord), status: null, delivered: false });
-    expect(store.search({ limit: 1 })[0]).toMatchObject({ status: null, response: null, delivered: false });
+    await store.record({ ...(bare as unknown as InvocationRecord), status: null, delivered: false });
+    expect((await store.search({ limit: 1 }))[0]).toMatchObject({ status: null, response: null, delivered: false });
   });
 
-  it('stores an unread body and a missing answer as null, and a non-JSON answer as its text', () => {
-    const { store } = freshStore();
+  it('stores an unread body and a missing answer as null, and a non-JSON answer as its text', async () => {
+    const store = await open();
     const bare: Record<string, unknown> = { ...invocation({}) };
     delete bare['request'];
     delete bare['response'];
-    store.record({ ...(bare as unknown as InvocationRecord), status: 400, delivered: false });
-    store.record(invocation({ requestId: 'r2', response: 'not json' }));
-    const [text, empty] = store.search({ limit: 10 });
+    await store.record({ ...(bare as unknown as InvocationRecord), status: 400, delivered: false });
+    await store.record(invocation({ requestId: 'r2', response: 'not json' }));
+    const [text, empty] = await store.search({ limit: 10 });
     expect(empty).toMatchObject({ request: null, response: null, delivered: false, status: 400 });
     expect(text?.response).toBe('not json');
   });
 
-  it('filters by patient, hook instance, request, service and time, newest first, and pages by id', () => {
-    const { store } = freshStore();
+  it('filters by patient, hook instance, request, service and time, newest first, and pages by id', async () => {
+    const store = await open();
     for (let i = 1; i <= 5; i++) {
-      store.record(invocation({ requestId: `r${i}`, patientId: i % 2 ? 'odd' : 'even', hookInstance: `h${i}`, receivedAt: new Date(Date.UTC(2026, 10, i)) }));
+      await store.record(invocation({ requestId: `r${i}`, patientId: i % 2 ? 'odd' : 'even', hookInstance: `h${i}`, receivedAt: new Date(Date.UTC(2026, 10, i)) }));
     }
-    const ids = (f: Parameters<typeof store.search>[0]) => store.search(f).map((r) => r.requestId);
-    expect(ids({ limit: 10 })).toEqual(['r5', 'r4', 'r3', 'r2', 'r1']);
-    expect(ids({ patientId: 'odd', limit: 10 })).toEqual(['r5', 'r3', 'r1']);
-    expect(ids({ hookInstance: 'h2', limit: 10 })).toEqual(['r2']);
-    expect(ids({ requestId: 'r4', limit: 10 })).toEqual(['r4']);
-    expect(ids({ serviceId: 'other', limit: 10 })).toEqual([]);
-    expect(ids({ since: new Date('2026-11-02T00:00:00Z'), until: new Date('2026-11-04T00:00:00Z'), limit: 10 })).toEqual(['r3', 'r2']);
-    const first = store.search({ limit: 2 });
-    expect(ids({ beforeId: first.at(-1)?.id ?? 0, limit: 2 })).toEqual(['r3', 'r2']);
+    const ids = async (f: Parameters<typeof store.search>[0]) => (await store.search(f)).map((r) => r.requestId);
+    expect(await ids({ limit: 10 })).toEqual(['r5', 'r4', 'r3', 'r2', 'r1']);
+    expect(await ids({ patientId: 'odd', limit: 10 })).toEqual(['r5', 'r3', 'r1']);
+    expect(await ids({ hookInstance: 'h2', limit: 10 })).toEqual(['r2']);
+    expect(await ids({ requestId: 'r4', limit: 10 })).toEqual(['r4']);
+    expect(await ids({ serviceId: 'other', limit: 10 })).toEqual([]);
+    expect(await ids({ since: new Date('2026-11-02T00:00:00Z'), until: new Date('2026-11-04T00:00:00Z'), limit: 10 })).toEqual(['r3', 'r2']);
+    const first = await store.search({ limit: 2 });
+    expect(await ids({ beforeId: first.at(-1)?.id ?? 0, limit: 2 })).toEqual(['r3', 'r2']);
   });
 
-  it('records reads of the log and lists them newest first', () => {
-    const { store } = freshStore();
-    store.recordRead({ at: new Date('2026-11-20T10:00:00Z'), reader: 'pa-lead', address: '127.0.0.1', outcome: 'allowed', query: '/audit/hook-invocations?patient=p1', rows: 3 });
-    store.recordRead({ at: new Date('2026-11-20T11:00:00Z'), address: '10.0.0.9', outcome: 'refused', query: '/audit/hook-invocations', rows: 0 });
-    expect(store.reads({ limit: 10 }).map((r) => [r.reader, r.outcome, r.rows])).toEqual([[null, 'refused', 0], ['pa-lead', 'allowed', 3]]);
-    expect(store.reads({ reader: 'pa-lead', limit: 10 })).toHaveLength(1);
+  it('records reads of the log and lists them newest first', async () => {
+    const store = await open();
+    await store.recordRead({ at: new Date('2026-11-20T10:00:00Z'), reader: 'pa-lead', address: '127.0.0.1', outcome: 'allowed', query: '/audit/hook-invocations?patient=p1', rows: 3 });
+    await store.recordRead({ at: new Date('2026-11-20T11:00:00Z'), address: '10.0.0.9', outcome: 'refused', query: '/audit/hook-invocations', rows: 0 });
+    expect((await store.reads({ limit: 10 })).map((r) => [r.reader, r.outcome, r.rows])).toEqual([[null, 'refused', 0], ['pa-lead', 'allowed', 3]]);
+    expect(await store.reads({ reader: 'pa-lead', limit: 10 })).toHaveLength(1);
   });
 
-  it('prunes invocations and reads recorded before a time, and nothing after it', () => {
-    const { store } = freshStore();
-    store.record(invocation({ requestId: 'old', receivedAt: new Date('2020-01-01T00:00:00Z') }));
-    store.record(invocation({ requestId: 'new', receivedAt: new Date('2026-11-20T00:00:00Z') }));
-    store.recordRead({ at: new Date('2020-01-02T00:00:00Z'), reader: 'x', address: 'a', outcome: 'allowed', query: 'q', rows: 1 });
-    expect(store.prune(new Date('2026-01-01T00:00:00Z'))).toBe(2);
-    expect(store.search({ limit: 10 }).map((r) => r.requestId)).toEqual(['new']);
-    expect(store.reads({ limit: 10 })).toEqual([]);
+  it('prunes invocations and reads recorded before a time, and nothing after it', async () => {
+    const store = await open();
+    await store.record(invocation({ requestId: 'old', receivedAt: new Date('2020-01-01T00:00:00Z') }));
+    await store.record(invocation({ requestId: 'new', receivedAt: new Date('2026-11-20T00:00:00Z') }));
+    await store.recordRead({ at: new Date('2020-01-02T00:00:00Z'), reader: 'x', address: 'a', outcome: 'allowed', query: 'q', rows: 1 });
+    expect(await store.prune(new Date('2026-01-01T00:00:00Z'))).toBe(2);
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['new']);
+    expect(await store.reads({ limit: 10 })).toEqual([]);
   });
 
-  it('is in the file: a second connection reads what the first wrote', () => {
+});
+
+describe('audit store in SQLite', () => {
+  it('is in the file: a second connection reads what the first wrote', async () => {
     const { store, path } = freshStore();
-    store.record(invocation({}));
-    expect(freshStore(path).store.search({ limit: 10 })).toHaveLength(1);
+    await store.record(invocation({}));
+    expect(await freshStore(path).store.search({ limit: 10 })).toHaveLength(1);
   });
 
-  it('creates its file, and the WAL file SQLite makes beside it, readable by the owner only', () => {
+  it('creates its file, and the WAL file SQLite makes beside it, readable by the owner only', async () => {
     const { store, path } = freshStore();
-    store.record(invocation({}));
+    await store.record(invocation({}));
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
   });

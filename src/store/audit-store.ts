@@ -1,13 +1,15 @@
 /**
  * The audit log Da Vinci CRD asks of a server (STU 2, foundation "additional considerations"): every hook
  * invocation and what was answered, kept for disputes, and every read of that log. It holds patient data, so it
- * lives in its own SQLite file (AUDIT_STORE_PATH, created readable by its owner only) and is read only through the
- * authenticated, logged endpoint in src/audit/. Bodies are stored as Brotli-compressed JSON at quality 0 (about a
+ * lives in its own SQLite file (AUDIT_STORE_PATH, created readable by its owner only), or with DATABASE_URL in the
+ * shared PostgreSQL database (postgres-audit-store.ts), and is read only through the authenticated, logged endpoint
+ * in src/audit/. Bodies are stored as Brotli-compressed JSON at quality 0 (about a
  * fifth of their size, for a third of the CPU gzip's fastest level took); rows older than the retention period are
  * pruned.
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { DatabaseSync } from 'node:sqlite';
+import { settled } from './database.js';
 
 /** One hook invocation as it is recorded. */
 export interface InvocationRecord {
@@ -93,21 +95,34 @@ export interface StoredRead {
   readonly rows: number;
 }
 
-/** Where hook invocations and reads of them are kept. */
+/** Which reads of the log to list; every given field must match. Newest first. */
+export interface ReadFilter {
+  readonly reader?: string;
+  readonly since?: Date;
+  readonly beforeId?: number;
+  readonly limit: number;
+}
+
+/**
+ * Where hook invocations and reads of them are kept: a SQLite file of this machine's (AUDIT_STORE_PATH), or the
+ * shared PostgreSQL database (DATABASE_URL, see postgres-audit-store.ts). Promises, as PostgreSQL's must be; a
+ * failure rejects.
+ */
 export interface AuditStore {
-  record(entry: InvocationRecord): void;
-  search(filter: InvocationFilter): StoredInvocation[];
-  recordRead(read: AuditRead): void;
+  record(entry: InvocationRecord): Promise<void>;
+  search(filter: InvocationFilter): Promise<StoredInvocation[]>;
+  recordRead(read: AuditRead): Promise<void>;
   /** Reads of the log, newest first. */
-  reads(filter: { readonly reader?: string; readonly since?: Date; readonly beforeId?: number; readonly limit: number }): StoredRead[];
+  reads(filter: ReadFilter): Promise<StoredRead[]>;
   /**
    * Deletes invocations and reads recorded before a time.
    * @returns how many rows were deleted.
    */
-  prune(before: Date): number;
+  prune(before: Date): Promise<number>;
 }
 
-interface InvocationRow {
+/** A row of `hook_invocation` as SQLite returns it. */
+export interface InvocationRow {
   id: number;
   received_at: string;
   request_id: string;
@@ -151,11 +166,14 @@ export function invocationValues(e: InvocationRecord): InvocationValues {
   ];
 }
 
-/** Compresses a body as the worker does (the same quality). */
+/** How bodies are compressed, here, in the writer's worker and for PostgreSQL: Brotli at its fastest quality. */
+export const BROTLI_OPTIONS = { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } };
+
 function pack(text: string | Uint8Array | undefined): Uint8Array | null {
-  return text === undefined ? null : brotliCompressSync(text, { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } });
+  return text === undefined ? null : brotliCompressSync(text, BROTLI_OPTIONS);
 }
 
+/** A stored body as a reader sees it: parsed JSON, or the text when it is not JSON. */
 function unpack(blob: Uint8Array | null): unknown {
   if (blob === null) return null;
   const text = brotliDecompressSync(blob).toString('utf8');
@@ -166,7 +184,12 @@ function unpack(blob: Uint8Array | null): unknown {
   }
 }
 
-function toInvocation(r: InvocationRow): StoredInvocation {
+/**
+ * A stored row as a reader sees it, its bodies decompressed and parsed.
+ * @param r - the row, as SQLite returns it.
+ * @returns the invocation.
+ */
+export function fromInvocationRow(r: InvocationRow): StoredInvocation {
   return {
     id: r.id,
     receivedAt: r.received_at,
@@ -240,10 +263,10 @@ export function auditStore(db: DatabaseSync): AuditStore {
   const pruneInvocations = db.prepare('DELETE FROM hook_invocation WHERE received_at < ?');
   const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
   return {
-    record(e) {
+    record: (e) => settled(() => {
       insert.run(...invocationValues(e).slice(0, BODIES), pack(e.request), pack(e.response));
-    },
-    search(f) {
+    }),
+    search: (f) => settled(() => {
       const rows = select.all({
         patient: f.patientId ?? null,
         instance: f.hookInstance ?? null,
@@ -254,15 +277,13 @@ export function auditStore(db: DatabaseSync): AuditStore {
         before: f.beforeId ?? null,
         limit: f.limit,
       }) as unknown as InvocationRow[];
-      return rows.map(toInvocation);
-    },
-    recordRead(r) {
+      return rows.map(fromInvocationRow);
+    }),
+    recordRead: (r) => settled(() => {
       insertRead.run(r.at.toISOString(), r.reader ?? null, r.address, r.outcome, r.query, r.rows);
-    },
-    reads(f) {
-      return selectReads.all({ reader: f.reader ?? null, since: f.since?.toISOString() ?? null, before: f.beforeId ?? null, limit: f.limit }) as unknown as StoredRead[];
-    },
-    prune(before) {
+    }),
+    reads: (f) => settled(() => selectReads.all({ reader: f.reader ?? null, since: f.since?.toISOString() ?? null, before: f.beforeId ?? null, limit: f.limit }) as unknown as StoredRead[]),
+    prune: (before) => settled(() => {
       const at = before.toISOString();
       db.exec('BEGIN IMMEDIATE');
       try {
@@ -273,6 +294,6 @@ export function auditStore(db: DatabaseSync): AuditStore {
         db.exec('ROLLBACK');
         throw err;
       }
-    },
+    }),
   };
 }

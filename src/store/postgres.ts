@@ -1,8 +1,8 @@
 /**
  * The shared PostgreSQL database (DATABASE_URL), for state that several instances of the service must share:
- * feedback and the JWT replay store. (SQLite's file is shared only by the processes of one machine.) A pool of
- * connections from `pg`; the tables are created at start when missing, under an advisory lock so that instances
- * starting together do not race. Any fault reaching the database answers 503 with Retry-After, never a 500, and
+ * feedback, the JWT replay store and the audit log. (SQLite's file is shared only by the processes of one machine.)
+ * A pool of connections from `pg`; the tables are created at start when missing, under an advisory lock so that
+ * instances starting together do not race. Any fault reaching the database answers 503 with Retry-After, never a 500, and
  * is logged with its code and message only (never the statement's values).
  */
 import pg from 'pg';
@@ -31,6 +31,36 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid)',
   'CREATE TABLE IF NOT EXISTS jwt_seen (issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (issuer, jti))',
   'CREATE INDEX IF NOT EXISTS jwt_seen_expiry ON jwt_seen (expires_at)',
+  // The audit log (postgres-audit-store.ts): as in SQLite, bodies Brotli-compressed.
+  `CREATE TABLE IF NOT EXISTS hook_invocation (
+    id BIGSERIAL PRIMARY KEY,
+    received_at TIMESTAMPTZ NOT NULL,
+    request_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    hook TEXT,
+    hook_instance TEXT,
+    patient_id TEXT,
+    client TEXT NOT NULL,
+    status INTEGER,
+    ms DOUBLE PRECISION NOT NULL,
+    packs TEXT NOT NULL,
+    delivered BOOLEAN NOT NULL,
+    request BYTEA,
+    response BYTEA
+  )`,
+  'CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)',
+  'CREATE INDEX IF NOT EXISTS hook_invocation_patient ON hook_invocation (patient_id, id)',
+  'CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)',
+  `CREATE TABLE IF NOT EXISTS audit_read (
+    id BIGSERIAL PRIMARY KEY,
+    at TIMESTAMPTZ NOT NULL,
+    reader TEXT,
+    address TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'refused', 'invalid')),
+    query TEXT NOT NULL,
+    rows INTEGER NOT NULL
+  )`,
+  'CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)',
 ];
 
 /** An open shared database. */

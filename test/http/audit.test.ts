@@ -205,7 +205,7 @@ describe('when the audit log cannot be written or read', () => {
     const broken = await startService({ EMBEDDED_FHIR: 'false', STORE_PATH: path }, { clock, log: captured.log });
     try {
       expect((await call(broken, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'))).status).toBe(200);
-      await vi.waitFor(() => expect(broken.built.parts.audit.search({ limit: 1 })).toHaveLength(1));
+      await vi.waitFor(async () => expect(await broken.built.parts.audit.search({ limit: 1 })).toHaveLength(1));
       // A real fault in the real file: another connection drops the table the service writes to.
       const db = new DatabaseSync(join(dirname(path), 'intrathecal-cds-audit.sqlite'));
       db.exec('DROP TABLE hook_invocation');

@@ -1,10 +1,11 @@
 /**
  * Two instances of the service behind one public URL, each with its own SQLite files (as on two machines) and one
  * DATABASE_URL on the run's real PostgreSQL server: a JWT one instance accepted is refused by the other, feedback
- * sent to one is kept where both read it, and a database that goes away answers 503, never a 500 or a 401. A
+ * sent to one is kept where both read it, a call either answered is in the one audit log both read, and a database
+ * that goes away answers 503, never a 500 or a 401. A
  * database that cannot be reached at start stops the service before it listens, without printing the password.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ const ISS = 'https://ehr-a.example';
 
 let key: TestKey;
 let url: string;
+let readerToken: string;
 let a: RunningService;
 let b: RunningService;
 
@@ -29,9 +31,13 @@ beforeAll(async () => {
   key = await makeKey('ES384');
   const clientsFile = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
   writeFileSync(clientsFile, JSON.stringify([{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
+  const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+  const added = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-reader.ts', 'pa-lead', readersFile], { encoding: 'utf8' });
+  if (added.status !== 0) throw new Error(`audit:reader failed: ${added.stderr}`);
+  readerToken = added.stdout.trim();
   url = await freshPostgresDatabase();
   // STORE_PATH differs (the harness gives each its own file): only DATABASE_URL is shared.
-  const env = { NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', LOG_LEVEL: 'silent', DATABASE_URL: url };
+  const env = { NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', LOG_LEVEL: 'silent', DATABASE_URL: url, AUDIT_READERS_FILE: readersFile };
   [a, b] = await Promise.all([startService(env), startService(env)]);
 });
 afterAll(async () => {
@@ -63,8 +69,23 @@ describe('instances sharing DATABASE_URL', () => {
     ]);
   });
 
-  it('answer 503 with Retry-After once the database is gone, for hook calls and feedback alike', async () => {
+  it('keep one audit log: a call one answered is read through the other, and the read is listed by the first', async () => {
+    const token = await signToken(key, { iss: ISS, aud: `${BASE}${ORDER_SIGN}` });
+    expect((await call(a, 'POST', ORDER_SIGN, seed(), { ...bearer(token), 'X-Request-Id': 'answered-by-a' })).status).toBe(200);
+    // A's writer has written what A answered: what any reader may rely on once the call is a moment old.
+    await a.built.parts.auditWriter.idle();
+    const read = await call(b, 'GET', '/audit/hook-invocations?requestId=answered-by-a', undefined, bearer(readerToken));
+    expect(read.status).toBe(200);
+    expect(read.body['entries']).toMatchObject([{ requestId: 'answered-by-a', client: ISS, status: 200, hook: 'order-sign', request: { hook: 'order-sign' } }]);
+    const reads = await call(a, 'GET', '/audit/reads?reader=pa-lead', undefined, bearer(readerToken));
+    expect((reads.body['entries'] as { query: string }[]).map((r) => r.query)).toContain('/audit/hook-invocations?requestId=answered-by-a');
+  });
+
+  it('answer 503 with Retry-After once the database is gone, for hook calls, feedback and audit reads alike', async () => {
     await dropPostgresDatabase(url);
+    const audit = await call(b, 'GET', '/audit/hook-invocations', undefined, bearer(readerToken));
+    expect(audit.status).toBe(503);
+    expect(audit.headers.get('retry-after')).toBe('5');
     for (const [path, body] of [[ORDER_SIGN, seed()], [FEEDBACK, feedbackBody]] as const) {
       const res = await call(a, 'POST', path, body, bearer(await signToken(key, { iss: ISS, aud: `${BASE}${path}` })));
       expect(res.status).toBe(503);

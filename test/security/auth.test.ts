@@ -103,15 +103,15 @@ describe('client authentication (JWT)', () => {
 
   it('records a verified call in the audit log under its issuer, and never a call it refused', async () => {
     const audit = svc.built.parts.audit;
-    const before = audit.search({ limit: 1000 }).length;
+    const before = (await audit.search({ limit: 1000 })).length;
     const res = await call(svc, 'POST', ORDER_SIGN, seed(), { Authorization: `Bearer ${await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD })}`, 'X-Request-Id': 'audit-verified' });
     expect(res.status).toBe(200);
     await svc.built.parts.auditWriter.idle();
-    expect(audit.search({ requestId: 'audit-verified', limit: 2 }).map((e) => [e.client, e.status])).toEqual([['https://ehr-a.example', 200]]);
+    expect((await audit.search({ requestId: 'audit-verified', limit: 2 })).map((e) => [e.client, e.status])).toEqual([['https://ehr-a.example', 200]]);
     expect((await call(svc, 'POST', ORDER_SIGN, seed(), { Authorization: 'Bearer not-a-jwt' })).status).toBe(401);
     expect((await post(undefined)).status).toBe(401);
     await svc.built.parts.auditWriter.idle();
-    expect(audit.search({ limit: 1000 })).toHaveLength(before + 1);
+    expect(await audit.search({ limit: 1000 })).toHaveLength(before + 1);
   });
 
   it('refuses a replayed jti, also on another instance sharing the store', async () => {

@@ -1,0 +1,138 @@
+/**
+ * The audit log in PostgreSQL (DATABASE_URL), written by its writer, on the run's real server: each test has a
+ * database of its own. Faults are real: the table is renamed away under the open pool (every insert fails as it
+ * would while a migration or a restore holds it) and renamed back (the database returns).
+ */
+import pg from 'pg';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { captureLog } from '../../test/support/harness.js';
+import { freshPostgresDatabase } from '../../test/support/postgres.js';
+import type { InvocationRecord } from '../store/audit-store.js';
+import { postgresAuditStore } from '../store/postgres-audit-store.js';
+import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
+import { openSharedDatabase } from '../store/postgres.js';
+import { postgresAuditWriter } from './postgres-audit-writer.js';
+
+const toClose: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of toClose.splice(0).reverse()) await close();
+});
+
+const entry = (requestId: string, over: Partial<InvocationRecord> = {}): InvocationRecord => ({
+  receivedAt: new Date('2026-11-20T10:00:00Z'), requestId, serviceId: 's', patientId: 'p', client: 'c', status: 200, ms: 1,
+  packs: 'p@1', delivered: true, request: JSON.stringify({ hook: 'order-sign', n: requestId }), response: `{"cards":[],"id":"${requestId}"}`,
+  ...over,
+});
+
+/** A store on a fresh database, the log it reports to, and a way to run SQL beside it. */
+async function fresh() {
+  const url = await freshPostgresDatabase();
+  const captured = captureLog();
+  const shared = openSharedDatabase(url, captured.log);
+  await shared.ready;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  toClose.push(() => shared.close(), () => admin.end());
+  const store = postgresAuditStore(shared);
+  const written = async (): Promise<string[]> => (await store.search({ limit: 1000 })).map((r) => r.requestId);
+  const notWritten = (): unknown[] => captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
+  return { store, admin, ...captured, written, notWritten };
+}
+
+/** Counts the store's batch writes, passing each through to the real store. */
+function counted(store: PostgresAuditStore): { store: PostgresAuditStore; batches: number[] } {
+  const batches: number[] = [];
+  return { batches, store: { ...store, recordAll: (entries) => (batches.push(entries.length), store.recordAll(entries)) } };
+}
+
+describe('audit writer for PostgreSQL', () => {
+  it('writes every record, bodies and all, by the time idle() settles, the calls of one moment in one batch', async () => {
+    const f = await fresh();
+    const { store, batches } = counted(f.store);
+    const writer = postgresAuditWriter(store, f.log);
+    for (let i = 1; i <= 50; i++) writer.record(entry(`r${i}`));
+    await writer.idle();
+    expect(await f.written()).toEqual(Array.from({ length: 50 }, (_, i) => `r${50 - i}`));
+    expect((await f.store.search({ requestId: 'r7', limit: 1 }))[0]).toMatchObject({ request: { hook: 'order-sign', n: 'r7' }, response: { cards: [], id: 'r7' } });
+    expect(batches).toEqual([50]);
+    await writer.close();
+  });
+
+  it('keeps a batch through an outage and writes it when the database is back', async () => {
+    const f = await fresh();
+    const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50] });
+    await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+    writer.record(entry('during'));
+    // The first attempt has failed (the pool's fault is logged) before the table returns.
+    await vi.waitFor(() => expect(f.lines.some((l) => l.includes('"what":"audit write"'))).toBe(true));
+    await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+    await writer.idle();
+    expect(await f.written()).toEqual(['during']);
+    expect(f.notWritten()).toEqual([]);
+    await writer.close();
+  });
+
+  it('gives a batch up after its retries, logs its request ids without its data, and goes on with the next', async () => {
+    const f = await fresh();
+    const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [10, 10] });
+    await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+    writer.record(entry('lost', { patientId: 'patient-secret-41' }));
+    await writer.idle();
+    await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+    writer.record(entry('after'));
+    await writer.idle();
+    expect(await f.written()).toEqual(['after']);
+    expect(f.notWritten()).toMatchObject([{ level: 50, requestIds: ['lost'] }]);
+    // Three attempts, each logged by the pool with what it was doing.
+    expect(f.lines.filter((l) => l.includes('"what":"audit write"'))).toHaveLength(3);
+    expect(f.lines.join('\n')).not.toContain('patient-secret-41');
+    await writer.close();
+  });
+
+  it('refuses records past its byte bound while the database is away, says so once, and takes them again after', async () => {
+    const f = await fresh();
+    const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [20, 20, 20, 20, 20], maxQueuedBytes: 160 });
+    await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+    // Each record's bodies are 52 bytes: three fit under 160, the rest do not.
+    for (let i = 1; i <= 6; i++) writer.record(entry(`q${i}`));
+    await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+    await writer.idle();
+    writer.record(entry('after'));
+    await writer.idle();
+    expect(await f.written()).toEqual(['after', 'q3', 'q2', 'q1']);
+    expect(f.notWritten()).toMatchObject([{ requestIds: ['q4'] }, { requestIds: ['q5'] }, { requestIds: ['q6'] }]);
+    expect(f.lines.filter((l) => l.includes('audit writer full'))).toHaveLength(1);
+    await writer.close();
+  });
+
+  it('on close, tries a failing batch once more instead of waiting out its retries', async () => {
+    const f = await fresh();
+    const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [60_000] });
+    await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+    writer.record(entry('closing'));
+    await vi.waitFor(() => expect(f.lines.some((l) => l.includes('"what":"audit write"'))).toBe(true));
+    await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+    const started = Date.now();
+    await writer.close();
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(await f.written()).toEqual(['closing']);
+  });
+
+  it('stores a NUL character in an identifier as U+FFFD, and finds it by what the client sent', async () => {
+    const f = await fresh();
+    const writer = postgresAuditWriter(f.store, f.log);
+    writer.record(entry('nul', { patientId: 'p\u0000x', hookInstance: 'h\u0000' }));
+    await writer.idle();
+    expect(f.notWritten()).toEqual([]);
+    expect(await f.store.search({ patientId: 'p\u0000x', limit: 5 })).toMatchObject([{ requestId: 'nul', patientId: 'p\ufffdx', hookInstance: 'h\ufffd' }]);
+    await writer.close();
+  });
+
+  it('prunes a table larger than one delete statement takes', async () => {
+    const f = await fresh();
+    const old = Array.from({ length: 5200 }, (_, i) => entry(`old-${i}`, { receivedAt: new Date('2020-01-01T00:00:00Z'), request: undefined, response: undefined }));
+    await f.store.recordAll([...old, entry('new', { receivedAt: new Date('2026-11-20T00:00:00Z') })]);
+    expect(await f.store.prune(new Date('2026-01-01T00:00:00Z'))).toBe(5200);
+    expect(await f.written()).toEqual(['new']);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Opens where the service keeps its state, from the configuration. With DATABASE_URL, feedback, the JWT replay store
+ * and the audit log go to the shared PostgreSQL database, so that instances on several machines share them; without
+ * it, feedback and the replay store go to the SQLite file at STORE_PATH (shared by the processes of one machine) and
+ * the audit log to its own owner-only file at AUDIT_STORE_PATH.
+ */
+import { auditWriter } from '../audit/audit-writer.js';
+import type { AuditWriter } from '../audit/audit-writer.js';
+import { postgresAuditWriter } from '../audit/postgres-audit-writer.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { auditStore } from './audit-store.js';
+import type { AuditStore } from './audit-store.js';
+import { openDatabase, openPrivateDatabase } from './database.js';
+import { feedbackStore, postgresFeedbackStore } from './feedback-store.js';
+import type { FeedbackStore } from './feedback-store.js';
+import { postgresAuditStore } from './postgres-audit-store.js';
+import { openSharedDatabase } from './postgres.js';
+import { postgresReplayStore, replayStore } from './replay-store.js';
+import type { ReplayStore } from './replay-store.js';
+
+/** The opened stores. */
+export interface Stores {
+  readonly feedback: FeedbackStore;
+  readonly replay: ReplayStore;
+  /** The audit log, read here and written through `auditWriter`. */
+  readonly audit: AuditStore;
+  readonly auditWriter: AuditWriter;
+  /** Settles when the stores can be used (DATABASE_URL reached, its tables made); rejects when they cannot. */
+  readonly ready: Promise<void>;
+  /** Writes what the audit writer holds, then closes every connection. */
+  close(): Promise<void>;
+}
+
+function sharedStores(url: string, log: Logger): Stores {
+  const shared = openSharedDatabase(url, log);
+  const audit = postgresAuditStore(shared);
+  const writer = postgresAuditWriter(audit, log);
+  return {
+    feedback: postgresFeedbackStore(shared),
+    replay: postgresReplayStore(shared),
+    audit,
+    auditWriter: writer,
+    ready: shared.ready,
+    close: async () => {
+      await writer.close();
+      await shared.close();
+    },
+  };
+}
+
+function machineStores(config: Config, log: Logger): Stores {
+  const db = openDatabase(config.storePath);
+  // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
+  // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
+  // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
+  const replayDb = openDatabase(config.storePath, 'NORMAL');
+  // The audit log is written once per hook call, after the answer went out, in its own owner-only file. NORMAL for
+  // the reason above: a record survives a crash of the process; a power loss may take the last moments' records.
+  const auditDb = openPrivateDatabase(config.auditStorePath, 'NORMAL');
+  if (auditDb.openToOthers) log.warn('AUDIT_STORE_PATH is readable or writable by its group or by others; it holds patient data (chmod 600)');
+  const audit = auditStore(auditDb.db);
+  const writer = auditWriter(audit, config.auditStorePath, log);
+  return {
+    feedback: feedbackStore(db),
+    replay: replayStore(replayDb),
+    audit,
+    auditWriter: writer,
+    ready: Promise.resolve(),
+    close: async () => {
+      await writer.close();
+      auditDb.db.close();
+      replayDb.close();
+      db.close();
+    },
+  };
+}
+
+/**
+ * Opens the stores the configuration names.
+ * @param config - DATABASE_URL, or STORE_PATH and AUDIT_STORE_PATH.
+ * @param log - where faults are reported.
+ * @returns the stores; await `ready` before relying on them.
+ */
+export function openStores(config: Config, log: Logger): Stores {
+  return config.databaseUrl ? sharedStores(config.databaseUrl, log) : machineStores(config, log);
+}

@@ -1,0 +1,144 @@
+/**
+ * The audit log in the shared PostgreSQL database (DATABASE_URL): every instance writes its hook invocations and
+ * the reads of the log there, so a reader sees the calls all instances answered, through any of them. The rows are
+ * the SQLite store's (audit-store.ts), bodies Brotli-compressed alike, here by zlib's asynchronous call on libuv's
+ * thread pool so that the request thread only hands them over. Text reaches PostgreSQL without NUL characters
+ * (pgText), searches included. Old rows are deleted in chunks of their own statements, so a large prune neither
+ * runs into the statement timeout nor holds its locks for long.
+ */
+import { promisify } from 'node:util';
+import { brotliCompress } from 'node:zlib';
+import { BROTLI_OPTIONS, fromInvocationRow } from './audit-store.js';
+import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
+import { inTransaction, pgText } from './postgres.js';
+import type { SharedDatabase } from './postgres.js';
+
+/** The PostgreSQL audit store, which also writes many invocations in one statement (the writer's batches). */
+export interface PostgresAuditStore extends AuditStore {
+  /** Writes the invocations in one transaction: all of them or none. */
+  recordAll(entries: readonly InvocationRecord[]): Promise<void>;
+}
+
+const compress = promisify(brotliCompress);
+
+const COLUMNS = ['received_at', 'request_id', 'service_id', 'hook', 'hook_instance', 'patient_id', 'client', 'status', 'ms', 'packs', 'delivered', 'request', 'response'];
+/** Rows per INSERT: well under PostgreSQL's 65,535 parameters in one statement. */
+const ROWS_PER_INSERT = 500;
+/** Rows deleted per statement when pruning. */
+const PRUNE_CHUNK = 5000;
+
+/** A row as PostgreSQL returns it: a bigint id as text, a timestamp, a boolean and byte arrays. */
+type PgInvocationRow = Omit<InvocationRow, 'id' | 'received_at' | 'delivered' | 'request' | 'response'> & {
+  id: string;
+  received_at: Date;
+  delivered: boolean;
+  request: Buffer | null;
+  response: Buffer | null;
+};
+
+interface ReadRow {
+  id: string;
+  at: Date;
+  reader: string | null;
+  address: string;
+  outcome: AuditRead['outcome'];
+  query: string;
+  rows: number;
+}
+
+const orNull = (value: string | undefined): string | null => (value === undefined ? null : pgText(value));
+const body = async (value: string | Uint8Array | undefined): Promise<Buffer | null> => (value === undefined ? null : compress(value, BROTLI_OPTIONS));
+
+async function rowValues(e: InvocationRecord): Promise<unknown[]> {
+  const [request, response] = await Promise.all([body(e.request), body(e.response)]);
+  return [
+    e.receivedAt, pgText(e.requestId), pgText(e.serviceId), orNull(e.hook), orNull(e.hookInstance), orNull(e.patientId),
+    pgText(e.client), e.status, e.ms, pgText(e.packs), e.delivered, request, response,
+  ];
+}
+
+/** `($1, ..., $13), ($14, ...)` for a number of rows. */
+function placeholders(rows: number): string {
+  return Array.from({ length: rows }, (_, r) => `(${COLUMNS.map((_c, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`).join(', ');
+}
+
+/**
+ * A page of a table, newest first: the conditions whose value is given (each `?` numbered in turn), then the limit.
+ */
+function page(table: string, conditions: readonly [string, unknown][], limit: number): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const terms: string[] = [];
+  for (const [sql, value] of conditions) {
+    if (value === undefined) continue;
+    values.push(value);
+    terms.push(sql.replace('?', `$${values.length}`));
+  }
+  values.push(limit);
+  const filter = terms.length === 0 ? '' : ` WHERE ${terms.join(' AND ')}`;
+  return { sql: `SELECT * FROM ${table}${filter} ORDER BY id DESC LIMIT $${values.length}`, values };
+}
+
+/** A PostgreSQL row as SQLite's, which the shared reading turns into what a reader sees. */
+const toInvocation = (r: PgInvocationRow): StoredInvocation =>
+  fromInvocationRow({ ...r, id: Number(r.id), received_at: r.received_at.toISOString(), delivered: r.delivered ? 1 : 0 });
+
+const toRead = (r: ReadRow): StoredRead => ({ ...r, id: Number(r.id), at: r.at.toISOString() });
+
+/**
+ * The audit store in the shared PostgreSQL database (its tables are created when it opens).
+ * @param shared - the open shared database.
+ * @returns the store.
+ */
+export function postgresAuditStore(shared: SharedDatabase): PostgresAuditStore {
+  const recordAll = async (entries: readonly InvocationRecord[]): Promise<void> => {
+    if (entries.length === 0) return;
+    // Compressed before a connection is taken, so none is held while the thread pool works.
+    const rows = await Promise.all(entries.map(rowValues));
+    await shared.run('audit write', (pool) =>
+      inTransaction(pool, async (client) => {
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+          const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+          await client.query(`INSERT INTO hook_invocation (${COLUMNS.join(', ')}) VALUES ${placeholders(chunk.length)}`, chunk.flat());
+        }
+      })
+    );
+  };
+  return {
+    recordAll,
+    record: (entry) => recordAll([entry]),
+    search: (f: InvocationFilter) => shared.run('audit search', async (pool) => {
+      const q = page('hook_invocation', [
+        ['patient_id = ?', f.patientId === undefined ? undefined : pgText(f.patientId)],
+        ['hook_instance = ?', f.hookInstance === undefined ? undefined : pgText(f.hookInstance)],
+        ['request_id = ?', f.requestId === undefined ? undefined : pgText(f.requestId)],
+        ['service_id = ?', f.serviceId === undefined ? undefined : pgText(f.serviceId)],
+        ['received_at >= ?', f.since],
+        ['received_at < ?', f.until],
+        ['id < ?', f.beforeId],
+      ], f.limit);
+      const result = await pool.query<PgInvocationRow>(q.sql, q.values);
+      return result.rows.map(toInvocation);
+    }),
+    recordRead: (r) => shared.run('audit read record', async (pool) => {
+      await pool.query('INSERT INTO audit_read (at, reader, address, outcome, query, rows) VALUES ($1, $2, $3, $4, $5, $6)', [
+        r.at, orNull(r.reader), pgText(r.address), r.outcome, pgText(r.query), r.rows,
+      ]);
+    }),
+    reads: (f: ReadFilter) => shared.run('audit reads', async (pool) => {
+      const q = page('audit_read', [['reader = ?', f.reader === undefined ? undefined : pgText(f.reader)], ['at >= ?', f.since], ['id < ?', f.beforeId]], f.limit);
+      const result = await pool.query<ReadRow>(q.sql, q.values);
+      return result.rows.map(toRead);
+    }),
+    prune: (before) => shared.run('audit prune', async (pool) => {
+      let deleted = 0;
+      for (const [table, column] of [['hook_invocation', 'received_at'], ['audit_read', 'at']] as const) {
+        for (;;) {
+          const result = await pool.query(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < $1 LIMIT ${String(PRUNE_CHUNK)})`, [before]);
+          deleted += result.rowCount ?? 0;
+          if ((result.rowCount ?? 0) < PRUNE_CHUNK) break;
+        }
+      }
+      return deleted;
+    }),
+  };
+}
