@@ -39,6 +39,9 @@ describe('loadConfig', () => {
     expect(loadConfig({}).databaseUrl).toBeUndefined();
     expect(loadConfig({ DATABASE_URL: ' postgresql://cds:s3cret@db.example:5432/cds ' }).databaseUrl).toBe('postgresql://cds:s3cret@db.example:5432/cds');
     expect(() => loadConfig({ DATABASE_URL: 'https://cds:s3cret@db.example/cds' })).toThrow(/^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/, not https:\/\/$/);
+    expect(loadConfig({}).databasePoolSize).toBe(10);
+    expect(loadConfig({ DATABASE_POOL_SIZE: '4' }).databasePoolSize).toBe(4);
+    expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
   });
 
   it.each([

@@ -18,10 +18,13 @@ export interface Config {
   /** Path of the SQLite file that holds feedback (`:memory:` for a throw-away store). */
   readonly storePath: string;
   /**
-   * PostgreSQL URL (postgres://user:password@host:port/database) where feedback and the JWT replay store go instead
-   * of STORE_PATH, so that instances on several machines share them. Holds a password: never logged.
+   * PostgreSQL URL (postgres://user:password@host:port/database) where feedback, the JWT replay store and the audit
+   * log go instead of STORE_PATH and AUDIT_STORE_PATH, so that instances on several machines share them. Holds a
+   * password: never logged.
    */
   readonly databaseUrl?: string;
+  /** Connections each process may hold to DATABASE_URL (10 by default, the `pg` driver's own). */
+  readonly databasePoolSize: number;
   /**
    * Path of the SQLite file of the audit log (hook invocations, their answers, and reads of the log): patient data,
    * created readable by its owner only. Next to STORE_PATH by default; `:memory:` when STORE_PATH is.
@@ -181,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl: readUrl(env, 'PUBLIC_BASE_URL', production ? undefined : `http://localhost:${port}`),
     storePath,
     ...(env['DATABASE_URL']?.trim() ? { databaseUrl: readDatabaseUrl(env['DATABASE_URL'].trim()) } : {}),
+    databasePoolSize: readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 100),
     auditStorePath: env['AUDIT_STORE_PATH']?.trim() || (storePath === ':memory:' ? ':memory:' : join(dirname(storePath), 'intrathecal-cds-audit.sqlite')),
     ...(env['AUDIT_READERS_FILE']?.trim() ? { auditReadersFile: env['AUDIT_READERS_FILE'].trim() } : {}),
     auditRetentionDays: readInt(env, 'AUDIT_RETENTION_DAYS', 2190, 1, 36_500),

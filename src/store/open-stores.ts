@@ -32,8 +32,8 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-function sharedStores(url: string, log: Logger): Stores {
-  const shared = openSharedDatabase(url, log);
+function sharedStores(url: string, poolSize: number, log: Logger): Stores {
+  const shared = openSharedDatabase(url, log, { poolSize });
   const audit = postgresAuditStore(shared);
   const writer = postgresAuditWriter(audit, log);
   return {
@@ -78,10 +78,10 @@ function machineStores(config: Config, log: Logger): Stores {
 
 /**
  * Opens the stores the configuration names.
- * @param config - DATABASE_URL, or STORE_PATH and AUDIT_STORE_PATH.
+ * @param config - DATABASE_URL and DATABASE_POOL_SIZE, or STORE_PATH and AUDIT_STORE_PATH.
  * @param log - where faults are reported.
  * @returns the stores; await `ready` before relying on them.
  */
 export function openStores(config: Config, log: Logger): Stores {
-  return config.databaseUrl ? sharedStores(config.databaseUrl, log) : machineStores(config, log);
+  return config.databaseUrl ? sharedStores(config.databaseUrl, config.databasePoolSize, log) : machineStores(config, log);
 }

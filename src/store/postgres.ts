@@ -9,10 +9,15 @@ import pg from 'pg';
 import { serviceUnavailable } from '../http/outcomes.js';
 import type { Logger } from '../log.js';
 
-/** Seconds a caller is asked to wait when the database cannot be reached. */
+/**
+ * Seconds a caller is asked to wait when the database cannot be reached; for as long, later calls answer 503 at once
+ * instead of each waiting out TIMEOUT_MS, and then one call tries the database again.
+ */
 const RETRY_AFTER_S = 5;
 /** Milliseconds to get a connection, and for one statement: a database that hangs must not hang the hook calls. */
 const TIMEOUT_MS = 5000;
+/** Connections per process when not configured (DATABASE_POOL_SIZE has the same default, the `pg` driver's own). */
+const DEFAULT_POOL_SIZE = 10;
 /** The advisory lock key under which the tables are created (any fixed 64-bit number of this service's own). */
 const SCHEMA_LOCK = 4_216_732_907;
 
@@ -63,6 +68,16 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)',
 ];
 
+/** How the pool is shaped; tests shorten the waits. */
+export interface SharedDatabaseOptions {
+  /** Connections this process may hold (DATABASE_POOL_SIZE). */
+  readonly poolSize?: number;
+  /** Milliseconds to connect, and for one statement. */
+  readonly timeoutMs?: number;
+  /** Seconds of Retry-After, and of answering 503 at once after a call could not reach the database. */
+  readonly retryAfterS?: number;
+}
+
 /** An open shared database. */
 export interface SharedDatabase {
   /**
@@ -81,6 +96,15 @@ export interface SharedDatabase {
 function describe(err: unknown): { code?: string; message: string } {
   const e = err as { code?: unknown; message?: unknown } | null;
   return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: typeof e?.message === 'string' ? e.message : String(err) };
+}
+
+/**
+ * Whether a fault was the statement's own (SQLSTATE class 22, data exception, or 23, integrity constraint): the
+ * database answered, so it says nothing about whether the next call will reach it.
+ */
+function statementFault(err: unknown): boolean {
+  const code = describe(err).code;
+  return code !== undefined && /^2[23][0-9A-Z]{3}$/.test(code);
 }
 
 /**
@@ -132,25 +156,52 @@ function createSchema(pool: pg.Pool): Promise<void> {
 
 /**
  * Opens the shared database and creates its tables when missing.
+ *
+ * A call that cannot reach the database (refused, timed out, lost) answers 503 and makes the calls of the next
+ * Retry-After seconds answer 503 at once, without touching the network or writing to the log: a database that hangs
+ * would otherwise hold every hook call for the whole timeout, and fill the log. Then one call at a time tries again
+ * until one gets through.
  * @param url - DATABASE_URL (postgres://user:password@host:port/database); never logged, it holds the password.
  * @param log - where faults are reported.
+ * @param options - pool size and waits.
  * @returns the database; await `ready` before relying on it.
  */
-export function openSharedDatabase(url: string, log: Logger): SharedDatabase {
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: TIMEOUT_MS, statement_timeout: TIMEOUT_MS, query_timeout: TIMEOUT_MS + 1000 });
+export function openSharedDatabase(url: string, log: Logger, options: SharedDatabaseOptions = {}): SharedDatabase {
+  const timeout = options.timeoutMs ?? TIMEOUT_MS;
+  const retryAfterS = options.retryAfterS ?? RETRY_AFTER_S;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: timeout,
+    statement_timeout: timeout,
+    query_timeout: timeout + 1000,
+  });
   // An idle connection the server closed (a restart, a failover) is reported here; unhandled, it would end the process.
   pool.on('error', (err) => log.warn({ err: describe(err) }, 'shared database: an idle connection was lost; the next call opens another'));
   const ready = createSchema(pool);
   ready.catch(() => undefined);
+  const unavailable = () => serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', retryAfterS);
+  // Until when calls answer 503 at once (performance.now()), and whether a call is trying the database meanwhile.
+  let downUntil: number | undefined;
+  let trying = false;
   return {
     ready,
     async run(what, work) {
+      if (downUntil !== undefined && (trying || performance.now() < downUntil)) throw unavailable();
+      const probe = downUntil !== undefined;
+      trying = probe;
       try {
         await ready;
-        return await work(pool);
+        const result = await work(pool);
+        if (probe) log.info({ what }, 'shared database (DATABASE_URL) reachable again');
+        downUntil = undefined;
+        return result;
       } catch (err) {
+        if (!statementFault(err)) downUntil = performance.now() + retryAfterS * 1000;
         log.error({ what, err: describe(err) }, 'shared database (DATABASE_URL) unavailable');
-        throw serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', RETRY_AFTER_S);
+        throw unavailable();
+      } finally {
+        if (probe) trying = false;
       }
     },
     close: () => pool.end(),
