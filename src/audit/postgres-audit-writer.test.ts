@@ -24,11 +24,15 @@ const entry = (requestId: string, over: Partial<InvocationRecord> = {}): Invocat
   ...over,
 });
 
-/** A store on a fresh database, the log it reports to, and a way to run SQL beside it. */
-async function fresh() {
+/**
+ * A store on a fresh database, the log it reports to, and a way to run SQL beside it. After a failed call the
+ * shared database answers 503 at once for `retryAfterS`: none by default here, so that each of the writer's attempts
+ * reaches the database and is logged.
+ */
+async function fresh(retryAfterS = 0) {
   const url = await freshPostgresDatabase();
   const captured = captureLog();
-  const shared = openSharedDatabase(url, captured.log);
+  const shared = openSharedDatabase(url, captured.log, { retryAfterS });
   await shared.ready;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -38,6 +42,9 @@ async function fresh() {
   const notWritten = (): unknown[] => captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
   return { store, admin, ...captured, written, notWritten };
 }
+
+/** A log line of the shared database saying an audit write could not reach it. */
+const failedWrite = (line: string): boolean => line.includes('"what":"audit write"') && line.includes('shared database (DATABASE_URL) unavailable');
 
 /** Counts the store's batch writes, passing each through to the real store. */
 function counted(store: PostgresAuditStore): { store: PostgresAuditStore; batches: number[] } {
@@ -58,13 +65,13 @@ describe('audit writer for PostgreSQL', () => {
     await writer.close();
   });
 
-  it('keeps a batch through an outage and writes it when the database is back', async () => {
-    const f = await fresh();
+  it('keeps a batch through an outage and writes it when the database is back, its retries refused at once meanwhile', async () => {
+    const f = await fresh(0.2);
     const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50] });
     await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
     writer.record(entry('during'));
     // The first attempt has failed (the pool's fault is logged) before the table returns.
-    await vi.waitFor(() => expect(f.lines.some((l) => l.includes('"what":"audit write"'))).toBe(true));
+    await vi.waitFor(() => expect(f.lines.some((l) => failedWrite(l))).toBe(true));
     await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     await writer.idle();
     expect(await f.written()).toEqual(['during']);
@@ -84,7 +91,7 @@ describe('audit writer for PostgreSQL', () => {
     expect(await f.written()).toEqual(['after']);
     expect(f.notWritten()).toMatchObject([{ level: 50, requestIds: ['lost'] }]);
     // Three attempts, each logged by the pool with what it was doing.
-    expect(f.lines.filter((l) => l.includes('"what":"audit write"'))).toHaveLength(3);
+    expect(f.lines.filter((l) => failedWrite(l))).toHaveLength(3);
     expect(f.lines.join('\n')).not.toContain('patient-secret-41');
     await writer.close();
   });
@@ -110,7 +117,7 @@ describe('audit writer for PostgreSQL', () => {
     const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [60_000] });
     await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
     writer.record(entry('closing'));
-    await vi.waitFor(() => expect(f.lines.some((l) => l.includes('"what":"audit write"'))).toBe(true));
+    await vi.waitFor(() => expect(f.lines.some((l) => failedWrite(l))).toBe(true));
     await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     const started = Date.now();
     await writer.close();
