@@ -2,14 +2,20 @@
  * `npm run bench:audit`: what recording one hook call in the audit log costs, in process, for the seeds' calls and
  * a 1,000-resource record: the request thread's share (building the row and posting it), the whole process's CPU
  * (the writer thread's compression and insert included), the stored size, and the compressors Node ships for the
- * same bodies, so the report can say where the cost of the audit log goes. Bounded: a fixed number of records per
- * case, written to a temporary file. Writes its table between markers in docs/benchmarks.md.
+ * same bodies, so the report can say where the cost of the audit log goes. Then the same records through the
+ * PostgreSQL writer (DATABASE_URL): into BENCH_DATABASE_URL when given, else into a throw-away cluster of Debian's
+ * PostgreSQL on loopback (the tests' own), else that table says why it is missing. Bounded: a fixed number of
+ * records per case, written to a temporary file or database. Writes its tables between markers in
+ * docs/benchmarks.md.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync, zstdCompressSync } from 'node:zlib';
+import pg from 'pg';
 import { auditWriter } from '../src/audit/audit-writer.js';
+import type { AuditWriter } from '../src/audit/audit-writer.js';
+import { postgresAuditWriter } from '../src/audit/postgres-audit-writer.js';
 import { loadConfig } from '../src/config.js';
 import { handleHook } from '../src/hooks/handle-hook.js';
 import { createLogger } from '../src/log.js';
@@ -17,6 +23,9 @@ import { loadPipeline } from '../src/pipeline.js';
 import type { HookPipeline } from '../src/hooks/handle-hook.js';
 import { auditStore } from '../src/store/audit-store.js';
 import { openPrivateDatabase } from '../src/store/database.js';
+import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
+import { openSharedDatabase } from '../src/store/postgres.js';
+import startPostgres from '../test/support/postgres-server.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 
 const RECORDS = Number(process.env['BENCH_AUDIT_RECORDS'] ?? '3000');
@@ -42,22 +51,36 @@ function compressor(request: Buffer, response: string, compress: (b: Buffer | st
   return `${us.toFixed(0)} us, ${(bytes / 1024).toFixed(1)} KB`;
 }
 
-async function measure(pipeline: HookPipeline, name: string, body: unknown, dir: string): Promise<string> {
-  const response = JSON.stringify(await handleHook(pipeline, 'intrathecal-order-sign', body, NOW));
-  const request = Buffer.from(JSON.stringify(body));
-  const path = join(dir, `${name.replace(/\W+/g, '-')}.sqlite`);
-  const { db } = openPrivateDatabase(path, 'NORMAL');
-  const store = auditStore(db);
-  const writer = auditWriter(store, path, createLogger('warn', process.stderr));
+/** One case's call: the request as received and the service's answer to it. */
+interface Call {
+  readonly request: Buffer;
+  readonly response: string;
+}
+
+/**
+ * What writing RECORDS records took, each per record: the request thread's share in `record()`, the event loop's
+ * busy time (`record()` and whatever the writer does on that thread later), the process's CPU and the wall time.
+ */
+interface Cost {
+  readonly requestThreadUs: number;
+  readonly eventLoopUs: number;
+  readonly cpuUs: number;
+  readonly wallUs: number;
+}
+
+/** Posts BURST unmeasured records (warm-up), then RECORDS measured ones, BURST at a time, waiting for the writer. */
+async function drive(writer: AuditWriter, call: Call): Promise<Cost> {
   const record = (i: number): void => writer.record({
     receivedAt: new Date(), requestId: `bench-${i}`, serviceId: 'intrathecal-order-sign', hook: 'order-sign',
     hookInstance: `bench-${i}`, patientId: 'bench', client: 'https://bench-ehr.example', status: 200, ms: 1,
-    packs: 'intrathecal@bench', delivered: true, request: Buffer.from(request), response,
+    packs: 'intrathecal@bench', delivered: true, request: Buffer.from(call.request), response: call.response,
   });
   // Warm-up (the worker's start, the first compilations), not measured.
   for (let i = 0; i < BURST; i++) record(-1 - i);
   await writer.idle();
   const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
+  const wallStart = process.hrtime.bigint();
   let onRequestThread = 0n;
   for (let i = 0; i < RECORDS; i++) {
     const started = process.hrtime.bigint();
@@ -67,6 +90,26 @@ async function measure(pipeline: HookPipeline, name: string, body: unknown, dir:
   }
   await writer.idle();
   const cpu = process.cpuUsage(cpuBefore);
+  const loop = performance.eventLoopUtilization(loopBefore);
+  return {
+    requestThreadUs: Number(onRequestThread) / 1e3 / RECORDS,
+    eventLoopUs: (loop.active * 1e3) / RECORDS,
+    cpuUs: (cpu.user + cpu.system) / RECORDS,
+    wallUs: Number(process.hrtime.bigint() - wallStart) / 1e3 / RECORDS,
+  };
+}
+
+async function callOf(pipeline: HookPipeline, body: unknown): Promise<Call> {
+  return { request: Buffer.from(JSON.stringify(body)), response: JSON.stringify(await handleHook(pipeline, 'intrathecal-order-sign', body, NOW)) };
+}
+
+async function measure(name: string, call: Call, dir: string): Promise<string> {
+  const { request, response } = call;
+  const path = join(dir, `${name.replace(/\W+/g, '-')}.sqlite`);
+  const { db } = openPrivateDatabase(path, 'NORMAL');
+  const store = auditStore(db);
+  const writer = auditWriter(store, path, createLogger('warn', process.stderr));
+  const cost = await drive(writer, call);
   const rss = process.memoryUsage().rss;
   await writer.close();
   const stored = db.prepare('SELECT count(*) AS rows, avg(length(request) + length(response)) AS bytes FROM hook_invocation').get() as { rows: number; bytes: number };
@@ -77,8 +120,9 @@ async function measure(pipeline: HookPipeline, name: string, body: unknown, dir:
   return [
     `| ${name}`,
     `${((request.length + response.length) / 1024).toFixed(1)} KB`,
-    `${(Number(onRequestThread) / 1e3 / RECORDS).toFixed(0)} us`,
-    `${((cpu.user + cpu.system) / RECORDS).toFixed(0)} us`,
+    `${cost.requestThreadUs.toFixed(0)} us`,
+    `${cost.eventLoopUs.toFixed(0)} us`,
+    `${cost.cpuUs.toFixed(0)} us`,
     `${(stored.bytes / 1024).toFixed(1)} KB`,
     `${(rss / 1e6).toFixed(0)} MB`,
     compressor(request, response, (b) => brotliCompressSync(b, q0)),
@@ -87,32 +131,97 @@ async function measure(pipeline: HookPipeline, name: string, body: unknown, dir:
   ].join(' | ');
 }
 
+/** A database of its own on the server, for one case. */
+async function freshDatabase(server: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  const database = `itcds_bench_${name.replace(/\W+/g, '_').toLowerCase()}_${process.pid}`;
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+    await admin.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function measurePostgres(name: string, call: Call, server: string): Promise<string> {
+  const shared = openSharedDatabase(await freshDatabase(server, name), createLogger('warn', process.stderr));
+  try {
+    await shared.ready;
+    const writer = postgresAuditWriter(postgresAuditStore(shared), createLogger('warn', process.stderr));
+    const cost = await drive(writer, call);
+    const rss = process.memoryUsage().rss;
+    await writer.close();
+    const stored = await shared.run('bench', (pool) => pool.query<{ rows: number; bytes: number }>('SELECT count(*)::int AS rows, avg(octet_length(request) + octet_length(response))::float8 AS bytes FROM hook_invocation'));
+    const row = stored.rows[0];
+    if (row?.rows !== RECORDS + BURST) throw new Error(`${name}: ${String(row?.rows)} of ${RECORDS + BURST} records stored in PostgreSQL`);
+    return [
+      `| ${name}`,
+      `${cost.requestThreadUs.toFixed(0)} us`,
+      `${cost.eventLoopUs.toFixed(0)} us`,
+      `${cost.cpuUs.toFixed(0)} us`,
+      `${(1e6 / cost.wallUs).toFixed(0)}`,
+      `${(row.bytes / 1024).toFixed(1)} KB`,
+      `${(rss / 1e6).toFixed(0)} MB |`,
+    ].join(' | ');
+  } finally {
+    await shared.close();
+  }
+}
+
+/** BENCH_DATABASE_URL, else a throw-away cluster (and its teardown), else why there is none. */
+async function postgresServer(): Promise<{ url?: string; why?: string; stop(): void }> {
+  const given = process.env['BENCH_DATABASE_URL']?.trim();
+  if (given) return { url: given, stop: () => undefined };
+  const stop = await startPostgres();
+  const url = process.env['ITCDS_TEST_POSTGRES_URL'] ?? '';
+  return url.startsWith('unavailable: ') ? { why: url.slice('unavailable: '.length), stop } : { url, stop };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'itcds-bench-audit-'));
   const { pipeline } = loadPipeline(loadConfig({ ...process.env, NODE_ENV: 'development' }));
   const rssAtStart = process.memoryUsage().rss;
   const rows: string[] = [];
+  const pgRows: string[] = [];
+  const server = await postgresServer();
   try {
     for (const [name, body] of [
       ['seed A', fixture('seed-a.order-sign.json')],
       ['seed B', fixture('seed-b.order-sign.json')],
       ['1,000 resources', synthetic(1000)],
     ] as const) {
-      rows.push(await measure(pipeline, name, body, dir));
+      const call = await callOf(pipeline, body);
+      rows.push(await measure(name, call, dir));
       process.stdout.write(`${rows.at(-1) ?? ''}\n`);
+      if (server.url) {
+        pgRows.push(await measurePostgres(name, call, server.url));
+        process.stdout.write(`PostgreSQL ${pgRows.at(-1) ?? ''}\n`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    server.stop();
   }
   const section = [
     BEGIN,
     '## The audit log, in process (`npm run bench:audit`)',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${RECORDS} records per case (after ${BURST} unmeasured) through the audit writer into a file (posted ${BURST} at a time, then waiting for the writer), each the case's request and the service's answer to it. "Request thread per record" is the time \`record()\` takes where the hook was answered; "CPU per record, whole process" adds the writer thread (Brotli quality 0, the insert) and the collector. The process's RSS was ${(rssAtStart / 1e6).toFixed(0)} MB with the rule pack loaded, before the first case. The last three columns compress the same two bodies once each, in process, as a comparison.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${RECORDS} records per case (after ${BURST} unmeasured) through the audit writer into a file (posted ${BURST} at a time, then waiting for the writer), each the case's request and the service's answer to it. "Request thread per record" is the time \`record()\` takes where the hook was answered; "event loop busy per record" is that thread's whole busy time (Node's event-loop utilisation) over the run, per record, which adds what the writer does there later; "CPU per record, whole process" adds the writer thread (Brotli quality 0, the insert) and the collector. The process's RSS was ${(rssAtStart / 1e6).toFixed(0)} MB with the rule pack loaded, before the first case. The last three columns compress the same two bodies once each, in process, as a comparison.`,
     '',
-    '| case | request + response | request thread per record | CPU per record, whole process | stored per record | process RSS after the case | Brotli q0 (used) | gzip level 1 | zstd level 1 |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| case | request + response | request thread per record | event loop busy per record | CPU per record, whole process | stored per record | process RSS after the case | Brotli q0 (used) | gzip level 1 | zstd level 1 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
+    '',
+    server.url
+      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${process.env['BENCH_DATABASE_URL'] ? 'the server of BENCH_DATABASE_URL' : "a throw-away cluster of Debian's PostgreSQL on loopback, on the same cores"}, a database of its own per case, with the pool's defaults. "CPU per record, this process" counts the service's side (building the rows, Brotli on the request thread one record per turn, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
+      : `The PostgreSQL writer was not measured: ${server.why ?? 'no server'}.`,
+    ...(server.url
+      ? ['', '| case | request thread per record | event loop busy per record | CPU per record, this process | records per second | stored per record | process RSS after the case |', '|---|---:|---:|---:|---:|---:|---:|', ...pgRows]
+      : []),
     END,
   ].join('\n');
   const report = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '';
