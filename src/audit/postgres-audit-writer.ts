@@ -5,7 +5,8 @@
  *
  * - `idle()` settles once everything queued before it is written or given up: a read through this instance sees
  *   every call this instance answered before the read. (Calls another instance answered appear once its own writer
- *   has written them, normally within milliseconds.)
+ *   has written them, normally within milliseconds.) It also settles while a failed batch waits to be tried
+ *   again: the database is away, so a reader gets its 503 at once rather than after the retries.
  * - A batch that fails (the database restarting, a failover) is tried again after each of RETRY_DELAYS_MS; then its
  *   request ids are logged as not written and the loop goes on with the next batch.
  * - The queue holds at most MAX_QUEUED_BYTES of bodies. Past it, while the database is away, a record is not queued
@@ -47,6 +48,8 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
   let loop: Promise<void> | undefined;
   let closing = false;
   let full = false;
+  // Whether a failed batch waits to be tried again (the database is away).
+  let retrying = false;
   // The wait before the next attempt, cut short by close().
   let wake: (() => void) | undefined;
 
@@ -64,6 +67,15 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
       };
     });
 
+  /** Resolves the idle() callers waiting for no more than `upTo` records. */
+  const settle = (upTo: number): void => {
+    waiting = waiting.filter((w) => {
+      if (w.upTo > upTo) return true;
+      w.resolve();
+      return false;
+    });
+  };
+
   const write = async (batch: readonly InvocationRecord[]): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -75,7 +87,10 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
           log.error({ requestIds: batch.map((e) => e.requestId), err: { message: (err as Error).message } }, 'audit record not written');
           return;
         }
+        retrying = true;
+        settle(Infinity);
         await pause(delay);
+        retrying = false;
       }
     }
   };
@@ -90,11 +105,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
       queuedBytes -= batch.reduce((sum, e) => sum + bytesOf(e), 0);
       if (full && queuedBytes < maxBytes / 2) full = false;
       finished += batch.length;
-      waiting = waiting.filter((w) => {
-        if (w.upTo > finished) return true;
-        w.resolve();
-        return false;
-      });
+      settle(finished);
     }
     loop = undefined;
   };
@@ -115,7 +126,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
     },
     idle() {
       const upTo = queued;
-      if (upTo <= finished) return Promise.resolve();
+      if (upTo <= finished || retrying) return Promise.resolve();
       return new Promise((resolve) => waiting.push({ upTo, resolve }));
     },
     async close() {
