@@ -20,7 +20,7 @@ import type { AuditWriter } from './audit-writer.js';
 import { MAX_QUEUED_BYTES } from './audit-writer.js';
 
 /** Waits before each new attempt at a failed batch: about half a minute in all, a restart or a failover. */
-export const RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8000, 16000];
+const RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8000, 16000];
 
 /** What the writer may be given besides its store and log (tests shorten the waits). */
 export interface PostgresWriterOptions {
