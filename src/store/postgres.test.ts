@@ -83,6 +83,30 @@ describe('a database that hangs', () => {
     expect(lines.some((l) => l.includes('reachable again'))).toBe(true);
   });
 
+  it('lets one call at a time try again after the window; the others meanwhile get 503 at once', async () => {
+    const url = new URL(await freshPostgresDatabase());
+    const proxy = await startTcpProxy(Number(url.port));
+    url.port = String(proxy.port);
+    const shared = openSharedDatabase(url.toString(), captureLog().log, { timeoutMs: 300, retryAfterS: 0.2 });
+    toClose.push(() => proxy.close(), () => shared.close());
+    await shared.ready;
+    const feedback = postgresFeedbackStore(shared);
+    proxy.hold();
+    await expect(feedback.list()).rejects.toThrow(HttpError);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // The window is over: this call tries the database, which still hangs, so it stays pending for its timeout.
+    const connectionsBefore = proxy.connections;
+    let probeSettled = false;
+    const probe = feedback.list().finally(() => (probeSettled = true)).catch((err: unknown) => err);
+    const others = await Promise.all([1, 2, 3].map(() => feedback.list().catch((err: unknown) => err)));
+    expect(others.map((e) => (e as HttpError).status)).toEqual([503, 503, 503]);
+    expect(probeSettled).toBe(false);
+    expect(((await probe) as HttpError).status).toBe(503);
+    // Only the probe may have opened a connection (the hung one it had may be gone); the others opened none.
+    expect(proxy.connections - connectionsBefore).toBeLessThanOrEqual(1);
+    proxy.release();
+  });
+
   it('does not refuse later calls for a statement the database itself refused', async () => {
     const shared = openSharedDatabase(await freshPostgresDatabase(), captureLog().log, { retryAfterS: 60 });
     toClose.push(() => shared.close());

@@ -16,6 +16,8 @@ export interface TcpProxy {
   release(): void;
   /** Bytes clients sent while held: how often something tried to reach the server. */
   readonly heldFromClients: number;
+  /** Connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let held = false;
   let heldFromClients = 0;
+  let connections = 0;
   const waiting: (() => void)[] = [];
   const sockets = new Set<Socket>();
   // Sends a chunk now, or once released.
@@ -39,6 +42,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     waiting.push(() => to.write(chunk));
   };
   const server = createServer((client) => {
+    connections += 1;
     const upstream = connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -62,6 +66,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     get heldFromClients() {
       return heldFromClients;
+    },
+    get connections() {
+      return connections;
     },
     close: () =>
       new Promise<void>((resolve) => {
