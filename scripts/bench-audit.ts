@@ -12,7 +12,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync, zstdCompressSync } from 'node:zlib';
-import pg from 'pg';
 import { auditWriter } from '../src/audit/audit-writer.js';
 import type { AuditWriter } from '../src/audit/audit-writer.js';
 import { postgresAuditWriter } from '../src/audit/postgres-audit-writer.js';
@@ -25,6 +24,7 @@ import { auditStore } from '../src/store/audit-store.js';
 import { openPrivateDatabase } from '../src/store/database.js';
 import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
 import { openSharedDatabase } from '../src/store/postgres.js';
+import { dropPostgresDatabase, freshPostgresDatabase } from '../test/support/postgres.js';
 import startPostgres from '../test/support/postgres-server.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 
@@ -131,24 +131,9 @@ async function measure(name: string, call: Call, dir: string): Promise<string> {
   ].join(' | ');
 }
 
-/** A database of its own on the server, for one case. */
-async function freshDatabase(server: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  const database = `itcds_bench_${name.replace(/\W+/g, '_').toLowerCase()}_${process.pid}`;
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${database}`);
-    await admin.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(server);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 async function measurePostgres(name: string, call: Call, server: string): Promise<string> {
-  const shared = openSharedDatabase(await freshDatabase(server, name), createLogger('warn', process.stderr));
+  const database = await freshPostgresDatabase(server);
+  const shared = openSharedDatabase(database, createLogger('warn', process.stderr));
   try {
     await shared.ready;
     const writer = postgresAuditWriter(postgresAuditStore(shared), createLogger('warn', process.stderr));
@@ -169,6 +154,7 @@ async function measurePostgres(name: string, call: Call, server: string): Promis
     ].join(' | ');
   } finally {
     await shared.close();
+    await dropPostgresDatabase(database, server);
   }
 }
 

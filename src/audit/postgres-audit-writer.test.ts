@@ -70,11 +70,9 @@ describe('audit writer for PostgreSQL', () => {
     const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: Array.from({ length: 100 }, () => 50) });
     await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
     writer.record(entry('during'));
-    // A reader does not wait out the retries: idle() settles once the first attempt has failed, and at once after.
+    // A reader does not wait out the retries: idle() settles once the first attempt has failed.
     await writer.idle();
     expect(f.lines.some((l) => failedWrite(l))).toBe(true);
-    await writer.idle();
-    expect(await f.store.search({ limit: 5 }).catch(() => 'refused')).toBe('refused');
     await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     await vi.waitFor(async () => expect(await f.written()).toEqual(['during']));
     expect(f.notWritten()).toEqual([]);

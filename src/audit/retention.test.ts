@@ -16,7 +16,6 @@ describe('audit retention', () => {
     await store.record(row('29-days-old', '2026-10-22T12:00:00Z'));
     const { lines, log } = captureLog();
     const pruning = pruneAuditLog(store, 30, () => new Date('2026-11-20T12:00:00Z'), log);
-    await pruning.done;
     await pruning.stop();
     expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['29-days-old']);
     expect(lines.some((l) => l.includes('"deleted":1') && l.includes('"retentionDays":30'))).toBe(true);
@@ -29,8 +28,7 @@ describe('audit retention', () => {
     db.close();
     const { lines, log } = captureLog();
     const pruning = pruneAuditLog(store, 30, () => new Date(), log);
-    await expect(pruning.done).resolves.toBeUndefined();
-    await pruning.stop();
+    await expect(pruning.stop()).resolves.toBeUndefined();
     expect(lines.some((l) => l.includes('audit prune failed'))).toBe(true);
   });
 });

@@ -18,10 +18,10 @@ const PRUNE_EVERY_MS = 6 * 60 * 60 * 1000;
  * @param days - the retention period, in days.
  * @param clock - the current time.
  * @param log - where a failed prune is reported.
- * @returns `done`, settled when the first prune has finished (or failed, which is logged), and `stop`, which stops
- * the timer and settles once a prune under way has finished.
+ * @returns `stop`, which stops the timer and settles once a prune under way (the first, right after the start)
+ * has finished or failed.
  */
-export function pruneAuditLog(store: AuditStore, days: number, clock: () => Date, log: Logger): { readonly done: Promise<void>; stop(): Promise<void> } {
+export function pruneAuditLog(store: AuditStore, days: number, clock: () => Date, log: Logger): { stop(): Promise<void> } {
   // One prune at a time: a slow one (a large PostgreSQL table) is not joined by the next.
   let running: Promise<void> | undefined;
   const prune = (): Promise<void> =>
@@ -38,11 +38,10 @@ export function pruneAuditLog(store: AuditStore, days: number, clock: () => Date
       .finally(() => {
         running = undefined;
       }));
-  const first = prune();
+  void prune();
   const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
   timer.unref();
   return {
-    done: first,
     stop: () => {
       clearInterval(timer);
       return running ?? Promise.resolve();

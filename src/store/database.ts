@@ -1,6 +1,6 @@
 /**
- * The service's SQLite database (node:sqlite, no native addon): feedback and the JWT replay store, in WAL mode so
- * processes on one machine share the file. How durable a write is, is chosen per connection (`synchronous`).
+ * The service's SQLite databases (node:sqlite, no native addon): feedback and the JWT replay store, and the audit
+ * log's own file, in WAL mode so processes on one machine share them. How durable a write is, is chosen per connection (`synchronous`).
  */
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';

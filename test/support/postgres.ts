@@ -16,10 +16,11 @@ export function postgresServerUrl(): string {
 
 /**
  * Creates an empty database.
+ * @param server - the URL of a database on the server to create it on; the run's server by default.
  * @returns its URL.
  */
-export async function freshPostgresDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: postgresServerUrl() });
+export async function freshPostgresDatabase(server: string = postgresServerUrl()): Promise<string> {
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   const name = `itcds_${randomBytes(6).toString('hex')}`;
   try {
@@ -27,7 +28,7 @@ export async function freshPostgresDatabase(): Promise<string> {
   } finally {
     await admin.end();
   }
-  const url = new URL(postgresServerUrl());
+  const url = new URL(server);
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -35,9 +36,10 @@ export async function freshPostgresDatabase(): Promise<string> {
 /**
  * Drops a database under whoever has it open (the server ends their connections): a real loss of the database.
  * @param url - the database's URL, from freshPostgresDatabase.
+ * @param server - the server it was created on, as given to freshPostgresDatabase; the run's server by default.
  */
-export async function dropPostgresDatabase(url: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: postgresServerUrl() });
+export async function dropPostgresDatabase(url: string, server: string = postgresServerUrl()): Promise<void> {
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
