@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import { freshPostgresDatabase } from '../../test/support/postgres.js';
 import type { InvocationRecord } from '../store/audit-store.js';
+import { compressInWorker } from '../store/body-compressor.js';
 import { postgresAuditStore } from '../store/postgres-audit-store.js';
 import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
 import { openSharedDatabase } from '../store/postgres.js';
@@ -36,8 +37,10 @@ async function fresh(retryAfterS = 0) {
   await shared.ready;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
-  toClose.push(() => shared.close(), () => admin.end());
-  const store = postgresAuditStore(shared);
+  // The bodies are compressed in a worker thread, as the service does.
+  const compressor = compressInWorker(captured.log);
+  toClose.push(() => shared.close(), () => admin.end(), () => compressor.close());
+  const store = postgresAuditStore(shared, compressor);
   const written = async (): Promise<string[]> => (await store.search({ limit: 1000 })).map((r) => r.requestId);
   const notWritten = (): unknown[] => captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
   return { store, admin, ...captured, written, notWritten };

@@ -14,6 +14,7 @@ import type { AuditStore } from './audit-store.js';
 import { openDatabase, openPrivateDatabase } from './database.js';
 import { feedbackStore, postgresFeedbackStore } from './feedback-store.js';
 import type { FeedbackStore } from './feedback-store.js';
+import { compressInWorker } from './body-compressor.js';
 import { postgresAuditStore } from './postgres-audit-store.js';
 import { openSharedDatabase } from './postgres.js';
 import { postgresReplayStore, replayStore } from './replay-store.js';
@@ -34,7 +35,8 @@ export interface Stores {
 
 function sharedStores(url: string, poolSize: number, log: Logger): Stores {
   const shared = openSharedDatabase(url, log, { poolSize });
-  const audit = postgresAuditStore(shared);
+  const compressor = compressInWorker(log);
+  const audit = postgresAuditStore(shared, compressor);
   const writer = postgresAuditWriter(audit, log);
   return {
     feedback: postgresFeedbackStore(shared),
@@ -44,6 +46,7 @@ function sharedStores(url: string, poolSize: number, log: Logger): Stores {
     ready: shared.ready,
     close: async () => {
       await writer.close();
+      await compressor.close();
       await shared.close();
     },
   };

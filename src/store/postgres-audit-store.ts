@@ -1,12 +1,13 @@
 /**
  * The audit log in the shared PostgreSQL database (DATABASE_URL): every instance writes its hook invocations and
  * the reads of the log there, so a reader sees the calls all instances answered, through any of them. The rows are
- * the SQLite store's (audit-store.ts), bodies Brotli-compressed alike, one record per turn of the event loop. Text
- * reaches PostgreSQL without NUL characters (pgText), searches included. Old rows are deleted in chunks of their own statements, so a large prune neither
- * runs into the statement timeout nor holds its locks for long.
+ * the SQLite store's (audit-store.ts), bodies Brotli-compressed alike (body-compressor.ts). Text reaches PostgreSQL
+ * without NUL characters (pgText), searches included. Old rows are deleted in chunks of their own statements, so a
+ * large prune neither runs into the statement timeout nor holds its locks for long.
  */
-import { brotliCompressSync } from 'node:zlib';
-import { BROTLI_OPTIONS, fromInvocationRow } from './audit-store.js';
+import { fromInvocationRow } from './audit-store.js';
+import { compressHere } from './body-compressor.js';
+import type { BodyCompressor } from './body-compressor.js';
 import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
 import { inTransaction, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
@@ -43,28 +44,18 @@ interface ReadRow {
 }
 
 const orNull = (value: string | undefined): string | null => (value === undefined ? null : pgText(value));
-const body = (value: string | Uint8Array | undefined): Buffer | null => (value === undefined ? null : brotliCompressSync(value, BROTLI_OPTIONS));
 
-function rowValues(e: InvocationRecord): unknown[] {
+function rowValues(e: InvocationRecord, request: Buffer | null, response: Buffer | null): unknown[] {
   return [
     e.receivedAt, pgText(e.requestId), pgText(e.serviceId), orNull(e.hook), orNull(e.hookInstance), orNull(e.patientId),
-    pgText(e.client), e.status, e.ms, pgText(e.packs), e.delivered, body(e.request), body(e.response),
+    pgText(e.client), e.status, e.ms, pgText(e.packs), e.delivered, request, response,
   ];
 }
 
-/**
- * The rows of a batch, their bodies compressed one record per turn of the event loop, so that a large batch never
- * holds the thread for long. Synchronously: zlib's asynchronous call cost this thread more than the compression
- * itself (per seed A record, event loop 219 us with it against 178 us so, process CPU 419 against 243 us;
- * bench:audit, session 30).
- */
-async function batchValues(entries: readonly InvocationRecord[]): Promise<unknown[][]> {
-  const rows: unknown[][] = [];
-  for (const entry of entries) {
-    if (rows.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    rows.push(rowValues(entry));
-  }
-  return rows;
+/** The rows of a batch, its bodies compressed first (two per record, in order). */
+async function batchValues(entries: readonly InvocationRecord[], compressor: BodyCompressor): Promise<unknown[][]> {
+  const bodies = await compressor.compress(entries.flatMap((e) => [e.request, e.response]));
+  return entries.map((e, i) => rowValues(e, bodies[2 * i] ?? null, bodies[2 * i + 1] ?? null));
 }
 
 /** `($1, ..., $13), ($14, ...)` for a number of rows. */
@@ -97,13 +88,14 @@ const toRead = (r: ReadRow): StoredRead => ({ ...r, id: Number(r.id), at: r.at.t
 /**
  * The audit store in the shared PostgreSQL database (its tables are created when it opens).
  * @param shared - the open shared database.
+ * @param compressor - what compresses the bodies: the service passes a worker thread's; by default the event loop.
  * @returns the store.
  */
-export function postgresAuditStore(shared: SharedDatabase): PostgresAuditStore {
+export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompressor = compressHere): PostgresAuditStore {
   const recordAll = async (entries: readonly InvocationRecord[]): Promise<void> => {
     if (entries.length === 0) return;
     // Compressed before a connection is taken, so none is held meanwhile.
-    const rows = await batchValues(entries);
+    const rows = await batchValues(entries, compressor);
     await shared.run('audit write', (pool) =>
       inTransaction(pool, async (client) => {
         for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {

@@ -1,0 +1,126 @@
+/**
+ * Compresses the audit log's bodies (Brotli, quality 0, as the SQLite writer's worker does) for the PostgreSQL
+ * store. On the event loop it cost about 100 us per seed call of the 150-175 us the PostgreSQL writer took there
+ * (bench:audit, session 30), so the service uses a worker thread: the event loop only copies the bodies to it and
+ * the compressed bytes back. One message per batch, answered in order.
+ *
+ * If the worker stops (it should not: it only compresses), the batches it held and every later one are compressed
+ * on the event loop instead, a few milliseconds' worth per turn, and the stop is logged once: nothing is lost, it
+ * only costs the event loop more.
+ */
+import { Worker } from 'node:worker_threads';
+import { brotliCompressSync } from 'node:zlib';
+import type { Logger } from '../log.js';
+import { BROTLI_OPTIONS } from './audit-store.js';
+
+/** A body as recorded (the bytes received or the answer's JSON), or none. */
+export type Body = string | Uint8Array | undefined;
+
+/** Turns bodies into what the store keeps. */
+export interface BodyCompressor {
+  /** Each body compressed, in the same order; an absent body stays null. Never rejects. */
+  compress(bodies: readonly Body[]): Promise<(Buffer | null)[]>;
+  /** Stops the worker once what it holds is compressed. */
+  close(): Promise<void>;
+}
+
+const compressOne = (value: Body): Buffer | null => (value === undefined ? null : brotliCompressSync(value, BROTLI_OPTIONS));
+
+/** How long compressing may hold the event loop in one turn, in ms, before it lets the waiting calls in. */
+const TURN_BUDGET_MS = 2;
+
+/**
+ * Compresses on the event loop, bodies up to TURN_BUDGET_MS per turn, so that a large batch never holds the thread
+ * for long. One body per turn was too slow: a turn of a saturated service runs about ten calls (15 ms), so the
+ * writer compressed some 70 records a second against 650 answered, its queue filled, and seven of ten records were
+ * not written (bench:stores, session 31). Synchronously: zlib's asynchronous call cost the thread more than the
+ * compression itself (per seed A record, event loop 219 us with it against 178 us so; bench:audit, session 30).
+ */
+export const compressHere: BodyCompressor = {
+  async compress(bodies) {
+    const out: (Buffer | null)[] = [];
+    let turnStart = performance.now();
+    for (const body of bodies) {
+      if (performance.now() - turnStart > TURN_BUDGET_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        turnStart = performance.now();
+      }
+      out.push(compressOne(body));
+    }
+    return out;
+  },
+  close: () => Promise.resolve(),
+};
+
+/** The worker: plain CommonJS run with `eval`, so it needs no build step or loader (as the audit file's writer). */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { brotliCompressSync } = require('node:zlib');
+parentPort.on('message', (bodies) => {
+  parentPort.postMessage(bodies.map((b) => (b === undefined || b === null ? null : brotliCompressSync(b, workerData.options))));
+});
+`;
+
+/** A batch sent to the worker and not yet answered. */
+interface Pending {
+  readonly bodies: readonly Body[];
+  readonly resolve: (out: (Buffer | null)[]) => void;
+}
+
+/**
+ * Starts a worker thread that compresses bodies.
+ * @param log - where a stop of the worker is reported (its message only).
+ * @param source - the worker's code; only a test gives another (one that stops, a fault the real one cannot be
+ *   made to show).
+ * @returns the compressor.
+ */
+export function compressInWorker(log: Logger, source: string = WORKER_SOURCE): BodyCompressor {
+  // execArgv: none of the parent's loaders (tsx, the test runner's): the worker is plain CommonJS and starts faster.
+  const worker = new Worker(source, { eval: true, execArgv: [], workerData: { options: BROTLI_OPTIONS } });
+  const pending: Pending[] = [];
+  let alive = true;
+  let closing = false;
+  let fault: string | undefined;
+  // close() waiting for the batches out to come back.
+  let drained: (() => void) | undefined;
+  const answered = (): void => {
+    if (pending.length > 0) return;
+    worker.unref();
+    drained?.();
+  };
+  worker.on('message', (out: (Uint8Array | null)[]) => {
+    const job = pending.shift();
+    job?.resolve(out.map((b) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength))));
+    answered();
+  });
+  worker.on('error', (err: Error) => {
+    fault = err.message;
+  });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // Held open only while a batch is out (after the listeners: adding a message listener refs the worker again).
+  worker.unref();
+  void exited.then(async () => {
+    if (!closing) log.error({ err: { message: fault ?? 'the worker stopped' } }, 'audit compression worker stopped: bodies are compressed on the event loop from now on');
+    alive = false;
+    for (const job of pending.splice(0)) job.resolve(await compressHere.compress(job.bodies));
+    drained?.();
+  });
+  return {
+    compress(bodies) {
+      if (!alive || closing || bodies.length === 0) return compressHere.compress(bodies);
+      return new Promise((resolve) => {
+        worker.postMessage(bodies);
+        pending.push({ bodies, resolve });
+        worker.ref();
+      });
+    },
+    async close() {
+      if (alive && !closing) {
+        closing = true;
+        if (pending.length > 0) await new Promise<void>((resolve) => (drained = resolve));
+        await worker.terminate();
+      }
+      await exited;
+    },
+  };
+}
