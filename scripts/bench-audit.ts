@@ -8,7 +8,7 @@
  * records per case, written to a temporary file or database. Writes its tables between markers in
  * docs/benchmarks.md.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync, zstdCompressSync } from 'node:zlib';
@@ -24,16 +24,16 @@ import { auditStore } from '../src/store/audit-store.js';
 import { openPrivateDatabase } from '../src/store/database.js';
 import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
 import { openSharedDatabase } from '../src/store/postgres.js';
+import { compressHere, compressInWorker } from '../src/store/body-compressor.js';
 import { dropPostgresDatabase, freshPostgresDatabase } from '../test/support/postgres.js';
 import startPostgres from '../test/support/postgres-server.js';
+import { cpuMs } from './bench/proc.js';
 import { fixture, synthetic } from './bench/synthetic.js';
+import { writeSection } from './bench/report.js';
 
 const RECORDS = Number(process.env['BENCH_AUDIT_RECORDS'] ?? '3000');
 /** Records posted before waiting for the writer: a busy second's worth, so the queue stays as short as in service. */
 const BURST = 100;
-const REPORT = 'docs/benchmarks.md';
-const BEGIN = '<!-- bench:audit begin -->';
-const END = '<!-- bench:audit end -->';
 const NOW = new Date('2026-11-20T15:00:00Z');
 
 /** Microseconds per call of `f` over `times` calls, after a warm-up. */
@@ -64,6 +64,7 @@ interface Call {
 interface Cost {
   readonly requestThreadUs: number;
   readonly eventLoopUs: number;
+  readonly threadCpuUs: number;
   readonly cpuUs: number;
   readonly wallUs: number;
 }
@@ -80,6 +81,7 @@ async function drive(writer: AuditWriter, call: Call): Promise<Cost> {
   await writer.idle();
   const cpuBefore = process.cpuUsage();
   const loopBefore = performance.eventLoopUtilization();
+  const threadBefore = cpuMs(process.pid, process.pid);
   const wallStart = process.hrtime.bigint();
   let onRequestThread = 0n;
   for (let i = 0; i < RECORDS; i++) {
@@ -94,6 +96,7 @@ async function drive(writer: AuditWriter, call: Call): Promise<Cost> {
   return {
     requestThreadUs: Number(onRequestThread) / 1e3 / RECORDS,
     eventLoopUs: (loop.active * 1e3) / RECORDS,
+    threadCpuUs: ((cpuMs(process.pid, process.pid) - threadBefore) * 1e3) / RECORDS,
     cpuUs: (cpu.user + cpu.system) / RECORDS,
     wallUs: Number(process.hrtime.bigint() - wallStart) / 1e3 / RECORDS,
   };
@@ -122,6 +125,7 @@ async function measure(name: string, call: Call, dir: string): Promise<string> {
     `${((request.length + response.length) / 1024).toFixed(1)} KB`,
     `${cost.requestThreadUs.toFixed(0)} us`,
     `${cost.eventLoopUs.toFixed(0)} us`,
+    `${cost.threadCpuUs.toFixed(0)} us`,
     `${cost.cpuUs.toFixed(0)} us`,
     `${(stored.bytes / 1024).toFixed(1)} KB`,
     `${(rss / 1e6).toFixed(0)} MB`,
@@ -131,12 +135,16 @@ async function measure(name: string, call: Call, dir: string): Promise<string> {
   ].join(' | ');
 }
 
-async function measurePostgres(name: string, call: Call, server: string): Promise<string> {
+/** Where the PostgreSQL store's Brotli runs: the service's worker thread, or the event loop as a comparison. */
+const COMPRESSORS = { 'worker thread (used)': () => compressInWorker(createLogger('warn', process.stderr)), 'event loop': () => compressHere } as const;
+
+async function measurePostgres(name: string, call: Call, server: string, where: keyof typeof COMPRESSORS): Promise<string> {
   const database = await freshPostgresDatabase(server);
   const shared = openSharedDatabase(database, createLogger('warn', process.stderr));
+  const compressor = COMPRESSORS[where]();
   try {
     await shared.ready;
-    const writer = postgresAuditWriter(postgresAuditStore(shared), createLogger('warn', process.stderr));
+    const writer = postgresAuditWriter(postgresAuditStore(shared, compressor), createLogger('warn', process.stderr));
     const cost = await drive(writer, call);
     const rss = process.memoryUsage().rss;
     await writer.close();
@@ -145,14 +153,17 @@ async function measurePostgres(name: string, call: Call, server: string): Promis
     if (row?.rows !== RECORDS + BURST) throw new Error(`${name}: ${String(row?.rows)} of ${RECORDS + BURST} records stored in PostgreSQL`);
     return [
       `| ${name}`,
+      where,
       `${cost.requestThreadUs.toFixed(0)} us`,
       `${cost.eventLoopUs.toFixed(0)} us`,
+      `${cost.threadCpuUs.toFixed(0)} us`,
       `${cost.cpuUs.toFixed(0)} us`,
       `${(1e6 / cost.wallUs).toFixed(0)}`,
       `${(row.bytes / 1024).toFixed(1)} KB`,
       `${(rss / 1e6).toFixed(0)} MB |`,
     ].join(' | ');
   } finally {
+    await compressor.close();
     await shared.close();
     await dropPostgresDatabase(database, server);
   }
@@ -183,8 +194,9 @@ async function main(): Promise<void> {
       const call = await callOf(pipeline, body);
       rows.push(await measure(name, call, dir));
       process.stdout.write(`${rows.at(-1) ?? ''}\n`);
-      if (server.url) {
-        pgRows.push(await measurePostgres(name, call, server.url));
+      for (const where of Object.keys(COMPRESSORS) as (keyof typeof COMPRESSORS)[]) {
+        if (!server.url) break;
+        pgRows.push(await measurePostgres(name, call, server.url, where));
         process.stdout.write(`PostgreSQL ${pgRows.at(-1) ?? ''}\n`);
       }
     }
@@ -192,29 +204,22 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
     server.stop();
   }
-  const section = [
-    BEGIN,
+  writeSection('audit', [
     '## The audit log, in process (`npm run bench:audit`)',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${RECORDS} records per case (after ${BURST} unmeasured) through the audit writer into a file (posted ${BURST} at a time, then waiting for the writer), each the case's request and the service's answer to it. "Request thread per record" is the time \`record()\` takes where the hook was answered; "event loop busy per record" is that thread's whole busy time (Node's event-loop utilisation) over the run, per record, which adds what the writer does there later; "CPU per record, whole process" adds the writer thread (Brotli quality 0, the insert) and the collector. The process's RSS was ${(rssAtStart / 1e6).toFixed(0)} MB with the rule pack loaded, before the first case. The last three columns compress the same two bodies once each, in process, as a comparison.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${RECORDS} records per case (after ${BURST} unmeasured) through the audit writer into a file (posted ${BURST} at a time, then waiting for the writer), each the case's request and the service's answer to it. "Request thread per record" is the time \`record()\` takes where the hook was answered; "event loop busy per record" is that thread's whole busy time (Node's event-loop utilisation) over the run, per record, which adds what the writer does there later, and counts the time the thread waited for a core; "event loop thread CPU per record" is the CPU time that thread used (from /proc, in 10 ms ticks), which leaves the waiting out; "CPU per record, whole process" adds the writer thread (Brotli quality 0, the insert) and the collector. The process's RSS was ${(rssAtStart / 1e6).toFixed(0)} MB with the rule pack loaded, before the first case. The last three columns compress the same two bodies once each, in process, as a comparison.`,
     '',
-    '| case | request + response | request thread per record | event loop busy per record | CPU per record, whole process | stored per record | process RSS after the case | Brotli q0 (used) | gzip level 1 | zstd level 1 |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| case | request + response | request thread per record | event loop busy per record | event loop thread CPU per record | CPU per record, whole process | stored per record | process RSS after the case | Brotli q0 (used) | gzip level 1 | zstd level 1 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
     server.url
-      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${process.env['BENCH_DATABASE_URL'] ? 'the server of BENCH_DATABASE_URL' : "a throw-away cluster of Debian's PostgreSQL on loopback, on the same cores"}, a database of its own per case, with the pool's defaults. "CPU per record, this process" counts the service's side (building the rows, Brotli on the request thread one record per turn, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
+      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${process.env['BENCH_DATABASE_URL'] ? 'the server of BENCH_DATABASE_URL' : "a throw-away cluster of Debian's PostgreSQL on loopback, on the same cores"}, a database of its own per case, with the pool's defaults. "Brotli" says where the bodies were compressed: in the worker thread the service uses, or on the event loop one record per turn (what the service did before session 31), as a comparison. "CPU per record, this process" counts the service's side (building the rows, Brotli wherever it ran, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
       : `The PostgreSQL writer was not measured: ${server.why ?? 'no server'}.`,
     ...(server.url
-      ? ['', '| case | request thread per record | event loop busy per record | CPU per record, this process | records per second | stored per record | process RSS after the case |', '|---|---:|---:|---:|---:|---:|---:|', ...pgRows]
+      ? ['', '| case | Brotli | request thread per record | event loop busy per record | event loop thread CPU per record | CPU per record, this process | records per second | stored per record | process RSS after the case |', '|---|---|---:|---:|---:|---:|---:|---:|---:|', ...pgRows]
       : []),
-    END,
-  ].join('\n');
-  const report = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '';
-  const begin = report.indexOf(BEGIN);
-  const end = report.indexOf(END);
-  const next = begin >= 0 && end > begin ? report.slice(0, begin) + section + report.slice(end + END.length) : `${report.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, next);
+  ]);
 }
 
 await main();

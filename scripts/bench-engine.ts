@@ -4,7 +4,6 @@
  * the hook path (parse, assemble from prefetch, evaluate, compose, wire JSON) and the evaluator alone.
  * Writes its table between markers in docs/benchmarks.md. Bounded: a fixed time per scenario.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { loadConfig } from '../src/config.js';
 import { assembleData } from '../src/hooks/assemble-data.js';
@@ -13,12 +12,10 @@ import { parseHookRequest } from '../src/hooks/parse-request.js';
 import { loadPipeline } from '../src/pipeline.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
+import { writeSection } from './bench/report.js';
 
 const NOW = new Date('2026-11-20T15:00:00Z');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '3');
-const REPORT = 'docs/benchmarks.md';
-const BEGIN = '<!-- bench:engine begin -->';
-const END = '<!-- bench:engine end -->';
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
@@ -57,8 +54,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${rows.at(-1) ?? ''}\n`);
   }
   const pack = packs.map((p) => `${p.id} ${p.version} (${p.rules.length} rules, ${p.criteria.size} criteria)`).join(', ');
-  const section = [
-    BEGIN,
+  writeSection('engine', [
     '## Engine, in process (`npm run bench:engine`)',
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; rule pack ${pack}; ${SECONDS} s per scenario after a 0.3 s warm-up.`,
@@ -67,12 +63,7 @@ async function main(): Promise<void> {
     '| scenario | hook path median | hook path p99 | evaluator median | evaluator p99 | evaluator runs |',
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
-    END,
-  ].join('\n');
-  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n\nNumbers measured on this project\'s own machine; each section says how it was produced.\n\n';
-  const next = existing.includes(BEGIN) ? existing.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`;
-  writeFileSync(REPORT, next);
-  process.stdout.write(`wrote ${REPORT}\n`);
+  ]);
 }
 
 await main();

@@ -5,7 +5,7 @@
  * cost. Bounded: a fixed number of fresh tokens per algorithm. Writes its table between markers in docs/benchmarks.md.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
@@ -14,11 +14,9 @@ import { verifyClientJwt } from '../src/security/verify-jwt.js';
 import { openDatabase } from '../src/store/database.js';
 import { replayStore } from '../src/store/replay-store.js';
 import { makeKey, signToken } from '../test/support/jwt.js';
+import { writeSection } from './bench/report.js';
 
 const TOKENS = Number(process.env['BENCH_JWT_TOKENS'] ?? '1000');
-const REPORT = 'docs/benchmarks.md';
-const BEGIN = '<!-- bench:jwt begin -->';
-const END = '<!-- bench:jwt end -->';
 const ISS = 'https://bench-ehr.example';
 const AUD = 'http://127.0.0.1/cds-services/intrathecal-order-sign';
 
@@ -53,8 +51,7 @@ async function main(): Promise<void> {
     rows.push(`| ${alg} | ${(service / 1000).toFixed(3)} | ${(jose / 1000).toFixed(3)} | ${(bare / 1000).toFixed(3)} |`);
     process.stdout.write(`${rows.at(-1) ?? ''}\n`);
   }
-  const section = [
-    BEGIN,
+  writeSection('jwt', [
     '## Client JWT verification, in process (`npm run bench:jwt`)',
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, OpenSSL ${process.versions.openssl}; ${TOKENS} fresh tokens per algorithm after 50 warm-up ones. Times in ms per token.`,
@@ -62,11 +59,7 @@ async function main(): Promise<void> {
     "| algorithm | the service's check (jose, claims, replay store) | jose's jwtVerify alone | signature alone (node:crypto verify) |",
     '|---|---:|---:|---:|',
     ...rows,
-    END,
-  ].join('\n');
-  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
-  writeFileSync(REPORT, existing.includes(BEGIN) ? existing.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`);
-  process.stdout.write(`wrote ${REPORT}\n`);
+  ]);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -13,19 +13,18 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { f, trend } from './bench/numbers.js';
 import { collections, heapAfterSoak, liveHeapIn } from './bench/probe.js';
-import { cpuMs, freePort, load, NODE, resetPeakRss, rssMb, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
+import { freePort, load, NODE, SECONDS, startService, stop, TMP, waitFor, warm } from './bench/processes.js';
+import { cpuMs, resetPeakRss, rssMb } from './bench/proc.js';
 import type { LoadResult } from './bench/processes.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
 import { makeKey, signToken } from '../test/support/jwt.js';
 import { loadServiceDefinitions } from '../src/services/service-definitions.js';
+import { writeSection } from './bench/report.js';
 
 const SOAK_SECONDS = Number(process.env['BENCH_SOAK_SECONDS'] ?? '300');
 // A p99 over 10 s at a few hundred req/s is set by a few dozen answers, so one slow second of the machine moves it.
 const TAIL_SECONDS = Number(process.env['BENCH_TAIL_SECONDS'] ?? '60');
-const REPORT = 'docs/benchmarks.md';
-const BEGIN = '<!-- bench:http begin -->';
-const END = '<!-- bench:http end -->';
 const log = (line: string): boolean => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
@@ -218,8 +217,7 @@ async function main(): Promise<void> {
 
   const cpu = os.cpus();
   const readsPerHook = loadServiceDefinitions('cds-hooks').find((s) => s.hook === 'order-sign')?.prefetch.length ?? 0;
-  const section = [
-    BEGIN,
+  writeSection('http', [
     '## HTTP, service vs bare node:http (`npm run bench`)',
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}; the service's production build (\`npm run build\`, \`node dist/main.js\`, development mode so the embedded FHIR server and unauthenticated calls are on, log level info to a pipe); autocannon 9, 10 connections, ${SECONDS} s per run after 30 warm-up calls, load generator in its own process on the same 2 cores. The baseline reads the same body, parses it and answers a response of the same size without evaluating anything.`,
@@ -235,11 +233,7 @@ async function main(): Promise<void> {
     `- Live heap over the same soak (\`scripts/bench/heap-probe.mjs\`, heap in use after a full collection): ${heap}`,
     `- Cold start (process start to the first answered order-sign with the full rule pack): ${coldRuns['production']?.join(', ')} ms without the embedded EHR (the production shape); ${coldRuns['embedded']?.join(', ')} ms with it (the development default; its EHR, which indexes the FHIR R4 definitions and loads the fixtures, was ready at ${coldRuns['ehrReady']?.join(', ')} ms).`,
     `- Scale on one machine (Node cluster, \`WORKERS\`), seed A full prefetch: 1 process ${f(scale[0]?.rps ?? 0)} req/s (p99 ${scale[0]?.p99 ?? 0} ms), 2 processes ${f(scale[1]?.rps ?? 0)} req/s (p99 ${scale[1]?.p99 ?? 0} ms), x${f((scale[1]?.rps ?? 0) / Math.max(1, scale[0]?.rps ?? 1), 2)}; the load generator shares the 2 cores.${scaleVoid}`,
-    END,
-  ].join('\n');
-  const existing = existsSync(REPORT) ? readFileSync(REPORT, 'utf8') : '# Benchmarks\n';
-  writeFileSync(REPORT, existing.includes(BEGIN) ? existing.replace(new RegExp(`${BEGIN}[\\s\\S]*?${END}`), section) : `${existing.trimEnd()}\n\n${section}\n`);
-  log(`wrote ${REPORT}`);
+  ]);
 }
 
 await main();

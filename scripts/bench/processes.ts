@@ -1,10 +1,11 @@
 /**
- * The processes of `npm run bench`: services started for measuring, the load generator, and reading a process's
- * memory. Times and the scratch directory are shared by every run of one bench.
+ * The processes of `npm run bench` and `npm run bench:stores`: services started for measuring and the load generator
+ * (what is read of them from /proc is in proc.ts). Times and the scratch directory are shared by every run of one
+ * bench.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -74,36 +75,6 @@ export function stop(child: ChildProcess): Promise<void> {
     child.on('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux for every common architecture). */
-const CLOCK_TICKS = 100;
-
-/** CPU time a process has used so far (user and system, all its threads), in ms. */
-export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-  return (ticks * 1000) / CLOCK_TICKS;
-}
-
-/** A process's resident memory now (VmRSS) or at its peak (VmHWM), in MB. */
-export function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? '0') / 1024;
-}
-
-/**
- * Resets a process's peak resident memory (VmHWM) to its resident memory now, so that the next reading of the peak
- * is the peak since this call (Linux 4.0 and later; the process must be ours).
- * @returns false when the system does not allow it (the peak read next then covers the process's whole life).
- */
-export function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A service started for measuring; `deaths` counts the cluster workers its primary reported dead so far. */
