@@ -166,6 +166,17 @@ function refuseInProduction(env: Env, name: string): false {
 }
 
 /**
+ * Where this machine's SQLite files are: STORE_PATH and AUDIT_STORE_PATH, or their defaults (the audit file beside
+ * the store's).
+ * @param env - the environment.
+ * @returns the two paths.
+ */
+export function sqlitePaths(env: Env = process.env): { storePath: string; auditStorePath: string } {
+  const storePath = env['STORE_PATH']?.trim() || 'data/intrathecal-cds.sqlite';
+  return { storePath, auditStorePath: env['AUDIT_STORE_PATH']?.trim() || (storePath === ':memory:' ? ':memory:' : join(dirname(storePath), 'intrathecal-cds-audit.sqlite')) };
+}
+
+/**
  * Reads the configuration from environment variables.
  * @param env - the environment (defaults to `process.env`).
  * @returns the validated configuration.
@@ -176,7 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
   const mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
   const production = mode === 'production';
   const port = readInt(env, 'PORT', 3000, 0, 65535);
-  const storePath = env['STORE_PATH']?.trim() || 'data/intrathecal-cds.sqlite';
+  const { storePath, auditStorePath } = sqlitePaths(env);
   let config: Config = {
     mode,
     port,
@@ -185,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
     storePath,
     ...(env['DATABASE_URL']?.trim() ? { databaseUrl: readDatabaseUrl(env['DATABASE_URL'].trim()) } : {}),
     databasePoolSize: readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 100),
-    auditStorePath: env['AUDIT_STORE_PATH']?.trim() || (storePath === ':memory:' ? ':memory:' : join(dirname(storePath), 'intrathecal-cds-audit.sqlite')),
+    auditStorePath,
     ...(env['AUDIT_READERS_FILE']?.trim() ? { auditReadersFile: env['AUDIT_READERS_FILE'].trim() } : {}),
     auditRetentionDays: readInt(env, 'AUDIT_RETENTION_DAYS', 2190, 1, 36_500),
     prefetchDeadlineMs: readInt(env, 'PREFETCH_DEADLINE_MS', 3000, 50, 60_000),

@@ -1,11 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReaders, readerFor } from '../src/audit/readers.js';
+import { auditStore } from '../src/store/audit-store.js';
+import { openDatabase, openPrivateDatabase } from '../src/store/database.js';
+import { feedbackStore } from '../src/store/feedback-store.js';
 import { call, fixtureRequest, startService } from './support/harness.js';
 import type { RunningService } from './support/harness.js';
+import { freshPostgresDatabase } from './support/postgres.js';
 
 /** A rules folder holding the real service definitions and the engine's demo pack, so cards are produced. */
 function rulesWithDemo(): string {
@@ -118,5 +122,43 @@ describe('npm run audit:reader', () => {
     expect(run('scripts/audit-reader.ts', ['pa-lead', file]).status).toBe(2);
     expect(readFileSync(file, 'utf8')).toBe('{"not": "a list"}');
     expect(run('scripts/audit-reader.ts', ['pa-lead']).status).toBe(2);
+  });
+});
+
+describe('npm run store:copy', () => {
+  it("copies the files STORE_PATH and AUDIT_STORE_PATH name into DATABASE_URL's database, and nothing twice", async () => {
+    const storePath = join(mkdtempSync(join(tmpdir(), 'itcds-copy-cli-')), 'intrathecal-cds.sqlite');
+    const db = openDatabase(storePath);
+    await feedbackStore(db).save('intrathecal-order-sign', [{ card: 'card-1', outcome: 'accepted', outcomeTimestamp: '2026-11-20T10:05:00Z' }], new Date('2026-11-20T10:05:01Z'));
+    db.close();
+    // The audit file beside it, where the service puts it by default.
+    const { db: auditDb } = openPrivateDatabase(join(dirname(storePath), 'intrathecal-cds-audit.sqlite'), 'NORMAL');
+    await auditStore(auditDb).record({ receivedAt: new Date('2026-11-20T10:00:00Z'), requestId: 'r1', serviceId: 's', client: 'c', status: 200, ms: 1, packs: 'p@1', delivered: true, request: '{"hook":"order-sign"}', response: '{"cards":[]}' });
+    auditDb.close();
+    const env = { STORE_PATH: storePath, DATABASE_URL: await freshPostgresDatabase() };
+    const first = run('scripts/store-copy.ts', [], env);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toBe('feedback: 1 copied, 0 already in PostgreSQL\nhook invocations: 1 copied, 0 already in PostgreSQL\naudit log reads: 0 copied, 0 already in PostgreSQL\n');
+    const again = run('scripts/store-copy.ts', ['--audit', join(dirname(storePath), 'intrathecal-cds-audit.sqlite')], env);
+    expect(again.status, again.stderr).toBe(0);
+    // Only the audit file this time; the copy's own read was recorded in PostgreSQL, not in the file.
+    expect(again.stdout).toBe('feedback: 0 copied, 0 already in PostgreSQL\nhook invocations: 0 copied, 1 already in PostgreSQL\naudit log reads: 0 copied, 0 already in PostgreSQL\n');
+  });
+
+  it('refuses without DATABASE_URL, with unknown arguments or a missing file (exit 2), and says when the database cannot be used (exit 1)', async () => {
+    const url = await freshPostgresDatabase();
+    const usage = run('scripts/store-copy.ts', [], { DATABASE_URL: '' });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('usage: DATABASE_URL=');
+    expect(run('scripts/store-copy.ts', ['--files', 'x'], { DATABASE_URL: url }).status).toBe(2);
+    const missing = run('scripts/store-copy.ts', ['--audit', '/nonexistent/audit.sqlite'], { DATABASE_URL: url });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('no such file: /nonexistent/audit.sqlite');
+    const file = join(mkdtempSync(join(tmpdir(), 'itcds-copy-cli-')), 'audit.sqlite');
+    openPrivateDatabase(file, 'NORMAL').db.close();
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    const down = run('scripts/store-copy.ts', ['--audit', file], { DATABASE_URL: 'postgres://itcds@127.0.0.1:1/none' });
+    expect(down.status).toBe(1);
+    expect(down.stderr).toContain('the copy stopped');
   });
 });

@@ -2,9 +2,9 @@
  * Reading the audit log over HTTP, for the staff named in AUDIT_READERS_FILE (CRD: logs "accessed by appropriate
  * authorized users", access "restricted" and itself "logged"). Mounted at `/audit`:
  *
- * - `GET /audit/hook-invocations`: recorded invocations, newest first, filtered by `patient`, `hookInstance`,
- *   `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default) and the `before` cursor the
- *   previous page's `next` link carries.
+ * - `GET /audit/hook-invocations`: recorded invocations, newest first (by when received, then by id), filtered by
+ *   `patient`, `hookInstance`, `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default)
+ *   and the `before` cursor the previous page's `next` link carries.
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
  *
  * A refused token counts toward the caller's address's AUTH_FAILURES_PER_MINUTE, the same bucket as the hook calls'
@@ -19,7 +19,7 @@ import type { Problem } from '../http/outcomes.js';
 import type { Logger } from '../log.js';
 import { bearerToken } from '../security/authenticate.js';
 import type { FailedAuthentications } from '../security/failed-authentications.js';
-import type { AuditRead, AuditStore } from '../store/audit-store.js';
+import type { AuditRead, AuditStore, PageCursor, StoredInvocation, StoredRead } from '../store/audit-store.js';
 import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
@@ -78,6 +78,19 @@ class QueryReader {
     return date;
   }
 
+  cursor(name: string): PageCursor | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const match = CURSOR.exec(value);
+    const at = new Date(Number(match?.[1]));
+    const id = Number(match?.[2]);
+    if (match === null || Number.isNaN(at.getTime()) || !Number.isSafeInteger(id)) {
+      this.problems.push({ code: 'value', message: `${name} must be the cursor a next link carries (time in ms, a dash, an id: 1795492266793-42)`, expression: name });
+      return undefined;
+    }
+    return { at, id };
+  }
+
   integer(name: string, min: number, max: number): number | undefined {
     const value = this.raw(name);
     if (value === undefined) return undefined;
@@ -90,13 +103,15 @@ class QueryReader {
   }
 }
 
-/** The next page's link: the same query with the last row's id as the cursor. */
-function nextLink(req: Request, rows: readonly { id: number }[], limit: number): string | undefined {
-  const last = rows.at(-1);
-  if (rows.length < limit || last === undefined) return undefined;
+/** A page cursor as the `before` parameter carries it: the row's time in milliseconds since 1970, a dash, its id. */
+const CURSOR = /^(\d{1,15})-(\d{1,15})$/;
+
+/** The next page's link: the same query with the last row's time and id as the cursor. */
+function nextLink(req: Request, last: PageCursor | undefined): string | undefined {
+  if (last === undefined) return undefined;
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(req.query)) if (k !== 'before' && typeof v === 'string') params.set(k, v);
-  params.set('before', String(last.id));
+  params.set('before', `${String(last.at.getTime())}-${String(last.id)}`);
   return `${req.baseUrl}${req.path}?${params.toString()}`;
 }
 
@@ -112,7 +127,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
    * Authenticates the reader, reads, and records the attempt whatever its outcome. `filters` are the endpoint's own
    * parameters; `_count` and the `before` cursor are every endpoint's.
    */
-  const read = <T extends { id: number }>(filters: readonly string[], search: (q: QueryReader, page: { limit: number; beforeId?: number }) => Promise<T[]>) => async (req: Request, res: Response): Promise<void> => {
+  const read = <T extends { id: number }>(filters: readonly string[], timeOf: (row: T) => string, search: (q: QueryReader, page: { limit: number; before?: PageCursor }) => Promise<T[]>) => async (req: Request, res: Response): Promise<void> => {
     const readers = deps.readers?.();
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
     const address = req.ip ?? 'unknown';
@@ -133,7 +148,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     }
     const q = new QueryReader(req.query, [...filters, '_count', 'before']);
     const limit = q.integer('_count', 1, MAX_COUNT) ?? DEFAULT_COUNT;
-    const page = { limit, ...optional('beforeId', q.integer('before', 1, Number.MAX_SAFE_INTEGER)) };
+    const page = { limit, ...optional('before', q.cursor('before')) };
     await deps.writer.idle();
     const rows = await search(q, page);
     if (q.problems.length > 0) {
@@ -141,12 +156,13 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
       throw badRequest(q.problems);
     }
     await attempt('allowed', rows.length);
-    const next = nextLink(req, rows, limit);
+    const last = rows.length < limit ? undefined : rows.at(-1);
+    const next = nextLink(req, last && { at: new Date(timeOf(last)), id: last.id });
     res.setHeader('Cache-Control', 'no-store');
     res.json({ entries: rows, ...(next ? { next } : {}) });
   };
 
-  router.get('/hook-invocations', read(['patient', 'hookInstance', 'requestId', 'service', 'since', 'until'], (q, page) => {
+  router.get('/hook-invocations', read(['patient', 'hookInstance', 'requestId', 'service', 'since', 'until'], (row: StoredInvocation) => row.receivedAt, (q, page) => {
     const filter = {
       ...optional('patientId', q.text('patient')),
       ...optional('hookInstance', q.text('hookInstance')),
@@ -158,7 +174,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
   }));
 
-  router.get('/reads', read(['reader', 'since'], (q, page) => {
+  router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, (q, page) => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.reads({ ...filter, ...page });
   }));

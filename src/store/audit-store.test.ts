@@ -91,7 +91,7 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     expect(text?.response).toBe('not json');
   });
 
-  it('filters by patient, hook instance, request, service and time, newest first, and pages by id', async () => {
+  it('filters by patient, hook instance, request, service and time, newest first, and pages on from a row', async () => {
     const store = await open();
     for (let i = 1; i <= 5; i++) {
       await store.record(invocation({ requestId: `r${i}`, patientId: i % 2 ? 'odd' : 'even', hookInstance: `h${i}`, receivedAt: new Date(Date.UTC(2026, 10, i)) }));
@@ -104,7 +104,31 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     expect(await ids({ serviceId: 'other', limit: 10 })).toEqual([]);
     expect(await ids({ since: new Date('2026-11-02T00:00:00Z'), until: new Date('2026-11-04T00:00:00Z'), limit: 10 })).toEqual(['r3', 'r2']);
     const first = await store.search({ limit: 2 });
-    expect(await ids({ beforeId: first.at(-1)?.id ?? 0, limit: 2 })).toEqual(['r3', 'r2']);
+    const last = first.at(-1);
+    expect(await ids({ before: { at: new Date(last?.receivedAt ?? 0), id: last?.id ?? 0 }, limit: 2 })).toEqual(['r3', 'r2']);
+  });
+
+  it('orders by when a call was received, then by id, so a row written late stands where its time puts it', async () => {
+    const store = await open();
+    const noon = new Date('2026-11-20T12:00:00Z');
+    // Written in this order: another instance's writer, or rows copied from a SQLite file, come after newer ones.
+    await store.record(invocation({ requestId: 'at-noon-1', receivedAt: noon }));
+    await store.record(invocation({ requestId: 'at-one', receivedAt: new Date('2026-11-20T13:00:00Z') }));
+    await store.record(invocation({ requestId: 'copied-at-nine', receivedAt: new Date('2026-11-20T09:00:00Z') }));
+    await store.record(invocation({ requestId: 'at-noon-2', receivedAt: noon }));
+    const all = await store.search({ limit: 10 });
+    expect(all.map((r) => r.requestId)).toEqual(['at-one', 'at-noon-2', 'at-noon-1', 'copied-at-nine']);
+    // Paging between two rows of the same time: the cursor's id decides.
+    const [, second] = all;
+    const after = await store.search({ before: { at: new Date(second?.receivedAt ?? 0), id: second?.id ?? 0 }, limit: 10 });
+    expect(after.map((r) => r.requestId)).toEqual(['at-noon-1', 'copied-at-nine']);
+    await store.recordRead({ at: new Date('2026-11-20T10:00:00Z'), reader: 'late', address: 'a', outcome: 'allowed', query: 'q', rows: 0 });
+    await store.recordRead({ at: new Date('2026-11-20T08:00:00Z'), reader: 'copied', address: 'a', outcome: 'allowed', query: 'q', rows: 0 });
+    await store.recordRead({ at: new Date('2026-11-20T09:00:00Z'), reader: 'between', address: 'a', outcome: 'allowed', query: 'q', rows: 0 });
+    const reads = await store.reads({ limit: 10 });
+    expect(reads.map((r) => r.reader)).toEqual(['late', 'between', 'copied']);
+    const [, middle] = reads;
+    expect((await store.reads({ before: { at: new Date(middle?.at ?? 0), id: middle?.id ?? 0 }, limit: 10 })).map((r) => r.reader)).toEqual(['copied']);
   });
 
   it('records reads of the log and lists them newest first', async () => {

@@ -57,6 +57,16 @@ export interface StoredInvocation {
   readonly response: unknown;
 }
 
+/**
+ * Where a page of the log starts: after the last row of the previous page, its time (when received or read) and id.
+ * Pages go by time and then id, newest first, so rows written late (by another instance's writer, or copied from a
+ * SQLite file with `npm run store:copy`) still stand where their time puts them.
+ */
+export interface PageCursor {
+  readonly at: Date;
+  readonly id: number;
+}
+
 /** Which invocations to read; every given field must match. Newest first. */
 export interface InvocationFilter {
   readonly patientId?: string;
@@ -67,8 +77,8 @@ export interface InvocationFilter {
   readonly since?: Date;
   /** Received before. */
   readonly until?: Date;
-  /** Only rows with a smaller id (the cursor of the previous page). */
-  readonly beforeId?: number;
+  /** Only rows after this one, newest first (the previous page's last). */
+  readonly before?: PageCursor;
   readonly limit: number;
 }
 
@@ -99,7 +109,7 @@ export interface StoredRead {
 export interface ReadFilter {
   readonly reader?: string;
   readonly since?: Date;
-  readonly beforeId?: number;
+  readonly before?: PageCursor;
   readonly limit: number;
 }
 
@@ -208,6 +218,9 @@ export function fromInvocationRow(r: InvocationRow): StoredInvocation {
   };
 }
 
+/** A page cursor as the SQLite statements' parameters (times as the ISO text they are stored as). */
+const cursor = (c: PageCursor | undefined): { beforeAt: string | null; beforeId: number | null } => ({ beforeAt: c?.at.toISOString() ?? null, beforeId: c?.id ?? null });
+
 /**
  * The audit store in a database (its tables are created when missing).
  * @param db - the open audit database.
@@ -252,14 +265,14 @@ export function auditStore(db: DatabaseSync): AuditStore {
       AND (:service IS NULL OR service_id = :service)
       AND (:since IS NULL OR received_at >= :since)
       AND (:until IS NULL OR received_at < :until)
-      AND (:before IS NULL OR id < :before)
-    ORDER BY id DESC LIMIT :limit`);
+      AND (:beforeAt IS NULL OR (received_at <= :beforeAt AND (received_at < :beforeAt OR id < :beforeId)))
+    ORDER BY received_at DESC, id DESC LIMIT :limit`);
   const insertRead = db.prepare('INSERT INTO audit_read (at, reader, address, outcome, query, rows) VALUES (?, ?, ?, ?, ?, ?)');
   const selectReads = db.prepare(`SELECT * FROM audit_read
     WHERE (:reader IS NULL OR reader = :reader)
       AND (:since IS NULL OR at >= :since)
-      AND (:before IS NULL OR id < :before)
-    ORDER BY id DESC LIMIT :limit`);
+      AND (:beforeAt IS NULL OR (at <= :beforeAt AND (at < :beforeAt OR id < :beforeId)))
+    ORDER BY at DESC, id DESC LIMIT :limit`);
   const pruneInvocations = db.prepare('DELETE FROM hook_invocation WHERE received_at < ?');
   const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
   return {
@@ -274,7 +287,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
         service: f.serviceId ?? null,
         since: f.since?.toISOString() ?? null,
         until: f.until?.toISOString() ?? null,
-        before: f.beforeId ?? null,
+        ...cursor(f.before),
         limit: f.limit,
       }) as unknown as InvocationRow[];
       return rows.map(fromInvocationRow);
@@ -282,7 +295,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
     recordRead: (r) => settled(() => {
       insertRead.run(r.at.toISOString(), r.reader ?? null, r.address, r.outcome, r.query, r.rows);
     }),
-    reads: (f) => settled(() => selectReads.all({ reader: f.reader ?? null, since: f.since?.toISOString() ?? null, before: f.beforeId ?? null, limit: f.limit }) as unknown as StoredRead[]),
+    reads: (f) => settled(() => selectReads.all({ reader: f.reader ?? null, since: f.since?.toISOString() ?? null, ...cursor(f.before), limit: f.limit }) as unknown as StoredRead[]),
     prune: (before) => settled(() => {
       const at = before.toISOString();
       db.exec('BEGIN IMMEDIATE');

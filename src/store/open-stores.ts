@@ -4,6 +4,7 @@
  * it, feedback and the replay store go to the SQLite file at STORE_PATH (shared by the processes of one machine) and
  * the audit log to its own owner-only file at AUDIT_STORE_PATH.
  */
+import { existsSync } from 'node:fs';
 import { auditWriter } from '../audit/audit-writer.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import { postgresAuditWriter } from '../audit/postgres-audit-writer.js';
@@ -33,8 +34,18 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-function sharedStores(url: string, poolSize: number, log: Logger): Stores {
-  const shared = openSharedDatabase(url, log, { poolSize });
+/**
+ * Warns when this machine's SQLite files exist beside a DATABASE_URL: the service no longer reads them, so what they
+ * hold (feedback, the audit log of the calls before the move) is not in the shared log until copied.
+ */
+function warnOfUnreadFiles(config: Config, log: Logger): void {
+  const files = [config.storePath, config.auditStorePath].filter((path) => path !== ':memory:' && existsSync(path));
+  if (files.length > 0) log.warn({ files }, 'DATABASE_URL is set, so these SQLite files (STORE_PATH, AUDIT_STORE_PATH) are not read: copy what they hold with npm run store:copy, then move them away');
+}
+
+function sharedStores(url: string, config: Config, log: Logger): Stores {
+  warnOfUnreadFiles(config, log);
+  const shared = openSharedDatabase(url, log, { poolSize: config.databasePoolSize });
   const compressor = compressInWorker(log);
   const audit = postgresAuditStore(shared, compressor);
   const writer = postgresAuditWriter(audit, log);
@@ -86,5 +97,5 @@ function machineStores(config: Config, log: Logger): Stores {
  * @returns the stores; await `ready` before relying on them.
  */
 export function openStores(config: Config, log: Logger): Stores {
-  return config.databaseUrl ? sharedStores(config.databaseUrl, config.databasePoolSize, log) : machineStores(config, log);
+  return config.databaseUrl ? sharedStores(config.databaseUrl, config, log) : machineStores(config, log);
 }

@@ -8,8 +8,8 @@
 import { fromInvocationRow } from './audit-store.js';
 import { compressHere } from './body-compressor.js';
 import type { BodyCompressor } from './body-compressor.js';
-import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
-import { inTransaction, pgText } from './postgres.js';
+import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, PageCursor, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
+import { insertRows, inTransaction, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
 /** The PostgreSQL audit store, which also writes many invocations in one statement (the writer's batches). */
@@ -18,9 +18,8 @@ export interface PostgresAuditStore extends AuditStore {
   recordAll(entries: readonly InvocationRecord[]): Promise<void>;
 }
 
-const COLUMNS = ['received_at', 'request_id', 'service_id', 'hook', 'hook_instance', 'patient_id', 'client', 'status', 'ms', 'packs', 'delivered', 'request', 'response'];
-/** Rows per INSERT: well under PostgreSQL's 65,535 parameters in one statement. */
-const ROWS_PER_INSERT = 500;
+/** The columns of `hook_invocation` besides its id, in the order of a row's values. */
+export const INVOCATION_COLUMNS = ['received_at', 'request_id', 'service_id', 'hook', 'hook_instance', 'patient_id', 'client', 'status', 'ms', 'packs', 'delivered', 'request', 'response'];
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 5000;
 
@@ -58,15 +57,11 @@ async function batchValues(entries: readonly InvocationRecord[], compressor: Bod
   return entries.map((e, i) => rowValues(e, bodies[2 * i] ?? null, bodies[2 * i + 1] ?? null));
 }
 
-/** `($1, ..., $13), ($14, ...)` for a number of rows. */
-function placeholders(rows: number): string {
-  return Array.from({ length: rows }, (_, r) => `(${COLUMNS.map((_c, c) => `$${r * COLUMNS.length + c + 1}`).join(', ')})`).join(', ');
-}
-
 /**
- * A page of a table, newest first: the conditions whose value is given (each `?` numbered in turn), then the limit.
+ * A page of a table, newest first by its time column and then id: the conditions whose value is given (each `?`
+ * numbered in turn), the page's start, then the limit.
  */
-function page(table: string, conditions: readonly [string, unknown][], limit: number): { sql: string; values: unknown[] } {
+function page(table: string, time: string, conditions: readonly [string, unknown][], before: PageCursor | undefined, limit: number): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
   const terms: string[] = [];
   for (const [sql, value] of conditions) {
@@ -74,9 +69,13 @@ function page(table: string, conditions: readonly [string, unknown][], limit: nu
     values.push(value);
     terms.push(sql.replace('?', `$${values.length}`));
   }
+  if (before !== undefined) {
+    values.push(before.at, before.id);
+    terms.push(`(${time}, id) < ($${values.length - 1}, $${values.length})`);
+  }
   values.push(limit);
   const filter = terms.length === 0 ? '' : ` WHERE ${terms.join(' AND ')}`;
-  return { sql: `SELECT * FROM ${table}${filter} ORDER BY id DESC LIMIT $${values.length}`, values };
+  return { sql: `SELECT * FROM ${table}${filter} ORDER BY ${time} DESC, id DESC LIMIT $${values.length}`, values };
 }
 
 /** A PostgreSQL row as SQLite's, which the shared reading turns into what a reader sees. */
@@ -97,27 +96,21 @@ export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompr
     // Compressed before a connection is taken, so none is held meanwhile.
     const rows = await batchValues(entries, compressor);
     await shared.run('audit write', (pool) =>
-      inTransaction(pool, async (client) => {
-        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-          const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-          await client.query(`INSERT INTO hook_invocation (${COLUMNS.join(', ')}) VALUES ${placeholders(chunk.length)}`, chunk.flat());
-        }
-      })
+      inTransaction(pool, (client) => insertRows(client, 'hook_invocation', INVOCATION_COLUMNS, rows))
     );
   };
   return {
     recordAll,
     record: (entry) => recordAll([entry]),
     search: (f: InvocationFilter) => shared.run('audit search', async (pool) => {
-      const q = page('hook_invocation', [
+      const q = page('hook_invocation', 'received_at', [
         ['patient_id = ?', f.patientId === undefined ? undefined : pgText(f.patientId)],
         ['hook_instance = ?', f.hookInstance === undefined ? undefined : pgText(f.hookInstance)],
         ['request_id = ?', f.requestId === undefined ? undefined : pgText(f.requestId)],
         ['service_id = ?', f.serviceId === undefined ? undefined : pgText(f.serviceId)],
         ['received_at >= ?', f.since],
         ['received_at < ?', f.until],
-        ['id < ?', f.beforeId],
-      ], f.limit);
+      ], f.before, f.limit);
       const result = await pool.query<PgInvocationRow>(q.sql, q.values);
       return result.rows.map(toInvocation);
     }),
@@ -127,7 +120,7 @@ export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompr
       ]);
     }),
     reads: (f: ReadFilter) => shared.run('audit reads', async (pool) => {
-      const q = page('audit_read', [['reader = ?', f.reader === undefined ? undefined : pgText(f.reader)], ['at >= ?', f.since], ['id < ?', f.beforeId]], f.limit);
+      const q = page('audit_read', 'at', [['reader = ?', f.reader === undefined ? undefined : pgText(f.reader)], ['at >= ?', f.since]], f.before, f.limit);
       const result = await pool.query<ReadRow>(q.sql, q.values);
       return result.rows.map(toRead);
     }),

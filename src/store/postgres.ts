@@ -147,6 +147,24 @@ export async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient)
   }
 }
 
+/** Rows per INSERT: well under PostgreSQL's 65,535 parameters in one statement for a table of a dozen columns. */
+const ROWS_PER_INSERT = 500;
+
+/**
+ * Inserts rows with as few statements as it can (ROWS_PER_INSERT rows each), on a transaction's connection.
+ * @param client - the connection.
+ * @param table - the table.
+ * @param columns - the columns given, in the order of each row's values.
+ * @param rows - the rows' values.
+ */
+export async function insertRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+    const tuples = chunk.map((_row, r) => `(${columns.map((_c, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
+    await client.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, chunk.flat());
+  }
+}
+
 function createSchema(pool: pg.Pool): Promise<void> {
   return inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);

@@ -134,7 +134,7 @@ describe('reading the audit log', () => {
     expect(first.headers.get('cache-control')).toBe('no-store');
     expect(entries(first).map((e) => e.requestId)).toEqual(['page-3', 'page-2']);
     const next = first.body['next'] as string;
-    expect(next).toMatch(/^\/audit\/hook-invocations\?patient=it-seed-b&_count=2&before=\d+$/);
+    expect(next).toMatch(/^\/audit\/hook-invocations\?patient=it-seed-b&_count=2&before=\d+-\d+$/);
     const second = await read(next);
     expect(entries(second).map((e) => e.requestId)).toEqual(['page-1']);
     expect(second.body['next']).toBeUndefined();
@@ -155,7 +155,8 @@ describe('reading the audit log', () => {
     ['?since=yesterday', 'since', 'since must be a date'],
     ['?until=2026-11-20T10:00', 'until', 'until must be a date'],
     ['?_count=0', '_count', '_count must be a whole number from 1 to 200'],
-    ['?before=-3', 'before', 'before must be a whole number'],
+    ['?before=-3', 'before', 'before must be the cursor a next link carries'],
+    ['?before=42', 'before', 'before must be the cursor a next link carries'],
     ['?patient=a&patient=b', 'patient', 'patient must be given once'],
   ])('refuses %s with a 400 naming the parameter, and records it', async (query, expression, message) => {
     const res = await read(`/audit/hook-invocations${query}`);

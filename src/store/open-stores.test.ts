@@ -1,0 +1,33 @@
+/**
+ * Opening the stores the configuration names, with DATABASE_URL on the run's real PostgreSQL: the SQLite files the
+ * service then leaves unread are named in a warning, so an operator who moved to PostgreSQL knows to copy them.
+ */
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { captureLog } from '../../test/support/harness.js';
+import { freshPostgresDatabase } from '../../test/support/postgres.js';
+import { loadConfig } from '../config.js';
+import { openStores } from './open-stores.js';
+
+async function opened(files: { store: boolean; audit: boolean }): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'itcds-open-'));
+  const storePath = join(dir, 'intrathecal-cds.sqlite');
+  const auditPath = join(dir, 'intrathecal-cds-audit.sqlite');
+  if (files.store) closeSync(openSync(storePath, 'w'));
+  if (files.audit) closeSync(openSync(auditPath, 'w'));
+  const captured = captureLog();
+  const stores = openStores(loadConfig({ NODE_ENV: 'test', DATABASE_URL: await freshPostgresDatabase(), STORE_PATH: storePath }), captured.log);
+  await stores.ready;
+  await stores.close();
+  return captured.lines.filter((l) => l.includes('npm run store:copy')).map((l) => JSON.stringify((JSON.parse(l) as { files: string[] }).files.map((f) => f.slice(dir.length + 1))));
+}
+
+describe('opening the stores with DATABASE_URL', () => {
+  it("names the SQLite files that exist and are no longer read, and says nothing when there are none", async () => {
+    expect(await opened({ store: true, audit: true })).toEqual(['["intrathecal-cds.sqlite","intrathecal-cds-audit.sqlite"]']);
+    expect(await opened({ store: false, audit: true })).toEqual(['["intrathecal-cds-audit.sqlite"]']);
+    expect(await opened({ store: false, audit: false })).toEqual([]);
+  });
+});
