@@ -179,9 +179,17 @@ export function invocationValues(e: InvocationRecord): InvocationValues {
 /** How bodies are compressed, here, in the writer's worker and for PostgreSQL: Brotli at its fastest quality. */
 export const BROTLI_OPTIONS = { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } };
 
-function pack(text: string | Uint8Array | undefined): Uint8Array | null {
-  return text === undefined ? null : brotliCompressSync(text, BROTLI_OPTIONS);
+/**
+ * A body as it is stored (SQLite here, PostgreSQL through body-compressor.ts).
+ * @param body - the bytes received or the answer's text; absent when there was none.
+ * @returns the compressed bytes, or null.
+ */
+export function packBody(body: string | Uint8Array | undefined): Buffer | null {
+  return body === undefined ? null : brotliCompressSync(body, BROTLI_OPTIONS);
 }
+
+/** The columns of `audit_read` besides its id, in the order of a read's values (both databases). */
+export const READ_COLUMNS = ['at', 'reader', 'address', 'outcome', 'query', 'rows'] as const;
 
 /** A stored body as a reader sees it: parsed JSON, or the text when it is not JSON. */
 function unpack(blob: Uint8Array | null): unknown {
@@ -267,7 +275,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
       AND (:until IS NULL OR received_at < :until)
       AND (:beforeAt IS NULL OR (received_at <= :beforeAt AND (received_at < :beforeAt OR id < :beforeId)))
     ORDER BY received_at DESC, id DESC LIMIT :limit`);
-  const insertRead = db.prepare('INSERT INTO audit_read (at, reader, address, outcome, query, rows) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertRead = db.prepare(`INSERT INTO audit_read (${READ_COLUMNS.join(', ')}) VALUES (${READ_COLUMNS.map(() => '?').join(', ')})`);
   const selectReads = db.prepare(`SELECT * FROM audit_read
     WHERE (:reader IS NULL OR reader = :reader)
       AND (:since IS NULL OR at >= :since)
@@ -277,7 +285,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
   const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
   return {
     record: (e) => settled(() => {
-      insert.run(...invocationValues(e).slice(0, BODIES), pack(e.request), pack(e.response));
+      insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response));
     }),
     search: (f) => settled(() => {
       const rows = select.all({

@@ -9,9 +9,8 @@
  * only costs the event loop more.
  */
 import { Worker } from 'node:worker_threads';
-import { brotliCompressSync } from 'node:zlib';
 import type { Logger } from '../log.js';
-import { BROTLI_OPTIONS } from './audit-store.js';
+import { BROTLI_OPTIONS, packBody } from './audit-store.js';
 
 /** A body as recorded (the bytes received or the answer's JSON), or none. */
 export type Body = string | Uint8Array | undefined;
@@ -24,16 +23,14 @@ export interface BodyCompressor {
   close(): Promise<void>;
 }
 
-const compressOne = (value: Body): Buffer | null => (value === undefined ? null : brotliCompressSync(value, BROTLI_OPTIONS));
-
 /** How long compressing may hold the event loop in one turn, in ms, before it lets the waiting calls in. */
 const TURN_BUDGET_MS = 2;
 
 /**
  * Compresses on the event loop, bodies up to TURN_BUDGET_MS per turn, so that a large batch never holds the thread
- * for long. One body per turn was too slow: a turn of a saturated service runs about ten calls (15 ms), so the
- * writer compressed some 70 records a second against 650 answered, its queue filled, and seven of ten records were
- * not written (bench:stores, session 31). Synchronously: zlib's asynchronous call cost the thread more than the
+ * for long. One body per turn was too slow: a turn of a saturated service also runs the calls whose input arrived
+ * meanwhile, so the writer fell behind, its queue filled, and seven of ten records were not written (bench:stores,
+ * session 31; a unit test holds the budget: 5-6 busy turns for 200 seed-sized bodies, 199 one per turn). Synchronously: zlib's asynchronous call cost the thread more than the
  * compression itself (per seed A record, event loop 219 us with it against 178 us so; bench:audit, session 30).
  */
 export const compressHere: BodyCompressor = {
@@ -45,7 +42,7 @@ export const compressHere: BodyCompressor = {
         await new Promise<void>((resolve) => setImmediate(resolve));
         turnStart = performance.now();
       }
-      out.push(compressOne(body));
+      out.push(packBody(body));
     }
     return out;
   },

@@ -14,6 +14,8 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type pg from 'pg';
+import { READ_COLUMNS } from './audit-store.js';
+import { FEEDBACK_COLUMNS } from './feedback-store.js';
 import { INVOCATION_COLUMNS } from './postgres-audit-store.js';
 import { insertRows, inTransaction, pgJson, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
@@ -70,7 +72,7 @@ const time = (v: Cell | undefined): Date => new Date(str(v));
 const FEEDBACK: TableCopy = {
   table: 'feedback',
   time: 'received_at',
-  columns: ['service_id', 'card_uuid', 'outcome', 'accepted_suggestions', 'override_reason', 'outcome_timestamp', 'received_at'],
+  columns: FEEDBACK_COLUMNS,
   key: ['card_uuid', 'service_id', 'outcome', 'outcome_timestamp'],
   values: (r) => [text(r['service_id']), text(r['card_uuid']), r['outcome'], json(r['accepted_suggestions']), json(r['override_reason']), text(r['outcome_timestamp']), time(r['received_at'])],
 };
@@ -89,7 +91,7 @@ const HOOK_INVOCATIONS: TableCopy = {
 const AUDIT_READS: TableCopy = {
   table: 'audit_read',
   time: 'at',
-  columns: ['at', 'reader', 'address', 'outcome', 'query', 'rows'],
+  columns: READ_COLUMNS,
   key: ['query', 'address', 'outcome', 'reader'],
   values: (r) => [time(r['at']), textOrNull(r['reader']), text(r['address']), r['outcome'], text(r['query']), r['rows']],
 };
@@ -159,7 +161,7 @@ export async function copyToPostgres(sources: CopySources, shared: SharedDatabas
   if (sources.audit !== undefined) {
     // Reading the whole log to copy it is a read of the log: recorded as one, with the rows it carried over.
     await shared.run('copy recorded', (pool) =>
-      inTransaction(pool, (client) => insertRows(client, 'audit_read', AUDIT_READS.columns, [[clock(), pgText(who.reader), pgText(who.address), 'allowed', pgText(who.query), hookInvocations.copied + auditReads.copied]]))
+      insertRows(pool, 'audit_read', READ_COLUMNS, [[clock(), pgText(who.reader), pgText(who.address), 'allowed', pgText(who.query), hookInvocations.copied + auditReads.copied]])
     );
   }
   return { feedback, hookInvocations, auditReads };

@@ -35,7 +35,10 @@ interface Row {
 /** A row as PostgreSQL returns it (the JSON columns cast to text, so both databases read alike). */
 type PgRow = Omit<Row, 'received_at'> & { received_at: Date };
 
-const INSERT = 'INSERT INTO feedback (service_id, card_uuid, outcome, accepted_suggestions, override_reason, outcome_timestamp, received_at)';
+/** The columns of `feedback` besides its id, in the order of a row's values (both databases). */
+export const FEEDBACK_COLUMNS = ['service_id', 'card_uuid', 'outcome', 'accepted_suggestions', 'override_reason', 'outcome_timestamp', 'received_at'] as const;
+
+const INSERT = `INSERT INTO feedback (${FEEDBACK_COLUMNS.join(', ')})`;
 
 /** How a database takes text and JSON: SQLite as they are, PostgreSQL without NUL characters. */
 interface Encoding {

@@ -5,7 +5,7 @@
  * without NUL characters (pgText), searches included. Old rows are deleted in chunks of their own statements, so a
  * large prune neither runs into the statement timeout nor holds its locks for long.
  */
-import { fromInvocationRow } from './audit-store.js';
+import { fromInvocationRow, READ_COLUMNS } from './audit-store.js';
 import { compressHere } from './body-compressor.js';
 import type { BodyCompressor } from './body-compressor.js';
 import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, PageCursor, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
@@ -114,11 +114,9 @@ export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompr
       const result = await pool.query<PgInvocationRow>(q.sql, q.values);
       return result.rows.map(toInvocation);
     }),
-    recordRead: (r) => shared.run('audit read record', async (pool) => {
-      await pool.query('INSERT INTO audit_read (at, reader, address, outcome, query, rows) VALUES ($1, $2, $3, $4, $5, $6)', [
-        r.at, orNull(r.reader), pgText(r.address), r.outcome, pgText(r.query), r.rows,
-      ]);
-    }),
+    recordRead: (r) => shared.run('audit read record', (pool) =>
+      insertRows(pool, 'audit_read', READ_COLUMNS, [[r.at, orNull(r.reader), pgText(r.address), r.outcome, pgText(r.query), r.rows]])
+    ),
     reads: (f: ReadFilter) => shared.run('audit reads', async (pool) => {
       const q = page('audit_read', 'at', [['reader = ?', f.reader === undefined ? undefined : pgText(f.reader)], ['at >= ?', f.since]], f.before, f.limit);
       const result = await pool.query<ReadRow>(q.sql, q.values);

@@ -151,13 +151,14 @@ export async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient)
 const ROWS_PER_INSERT = 500;
 
 /**
- * Inserts rows with as few statements as it can (ROWS_PER_INSERT rows each), on a transaction's connection.
- * @param client - the connection.
+ * Inserts rows with as few statements as it can (ROWS_PER_INSERT rows each): on a transaction's connection, or on
+ * the pool for rows that fit one statement.
+ * @param client - the connection, or the pool.
  * @param table - the table.
  * @param columns - the columns given, in the order of each row's values.
  * @param rows - the rows' values.
  */
-export async function insertRows(client: pg.PoolClient, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+export async function insertRows(client: pg.PoolClient | pg.Pool, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + ROWS_PER_INSERT);
     const tuples = chunk.map((_row, r) => `(${columns.map((_c, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
