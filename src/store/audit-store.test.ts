@@ -108,6 +108,21 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     expect(await ids({ before: { at: new Date(last?.receivedAt ?? 0), id: last?.id ?? 0 }, limit: 2 })).toEqual(['r3', 'r2']);
   });
 
+  it('combines filters, and pages through one patient\'s calls in a time range', async () => {
+    const store = await open();
+    for (let i = 1; i <= 8; i++) {
+      await store.record(invocation({ requestId: `r${i}`, patientId: i % 2 ? 'odd' : 'even', hookInstance: `h${i}`, receivedAt: new Date(Date.UTC(2026, 10, i)) }));
+    }
+    const ids = async (f: Parameters<typeof store.search>[0]) => (await store.search(f)).map((r) => r.requestId);
+    const range = { patientId: 'odd', since: new Date('2026-11-02T00:00:00Z'), until: new Date('2026-11-08T00:00:00Z') };
+    const first = await store.search({ ...range, limit: 2 });
+    expect(first.map((r) => r.requestId)).toEqual(['r7', 'r5']);
+    const last = first.at(-1);
+    expect(await ids({ ...range, before: { at: new Date(last?.receivedAt ?? 0), id: last?.id ?? 0 }, limit: 2 })).toEqual(['r3']);
+    expect(await ids({ patientId: 'odd', requestId: 'r4', limit: 10 })).toEqual([]);
+    expect(await ids({ patientId: 'even', requestId: 'r4', hookInstance: 'h4', serviceId: 'intrathecal-order-sign', limit: 10 })).toEqual(['r4']);
+  });
+
   it('orders by when a call was received, then by id, so a row written late stands where its time puts it', async () => {
     const store = await open();
     const noon = new Date('2026-11-20T12:00:00Z');

@@ -8,8 +8,11 @@
  * pruned.
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import type { DatabaseSync } from 'node:sqlite';
-import { settled } from './database.js';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { Logger } from '../log.js';
+import { invocationsQuery, readsQuery } from './audit-query.js';
+import type { Dialect } from './audit-query.js';
+import { BUSY_TIMEOUT_MS, settled } from './database.js';
 
 /** One hook invocation as it is recorded. */
 export interface InvocationRecord {
@@ -226,15 +229,50 @@ export function fromInvocationRow(r: InvocationRow): StoredInvocation {
   };
 }
 
-/** A page cursor as the SQLite statements' parameters (times as the ISO text they are stored as). */
-const cursor = (c: PageCursor | undefined): { beforeAt: string | null; beforeId: number | null } => ({ beforeAt: c?.at.toISOString() ?? null, beforeId: c?.id ?? null });
+/** How long a process opening the log waits for another that is indexing it (a one-time change, see below). */
+const INDEXING_WAIT_MS = 600_000;
+
+/** How SQLite takes a value: times as the ISO text they are stored as. */
+export const SQLITE_DIALECT: Dialect = { placeholder: () => '?', text: (v) => v, time: (d) => d.toISOString() };
 
 /**
- * The audit store in a database (its tables are created when missing).
+ * The indexes the log is read by: time (a page, a range, the prune), patient then time, request, hook instance (each
+ * also holds the row id, SQLite's own). A log written before session 32 had the patient's by id and none by request;
+ * adding them reads the whole table once (1.2 s for 200,000 seed-sized calls here), so that is announced, done in
+ * one transaction, and the other processes opening the file meanwhile wait for it (up to INDEXING_WAIT_MS) instead
+ * of failing after the usual busy timeout.
+ */
+function indexInvocations(db: DatabaseSync, log: Pick<Logger, 'info'> | undefined): void {
+  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)');
+  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)');
+  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'hook_invocation_request'").get() !== undefined) return;
+  if (log && db.prepare('SELECT 1 FROM hook_invocation LIMIT 1').get() !== undefined) {
+    log.info('audit log: indexing it by patient and by request, once; on a large log this takes a while');
+  }
+  db.exec(`PRAGMA busy_timeout = ${String(INDEXING_WAIT_MS)}`);
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_patient_time ON hook_invocation (patient_id, received_at)');
+      db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_request ON hook_invocation (request_id)');
+      db.exec('DROP INDEX IF EXISTS hook_invocation_patient');
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw err;
+    }
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${String(BUSY_TIMEOUT_MS)}`);
+  }
+}
+
+/**
+ * The audit store in a database (its tables and indexes are created when missing).
  * @param db - the open audit database.
+ * @param log - where a first indexing of an existing log is announced.
  * @returns the store.
  */
-export function auditStore(db: DatabaseSync): AuditStore {
+export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditStore {
   db.exec(`CREATE TABLE IF NOT EXISTS hook_invocation (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
@@ -251,9 +289,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
     request BLOB,
     response BLOB
   )`);
-  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)');
-  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_patient ON hook_invocation (patient_id, id)');
-  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)');
+  indexInvocations(db, log);
   db.exec(`CREATE TABLE IF NOT EXISTS audit_read (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -265,22 +301,7 @@ export function auditStore(db: DatabaseSync): AuditStore {
   )`);
   db.exec('CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)');
   const insert = db.prepare(INSERT_INVOCATION);
-  // One statement for every filter: an absent filter is bound as NULL and matches everything.
-  const select = db.prepare(`SELECT * FROM hook_invocation
-    WHERE (:patient IS NULL OR patient_id = :patient)
-      AND (:instance IS NULL OR hook_instance = :instance)
-      AND (:request IS NULL OR request_id = :request)
-      AND (:service IS NULL OR service_id = :service)
-      AND (:since IS NULL OR received_at >= :since)
-      AND (:until IS NULL OR received_at < :until)
-      AND (:beforeAt IS NULL OR (received_at <= :beforeAt AND (received_at < :beforeAt OR id < :beforeId)))
-    ORDER BY received_at DESC, id DESC LIMIT :limit`);
   const insertRead = db.prepare(`INSERT INTO audit_read (${READ_COLUMNS.join(', ')}) VALUES (${READ_COLUMNS.map(() => '?').join(', ')})`);
-  const selectReads = db.prepare(`SELECT * FROM audit_read
-    WHERE (:reader IS NULL OR reader = :reader)
-      AND (:since IS NULL OR at >= :since)
-      AND (:beforeAt IS NULL OR (at <= :beforeAt AND (at < :beforeAt OR id < :beforeId)))
-    ORDER BY at DESC, id DESC LIMIT :limit`);
   const pruneInvocations = db.prepare('DELETE FROM hook_invocation WHERE received_at < ?');
   const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
   return {
@@ -288,22 +309,16 @@ export function auditStore(db: DatabaseSync): AuditStore {
       insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response));
     }),
     search: (f) => settled(() => {
-      const rows = select.all({
-        patient: f.patientId ?? null,
-        instance: f.hookInstance ?? null,
-        request: f.requestId ?? null,
-        service: f.serviceId ?? null,
-        since: f.since?.toISOString() ?? null,
-        until: f.until?.toISOString() ?? null,
-        ...cursor(f.before),
-        limit: f.limit,
-      }) as unknown as InvocationRow[];
-      return rows.map(fromInvocationRow);
+      const q = invocationsQuery(f, SQLITE_DIALECT);
+      return (db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as InvocationRow[]).map(fromInvocationRow);
     }),
     recordRead: (r) => settled(() => {
       insertRead.run(r.at.toISOString(), r.reader ?? null, r.address, r.outcome, r.query, r.rows);
     }),
-    reads: (f) => settled(() => selectReads.all({ reader: f.reader ?? null, since: f.since?.toISOString() ?? null, ...cursor(f.before), limit: f.limit }) as unknown as StoredRead[]),
+    reads: (f) => settled(() => {
+      const q = readsQuery(f, SQLITE_DIALECT);
+      return db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as StoredRead[];
+    }),
     prune: (before) => settled(() => {
       const at = before.toISOString();
       db.exec('BEGIN IMMEDIATE');

@@ -14,7 +14,7 @@ import { DatabaseSync } from 'node:sqlite';
 export type Durability = 'FULL' | 'NORMAL';
 
 /** How long a connection waits for another's lock, here and in every later statement. */
-const BUSY_TIMEOUT_MS = 5000;
+export const BUSY_TIMEOUT_MS = 5000;
 
 /** SQLite's primary result code SQLITE_BUSY ("database is locked"), extended codes included. */
 function isBusy(err: unknown): boolean {

@@ -73,7 +73,7 @@ function machineStores(config: Config, log: Logger): Stores {
   // the reason above: a record survives a crash of the process; a power loss may take the last moments' records.
   const auditDb = openPrivateDatabase(config.auditStorePath, 'NORMAL');
   if (auditDb.openToOthers) log.warn('AUDIT_STORE_PATH is readable or writable by its group or by others; it holds patient data (chmod 600)');
-  const audit = auditStore(auditDb.db);
+  const audit = auditStore(auditDb.db, log);
   const writer = auditWriter(audit, config.auditStorePath, log);
   return {
     feedback: feedbackStore(db),

@@ -5,10 +5,12 @@
  * without NUL characters (pgText), searches included. Old rows are deleted in chunks of their own statements, so a
  * large prune neither runs into the statement timeout nor holds its locks for long.
  */
+import { invocationsQuery, readsQuery } from './audit-query.js';
+import type { Dialect } from './audit-query.js';
 import { fromInvocationRow, READ_COLUMNS } from './audit-store.js';
 import { compressHere } from './body-compressor.js';
 import type { BodyCompressor } from './body-compressor.js';
-import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, PageCursor, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
+import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
 import { insertRows, inTransaction, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
@@ -57,26 +59,8 @@ async function batchValues(entries: readonly InvocationRecord[], compressor: Bod
   return entries.map((e, i) => rowValues(e, bodies[2 * i] ?? null, bodies[2 * i + 1] ?? null));
 }
 
-/**
- * A page of a table, newest first by its time column and then id: the conditions whose value is given (each `?`
- * numbered in turn), the page's start, then the limit.
- */
-function page(table: string, time: string, conditions: readonly [string, unknown][], before: PageCursor | undefined, limit: number): { sql: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const terms: string[] = [];
-  for (const [sql, value] of conditions) {
-    if (value === undefined) continue;
-    values.push(value);
-    terms.push(sql.replace('?', `$${values.length}`));
-  }
-  if (before !== undefined) {
-    values.push(before.at, before.id);
-    terms.push(`(${time}, id) < ($${values.length - 1}, $${values.length})`);
-  }
-  values.push(limit);
-  const filter = terms.length === 0 ? '' : ` WHERE ${terms.join(' AND ')}`;
-  return { sql: `SELECT * FROM ${table}${filter} ORDER BY ${time} DESC, id DESC LIMIT $${values.length}`, values };
-}
+/** How PostgreSQL takes a value: numbered placeholders, text without NULs, times as Dates. */
+export const POSTGRES_DIALECT: Dialect = { placeholder: (n) => `$${String(n)}`, text: pgText, time: (d) => d };
 
 /** A PostgreSQL row as SQLite's, which the shared reading turns into what a reader sees. */
 const toInvocation = (r: PgInvocationRow): StoredInvocation =>
@@ -103,14 +87,7 @@ export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompr
     recordAll,
     record: (entry) => recordAll([entry]),
     search: (f: InvocationFilter) => shared.run('audit search', async (pool) => {
-      const q = page('hook_invocation', 'received_at', [
-        ['patient_id = ?', f.patientId === undefined ? undefined : pgText(f.patientId)],
-        ['hook_instance = ?', f.hookInstance === undefined ? undefined : pgText(f.hookInstance)],
-        ['request_id = ?', f.requestId === undefined ? undefined : pgText(f.requestId)],
-        ['service_id = ?', f.serviceId === undefined ? undefined : pgText(f.serviceId)],
-        ['received_at >= ?', f.since],
-        ['received_at < ?', f.until],
-      ], f.before, f.limit);
+      const q = invocationsQuery(f, POSTGRES_DIALECT);
       const result = await pool.query<PgInvocationRow>(q.sql, q.values);
       return result.rows.map(toInvocation);
     }),
@@ -118,7 +95,7 @@ export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompr
       insertRows(pool, 'audit_read', READ_COLUMNS, [[r.at, orNull(r.reader), pgText(r.address), r.outcome, pgText(r.query), r.rows]])
     ),
     reads: (f: ReadFilter) => shared.run('audit reads', async (pool) => {
-      const q = page('audit_read', 'at', [['reader = ?', f.reader === undefined ? undefined : pgText(f.reader)], ['at >= ?', f.since]], f.before, f.limit);
+      const q = readsQuery(f, POSTGRES_DIALECT);
       const result = await pool.query<ReadRow>(q.sql, q.values);
       return result.rows.map(toRead);
     }),

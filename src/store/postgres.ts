@@ -53,8 +53,12 @@ const SCHEMA = [
     request BYTEA,
     response BYTEA
   )`,
+  // Read by time, patient then time, request and hook instance (audit-query.ts); a log made before session 32 had
+  // the patient's index by id and none by request, and gets them here once (see createSchema).
   'CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)',
-  'CREATE INDEX IF NOT EXISTS hook_invocation_patient ON hook_invocation (patient_id, id)',
+  'CREATE INDEX IF NOT EXISTS hook_invocation_patient_time ON hook_invocation (patient_id, received_at, id)',
+  'CREATE INDEX IF NOT EXISTS hook_invocation_request ON hook_invocation (request_id)',
+  'DROP INDEX IF EXISTS hook_invocation_patient',
   'CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)',
   `CREATE TABLE IF NOT EXISTS audit_read (
     id BIGSERIAL PRIMARY KEY,
@@ -166,11 +170,35 @@ export async function insertRows(client: pg.PoolClient | pg.Pool, table: string,
   }
 }
 
-function createSchema(pool: pg.Pool): Promise<void> {
-  return inTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-    for (const statement of SCHEMA) await client.query(statement);
-  });
+/**
+ * Milliseconds the tables' creation may take, instead of TIMEOUT_MS: building an index on an existing audit log
+ * reads the whole table once, and instances starting meanwhile wait for the advisory lock that long.
+ */
+const SCHEMA_TIMEOUT_MS = 600_000;
+
+/** Creates the tables and indexes when missing, on a connection of its own whose statements may take SCHEMA_TIMEOUT_MS. */
+async function createSchema(url: string, connectTimeoutMs: number, log: Logger): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, statement_timeout: SCHEMA_TIMEOUT_MS, query_timeout: SCHEMA_TIMEOUT_MS + 1000 });
+  // A connection lost after it was made is reported here (and its query rejects); unhandled, it would end the process.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      const old = await client.query("SELECT 1 WHERE to_regclass('hook_invocation') IS NOT NULL AND to_regclass('hook_invocation_request') IS NULL");
+      if (old.rowCount === 1 && (await client.query('SELECT 1 FROM hook_invocation LIMIT 1')).rowCount === 1) {
+        log.info('audit log: indexing it by patient and by request, once; on a large log this takes a while');
+      }
+      for (const statement of SCHEMA) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /**
@@ -197,7 +225,7 @@ export function openSharedDatabase(url: string, log: Logger, options: SharedData
   });
   // An idle connection the server closed (a restart, a failover) is reported here; unhandled, it would end the process.
   pool.on('error', (err) => log.warn({ err: describe(err) }, 'shared database: an idle connection was lost; the next call opens another'));
-  const ready = createSchema(pool);
+  const ready = createSchema(url, timeout, log);
   ready.catch(() => undefined);
   const unavailable = () => serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', retryAfterS);
   // Until when calls answer 503 at once (performance.now()), and whether a call is trying the database meanwhile.
