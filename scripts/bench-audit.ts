@@ -16,19 +16,19 @@ import { auditWriter } from '../src/audit/audit-writer.js';
 import type { AuditWriter } from '../src/audit/audit-writer.js';
 import { postgresAuditWriter } from '../src/audit/postgres-audit-writer.js';
 import { loadConfig } from '../src/config.js';
-import { handleHook } from '../src/hooks/handle-hook.js';
 import { createLogger } from '../src/log.js';
 import { loadPipeline } from '../src/pipeline.js';
-import type { HookPipeline } from '../src/hooks/handle-hook.js';
 import { auditStore } from '../src/store/audit-store.js';
 import { openPrivateDatabase } from '../src/store/database.js';
 import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
 import { openSharedDatabase } from '../src/store/postgres.js';
 import { compressHere, compressInWorker } from '../src/store/body-compressor.js';
 import { dropPostgresDatabase, freshPostgresDatabase } from '../test/support/postgres.js';
-import startPostgres from '../test/support/postgres-server.js';
+import { answeredCall } from './bench/calls.js';
+import type { Call } from './bench/calls.js';
 import { cpuMs } from './bench/proc.js';
 import { fixture, synthetic } from './bench/synthetic.js';
+import { benchPostgres } from './bench/postgres.js';
 import { writeSection } from './bench/report.js';
 
 const RECORDS = Number(process.env['BENCH_AUDIT_RECORDS'] ?? '3000');
@@ -49,12 +49,6 @@ function compressor(request: Buffer, response: string, compress: (b: Buffer | st
   const us = perCall(500, () => [compress(request), compress(response)]);
   const bytes = compress(request).length + compress(response).length;
   return `${us.toFixed(0)} us, ${(bytes / 1024).toFixed(1)} KB`;
-}
-
-/** One case's call: the request as received and the service's answer to it. */
-interface Call {
-  readonly request: Buffer;
-  readonly response: string;
 }
 
 /**
@@ -100,10 +94,6 @@ async function drive(writer: AuditWriter, call: Call): Promise<Cost> {
     cpuUs: (cpu.user + cpu.system) / RECORDS,
     wallUs: Number(process.hrtime.bigint() - wallStart) / 1e3 / RECORDS,
   };
-}
-
-async function callOf(pipeline: HookPipeline, body: unknown): Promise<Call> {
-  return { request: Buffer.from(JSON.stringify(body)), response: JSON.stringify(await handleHook(pipeline, 'intrathecal-order-sign', body, NOW)) };
 }
 
 async function measure(name: string, call: Call, dir: string): Promise<string> {
@@ -169,29 +159,20 @@ async function measurePostgres(name: string, call: Call, server: string, where: 
   }
 }
 
-/** BENCH_DATABASE_URL, else a throw-away cluster (and its teardown), else why there is none. */
-async function postgresServer(): Promise<{ url?: string; why?: string; stop(): void }> {
-  const given = process.env['BENCH_DATABASE_URL']?.trim();
-  if (given) return { url: given, stop: () => undefined };
-  const stop = await startPostgres();
-  const url = process.env['ITCDS_TEST_POSTGRES_URL'] ?? '';
-  return url.startsWith('unavailable: ') ? { why: url.slice('unavailable: '.length), stop } : { url, stop };
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'itcds-bench-audit-'));
   const { pipeline } = loadPipeline(loadConfig({ ...process.env, NODE_ENV: 'development' }));
   const rssAtStart = process.memoryUsage().rss;
   const rows: string[] = [];
   const pgRows: string[] = [];
-  const server = await postgresServer();
+  const server = await benchPostgres();
   try {
     for (const [name, body] of [
       ['seed A', fixture('seed-a.order-sign.json')],
       ['seed B', fixture('seed-b.order-sign.json')],
       ['1,000 resources', synthetic(1000)],
     ] as const) {
-      const call = await callOf(pipeline, body);
+      const call = await answeredCall(pipeline, body, NOW);
       rows.push(await measure(name, call, dir));
       process.stdout.write(`${rows.at(-1) ?? ''}\n`);
       for (const where of Object.keys(COMPRESSORS) as (keyof typeof COMPRESSORS)[]) {
@@ -214,7 +195,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
     server.url
-      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${process.env['BENCH_DATABASE_URL'] ? 'the server of BENCH_DATABASE_URL' : "a throw-away cluster of Debian's PostgreSQL on loopback, on the same cores"}, a database of its own per case, with the pool's defaults. "Brotli" says where the bodies were compressed: in the worker thread the service uses, or on the event loop one record per turn (what the service did before session 31), as a comparison. "CPU per record, this process" counts the service's side (building the rows, Brotli wherever it ran, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
+      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${server.described}, a database of its own per case, with the pool's defaults. "Brotli" says where the bodies were compressed: in the worker thread the service uses, or on the event loop one record per turn (what the service did before session 31), as a comparison. "CPU per record, this process" counts the service's side (building the rows, Brotli wherever it ran, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
       : `The PostgreSQL writer was not measured: ${server.why ?? 'no server'}.`,
     ...(server.url
       ? ['', '| case | Brotli | request thread per record | event loop busy per record | event loop thread CPU per record | CPU per record, this process | records per second | stored per record | process RSS after the case |', '|---|---|---:|---:|---:|---:|---:|---:|---:|', ...pgRows]

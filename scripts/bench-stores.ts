@@ -15,11 +15,11 @@ import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { dropPostgresDatabase, freshPostgresDatabase } from '../test/support/postgres.js';
-import startPostgres from '../test/support/postgres-server.js';
 import { f } from './bench/numbers.js';
 import { cpuMs } from './bench/proc.js';
 import { load, SECONDS, startService, stop, TMP, warm } from './bench/processes.js';
 import { fixture } from './bench/synthetic.js';
+import { benchPostgres } from './bench/postgres.js';
 import { writeSection } from './bench/report.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? '3');
@@ -93,10 +93,10 @@ async function main(): Promise<void> {
   if (!existsSync('dist/main.js')) throw new Error('run npm run build first (npm run bench:stores does)');
   const bodyFile = join(TMP, 'seed-a.json');
   writeFileSync(bodyFile, JSON.stringify(fixture('seed-a.order-sign.json')));
-  const given = process.env['BENCH_DATABASE_URL']?.trim();
-  const stopPostgres = given ? () => undefined : await startPostgres();
-  const server = given ?? process.env['ITCDS_TEST_POSTGRES_URL'] ?? '';
-  if (!given && server.startsWith('unavailable: ')) throw new Error(`no PostgreSQL to measure: ${server}`);
+  const postgres = await benchPostgres();
+  const stopPostgres = () => postgres.stop();
+  if (postgres.url === undefined) throw new Error(`no PostgreSQL to measure: ${postgres.why ?? 'none'}`);
+  const server = postgres.url;
   const rows: string[] = [];
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   writeSection('stores', [
     '## Where the state is kept, over HTTP (`npm run bench:stores`)',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, Node ${process.version}; seed A order-sign with full prefetch against the production build without the embedded EHR, one process, unauthenticated (development mode), log level info to a pipe; autocannon, 10 connections, ${SECONDS} s per run after ${WARM_CALLS} warm-up calls, load generator in its own process; the two configurations alternated ${ROUNDS} times, each run on a fresh service and a fresh store. PostgreSQL: ${given ? 'the server of BENCH_DATABASE_URL' : "a throw-away cluster of Debian's PostgreSQL on loopback, on the same 2 cores"}. "Main thread CPU per call" is the CPU the service's event loop thread used over the run divided by the calls made, "process CPU per call" adds its other threads (the audit writer's, the collector's); both from /proc in 10 ms ticks; the PostgreSQL server's own CPU, on the same cores, is in neither. "Audit rows" counts the rows the run left after the service stopped, its warm-up calls taken off: at least one per answered call, or the run fails.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, Node ${process.version}; seed A order-sign with full prefetch against the production build without the embedded EHR, one process, unauthenticated (development mode), log level info to a pipe; autocannon, 10 connections, ${SECONDS} s per run after ${WARM_CALLS} warm-up calls, load generator in its own process; the two configurations alternated ${ROUNDS} times, each run on a fresh service and a fresh store. PostgreSQL: ${postgres.described}. "Main thread CPU per call" is the CPU the service's event loop thread used over the run divided by the calls made, "process CPU per call" adds its other threads (the audit writer's, the collector's); both from /proc in 10 ms ticks; the PostgreSQL server's own CPU, on the same cores, is in neither. "Audit rows" counts the rows the run left after the service stopped, its warm-up calls taken off: at least one per answered call, or the run fails.`,
     '',
     '| store | req/s | p50 ms | p99 ms | main thread CPU per call | process CPU per call | calls answered | audit rows |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:audit-read`: how long reading the audit log takes once it is large, for each way staff read it (a
+ * patient's calls, one request, one hook instance, a time range, a page deep in the log), in SQLite and in
+ * PostgreSQL. A SQLite read runs on the event loop that also answers the hooks, so its time is time every hook call
+ * waits. Each database is filled with BENCH_AUDIT_ROWS calls (seed A's request and the service's answer, so rows
+ * are the size the service writes), first with the indexes and statements of before session 32, then indexed as the
+ * service now does at start (timed: the one-time cost of the upgrade), then read again. Bounded: a fixed number of
+ * reads per shape, in a temporary file and a throw-away database. Writes its table between markers in
+ * docs/benchmarks.md.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { loadPipeline } from '../src/pipeline.js';
+import { auditStore, fromInvocationRow, INSERT_INVOCATION, invocationValues, packBody } from '../src/store/audit-store.js';
+import type { InvocationFilter, InvocationRecord, InvocationRow } from '../src/store/audit-store.js';
+import { openPrivateDatabase } from '../src/store/database.js';
+import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
+import { openSharedDatabase } from '../src/store/postgres.js';
+import { dropPostgresDatabase, freshPostgresDatabase } from '../test/support/postgres.js';
+import { answeredCall } from './bench/calls.js';
+import { f } from './bench/numbers.js';
+import { benchPostgres } from './bench/postgres.js';
+import { writeSection } from './bench/report.js';
+import { fixture } from './bench/synthetic.js';
+
+const ROWS = Number(process.env['BENCH_AUDIT_ROWS'] ?? '200000');
+/** Patients the calls are spread over (40 calls each at the default size). */
+const PATIENTS = 5000;
+const READS = 15;
+const START = Date.parse('2026-01-01T00:00:00Z');
+const MINUTE = 60_000;
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Parameters<typeof openSharedDatabase>[1];
+
+/** The n-th call of the filled log: one a minute, patients in turn. */
+function nth(i: number): InvocationRecord {
+  return {
+    receivedAt: new Date(START + i * MINUTE), requestId: `req-${String(i)}`, serviceId: 'intrathecal-order-sign', hook: 'order-sign',
+    hookInstance: `hi-${String(i)}`, patientId: `p${String(i % PATIENTS)}`, client: 'https://bench-ehr.example', status: 200, ms: 1,
+    packs: 'intrathecal@bench', delivered: true,
+  };
+}
+
+/** The ways staff read the log. */
+const deep = Math.floor(ROWS * 0.1);
+const SHAPES: [string, InvocationFilter][] = [
+  ['the newest page', { limit: 50 }],
+  ["a patient's newest page", { patientId: 'p7', limit: 50 }],
+  ['a patient with no calls', { patientId: 'nobody', limit: 50 }],
+  ['one request', { requestId: `req-${String(deep)}`, limit: 50 }],
+  ['one hook instance', { hookInstance: `hi-${String(deep)}`, limit: 50 }],
+  ['a page 90 % deep', { before: { at: new Date(START + deep * MINUTE), id: deep + 1 }, limit: 50 }],
+  ["a patient's calls in a month", { patientId: 'p7', since: new Date(START + deep * MINUTE), until: new Date(START + (deep + 43_200) * MINUTE), limit: 50 }],
+];
+
+/** Median and slowest of READS reads, in ms, after one unmeasured read. */
+async function timed(read: () => Promise<unknown[]> | unknown[]): Promise<string> {
+  await read();
+  const ms: number[] = [];
+  for (let i = 0; i < READS; i++) {
+    const start = performance.now();
+    await read();
+    ms.push(performance.now() - start);
+  }
+  ms.sort((a, b) => a - b);
+  return `${f(ms[Math.floor(READS / 2)] ?? 0, 2)} / ${f(ms.at(-1) ?? 0, 2)}`;
+}
+
+/** The single statement SQLite's store used for every filter before session 32 (kept here only to measure it). */
+const BEFORE_STATEMENT = `SELECT * FROM hook_invocation
+  WHERE (:patient IS NULL OR patient_id = :patient) AND (:instance IS NULL OR hook_instance = :instance)
+    AND (:request IS NULL OR request_id = :request) AND (:service IS NULL OR service_id = :service)
+    AND (:since IS NULL OR received_at >= :since) AND (:until IS NULL OR received_at < :until)
+    AND (:beforeAt IS NULL OR (received_at <= :beforeAt AND (received_at < :beforeAt OR id < :beforeId)))
+  ORDER BY received_at DESC, id DESC LIMIT :limit`;
+
+function beforeParameters(q: InvocationFilter): Record<string, SQLInputValue> {
+  return {
+    patient: q.patientId ?? null, instance: q.hookInstance ?? null, request: q.requestId ?? null, service: q.serviceId ?? null,
+    since: q.since?.toISOString() ?? null, until: q.until?.toISOString() ?? null,
+    beforeAt: q.before?.at.toISOString() ?? null, beforeId: q.before?.id ?? null, limit: q.limit,
+  };
+}
+
+/** The indexes a log had before session 32: the patient's by id, none by request. */
+const OLD_INDEXES = ['DROP INDEX hook_invocation_patient_time', 'DROP INDEX hook_invocation_request', 'CREATE INDEX hook_invocation_patient ON hook_invocation (patient_id, id)'];
+
+async function sqlite(bodies: [Buffer | null, Buffer | null]): Promise<{ before: string[]; after: string[]; indexing: string; size: string }> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'itcds-bench-audit-read-'));
+  const path = join(dir, 'audit.sqlite');
+  const open = (): DatabaseSync => openPrivateDatabase(path, 'NORMAL').db;
+  try {
+    const db = open();
+    auditStore(db);
+    const insert = db.prepare(INSERT_INVOCATION);
+    db.exec('BEGIN');
+    for (let i = 0; i < ROWS; i++) insert.run(...invocationValues(nth(i)).slice(0, 11), ...bodies);
+    db.exec('COMMIT');
+    for (const statement of OLD_INDEXES) db.exec(statement);
+    const old = db.prepare(BEFORE_STATEMENT);
+    const before: string[] = [];
+    for (const [, q] of SHAPES) before.push(await timed(() => (old.all(beforeParameters(q)) as unknown as InvocationRow[]).map(fromInvocationRow)));
+    db.close();
+    const started = performance.now();
+    const indexed = open();
+    const store = auditStore(indexed);
+    const indexing = f((performance.now() - started) / 1000, 2);
+    const after: string[] = [];
+    for (const [, q] of SHAPES) after.push(await timed(() => store.search(q)));
+    indexed.close();
+    return { before, after, indexing, size: f(statSync(path).size / 1e9, 2) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgres(server: string, bodies: [Buffer | null, Buffer | null]): Promise<{ before: string[]; after: string[]; indexing: string; size: string }> {
+  const url = await freshPostgresDatabase(server);
+  try {
+    const first = openSharedDatabase(url, quiet);
+    await first.ready;
+    await first.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // One row with the bodies, then the rest made by the server from it (the bodies' bytes shared, as they are alike).
+      const one = nth(0);
+      await client.query(`INSERT INTO hook_invocation (received_at, request_id, service_id, hook, hook_instance, patient_id, client, status, ms, packs, delivered, request, response)
+        SELECT $1::timestamptz + i * interval '1 minute', 'req-' || i, $2, $3, 'hi-' || i, 'p' || (i % ${String(PATIENTS)}), $4, 200, 1, $5, true, $6, $7
+        FROM generate_series(0, ${String(ROWS - 1)}) i`, [one.receivedAt, one.serviceId, one.hook, one.client, one.packs, ...bodies]);
+      for (const statement of OLD_INDEXES) await client.query(statement);
+      await client.query('VACUUM ANALYZE hook_invocation');
+      const measure = async (): Promise<{ rows: string[]; close: () => Promise<void>; ms: number }> => {
+        const started = performance.now();
+        const shared = openSharedDatabase(url, quiet);
+        await shared.ready;
+        const ms = performance.now() - started;
+        const store = postgresAuditStore(shared);
+        const rows: string[] = [];
+        for (const [, q] of SHAPES) rows.push(await timed(() => store.search(q)));
+        return { rows, close: () => shared.close(), ms };
+      };
+      // Before: the indexes of before session 32 (its statements were already these), read through a pool of its
+      // own, since opening the shared database would index the log first.
+      const pool = new pg.Pool({ connectionString: url });
+      const beforeStore = postgresAuditStore({ ready: Promise.resolve(), run: (_what, work) => work(pool), close: () => pool.end() });
+      const before: string[] = [];
+      for (const [, q] of SHAPES) before.push(await timed(() => beforeStore.search(q)));
+      await pool.end();
+      const after = await measure();
+      await after.close();
+      const size = await client.query<{ bytes: string }>("SELECT pg_total_relation_size('hook_invocation') AS bytes");
+      return { before, after: after.rows, indexing: f(after.ms / 1000, 2), size: f(Number(size.rows[0]?.bytes ?? 0) / 1e9, 2) };
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await dropPostgresDatabase(url, server);
+  }
+}
+
+async function main(): Promise<void> {
+  const { pipeline } = loadPipeline(loadConfig({ ...process.env, NODE_ENV: 'development' }));
+  const call = await answeredCall(pipeline, fixture('seed-a.order-sign.json'), new Date('2026-11-20T15:00:00Z'));
+  const bodies: [Buffer | null, Buffer | null] = [packBody(call.request), packBody(call.response)];
+  const lite = await sqlite(bodies);
+  process.stdout.write(`SQLite: ${JSON.stringify(lite)}\n`);
+  const server = await benchPostgres();
+  let pgResult: Awaited<ReturnType<typeof postgres>> | undefined;
+  try {
+    if (server.url) pgResult = await postgres(server.url, bodies);
+    process.stdout.write(`PostgreSQL: ${JSON.stringify(pgResult ?? server.why)}\n`);
+  } finally {
+    server.stop();
+  }
+  const cell = (r: typeof lite | undefined, side: 'before' | 'after', i: number): string => (r ? r[side][i] ?? '' : 'not measured');
+  writeSection('audit-read', [
+    '## Reading a large audit log (`npm run bench:audit-read`)',
+    '',
+    `Run ${new Date().toISOString().slice(0, 10)} on ${String(os.cpus().length)} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${f(ROWS)} calls in the log, one a minute over ${f(PATIENTS)} patients, each row seed A's request and the service's answer (${f(((bodies[0]?.length ?? 0) + (bodies[1]?.length ?? 0)) / 1024, 1)} KB stored); SQLite file ${lite.size} GB${pgResult ? `, PostgreSQL table ${pgResult.size} GB (${server.described})` : `; PostgreSQL not measured: ${server.why ?? 'no server'}`}. Each cell is the median / slowest of ${String(READS)} reads of a page of up to 50 calls through the store (the bodies decompressed and parsed), in ms, with the file or table in the page cache. A SQLite read runs on the event loop: for that long no hook call is answered. "Before" is the log as session 31 left it: SQLite's single statement for every filter, and both databases' indexes of then (the patient's by id, none by request); "now" is after the service's start has indexed it (the one-time cost is the last row).`,
+    '',
+    '| read | SQLite before | SQLite now | PostgreSQL before | PostgreSQL now |',
+    '|---|---:|---:|---:|---:|',
+    ...SHAPES.map(([name], i) => `| ${name} | ${cell(lite, 'before', i)} | ${cell(lite, 'after', i)} | ${cell(pgResult, 'before', i)} | ${cell(pgResult, 'after', i)} |`),
+    `| opening the log the first time after the upgrade (indexing it), s | | ${lite.indexing} | | ${pgResult?.indexing ?? 'not measured'} |`,
+  ]);
+}
+
+await main();
