@@ -23,6 +23,7 @@ import type { AuditRead, AuditStore, PageCursor, StoredInvocation, StoredRead } 
 import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
+import { sendPage } from './send-page.js';
 import type { CurrentReaders } from './readers.js';
 
 /** What the audit routes need. */
@@ -158,8 +159,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     await attempt('allowed', rows.length);
     const last = rows.length < limit ? undefined : rows.at(-1);
     const next = nextLink(req, last && { at: new Date(timeOf(last)), id: last.id });
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ entries: rows, ...(next ? { next } : {}) });
+    await sendPage(res, rows, next);
   };
 
   router.get('/hook-invocations', read(['patient', 'hookInstance', 'requestId', 'service', 'since', 'until'], (row: StoredInvocation) => row.receivedAt, (q, page) => {

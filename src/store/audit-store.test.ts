@@ -1,9 +1,10 @@
-import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import { freshPostgresDatabase } from '../../test/support/postgres.js';
+import { turnsDuring } from '../../test/support/turns.js';
 import { auditStore } from './audit-store.js';
 import type { AuditStore, InvocationRecord } from './audit-store.js';
 import { openPrivateDatabase } from './database.js';
@@ -167,6 +168,19 @@ describe.each(backends)('audit store in %s', (_name, open) => {
 });
 
 describe('audit store in SQLite', () => {
+  it('unpacks a page of 200 seed-sized calls over several turns of the event loop, so hook calls are answered meanwhile', async () => {
+    const { store } = freshStore();
+    const request = readFileSync('fhir-fixtures/requests/seed-a.order-sign.json', 'utf8');
+    for (let i = 0; i < 200; i++) await store.record(invocation({ requestId: `r${String(i)}`, request }));
+    const { result, turns } = await turnsDuring(() => store.search({ limit: 200 }));
+    expect(result).toHaveLength(200);
+    expect(result[0]?.request).toEqual(JSON.parse(request));
+    // Decompressing and parsing 400 bodies: tens of milliseconds here, so many turns of 2 ms; at once, at most one.
+    // (Only SQLite's is counted: PostgreSQL's rows arrive over a socket in many turns anyway, so a count cannot tell
+    // whether its unpacking, the same mapInTurns, yields too.)
+    expect(turns).toBeGreaterThanOrEqual(3);
+  });
+
   it('is in the file: a second connection reads what the first wrote', async () => {
     const { store, path } = freshStore();
     await store.record(invocation({}));

@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import { invocationsQuery, readsQuery } from './audit-query.js';
 import type { Dialect } from './audit-query.js';
 import { BUSY_TIMEOUT_MS, settled } from './database.js';
+import { mapInTurns } from './in-turns.js';
 
 /** One hook invocation as it is recorded. */
 export interface InvocationRecord {
@@ -308,10 +309,12 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditS
     record: (e) => settled(() => {
       insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response));
     }),
-    search: (f) => settled(() => {
+    search: async (f) => {
       const q = invocationsQuery(f, SQLITE_DIALECT);
-      return (db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as InvocationRow[]).map(fromInvocationRow);
-    }),
+      const rows = await settled(() => db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as InvocationRow[]);
+      // Unpacking a page of 200 seed-sized calls takes tens of ms: in turns, so hook calls are answered meanwhile.
+      return mapInTurns(rows, fromInvocationRow);
+    },
     recordRead: (r) => settled(() => {
       insertRead.run(r.at.toISOString(), r.reader ?? null, r.address, r.outcome, r.query, r.rows);
     }),

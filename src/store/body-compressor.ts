@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { BROTLI_OPTIONS, packBody } from './audit-store.js';
+import { mapInTurns } from './in-turns.js';
 
 /** A body as recorded (the bytes received or the answer's JSON), or none. */
 export type Body = string | Uint8Array | undefined;
@@ -23,9 +24,6 @@ export interface BodyCompressor {
   close(): Promise<void>;
 }
 
-/** How long compressing may hold the event loop in one turn, in ms, before it lets the waiting calls in. */
-const TURN_BUDGET_MS = 2;
-
 /**
  * Compresses on the event loop, bodies up to TURN_BUDGET_MS per turn, so that a large batch never holds the thread
  * for long. One body per turn was too slow: a turn of a saturated service also runs the calls whose input arrived
@@ -34,18 +32,7 @@ const TURN_BUDGET_MS = 2;
  * compression itself (per seed A record, event loop 219 us with it against 178 us so; bench:audit, session 30).
  */
 export const compressHere: BodyCompressor = {
-  async compress(bodies) {
-    const out: (Buffer | null)[] = [];
-    let turnStart = performance.now();
-    for (const body of bodies) {
-      if (performance.now() - turnStart > TURN_BUDGET_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        turnStart = performance.now();
-      }
-      out.push(packBody(body));
-    }
-    return out;
-  },
+  compress: (bodies) => mapInTurns(bodies, packBody),
   close: () => Promise.resolve(),
 };
 

@@ -11,6 +11,7 @@ import { fromInvocationRow, READ_COLUMNS } from './audit-store.js';
 import { compressHere } from './body-compressor.js';
 import type { BodyCompressor } from './body-compressor.js';
 import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
+import { mapInTurns } from './in-turns.js';
 import { insertRows, inTransaction, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
@@ -89,7 +90,7 @@ export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompr
     search: (f: InvocationFilter) => shared.run('audit search', async (pool) => {
       const q = invocationsQuery(f, POSTGRES_DIALECT);
       const result = await pool.query<PgInvocationRow>(q.sql, q.values);
-      return result.rows.map(toInvocation);
+      return mapInTurns(result.rows, toInvocation);
     }),
     recordRead: (r) => shared.run('audit read record', (pool) =>
       insertRows(pool, 'audit_read', READ_COLUMNS, [[r.at, orNull(r.reader), pgText(r.address), r.outcome, pgText(r.query), r.rows]])
