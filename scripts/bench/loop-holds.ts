@@ -1,17 +1,50 @@
 /**
- * How long serving one response holds the event loop: a real HTTP server in this process answers a client in
- * another process (so the client's own reading is not counted), while a ticker beside it notes the longest gap
- * between two turns of the loop. That gap is how long a hook call arriving meanwhile would have waited.
+ * How long some work holds the event loop: a ticker beside it notes the longest gap between two turns of the loop,
+ * which is how long a hook call arriving meanwhile would have waited. For a response, a real HTTP server in this
+ * process answers a client in another process (so the client's own reading is not counted).
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** One response: the whole answer's time and the longest hold of the loop while it was made, both in ms. */
+/** One piece of work: its whole time and the longest hold of the loop while it ran, both in ms. */
 export interface Hold {
   readonly totalMs: number;
   readonly longestMs: number;
+}
+
+/** Starts a ticker; `stop` ends it and says what it saw. */
+function ticker(): { stop(): Hold } {
+  const started = performance.now();
+  let last = started;
+  let longest = 0;
+  let running = true;
+  const tick = (): void => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    stop: () => {
+      running = false;
+      const end = performance.now();
+      return { totalMs: end - started, longestMs: Math.max(longest, end - last) };
+    },
+  };
+}
+
+/**
+ * The longest hold of the event loop while some work in this process is under way.
+ * @param work - the work.
+ * @returns its times.
+ */
+export async function holdDuring(work: () => Promise<unknown>): Promise<Hold> {
+  const watch = ticker();
+  await work();
+  return watch.stop();
 }
 
 /**
@@ -23,21 +56,8 @@ export interface Hold {
 export async function loopHolds(times: number, respond: (res: ServerResponse) => Promise<void>): Promise<Hold[]> {
   const holds: Hold[] = [];
   const server = createServer((_req, res) => {
-    const started = performance.now();
-    let last = started;
-    let longest = 0;
-    let running = true;
-    const tick = (): void => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-      if (running) setImmediate(tick);
-    };
-    setImmediate(tick);
-    res.on('finish', () => {
-      running = false;
-      holds.push({ totalMs: performance.now() - started, longestMs: Math.max(longest, performance.now() - last) });
-    });
+    const watch = ticker();
+    res.on('finish', () => holds.push(watch.stop()));
     void respond(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import { freshPostgresDatabase } from '../../test/support/postgres.js';
 import { turnsDuring } from '../../test/support/turns.js';
-import { auditStore } from './audit-store.js';
+import { auditStore, BODIES, INSERT_INVOCATION, invocationValues, packBody } from './audit-store.js';
 import type { AuditStore, InvocationRecord } from './audit-store.js';
 import { openPrivateDatabase } from './database.js';
 import { postgresAuditStore } from './postgres-audit-store.js';
@@ -21,7 +21,7 @@ afterEach(async () => {
 function freshStore(path = join(mkdtempSync(join(tmpdir(), 'itcds-audit-')), 'audit.sqlite')) {
   const { db } = openPrivateDatabase(path, 'NORMAL');
   opened.push(db);
-  return { store: auditStore(db), path };
+  return { store: auditStore(db), path, db };
 }
 
 /** The two backends, on real servers: a SQLite file, and a database of its own on the run's PostgreSQL. */
@@ -165,9 +165,33 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     expect(await store.reads({ limit: 10 })).toEqual([]);
   });
 
+  it('prunes more rows than one statement deletes, in both tables, and counts them all', async () => {
+    const store = await open();
+    for (let i = 0; i < 120; i++) await store.record(invocation({ requestId: `old-${String(i)}`, receivedAt: new Date(Date.UTC(2020, 0, 1, 0, i)) }));
+    for (let i = 0; i < 60; i++) await store.recordRead({ at: new Date(Date.UTC(2020, 0, 2, 0, i)), reader: 'x', address: 'a', outcome: 'allowed', query: 'q', rows: 1 });
+    await store.record(invocation({ requestId: 'new', receivedAt: new Date('2026-11-20T00:00:00Z') }));
+    expect(await store.prune(new Date('2026-01-01T00:00:00Z'))).toBe(180);
+    expect((await store.search({ limit: 500 })).map((r) => r.requestId)).toEqual(['new']);
+    expect(await store.reads({ limit: 500 })).toEqual([]);
+  });
+
 });
 
 describe('audit store in SQLite', () => {
+  it('prunes in small statements over several turns of the event loop, so hook calls are answered meanwhile', async () => {
+    const { store, db } = freshStore();
+    const bodies = [packBody(readFileSync('fhir-fixtures/requests/seed-a.order-sign.json')), packBody('{"cards":[]}')];
+    const insert = db.prepare(INSERT_INVOCATION);
+    db.exec('BEGIN');
+    for (let i = 0; i < 5000; i++) insert.run(...invocationValues(invocation({ requestId: `old-${String(i)}`, receivedAt: new Date(Date.UTC(2020, 0, 1, 0, i)) })).slice(0, BODIES), ...bodies);
+    db.exec('COMMIT');
+    const { result, turns } = await turnsDuring(() => store.prune(new Date('2026-01-01T00:00:00Z')));
+    expect(result).toBe(5000);
+    // 100 statements of 50 seed-sized rows, tens of ms here, so many turns of 2 ms; one statement would hold the
+    // loop throughout.
+    expect(turns).toBeGreaterThanOrEqual(3);
+  });
+
   it('unpacks a page of 200 seed-sized calls over several turns of the event loop, so hook calls are answered meanwhile', async () => {
     const { store } = freshStore();
     const request = readFileSync('fhir-fixtures/requests/seed-a.order-sign.json', 'utf8');

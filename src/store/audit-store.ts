@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { invocationsQuery, readsQuery } from './audit-query.js';
 import type { Dialect } from './audit-query.js';
 import { BUSY_TIMEOUT_MS, settled } from './database.js';
-import { mapInTurns } from './in-turns.js';
+import { inTurns, mapInTurns } from './in-turns.js';
 
 /** One hook invocation as it is recorded. */
 export interface InvocationRecord {
@@ -230,6 +230,13 @@ export function fromInvocationRow(r: InvocationRow): StoredInvocation {
   };
 }
 
+/**
+ * Rows deleted per statement when pruning, each its own transaction, in turns of the event loop: one statement for a
+ * six-hour prune of 25,000 seed-sized calls held the loop 0.9 s; chunks of 50 take 0.2 ms at the median and 4.5 ms
+ * at the longest (session 32, by hand), plus the WAL checkpoint SQLite runs every 1,000 pages written (20-30 ms).
+ */
+const PRUNE_CHUNK = 50;
+
 /** How long a process opening the log waits for another that is indexing it (a one-time change, see below). */
 const INDEXING_WAIT_MS = 600_000;
 
@@ -303,8 +310,10 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditS
   db.exec('CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)');
   const insert = db.prepare(INSERT_INVOCATION);
   const insertRead = db.prepare(`INSERT INTO audit_read (${READ_COLUMNS.join(', ')}) VALUES (${READ_COLUMNS.map(() => '?').join(', ')})`);
-  const pruneInvocations = db.prepare('DELETE FROM hook_invocation WHERE received_at < ?');
-  const pruneReads = db.prepare('DELETE FROM audit_read WHERE at < ?');
+  const prunes = [
+    db.prepare(`DELETE FROM hook_invocation WHERE id IN (SELECT id FROM hook_invocation WHERE received_at < ? LIMIT ${String(PRUNE_CHUNK)})`),
+    db.prepare(`DELETE FROM audit_read WHERE id IN (SELECT id FROM audit_read WHERE at < ? LIMIT ${String(PRUNE_CHUNK)})`),
+  ];
   return {
     record: (e) => settled(() => {
       insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response));
@@ -322,17 +331,17 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditS
       const q = readsQuery(f, SQLITE_DIALECT);
       return db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as StoredRead[];
     }),
-    prune: (before) => settled(() => {
+    prune: async (before) => {
       const at = before.toISOString();
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        const deleted = Number(pruneInvocations.run(at).changes) + Number(pruneReads.run(at).changes);
-        db.exec('COMMIT');
-        return deleted;
-      } catch (err) {
-        db.exec('ROLLBACK');
-        throw err;
+      let deleted = 0;
+      for (const prune of prunes) {
+        await inTurns(() => {
+          const changes = Number(prune.run(at).changes);
+          deleted += changes;
+          return changes < PRUNE_CHUNK;
+        });
       }
-    }),
+      return deleted;
+    },
   };
 }
