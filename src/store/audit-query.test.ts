@@ -136,14 +136,19 @@ describe('reading the audit log in PostgreSQL', () => {
     // This connection stands for the first instance: it holds the schema's advisory lock, as its indexing does.
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(4216732907)');
-    const second = openSharedDatabase(url, captureLog().log, { timeoutMs: 500 });
+    const second = openSharedDatabase(url, captureLog().log, { timeoutMs: 500, retryAfterS: 1 });
     closing.push(() => second.close());
     let ready = false;
     void second.ready.then(() => (ready = true), () => undefined);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(ready).toBe(false);
+    // Meanwhile a call that needs the database gets 503 after the usual timeout rather than waiting for the index.
+    await expect(second.run('a hook call', () => Promise.resolve('ran'))).rejects.toMatchObject({ status: 503 });
     await client.query('COMMIT');
     await second.ready;
+    // After the Retry-After the 503 named (1 s here), the next call reaches the database.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await expect(second.run('a hook call', () => Promise.resolve('ran'))).resolves.toBe('ran');
   });
 
   it('indexes a log made before session 32 once, saying so, and keeps its rows', async () => {

@@ -246,7 +246,8 @@ export const SQLITE_DIALECT: Dialect = { placeholder: () => '?', text: (v) => v,
 /**
  * The indexes the log is read by: time (a page, a range, the prune), patient then time, request, hook instance (each
  * also holds the row id, SQLite's own). A log written before session 32 had the patient's by id and none by request;
- * adding them reads the whole table once (1.2 s for 200,000 seed-sized calls here), so that is announced, done in
+ * adding them reads the whole table once (0.2 s for 200,000 seed-sized calls here, 1.2 s on a file whose rows were
+ * still in its WAL; bench:audit-read), so that is announced, done in
  * one transaction, and the other processes opening the file meanwhile wait for it (up to INDEXING_WAIT_MS) instead
  * of failing after the usual busy timeout.
  */

@@ -226,7 +226,14 @@ export function openSharedDatabase(url: string, log: Logger, options: SharedData
   // An idle connection the server closed (a restart, a failover) is reported here; unhandled, it would end the process.
   pool.on('error', (err) => log.warn({ err: describe(err) }, 'shared database: an idle connection was lost; the next call opens another'));
   const ready = createSchema(url, timeout, log);
-  ready.catch(() => undefined);
+  let made = false;
+  ready.then(() => (made = true), () => undefined);
+  // A call does not wait for the tables longer than for any statement: the first start after an upgrade may be
+  // building an index on a large audit log, and a database that hangs while they are made must not hang the calls.
+  const tablesMade = (): Promise<void> => made ? Promise.resolve() : new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('its tables are still being made (an index on a large audit log, built once after an upgrade)')), timeout);
+    ready.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
   const unavailable = () => serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', retryAfterS);
   // Until when calls answer 503 at once (performance.now()), and whether a call is trying the database meanwhile.
   let downUntil: number | undefined;
@@ -238,7 +245,7 @@ export function openSharedDatabase(url: string, log: Logger, options: SharedData
       const probe = downUntil !== undefined;
       trying = probe;
       try {
-        await ready;
+        await tablesMade();
         const result = await work(pool);
         if (probe) log.info({ what }, 'shared database (DATABASE_URL) reachable again');
         downUntil = undefined;
