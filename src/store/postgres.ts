@@ -231,7 +231,7 @@ export function openSharedDatabase(url: string, log: Logger, options: SharedData
   // A call does not wait for the tables longer than for any statement: the first start after an upgrade may be
   // building an index on a large audit log, and a database that hangs while they are made must not hang the calls.
   const tablesMade = (): Promise<void> => made ? Promise.resolve() : new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('its tables are still being made (an index on a large audit log, built once after an upgrade)')), timeout);
+    const timer = setTimeout(() => reject(new Error('its tables are not made yet: the database is slow to answer, or an index on a large audit log is being built (once, after an upgrade)')), timeout);
     ready.then(resolve, reject).finally(() => clearTimeout(timer));
   });
   const unavailable = () => serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', retryAfterS);
