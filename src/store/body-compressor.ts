@@ -25,11 +25,12 @@ export interface BodyCompressor {
 }
 
 /**
- * Compresses on the event loop, bodies up to TURN_BUDGET_MS per turn, so that a large batch never holds the thread
- * for long. One body per turn was too slow: a turn of a saturated service also runs the calls whose input arrived
- * meanwhile, so the writer fell behind, its queue filled, and seven of ten records were not written (bench:stores,
- * session 31; a unit test holds the budget: 5-6 busy turns for 200 seed-sized bodies, 199 one per turn). Synchronously: zlib's asynchronous call cost the thread more than the
- * compression itself (per seed A record, event loop 219 us with it against 178 us so; bench:audit, session 30).
+ * Compresses on the event loop, a couple of milliseconds of bodies per turn (in-turns.ts), so that a large batch
+ * never holds the thread for long. One body per turn was too slow: a turn of a saturated service also runs the calls
+ * whose input arrived meanwhile, so the writer fell behind, its queue filled, and seven of ten records were not
+ * written (bench:stores, session 31; a unit test holds the budget: 5-6 busy turns for 200 seed-sized bodies, 199 one
+ * per turn). Synchronously: zlib's asynchronous call cost the thread more than the compression itself (per seed A
+ * record, event loop 219 us with it against 178 us so; bench:audit, session 30).
  */
 export const compressHere: BodyCompressor = {
   compress: (bodies) => mapInTurns(bodies, packBody),
