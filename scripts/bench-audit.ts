@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
     server.url
-      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${server.described}, a database of its own per case, with the pool's defaults. "Brotli" says where the bodies were compressed: in the worker thread the service uses, or on the event loop one record per turn (what the service did before session 31), as a comparison. "CPU per record, this process" counts the service's side (building the rows, Brotli wherever it ran, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
+      ? `The same records through the PostgreSQL writer (\`DATABASE_URL\`), into ${server.described}, a database of its own per case, with the pool's defaults. "Brotli" says where the bodies were compressed: in the worker thread the service uses, or on the event loop a couple of milliseconds per turn (the fallback should the worker stop), as a comparison. "CPU per record, this process" counts the service's side (building the rows, Brotli wherever it ran, the driver); the database server's own CPU is not in it. "Records per second" is the writer's pace with ${BURST} posted at a time and waited for, not a ceiling.`
       : `The PostgreSQL writer was not measured: ${server.why ?? 'no server'}.`,
     ...(server.url
       ? ['', '| case | Brotli | request thread per record | event loop busy per record | event loop thread CPU per record | CPU per record, this process | records per second | stored per record | process RSS after the case |', '|---|---|---:|---:|---:|---:|---:|---:|---:|', ...pgRows]

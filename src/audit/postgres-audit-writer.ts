@@ -1,7 +1,8 @@
 /**
  * Writes audit records to the shared PostgreSQL database (DATABASE_URL) off the request path. The request thread
- * only queues the record; one loop at a time takes everything queued, has the bodies compressed on the thread pool
- * and inserts them in one transaction, so under load the batches grow instead of the round trips multiplying.
+ * only queues the record; one loop at a time takes everything queued, has the bodies compressed (in a worker thread,
+ * body-compressor.ts) and inserts them in one transaction, so under load the batches grow instead of the round trips
+ * multiplying.
  *
  * - `idle()` settles once everything queued before it is written or given up: a read through this instance sees
  *   every call this instance answered before the read. (Calls another instance answered appear once its own writer

@@ -99,14 +99,16 @@ const AUDIT_READS: TableCopy = {
 /** A row's identity: its time in ms and its identifying columns' values. */
 const identity = (time: Date, key: readonly unknown[]): string => JSON.stringify([time.getTime(), ...key]);
 
+/** One column's value among a row's values (in the order of the table's columns). */
+const cell = (t: TableCopy, values: readonly unknown[], column: string): unknown => values[t.columns.indexOf(column)];
+
 /** How many of each identity PostgreSQL holds among the chunk's candidates. */
 async function present(client: pg.PoolClient, t: TableCopy, chunk: readonly unknown[][]): Promise<Map<string, number>> {
-  const col = (name: string): number => t.columns.indexOf(name);
-  const times = chunk.map((v) => (v[col(t.time)] as Date).getTime());
+  const times = chunk.map((v) => (cell(t, v, t.time) as Date).getTime());
   const narrow = t.key[0] ?? t.time;
   const found = await client.query<Record<string, unknown>>(
     `SELECT ${[t.time, ...t.key].join(', ')} FROM ${t.table} WHERE ${t.time} BETWEEN $1 AND $2 AND ${narrow} = ANY($3)`,
-    [new Date(Math.min(...times)), new Date(Math.max(...times)), [...new Set(chunk.map((v) => v[col(narrow)]))]]
+    [new Date(Math.min(...times)), new Date(Math.max(...times)), [...new Set(chunk.map((v) => cell(t, v, narrow)))]]
   );
   const counts = new Map<string, number>();
   for (const row of found.rows) {
@@ -120,7 +122,6 @@ async function copyTable(db: DatabaseSync | undefined, shared: SharedDatabase, t
   const exists = db?.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t.table);
   if (db === undefined || exists === undefined) return { copied: 0, present: 0 };
   const select = db.prepare(`SELECT * FROM ${t.table} WHERE id > ? ORDER BY id LIMIT ?`);
-  const col = (name: string): number => t.columns.indexOf(name);
   let copied = 0;
   let already = 0;
   for (let after = 0; ; ) {
@@ -132,7 +133,7 @@ async function copyTable(db: DatabaseSync | undefined, shared: SharedDatabase, t
       inTransaction(pool, async (client) => {
         const counts = await present(client, t, chunk);
         const missing = chunk.filter((v) => {
-          const id = identity(v[col(t.time)] as Date, t.key.map((k) => v[col(k)] ?? null));
+          const id = identity(cell(t, v, t.time) as Date, t.key.map((k) => cell(t, v, k) ?? null));
           const left = counts.get(id) ?? 0;
           if (left > 0) counts.set(id, left - 1);
           return left === 0;

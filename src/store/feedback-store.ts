@@ -5,7 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
 import { settled } from './database.js';
-import { inTransaction, pgJson, pgText } from './postgres.js';
+import { insertRows, inTransaction, pgJson, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
 /** A stored feedback item. */
@@ -38,8 +38,6 @@ type PgRow = Omit<Row, 'received_at'> & { received_at: Date };
 /** The columns of `feedback` besides its id, in the order of a row's values (both databases). */
 export const FEEDBACK_COLUMNS = ['service_id', 'card_uuid', 'outcome', 'accepted_suggestions', 'override_reason', 'outcome_timestamp', 'received_at'] as const;
 
-const INSERT = `INSERT INTO feedback (${FEEDBACK_COLUMNS.join(', ')})`;
-
 /** How a database takes text and JSON: SQLite as they are, PostgreSQL without NUL characters. */
 interface Encoding {
   readonly text: (value: string) => string;
@@ -48,7 +46,7 @@ interface Encoding {
 
 const AS_IS: Encoding = { text: (value) => value, json: (value) => JSON.stringify(value) };
 
-/** The values of one item's row, in the order of INSERT's columns. */
+/** The values of one item's row, in the order of FEEDBACK_COLUMNS. */
 function rowValues(serviceId: string, item: FeedbackItem, receivedAt: Date, encode: Encoding): [string, string, string, string | null, string | null, string, string] {
   return [
     encode.text(serviceId),
@@ -90,7 +88,7 @@ export function feedbackStore(db: DatabaseSync): FeedbackStore {
     received_at TEXT NOT NULL
   )`);
   db.exec('CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid)');
-  const insert = db.prepare(`${INSERT} VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const insert = db.prepare(`INSERT INTO feedback (${FEEDBACK_COLUMNS.join(', ')}) VALUES (${FEEDBACK_COLUMNS.map(() => '?').join(', ')})`);
   const selectAll = db.prepare('SELECT * FROM feedback ORDER BY id');
   const selectService = db.prepare('SELECT * FROM feedback WHERE service_id = ? ORDER BY id');
   return {
@@ -121,9 +119,7 @@ export function postgresFeedbackStore(shared: SharedDatabase): FeedbackStore {
   return {
     save: (serviceId, items, receivedAt) =>
       shared.run('feedback save', (pool) =>
-        inTransaction(pool, async (client) => {
-          for (const item of items) await client.query(`${INSERT} VALUES ($1, $2, $3, $4, $5, $6, $7)`, rowValues(serviceId, item, receivedAt, { text: pgText, json: pgJson }));
-        })
+        inTransaction(pool, (client) => insertRows(client, 'feedback', FEEDBACK_COLUMNS, items.map((item) => rowValues(serviceId, item, receivedAt, { text: pgText, json: pgJson }))))
       ),
     list: (serviceId) =>
       shared.run('feedback list', async (pool) => {
