@@ -152,11 +152,48 @@ async function sqlite(bodies: [Buffer | null, Buffer | null]): Promise<{ before:
   }
 }
 
-async function postgres(server: string, bodies: [Buffer | null, Buffer | null]): Promise<{ before: string[]; after: string[]; indexing: string; size: string }> {
+/** An instance of the version before, still running during the upgrade: it inserts a call every 20 ms. */
+const WRITE_EVERY_MS = 20;
+
+/**
+ * Inserts a small call every WRITE_EVERY_MS on a connection of its own until `work` settles.
+ * @returns the slowest insert, in ms, and how many there were.
+ */
+async function insertsDuring(url: string, work: Promise<unknown>): Promise<{ slowestMs: number; inserts: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let settled = false;
+  void work.finally(() => (settled = true));
+  let slowestMs = 0;
+  let inserts = 0;
+  try {
+    while (!settled) {
+      const start = performance.now();
+      await client.query("INSERT INTO hook_invocation (received_at, request_id, service_id, client, ms, packs, delivered) VALUES (now(), 'old-instance', 's', 'c', 1, 'p', true)");
+      slowestMs = Math.max(slowestMs, performance.now() - start);
+      inserts += 1;
+      await new Promise((resolve) => setTimeout(resolve, WRITE_EVERY_MS));
+    }
+  } finally {
+    await client.end();
+  }
+  return { slowestMs, inserts };
+}
+
+/** The indexes session 32 added, built as its start built them: plainly, in one transaction. */
+async function plainBuild(client: pg.Client): Promise<void> {
+  await client.query('BEGIN');
+  await client.query('CREATE INDEX hook_invocation_patient_time ON hook_invocation (patient_id, received_at, id)');
+  await client.query('CREATE INDEX hook_invocation_request ON hook_invocation (request_id)');
+  await client.query('DROP INDEX hook_invocation_patient');
+  await client.query('COMMIT');
+}
+
+async function postgres(server: string, bodies: [Buffer | null, Buffer | null]): Promise<{ before: string[]; after: string[]; indexing: string; tablesS: string; plainWrite: string; concurrentWrite: string; size: string }> {
   const url = await freshPostgresDatabase(server);
   try {
     const first = openSharedDatabase(url, quiet);
-    await first.ready;
+    await first.indexed;
     await first.close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -171,21 +208,28 @@ async function postgres(server: string, bodies: [Buffer | null, Buffer | null]):
       // Before: the indexes of before session 32 (its statements were already these), read through a pool of its
       // own, since opening the shared database would index the log first.
       const pool = new pg.Pool({ connectionString: url });
-      const beforeStore = postgresAuditStore({ ready: Promise.resolve(), run: (_what, work) => work(pool), close: () => pool.end() });
+      const beforeStore = postgresAuditStore({ ready: Promise.resolve(), indexed: Promise.resolve(), run: (_what, work) => work(pool), close: () => pool.end() });
       const before: string[] = [];
       for (const [, q] of SHAPES) before.push(await timed(() => beforeStore.search(q)));
       await pool.end();
-      // Now: opened as the service opens it, which indexes the log first (timed), then read again.
+      // Session 32's start built them plainly, which stops every insert until the build is done: measured, then undone.
+      const plain = await insertsDuring(url, plainBuild(client));
+      for (const statement of OLD_INDEXES) await client.query(statement);
+      // Now: opened as the service opens it: the tables at once (timed), then the indexes built concurrently while
+      // the inserts go on (timed), then read again.
       const started = performance.now();
       const shared = openSharedDatabase(url, quiet);
       await shared.ready;
+      const tablesS = f((performance.now() - started) / 1000, 2);
+      const concurrent = await insertsDuring(url, shared.indexed);
       const indexing = f((performance.now() - started) / 1000, 2);
       const store = postgresAuditStore(shared);
       const after: string[] = [];
       for (const [, q] of SHAPES) after.push(await timed(() => store.search(q)));
       await shared.close();
       const size = await client.query<{ bytes: string }>("SELECT pg_total_relation_size('hook_invocation') AS bytes");
-      return { before, after, indexing, size: f(Number(size.rows[0]?.bytes ?? 0) / 1e9, 2) };
+      const write = (w: { slowestMs: number; inserts: number }): string => `${f(w.slowestMs, 1)} (${String(w.inserts)} insert${w.inserts === 1 ? '' : 's'})`;
+      return { before, after, indexing, tablesS, plainWrite: write(plain), concurrentWrite: write(concurrent), size: f(Number(size.rows[0]?.bytes ?? 0) / 1e9, 2) };
     } finally {
       await client.end();
     }
@@ -218,6 +262,13 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|',
     ...SHAPES.map(([name], i) => `| ${name} | ${cell(lite, 'before', i)} | ${cell(lite, 'after', i)} | ${cell(pgResult, 'before', i)} | ${cell(pgResult, 'after', i)} |`),
     `| opening the log the first time after the upgrade (indexing it), s | | ${lite.indexing} | | ${pgResult?.indexing ?? 'not measured'} |`,
+    '',
+    `PostgreSQL's one-time indexing, with another connection inserting a small call every ${String(WRITE_EVERY_MS)} ms meanwhile (an instance of the version before, still running during a rolling upgrade). Session 32's start built the indexes plainly, in its schema transaction, and every insert waited for the whole build; since session 33 the tables are made first (${pgResult?.tablesS ?? 'not measured'} s here, after which the instance answers) and the indexes are built concurrently (\`CREATE INDEX CONCURRENTLY\`, \`src/store/postgres-schema.ts\`), which lets the inserts through.`,
+    '',
+    '| indexes built, PostgreSQL | slowest insert meanwhile, ms |',
+    '|---|---:|',
+    `| plainly, in one transaction (session 32) | ${pgResult?.plainWrite ?? 'not measured'} |`,
+    `| concurrently (now) | ${pgResult?.concurrentWrite ?? 'not measured'} |`,
     '',
     `A page of ${String(PAGE)} calls (the most \`_count\` allows, ${lite.pageMb} MB of JSON) served over HTTP from the SQLite log to a client in another process, ${String(READS)} times: the median of the whole answer's time / the median of the longest time the event loop was held while it was made (a ticker beside it notes the longest gap between two turns; a hook call arriving then waits that long). Before session 32 the page was read, unpacked and serialised at once (\`res.json\`); now it is unpacked and written an entry at a time, at most about 2 ms per turn (\`src/audit/send-page.ts\`). PostgreSQL's unpacking and serialising are the same code.`,
     '',

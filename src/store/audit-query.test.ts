@@ -114,7 +114,7 @@ describe('reading the audit log in PostgreSQL', () => {
     const url = await freshPostgresDatabase();
     const shared = openSharedDatabase(url, log);
     closing.push(() => shared.close());
-    await shared.ready;
+    await shared.indexed;
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     closing.push(() => client.end());
@@ -131,9 +131,10 @@ describe('reading the audit log in PostgreSQL', () => {
     expect(plan).not.toMatch(/Seq Scan/);
   });
 
-  it('makes an instance starting while another indexes the log wait, past the statement timeout', async () => {
+  it('makes an instance starting while another holds the schema lock wait, past the statement timeout', async () => {
     const { url, client } = await database();
-    // This connection stands for the first instance: it holds the schema's advisory lock, as its indexing does.
+    // This connection stands for an instance of a version before session 33, which held the schema's advisory lock
+    // while it built indexes in its transaction.
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(4216732907)');
     const second = openSharedDatabase(url, captureLog().log, { timeoutMs: 500, retryAfterS: 1 });
@@ -151,25 +152,103 @@ describe('reading the audit log in PostgreSQL', () => {
     await expect(second.run('a hook call', () => Promise.resolve('ran'))).resolves.toBe('ran');
   });
 
-  it('indexes a log made before session 32 once, saying so, and keeps its rows', async () => {
-    const { url, client } = await database();
+  /** The log as a version before session 32 left it: the patient's index by id, none by request. */
+  async function makeOld(client: pg.Client): Promise<void> {
     await client.query('DROP INDEX hook_invocation_patient_time; DROP INDEX hook_invocation_request');
     await client.query('CREATE INDEX hook_invocation_patient ON hook_invocation (patient_id, id)');
+  }
+
+  async function indexesOf(client: pg.Client): Promise<string[]> {
+    const found = await client.query<{ name: string }>("SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'hook_invocation'::regclass AND i.indisvalid ORDER BY name");
+    return found.rows.map((r) => r.name);
+  }
+
+  const NOW_INDEXES = ['hook_invocation_instance', 'hook_invocation_patient_time', 'hook_invocation_pkey', 'hook_invocation_received', 'hook_invocation_request'];
+
+  it('indexes a log made before session 32 once, saying so, and keeps its rows', async () => {
+    const { url, client } = await database();
+    await makeOld(client);
     const { lines, log } = captureLog();
     const shared = openSharedDatabase(url, log);
     closing.push(() => shared.close());
+    // An empty log is indexed without a word.
+    await shared.indexed;
+    expect(lines.join('')).not.toMatch(/building/);
     await postgresAuditStore(shared).record(call);
-    expect(lines.join('')).not.toMatch(/indexing/);
-    // Rows in an old log: the next start indexes it.
-    await client.query('DROP INDEX hook_invocation_patient_time; DROP INDEX hook_invocation_request');
-    await client.query('CREATE INDEX hook_invocation_patient ON hook_invocation (patient_id, id)');
+    // Rows in an old log: the next start indexes it, and says which index and how long it took.
+    await makeOld(client);
     const next = captureLog();
     const reopened = openSharedDatabase(url, next.log);
     closing.push(() => reopened.close());
-    await reopened.ready;
-    expect(next.lines.join('')).toMatch(/indexing it by patient and by request, once/);
-    const indexes = (await client.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'hook_invocation' ORDER BY indexname")).rows.map((r) => r.indexname);
-    expect(indexes).toEqual(['hook_invocation_instance', 'hook_invocation_patient_time', 'hook_invocation_pkey', 'hook_invocation_received', 'hook_invocation_request']);
+    await reopened.indexed;
+    const said = next.lines.join('');
+    expect(said).toMatch(/"index":"hook_invocation_patient_time".*building a missing index, once, while the service answers/);
+    expect(said).toMatch(/"index":"hook_invocation_request","ms":\d+.*index built/);
+    expect(said).not.toMatch(/hook_invocation_received/);
+    expect(await indexesOf(client)).toEqual(NOW_INDEXES);
     expect((await postgresAuditStore(reopened).search({ patientId: 'p1', limit: 10 })).map((r) => r.requestId)).toEqual(['r1']);
+  });
+
+  it('answers, and lets instances of the version before go on writing, while it builds an index', async () => {
+    const { url, client } = await database();
+    await makeOld(client);
+    await client.query("INSERT INTO hook_invocation (received_at, request_id, service_id, client, ms, packs, delivered) VALUES (now(), 'r0', 's', 'c', 1, 'p', true)");
+    // A write of an instance still running, not yet committed: any build of an index on the table waits for it.
+    const running = new pg.Client({ connectionString: url });
+    await running.connect();
+    closing.push(() => running.end());
+    await running.query('BEGIN');
+    await running.query("INSERT INTO hook_invocation (received_at, request_id, service_id, client, ms, packs, delivered) VALUES (now(), 'r-open', 's', 'c', 1, 'p', true)");
+    const { lines, log } = captureLog();
+    const upgraded = openSharedDatabase(url, log, { timeoutMs: 2000 });
+    closing.push(() => upgraded.close());
+    // The new instance answers: its tables exist, and its calls do not wait for the build.
+    await upgraded.ready;
+    await postgresAuditStore(upgraded).record({ ...call, requestId: 'r-new' });
+    await expect.poll(() => lines.join(''), { timeout: 5000 }).toMatch(/building a missing index/);
+    // Another instance of the version before writes meanwhile. A plain CREATE INDEX would hold a lock that queues
+    // this insert behind it until the open write ends and the index is built; it would fail its lock timeout.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    closing.push(() => other.end());
+    await other.query("SET lock_timeout = '1s'");
+    await other.query("INSERT INTO hook_invocation (received_at, request_id, service_id, client, ms, packs, delivered) VALUES (now(), 'r-other', 's', 'c', 1, 'p', true)");
+    expect(await indexesOf(client)).not.toContain('hook_invocation_patient_time');
+    await running.query('COMMIT');
+    await upgraded.indexed;
+    expect(await indexesOf(client)).toEqual(NOW_INDEXES);
+    const requests = (await client.query<{ r: string }>('SELECT request_id AS r FROM hook_invocation ORDER BY request_id')).rows.map((row) => row.r);
+    expect(requests).toEqual(['r-new', 'r-open', 'r-other', 'r0']);
+  });
+
+  it('builds again an index that an interrupted build left unfinished', async () => {
+    const { url, client } = await database();
+    await client.query('DROP INDEX hook_invocation_request');
+    await client.query("INSERT INTO hook_invocation (received_at, request_id, service_id, client, ms, packs, delivered) VALUES (now(), 'same', 's', 'c', 1, 'p', true), (now(), 'same', 's', 'c', 1, 'p', true)");
+    // A concurrent build that fails leaves its index behind, invalid: here a unique one on duplicates.
+    await expect(client.query('CREATE UNIQUE INDEX CONCURRENTLY hook_invocation_request ON hook_invocation (request_id)')).rejects.toThrow(/could not create unique index/);
+    expect(await indexesOf(client)).not.toContain('hook_invocation_request');
+    const { lines, log } = captureLog();
+    const reopened = openSharedDatabase(url, log);
+    closing.push(() => reopened.close());
+    await reopened.indexed;
+    expect(lines.join('')).toMatch(/"index":"hook_invocation_request".*left this index unfinished; building it again/);
+    expect(await indexesOf(client)).toEqual(NOW_INDEXES);
+    const unique = await client.query<{ unique: boolean }>("SELECT indisunique AS unique FROM pg_index WHERE indexrelid = 'hook_invocation_request'::regclass");
+    expect(unique.rows[0]?.unique).toBe(false);
+  });
+
+  it('builds each index once when instances of the new version start together', async () => {
+    const { url, client } = await database();
+    await makeOld(client);
+    await client.query("INSERT INTO hook_invocation (received_at, request_id, service_id, client, ms, packs, delivered) SELECT now(), 'r' || i, 's', 'c', 1, 'p', true FROM generate_series(1, 20000) i");
+    const logs = [captureLog(), captureLog(), captureLog()];
+    const all = logs.map(({ log }) => openSharedDatabase(url, log));
+    closing.push(...all.map((db) => () => db.close()));
+    await Promise.all(all.map((db) => db.indexed));
+    const said = logs.flatMap((l) => l.lines);
+    expect(said.filter((line) => line.includes('building a missing index'))).toHaveLength(2);
+    expect(said.filter((line) => /"level":(40|50)/.test(line))).toEqual([]);
+    expect(await indexesOf(client)).toEqual(NOW_INDEXES);
   });
 });

@@ -1,13 +1,14 @@
 /**
  * The shared PostgreSQL database (DATABASE_URL), for state that several instances of the service must share:
  * feedback, the JWT replay store and the audit log. (SQLite's file is shared only by the processes of one machine.)
- * A pool of connections from `pg`; the tables are created at start when missing, under an advisory lock so that
- * instances starting together do not race. Any fault reaching the database answers 503 with Retry-After, never a 500, and
+ * A pool of connections from `pg`; the tables are created at start when missing, and the indexes built after them
+ * while the instance answers (postgres-schema.ts). Any fault reaching the database answers 503 with Retry-After, never a 500, and
  * is logged with its code and message only (never the statement's values).
  */
 import pg from 'pg';
 import { serviceUnavailable } from '../http/outcomes.js';
 import type { Logger } from '../log.js';
+import { buildIndexes, createTables } from './postgres-schema.js';
 
 /**
  * Seconds a caller is asked to wait when the database cannot be reached; for as long, later calls answer 503 at once
@@ -18,60 +19,6 @@ const RETRY_AFTER_S = 5;
 const TIMEOUT_MS = 5000;
 /** Connections per process when not configured (DATABASE_POOL_SIZE has the same default, the `pg` driver's own). */
 const DEFAULT_POOL_SIZE = 10;
-/** The advisory lock key under which the tables are created (any fixed 64-bit number of this service's own). */
-const SCHEMA_LOCK = 4_216_732_907;
-
-/** The tables, created when missing. */
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS feedback (
-    id BIGSERIAL PRIMARY KEY,
-    service_id TEXT NOT NULL,
-    card_uuid TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
-    accepted_suggestions JSONB,
-    override_reason JSONB,
-    outcome_timestamp TEXT NOT NULL,
-    received_at TIMESTAMPTZ NOT NULL
-  )`,
-  'CREATE INDEX IF NOT EXISTS feedback_card ON feedback (card_uuid)',
-  'CREATE TABLE IF NOT EXISTS jwt_seen (issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (issuer, jti))',
-  'CREATE INDEX IF NOT EXISTS jwt_seen_expiry ON jwt_seen (expires_at)',
-  // The audit log (postgres-audit-store.ts): as in SQLite, bodies Brotli-compressed.
-  `CREATE TABLE IF NOT EXISTS hook_invocation (
-    id BIGSERIAL PRIMARY KEY,
-    received_at TIMESTAMPTZ NOT NULL,
-    request_id TEXT NOT NULL,
-    service_id TEXT NOT NULL,
-    hook TEXT,
-    hook_instance TEXT,
-    patient_id TEXT,
-    client TEXT NOT NULL,
-    status INTEGER,
-    ms DOUBLE PRECISION NOT NULL,
-    packs TEXT NOT NULL,
-    delivered BOOLEAN NOT NULL,
-    request BYTEA,
-    response BYTEA
-  )`,
-  // Read by time, patient then time, request and hook instance (audit-query.ts); a log made before session 32 had
-  // the patient's index by id and none by request, and gets them here once (see createSchema).
-  'CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)',
-  'CREATE INDEX IF NOT EXISTS hook_invocation_patient_time ON hook_invocation (patient_id, received_at, id)',
-  'CREATE INDEX IF NOT EXISTS hook_invocation_request ON hook_invocation (request_id)',
-  'DROP INDEX IF EXISTS hook_invocation_patient',
-  'CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)',
-  `CREATE TABLE IF NOT EXISTS audit_read (
-    id BIGSERIAL PRIMARY KEY,
-    at TIMESTAMPTZ NOT NULL,
-    reader TEXT,
-    address TEXT NOT NULL,
-    outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'refused', 'invalid')),
-    query TEXT NOT NULL,
-    rows INTEGER NOT NULL
-  )`,
-  'CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)',
-];
-
 /** How the pool is shaped; tests shorten the waits. */
 export interface SharedDatabaseOptions {
   /** Connections this process may hold (DATABASE_POOL_SIZE). */
@@ -93,6 +40,11 @@ export interface SharedDatabase {
   run<T>(what: string, work: (pool: pg.Pool) => Promise<T>): Promise<T>;
   /** Settles when the tables exist; rejects when the database could not be reached or set up. */
   readonly ready: Promise<void>;
+  /**
+   * Settles when the indexes are built (by this instance or another), or building them failed (logged); never
+   * rejects. Calls do not wait for it: until then a read an index would serve reads the table instead.
+   */
+  readonly indexed: Promise<void>;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -171,34 +123,50 @@ export async function insertRows(client: pg.PoolClient | pg.Pool, table: string,
 }
 
 /**
- * Milliseconds the tables' creation may take, instead of TIMEOUT_MS: building an index on an existing audit log
- * reads the whole table once, and instances starting meanwhile wait for the advisory lock that long.
+ * Milliseconds the tables' creation may take, instead of TIMEOUT_MS: an instance of a version before session 33,
+ * still starting during a rolling upgrade, holds the schema's lock while it builds indexes in its transaction.
  */
 const SCHEMA_TIMEOUT_MS = 600_000;
 
-/** Creates the tables and indexes when missing, on a connection of its own whose statements may take SCHEMA_TIMEOUT_MS. */
-async function createSchema(url: string, connectTimeoutMs: number, log: Logger): Promise<void> {
+/** The schema's own connection, and what it does: the tables first, then the indexes (postgres-schema.ts). */
+interface SchemaWork {
+  /** Settles when the tables exist. */
+  readonly tables: Promise<void>;
+  /** Settles when the indexes are built, or building them failed (logged); never rejects. */
+  readonly indexes: Promise<void>;
+  /** Ends the connection, stopping a build under way (the next start finishes it). */
+  stop(): Promise<void>;
+}
+
+function makeSchema(url: string, connectTimeoutMs: number, log: Logger): SchemaWork {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: connectTimeoutMs, statement_timeout: SCHEMA_TIMEOUT_MS, query_timeout: SCHEMA_TIMEOUT_MS + 1000 });
   // A connection lost after it was made is reported here (and its query rejects); unhandled, it would end the process.
   client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-      const old = await client.query("SELECT 1 WHERE to_regclass('hook_invocation') IS NOT NULL AND to_regclass('hook_invocation_request') IS NULL");
-      if (old.rowCount === 1 && (await client.query('SELECT 1 FROM hook_invocation LIMIT 1')).rowCount === 1) {
-        log.info('audit log: indexing it by patient and by request, once; on a large log this takes a while');
-      }
-      for (const statement of SCHEMA) await client.query(statement);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  let stopped = false;
+  const tables = client.connect().then(() => createTables(client));
+  const indexes = tables
+    .then(
+      async () => {
+        // A build runs alongside the calls and lets writes through; on a large log it takes minutes, so no timeout.
+        await client.query('SET statement_timeout = 0');
+        await buildIndexes(client, log);
+      },
+      // The tables' failure is reported through `ready`.
+      () => undefined
+    )
+    .catch((err: unknown) => {
+      if (!stopped) log.error({ err: describe(err) }, 'shared database: building its indexes failed; reads that need them are slow until the next start builds them');
+    })
+    .finally(() => client.end().catch(() => undefined));
+  return {
+    tables,
+    indexes,
+    async stop() {
+      stopped = true;
+      await client.end().catch(() => undefined);
+      await indexes;
+    },
+  };
 }
 
 /**
@@ -225,13 +193,15 @@ export function openSharedDatabase(url: string, log: Logger, options: SharedData
   });
   // An idle connection the server closed (a restart, a failover) is reported here; unhandled, it would end the process.
   pool.on('error', (err) => log.warn({ err: describe(err) }, 'shared database: an idle connection was lost; the next call opens another'));
-  const ready = createSchema(url, timeout, log);
+  const schema = makeSchema(url, timeout, log);
+  const ready = schema.tables;
   let made = false;
   ready.then(() => (made = true), () => undefined);
-  // A call does not wait for the tables longer than for any statement: the first start after an upgrade may be
-  // building an index on a large audit log, and a database that hangs while they are made must not hang the calls.
+  // A call does not wait for the tables longer than for any statement: an instance of a version before session 33 may
+  // hold the schema's lock while it builds an index on a large audit log, and a database that hangs while they are
+  // made must not hang the calls.
   const tablesMade = (): Promise<void> => made ? Promise.resolve() : new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('its tables are not made yet: the database is slow to answer, or an index on a large audit log is being built (once, after an upgrade)')), timeout);
+    const timer = setTimeout(() => reject(new Error('its tables are not made yet: the database is slow to answer, or another instance holds the lock under which they are made')), timeout);
     ready.then(resolve, reject).finally(() => clearTimeout(timer));
   });
   const unavailable = () => serviceUnavailable('The service cannot reach its database, so the call was not processed (nothing was stored); retry shortly', retryAfterS);
@@ -258,6 +228,10 @@ export function openSharedDatabase(url: string, log: Logger, options: SharedData
         if (probe) trying = false;
       }
     },
-    close: () => pool.end(),
+    indexed: schema.indexes,
+    async close() {
+      await schema.stop();
+      await pool.end();
+    },
   };
 }
