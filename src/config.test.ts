@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -42,6 +45,24 @@ describe('loadConfig', () => {
     expect(loadConfig({}).databasePoolSize).toBe(10);
     expect(loadConfig({ DATABASE_POOL_SIZE: '4' }).databasePoolSize).toBe(4);
     expect(() => loadConfig({ DATABASE_POOL_SIZE: '0' })).toThrow(/DATABASE_POOL_SIZE/);
+  });
+
+  it("checks DATABASE_URL's TLS parameters before the driver reads them, naming the one refused and not the password", () => {
+    const ca = join(mkdtempSync(join(tmpdir(), 'itcds-ca-')), 'ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+    const tls = `postgres://cds:s3cret@db.example/cds?sslmode=verify-full&sslrootcert=${ca}`;
+    expect(loadConfig({ DATABASE_URL: tls }).databaseUrl).toBe(tls);
+    const refused = (url: string): string => {
+      try {
+        loadConfig({ DATABASE_URL: url });
+      } catch (err) {
+        return err instanceof ConfigError ? err.message : `not a ConfigError: ${String(err)}`;
+      }
+      return 'accepted';
+    };
+    expect(refused('postgres://cds:s3cret@db.example/cds?sslmode=allow')).toBe('DATABASE_URL: sslmode=allow is not one of disable, prefer, require, verify-ca, verify-full, no-verify');
+    expect(refused('postgres://cds:s3cret@db.example/cds?sslmode=verify-full&sslrootcert=/nowhere/ca.pem')).toBe('DATABASE_URL: sslrootcert=/nowhere/ca.pem cannot be read (ENOENT)');
+    expect(refused('postgres://cds:s3cret@db.example/cds?sslcert=/nowhere/c.pem&sslkey=/nowhere/c.key')).toBe('DATABASE_URL: sslcert=/nowhere/c.pem cannot be read (ENOENT)');
   });
 
   it.each([

@@ -2,6 +2,7 @@
  * One typed configuration, read once from the environment at start-up.
  * Every variable is documented in the README's configuration table; keep the two in step.
  */
+import { accessSync, constants } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -148,6 +149,9 @@ function readUrl(env: Env, name: string, fallback: string | undefined): string {
 }
 
 /** A PostgreSQL URL; the error never repeats the value, which holds a password. */
+/** The `sslmode` values the PostgreSQL driver (`pg`) acts on; libpq's `allow` it would treat as `verify-full`. */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
+
 function readDatabaseUrl(value: string): string {
   let url: URL;
   try {
@@ -156,6 +160,18 @@ function readDatabaseUrl(value: string): string {
     throw new ConfigError('DATABASE_URL is not a URL: use postgres://user:password@host:port/database');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`);
+  const mode = url.searchParams.get('sslmode');
+  if (mode !== null && !SSL_MODES.includes(mode)) throw new ConfigError(`DATABASE_URL: sslmode=${mode} is not one of ${SSL_MODES.join(', ')}`);
+  // The driver reads these files when it is given the URL, and would stop the start with a stack trace.
+  for (const parameter of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const file = url.searchParams.get(parameter);
+    if (file === null) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      throw new ConfigError(`DATABASE_URL: ${parameter}=${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  }
   return value;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Opening the stores the configuration names, with DATABASE_URL on the run's real PostgreSQL: the SQLite files the
- * service then leaves unread are named in a warning, so an operator who moved to PostgreSQL knows to copy them.
+ * service then leaves unread are named in a warning, so an operator who moved to PostgreSQL knows to copy them; a
+ * DATABASE_URL that reaches another machine without TLS is warned of.
  */
 import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,5 +30,26 @@ describe('opening the stores with DATABASE_URL', () => {
     expect(await opened({ store: true, audit: true })).toEqual(['["intrathecal-cds.sqlite","intrathecal-cds-audit.sqlite"]']);
     expect(await opened({ store: false, audit: true })).toEqual(['["intrathecal-cds-audit.sqlite"]']);
     expect(await opened({ store: false, audit: false })).toEqual([]);
+  });
+
+  it.each([
+    ['postgres://cds:s3cret@db.example/cds', true],
+    ['postgres://cds:s3cret@db.example/cds?sslmode=disable', true],
+    ['postgres://cds:s3cret@db.example/cds?sslmode=verify-full', false],
+    ['postgres://cds:s3cret@db.example/cds?ssl=true', false],
+    ['postgres://cds:s3cret@127.0.0.1:5432/cds', false],
+    ['postgres://cds:s3cret@[::1]:5432/cds', false],
+    ['postgres://cds:s3cret@localhost/cds', false],
+    ['postgres:///cds?host=/var/run/postgresql', false],
+    ['postgres://cds:s3cret@db.example/cds?host=/var/run/postgresql', false],
+    ['postgres://cds:s3cret@127.0.0.1/cds?host=db.example', true],
+  ])('warns of %s reaching another machine without TLS: %s', async (url, warned) => {
+    const captured = captureLog();
+    const stores = openStores(loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, STORE_PATH: ':memory:' }), captured.log);
+    // Not waited for: the address is not meant to be reached.
+    await stores.close();
+    const warnings = captured.lines.filter((l) => l.includes('without TLS'));
+    expect(warnings).toHaveLength(warned ? 1 : 0);
+    expect(captured.lines.join('')).not.toContain('s3cret');
   });
 });

@@ -43,8 +43,24 @@ function warnOfUnreadFiles(config: Config, log: Logger): void {
   if (files.length > 0) log.warn({ files }, 'DATABASE_URL is set, so these SQLite files (STORE_PATH, AUDIT_STORE_PATH) are not read: copy what they hold with npm run store:copy, then move them away');
 }
 
+/**
+ * Warns when DATABASE_URL reaches another machine without TLS: the audit log it carries holds patient data. Not
+ * refused: a private network or a local proxy that encrypts may be the deployment's choice.
+ */
+function warnOfPlainConnection(url: string, log: Logger): void {
+  const parsed = new URL(url);
+  const mode = parsed.searchParams.get('sslmode');
+  const ssl = parsed.searchParams.get('ssl');
+  const encrypted = (mode !== null && mode !== 'disable') || ssl === 'true' || ssl === '1';
+  // A `host` parameter overrides the URL's host for the driver; one starting with `/` is a Unix socket.
+  const host = parsed.searchParams.get('host') ?? parsed.hostname.replace(/^\[|\]$/g, '');
+  const local = host === '' || host.startsWith('/') || host === 'localhost' || host === '::1' || host.startsWith('127.');
+  if (!encrypted && !local) log.warn({ host }, 'DATABASE_URL reaches another machine without TLS, and the audit log it carries holds patient data: add sslmode=verify-full to it, with sslrootcert=<the CA certificate file> for a private CA');
+}
+
 function sharedStores(url: string, config: Config, log: Logger): Stores {
   warnOfUnreadFiles(config, log);
+  warnOfPlainConnection(url, log);
   const shared = openSharedDatabase(url, log, { poolSize: config.databasePoolSize });
   const compressor = compressInWorker(log);
   const audit = postgresAuditStore(shared, compressor);

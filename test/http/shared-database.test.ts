@@ -2,19 +2,21 @@
  * Two instances of the service behind one public URL, each with its own SQLite files (as on two machines) and one
  * DATABASE_URL on the run's real PostgreSQL server: a JWT one instance accepted is refused by the other, feedback
  * sent to one is kept where both read it, a call either answered is in the one audit log both read, and a database
- * that goes away answers 503, never a 500 or a 401. A
- * database that cannot be reached at start stops the service before it listens, without printing the password.
+ * that goes away answers 503, never a 500 or a 401. One instance reaches the database over TLS, verifying the server's
+ * certificate against the run's CA. A database that cannot be reached at start, or whose certificate is not trusted,
+ * stops the service before it listens, without printing the password.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, fixtureRequest, freePort, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 import { makeKey, signToken } from '../support/jwt.js';
 import type { TestKey } from '../support/jwt.js';
-import { dropPostgresDatabase, freshPostgresDatabase } from '../support/postgres.js';
+import { dropPostgresDatabase, freshPostgresDatabase, postgresCa } from '../support/postgres.js';
 
 const BASE = 'https://cds.test.example';
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
@@ -36,9 +38,10 @@ beforeAll(async () => {
   if (added.status !== 0) throw new Error(`audit:reader failed: ${added.stderr}`);
   readerToken = added.stdout.trim();
   url = await freshPostgresDatabase();
-  // STORE_PATH differs (the harness gives each its own file): only DATABASE_URL is shared.
-  const env = { NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', LOG_LEVEL: 'silent', DATABASE_URL: url, AUDIT_READERS_FILE: readersFile };
-  [a, b] = await Promise.all([startService(env), startService(env)]);
+  // STORE_PATH differs (the harness gives each its own file): only the database is shared. B reaches it over TLS.
+  const env = { NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', LOG_LEVEL: 'silent', AUDIT_READERS_FILE: readersFile };
+  const tls = `sslmode=verify-full&sslrootcert=${encodeURIComponent(postgresCa())}`;
+  [a, b] = await Promise.all([startService({ ...env, DATABASE_URL: `${url}?application_name=instance-a` }), startService({ ...env, DATABASE_URL: `${url}?${tls}&application_name=instance-b` })]);
 });
 afterAll(async () => {
   await Promise.all([a.stop(), b.stop()]);
@@ -59,6 +62,18 @@ describe('instances sharing DATABASE_URL', () => {
     const replayed = await call(b, 'POST', ORDER_SIGN, seed(), bearer(token));
     expect(replayed.status).toBe(401);
     expect((await call(b, 'POST', ORDER_SIGN, seed(), bearer(await signToken(key, { iss: ISS, aud: `${BASE}${ORDER_SIGN}` })))).status).toBe(200);
+  });
+
+  it('reach it over TLS when DATABASE_URL asks for it, and in the clear when it does not', async () => {
+    expect((await call(b, 'GET', '/audit/hook-invocations', undefined, bearer(readerToken))).status).toBe(200);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const found = await admin.query<{ name: string; ssl: boolean }>("SELECT DISTINCT a.application_name AS name, s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.datname = current_database() AND a.application_name LIKE 'instance-%' ORDER BY name");
+      expect(found.rows).toEqual([{ name: 'instance-a', ssl: false }, { name: 'instance-b', ssl: true }]);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('keep feedback sent to one where the other reads it', async () => {
@@ -110,5 +125,25 @@ describe('a DATABASE_URL that cannot be reached at start', () => {
     expect(out).toContain('intrathecal-cds did not start: DATABASE_URL: the database could not be reached or set up');
     expect(out).not.toContain('"listening"');
     expect(out).not.toContain('hunter2-not-printed');
+  });
+
+  it("stops the service when the server's certificate is not from a trusted CA, saying so", async () => {
+    const database = new URL(await freshPostgresDatabase());
+    database.password = 'hunter2-not-printed';
+    // verify-full without sslrootcert: the server's certificate must chain to Node's public CAs, which the run's does not.
+    database.search = 'sslmode=verify-full';
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, NODE_ENV: 'development', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: join(mkdtempSync(join(tmpdir(), 'itcds-')), 's.sqlite'), DATABASE_URL: database.toString() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(out).toMatch(/intrathecal-cds did not start: DATABASE_URL: the database could not be reached or set up: .*certificate/);
+    expect(out).not.toContain('"listening"');
+    expect(out).not.toContain('hunter2-not-printed');
+    expect(out).not.toMatch(/\n\s+at /);
   });
 });

@@ -15,6 +15,17 @@ export function postgresServerUrl(): string {
 }
 
 /**
+ * The CA certificate that signed the run's server certificate, for connecting with `sslmode=verify-full`.
+ * @returns its path.
+ */
+export function postgresCa(): string {
+  postgresServerUrl();
+  const ca = process.env['ITCDS_TEST_POSTGRES_CA'];
+  if (ca === undefined) throw new Error('the test run\'s PostgreSQL server has no CA certificate');
+  return ca;
+}
+
+/**
  * Creates an empty database.
  * @param server - the URL of a database on the server to create it on; the run's server by default.
  * @returns its URL.
