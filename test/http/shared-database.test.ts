@@ -110,17 +110,22 @@ describe('instances sharing DATABASE_URL', () => {
   });
 });
 
+/** Starts the service (src/main.ts) with a DATABASE_URL it should refuse; resolves with its exit code and output. */
+async function startRefused(databaseUrl: string): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, NODE_ENV: 'development', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: join(mkdtempSync(join(tmpdir(), 'itcds-')), 's.sqlite'), DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, out };
+}
+
 describe('a DATABASE_URL that cannot be reached at start', () => {
   it('stops the service before it listens, naming the variable and not the password', async () => {
-    const closed = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, NODE_ENV: 'development', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: join(mkdtempSync(join(tmpdir(), 'itcds-')), 's.sqlite'), DATABASE_URL: `postgres://itcds:hunter2-not-printed@127.0.0.1:${closed}/nothing` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, out } = await startRefused(`postgres://itcds:hunter2-not-printed@127.0.0.1:${await freePort()}/nothing`);
     expect(code).toBe(1);
     expect(out).toContain('intrathecal-cds did not start: DATABASE_URL: the database could not be reached or set up');
     expect(out).not.toContain('"listening"');
@@ -132,14 +137,7 @@ describe('a DATABASE_URL that cannot be reached at start', () => {
     database.password = 'hunter2-not-printed';
     // verify-full without sslrootcert: the server's certificate must chain to Node's public CAs, which the run's does not.
     database.search = 'sslmode=verify-full';
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, NODE_ENV: 'development', PORT: '0', EMBEDDED_FHIR: 'false', STORE_PATH: join(mkdtempSync(join(tmpdir(), 'itcds-')), 's.sqlite'), DATABASE_URL: database.toString() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, out } = await startRefused(database.toString());
     expect(code).toBe(1);
     expect(out).toMatch(/intrathecal-cds did not start: DATABASE_URL: the database could not be reached or set up: .*certificate/);
     expect(out).not.toContain('"listening"');
