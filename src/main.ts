@@ -35,8 +35,8 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  // A cluster worker is stopped by its primary disconnecting it (which closes its server): the audit writer first
-  // writes what it holds, then lets the process end.
+  // A cluster worker is stopped by its primary disconnecting it, which closes its server and waits for the calls
+  // under way: the audit writer then writes what it holds, and the process ends.
   if (cluster.isWorker) process.once('disconnect', () => void built.close());
   // The embedded EHR loads while the hook endpoints already answer; a failure to load it stops the service.
   try {
@@ -70,10 +70,21 @@ async function main(): Promise<void> {
       process.stderr.write(`worker ${worker.id} exited (${String(code)}); starting another\n`);
       cluster.fork();
     });
-    // Stop: let every worker close its server and finish, then leave.
+    // Stop: every worker closes its server, writes what its audit writer holds and exits; the primary leaves after
+    // the last, not once they are disconnected, so a supervisor that stops the service when the primary has gone
+    // (systemd's control group, a container) does not end a worker still writing its audit records.
+    let leaving = false;
     const stop = (): void => {
+      if (leaving) return;
+      leaving = true;
       stopping = true;
-      cluster.disconnect(() => process.exit(0));
+      let running = Object.keys(cluster.workers ?? {}).length;
+      if (running === 0) process.exit(0);
+      cluster.on('exit', () => {
+        running -= 1;
+        if (running === 0) process.exit(0);
+      });
+      cluster.disconnect();
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
