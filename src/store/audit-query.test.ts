@@ -12,6 +12,7 @@ import { auditStore, SQLITE_DIALECT } from './audit-store.js';
 import type { InvocationFilter, InvocationRecord } from './audit-store.js';
 import { openPrivateDatabase } from './database.js';
 import { POSTGRES_DIALECT, postgresAuditStore } from './postgres-audit-store.js';
+import { SCHEMA_LOCK } from './postgres-schema.js';
 import { openSharedDatabase } from './postgres.js';
 
 const opened: { close(): void }[] = [];
@@ -136,7 +137,7 @@ describe('reading the audit log in PostgreSQL', () => {
     // This connection stands for an instance of a version before session 33, which held the schema's advisory lock
     // while it built indexes in its transaction.
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(4216732907)');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
     const second = openSharedDatabase(url, captureLog().log, { timeoutMs: 500, retryAfterS: 1 });
     closing.push(() => second.close());
     let ready = false;

@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 /** The advisory lock key under which the tables are created (any fixed 64-bit number of this service's own). */
 export const SCHEMA_LOCK = 4_216_732_907;
 /** The advisory lock key held while one instance builds the indexes; another instance waits its turn by polling. */
-export const INDEX_LOCK = 4_216_732_908;
+const INDEX_LOCK = 4_216_732_908;
 /** How often an instance asks for INDEX_LOCK while another builds (a blocking wait could deadlock with the build). */
 const INDEX_LOCK_POLL_MS = 500;
 
@@ -58,7 +58,7 @@ const TABLES = [
 ];
 
 /** An index the service reads by. */
-export interface IndexDefinition {
+interface IndexDefinition {
   readonly name: string;
   readonly table: string;
   /** The indexed columns, as SQL. */
@@ -69,7 +69,7 @@ export interface IndexDefinition {
  * The indexes. The audit log is read by time, patient then time, request and hook instance (audit-query.ts); a log
  * made before session 32 had the patient's index by id (dropped below) and none by request.
  */
-export const INDEXES: readonly IndexDefinition[] = [
+const INDEXES: readonly IndexDefinition[] = [
   { name: 'feedback_card', table: 'feedback', columns: 'card_uuid' },
   { name: 'jwt_seen_expiry', table: 'jwt_seen', columns: 'expires_at' },
   { name: 'hook_invocation_received', table: 'hook_invocation', columns: 'received_at' },
