@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import { auditStore } from '../store/audit-store.js';
@@ -132,5 +133,72 @@ describe('audit writer', () => {
     expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['m1']);
     await writer.close();
     db.close();
+  });
+
+  describe('when the file refuses writes for a while', () => {
+    const quick = { busyTimeoutMs: 200, retryDelaysMs: [100, 200, 300] };
+    /** Another connection holding the file's write lock, as a VACUUM or another process's long write does. */
+    function lockFile(path: string): { release(): void } {
+      const locker = new DatabaseSync(path);
+      locker.exec('BEGIN IMMEDIATE');
+      return {
+        release: () => {
+          locker.exec('COMMIT');
+          locker.close();
+        },
+      };
+    }
+    const notWritten = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
+
+    it('keeps the refused records, and those after them, and writes them in order once it may', async () => {
+      const { path, db, store } = fresh();
+      const { lines, log } = captureLog();
+      const writer = auditWriter(store, path, log, quick);
+      const lock = lockFile(path);
+      writer.record(entry('held-1'));
+      writer.record(entry('held-2'));
+      await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
+      // A reader is not held while the file refuses writes.
+      await writer.idle();
+      writer.record(entry('later'));
+      lock.release();
+      await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['later', 'held-2', 'held-1']);
+      expect(notWritten(lines)).toEqual([]);
+      expect(lines.filter((l) => l.includes('refused a write'))).toHaveLength(1);
+      await writer.close();
+      db.close();
+    });
+
+    it('gives up on a batch once the waits have run out, logging its ids, and writes the next', async () => {
+      const { path, db, store } = fresh();
+      const { lines, log } = captureLog();
+      const writer = auditWriter(store, path, log, quick);
+      const lock = lockFile(path);
+      writer.record(entry('given-up'));
+      // Four attempts of 200 ms and waits of 600 ms in all.
+      await expect.poll(() => notWritten(lines).length, { timeout: 5000, interval: 50 }).toBe(1);
+      lock.release();
+      writer.record(entry('next'));
+      await writer.idle();
+      expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['next']);
+      expect(notWritten(lines)).toMatchObject([{ level: 50, requestIds: ['given-up'], err: { message: 'database is locked' } }]);
+      await writer.close();
+      db.close();
+    });
+
+    it('does not keep a record past MAX_QUEUED_BYTES meanwhile, nor try it on the request thread', async () => {
+      const { path, db, store } = fresh();
+      const { lines, log } = captureLog();
+      const writer = auditWriter(store, path, log, quick);
+      const lock = lockFile(path);
+      writer.record(entry('held'));
+      await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
+      writer.record({ ...entry('too-much'), response: `{"pad":"${'x'.repeat(MAX_QUEUED_BYTES)}"}` });
+      expect(notWritten(lines)).toMatchObject([{ requestIds: ['too-much'], err: { message: 'the audit queue is full while the file refuses writes' } }]);
+      lock.release();
+      await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['held']);
+      await writer.close();
+      db.close();
+    });
   });
 });

@@ -8,9 +8,14 @@
  * - `idle()` settles once everything posted before it is written (or has failed and been logged): a reader of the
  *   log sees every call answered before the read, however busy the service.
  * - `close()` waits for the worker to write what it holds, so a stopping service loses nothing.
- * - A write that fails is logged with its request ids. If the worker itself dies, the rows it held are logged as
- *   lost and later rows are written on the request thread, as they are for an in-memory log (`:memory:` is one
- *   connection's own database, which a worker cannot share) and while the worker is MAX_QUEUED_BYTES behind.
+ * - A write the file refuses for a while (locked past the busy timeout by a VACUUM or another process's long write,
+ *   a full disk, an I/O error) is tried again after each of RETRY_DELAYS_MS, the records after it waiting behind it;
+ *   meanwhile `idle()` settles at once (a reader is not held for it) and, past MAX_QUEUED_BYTES, a new record is
+ *   not kept (logged with its request id), so the service goes on answering. A write that still fails, or fails
+ *   for good (no such table), is logged with its request ids.
+ * - If the worker itself dies, the rows it held are logged as lost and later rows are written on the request
+ *   thread, as they are for an in-memory log (`:memory:` is one connection's own database, which a worker cannot
+ *   share) and while the worker is MAX_QUEUED_BYTES behind with every core busy.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -33,8 +38,23 @@ export interface AuditWriter {
  */
 export const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
-/** A message from the worker: a batch written, or a batch that failed. */
-type Report = { readonly written: number } | { readonly failed: readonly string[]; readonly message: string };
+/**
+ * Waits before each new attempt at a batch that was refused: about half a minute in all, for a PostgreSQL restart or
+ * failover, or a SQLite file locked or full for a while (each SQLite attempt also waits out its busy timeout).
+ */
+export const RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8000, 16000];
+
+/** SQLite's busy timeout in the worker: how long one attempt waits for a lock another connection holds. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** What the writer may be given besides its store, path and log (tests shorten the waits). */
+export interface AuditWriterOptions {
+  readonly retryDelaysMs?: readonly number[];
+  readonly busyTimeoutMs?: number;
+}
+
+/** A message from the worker: a batch written, a batch that failed, or a batch waiting to be tried again. */
+type Report = { readonly written: number } | { readonly failed: readonly string[]; readonly message: string } | { readonly retrying: string };
 
 /**
  * The worker: plain CommonJS run with `eval`, so it needs no build step or loader (as the FHIR definitions worker).
@@ -45,41 +65,74 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const { brotliCompressSync, constants } = require('node:zlib');
 const db = new DatabaseSync(workerData.path);
-db.exec('PRAGMA busy_timeout = 5000');
+db.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs);
 db.exec('PRAGMA synchronous = NORMAL');
 const insert = db.prepare(workerData.sql);
 const bodies = workerData.bodies;
+const retryDelays = workerData.retryDelaysMs;
+// SQLite's primary result codes that may pass: BUSY, LOCKED (another connection holds the file), IOERR, FULL.
+const TRANSIENT = new Set([5, 6, 10, 13]);
+// Rows whose bodies are compressed, oldest first, in the batches they were received in; the first may be waiting
+// to be tried again (attempt > 0).
+let batches = [];
 let queue = [];
+let attempt = 0;
+let timer;
 let scheduled = false;
 const quality = { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } };
 const pack = (text) => (text === null || text === undefined ? null : brotliCompressSync(text, quality));
-function flush() {
-  scheduled = false;
-  const batch = queue;
-  queue = [];
-  if (batch.length === 0) return;
-  const rows = batch.map((v) => [...v.slice(0, bodies), pack(v[bodies]), pack(v[bodies + 1])]);
+function write(rows) {
+  db.exec('BEGIN IMMEDIATE');
   try {
-    db.exec('BEGIN IMMEDIATE');
     for (const row of rows) insert.run(...row);
     db.exec('COMMIT');
-    parentPort.postMessage({ written: batch.length });
   } catch (err) {
     try { db.exec('ROLLBACK'); } catch {}
-    parentPort.postMessage({ failed: batch.map((v) => v[1]), message: String(err && err.message) });
+    throw err;
+  }
+}
+function flush(closing) {
+  scheduled = false;
+  if (queue.length > 0) {
+    batches.push(queue.map((v) => [...v.slice(0, bodies), pack(v[bodies]), pack(v[bodies + 1])]));
+    queue = [];
+  }
+  while (batches.length > 0) {
+    const rows = batches[0];
+    try {
+      write(rows);
+    } catch (err) {
+      const delay = retryDelays[attempt];
+      if (!closing && delay !== undefined && TRANSIENT.has(err.errcode & 0xff)) {
+        // Kept, with the batches after it, until it is written or the waits run out: a lock held longer than the
+        // busy timeout (a VACUUM, another process's long write) or a full disk may pass.
+        attempt += 1;
+        timer = setTimeout(() => { timer = undefined; flush(false); }, delay);
+        parentPort.postMessage({ retrying: String(err && err.message) });
+        return;
+      }
+      parentPort.postMessage({ failed: rows.map((v) => v[1]), message: String(err && err.message) });
+      batches.shift();
+      attempt = 0;
+      continue;
+    }
+    batches.shift();
+    attempt = 0;
+    parentPort.postMessage({ written: rows.length });
   }
 }
 parentPort.on('message', (message) => {
   if (message === 'close') {
-    flush();
+    if (timer !== undefined) clearTimeout(timer);
+    flush(true);
     db.close();
     parentPort.close();
     return;
   }
   queue.push(message);
-  if (!scheduled) {
+  if (!scheduled && timer === undefined) {
     scheduled = true;
-    setImmediate(flush);
+    setImmediate(() => flush(false));
   }
 });
 `;
@@ -99,13 +152,15 @@ function inline(store: AuditStore, log: Logger): (entry: InvocationRecord) => vo
  * @param store - the audit store (its tables exist; used directly for `:memory:` and after a worker failure).
  * @param path - AUDIT_STORE_PATH.
  * @param log - where failures are reported.
+ * @param options - the retry waits and the busy timeout.
  * @returns the writer.
  */
-export function auditWriter(store: AuditStore, path: string, log: Logger): AuditWriter {
+export function auditWriter(store: AuditStore, path: string, log: Logger, options: AuditWriterOptions = {}): AuditWriter {
   const write = inline(store, log);
   if (path === ':memory:') return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve() };
+  const workerData = { path, sql: INSERT_INVOCATION, bodies: BODIES, retryDelaysMs: options.retryDelaysMs ?? RETRY_DELAYS_MS, busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS };
   // execArgv: none of the parent's loaders (tsx, the test runner's): the worker is plain CommonJS and starts faster.
-  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { path, sql: INSERT_INVOCATION, bodies: BODIES } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData });
   // Records posted and not yet reported back, in order (reports come in the same order), and their bodies' bytes.
   let inFlight: { readonly requestId: string; readonly bytes: number }[] = [];
   let queuedBytes = 0;
@@ -117,10 +172,12 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
   let waiting: { upTo: number; resolve: () => void }[] = [];
   let alive = true;
   let closing = false;
+  // Whether a batch the file refused waits to be tried again.
+  let retrying = false;
   let fault: string | undefined;
   const settle = (): void => {
     waiting = waiting.filter((w) => {
-      if (w.upTo > reported) return true;
+      if (w.upTo > reported && !retrying) return true;
       w.resolve();
       return false;
     });
@@ -135,6 +192,13 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
     settle();
   };
   worker.on('message', (report: Report) => {
+    if ('retrying' in report) {
+      if (!retrying) log.warn({ err: { message: report.retrying } }, 'audit log file refused a write: its records are kept and tried again');
+      retrying = true;
+      settle();
+      return;
+    }
+    retrying = false;
     if ('failed' in report) {
       log.error({ requestIds: report.failed, err: { message: report.message } }, 'audit record not written');
       done(report.failed.length);
@@ -164,6 +228,12 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
       }
       const values: InvocationValues = invocationValues(entry);
       const bytes = (entry.request?.length ?? 0) + (entry.response?.length ?? 0);
+      if (queuedBytes + bytes > MAX_QUEUED_BYTES && retrying) {
+        // The file refuses writes: written here, the record would hold the request thread for the busy timeout and
+        // fail the same way. It is not kept, and the service goes on answering.
+        log.error({ requestIds: [entry.requestId], err: { message: 'the audit queue is full while the file refuses writes' } }, 'audit record not written');
+        return;
+      }
       if (queuedBytes + bytes > MAX_QUEUED_BYTES) {
         // The worker is behind (all cores busy): this record is written here, which slows the request thread down
         // to what the disk and the compressor carry, instead of queueing without bound.
@@ -179,7 +249,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger): Audit
     },
     idle() {
       const upTo = posted;
-      if (upTo <= reported) return Promise.resolve();
+      if (upTo <= reported || retrying) return Promise.resolve();
       // Awaited, the writer must keep the process open until it answers, as close() does.
       worker.ref();
       return new Promise((resolve) => waiting.push({ upTo, resolve }));

@@ -18,10 +18,7 @@ import type { Logger } from '../log.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
 import type { AuditWriter } from './audit-writer.js';
-import { MAX_QUEUED_BYTES } from './audit-writer.js';
-
-/** Waits before each new attempt at a failed batch: about half a minute in all, a restart or a failover. */
-const RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8000, 16000];
+import { MAX_QUEUED_BYTES, RETRY_DELAYS_MS } from './audit-writer.js';
 
 /** What the writer may be given besides its store and log (tests shorten the waits). */
 export interface PostgresWriterOptions {
