@@ -148,13 +148,17 @@ describe('audit writer', () => {
         },
       };
     }
-    const notWritten = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
-
-    it('keeps the refused records, and those after them, and writes them in order once it may', async () => {
+    /** A writer with short waits, its file locked. */
+    function refusing() {
       const { path, db, store } = fresh();
       const { lines, log } = captureLog();
       const writer = auditWriter(store, path, log, quick);
-      const lock = lockFile(path);
+      return { db, store, lines, writer, lock: lockFile(path) };
+    }
+    const notWritten = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
+
+    it('keeps the refused records, and those after them, and writes them in order once it may', async () => {
+      const { db, store, lines, writer, lock } = refusing();
       writer.record(entry('held-1'));
       writer.record(entry('held-2'));
       await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
@@ -170,10 +174,7 @@ describe('audit writer', () => {
     });
 
     it('gives up on a batch once the waits have run out, logging its ids, and writes the next', async () => {
-      const { path, db, store } = fresh();
-      const { lines, log } = captureLog();
-      const writer = auditWriter(store, path, log, quick);
-      const lock = lockFile(path);
+      const { db, store, lines, writer, lock } = refusing();
       writer.record(entry('given-up'));
       // Four attempts of 200 ms and waits of 600 ms in all.
       await expect.poll(() => notWritten(lines).length, { timeout: 5000, interval: 50 }).toBe(1);
@@ -187,10 +188,7 @@ describe('audit writer', () => {
     });
 
     it('does not keep a record past MAX_QUEUED_BYTES meanwhile, nor try it on the request thread', async () => {
-      const { path, db, store } = fresh();
-      const { lines, log } = captureLog();
-      const writer = auditWriter(store, path, log, quick);
-      const lock = lockFile(path);
+      const { db, store, lines, writer, lock } = refusing();
       writer.record(entry('held'));
       await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
       writer.record({ ...entry('too-much'), response: `{"pad":"${'x'.repeat(MAX_QUEUED_BYTES)}"}` });
