@@ -15,6 +15,18 @@ export const SCHEMA_LOCK = 4_216_732_907;
 const INDEX_LOCK = 4_216_732_908;
 /** How often an instance asks for INDEX_LOCK while another builds (a blocking wait could deadlock with the build). */
 const INDEX_LOCK_POLL_MS = 500;
+/**
+ * The driver's own wait for a build's answer, instead of the connection's (set for the tables): a build on a large
+ * log takes as long as it takes (the longest timer Node allows, about 24 days).
+ */
+const BUILD_WAIT_MS = 2_147_483_647;
+
+/** Runs a statement that builds or drops an index, as long as it takes. */
+async function build(client: pg.Client, text: string): Promise<void> {
+  // The driver reads a query's own `query_timeout` before the connection's; its types do not declare it.
+  const statement: pg.QueryConfig & { query_timeout: number } = { text, query_timeout: BUILD_WAIT_MS };
+  await client.query(statement);
+}
 
 /** The tables, created when missing. */
 const TABLES = [
@@ -122,12 +134,12 @@ async function buildIndex(client: pg.Client, index: IndexDefinition, log: Logger
   // never read; it is dropped and built again.
   if (state === 'unfinished') {
     log.warn({ index: index.name }, 'shared database: an earlier start left this index unfinished; building it again');
-    await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${index.name}`);
+    await build(client, `DROP INDEX CONCURRENTLY IF EXISTS ${index.name}`);
   }
   const populated = (await client.query(`SELECT 1 FROM ${index.table} LIMIT 1`)).rowCount === 1;
   if (populated) log.info({ index: index.name }, 'shared database: building a missing index, once, while the service answers; on a large table this takes a while');
   const started = performance.now();
-  await client.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${index.name} ON ${index.table} (${index.columns})`);
+  await build(client, `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${index.name} ON ${index.table} (${index.columns})`);
   if (populated) log.info({ index: index.name, ms: Math.round(performance.now() - started) }, 'shared database: index built');
 }
 
@@ -142,7 +154,7 @@ export async function buildIndexes(client: pg.Client, log: Logger): Promise<void
   try {
     for (const index of INDEXES) await buildIndex(client, index, log);
     for (const name of DROPPED) {
-      if ((await indexState(client, name)) !== 'missing') await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      if ((await indexState(client, name)) !== 'missing') await build(client, `DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [INDEX_LOCK]).catch(() => undefined);

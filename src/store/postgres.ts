@@ -2,8 +2,8 @@
  * The shared PostgreSQL database (DATABASE_URL), for state that several instances of the service must share:
  * feedback, the JWT replay store and the audit log. (SQLite's file is shared only by the processes of one machine.)
  * A pool of connections from `pg`; the tables are created at start when missing, and the indexes built after them
- * while the instance answers (postgres-schema.ts). Any fault reaching the database answers 503 with Retry-After, never a 500, and
- * is logged with its code and message only (never the statement's values).
+ * while the instance answers (postgres-schema.ts). Any fault reaching the database answers 503 with Retry-After,
+ * never a 500, and is logged with its code and message only (never the statement's values).
  */
 import pg from 'pg';
 import { serviceUnavailable } from '../http/outcomes.js';
@@ -134,7 +134,10 @@ interface SchemaWork {
   readonly tables: Promise<void>;
   /** Settles when the indexes are built, or building them failed (logged); never rejects. */
   readonly indexes: Promise<void>;
-  /** Ends the connection, stopping a build under way (the next start finishes it). */
+  /**
+   * Ends the connection. A build under way goes on in the server to its end, or stops there unfinished, which the
+   * next start builds again.
+   */
   stop(): Promise<void>;
 }
 
