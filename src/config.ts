@@ -148,10 +148,13 @@ function readUrl(env: Env, name: string, fallback: string | undefined): string {
   return raw.replace(/\/+$/, '');
 }
 
-/** A PostgreSQL URL; the error never repeats the value, which holds a password. */
 /** The `sslmode` values the PostgreSQL driver (`pg`) acts on; libpq's `allow` it would treat as `verify-full`. */
 const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
 
+/**
+ * A PostgreSQL URL, its TLS parameters checked; the error never repeats the whole value, which holds a password
+ * (only the parameter refused: an `sslmode`, or a certificate file's path).
+ */
 function readDatabaseUrl(value: string): string {
   let url: URL;
   try {

@@ -94,7 +94,9 @@ describe('WORKERS=2', () => {
     expect(errors).toMatch(/worker \d+ failed to start \(exit 1\); stopping the service/);
     expect(errors).not.toContain('starting another');
   }, 30_000);
+});
 
+describe('a service stopped under load', () => {
   it.each([1, 2])('keeps every call it answered in the audit log when stopped under load (WORKERS=%i)', async (workers) => {
     const storePath = tempStorePath();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -104,15 +106,16 @@ describe('WORKERS=2', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
-      let listening = 0;
-      child.stdout.on('data', (chunk: Buffer) => {
+      // Read until every process listens, then only drained: the service logs a line per call.
+      const onData = (chunk: Buffer): void => {
         out += chunk.toString();
         const ports = [...out.matchAll(/"port":(\d+)[^\n]*"msg":"listening"/g)].map((m) => Number(m[1]));
-        if (ports.length >= workers && listening === 0) {
-          listening = ports[0] ?? 0;
-          resolve(listening);
-        }
-      });
+        if (ports.length < workers) return;
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve(ports[0] ?? 0);
+      };
+      child.stdout.on('data', onData);
       void exited.then((code) => reject(new Error(`exited ${String(code)}`)));
     });
     // The workers' process ids (none with WORKERS=1): the service has stopped only once they have all exited.

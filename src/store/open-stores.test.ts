@@ -38,6 +38,7 @@ describe('opening the stores with DATABASE_URL', () => {
     ['postgres://cds:s3cret@db.example/cds?sslmode=verify-full', false],
     ['postgres://cds:s3cret@db.example/cds?ssl=true', false],
     ['postgres://cds:s3cret@127.0.0.1:5432/cds', false],
+    ['postgres://cds:s3cret@127.db.example/cds', true],
     ['postgres://cds:s3cret@[::1]:5432/cds', false],
     ['postgres://cds:s3cret@localhost/cds', false],
     ['postgres:///cds?host=/var/run/postgresql', false],

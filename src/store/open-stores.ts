@@ -54,7 +54,7 @@ function warnOfPlainConnection(url: string, log: Logger): void {
   const encrypted = (mode !== null && mode !== 'disable') || ssl === 'true' || ssl === '1';
   // A `host` parameter overrides the URL's host for the driver; one starting with `/` is a Unix socket.
   const host = parsed.searchParams.get('host') ?? parsed.hostname.replace(/^\[|\]$/g, '');
-  const local = host === '' || host.startsWith('/') || host === 'localhost' || host === '::1' || host.startsWith('127.');
+  const local = host === '' || host.startsWith('/') || host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
   if (!encrypted && !local) log.warn({ host }, 'DATABASE_URL reaches another machine without TLS, and the audit log it carries holds patient data: add sslmode=verify-full to it, with sslrootcert=<the CA certificate file> for a private CA');
 }
 
