@@ -240,6 +240,14 @@ const PRUNE_CHUNK = 50;
 /** How long a process opening the log waits for another that is indexing it (a one-time change, see below). */
 const INDEXING_WAIT_MS = 600_000;
 
+/**
+ * The busy timeout of the store's own connection once it is open. It runs on the event loop (staff reads and their
+ * records, the prune, the rare write on the request thread), so waiting out the usual 5 s for a lock another
+ * connection holds long (a VACUUM, another process's indexing) would hold every hook call as long; the worker's own
+ * transactions last milliseconds. Past it the read answers 503 (database.ts, `settled`).
+ */
+const EVENT_LOOP_BUSY_TIMEOUT_MS = 250;
+
 /** How SQLite takes a value: times as the ISO text they are stored as. */
 export const SQLITE_DIALECT: Dialect = { placeholder: () => '?', text: (v) => v, time: (d) => d.toISOString() };
 
@@ -309,6 +317,7 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditS
     rows INTEGER NOT NULL
   )`);
   db.exec('CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)');
+  db.exec(`PRAGMA busy_timeout = ${String(EVENT_LOOP_BUSY_TIMEOUT_MS)}`);
   const insert = db.prepare(INSERT_INVOCATION);
   const insertRead = db.prepare(`INSERT INTO audit_read (${READ_COLUMNS.join(', ')}) VALUES (${READ_COLUMNS.map(() => '?').join(', ')})`);
   const prunes = [

@@ -5,6 +5,7 @@
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { serviceUnavailable } from '../http/outcomes.js';
 
 /**
  * How durable a committed write is. `FULL`: it survives a crash of the process and of the machine (each commit
@@ -81,9 +82,14 @@ export function openPrivateDatabase(path: string, durability: Durability): { db:
   return { db: openDatabase(path, durability), openToOthers };
 }
 
+/** Seconds a caller is asked to wait when a file stays locked past the busy timeout. */
+const BUSY_RETRY_AFTER_S = 5;
+
 /**
  * A synchronous SQLite call as a store's promise (the stores' interfaces are promises, as PostgreSQL's must be): a
- * failure rejects instead of throwing.
+ * failure rejects instead of throwing. A file that stayed locked past the busy timeout (another connection's long
+ * write: a VACUUM, another process's one-time indexing) rejects with 503 and Retry-After, as an unreachable
+ * PostgreSQL does: nothing was done, and the call may be made again.
  * @param work - the call.
  * @returns its result, settled.
  */
@@ -91,6 +97,7 @@ export function settled<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (err) {
+    if (isBusy(err)) return Promise.reject(serviceUnavailable('The service\'s SQLite file is locked by another connection (a VACUUM, or another process\'s long write), so nothing was done; retry shortly', BUSY_RETRY_AFTER_S));
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }

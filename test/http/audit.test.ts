@@ -228,6 +228,33 @@ describe('when the audit log cannot be written or read', () => {
   });
 });
 
+describe('while another connection holds the audit file', () => {
+  it('answers a reader 503 with Retry-After within a moment, and goes on answering and recording hook calls', async () => {
+    // A real lock, as a VACUUM or another process's indexing holds it: the read's own record cannot be written.
+    const locker = new DatabaseSync(join(dirname(storePath), 'intrathecal-cds-audit.sqlite'));
+    locker.exec('BEGIN IMMEDIATE');
+    let released = false;
+    try {
+      const started = performance.now();
+      const refused = await read('/audit/hook-invocations');
+      // The event loop is held for the store's short busy timeout (250 ms), not the usual 5 s.
+      expect(performance.now() - started).toBeLessThan(2500);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(refused.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
+      expect(refused.text).not.toMatch(/SQLITE|at \w+ \(/);
+      expect((await sign(fixtureRequest('seed-a.order-sign.json'), 'while-locked')).status).toBe(200);
+      locker.exec('COMMIT');
+      released = true;
+      // The call's record waited in the writer, and is there once the file is free.
+      await vi.waitFor(async () => expect(entries(await read('/audit/hook-invocations?requestId=while-locked')).map((e) => e.requestId)).toEqual(['while-locked']));
+    } finally {
+      if (!released) locker.exec('COMMIT');
+      locker.close();
+    }
+  });
+});
+
 describe('a change to the readers file', () => {
   it('applies at the next read without a restart; a file it cannot use lets nobody in until fixed', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
