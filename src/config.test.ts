@@ -60,6 +60,9 @@ describe('loadConfig', () => {
       }
       return 'accepted';
     };
+    // A Unix socket with credentials before an empty host is not a URL; the error says how to write it, without it.
+    expect(refused('postgres://cds:s3cret@/cds?host=/run/postgresql')).toBe('DATABASE_URL is not a URL: use postgres://user:password@host:port/database, or for a Unix socket postgres:///database?host=/run/postgresql&user=name');
+    expect(loadConfig({ DATABASE_URL: 'postgres:///cds?host=/run/postgresql&user=cds' }).databaseUrl).toBe('postgres:///cds?host=/run/postgresql&user=cds');
     expect(refused('postgres://cds:s3cret@db.example/cds?sslmode=allow')).toBe('DATABASE_URL: sslmode=allow is not one of disable, prefer, require, verify-ca, verify-full, no-verify');
     expect(refused('postgres://cds:s3cret@db.example/cds?sslmode=verify-full&sslrootcert=/nowhere/ca.pem')).toBe('DATABASE_URL: sslrootcert=/nowhere/ca.pem cannot be read (ENOENT)');
     expect(refused('postgres://cds:s3cret@db.example/cds?sslcert=/nowhere/c.pem&sslkey=/nowhere/c.key')).toBe('DATABASE_URL: sslcert=/nowhere/c.pem cannot be read (ENOENT)');

@@ -160,7 +160,7 @@ function readDatabaseUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('DATABASE_URL is not a URL: use postgres://user:password@host:port/database');
+    throw new ConfigError('DATABASE_URL is not a URL: use postgres://user:password@host:port/database, or for a Unix socket postgres:///database?host=/run/postgresql&user=name');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`);
   const mode = url.searchParams.get('sslmode');

@@ -53,4 +53,20 @@ describe('opening the stores with DATABASE_URL', () => {
     expect(warnings).toHaveLength(warned ? 1 : 0);
     expect(captured.lines.join('')).not.toContain('s3cret');
   });
+
+  it('reaches PostgreSQL through a Unix socket written as the README says', async () => {
+    const tcp = new URL(await freshPostgresDatabase());
+    const socketDir = process.env['ITCDS_TEST_POSTGRES_SOCKET_DIR'] ?? 'no socket directory';
+    const url = `postgres://${tcp.pathname}?host=${socketDir}&port=${tcp.port}&user=${tcp.username}`;
+    const captured = captureLog();
+    const stores = openStores(loadConfig({ NODE_ENV: 'test', DATABASE_URL: url, STORE_PATH: ':memory:' }), captured.log);
+    try {
+      await stores.ready;
+      await stores.feedback.save('s', [{ card: 'via-socket', outcome: 'accepted', outcomeTimestamp: '2026-11-20T15:05:00Z' }], new Date());
+      expect((await stores.feedback.list()).map((f) => f.card)).toEqual(['via-socket']);
+      expect(captured.lines.filter((l) => l.includes('without TLS'))).toEqual([]);
+    } finally {
+      await stores.close();
+    }
+  });
 });

@@ -3,7 +3,8 @@
  * it), in a cluster of its own on a free loopback port, removed when the run ends. Its URL reaches the test
  * processes as ITCDS_TEST_POSTGRES_URL; test/support/postgres.ts gives each test a database of its own. The server
  * also takes TLS, with a certificate for 127.0.0.1 from a CA made for the run (openssl, which Debian's `postgresql`
- * brings), whose certificate's path is ITCDS_TEST_POSTGRES_CA; plain connections are accepted as well. PostgreSQL
+ * brings), whose certificate's path is ITCDS_TEST_POSTGRES_CA; plain connections are accepted as well, and a Unix socket in
+ * the directory ITCDS_TEST_POSTGRES_SOCKET_DIR. PostgreSQL
  * refuses to run as root, so as root the cluster belongs to the package's `postgres` user. Without the package
  * the variable holds why, and the tests that need the server fail saying so.
  */
@@ -81,6 +82,7 @@ export default async function setup(): Promise<() => void> {
   run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=${tls.cert} -c ssl_key_file=${tls.key}`, 'start']);
   process.env['ITCDS_TEST_POSTGRES_URL'] = `postgres://itcds@127.0.0.1:${port}/postgres`;
   process.env['ITCDS_TEST_POSTGRES_CA'] = tls.ca;
+  process.env['ITCDS_TEST_POSTGRES_SOCKET_DIR'] = dir;
   return () => {
     try {
       run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
