@@ -156,14 +156,18 @@ async function sqlite(bodies: [Buffer | null, Buffer | null]): Promise<{ before:
 const WRITE_EVERY_MS = 20;
 
 /**
- * Inserts a small call every WRITE_EVERY_MS on a connection of its own until `work` settles.
+ * Inserts a small call every WRITE_EVERY_MS on a connection of its own until `work` settles; a failure of `work`
+ * fails the bench.
  * @returns the slowest insert, in ms, and how many there were.
  */
 async function insertsDuring(url: string, work: Promise<unknown>): Promise<{ slowestMs: number; inserts: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   let settled = false;
-  void work.finally(() => (settled = true));
+  const done = (): void => {
+    settled = true;
+  };
+  work.then(done, done);
   let slowestMs = 0;
   let inserts = 0;
   try {
@@ -177,6 +181,7 @@ async function insertsDuring(url: string, work: Promise<unknown>): Promise<{ slo
   } finally {
     await client.end();
   }
+  await work;
   return { slowestMs, inserts };
 }
 

@@ -73,10 +73,8 @@ async function main(): Promise<void> {
     // Stop: every worker closes its server, writes what its audit writer holds and exits; the primary leaves after
     // the last, not once they are disconnected, so a supervisor that stops the service when the primary has gone
     // (systemd's control group, a container) does not end a worker still writing its audit records.
-    let leaving = false;
     const stop = (): void => {
-      if (leaving) return;
-      leaving = true;
+      if (stopping) return;
       stopping = true;
       let running = Object.keys(cluster.workers ?? {}).length;
       if (running === 0) process.exit(0);

@@ -19,6 +19,7 @@ export function postgresServerUrl(): string {
  * @returns its path.
  */
 export function postgresCa(): string {
+  // Fails saying why when the run has no server at all.
   postgresServerUrl();
   const ca = process.env['ITCDS_TEST_POSTGRES_CA'];
   if (ca === undefined) throw new Error('the test run\'s PostgreSQL server has no CA certificate');
