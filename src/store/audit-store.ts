@@ -12,7 +12,7 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { Logger } from '../log.js';
 import { invocationsQuery, readsQuery } from './audit-query.js';
 import type { Dialect } from './audit-query.js';
-import { BUSY_TIMEOUT_MS, settled } from './database.js';
+import { BUSY_TIMEOUT_MS, onEventLoop } from './database.js';
 import { inTurns, mapInTurns } from './in-turns.js';
 
 /** One hook invocation as it is recorded. */
@@ -240,14 +240,6 @@ const PRUNE_CHUNK = 50;
 /** How long a process opening the log waits for another that is indexing it (a one-time change, see below). */
 const INDEXING_WAIT_MS = 600_000;
 
-/**
- * The busy timeout of the store's own connection once it is open. It runs on the event loop (staff reads and their
- * records, the prune, the rare write on the request thread), so waiting out the usual 5 s for a lock another
- * connection holds long (a VACUUM, another process's indexing) would hold every hook call as long; the worker's own
- * transactions last milliseconds. Past it the read answers 503 (database.ts, `settled`).
- */
-const EVENT_LOOP_BUSY_TIMEOUT_MS = 250;
-
 /** How SQLite takes a value: times as the ISO text they are stored as. */
 export const SQLITE_DIALECT: Dialect = { placeholder: () => '?', text: (v) => v, time: (d) => d.toISOString() };
 
@@ -286,10 +278,10 @@ function indexInvocations(db: DatabaseSync, log: Pick<Logger, 'info'> | undefine
 /**
  * The audit store in a database (its tables and indexes are created when missing).
  * @param db - the open audit database.
- * @param log - where a first indexing of an existing log is announced.
+ * @param log - where a first indexing of an existing log is announced, and a lock that outlasts the store's short wait.
  * @returns the store.
  */
-export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditStore {
+export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info' | 'warn'>): AuditStore {
   db.exec(`CREATE TABLE IF NOT EXISTS hook_invocation (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at TEXT NOT NULL,
@@ -317,7 +309,9 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditS
     rows INTEGER NOT NULL
   )`);
   db.exec('CREATE INDEX IF NOT EXISTS audit_read_at ON audit_read (at)');
-  db.exec(`PRAGMA busy_timeout = ${String(EVENT_LOOP_BUSY_TIMEOUT_MS)}`);
+  // Staff reads and their records, and the rare write on the request thread, run on the event loop; the worker's
+  // own transactions last milliseconds.
+  const attempt = onEventLoop(db, 'AUDIT_STORE_PATH', log);
   const insert = db.prepare(INSERT_INVOCATION);
   const insertRead = db.prepare(`INSERT INTO audit_read (${READ_COLUMNS.join(', ')}) VALUES (${READ_COLUMNS.map(() => '?').join(', ')})`);
   const prunes = [
@@ -325,19 +319,19 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info'>): AuditS
     db.prepare(`DELETE FROM audit_read WHERE id IN (SELECT id FROM audit_read WHERE at < ? LIMIT ${String(PRUNE_CHUNK)})`),
   ];
   return {
-    record: (e) => settled(() => {
+    record: (e) => attempt(() => {
       insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response));
     }),
     search: async (f) => {
       const q = invocationsQuery(f, SQLITE_DIALECT);
-      const rows = await settled(() => db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as InvocationRow[]);
+      const rows = await attempt(() => db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as InvocationRow[]);
       // Unpacking a page of 200 seed-sized calls takes tens of ms: in turns, so hook calls are answered meanwhile.
       return mapInTurns(rows, fromInvocationRow);
     },
-    recordRead: (r) => settled(() => {
+    recordRead: (r) => attempt(() => {
       insertRead.run(r.at.toISOString(), r.reader ?? null, r.address, r.outcome, r.query, r.rows);
     }),
-    reads: (f) => settled(() => {
+    reads: (f) => attempt(() => {
       const q = readsQuery(f, SQLITE_DIALECT);
       return db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as StoredRead[];
     }),

@@ -9,8 +9,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from './database.js';
+import { captureLog } from '../../test/support/harness.js';
+import { BUSY_TIMEOUT_MS, EVENT_LOOP_BUSY_TIMEOUT_MS, LOCKED_WINDOW_MS, onEventLoop, openDatabase } from './database.js';
 
 /**
  * Starts a process that creates the database and holds a lock on it for `holdMs`; resolves once it holds it.
@@ -60,4 +62,68 @@ describe('openDatabase', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
     expect(await holder.done).toBe(0);
   }, 12_000);
+});
+
+describe('onEventLoop', () => {
+  /** A store's connection to a file another connection of this process holds the write lock of. */
+  function lockedFile(): { db: DatabaseSync; locker: DatabaseSync } {
+    const path = join(mkdtempSync(join(tmpdir(), 'itcds-db-')), 'store.sqlite');
+    const db = openDatabase(path);
+    db.exec('CREATE TABLE t (x INTEGER)');
+    const locker = new DatabaseSync(path);
+    locker.exec('BEGIN IMMEDIATE');
+    return { db, locker };
+  }
+  const timed = async (work: () => Promise<unknown>): Promise<{ ms: number; outcome: unknown }> => {
+    const started = performance.now();
+    const outcome = await work().then((value) => value, (err: unknown) => err);
+    return { ms: performance.now() - started, outcome };
+  };
+
+  it('refuses a write to a locked file with 503 after a moment, then at once for a while, and writes once the file is free', async () => {
+    const { db, locker } = lockedFile();
+    let now = 1_000_000;
+    const { log, lines } = captureLog();
+    const attempt = onEventLoop(db, 'STORE_PATH', log, () => now);
+    const write = () => attempt(() => db.prepare('INSERT INTO t VALUES (1)').run());
+
+    const first = await timed(write);
+    expect(first.outcome).toMatchObject({ status: 503, headers: { 'Retry-After': '5' } });
+    expect(first.ms).toBeGreaterThanOrEqual(EVENT_LOOP_BUSY_TIMEOUT_MS - 20);
+    expect(first.ms).toBeLessThan(BUSY_TIMEOUT_MS / 2);
+    now += LOCKED_WINDOW_MS - 1;
+    const hurried = await timed(write);
+    expect(hurried.outcome).toMatchObject({ status: 503 });
+    expect(hurried.ms).toBeLessThan(EVENT_LOOP_BUSY_TIMEOUT_MS / 2);
+    // The refusal renewed the window; past it, the connection waits again before refusing.
+    now += LOCKED_WINDOW_MS + 1;
+    expect((await timed(write)).ms).toBeGreaterThanOrEqual(EVENT_LOOP_BUSY_TIMEOUT_MS - 20);
+
+    locker.exec('COMMIT');
+    // Still inside the window: a free file is written at once, and its busy timeout is the moment again.
+    await expect(write()).resolves.toMatchObject({ changes: 1 });
+    expect(db.prepare('PRAGMA busy_timeout').get()).toEqual({ timeout: EVENT_LOOP_BUSY_TIMEOUT_MS });
+    // Warned when a wait ran out (the first call, and again after the window lapsed), not at each quick refusal.
+    const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['level'] === 40);
+    expect(warnings.map((w) => w['file'])).toEqual(['STORE_PATH', 'STORE_PATH']);
+    expect(String(warnings[0]?.['msg'])).toMatch(/locked by another connection.*503/);
+    locker.close();
+    db.close();
+  });
+
+  it('waits for a lock another process holds briefly, as a sibling worker does', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'itcds-db-')), 'store.sqlite');
+    const holder = await holdLock(path, 100, 'EXCLUSIVE');
+    const db = new DatabaseSync(path);
+    const attempt = onEventLoop(db, 'STORE_PATH');
+    await expect(attempt(() => db.prepare('INSERT INTO t VALUES (2)').run())).resolves.toMatchObject({ changes: 1 });
+    expect(await holder.done).toBe(0);
+    db.close();
+  });
+
+  it('rejects with the error itself when it is not a lock', async () => {
+    const db = openDatabase(':memory:');
+    await expect(onEventLoop(db, 'STORE_PATH')(() => db.prepare('SELECT * FROM missing').all())).rejects.toThrow(/no such table/);
+    db.close();
+  });
 });

@@ -6,6 +6,7 @@ import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { serviceUnavailable } from '../http/outcomes.js';
+import type { Logger } from '../log.js';
 
 /**
  * How durable a committed write is. `FULL`: it survives a crash of the process and of the machine (each commit
@@ -86,18 +87,46 @@ export function openPrivateDatabase(path: string, durability: Durability): { db:
 const BUSY_RETRY_AFTER_S = 5;
 
 /**
- * A synchronous SQLite call as a store's promise (the stores' interfaces are promises, as PostgreSQL's must be): a
- * failure rejects instead of throwing. A file that stayed locked past the busy timeout (another connection's long
- * write: a VACUUM, another process's one-time indexing) rejects with 503 and Retry-After, as an unreachable
- * PostgreSQL does: nothing was done, and the call may be made again.
- * @param work - the call.
- * @returns its result, settled.
+ * The busy timeout of a connection the event loop uses once its tables are made: while it waits for a lock, every
+ * hook call of the process waits too, so it waits a moment (another process's transactions on these files last
+ * well under a millisecond), not the 5 s a start-up may. Past it the call answers 503.
  */
-export function settled<T>(work: () => T): Promise<T> {
-  try {
-    return Promise.resolve(work());
-  } catch (err) {
-    if (isBusy(err)) return Promise.reject(serviceUnavailable('The service\'s SQLite file is locked by another connection (a VACUUM, or another process\'s long write), so nothing was done; retry shortly', BUSY_RETRY_AFTER_S));
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+export const EVENT_LOOP_BUSY_TIMEOUT_MS = 250;
+
+/**
+ * How long after a lock outlasted EVENT_LOOP_BUSY_TIMEOUT_MS a connection does not wait for locks at all: a lock
+ * held that long is likely still held (an operator's VACUUM or open transaction, another process's indexing), and
+ * waiting again at every call would hold the event loop most of the time. A free file is still used at once.
+ */
+export const LOCKED_WINDOW_MS = 1000;
+
+/**
+ * Runs a store's synchronous statements on the event loop as the store's promise (the stores' interfaces are
+ * promises, as PostgreSQL's must be): a failure rejects instead of throwing. A file that stayed locked past the busy
+ * timeout rejects with 503 and Retry-After, as an unreachable PostgreSQL does: nothing was done, and the call may be
+ * made again. After that, for LOCKED_WINDOW_MS, a locked file is refused at once instead of waited for. The first
+ * refusal of a lock is logged (a warning names the setting, not the path); the refusals while it lasts are not.
+ * @param db - the open connection; its busy timeout becomes EVENT_LOOP_BUSY_TIMEOUT_MS.
+ * @param setting - the setting that names the file, for the warning (`STORE_PATH`, `AUDIT_STORE_PATH`).
+ * @param log - where the warning goes.
+ * @param clock - milliseconds now (tests pass their own).
+ * @returns the runner: the statements in, their result (or the refusal) out.
+ */
+export function onEventLoop(db: DatabaseSync, setting: string, log?: Pick<Logger, 'warn'>, clock: () => number = Date.now): <T>(work: () => T) => Promise<T> {
+  db.exec(`PRAGMA busy_timeout = ${String(EVENT_LOOP_BUSY_TIMEOUT_MS)}`);
+  let lockedUntil = 0;
+  return (work) => {
+    const hurried = clock() < lockedUntil;
+    if (hurried) db.exec('PRAGMA busy_timeout = 0');
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      if (!isBusy(err)) return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      if (!hurried) log?.warn({ file: setting, waitedMs: EVENT_LOOP_BUSY_TIMEOUT_MS }, 'SQLite file locked by another connection: the calls that need it are answered 503 until it is free');
+      lockedUntil = clock() + LOCKED_WINDOW_MS;
+      return Promise.reject(serviceUnavailable('The service\'s SQLite file is locked by another connection (a VACUUM, or another process\'s long write), so nothing was done; retry shortly', BUSY_RETRY_AFTER_S));
+    } finally {
+      if (hurried) db.exec(`PRAGMA busy_timeout = ${String(EVENT_LOOP_BUSY_TIMEOUT_MS)}`);
+    }
+  };
 }

@@ -4,7 +4,8 @@
  */
 import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
-import { settled } from './database.js';
+import type { Logger } from '../log.js';
+import { onEventLoop } from './database.js';
 import { insertRows, inTransaction, pgJson, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
@@ -74,9 +75,10 @@ function fromRow(r: Row): StoredFeedback {
 /**
  * The feedback store in a database (its table is created when missing).
  * @param db - the open database.
+ * @param log - where a lock that outlasts the store's short wait is reported.
  * @returns the store.
  */
-export function feedbackStore(db: DatabaseSync): FeedbackStore {
+export function feedbackStore(db: DatabaseSync, log?: Pick<Logger, 'warn'>): FeedbackStore {
   db.exec(`CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     service_id TEXT NOT NULL,
@@ -91,9 +93,10 @@ export function feedbackStore(db: DatabaseSync): FeedbackStore {
   const insert = db.prepare(`INSERT INTO feedback (${FEEDBACK_COLUMNS.join(', ')}) VALUES (${FEEDBACK_COLUMNS.map(() => '?').join(', ')})`);
   const selectAll = db.prepare('SELECT * FROM feedback ORDER BY id');
   const selectService = db.prepare('SELECT * FROM feedback WHERE service_id = ? ORDER BY id');
+  const attempt = onEventLoop(db, 'STORE_PATH', log);
   return {
     save(serviceId, items, receivedAt) {
-      return settled(() => {
+      return attempt(() => {
         db.exec('BEGIN IMMEDIATE');
         try {
           for (const item of items) insert.run(...rowValues(serviceId, item, receivedAt, AS_IS));
@@ -105,7 +108,7 @@ export function feedbackStore(db: DatabaseSync): FeedbackStore {
       });
     },
     list(serviceId) {
-      return settled(() => ((serviceId === undefined ? selectAll.all() : selectService.all(serviceId)) as unknown as Row[]).map(fromRow));
+      return attempt(() => ((serviceId === undefined ? selectAll.all() : selectService.all(serviceId)) as unknown as Row[]).map(fromRow));
     },
   };
 }

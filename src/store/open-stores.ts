@@ -92,8 +92,8 @@ function machineStores(config: Config, log: Logger): Stores {
   const audit = auditStore(auditDb.db, log);
   const writer = auditWriter(audit, config.auditStorePath, log);
   return {
-    feedback: feedbackStore(db),
-    replay: replayStore(replayDb),
+    feedback: feedbackStore(db, log),
+    replay: replayStore(replayDb, log),
     audit,
     auditWriter: writer,
     ready: Promise.resolve(),

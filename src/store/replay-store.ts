@@ -4,7 +4,8 @@
  * which instances on several machines share.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { settled } from './database.js';
+import type { Logger } from '../log.js';
+import { onEventLoop } from './database.js';
 import { pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
@@ -24,16 +25,19 @@ export interface ReplayStore {
 /**
  * The replay store in a database (its table is created when missing).
  * @param db - the open database.
+ * @param log - where a lock that outlasts the store's short wait is reported.
  * @returns the store.
  */
-export function replayStore(db: DatabaseSync): ReplayStore {
+export function replayStore(db: DatabaseSync, log?: Pick<Logger, 'warn'>): ReplayStore {
   db.exec('CREATE TABLE IF NOT EXISTS jwt_seen (issuer TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (issuer, jti))');
   const purge = db.prepare('DELETE FROM jwt_seen WHERE expires_at < ?');
   const insert = db.prepare('INSERT OR IGNORE INTO jwt_seen (issuer, jti, expires_at) VALUES (?, ?, ?)');
+  // Every authenticated call claims its id here, on the event loop.
+  const attempt = onEventLoop(db, 'STORE_PATH', log);
   let lastPurge = 0;
   return {
     claim: (issuer, jti, expiresAt, now) =>
-      settled(() => {
+      attempt(() => {
         if (now - lastPurge > 60) {
           purge.run(now);
           lastPurge = now;

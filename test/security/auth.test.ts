@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newReaderToken, tokenHash } from '../../src/audit/readers.js';
@@ -126,6 +127,29 @@ describe('client authentication (JWT)', () => {
     } finally {
       await twin.stop();
     }
+  });
+
+  it('answers 503 at once while another connection holds the replay store, and goes on serving what needs no store', async () => {
+    // A real lock on STORE_PATH, as an operator's open sqlite3 transaction or VACUUM holds it. Before, each call
+    // held the event loop (every call of the process) for the 5 s busy timeout.
+    const locker = new DatabaseSync(storePath);
+    locker.exec('BEGIN IMMEDIATE');
+    try {
+      const started = performance.now();
+      const refused = await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }));
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(refused.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
+      const burst = await Promise.all(Array.from({ length: 20 }, async () => (await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }))).status));
+      expect(burst).toEqual(Array.from({ length: 20 }, () => 503));
+      expect((await call(svc, 'GET', '/cds-services')).status).toBe(200);
+      // One moment's wait, then the calls within the next second refused without waiting: 21 calls, not 21 x 250 ms.
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      locker.exec('COMMIT');
+      locker.close();
+    }
+    expect((await post(await signToken(es384, { iss: 'https://ehr-a.example', aud: AUD }))).status).toBe(200);
   });
 
   it('honours a jku only when it is on the issuer allow-list, and never fetches one that is not', async () => {
