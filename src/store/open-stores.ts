@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { auditWriter } from '../audit/audit-writer.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import { postgresAuditWriter } from '../audit/postgres-audit-writer.js';
+import { ConfigError } from '../config.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { auditStore } from './audit-store.js';
@@ -79,21 +80,50 @@ function sharedStores(url: string, config: Config, log: Logger): Stores {
   };
 }
 
+/** Why a SQLite file could not be opened, in the words an operator acts on. */
+function whyNotOpened(err: unknown): string {
+  const fsCode = (err as NodeJS.ErrnoException | null)?.code;
+  if (fsCode === 'EEXIST' || fsCode === 'ENOTDIR') return 'a part of its folder is a file, not a folder';
+  if (fsCode === 'EACCES' || fsCode === 'EPERM') return 'permission denied (the service\'s user must be able to write the file and its folder)';
+  if (fsCode === 'EROFS') return 'the file system is read-only';
+  const sqliteCode = (err as { errcode?: unknown } | null)?.errcode;
+  if (sqliteCode === 26) return 'the file is not a SQLite database (is the setting naming the right file?)';
+  if (sqliteCode === 14) return 'SQLite cannot open it (a folder, or a file or folder the service\'s user cannot write)';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Opens what a setting's SQLite file holds; a file that cannot be used stops the start with the setting, the path
+ * and the reason, not a stack trace.
+ */
+function openNamed<T>(setting: 'STORE_PATH' | 'AUDIT_STORE_PATH', path: string, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    throw new ConfigError(`${setting}: ${path} cannot be used: ${whyNotOpened(err)}`);
+  }
+}
+
 function machineStores(config: Config, log: Logger): Stores {
-  const db = openDatabase(config.storePath);
-  // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms on
-  // this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of the
-  // process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S anyway.
-  const replayDb = openDatabase(config.storePath, 'NORMAL');
+  const { db, feedback, replayDb, replay } = openNamed('STORE_PATH', config.storePath, () => {
+    const db = openDatabase(config.storePath);
+    // The replay store is written on every authenticated call, synchronously: waiting for the disk there (0.2 ms
+    // on this machine's disk, milliseconds on many) would stall every request. A seen JWT id survives a crash of
+    // the process; after a power loss the last ids may be forgotten, and those tokens expire within JWT_MAX_AGE_S.
+    const replayDb = openDatabase(config.storePath, 'NORMAL');
+    return { db, feedback: feedbackStore(db, log), replayDb, replay: replayStore(replayDb, log) };
+  });
   // The audit log is written once per hook call, after the answer went out, in its own owner-only file. NORMAL for
   // the reason above: a record survives a crash of the process; a power loss may take the last moments' records.
-  const auditDb = openPrivateDatabase(config.auditStorePath, 'NORMAL');
+  const { auditDb, audit } = openNamed('AUDIT_STORE_PATH', config.auditStorePath, () => {
+    const auditDb = openPrivateDatabase(config.auditStorePath, 'NORMAL');
+    return { auditDb, audit: auditStore(auditDb.db, log) };
+  });
   if (auditDb.openToOthers) log.warn('AUDIT_STORE_PATH is readable or writable by its group or by others; it holds patient data (chmod 600)');
-  const audit = auditStore(auditDb.db, log);
   const writer = auditWriter(audit, config.auditStorePath, log);
   return {
-    feedback: feedbackStore(db, log),
-    replay: replayStore(replayDb, log),
+    feedback,
+    replay,
     audit,
     auditWriter: writer,
     ready: Promise.resolve(),
