@@ -10,6 +10,24 @@ import { createHttpServer } from './http/server.js';
 import type { Config } from './config.js';
 import { DefinitionError } from './services/service-definitions.js';
 
+/** Why the server could not listen, in the words an operator acts on. */
+function whyNotListening(err: unknown, config: Config): string {
+  const { code, message } = err as NodeJS.ErrnoException;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `PORT ${String(config.port)} on ${config.host} is in use by another process (another copy of the service?); stop it or set PORT to a free port`;
+    case 'EACCES':
+      return `PORT ${String(config.port)}: permission denied (ports below 1024 need privileges; use a higher PORT behind a proxy)`;
+    case 'EADDRNOTAVAIL':
+      return `HOST ${config.host} is not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `HOST ${config.host} does not resolve to an address`;
+    default:
+      return `cannot listen on HOST ${config.host}, PORT ${String(config.port)}: ${message}`;
+  }
+}
+
 async function serve(config: Config): Promise<void> {
   const built = buildApp(config);
   const { log } = built.parts;
@@ -22,11 +40,20 @@ async function serve(config: Config): Promise<void> {
     throw new ConfigError(`DATABASE_URL: the database could not be reached or set up: ${(err as Error).message}`);
   }
   const server = createHttpServer(built.app, config.requestTimeoutMs);
-  server.listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir, worker: cluster.worker?.id }, 'listening');
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+  } catch (err) {
+    await built.close().catch(() => undefined);
+    throw new ConfigError(whyNotListening(err, config));
+  }
+  // Later faults of the listening socket (out of file descriptors at accept, say) are logged; the calls go on.
+  server.on('error', (err: NodeJS.ErrnoException) => log.error({ code: err.code, message: err.message }, 'HTTP server fault'));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir, worker: cluster.worker?.id }, 'listening');
   const stop = (): void => {
     server.close(() => {
       // Every answered call is in the audit log before the process leaves.

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,27 @@ describe('loading and checking rule packs', () => {
     const root = demoWith(file, edit);
     expect(() => load(root)).toThrow(DefinitionError);
     expect(() => load(root)).toThrow(message);
+  });
+
+  it.each([
+    ['no packs folder', (root: string) => root + '-missing', /-missing: no such folder/],
+    ['an empty packs folder', (root: string) => root, /: no rule pack in it/],
+    ['a pack folder whose pack.yaml is misnamed', (root: string) => {
+      cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
+      renameSync(join(root, 'demo', 'pack.yaml'), join(root, 'demo', 'pack.yml'));
+      return root;
+    }, /demo: no pack.yaml/],
+  ])('refuses %s, rather than run with rules missing and answer with no cards', (_name, make, message) => {
+    const root = make(mkdtempSync(join(tmpdir(), 'itcds-packs-')));
+    expect(() => load(root)).toThrow(DefinitionError);
+    expect(() => load(root)).toThrow(message);
+  });
+
+  it('passes over a hidden folder beside the packs', () => {
+    const root = mkdtempSync(join(tmpdir(), 'itcds-packs-'));
+    cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });
+    mkdirSync(join(root, '.cache'));
+    expect(load(root).map((p) => p.id)).toEqual(['demo']);
   });
 
   it('accepts a variable the expression defines itself, and does not count it as a criterion it reads', () => {

@@ -34,16 +34,22 @@ export function readThresholdOverrides(file: string | undefined): Record<string,
  * @param schemaDir - the JSON Schemas (cds-hooks/schema).
  * @param thresholdOverrides - deployment values for thresholds, by id.
  * @returns the compiled packs, in folder-name order.
- * @throws DefinitionError naming the file, the rule and the expression.
+ * @throws DefinitionError naming the file, the rule and the expression; or the folder, when it holds no pack or a
+ * folder that is not one.
  */
 export function loadRulePacks(packsDir: string, schemaDir: string, thresholdOverrides: Readonly<Record<string, number>> = {}): RulePack[] {
-  if (!existsSync(packsDir)) return [];
-  const ruleIds = new Set<string>();
-  const packs = readdirSync(packsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(packsDir, d.name, 'pack.yaml')))
+  // A service without its rules would answer every call with no cards, which reads as "nothing to flag": whatever
+  // leaves a pack unloaded (a mistyped RULES_DIR, a `pack.yml`) stops the start instead.
+  if (!existsSync(packsDir)) throw new DefinitionError(`${packsDir}: no such folder (RULES_DIR must hold services.yaml, schema/ and packs/, one folder per rule pack)`);
+  const names = readdirSync(packsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
     .map((d) => d.name)
-    .sort()
-    .map((name) => compilePack(readPackFiles(join(packsDir, name), schemaDir), thresholdOverrides, ruleIds));
+    .sort();
+  const unnamed = names.find((name) => !existsSync(join(packsDir, name, 'pack.yaml')));
+  if (unnamed !== undefined) throw new DefinitionError(`${join(packsDir, unnamed)}: no pack.yaml (every folder in packs/ is a rule pack, described by its pack.yaml)`);
+  if (names.length === 0) throw new DefinitionError(`${packsDir}: no rule pack in it (one folder per pack, each with its pack.yaml)`);
+  const ruleIds = new Set<string>();
+  const packs = names.map((name) => compilePack(readPackFiles(join(packsDir, name), schemaDir), thresholdOverrides, ruleIds));
   const known = new Set(packs.flatMap((p) => [...p.thresholds.keys()]));
   const stray = Object.keys(thresholdOverrides).filter((id) => !known.has(id));
   if (stray.length > 0) throw new DefinitionError(`threshold overrides name thresholds no pack defines: ${stray.join(', ')}`);

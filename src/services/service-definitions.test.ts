@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,5 +28,12 @@ describe('loadServiceDefinitions', () => {
     const dir = packWith(edit);
     expect(() => loadServiceDefinitions(dir)).toThrow(DefinitionError);
     expect(() => loadServiceDefinitions(dir)).toThrow(message);
+  });
+
+  it('refuses a RULES_DIR that does not exist, or whose schema is missing, naming it', () => {
+    expect(() => loadServiceDefinitions('/nonexistent/rules')).toThrow('RULES_DIR /nonexistent/rules: no such folder');
+    const dir = packWith((y) => y);
+    rmSync(join(dir, 'schema'), { recursive: true });
+    expect(() => loadServiceDefinitions(dir)).toThrow(new RegExp(`${join(dir, 'schema', 'services.schema.json')}: cannot be read as JSON`));
   });
 });

@@ -2,7 +2,7 @@
  * Loads the CDS service declarations (`cds-hooks/services.yaml`), checks them against their JSON Schema and
  * parses every prefetch template, so that a mistake stops the service at start-up with a message naming the file.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
@@ -51,7 +51,14 @@ export class DefinitionError extends Error {}
  */
 export function loadServiceDefinitions(rulesDir: string): ServiceDefinition[] {
   const file = join(rulesDir, 'services.yaml');
-  const schema = JSON.parse(readFileSync(join(rulesDir, 'schema', 'services.schema.json'), 'utf8')) as object;
+  if (!existsSync(rulesDir)) throw new DefinitionError(`RULES_DIR ${rulesDir}: no such folder (it must hold services.yaml, schema/ and packs/)`);
+  const schemaFile = join(rulesDir, 'schema', 'services.schema.json');
+  let schema: object;
+  try {
+    schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as object;
+  } catch (err) {
+    throw new DefinitionError(`${schemaFile}: cannot be read as JSON: ${(err as Error).message}`);
+  }
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(file, 'utf8'));
