@@ -83,6 +83,24 @@ describe('loading and checking rule packs', () => {
     expect(() => load(root)).toThrow(message);
   });
 
+  it.each([
+    ['a rule saved as .yml', 'rules/demo-dose-ceiling.yaml', 'rules/demo-dose-ceiling.yml', /demo-dose-ceiling.yml: not read: rules and their tests \(.tests.yaml\) end in .yaml/],
+    ['a value set saved as .yaml', 'valuesets/demo-morphine.json', 'valuesets/demo-morphine.yaml', /demo-morphine.yaml: not read: value sets end in .json/],
+    ['a criteria file saved as .yml', 'criteria/demo.yaml', 'criteria/demo.yml', /demo.yml: not read: criteria files end in .yaml/],
+    ['test cases left behind by a renamed rule', 'rules/demo-dose-ceiling.yaml', 'rules/demo-ceiling.yaml', /demo-dose-ceiling.tests.yaml: test cases of a rule that is not there \(demo-dose-ceiling.yaml: renamed or removed\?\)/],
+  ])('refuses %s rather than pass over it', (_name, from, to, message) => {
+    const root = demoWith('pack.yaml', (t) => t);
+    renameSync(join(root, 'demo', from), join(root, 'demo', to));
+    expect(() => load(root)).toThrow(message);
+  });
+
+  it('reads past notes (.md) and hidden files in a pack folder', () => {
+    const root = demoWith('pack.yaml', (t) => t);
+    writeFileSync(join(root, 'demo', 'rules', 'README.md'), '# Notes for the rule authors\n');
+    writeFileSync(join(root, 'demo', 'rules', '.demo-dose-ceiling.yaml.swp'), '');
+    expect(load(root)[0]?.rules.map((r) => r.id).sort()).toEqual(load('test/packs')[0]?.rules.map((r) => r.id).sort());
+  });
+
   it('passes over a hidden folder beside the packs', () => {
     const root = mkdtempSync(join(tmpdir(), 'itcds-packs-'));
     cpSync('test/packs/demo', join(root, 'demo'), { recursive: true });

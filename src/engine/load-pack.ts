@@ -4,7 +4,7 @@
  * with a message naming the file.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ValueSet } from '@medplum/fhirtypes';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
@@ -100,8 +100,17 @@ export function readChecked<T>(file: string, validate: ValidateFunction): T {
   return content as T;
 }
 
-function filesIn(dir: string, suffix: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(suffix)).sort().map((f) => join(dir, f)) : [];
+/**
+ * The files of a pack's subfolder that end in `suffix`. Any other file there, but notes (`.md`) and hidden files,
+ * stops the start: a rule saved as `.yml`, or a value set as `.yaml`, would otherwise be passed over in silence, and
+ * a rule that is not loaded gives no card.
+ */
+function filesIn(dir: string, suffix: string, what: string): string[] {
+  if (!existsSync(dir)) return [];
+  const names = readdirSync(dir).filter((f) => !f.startsWith('.') && !f.endsWith('.md')).sort();
+  const stray = names.find((f) => !f.endsWith(suffix));
+  if (stray !== undefined) throw new DefinitionError(`${join(dir, stray)}: not read: ${what} end in ${suffix} (rename it, or move it out of the folder)`);
+  return names.map((f) => join(dir, f));
 }
 
 /**
@@ -116,7 +125,7 @@ export function readPackFiles(dir: string, schemaDir: string): PackFiles {
   const pack = readChecked<RawPack>(join(dir, 'pack.yaml'), v.pack);
   const criteria: PackFiles['criteria'] = [];
   const seen = new Map<string, string>();
-  for (const file of filesIn(join(dir, 'criteria'), '.yaml')) {
+  for (const file of filesIn(join(dir, 'criteria'), '.yaml', 'criteria files')) {
     const content = readChecked<{ criteria: Record<string, RawCriterion> }>(file, v.criteria);
     for (const [name, raw] of Object.entries(content.criteria)) {
       const earlier = seen.get(name);
@@ -125,14 +134,17 @@ export function readPackFiles(dir: string, schemaDir: string): PackFiles {
       criteria.push({ name, raw, file });
     }
   }
-  const valueSets = filesIn(join(dir, 'valuesets'), '.json').map((file) => {
+  const valueSets = filesIn(join(dir, 'valuesets'), '.json', 'value sets').map((file) => {
     try {
       return { resource: JSON.parse(readFileSync(file, 'utf8')) as ValueSet, file };
     } catch (err) {
       throw new DefinitionError(`${file}: cannot be read: ${(err as Error).message}`);
     }
   });
-  const rules = filesIn(join(dir, 'rules'), '.yaml')
+  const ruleFiles = filesIn(join(dir, 'rules'), '.yaml', 'rules and their tests (.tests.yaml)');
+  const orphan = ruleFiles.find((f) => f.endsWith('.tests.yaml') && !ruleFiles.includes(f.replace(/\.tests\.yaml$/, '.yaml')));
+  if (orphan !== undefined) throw new DefinitionError(`${orphan}: test cases of a rule that is not there (${basename(orphan.replace(/\.tests\.yaml$/, '.yaml'))}: renamed or removed?)`);
+  const rules = ruleFiles
     .filter((f) => !f.endsWith('.tests.yaml'))
     .map((file) => ({ raw: readChecked<RawRule>(file, v.rule), file, testsFile: file.replace(/\.yaml$/, '.tests.yaml') }));
   return { dir, pack, criteria, valueSets, rules };
