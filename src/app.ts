@@ -24,7 +24,7 @@ import { HttpError, notFound } from './http/outcomes.js';
 import { rateLimit } from './http/rate-limit.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
-import { loadPipeline } from './pipeline.js';
+import { loadPipeline, reportThresholdOverrides } from './pipeline.js';
 import { rateKey } from './security/access.js';
 import { accessOf, authenticate } from './security/authenticate.js';
 import { FailedAuthentications } from './security/failed-authentications.js';
@@ -204,6 +204,7 @@ export interface BuildOverrides {
 export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltApp {
   const log = overrides.log ?? createLogger(config.logLevel, { maxBufferBytes: config.logBufferBytes });
   const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
+  reportThresholdOverrides(packs, log);
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
   const auditReaders = config.auditReadersFile ? watchReaders(config.auditReadersFile, log) : undefined;
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');

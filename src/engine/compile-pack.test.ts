@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../services/service-definitions.js';
-import { expressionsOf, loadRulePacks } from './rule-packs.js';
+import { expressionsOf, loadRulePacks, readThresholdOverrides } from './rule-packs.js';
 
 /** A copy of the demo pack with one file edited. */
 function demoWith(file: string, edit: (text: string) => string): string {
@@ -62,6 +62,7 @@ describe('loading and checking rule packs', () => {
     ['a value set that includes one the pack does not have', 'valuesets/demo-morphine.json', (t: string) => t.replace('"include": [', '"include": [{ "valueSet": ["https://example.org/fhir/ValueSet/nowhere"] }, '), /demo-morphine.json: compose.include names value set https:\/\/example.org\/fhir\/ValueSet\/nowhere, which is not one of the pack's/],
     ['two value sets with one url', 'valuesets/demo-morphine.json', (t: string) => t.replace(/"url": "[^"]+"/, '"url": "https://intrathecal-cds.example/fhir/ValueSet/demo-chronic-pain"'), /value set url https:\/\/intrathecal-cds.example\/fhir\/ValueSet\/demo-chronic-pain is used twice/],
     ['a value set that includes itself', 'valuesets/demo-morphine.json', (t: string) => t.replace('"include": [', '"include": [{ "valueSet": ["https://intrathecal-cds.example/fhir/ValueSet/demo-morphine"] }, '), /demo-morphine.json: value sets include each other in a cycle: .*demo-morphine -> .*demo-morphine/],
+    ['a negative threshold', 'pack.yaml', (t: string) => t.replace('value: 15', 'value: -15'), /pack.yaml: does not match its schema: \/thresholds\/demoMaxDailyMg\/value must be >= 0/],
     ['an expression that fails on an empty record', 'criteria/demo.yaml', (t: string) => t.replace('expression: "%activePump and %painDiagnosis"', `expression: "%activePump and ('a' + 1) = 'a1'"`), /criterion established: expression fails on an empty record/],
   ])('refuses %s, naming the file, the rule or criterion and the expression', (_name, file, edit, message) => {
     const root = demoWith(file, edit);
@@ -126,5 +127,29 @@ describe('loading and checking rule packs', () => {
     const [pack] = load('test/packs', { demoMaxDailyMg: 12 });
     expect(pack?.thresholds.get('demoMaxDailyMg')).toMatchObject({ value: 12, overridden: true });
     expect(() => load('test/packs', { noSuchThreshold: 1 })).toThrow(/noSuchThreshold/);
+  });
+});
+
+describe('readThresholdOverrides', () => {
+  const file = (text: string): string => {
+    const path = join(mkdtempSync(join(tmpdir(), 'itcds-thresholds-')), 'thresholds.json');
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads an object of threshold id -> number, and nothing without a file', () => {
+    expect(readThresholdOverrides(file('{"demoMaxDailyMg": 12, "zero": 0}'))).toEqual({ demoMaxDailyMg: 12, zero: 0 });
+    expect(readThresholdOverrides(undefined)).toEqual({});
+  });
+
+  it.each([
+    ['text that is not JSON', '{demoMaxDailyMg: 12}', /cannot be read as JSON/],
+    ['a list', '[12]', /must be a JSON object of threshold id -> number/],
+    ['a number written as text', '{"demoMaxDailyMg": "12"}', /must be a JSON object of threshold id -> number/],
+    ['a negative number', '{"demoMaxDailyMg": 12, "demoLookbackDays": -90}', /demoLookbackDays is -90; a threshold is never negative/],
+  ])('refuses %s, naming the file', (_name, text, message) => {
+    const path = file(text);
+    expect(() => readThresholdOverrides(path)).toThrow(DefinitionError);
+    expect(() => readThresholdOverrides(path)).toThrow(new RegExp(`${path}: ${message.source}`));
   });
 });

@@ -25,6 +25,10 @@ export function readThresholdOverrides(file: string | undefined): Record<string,
   if (typeof content !== 'object' || content === null || Array.isArray(content) || !Object.values(content).every((v) => typeof v === 'number' && Number.isFinite(v))) {
     throw new DefinitionError(`${file}: must be a JSON object of threshold id -> number`);
   }
+  // Every threshold is a dose, a concentration, a count, a number of days or a percentage: a negative one would make
+  // its card fire on every order (a ceiling) or never (a floor), a typo rather than a choice.
+  const negative = Object.entries(content as Record<string, number>).find(([, v]) => v < 0);
+  if (negative) throw new DefinitionError(`${file}: ${negative[0]} is ${String(negative[1])}; a threshold is never negative`);
   return content as Record<string, number>;
 }
 
