@@ -86,14 +86,19 @@ function listedThresholds(findings: readonly Finding[], rule: Rule, pack: RulePa
   return rule.thresholds.filter((id) => rule.namedThresholds.includes(id) || !read.has(id) || decided.has(id));
 }
 
-/** The part of a rule's footer that does not depend on the record, written once per rule and set of thresholds. */
-const ruleFooters = new WeakMap<Rule, Map<string, string>>();
+/**
+ * The part of a rule's footer that does not depend on the record, written once per pack, rule and set of thresholds
+ * (per pack too: a rule case's copy of the pack, with deployment thresholds, shares the rules and not their values).
+ */
+const ruleFooters = new WeakMap<RulePack, WeakMap<Rule, Map<string, string>>>();
 
 function ruleFooter(findings: readonly Finding[], rule: Rule, pack: RulePack): string {
   const ids = listedThresholds(findings, rule, pack);
   const key = ids.join(' ');
-  let byThresholds = ruleFooters.get(rule);
-  if (!byThresholds) ruleFooters.set(rule, (byThresholds = new Map<string, string>()));
+  let byRule = ruleFooters.get(pack);
+  if (!byRule) ruleFooters.set(pack, (byRule = new WeakMap<Rule, Map<string, string>>()));
+  let byThresholds = byRule.get(rule);
+  if (!byThresholds) byRule.set(rule, (byThresholds = new Map<string, string>()));
   let text = byThresholds.get(key);
   if (text === undefined) {
     const lines: string[] = [];

@@ -81,3 +81,19 @@ export function expressionsOf(pack: RulePack): [string, CompiledExpression][] {
   ];
   return all.filter((e): e is [string, CompiledExpression] => e[1] !== undefined);
 }
+
+/**
+ * The pack with deployment values for some of its thresholds, as THRESHOLDS_FILE sets them at start (a rule case
+ * uses it to run as a deployment would). The rules, criteria and compiled expressions are the pack's own: they read
+ * thresholds when evaluated.
+ * @param pack - a compiled pack.
+ * @param values - threshold id -> number; every id must be one of the pack's.
+ * @returns a copy of the pack holding those values.
+ */
+export function withThresholds(pack: RulePack, values: Readonly<Record<string, number>>): RulePack {
+  const thresholds = new Map([...pack.thresholds].map(([id, t]) => {
+    const value = values[id];
+    return [id, value === undefined ? t : { ...t, value, overridden: true }];
+  }));
+  return { ...pack, thresholds };
+}

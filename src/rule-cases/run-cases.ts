@@ -21,6 +21,7 @@ import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import type { Finding } from '../engine/evaluate.js';
 import { readChecked, schemaValidators } from '../engine/load-pack.js';
+import { withThresholds } from '../engine/rule-packs.js';
 import type { Rule, RulePack } from '../engine/pack-types.js';
 
 /** One case as written. */
@@ -38,6 +39,7 @@ export interface RuleCase {
     with?: Resource[];
     unavailable?: string[];
     unfiltered?: string[];
+    thresholds?: Record<string, number>;
   };
   expect: {
     fires: boolean;
@@ -161,12 +163,16 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
       return [[p.key, split.matches]];
     })
   );
+  // Deployment values, as THRESHOLDS_FILE would set them: the case runs on a copy of the pack that holds them.
+  const unknown = Object.keys(c.input.thresholds ?? {}).filter((id) => !pack.thresholds.has(id));
+  if (unknown.length > 0) return { rule, caseName: c.name, problems: [`the case sets thresholds the pack does not have: ${unknown.join(', ')}`], findings: [], cards: [], fired: false };
+  const casePack = c.input.thresholds ? withThresholds(pack, c.input.thresholds) : pack;
   const now = new Date(c.now);
   const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications } });
-  const findings = evaluatePack(pack, ctx).findings.filter((f) => f.rule.id === rule.id);
+  const findings = evaluatePack(casePack, ctx).findings.filter((f) => f.rule.id === rule.id);
   let n = 0;
   const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
-  const options = { packs: new Map([[pack.id, pack]]), publicBaseUrl: env.publicBaseUrl, uuid };
+  const options = { packs: new Map([[casePack.id, casePack]]), publicBaseUrl: env.publicBaseUrl, uuid };
   const cards = findings.flatMap((f) => composeCard(f, options) ?? []);
   const summaries = [...new Set(findings.flatMap((f) => summaryBeforeFit(f, options) ?? []))];
   return { rule, caseName: c.name, problems: compare(c, findings, cards, summaries), findings, cards, fired: findings.length > 0 };

@@ -53,6 +53,24 @@ describe('the runner refuses a case that names a prefetch key the hook service d
   });
 });
 
+describe('the runner runs a case with deployment thresholds', () => {
+  it('on a copy of the pack, leaving the pack and the next case with its own values', () => {
+    const [intrathecal] = packs;
+    const rule = intrathecal?.rules.find((r) => r.id === 'it-morphine-above-consensus');
+    if (!intrathecal || !rule) throw new Error('the intrathecal pack or its rule is missing');
+    const run = (thresholds?: Record<string, number>) =>
+      runCase(intrathecal, rule, { name: 'thresholds', now: '2026-11-20T15:00:00Z', input: { request: 'fhir-fixtures/requests/seed-a.order-sign.json', ...(thresholds ? { thresholds } : {}) }, expect: { fires: false } }, env);
+    const lowered = run({ morphineMaxDailyMg: 12 });
+    expect(lowered.cards[0]?.detail).toContain('12 mg/day, set by this deployment');
+    expect(run().fired).toBe(false);
+    expect(intrathecal.thresholds.get('morphineMaxDailyMg')).toMatchObject({ value: 15, overridden: false });
+    // At 13 the rule fires again, and its card says 13: nothing of the first copy is kept for the next.
+    expect(run({ morphineMaxDailyMg: 13 }).cards[0]?.summary).toBe('Morphine 13.2 mg/day is above the PACC consensus maximum of 13 mg/day');
+    expect(run({ morphineMaxDailyMg: 13 }).cards[0]?.detail).toContain('13 mg/day, set by this deployment');
+    expect(run({ morphineMaxDailyMgs: 12 }).problems).toEqual(['the case sets thresholds the pack does not have: morphineMaxDailyMgs']);
+  });
+});
+
 describe('the runner reports a summary the wire would cut', () => {
   it('names its length and the text, in a case that expects nothing about the summary', () => {
     const [intrathecal] = packs;
