@@ -21,6 +21,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...prod, TRUST_SANDBOX: 'yes' })).toThrow(/TRUST_SANDBOX cannot be true in production/);
   });
 
+  it('refuses a NODE_ENV it does not know rather than run in development mode, which serves calls without a JWT', () => {
+    for (const value of ['prod', 'Production', 'staging']) {
+      expect(() => loadConfig({ NODE_ENV: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ NODE_ENV: value })).toThrow(`NODE_ENV must be production, development or test, got "${value}"`);
+    }
+    expect(loadConfig({ NODE_ENV: '' }).mode).toBe('development');
+    expect(loadConfig({ NODE_ENV: 'development' }).mode).toBe('development');
+    expect(loadConfig({ NODE_ENV: 'test' }).mode).toBe('test');
+  });
+
+  it('takes a LOG_LEVEL pino knows, in any case, and refuses another instead of failing in the logger', () => {
+    expect(loadConfig({ LOG_LEVEL: 'Debug' }).logLevel).toBe('debug');
+    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('silent');
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"');
+  });
+
   it('keeps the audit log in its own file beside STORE_PATH, for six years unless told otherwise, readable by nobody unless named', () => {
     expect(loadConfig({})).toMatchObject({ auditStorePath: 'data/intrathecal-cds-audit.sqlite', auditRetentionDays: 2190 });
     expect(loadConfig({}).auditReadersFile).toBeUndefined();

@@ -196,14 +196,34 @@ export function sqlitePaths(env: Env = process.env): { storePath: string; auditS
 }
 
 /**
+ * NODE_ENV: a value other than these three is refused rather than read as development, the mode that serves calls
+ * without a valid JWT (`prod` or `staging` meant to be production would otherwise run with every convenience on).
+ */
+function readMode(env: Env): 'production' | 'development' | 'test' {
+  const raw = env['NODE_ENV']?.trim() ?? '';
+  if (raw === '') return 'development';
+  if (raw === 'production' || raw === 'development' || raw === 'test') return raw;
+  throw new ConfigError(`NODE_ENV must be production, development or test, got "${raw}" (it decides whether calls without a valid JWT are served)`);
+}
+
+/** The log levels pino knows. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function readLogLevel(env: Env, fallback: string): string {
+  const raw = env['LOG_LEVEL']?.trim().toLowerCase() ?? '';
+  if (raw === '') return fallback;
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
+/**
  * Reads the configuration from environment variables.
  * @param env - the environment (defaults to `process.env`).
  * @returns the validated configuration.
  * @throws ConfigError naming the variable when a value is unusable.
  */
 export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = env['NODE_ENV'];
-  const mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
+  const mode = readMode(env);
   const production = mode === 'production';
   const port = readInt(env, 'PORT', 3000, 0, 65535);
   const { storePath, auditStorePath } = sqlitePaths(env);
@@ -224,7 +244,7 @@ export function loadConfig(env: Env = process.env): Config {
     fixturesDir: env['FHIR_FIXTURES_DIR']?.trim() || 'fhir-fixtures/patients',
     rulesDir: env['RULES_DIR']?.trim() || 'cds-hooks',
     ...(env['THRESHOLDS_FILE']?.trim() ? { thresholdsFile: env['THRESHOLDS_FILE'].trim() } : {}),
-    logLevel: env['LOG_LEVEL']?.trim() || (mode === 'test' ? 'silent' : 'info'),
+    logLevel: readLogLevel(env, mode === 'test' ? 'silent' : 'info'),
     logBufferBytes: readInt(env, 'LOG_BUFFER_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     ...(env['CDS_CLIENTS_FILE']?.trim() ? { clientsFile: env['CDS_CLIENTS_FILE'].trim() } : {}),
     allowUnauthenticated: production ? refuseInProduction(env, 'ALLOW_UNAUTHENTICATED') : readBool(env, 'ALLOW_UNAUTHENTICATED', true),
