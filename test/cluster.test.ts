@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { fixtureRequest, tempStorePath } from './support/harness.js';
 import { makeKey, signToken } from './support/jwt.js';
 
@@ -104,6 +104,10 @@ describe('a service stopped under load', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // A test that fails before the stop leaves no service running (its workers close when the primary is gone).
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       // Read until every process listens, then only drained: the service logs a line per call.
@@ -125,6 +129,7 @@ describe('a service stopped under load', () => {
     const body = JSON.stringify(fixtureRequest('seed-a.order-sign.json'));
     // Eight callers, each calling again as soon as it is answered, until the service stops taking calls.
     const answered: string[] = [];
+    const statuses = new Set<number>();
     let stopped = false;
     let sent = 0;
     const caller = async (): Promise<void> => {
@@ -133,6 +138,7 @@ describe('a service stopped under load', () => {
         try {
           const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Request-Id': id }, body });
           await res.text();
+          statuses.add(res.status);
           if (res.status === 200) answered.push(id);
         } catch {
           stopped = true;
@@ -142,7 +148,13 @@ describe('a service stopped under load', () => {
     const callers = Array.from({ length: 8 }, caller);
     const auditPath = join(dirname(storePath), 'intrathecal-cds-audit.sqlite');
     const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    while (answered.length < 10) await pause(20);
+    // Bounded: a service that answers nothing (or refuses the calls) fails the test, saying what it answered,
+    // instead of holding it until the timeout with the service left running.
+    const waitUntil = Date.now() + 10_000;
+    while (answered.length < 10) {
+      if (stopped || Date.now() > waitUntil) throw new Error(`the service answered ${String(answered.length)} of ${String(sent)} calls with 200 before the stop (statuses: ${[...statuses].join(', ') || 'none'})`);
+      await pause(20);
+    }
     // The audit file is locked by another connection from now until 300 ms after the signal (0.6 s in all: within
     // the writer's 5 s busy timeout, and too short to fill its 64 MB queue, past which the answers themselves would
     // wait): the records of the calls answered meanwhile wait in the writer, and the stop must let it write them
