@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../services/service-definitions.js';
-import { expressionsOf, loadRulePacks, readThresholdOverrides } from './rule-packs.js';
+import { expressionsOf, loadRulePacks, readThresholdOverrides, unreadCriteria } from './rule-packs.js';
 
 /** A copy of the demo pack with one file edited. */
 function demoWith(file: string, edit: (text: string) => string): string {
@@ -127,6 +127,18 @@ describe('loading and checking rule packs', () => {
     const [pack] = load('test/packs', { demoMaxDailyMg: 12 });
     expect(pack?.thresholds.get('demoMaxDailyMg')).toMatchObject({ value: 12, overridden: true });
     expect(() => load('test/packs', { noSuchThreshold: 1 })).toThrow(/noSuchThreshold/);
+  });
+});
+
+describe('unreadCriteria', () => {
+  it('names a criterion nothing reads, and not one read only through the app or through another criterion', () => {
+    const root = demoWith('criteria/demo.yaml', (t) => `${t}  spare:\n    description: Read by nothing\n    expression: "%painDiagnosis"\n  chained:\n    description: Read by appOnly\n    expression: "%activePump"\n  appOnly:\n    description: Read by the app\n    expression: "%chained"\n`);
+    const packFile = join(root, 'demo', 'pack.yaml');
+    writeFileSync(packFile, `${readFileSync(packFile, 'utf8')}app:\n  policyCriteria: [established]\n  documentation: [painScoreRecorded, appOnly]\n  pitfalls: []\n`);
+    const [pack] = load(root);
+    if (!pack) throw new Error('the demo pack did not load');
+    expect(unreadCriteria(pack)).toEqual(['spare']);
+    expect(unreadCriteria(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
   });
 });
 

@@ -97,3 +97,30 @@ export function withThresholds(pack: RulePack, values: Readonly<Record<string, n
   }));
   return { ...pack, thresholds };
 }
+
+/**
+ * The criteria nothing reads: no rule (its `when`, `orders`, card or coverage placeholders), no criterion that is
+ * read, and not the SMART app's lists. Dead content to remove or to give a rule; `npm run rules:check` names them.
+ * @param pack - a compiled pack.
+ * @returns their names, in the pack's order.
+ */
+export function unreadCriteria(pack: RulePack): string[] {
+  const app = pack.app;
+  const roots = [
+    ...pack.rules.flatMap((r) => [...r.criteria, ...r.placeholderCriteria, ...(r.orders ? [...r.orders.variables] : [])]),
+    ...(app
+      ? [app.establishedCriterion, app.deviceCriterion, app.historyCriterion, app.authorizationCriterion, app.doseWhen, ...app.policyCriteria, ...(app.newStartCriteria ?? []), ...app.documentation, ...(app.doseLines ?? []), ...app.pitfalls,
+        ...(app.variants ?? []).flatMap((v) => [...v.when, ...(v.policyCriteria ?? []), ...(v.newStartCriteria ?? []), ...(v.documentation ?? []), ...(v.pitfalls ?? [])])]
+      : []),
+  ];
+  const read = new Set<string>();
+  const visit = (name: string | undefined): void => {
+    if (name === undefined || read.has(name)) return;
+    const criterion = pack.criteria.get(name);
+    if (!criterion) return;
+    read.add(name);
+    criterion.dependsOn.forEach(visit);
+  };
+  roots.forEach(visit);
+  return [...pack.criteria.keys()].filter((name) => !read.has(name));
+}
