@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../services/service-definitions.js';
-import { expressionsOf, loadRulePacks, readThresholdOverrides, unreadCriteria } from './rule-packs.js';
+import { expressionsOf, loadRulePacks, readThresholdOverrides, unreadCriteria, unreadValueSets } from './rule-packs.js';
 
 /** A copy of the demo pack with one file edited. */
 function demoWith(file: string, edit: (text: string) => string): string {
@@ -139,6 +139,19 @@ describe('unreadCriteria', () => {
     if (!pack) throw new Error('the demo pack did not load');
     expect(unreadCriteria(pack)).toEqual(['spare']);
     expect(unreadCriteria(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+  });
+});
+
+describe('unreadValueSets', () => {
+  it('names a value set no expression names, and not one only a named value set includes', () => {
+    const root = demoWith('valuesets/demo-chronic-pain.json', (t) => t.replace('"include": [', '"include": [{ "valueSet": ["https://intrathecal-cds.example/fhir/ValueSet/demo-included"] }, '));
+    const extra = (id: string): string => JSON.stringify({ resourceType: 'ValueSet', id, url: `https://intrathecal-cds.example/fhir/ValueSet/${id}`, title: id, status: 'active', compose: { include: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', concept: [{ code: 'G89.3' }] }] } });
+    writeFileSync(join(root, 'demo', 'valuesets', 'demo-included.json'), extra('demo-included'));
+    writeFileSync(join(root, 'demo', 'valuesets', 'demo-spare.json'), extra('demo-spare'));
+    const [pack] = load(root);
+    if (!pack) throw new Error('the demo pack did not load');
+    expect(unreadValueSets(pack)).toEqual(['demo-spare']);
+    expect(unreadValueSets(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
   });
 });
 

@@ -124,3 +124,26 @@ export function unreadCriteria(pack: RulePack): string[] {
   roots.forEach(visit);
   return [...pack.criteria.keys()].filter((name) => !read.has(name));
 }
+
+/**
+ * The value sets nothing reads: named by no `codedIn('<id>')` or `inValueSet('<id>')` in any of the pack's
+ * expressions, and included by no value set that is. `npm run rules:check` names them beside the unread criteria.
+ * @param pack - a compiled pack.
+ * @returns their ids, sorted.
+ */
+export function unreadValueSets(pack: RulePack): string[] {
+  const named = new Set(expressionsOf(pack).map(([, e]) => e.text).flatMap((text) => [...text.matchAll(/\b(?:codedIn|inValueSet)\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? '')));
+  const byUrl = new Map([...pack.valueSets.values()].map((vs) => [vs.url, vs]));
+  const read = new Set<string>();
+  const visit = (id: string): void => {
+    const vs = pack.valueSets.get(id);
+    if (!vs || read.has(id)) return;
+    read.add(id);
+    for (const url of vs.includesValueSets) {
+      const included = byUrl.get(url);
+      if (included) visit(included.id);
+    }
+  };
+  named.forEach(visit);
+  return [...pack.valueSets.keys()].filter((id) => !read.has(id)).sort();
+}
