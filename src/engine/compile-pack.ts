@@ -11,7 +11,7 @@ import { planOf } from './evaluation-plan.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
-import type { CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
+import type { AppView, CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
 import { placeholdersIn, readPlaceholder } from './placeholders.js';
 import { compileValueSet } from './value-sets.js';
 import type { CompiledValueSet } from './value-sets.js';
@@ -73,7 +73,7 @@ function compileChecked(text: string, where: string, scope: Scope): CompiledExpr
   if (unknown.length > 0) throw new DefinitionError(`${where}: unknown function ${unknown.join(', ')}()\n  ${text}`);
   const thresholds = new Set([...text.matchAll(/%thresholds\.([A-Za-z]\w*)/g)].map((m) => m[1] ?? ''));
   for (const t of thresholds) if (!scope.thresholdIds.has(t)) throw new DefinitionError(`${where}: unknown threshold %thresholds.${t}\n  ${text}`);
-  const compiled = { text, ...compileExpression(text, scope.table, scope.natives, use.tree), variables: use.variables, thresholds };
+  const compiled = { text, ...compileExpression(text, scope.table, scope.natives, use.tree), variables: use.variables, thresholds, valueSets: use.valueSets };
   scope.compiled.set(text, compiled);
   return compiled;
 }
@@ -317,6 +317,16 @@ function compileValueSets(files: PackFiles): Map<string, CompiledValueSet> {
 }
 
 /**
+ * The criteria the SMART app's view names (its pitfalls are text, not criteria).
+ * @param app - pack.yaml's `app`.
+ * @returns their names, as written (a name may repeat).
+ */
+export function appCriteria(app: AppView): string[] {
+  const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
+  return [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.authorizationCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
+}
+
+/**
  * Compiles and checks a pack.
  * @param files - the pack's files, schema-checked.
  * @param thresholdOverrides - deployment values by threshold id (from THRESHOLDS_FILE).
@@ -340,9 +350,7 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
   const criteria = compileCriteria(scope);
   const app = files.pack.app;
   if (app) {
-    const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
-    const names = [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.authorizationCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
-    for (const n of names) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
+    for (const n of appCriteria(app)) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
     // The first variant whose `when` holds is chosen (src/smart/app-evaluation.ts); one whose criteria are all
     // among an earlier variant's holds only when that one does, so it is never chosen.
     const variants = app.variants ?? [];

@@ -38,6 +38,8 @@ export interface CompiledExpression extends ExpressionEngines {
   readonly variables: ReadonlySet<string>;
   /** Thresholds it reads (`%thresholds.<id>`). */
   readonly thresholds: ReadonlySet<string>;
+  /** Value sets it names (`codedIn('<id>')`, `inValueSet('<id>')`), from its parse tree. */
+  readonly valueSets: ReadonlySet<string>;
 }
 
 /** A named criterion. */

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../services/service-definitions.js';
-import { compilePack } from './compile-pack.js';
+import { appCriteria, compilePack } from './compile-pack.js';
 import { readPackFiles } from './load-pack.js';
 import type { CompiledExpression, RulePack } from './pack-types.js';
 
@@ -100,24 +100,19 @@ export function withThresholds(pack: RulePack, values: Readonly<Record<string, n
 
 /**
  * The criteria nothing reads: no rule (its `when`, `orders`, card or coverage placeholders), no criterion that is
- * read, and not the SMART app's lists. Dead content to remove or to give a rule; `npm run rules:check` names them.
+ * read, and not the SMART app's view. Dead content to remove or to give a rule; `npm run rules:check` names them.
  * @param pack - a compiled pack.
  * @returns their names, in the pack's order.
  */
 export function unreadCriteria(pack: RulePack): string[] {
-  const app = pack.app;
   const roots = [
     ...pack.rules.flatMap((r) => [...r.criteria, ...r.placeholderCriteria, ...(r.orders ? [...r.orders.variables] : [])]),
-    ...(app
-      ? [app.establishedCriterion, app.deviceCriterion, app.historyCriterion, app.authorizationCriterion, app.doseWhen, ...app.policyCriteria, ...(app.newStartCriteria ?? []), ...app.documentation, ...(app.doseLines ?? []), ...app.pitfalls,
-        ...(app.variants ?? []).flatMap((v) => [...v.when, ...(v.policyCriteria ?? []), ...(v.newStartCriteria ?? []), ...(v.documentation ?? []), ...(v.pitfalls ?? [])])]
-      : []),
+    ...(pack.app ? appCriteria(pack.app) : []),
   ];
   const read = new Set<string>();
-  const visit = (name: string | undefined): void => {
-    if (name === undefined || read.has(name)) return;
+  const visit = (name: string): void => {
     const criterion = pack.criteria.get(name);
-    if (!criterion) return;
+    if (!criterion || read.has(name)) return;
     read.add(name);
     criterion.dependsOn.forEach(visit);
   };
@@ -126,13 +121,12 @@ export function unreadCriteria(pack: RulePack): string[] {
 }
 
 /**
- * The value sets nothing reads: named by no `codedIn('<id>')` or `inValueSet('<id>')` in any of the pack's
- * expressions, and included by no value set that is. `npm run rules:check` names them beside the unread criteria.
+ * The value sets nothing reads: named by none of the pack's expressions (`codedIn`, `inValueSet`), and included by
+ * no value set that is. `npm run rules:check` names them beside the unread criteria.
  * @param pack - a compiled pack.
  * @returns their ids, sorted.
  */
 export function unreadValueSets(pack: RulePack): string[] {
-  const named = new Set(expressionsOf(pack).map(([, e]) => e.text).flatMap((text) => [...text.matchAll(/\b(?:codedIn|inValueSet)\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? '')));
   const byUrl = new Map([...pack.valueSets.values()].map((vs) => [vs.url, vs]));
   const read = new Set<string>();
   const visit = (id: string): void => {
@@ -144,6 +138,6 @@ export function unreadValueSets(pack: RulePack): string[] {
       if (included) visit(included.id);
     }
   };
-  named.forEach(visit);
+  for (const [, expression] of expressionsOf(pack)) expression.valueSets.forEach(visit);
   return [...pack.valueSets.keys()].filter((id) => !read.has(id)).sort();
 }

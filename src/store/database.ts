@@ -18,11 +18,19 @@ export type Durability = 'FULL' | 'NORMAL';
 /** How long a connection waits for another's lock, here and in every later statement. */
 export const BUSY_TIMEOUT_MS = 5000;
 
-/** SQLite's primary result code SQLITE_BUSY ("database is locked"), extended codes included. */
-function isBusy(err: unknown): boolean {
+/**
+ * The primary SQLite result code of an error from node:sqlite (an extended code, such as SQLITE_CANTOPEN_ISDIR,
+ * reduced to its primary one), or undefined for another error.
+ * @param err - what was thrown.
+ * @returns 5 for SQLITE_BUSY, 14 for SQLITE_CANTOPEN, 26 for SQLITE_NOTADB, and so on.
+ */
+export function sqliteResultCode(err: unknown): number | undefined {
   const code = (err as { errcode?: unknown } | null)?.errcode;
-  return typeof code === 'number' && (code & 0xff) === 5;
+  return typeof code === 'number' ? code & 0xff : undefined;
 }
+
+/** SQLite's SQLITE_BUSY ("database is locked"). */
+const isBusy = (err: unknown): boolean => sqliteResultCode(err) === 5;
 
 /**
  * Switches the file to WAL. Two processes switching a new file at once can each hold a read lock while wanting the
