@@ -4,13 +4,15 @@
  * from the audit file (AUDIT_STORE_PATH); by default the files those variables name, as the service finds them.
  * Safe to run again, or with the service running (rows already copied are not copied twice); run it once per
  * machine whose files hold what should be kept. Prints what was copied per table. The files are only read.
- * Exit 2 on unusable arguments, no DATABASE_URL or a missing file; 1 when the database could not be used.
+ * Exit 2 on unusable arguments, no DATABASE_URL, or a file missing or not a SQLite database; 1 when the database
+ * could not be used.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { sqlitePaths } from '../src/config.js';
 import { createLogger } from '../src/log.js';
+import { sqliteResultCode } from '../src/store/database.js';
 import { copyToPostgres } from '../src/store/copy-to-postgres.js';
 import type { CopyReport } from '../src/store/copy-to-postgres.js';
 import { openSharedDatabase } from '../src/store/postgres.js';
@@ -30,11 +32,29 @@ function files(args: readonly string[]): { store?: string; audit?: string; named
   return { store: paths.storePath, audit: paths.auditStorePath, named: false };
 }
 
+/**
+ * A source file, opened read-only: a read-write connection, the last one on a file a stopped or killed service left
+ * with a WAL file, would fold the WAL into the file when it closes. Read-only, it reads the WAL as it stands.
+ */
 function open(path: string | undefined): DatabaseSync | undefined {
   if (path === undefined || path === ':memory:' || !existsSync(path)) return undefined;
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA busy_timeout = 5000');
-  return db;
+  try {
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec('PRAGMA busy_timeout = 5000');
+    // SQLite reads the file's header at the first statement: a file that is not a database is refused here, before the copy starts.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    throw new Error(`${path} cannot be read: ${whyNotRead(err)}`, { cause: err });
+  }
+}
+
+/** Why a source file could not be read, in the words of someone choosing which file to name. */
+function whyNotRead(err: unknown): string {
+  const code = sqliteResultCode(err);
+  if (code === 26) return 'it is not a SQLite database';
+  if (code === 10 || code === 14) return 'SQLite cannot open it (a folder, or a file this user cannot read)';
+  return err instanceof Error ? err.message : String(err);
 }
 
 const line = (name: string, t: CopyReport['feedback']): string => `${name}: ${String(t.copied)} copied, ${String(t.present)} already in PostgreSQL`;
@@ -51,8 +71,16 @@ async function main(): Promise<number> {
     process.stderr.write(`no such file: ${missing.join(', ')}\n`);
     return 2;
   }
-  const store = open(chosen.store);
-  const audit = open(chosen.audit);
+  let store: DatabaseSync | undefined;
+  let audit: DatabaseSync | undefined;
+  try {
+    store = open(chosen.store);
+    audit = open(chosen.audit);
+  } catch (err) {
+    store?.close();
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
   const shared = openSharedDatabase(url, createLogger('warn', process.stderr), { retryAfterS: 0 });
   try {
     await shared.ready;

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -145,7 +146,31 @@ describe('npm run store:copy', () => {
     expect(again.stdout).toBe('feedback: 0 copied, 0 already in PostgreSQL\nhook invocations: 0 copied, 1 already in PostgreSQL\naudit log reads: 0 copied, 0 already in PostgreSQL\n');
   });
 
-  it('refuses without DATABASE_URL, with unknown arguments or a missing file (exit 2), and says when the database cannot be used (exit 1)', async () => {
+  it('leaves the files as they are: a service that was killed leaves its last writes in the WAL file, and the copy reads them without folding them in', async () => {
+    const storePath = join(mkdtempSync(join(tmpdir(), 'itcds-copy-wal-')), 'intrathecal-cds.sqlite');
+    // The service writes feedback, then dies without closing its connection, as a killed process does.
+    const killed = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', [
+        "import { openDatabase } from './src/store/database.ts';",
+        "import { feedbackStore } from './src/store/feedback-store.ts';",
+        `const db = openDatabase(${JSON.stringify(storePath)});`,
+        "await feedbackStore(db).save('intrathecal-order-sign', [{ card: 'card-9', outcome: 'accepted', outcomeTimestamp: '2026-11-20T10:05:00Z' }], new Date('2026-11-20T10:05:01Z'));",
+        "process.kill(process.pid, 'SIGKILL');",
+      ].join('\n')],
+      { encoding: 'utf8' },
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    const digest = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+    const before = { file: digest(storePath), wal: digest(`${storePath}-wal`) };
+    const copied = run('scripts/store-copy.ts', ['--store', storePath], { DATABASE_URL: await freshPostgresDatabase() });
+    expect(copied.status, copied.stderr).toBe(0);
+    expect(copied.stdout).toContain('feedback: 1 copied');
+    // Opened read-write, the copy's connection, the last one on the file, would checkpoint the WAL into the file on close and delete it.
+    expect({ file: digest(storePath), wal: digest(`${storePath}-wal`) }).toEqual(before);
+  });
+
+  it('refuses without DATABASE_URL, with unknown arguments, a missing file or one that is not SQLite (exit 2), and says when the database cannot be used (exit 1)', async () => {
     const url = await freshPostgresDatabase();
     const usage = run('scripts/store-copy.ts', [], { DATABASE_URL: '' });
     expect(usage.status).toBe(2);
@@ -154,6 +179,14 @@ describe('npm run store:copy', () => {
     const missing = run('scripts/store-copy.ts', ['--audit', '/nonexistent/audit.sqlite'], { DATABASE_URL: url });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('no such file: /nonexistent/audit.sqlite');
+    // A file that is not SQLite, and a folder: named, refused before the database is touched (it is not reachable here).
+    const folder = mkdtempSync(join(tmpdir(), 'itcds-copy-cli-'));
+    const notSqlite = join(folder, 'notes.txt');
+    writeFileSync(notSqlite, 'not a database');
+    const wrongFile = run('scripts/store-copy.ts', ['--store', notSqlite], { DATABASE_URL: 'postgres://itcds@127.0.0.1:1/none' });
+    expect([wrongFile.status, wrongFile.stderr.trim()]).toEqual([2, `${notSqlite} cannot be read: it is not a SQLite database`]);
+    const aFolder = run('scripts/store-copy.ts', ['--audit', folder], { DATABASE_URL: 'postgres://itcds@127.0.0.1:1/none' });
+    expect([aFolder.status, aFolder.stderr.trim()]).toEqual([2, `${folder} cannot be read: SQLite cannot open it (a folder, or a file this user cannot read)`]);
     const file = join(mkdtempSync(join(tmpdir(), 'itcds-copy-cli-')), 'audit.sqlite');
     openPrivateDatabase(file, 'NORMAL').db.close();
     // Port 1 on loopback: nothing listens, the connection is refused.
