@@ -3,11 +3,11 @@
  * rule authors. Loads and compiles every pack (the same checks as start-up), runs every rule's test cases,
  * requires a firing and a non-firing case per rule, and compares rule versions with git history. Also names the
  * expressions the native FHIRPath engine does not compile (they are right, but evaluated by fhirpath.js, slower),
- * and the criteria and value sets nothing reads.
+ * the criteria, value sets and thresholds nothing reads, and the sources nothing cites.
  * Exit 0 when all is well; 1 with one line per problem otherwise.
  */
 import { join } from 'node:path';
-import { expressionsOf, loadRulePacks, unreadCriteria, unreadValueSets } from '../src/engine/rule-packs.js';
+import { expressionsOf, loadRulePacks, uncitedSources, unreadCriteria, unreadThresholds, unreadValueSets } from '../src/engine/rule-packs.js';
 import { runPackCases } from '../src/rule-cases/run-cases.js';
 import { versionProblems } from '../src/engine/rule-versions.js';
 import { loadServiceDefinitions } from '../src/services/service-definitions.js';
@@ -35,6 +35,8 @@ function main(): number {
       for (const [where, e] of gaps) out(`  note: ${where} runs on fhirpath.js (native engine: ${e.nativeGap ?? 'not covered'})`);
       for (const id of unreadValueSets(pack)) out(`  note: value set ${id} is named by no codedIn() or inValueSet() of the pack, nor included by one that is: remove it or use it`);
       for (const name of unreadCriteria(pack)) out(`  note: criterion ${name} (${pack.criteria.get(name)?.file ?? ''}) is read by no rule, no criterion a rule reads, and not the app: remove it or give it a rule`);
+      for (const id of unreadThresholds(pack)) out(`  note: threshold ${id} is read by no rule and no criterion that is read: an override of it changes nothing; remove it or use it`);
+      for (const id of uncitedSources(pack)) out(`  note: source ${id} is cited by no rule and no threshold: remove it or cite it`);
     }
     try {
       problems.push(...versionProblems('.', dir));

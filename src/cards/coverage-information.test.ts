@@ -5,7 +5,7 @@ import type { Extension, MedicationRequest } from '@medplum/fhirtypes';
 import { COVERAGE_INFORMATION, coverageInformationActions, findingCoverage, mergeCoverage } from './coverage-information.js';
 import type { CoverageInformationOptions } from './coverage-information.js';
 
-const TEMPLATE: CoverageTemplate = { paNeeded: 'satisfied', satisfiedPaId: '{{authorizationNumber}}', reason: 'Authorization {{authorizationNumber}} until {{authorizationEnd}}.' };
+const TEMPLATE: CoverageTemplate = { paNeeded: 'satisfied', satisfiedPaId: '{{authorizationNumber}}', reason: 'Authorization {{authorizationNumber}} until {{authorizationEnd}}.', sources: ['pa-policy'] };
 
 function finding(results: Record<string, Partial<CriterionResult>>): Finding {
   const map = new Map(Object.entries(results).map(([name, r]) => [name, { name, description: name, evidence: [], truth: true, ...r }]));
@@ -15,7 +15,7 @@ function finding(results: Record<string, Partial<CriterionResult>>): Finding {
 describe('findingCoverage', () => {
   it("fills the reason and the authorization number from the finding's criteria", () => {
     const filled = findingCoverage(finding({ authorizationNumber: { value: ['8300417'] }, authorizationEnd: { value: ['2027-11-17'] } }));
-    expect(filled).toEqual({ paNeeded: 'satisfied', satisfiedPaId: '8300417', reason: 'Authorization 8300417 until 2027-11-17.' });
+    expect(filled).toEqual({ paNeeded: 'satisfied', satisfiedPaId: '8300417', reason: 'Authorization 8300417 until 2027-11-17.', sources: ['pa-policy'] });
   });
 
   it('leaves the authorization number out when its criterion is not known, and says so only in the reason', () => {
@@ -28,17 +28,22 @@ describe('findingCoverage', () => {
 
 describe('mergeCoverage', () => {
   it('sends satisfied-pa-id only when the merged pa-needed is satisfied', () => {
-    const satisfied: CoverageTemplate = { paNeeded: 'satisfied', satisfiedPaId: '8300417', reason: 'on file' };
-    expect(mergeCoverage([satisfied, { paNeeded: 'no-auth', reason: 'ffs' }]).satisfiedPaId).toBe('8300417');
-    const stricter = mergeCoverage([satisfied, { paNeeded: 'conditional', reason: 'plan' }]);
+    const satisfied: CoverageTemplate = { paNeeded: 'satisfied', satisfiedPaId: '8300417', reason: 'on file', sources: ['crd'] };
+    expect(mergeCoverage([satisfied, { paNeeded: 'no-auth', reason: 'ffs', sources: ['ffs-faq'] }]).satisfiedPaId).toBe('8300417');
+    const stricter = mergeCoverage([satisfied, { paNeeded: 'conditional', reason: 'plan', sources: ['crd', 'plan-policy'] }]);
     expect(stricter.paNeeded).toBe('conditional');
     expect(stricter.satisfiedPaId).toBeUndefined();
+  });
+
+  it('adds up the sources of the conclusions, each once', () => {
+    const merged = mergeCoverage([{ paNeeded: 'satisfied', satisfiedPaId: '8300417', reason: 'on file', sources: ['crd'] }, { paNeeded: 'conditional', reason: 'plan', sources: ['crd', 'plan-policy'] }]);
+    expect(merged.sources).toEqual(['crd', 'plan-policy']);
   });
 });
 
 describe('coverageInformationActions', () => {
   const coverage = { resourceType: 'Coverage', id: 'cov-1', status: 'active' } as const;
-  const covered: CoverageTemplate = { covered: 'covered', paNeeded: 'no-auth', reason: 'Follows the established pump.' };
+  const covered: CoverageTemplate = { covered: 'covered', paNeeded: 'no-auth', reason: 'Follows the established pump.', sources: ['ncd'] };
   function actions(order: MedicationRequest, template: CoverageTemplate = covered, date = '2026-11-20'): ReturnType<typeof coverageInformationActions> {
     const f = { packId: 'p', packVersion: '1', rule: { coverage: template } as Finding['rule'], results: new Map(), evidence: [], order } as Finding;
     let n = 0;
@@ -72,7 +77,7 @@ describe('coverageInformationActions', () => {
 
   it('replaces an annotation about the same coverage when what it asserts changed', () => {
     const stored = actions(draft, covered, '2026-11-18')[0]?.resource as MedicationRequest;
-    const [action] = actions(stored, { covered: 'covered', paNeeded: 'auth-needed', reason: 'Authorization ended.' });
+    const [action] = actions(stored, { covered: 'covered', paNeeded: 'auth-needed', reason: 'Authorization ended.', sources: ['ncd'] });
     const [annotation] = annotations(action?.resource);
     expect(annotations(action?.resource)).toHaveLength(1);
     expect(annotation?.extension?.find((e) => e.url === 'pa-needed')?.valueCode).toBe('auth-needed');

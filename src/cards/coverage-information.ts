@@ -30,11 +30,13 @@ export interface MergedCoverage {
   readonly docNeeded: readonly string[];
   readonly infoNeeded: readonly string[];
   readonly reasons: readonly string[];
+  /** The source ids the conclusions rest on, each once (not sent: the extension has no place for them). */
+  readonly sources: readonly string[];
 }
 
 /**
  * Merges the conclusions of the rules that fired for one order: not-covered over conditional over covered, the
- * strictest pa-needed, documentation and information needs and reasons added up. No conclusion at all is
+ * strictest pa-needed, documentation and information needs, reasons and sources added up. No conclusion at all is
  * "conditional": the pack concerns the order but reached no decision.
  * @param conclusions - the rules' coverage templates.
  * @returns the merged conclusion.
@@ -53,6 +55,7 @@ export function mergeCoverage(conclusions: readonly CoverageTemplate[]): MergedC
     docNeeded: [...new Set(conclusions.flatMap((c) => c.docNeeded ?? []))],
     infoNeeded: [...new Set(conclusions.flatMap((c) => c.infoNeeded ?? []))],
     reasons: reasons.length > 0 ? reasons : ['No rule reached a coverage conclusion for this order; see the cards.'],
+    sources: [...new Set(conclusions.flatMap((c) => c.sources))],
   };
 }
 

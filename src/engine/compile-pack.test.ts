@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../services/service-definitions.js';
-import { expressionsOf, loadRulePacks, readThresholdOverrides, unreadCriteria, unreadValueSets } from './rule-packs.js';
+import { expressionsOf, loadRulePacks, readThresholdOverrides, uncitedSources, unreadCriteria, unreadThresholds, unreadValueSets } from './rule-packs.js';
 
 /** A copy of the demo pack with one file edited. */
 function demoWith(file: string, edit: (text: string) => string): string {
@@ -44,6 +44,8 @@ describe('loading and checking rule packs', () => {
     ['a topic that is not a CRD card type', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('topic: off-guideline', 'topic: dose'), /demo-dose-ceiling.yaml: does not match its schema: .*card\/topic/],
     ['a card about an order whose detail does not say which', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('detail: "Order: {{order}}."', 'detail: "Above the ceiling."'), /rule demo-dose-ceiling: a card about an order names it in its detail \(\{\{order\}\} or \{\{orderReference\}\}\)/],
     ['an unknown source', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('sources: [demo-consensus]', 'sources: [pacc-2099]'), /card cites unknown source "pacc-2099"/],
+    ['a coverage conclusion that cites an unknown source', 'rules/demo-established-order.yaml', (t: string) => `${t}  sources: [demo-polcy]\n`, /rule demo-established-order: coverage conclusion cites unknown source "demo-polcy"/],
+    ['a coverage conclusion without a card that names no source', 'rules/demo-established-order.yaml', (t: string) => t.replace(/card:\n( {2}.*\n)+/, ''), /rule demo-established-order: a coverage conclusion without a card names the sources it rests on \(coverage.sources\)/],
     ['an unknown threshold', 'criteria/demo.yaml', (t: string) => t.replace('%thresholds.demoMaxDailyMg', '%thresholds.demoMaxDaily'), /unknown threshold %thresholds.demoMaxDaily/],
     ['an unknown card placeholder', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('{{dailyMg}}', '{{dailyMgs}}'), /card placeholder \{\{dailyMgs\}\} names nothing/],
     ['two rules with one id', 'rules/demo-dose-ceiling.yaml', (t: string) => t.replace('id: demo-dose-ceiling', 'id: demo-no-pain-score'), /rule id demo-no-pain-score is used by another rule/],
@@ -152,6 +154,39 @@ describe('unreadValueSets', () => {
     if (!pack) throw new Error('the demo pack did not load');
     expect(unreadValueSets(pack)).toEqual(['demo-spare']);
     expect(unreadValueSets(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+  });
+});
+
+describe('unreadThresholds', () => {
+  it('names a threshold nothing reads, and one read only by a criterion nothing reads', () => {
+    const root = demoWith('criteria/demo.yaml', (t) => `${t}  spare:\n    description: Read by nothing\n    expression: "%dailyMg > %thresholds.demoForSpare"\n`);
+    const packFile = join(root, 'demo', 'pack.yaml');
+    const threshold = (id: string): string => `  ${id}:\n    value: 1\n    unit: mg/day\n    description: ${id}\n    source: demo-consensus\n    confidence: unconfirmed\n`;
+    writeFileSync(packFile, readFileSync(packFile, 'utf8').replace('thresholds:\n', `thresholds:\n${threshold('demoUnused')}${threshold('demoForSpare')}`));
+    const [pack] = load(root);
+    if (!pack) throw new Error('the demo pack did not load');
+    expect(unreadThresholds(pack)).toEqual(['demoUnused', 'demoForSpare']);
+    expect(unreadThresholds(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+  });
+});
+
+describe('uncitedSources', () => {
+  it('names a source nothing cites, and not one cited only by a threshold or only by a coverage conclusion', () => {
+    const root = demoWith('rules/demo-established-order.yaml', (t) => `${t}  sources: [demo-payer-faq]\n`);
+    const packFile = join(root, 'demo', 'pack.yaml');
+    const source = (id: string): string => `  ${id}:\n    title: ${id}\n    confidence: confirmed\n`;
+    writeFileSync(packFile, readFileSync(packFile, 'utf8').replace('sources:\n', `sources:\n${source('demo-payer-faq')}${source('demo-spare')}`));
+    const [pack] = load(root);
+    if (!pack) throw new Error('the demo pack did not load');
+    // demo-consensus is cited by a card and the threshold, demo-policy by a card, demo-payer-faq by the coverage conclusion alone.
+    expect(pack.rules.find((r) => r.id === 'demo-established-order')?.coverage?.sources).toEqual(['demo-payer-faq']);
+    expect(uncitedSources(pack)).toEqual(['demo-spare']);
+    expect(uncitedSources(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+  });
+
+  it("gives a coverage conclusion that names no source its card's", () => {
+    const [pack] = load('test/packs');
+    expect(pack?.rules.find((r) => r.id === 'demo-established-order')?.coverage?.sources).toEqual(['demo-policy']);
   });
 });
 

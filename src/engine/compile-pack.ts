@@ -6,7 +6,7 @@
  */
 import { DefinitionError } from '../services/service-definitions.js';
 import { compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
-import type { PackFiles } from './load-pack.js';
+import type { PackFiles, RawRule } from './load-pack.js';
 import { planOf } from './evaluation-plan.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
@@ -165,20 +165,33 @@ function namesItsOrder(card: CardTemplate): boolean {
 }
 
 /** The texts of a coverage conclusion that may hold placeholders. */
-function coverageTexts(coverage: CoverageTemplate): string[] {
+function coverageTexts(coverage: NonNullable<RawRule['coverage']>): string[] {
   return [coverage.reason, coverage.satisfiedPaId ?? ''];
 }
 
 /** A coverage conclusion is filled per order from criteria only: no evidence lists, thresholds or links. */
-function checkCoverageText(coverage: CoverageTemplate, where: string, pack: { criteria: ReadonlyMap<string, Criterion> }): void {
+function checkCoverageText(coverage: NonNullable<RawRule['coverage']>, where: string, pack: { criteria: ReadonlyMap<string, Criterion> }): void {
   for (const text of coverageTexts(coverage).flatMap(placeholdersIn)) {
     const p = readPlaceholder(text);
     if (p?.kind !== 'criterion' || !pack.criteria.has(p.name)) throw new DefinitionError(`${where}: coverage placeholder {{${text}}} is not a criterion of the pack`);
   }
 }
 
+/**
+ * A rule's coverage conclusion, checked, with its sources: its own, or its card's. Every rule names the sources it
+ * rests on; a conclusion without a card has no other place to name them.
+ */
+function coverageOf(raw: NonNullable<RawRule['coverage']>, card: CardTemplate | undefined, where: string, pack: Omit<RulePack, 'rules'>): CoverageTemplate {
+  const sources = raw.sources ?? card?.sources;
+  if (!sources) throw new DefinitionError(`${where}: a coverage conclusion without a card names the sources it rests on (coverage.sources)`);
+  for (const s of sources) if (!pack.sources.has(s)) throw new DefinitionError(`${where}: coverage conclusion cites unknown source "${s}"`);
+  const coverage = { ...raw, sources };
+  checkCoverageText(coverage, where, pack);
+  return coverage;
+}
+
 /** Criteria the card's and the coverage conclusion's placeholders name. */
-function namedCriteria(card: CardTemplate | undefined, coverage: CoverageTemplate | undefined): string[] {
+function namedCriteria(card: CardTemplate | undefined, coverage: RawRule['coverage']): string[] {
   const names = new Set<string>();
   for (const text of [...(card ? cardTexts(card) : []), ...(coverage ? coverageTexts(coverage) : [])].flatMap(placeholdersIn)) {
     const p = readPlaceholder(text);
@@ -232,7 +245,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
         throw new DefinitionError(`${where}: a card about an order names it in its detail ({{order}} or {{orderReference}}): CRD asks a card about some of a call's orders to say which`);
       }
     }
-    if (raw.coverage) checkCoverageText(raw.coverage, where, pack);
+    const coverage = raw.coverage ? coverageOf(raw.coverage, raw.card, where, pack) : undefined;
     return {
       id: raw.id,
       version: raw.version,
@@ -246,7 +259,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       placeholderCriteria: namedCriteria(raw.card, raw.coverage),
       ...ruleThresholds(raw.card, when, pack),
       ...(raw.card ? { card: raw.card } : {}),
-      ...(raw.coverage ? { coverage: raw.coverage } : {}),
+      ...(coverage ? { coverage } : {}),
       file,
       testsFile,
     };

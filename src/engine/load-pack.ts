@@ -44,7 +44,8 @@ export interface RawRule {
   orders?: string;
   when: string;
   card?: CardTemplate;
-  coverage?: CoverageTemplate;
+  /** Its sources may be left out when the rule has a card: the card's are then the conclusion's. */
+  coverage?: Omit<CoverageTemplate, 'sources'> & { sources?: readonly string[] };
 }
 
 /** The files of a pack, read and schema-checked. */

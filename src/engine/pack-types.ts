@@ -111,6 +111,8 @@ export interface CoverageTemplate {
   readonly satisfiedPaId?: string;
   /** May hold `{{criterion}}` placeholders, filled per order. */
   readonly reason: string;
+  /** Source ids the conclusion rests on: its own, or its rule's card's (a rule without a card must name them). */
+  readonly sources: readonly string[];
 }
 
 /** A compiled rule. */

@@ -141,3 +141,31 @@ export function unreadValueSets(pack: RulePack): string[] {
   for (const [, expression] of expressionsOf(pack)) expression.valueSets.forEach(visit);
   return [...pack.valueSets.keys()].filter((id) => !read.has(id)).sort();
 }
+
+/**
+ * The thresholds nothing reads: no rule's decision or card, no `orders` expression, no criterion that is read
+ * (a threshold read only by an unread criterion is named once that criterion is removed). A deployment's override of
+ * one would change nothing; `npm run rules:check` names them.
+ * @param pack - a compiled pack.
+ * @returns their ids, in the pack's order.
+ */
+export function unreadThresholds(pack: RulePack): string[] {
+  const unread = new Set(unreadCriteria(pack));
+  const read = new Set([
+    ...pack.rules.flatMap((r) => [...r.thresholds, ...(r.orders ? [...r.orders.thresholds] : [])]),
+    ...[...pack.criteria.values()].filter((c) => !unread.has(c.name)).flatMap((c) => c.thresholds),
+  ]);
+  return [...pack.thresholds.keys()].filter((id) => !read.has(id));
+}
+
+/**
+ * The sources nothing cites: no rule (its card or its coverage conclusion) and no threshold. Cards, the app's
+ * coverage lines and threshold lines name only cited ones (the app's list of sources has every source of the
+ * pack); `npm run rules:check` names the others.
+ * @param pack - a compiled pack.
+ * @returns their ids, in the pack's order.
+ */
+export function uncitedSources(pack: RulePack): string[] {
+  const cited = new Set([...pack.rules.flatMap((r) => [...(r.card?.sources ?? []), ...(r.coverage?.sources ?? [])]), ...[...pack.thresholds.values()].map((t) => t.source)]);
+  return [...pack.sources.keys()].filter((id) => !cited.has(id));
+}

@@ -13,7 +13,7 @@ import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import type { CriterionResult, EvaluationContext, Finding } from '../engine/evaluate.js';
-import type { CoverageTemplate, RulePack } from '../engine/pack-types.js';
+import type { CoverageTemplate, RulePack, Source } from '../engine/pack-types.js';
 import { DATA_VARIABLES } from '../engine/pack-types.js';
 import type { Card } from '../hooks/types.js';
 import { draftSummary } from './summary.js';
@@ -41,11 +41,21 @@ export interface CriterionView {
   readonly error?: string;
 }
 
+/** A source as the app shows it. */
+export interface SourceView {
+  readonly title: string;
+  readonly url?: string;
+  readonly confidence: string;
+}
+
+/** An order's coverage conclusion as the app shows it: the sources it rests on by title. */
+export type CoverageView = Omit<MergedCoverage, 'sources'> & { readonly sources: readonly SourceView[] };
+
 /** One order as the app shows it. */
 export interface OrderView {
   readonly reference: string;
   readonly description: string;
-  readonly coverage?: MergedCoverage;
+  readonly coverage?: CoverageView;
   readonly cards: readonly Card[];
   readonly criteria: readonly CriterionView[];
   readonly dose: readonly string[];
@@ -62,7 +72,7 @@ export interface AppEvaluation {
   readonly policyCriteria: readonly CriterionView[];
   readonly documentation: readonly CriterionView[];
   readonly pitfalls: readonly string[];
-  readonly sources: readonly { title: string; url?: string; confidence: string }[];
+  readonly sources: readonly SourceView[];
   readonly summary: string;
 }
 
@@ -81,6 +91,8 @@ export function criterionView(r: CriterionResult): CriterionView {
     ...(r.error ? { error: r.error } : {}),
   };
 }
+
+const sourceView = (s: Source): SourceView => ({ title: s.title, ...(s.url ? { url: s.url } : {}), confidence: s.confidence });
 
 /**
  * Evaluates everything for the app.
@@ -101,6 +113,8 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   const draftOrders = [...ordersJudged, ...(request.supporting ?? [])];
   const base: Omit<EvaluationContext, 'hook'> = { data, draftOrders, ordersToJudge: ordersJudged, now };
   const compose = { packs: new Map(packs.map((p) => [p.id, p])), publicBaseUrl };
+  const sourceViews = new Map<string, SourceView>(packs.flatMap((p) => [...p.sources.values()].map((s) => [`${p.id}/${s.id}`, sourceView(s)])));
+  const coverageView = (merged: MergedCoverage): CoverageView => ({ ...merged, sources: merged.sources.flatMap((id) => sourceViews.get(id) ?? []) });
   const orders = new Map<Resource, { cards: Card[]; criteria: CriterionView[]; conclusions: CoverageTemplate[]; dose: string[] }>(
     ordersJudged.map((o) => [o, { cards: [], criteria: [], conclusions: [], dose: [] }])
   );
@@ -116,7 +130,8 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
       if (f.order) {
         const o = orders.get(f.order);
         if (card) o?.cards.push(card);
-        if (f.rule.coverage) o?.conclusions.push(findingCoverage(f));
+        // Source ids are the pack's own: qualified by it until they are shown by title.
+        if (f.rule.coverage) o?.conclusions.push({ ...findingCoverage(f), sources: f.rule.coverage.sources.map((id) => `${pack.id}/${id}`) });
       } else if (card && !patientCards.some((c) => c.summary === card.summary)) patientCards.push(card);
     };
     sign.findings.forEach(add);
@@ -144,7 +159,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
     const view: OrderView = {
       reference: referenceOf(order),
       description: describeEvidence(referenceOf(order), order),
-      ...(concerned.has(order) ? { coverage: mergeCoverage(o.conclusions) } : {}),
+      ...(concerned.has(order) ? { coverage: coverageView(mergeCoverage(o.conclusions)) } : {}),
       cards: o.cards,
       criteria: o.criteria,
       dose: o.dose,
@@ -170,7 +185,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   const policyCriteria = pick(established ? lists?.policyCriteria : (lists?.newStartCriteria ?? lists?.policyCriteria));
   const documentation = pick(lists?.documentation);
   const unavailable = DATA_VARIABLES.filter((v) => v !== 'patient' && request.records[v] === undefined);
-  const sources = packs.flatMap((p) => [...p.sources.values()].map((s) => ({ title: s.title, ...(s.url ? { url: s.url } : {}), confidence: s.confidence })));
+  const sources = [...sourceViews.values()];
   const evaluation = {
     evaluatedAt: now.toISOString(),
     packs: packs.map((p) => ({ id: p.id, version: p.version, title: p.title })),

@@ -80,6 +80,10 @@ describe('EHR launch of the SMART app', () => {
     expect(orders).toContain('ServiceRequest/it-seed-a-draft-s9328');
     expect(await page.locator('#orders-body .badge.cov-covered').count()).toBe(2);
     expect(orders).toContain('Billed: 480 units of J2274 x 10 mg = 4,800 mg over 365 days, about 13.2 mg/day on average.');
+    // What each coverage line rests on, by title and confidence; not the drug labels the cards cite for their pitfalls.
+    const basedOn = await page.locator('#orders-body .coverage-sources').first().innerText();
+    expect(basedOn).toMatch(/^Based on: Anthem CG-SURG-79 Implantable Infusion Pumps \(confirmed\);.* Codman implantable pump reimbursement FAQ \(confirmed\);/);
+    expect(basedOn).not.toContain('EXPAREL');
     const documentation = await page.locator('#documentation-body').innerText();
     expect(documentation).toMatch(/Not met\s*A pain score taken without the intrathecal drug/);
     expect(await page.locator('#policy-body').innerText()).toMatch(/Met\s*The patient has an established implanted pump/);

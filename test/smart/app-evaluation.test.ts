@@ -32,6 +32,17 @@ describe('the evaluation the app shows', () => {
       ['MedicationRequest/it-seed-a-draft-morphine', 'covered', true],
       ['ServiceRequest/it-seed-a-draft-s9328', 'covered', false],
     ]);
+    // The sources the morphine order's coverage lines rest on, each once: the established-drug conclusion's own, then
+    // the plan-dependent prior authorization's.
+    expect(view.orders[0]?.coverage?.sources.map((s) => s.title)).toEqual([
+      'Anthem CG-SURG-79 Implantable Infusion Pumps',
+      'Aetna CPB 0161 Infusion Pumps',
+      'CMS NCD 280.14 Infusion Pumps',
+      'CMS article A55239 Implantable Infusion Pumps for Chronic Pain',
+      'Codman implantable pump reimbursement FAQ',
+      'PHDSC Source of Payment Typology (Coverage.type)',
+      'Da Vinci Coverage Requirements Discovery STU 2, coverage-information extension',
+    ]);
     expect(view.criteria.length).toBeGreaterThan(30);
     expect(new Set(view.criteria.map((c) => c.status))).toEqual(new Set(['met', 'not met', 'not known']));
     expect(view.documentation.map((d) => [d.name, d.status])).toEqual([

@@ -177,7 +177,12 @@
     return '<p class="coverage"><span class="badge cov-' + R.esc(cov.covered) + '">' + R.esc(label) + '</span>' +
       (cov.paNeeded ? ' · prior authorization: <strong>' + R.esc(cov.paNeeded) + '</strong>' : '') +
       (cov.docNeeded && cov.docNeeded.length ? ' · documentation needed: ' + R.esc(cov.docNeeded.join(', ')) : '') + '</p>' +
-      '<ul class="reasons">' + cov.reasons.map(function (r) { return '<li>' + R.esc(r) + '</li>'; }).join('') + '</ul>';
+      '<ul class="reasons">' + cov.reasons.map(function (r) { return '<li>' + R.esc(r) + '</li>'; }).join('') + '</ul>' +
+      (cov.sources.length ? '<p class="coverage-sources muted">Based on: ' + cov.sources.map(sourceText).join('; ') + '</p>' : '');
+  }
+
+  function sourceText(s) {
+    return (s.url ? '<a href="' + R.esc(s.url) + '" target="_blank" rel="noopener">' + R.esc(s.title) + '</a>' : R.esc(s.title)) + ' <span class="muted">(' + R.esc(s.confidence) + ')</span>';
   }
 
   function criterionRow(c) {
@@ -205,9 +210,7 @@
     $('policy-body').innerHTML = e.policyCriteria.map(criterionRow).join('');
     $('criteria-body').innerHTML = criteriaTable('For the patient', e.criteria) + e.orders.map(function (o) { return criteriaTable('For ' + o.reference, o.criteria); }).join('');
     $('pitfalls-body').innerHTML = e.pitfalls.map(function (p) { return '<li>' + R.esc(p) + '</li>'; }).join('');
-    $('sources-body').innerHTML = e.sources.map(function (s) {
-      return '<li>' + (s.url ? '<a href="' + R.esc(s.url) + '" target="_blank" rel="noopener">' + R.esc(s.title) + '</a>' : R.esc(s.title)) + ' <span class="muted">(' + R.esc(s.confidence) + ')</span></li>';
-    }).join('');
+    $('sources-body').innerHTML = e.sources.map(function (s) { return '<li>' + sourceText(s) + '</li>'; }).join('');
     if (e.unavailable.length > 0) alertText('Not available from the EHR: ' + e.unavailable.join(', ') + '. Criteria that need them show "Not known".');
     $('summary-text').value = e.summary;
     $('summary-print').textContent = e.summary;
