@@ -159,7 +159,10 @@ describe('a service stopped under load', () => {
     // the writer's 5 s busy timeout, and too short to fill its 64 MB queue, past which the answers themselves would
     // wait): the records of the calls answered meanwhile wait in the writer, and the stop must let it write them
     // before the service (with WORKERS=2, its primary) has exited. The log is read the moment it has.
+    // It waits its turn like any writer: the workers' writers hold the lock for a moment at each commit, and a
+    // locker without a busy timeout fails at once when it asks during one ("database is locked", seen once in CI).
     const locker = new DatabaseSync(auditPath);
+    locker.exec('PRAGMA busy_timeout = 5000');
     locker.exec('BEGIN IMMEDIATE');
     await pause(200);
     // One call is still arriving when the stop begins: the second half of its body comes 100 ms after the signal.

@@ -232,6 +232,8 @@ describe('while another connection holds the audit file', () => {
   it('answers a reader 503 with Retry-After within a moment, and goes on answering and recording hook calls', async () => {
     // A real lock, as a VACUUM or another process's indexing holds it: the read's own record cannot be written.
     const locker = new DatabaseSync(join(dirname(storePath), 'intrathecal-cds-audit.sqlite'));
+    // The writer may still be committing the earlier tests' records: the locker waits its turn.
+    locker.exec('PRAGMA busy_timeout = 5000');
     locker.exec('BEGIN IMMEDIATE');
     let released = false;
     try {
