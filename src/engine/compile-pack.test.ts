@@ -130,6 +130,13 @@ describe('loading and checking rule packs', () => {
     expect(pack?.thresholds.get('demoMaxDailyMg')).toMatchObject({ value: 12, overridden: true });
     expect(() => load('test/packs', { noSuchThreshold: 1 })).toThrow(/noSuchThreshold/);
   });
+
+  it("refuses a threshold's value or override above the maximum the pack gives it, and takes one at it", () => {
+    const capped = (maximum: number): string => demoWith('pack.yaml', (t) => t.replace('    value: 15\n', `    value: 15\n    maximum: ${String(maximum)}\n`));
+    expect(() => load(capped(10))).toThrow(/pack.yaml: threshold demoMaxDailyMg is 15, above its maximum 10/);
+    expect(() => load(capped(16), { demoMaxDailyMg: 20 })).toThrow('threshold demoMaxDailyMg set to 20 mg/day, above the most it can be (16 mg/day)');
+    expect(load(capped(16), { demoMaxDailyMg: 16 })[0]?.thresholds.get('demoMaxDailyMg')).toMatchObject({ value: 16, overridden: true });
+  });
 });
 
 describe('unreadCriteria', () => {

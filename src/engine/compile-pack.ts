@@ -340,6 +340,17 @@ export function appCriteria(app: AppView): string[] {
 }
 
 /**
+ * Refuses a deployment's value for a threshold above the most it can mean (a relief of 150 %: its card would never
+ * say the response is documented), a typo rather than a choice.
+ * @param t - the threshold, as the pack defines it.
+ * @param value - the deployment's value (THRESHOLDS_FILE, or a rule case's thresholds).
+ * @throws DefinitionError naming the threshold, the value and the maximum.
+ */
+export function checkOverride(t: Pick<Threshold, 'id' | 'unit' | 'maximum'>, value: number): void {
+  if (t.maximum !== undefined && value > t.maximum) throw new DefinitionError(`threshold ${t.id} set to ${String(value)} ${t.unit}, above the most it can be (${String(t.maximum)} ${t.unit})`);
+}
+
+/**
  * Compiles and checks a pack.
  * @param files - the pack's files, schema-checked.
  * @param thresholdOverrides - deployment values by threshold id (from THRESHOLDS_FILE).
@@ -353,7 +364,9 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
   const thresholds = new Map<string, Threshold>(
     Object.entries(files.pack.thresholds ?? {}).map(([id, t]) => {
       if (!sources.has(t.source)) throw new DefinitionError(`${packFile}: threshold ${id} cites unknown source "${t.source}"`);
+      if (t.maximum !== undefined && t.value > t.maximum) throw new DefinitionError(`${packFile}: threshold ${id} is ${String(t.value)}, above its maximum ${String(t.maximum)}`);
       const override = thresholdOverrides[id];
+      if (override !== undefined) checkOverride({ id, ...t }, override);
       return [id, { id, ...t, value: override ?? t.value, overridden: override !== undefined }];
     })
   );

@@ -20,7 +20,7 @@ export interface RawPack {
   title: string;
   description: string;
   sources: Record<string, { title: string; url?: string; date?: string; confidence: Confidence; note?: string }>;
-  thresholds?: Record<string, { value: number; unit: string; description: string; source: string; confidence: Confidence }>;
+  thresholds?: Record<string, { value: number; unit: string; description: string; source: string; confidence: Confidence; maximum?: number }>;
   app?: AppView;
 }
 

@@ -27,6 +27,8 @@ export interface Threshold {
   readonly description: string;
   readonly source: string;
   readonly confidence: Confidence;
+  /** The most the value can mean (100 for a share of something); no value or override may exceed it. */
+  readonly maximum?: number;
   /** True when THRESHOLDS_FILE replaced the pack's value. */
   readonly overridden: boolean;
 }

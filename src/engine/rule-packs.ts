@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../services/service-definitions.js';
-import { appCriteria, compilePack } from './compile-pack.js';
+import { appCriteria, checkOverride, compilePack } from './compile-pack.js';
 import { readPackFiles } from './load-pack.js';
 import type { CompiledExpression, RulePack } from './pack-types.js';
 
@@ -87,12 +87,13 @@ export function expressionsOf(pack: RulePack): [string, CompiledExpression][] {
  * uses it to run as a deployment would). The rules, criteria and compiled expressions are the pack's own: they read
  * thresholds when evaluated.
  * @param pack - a compiled pack.
- * @param values - threshold id -> number; every id must be one of the pack's.
+ * @param values - threshold id -> number; every id must be one of the pack's, no value above its maximum.
  * @returns a copy of the pack holding those values.
  */
 export function withThresholds(pack: RulePack, values: Readonly<Record<string, number>>): RulePack {
   const thresholds = new Map([...pack.thresholds].map(([id, t]) => {
     const value = values[id];
+    if (value !== undefined) checkOverride(t, value);
     return [id, value === undefined ? t : { ...t, value, overridden: true }];
   }));
   return { ...pack, thresholds };

@@ -165,8 +165,14 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   );
   // Deployment values, as THRESHOLDS_FILE would set them: the case runs on a copy of the pack that holds them.
   const unknown = Object.keys(c.input.thresholds ?? {}).filter((id) => !pack.thresholds.has(id));
-  if (unknown.length > 0) return { rule, caseName: c.name, problems: [`the case sets thresholds the pack does not have: ${unknown.join(', ')}`], findings: [], cards: [], fired: false };
-  const casePack = c.input.thresholds ? withThresholds(pack, c.input.thresholds) : pack;
+  const refused = (problem: string): CaseOutcome => ({ rule, caseName: c.name, problems: [problem], findings: [], cards: [], fired: false });
+  if (unknown.length > 0) return refused(`the case sets thresholds the pack does not have: ${unknown.join(', ')}`);
+  let casePack = pack;
+  try {
+    if (c.input.thresholds) casePack = withThresholds(pack, c.input.thresholds);
+  } catch (err) {
+    return refused(`the case sets ${(err as Error).message}`);
+  }
   const now = new Date(c.now);
   const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications } });
   const findings = evaluatePack(casePack, ctx).findings.filter((f) => f.rule.id === rule.id);

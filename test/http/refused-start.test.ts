@@ -90,3 +90,20 @@ describe('rules the service cannot load', () => {
     expect(out).not.toMatch(/\n\s+at /);
   }, 30_000);
 });
+
+describe('deployment thresholds the service cannot use', () => {
+  const file = (values: Record<string, number>): string => {
+    const path = join(mkdtempSync(join(tmpdir(), 'itcds-thresholds-')), 'thresholds.json');
+    writeFileSync(path, JSON.stringify(values));
+    return path;
+  };
+  it.each([
+    ['a share of pain relief over 100 %', { responseReliefPct: 150 }, /threshold responseReliefPct set to 150 %, above the most it can be \(100 %\)/],
+    ['a negative dose', { morphineMaxDailyMg: -15 }, /thresholds\.json: morphineMaxDailyMg is -15; a threshold is never negative/],
+  ])('stops the start rather than compare every order against it: %s', async (_name, values, message) => {
+    const { code, out } = await start({ STORE_PATH: ':memory:', THRESHOLDS_FILE: file(values) });
+    expect(code).toBe(1);
+    expect(out).toMatch(new RegExp(`intrathecal-cds did not start: .*${message.source}`));
+    expect(out).not.toMatch(/\n\s+at /);
+  }, 30_000);
+});

@@ -68,6 +68,8 @@ describe('the runner runs a case with deployment thresholds', () => {
     expect(run({ morphineMaxDailyMg: 13 }).cards[0]?.summary).toBe('Morphine 13.2 mg/day is above the PACC consensus maximum of 13 mg/day');
     expect(run({ morphineMaxDailyMg: 13 }).cards[0]?.detail).toContain('13 mg/day, set by this deployment');
     expect(run({ morphineMaxDailyMgs: 12 }).problems).toEqual(['the case sets thresholds the pack does not have: morphineMaxDailyMgs']);
+    // A share of the pain cannot be over 100 %: the case is refused, as the start would refuse the deployment.
+    expect(run({ responseReliefPct: 150 }).problems).toEqual(['the case sets threshold responseReliefPct set to 150 %, above the most it can be (100 %)']);
   });
 });
 
