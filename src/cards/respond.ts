@@ -36,10 +36,10 @@ export const BILLING_CODE_CRITERION = 'orderBillingCode';
 const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
-const COVERAGE_HOOKS = new Set(['order-sign']);
+const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch']);
 
 /** Hooks whose cards link to the SMART app. */
-const APP_LINK_HOOKS = new Set(['order-sign', 'patient-view']);
+const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'patient-view']);
 
 /**
  * Adds the link that opens the SMART app from a card (not an External Reference card): type smart, with a compact

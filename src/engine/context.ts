@@ -16,7 +16,8 @@ export interface HookContext extends EvaluationContext {
 
 /**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
- * not declare, or could not have, is not known), and the orders to judge per hook. Every reference to a
+ * not declare, or could not have, is not known), and the orders to judge per hook (order-dispatch's are the orders
+ * it names, read with the record). Every reference to a
  * Medication that is at hand (sent with the draft orders, included in a prefetch Bundle, or read by the service),
  * whether relative, versioned, absolute on the fhirServer or a draftOrders entry's fullUrl, is resolved into a
  * contained Medication, in the record's resources and in the orders judged alike, so rules read every drug one way.
@@ -25,13 +26,19 @@ export interface HookContext extends EvaluationContext {
  */
 export function contextFromInput(input: EvaluationInput): HookContext {
   const entries = input.request.context.draftOrders?.entry ?? [];
-  const sent: Resource[] = entries.flatMap((e) => (e.resource ? [e.resource] : []));
+  // order-dispatch names existing orders instead of sending drafts: they were read with the record, and stand in
+  // for the draft orders (%draftOrders, the orders judged, what the coverage-information echoes). As a draft is not
+  // in the record on order-sign, they are taken out of it: an order is not its own earlier fill.
+  const dispatched = input.data.dispatchedOrders;
+  const sent: Resource[] = dispatched ? [...dispatched] : entries.flatMap((e) => (e.resource ? [e.resource] : []));
+  const judged = new Set(dispatched?.map(referenceOf));
   const medications = medicationsByKey([...sent, ...(input.data.medications ?? [])]);
   const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl && e.resource?.resourceType === 'Medication' ? [[e.fullUrl, e.resource]] : [])));
   const base = input.request.fhirServer;
   const data: EvaluationContext['data'] = Object.fromEntries(
     DATA_VARIABLES.flatMap((v) => {
-      const resources = input.data.resources[v];
+      const all = input.data.resources[v];
+      const resources = judged.size > 0 ? all?.filter((r) => !judged.has(referenceOf(r))) : all;
       return resources !== undefined ? [[v, inlineMedications(resources, medications, base)]] : [];
     })
   );

@@ -19,7 +19,10 @@ export interface EvaluationContext {
   readonly data: Readonly<Partial<Record<(typeof DATA_VARIABLES)[number], readonly Resource[]>>>;
   /** All draft orders of the call. */
   readonly draftOrders: readonly Resource[];
-  /** The orders to judge: all draft orders on order-sign, the selected ones on order-select, none on patient-view. */
+  /**
+   * The orders to judge: all draft orders on order-sign, the selected ones on order-select, the dispatched ones on
+   * order-dispatch, none on patient-view.
+   */
   readonly ordersToJudge: readonly Resource[];
   /** Evaluation time. */
   readonly now: Date;

@@ -12,6 +12,7 @@ import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { DefinitionError } from '../services/service-definitions.js';
 import type { AppView, CardTemplate, Confidence, CoverageTemplate } from './pack-types.js';
+import type { HookName } from '../hooks/types.js';
 
 /** pack.yaml as written. */
 export interface RawPack {
@@ -39,7 +40,7 @@ export interface RawRule {
   version: string;
   title: string;
   description?: string;
-  hooks: ('order-sign' | 'order-select' | 'patient-view')[];
+  hooks: HookName[];
   scope: 'order' | 'patient';
   orders?: string;
   when: string;

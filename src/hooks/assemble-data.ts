@@ -1,9 +1,10 @@
 /**
  * Data assembly: for every declared prefetch key, use what the client sent, or read it from the client's
  * fhirServer; all reads in parallel under one deadline. Required keys that cannot be had end the request
- * with 412 naming each key; optional ones are reported as unavailable so the guidance can say so. Then the
- * Medications that the draft orders and the record reference by `Medication/<id>` and that came neither with the
- * draft orders nor included in a Bundle are read from the same fhirServer, under the same deadline.
+ * with 412 naming each key; optional ones are reported as unavailable so the guidance can say so. On order-dispatch,
+ * the orders the context names are then taken from the prefetch or read. Then the Medications that the orders and
+ * the record reference by `Medication/<id>` and that came neither with the draft orders nor included in a Bundle
+ * are read from the same fhirServer, under the same deadline.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
@@ -34,6 +35,8 @@ export interface AssembledData {
   readonly medications?: readonly Resource[];
   /** Referenced Medications that could not be had: the key is `Medication/<id>`. */
   readonly unreadMedications?: readonly UnavailableKey[];
+  /** order-dispatch: the orders its context names, in its order, from the prefetch or read from the fhirServer. */
+  readonly dispatchedOrders?: readonly Resource[];
 }
 
 /** At most this many Medications are read per call; draft orders' first, then the record's as first named. */
@@ -131,8 +134,35 @@ async function readMedications(wanted: readonly string[], request: HookRequest, 
 }
 
 /**
+ * The orders an order-dispatch call names by reference: each from the prefetch when a key holds it (an active
+ * MedicationRequest is in `medicationRequests`), else read from the fhirServer. The orders are what the call is
+ * about, so one that can be had neither way ends it with 412 naming it, as a required key does.
+ */
+async function dispatchedOrders(refs: readonly string[], resources: Readonly<Record<string, readonly Resource[]>>, request: HookRequest, source: () => FhirSource | undefined): Promise<Resource[]> {
+  const prefetched = new Map(Object.values(resources).flat().map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
+  const settled = await Promise.allSettled(
+    refs.map(async (ref) => {
+      const held = prefetched.get(ref);
+      if (held) return held;
+      const from = source();
+      if (!from) throw new FhirFetchError(`no prefetch key holds it, and ${noSourceReason(request)}`);
+      const read = await readResource(ref, ref.split('/')[0] ?? '', from);
+      if (!read) throw new FhirFetchError('the fhirServer has no such order');
+      return read;
+    })
+  );
+  const problems: Problem[] = settled.flatMap((result, i) =>
+    result.status === 'rejected'
+      ? [{ code: 'incomplete', expression: `context.dispatchedOrders[${i}]`, message: `${refs[i] ?? ''} is needed: ${result.reason instanceof FhirFetchError ? result.reason.message : 'it could not be read'}` }]
+      : []
+  );
+  if (problems.length > 0) throw preconditionFailed(problems);
+  return settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+}
+
+/**
  * Gathers the data of every declared prefetch key for one request, and the Medications they and the draft orders
- * reference.
+ * (or the dispatched orders) reference.
  * @param service - the service called (declares the keys).
  * @param request - the checked request.
  * @param options - deadline and fhirServer policy.
@@ -164,12 +194,14 @@ export async function assembleData(service: ServiceDefinition, request: HookRequ
       }
     });
     if (problems.length > 0) throw preconditionFailed(problems);
-    const drafts = (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    const dispatched = request.context.dispatchedOrders ? await dispatchedOrders(request.context.dispatchedOrders, resources, request, source.get) : undefined;
+    const drafts = dispatched ?? (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
     const known = medicationsByKey([...drafts, ...included]);
     const wanted = missingMedications([...drafts, ...Object.values(resources).flat()], known, request.fhirServer);
-    if (wanted.length === 0) return { resources, unavailable, ...(included.length > 0 ? { medications: included } : {}) };
+    const orders = dispatched ? { dispatchedOrders: dispatched } : {};
+    if (wanted.length === 0) return { resources, unavailable, ...(included.length > 0 ? { medications: included } : {}), ...orders };
     const { read, unread } = await readMedications(wanted, request, source.get());
-    return { resources, unavailable, medications: [...included, ...read], unreadMedications: unread };
+    return { resources, unavailable, medications: [...included, ...read], unreadMedications: unread, ...orders };
   } finally {
     source.close();
   }

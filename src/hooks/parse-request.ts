@@ -3,7 +3,8 @@
  * Lenient where real clients deviate harmlessly (no `Bundle.type` on draftOrders, an empty access token,
  * undeclared prefetch keys, unknown context fields); 400 naming every problem where the request is unusable.
  */
-import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, Task } from '@medplum/fhirtypes';
+import { ORDER_TYPES } from '../engine/pack-types.js';
 import { isJsonObject, isResource } from '../fhir/json.js';
 import type { JsonObject } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
@@ -118,13 +119,45 @@ function parseSelections(context: JsonObject, c: Checker, draftOrders: Bundle | 
   return raw;
 }
 
+/** A local reference (`Type/id`), as order-dispatch names its orders and its performer. */
+const LOCAL_REFERENCE = /^([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * order-dispatch's own context: the existing orders whose fulfilment is sought (by reference: the service reads
+ * them from the prefetch or the fhirServer), who is asked to perform them, and the fulfilment Tasks if sent.
+ */
+function parseDispatch(context: JsonObject, c: Checker, into: HookContext): void {
+  const orders = context['dispatchedOrders'];
+  const path = 'context.dispatchedOrders';
+  if (!Array.isArray(orders) || orders.length === 0) {
+    c.fail(path, `${path} is required for this hook: a non-empty array of "Type/id" references to the orders dispatched`, 'required');
+  } else {
+    orders.forEach((ref: unknown, i) => {
+      const type = typeof ref === 'string' ? LOCAL_REFERENCE.exec(ref)?.[1] : undefined;
+      if (type === undefined || !ORDER_TYPES.has(type)) c.fail(`${path}[${i}]`, `${path}[${i}] must be a "Type/id" reference to an order (${[...ORDER_TYPES].join(', ')})`, 'value');
+    });
+    into.dispatchedOrders = [...new Set(orders as string[])];
+  }
+  const performer = c.requiredString(context, 'performer', 'context.performer');
+  if (performer !== undefined && !LOCAL_REFERENCE.test(performer)) c.fail('context.performer', 'context.performer must be a "Type/id" reference (an Organization, a Practitioner, ...)', 'value');
+  else if (performer !== undefined) into.performer = performer;
+  const tasks = context['fulfillmentTasks'];
+  if (tasks === undefined || tasks === null) return;
+  if (!Array.isArray(tasks) || !tasks.every((t) => isResource(t) && t.resourceType === 'Task')) {
+    c.fail('context.fulfillmentTasks', 'context.fulfillmentTasks must be an array of Task resources when present', 'structure');
+    return;
+  }
+  into.fulfillmentTasks = tasks as Task[];
+}
+
 function parseContext(body: JsonObject, c: Checker, service: ServiceDefinition): HookContext | undefined {
   const raw = body['context'];
   if (!isJsonObject(raw)) {
     c.fail('context', 'context is required and must be an object', 'required');
     return undefined;
   }
-  const userId = c.requiredString(raw, 'userId', 'context.userId');
+  // order-dispatch's context has no user (it may run in a back office); every other hook's names one.
+  const userId = service.hook === 'order-dispatch' ? c.optionalString(raw, 'userId', 'context.userId') : c.requiredString(raw, 'userId', 'context.userId');
   const patientId = c.requiredString(raw, 'patientId', 'context.patientId');
   const encounterId = c.optionalString(raw, 'encounterId', 'context.encounterId');
   const context: HookContext = { userId: userId ?? '', patientId: patientId ?? '' };
@@ -137,6 +170,7 @@ function parseContext(body: JsonObject, c: Checker, service: ServiceDefinition):
     const selections = parseSelections(raw, c, context.draftOrders);
     if (selections) context.selections = selections;
   }
+  if (service.hook === 'order-dispatch') parseDispatch(raw, c, context);
   return context;
 }
 

@@ -3,10 +3,10 @@
  * (https://cds-hooks.hl7.org/2.0/ and the logical models CDSHooksRequest/Response/Feedback).
  * `@medplum/core`'s CDS types are not used: they still say `hard-stop` and make `source` optional.
  */
-import type { Bundle, Coding, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Coding, Resource, Task } from '@medplum/fhirtypes';
 
 /** The hooks this service implements. */
-export type HookName = 'order-sign' | 'order-select' | 'patient-view';
+export type HookName = 'order-sign' | 'order-select' | 'order-dispatch' | 'patient-view';
 
 /** A service entry of the discovery response (https://cds-hooks.hl7.org/2.0/#response). */
 export interface CdsServiceDescriptor {
@@ -35,8 +35,9 @@ export interface FhirAuthorization {
   patient?: string;
 }
 
-/** Context fields of the three hooks, after parsing; unknown fields are dropped. */
+/** Context fields of the hooks, after parsing; unknown fields are dropped. */
 export interface HookContext {
+  /** Empty on order-dispatch, whose context has no user. */
   userId: string;
   patientId: string;
   encounterId?: string;
@@ -44,6 +45,12 @@ export interface HookContext {
   draftOrders?: Bundle;
   /** order-select: references (`Type/id`) to entries of draftOrders. */
   selections?: string[];
+  /** order-dispatch: references (`Type/id`) to the existing orders whose fulfilment is sought. */
+  dispatchedOrders?: string[];
+  /** order-dispatch: reference (`Type/id`) to who is asked to perform them (a pharmacy, a home infusion provider). */
+  performer?: string;
+  /** order-dispatch: the fulfilment requests, one per order, when the client sends them (kept; no rule reads them). */
+  fulfillmentTasks?: Task[];
 }
 
 /** A prefetch value as a client may send it: a resource (or Bundle), or null for "looked, found nothing". */

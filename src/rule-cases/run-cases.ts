@@ -22,6 +22,7 @@ import { referenceOf } from '../fhir/json.js';
 import type { Finding } from '../engine/evaluate.js';
 import { readChecked, schemaValidators } from '../engine/load-pack.js';
 import { withThresholds } from '../engine/rule-packs.js';
+import { ORDER_TYPES } from '../engine/pack-types.js';
 import type { Rule, RulePack } from '../engine/pack-types.js';
 
 /** One case as written. */
@@ -74,9 +75,28 @@ function patientOnly(query: string): string {
   return patient === null ? query : `${type ?? ''}?patient=${encodeURIComponent(patient)}`;
 }
 
-/** A case's hook request, and the Medications of its record (what the service would read when referenced). */
-function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): { body: unknown; medications: Resource[] } {
-  if (c.input.request) return { body: JSON.parse(readFileSync(c.input.request, 'utf8')), medications: [] };
+/** Who a case's order-dispatch call sends the orders to. */
+const CASE_PERFORMER = 'Organization/it-home-infusion-pharmacy';
+
+/**
+ * An order-dispatch call for the orders a case's order-sign request signs: the same record, the orders named by
+ * reference (they are what the service would read), a performer.
+ */
+function asDispatch(body: { context: { patientId: string; draftOrders?: { entry?: { resource?: Resource }[] } }; prefetch?: unknown }): { body: unknown; dispatched: Resource[] } {
+  const dispatched = (body.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource && ORDER_TYPES.has(e.resource.resourceType) ? [e.resource] : []));
+  const context = { patientId: body.context.patientId, dispatchedOrders: dispatched.map(referenceOf), performer: CASE_PERFORMER };
+  return { body: { ...body, hook: 'order-dispatch', context }, dispatched };
+}
+
+/**
+ * A case's hook request, the Medications of its record (what the service would read when referenced), and on
+ * order-dispatch the orders it names.
+ */
+function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): { body: unknown; medications: Resource[]; dispatched?: Resource[] } {
+  if (c.input.request) {
+    const body = JSON.parse(readFileSync(c.input.request, 'utf8')) as Parameters<typeof asDispatch>[0] & { hook: string };
+    return service.hook === 'order-dispatch' && body.hook !== 'order-dispatch' ? { ...asDispatch(body), medications: [] } : { body, medications: [] };
+  }
   const changes = { ...(c.input.without ? { without: c.input.without } : {}), ...(c.input.with ? { with: c.input.with } : {}) };
   const record = fixtureRecord(env.fixturesRoot, c.input.patient ?? '', changes);
   const patient = record.find((r) => r.resourceType === 'Patient' && r.id?.startsWith('it-'));
@@ -84,6 +104,7 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   const orders = applyChanges(allOrders, { ...(c.input.without ? { without: c.input.without } : {}) });
   const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
   if (service.hook !== 'patient-view') context['draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
+  const recordMedications = record.filter((r) => r.resourceType === 'Medication');
   if (service.hook === 'order-select') context['selections'] = c.input.selections ?? orders.map(referenceOf);
   const prefetch: Record<string, unknown> = {};
   for (const key of service.prefetch) {
@@ -91,7 +112,8 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
     const query = fillTemplate(key.parsed, context as unknown as HookRequest['context']);
     if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, record);
   }
-  return { body: { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch }, medications: record.filter((r) => r.resourceType === 'Medication') };
+  const body = { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
+  return service.hook === 'order-dispatch' ? { ...asDispatch({ ...body, context: context as Parameters<typeof asDispatch>[0]['context'] }), medications: recordMedications } : { body, medications: recordMedications };
 }
 
 function compare(c: RuleCase, findings: Finding[], cards: Card[], summaries: readonly string[]): string[] {
@@ -145,9 +167,11 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   if (undeclared.length > 0) return { rule, caseName: c.name, problems: [`the ${hook} service declares no prefetch key ${undeclared.join(', ')}`], findings: [], cards: [], fired: false };
   let request: HookRequest;
   let medications: Resource[];
+  let dispatched: Resource[] | undefined;
   try {
     const built = requestBody(c, env, service);
     medications = built.medications;
+    dispatched = built.dispatched;
     request = parseHookRequest(built.body, service);
   } catch (err) {
     return { rule, caseName: c.name, problems: [`the case's hook request is refused: ${(err as Error).message}`], findings: [], cards: [], fired: false };
@@ -174,7 +198,7 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
     return refused(`the case sets ${(err as Error).message}`);
   }
   const now = new Date(c.now);
-  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications } });
+  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications, ...(dispatched ? { dispatchedOrders: dispatched } : {}) } });
   const findings = evaluatePack(casePack, ctx).findings.filter((f) => f.rule.id === rule.id);
   let n = 0;
   const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
