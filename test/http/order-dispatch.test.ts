@@ -94,6 +94,8 @@ describe('POST /cds-services/intrathecal-order-dispatch', () => {
     ['a performer that is not a reference', { performer: 'the pharmacy on Main Street' }, 400, 'context.performer'],
     ['fulfilment Tasks that are not Tasks', { fulfillmentTasks: [{ resourceType: 'Patient' }] }, 400, 'context.fulfillmentTasks'],
     ['an order the fhirServer does not have', { dispatchedOrders: [DRUG, 'ServiceRequest/it-no-such-order'] }, 412, 'context.dispatchedOrders[1]'],
+    // Seed B's refill, on the same server: judged against seed A's record, it would be annotated with A's coverage.
+    ['an order of another patient', { dispatchedOrders: [DRUG, 'MedicationRequest/it-seed-b-draft-mix'] }, 400, 'context.dispatchedOrders[1]'],
   ])('refuses %s, saying where', async (_name, context, status, expression) => {
     const res = await call(svc, 'POST', ORDER_DISPATCH, dispatch(context));
     expect(res.status).toBe(status);
