@@ -31,7 +31,7 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   // in the record on order-sign, they are taken out of it: an order is not its own earlier fill.
   const dispatched = input.data.dispatchedOrders;
   const sent: Resource[] = dispatched ? [...dispatched] : entries.flatMap((e) => (e.resource ? [e.resource] : []));
-  const judged = new Set(dispatched?.map(referenceOf));
+  const judged = new Set(dispatched?.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
   const medications = medicationsByKey([...sent, ...(input.data.medications ?? [])]);
   const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl && e.resource?.resourceType === 'Medication' ? [[e.fullUrl, e.resource]] : [])));
   const base = input.request.fhirServer;

@@ -107,7 +107,10 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   // and in the orders judged.
   const medications = medicationsByKey(request.supporting ?? []);
   const serverBase = request.fhirServer?.replace(/\/+$/, '');
-  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list, medications, serverBase)]));
+  // An order under review that the record also holds (an active order named by a dispatch card, or the active
+  // orders the app falls back to) is judged, not counted as its own earlier fill: the hook does the same.
+  const underReview = new Set(request.orders.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
+  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list.filter((r) => !underReview.has(referenceOf(r))), medications, serverBase)]));
   const data = { patient: [request.patient], ...records } as EvaluationContext['data'];
   const ordersJudged = inlineMedications(request.orders, medications, serverBase);
   const draftOrders = [...ordersJudged, ...(request.supporting ?? [])];

@@ -55,6 +55,16 @@ describe('the evaluation the app shows', () => {
     expect(view.pitfalls).toHaveLength(6);
   });
 
+  it('an order under review that the record also holds (active, named by a dispatch card) is judged as if it were not there', () => {
+    const drafted = fromFixture('seed-a.order-sign.json');
+    const active = drafted.orders.map((o) => ({ ...o, status: 'active' }) as Resource);
+    const alone = evaluateForApp(packs, { ...drafted, orders: active }, NOW, 'http://localhost:3000');
+    const withRecord = evaluateForApp(packs, { ...drafted, orders: active, records: { ...drafted.records, medicationRequests: [...(drafted.records.medicationRequests ?? []), ...active.filter((o) => o.resourceType === 'MedicationRequest')] } }, NOW, 'http://localhost:3000');
+    const statuses = (v: typeof alone) => [...v.criteria, ...v.orders.flatMap((o) => o.criteria)].map((c) => `${c.name}: ${c.status} ${c.value ?? ''}`);
+    expect(statuses(withRecord)).toEqual(statuses(alone));
+    expect(withRecord.orders.map((o) => o.cards.map((c) => c.summary))).toEqual(alone.orders.map((o) => o.cards.map((c) => c.summary)));
+  });
+
   it('the summary states what the record shows and marks the rest MISSING, inventing nothing', () => {
     const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['observations']), NOW, 'http://localhost:3000');
     expect(view.summary).toContain('- Condition/it-seed-a-g894 (G89.4 Chronic pain syndrome, active, since 2016-05-02)');
