@@ -74,3 +74,18 @@ export function containedMedication(resource: JsonObject): JsonObject | undefine
 export function referenceOf(resource: Resource): string {
   return resource.id ? `${resource.resourceType}/${resource.id}` : resource.resourceType;
 }
+
+/**
+ * The patient an order names that is not the call's: its subject (a Task's `for`) when that is a literal reference
+ * to another Patient, relative or absolute. Other forms (a `urn:uuid:`, a contained resource, a display alone) say
+ * nothing either way and are let through.
+ * @param order - an order (MedicationRequest, ServiceRequest, DeviceRequest, Task, ...).
+ * @param patientId - the call's context.patientId.
+ * @returns the other patient's reference, or undefined.
+ */
+export function otherPatientOf(order: Resource, patientId: string): string | undefined {
+  const holder = order as { subject?: { reference?: unknown }; for?: { reference?: unknown } };
+  const reference = (order.resourceType === 'Task' ? holder.for : holder.subject)?.reference;
+  const id = typeof reference === 'string' ? /(?:^|\/)Patient\/([^/]+)$/.exec(reference)?.[1] : undefined;
+  return id !== undefined && id !== patientId ? (reference as string) : undefined;
+}

@@ -9,6 +9,7 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
 import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
+import { otherPatientOf } from '../fhir/json.js';
 import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
 import { badRequest, preconditionFailed } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
@@ -159,21 +160,12 @@ async function dispatchedOrders(refs: readonly string[], resources: Readonly<Rec
   if (problems.length > 0) throw preconditionFailed(problems);
   const orders = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   // An order of another patient would be judged against this patient's record, and annotated with its coverage.
-  const patient = `Patient/${request.context.patientId}`;
   const others: Problem[] = orders.flatMap((order, i) => {
-    const subject = subjectOf(order);
-    return subject !== undefined && subject !== patient && !subject.endsWith(`/${patient}`)
-      ? [{ code: 'value', expression: `context.dispatchedOrders[${i}]`, message: `${refs[i] ?? ''} is for ${subject}, not the context's patient (${patient})` }]
-      : [];
+    const other = otherPatientOf(order, request.context.patientId);
+    return other ? [{ code: 'value', expression: `context.dispatchedOrders[${i}]`, message: `${refs[i] ?? ''} is for ${other}, not the context's patient (Patient/${request.context.patientId})` }] : [];
   });
   if (others.length > 0) throw badRequest(others);
   return orders;
-}
-
-/** Whom an order is for: its subject (Task: for), as referenced. */
-function subjectOf(order: Resource): string | undefined {
-  const r = order as { subject?: { reference?: string }; for?: { reference?: string } };
-  return (order.resourceType === 'Task' ? r.for : r.subject)?.reference;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Bundle, BundleEntry, Task } from '@medplum/fhirtypes';
 import { ORDER_TYPES } from '../engine/pack-types.js';
-import { isJsonObject, isResource } from '../fhir/json.js';
+import { isJsonObject, isResource, otherPatientOf } from '../fhir/json.js';
 import type { JsonObject } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
@@ -165,6 +165,11 @@ function parseContext(body: JsonObject, c: Checker, service: ServiceDefinition):
   if (service.hook === 'order-sign' || service.hook === 'order-select') {
     const draftOrders = parseDraftOrders(raw, c);
     if (draftOrders) context.draftOrders = draftOrders;
+    // A draft order of another patient would be judged against this patient's record (an integration fault).
+    draftOrders?.entry?.forEach((e, i) => {
+      const other = e.resource && ORDER_TYPES.has(e.resource.resourceType) && patientId ? otherPatientOf(e.resource, patientId) : undefined;
+      if (other) c.fail(`context.draftOrders.entry[${i}].resource`, `this draft order is for ${other}, not the context's patient (Patient/${patientId ?? ''})`, 'value');
+    });
   }
   if (service.hook === 'order-select') {
     const selections = parseSelections(raw, c, context.draftOrders);

@@ -12,6 +12,11 @@ const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
 type Issue = { code: string; expression?: string[]; details: { text: string } };
 const expressions = (body: Record<string, unknown>) => (body['issue'] as Issue[]).map((i) => i.expression?.[0]);
 
+/** The subject of the request's i-th draft order, to change in place. */
+function subjectOf(body: ReturnType<typeof fixtureRequest>, i: number): { reference: string } {
+  return (body.context['draftOrders'] as { entry: { resource: { subject: { reference: string } } }[] }).entry[i]!.resource.subject;
+}
+
 function seedA(): ReturnType<typeof fixtureRequest> {
   const body = fixtureRequest('seed-a.order-sign.json');
   delete body['fhirServer'];
@@ -50,6 +55,7 @@ describe('bad requests get a clear OperationOutcome, never a 500', () => {
     ['context.draftOrders', (b: ReturnType<typeof fixtureRequest>) => delete b.context['draftOrders'], 'context.draftOrders'],
     ['a draftOrders that is not a Bundle', (b: ReturnType<typeof fixtureRequest>) => (b.context['draftOrders'] = { resourceType: 'List' }), 'context.draftOrders'],
     ['a draft order entry without a resource', (b: ReturnType<typeof fixtureRequest>) => (b.context['draftOrders'] = { resourceType: 'Bundle', entry: [{ fullUrl: 'x' }] }), 'context.draftOrders.entry[0].resource'],
+    ['a draft order for another patient', (b: ReturnType<typeof fixtureRequest>) => (subjectOf(b, 1).reference = 'https://ehr.example/fhir/Patient/it-seed-b'), 'context.draftOrders.entry[1].resource'],
     ['a fhirServer that is not a URL', (b: ReturnType<typeof fixtureRequest>) => (b['fhirServer'] = 'file:///etc/passwd'), 'fhirServer'],
     ['fhirAuthorization without fhirServer', (b: ReturnType<typeof fixtureRequest>) => (b['fhirAuthorization'] = { access_token: 'x' }), 'fhirAuthorization'],
     ['a prefetch of the wrong resource type', (b: ReturnType<typeof fixtureRequest>) => (b.prefetch!['patient'] = { resourceType: 'Condition', id: 'x' }), 'prefetch.patient'],
@@ -62,6 +68,14 @@ describe('bad requests get a clear OperationOutcome, never a 500', () => {
     const res = await call(svc, 'POST', ORDER_SIGN, body);
     expect(res.status).toBe(400);
     expect(expressions(res.body)).toContain(expression);
+  });
+
+  it("accepts a draft order whose subject names the patient absolutely, or in a form that names no patient's id", async () => {
+    for (const reference of ['https://ehr.example/fhir/Patient/it-seed-a', 'urn:uuid:5b0c0a51-6c1c-4b8e-9d0c-3f0b1a2c4d5e']) {
+      const body = seedA();
+      subjectOf(body, 0).reference = reference;
+      expect((await call(svc, 'POST', ORDER_SIGN, body)).status).toBe(200);
+    }
   });
 
   it('400 listing every problem of a request at once', async () => {

@@ -106,7 +106,11 @@ describe('bad input never gets a 5xx', () => {
 
   it('huge strings, deep nesting and Bundles with thousands of entries', async () => {
     const body = seedA();
-    setPath(body, ['context', 'patientId'], 'p'.repeat(1_000_000));
+    // A 600,000-character patient id, which the draft orders name too (a draft of another patient is refused): the
+    // three copies stay under the 2 MB body limit.
+    const huge = 'p'.repeat(600_000);
+    setPath(body, ['context', 'patientId'], huge);
+    for (const i of [0, 1]) setPath(body, ['context', 'draftOrders', 'entry', i, 'resource', 'subject', 'reference'], `Patient/${huge}`);
     expect(await expectAcceptable(ORDER_SIGN, body)).toBe(200);
     expect(await expectAcceptable(ORDER_SIGN, { ...seedA(), padding: 'x'.repeat(2_100_000) })).toBe(413);
     // Built as text: JSON.stringify itself gives up long before this depth.

@@ -16,6 +16,8 @@ function requestWithPhi(fhirServer: string): Record<string, unknown> {
   const prefetch = body.prefetch as Record<string, Record<string, unknown>>;
   prefetch['patient'] = { resourceType: 'Patient', id: PHI.patientId, name: [{ family: PHI.name }], birthDate: PHI.birthDate, identifier: [{ value: PHI.mrn }] };
   delete prefetch['observations'];
+  // The draft orders name the patient too (a draft of another patient is refused).
+  for (const e of (body.context['draftOrders'] as { entry: { resource: { subject: { reference: string } } }[] }).entry) e.resource.subject.reference = `Patient/${PHI.patientId}`;
   return {
     ...body,
     fhirServer,
