@@ -139,7 +139,10 @@ async function readMedications(wanted: readonly string[], request: HookRequest, 
  * MedicationRequest is in `medicationRequests`), else read from the fhirServer. The orders are what the call is
  * about, so one that can be had neither way ends it with 412 naming it, as a required key does.
  */
-async function dispatchedOrders(refs: readonly string[], resources: Readonly<Record<string, readonly Resource[]>>, request: HookRequest, source: () => FhirSource | undefined): Promise<Resource[]> {
+async function dispatchedOrders(named: readonly string[], resources: Readonly<Record<string, readonly Resource[]>>, request: HookRequest, source: () => FhirSource | undefined): Promise<Resource[]> {
+  // An order named twice is judged once; problems name its first place in the context.
+  const refs = [...new Set(named)];
+  const where = (i: number): string => `context.dispatchedOrders[${String(named.indexOf(refs[i] ?? ''))}]`;
   const prefetched = new Map(Object.values(resources).flat().map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
   const settled = await Promise.allSettled(
     refs.map(async (ref) => {
@@ -154,7 +157,7 @@ async function dispatchedOrders(refs: readonly string[], resources: Readonly<Rec
   );
   const problems: Problem[] = settled.flatMap((result, i) =>
     result.status === 'rejected'
-      ? [{ code: 'incomplete', expression: `context.dispatchedOrders[${i}]`, message: `${refs[i] ?? ''} is needed: ${result.reason instanceof FhirFetchError ? result.reason.message : 'it could not be read'}` }]
+      ? [{ code: 'incomplete', expression: where(i), message: `${refs[i] ?? ''} is needed: ${result.reason instanceof FhirFetchError ? result.reason.message : 'it could not be read'}` }]
       : []
   );
   if (problems.length > 0) throw preconditionFailed(problems);
@@ -162,7 +165,7 @@ async function dispatchedOrders(refs: readonly string[], resources: Readonly<Rec
   // An order of another patient would be judged against this patient's record, and annotated with its coverage.
   const others: Problem[] = orders.flatMap((order, i) => {
     const other = otherPatientOf(order, request.context.patientId);
-    return other ? [{ code: 'value', expression: `context.dispatchedOrders[${i}]`, message: `${refs[i] ?? ''} is for ${other}, not the context's patient (Patient/${request.context.patientId})` }] : [];
+    return other ? [{ code: 'value', expression: where(i), message: `${refs[i] ?? ''} is for ${other}, not the context's patient (Patient/${request.context.patientId})` }] : [];
   });
   if (others.length > 0) throw badRequest(others);
   return orders;

@@ -136,7 +136,7 @@ function parseDispatch(context: JsonObject, c: Checker, into: HookContext): void
       const type = typeof ref === 'string' ? LOCAL_REFERENCE.exec(ref)?.[1] : undefined;
       if (type === undefined || !ORDER_TYPES.has(type)) c.fail(`${path}[${i}]`, `${path}[${i}] must be a "Type/id" reference to an order (${[...ORDER_TYPES].join(', ')})`, 'value');
     });
-    into.dispatchedOrders = [...new Set(orders as string[])];
+    into.dispatchedOrders = orders as string[];
   }
   const performer = c.requiredString(context, 'performer', 'context.performer');
   if (performer !== undefined && !LOCAL_REFERENCE.test(performer)) c.fail('context.performer', 'context.performer must be a "Type/id" reference (an Organization, a Practitioner, ...)', 'value');

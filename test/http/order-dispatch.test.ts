@@ -80,6 +80,12 @@ describe('POST /cds-services/intrathecal-order-dispatch', () => {
     expect(coverageOf(actions[0])).toMatchObject({ covered: 'covered' });
   });
 
+  it('judges an order named twice once', async () => {
+    const res = await call(svc, 'POST', ORDER_DISPATCH, dispatch({ dispatchedOrders: [DRUG, PER_DIEM, DRUG] }));
+    expect(res.status).toBe(200);
+    expect((res.body['systemActions'] as Action[]).map((a) => `${a.resource.resourceType}/${a.resource.id ?? ''}`)).toEqual([DRUG, PER_DIEM]);
+  });
+
   it('accepts fulfilment Tasks and a userId it does not need', async () => {
     const task = { resourceType: 'Task', status: 'requested', intent: 'order', focus: { reference: DRUG } };
     const res = await call(svc, 'POST', ORDER_DISPATCH, dispatch({ fulfillmentTasks: [task], userId: 'Practitioner/it-prac-1' }));
@@ -94,6 +100,7 @@ describe('POST /cds-services/intrathecal-order-dispatch', () => {
     ['a performer that is not a reference', { performer: 'the pharmacy on Main Street' }, 400, 'context.performer'],
     ['fulfilment Tasks that are not Tasks', { fulfillmentTasks: [{ resourceType: 'Patient' }] }, 400, 'context.fulfillmentTasks'],
     ['an order the fhirServer does not have', { dispatchedOrders: [DRUG, 'ServiceRequest/it-no-such-order'] }, 412, 'context.dispatchedOrders[1]'],
+    ['an order the fhirServer does not have, after one named twice', { dispatchedOrders: [DRUG, DRUG, 'ServiceRequest/it-no-such-order'] }, 412, 'context.dispatchedOrders[2]'],
     // Seed B's refill, on the same server: judged against seed A's record, it would be annotated with A's coverage.
     ['an order of another patient', { dispatchedOrders: [DRUG, 'MedicationRequest/it-seed-b-draft-mix'] }, 400, 'context.dispatchedOrders[1]'],
   ])('refuses %s, saying where', async (_name, context, status, expression) => {
