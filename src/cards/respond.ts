@@ -36,7 +36,7 @@ export const BILLING_CODE_CRITERION = 'orderBillingCode';
 const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 
 /** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
-const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch']);
+const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book']);
 
 /** Hooks whose cards link to the SMART app. */
 const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'patient-view']);

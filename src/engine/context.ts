@@ -17,7 +17,7 @@ export interface HookContext extends EvaluationContext {
 /**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
  * not declare, or could not have, is not known), and the orders to judge per hook (order-dispatch's are the orders
- * it names, read with the record). Every reference to a
+ * it names, read with the record; appointment-book's the Appointments booked). Every reference to a
  * Medication that is at hand (sent with the draft orders, included in a prefetch Bundle, or read by the service),
  * whether relative, versioned, absolute on the fhirServer or a draftOrders entry's fullUrl, is resolved into a
  * contained Medication, in the record's resources and in the orders judged alike, so rules read every drug one way.
@@ -25,7 +25,9 @@ export interface HookContext extends EvaluationContext {
  * @returns the context, and the orders as sent.
  */
 export function contextFromInput(input: EvaluationInput): HookContext {
-  const entries = input.request.context.draftOrders?.entry ?? [];
+  // appointment-book's Appointments are judged as orders are (a refill visit is booked for the pump's service).
+  const booking = input.service.hook === 'appointment-book';
+  const entries = (booking ? input.request.context.appointments : input.request.context.draftOrders)?.entry ?? [];
   // order-dispatch names existing orders instead of sending drafts: they were read with the record, and stand in
   // for the draft orders (%draftOrders, the orders judged, what the coverage-information echoes). As a draft is not
   // in the record on order-sign, they are taken out of it: an order is not its own earlier fill.
@@ -52,7 +54,7 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   });
   const selections = input.request.context.selections;
   // Medications and other supporting entries of draftOrders are context, not orders to judge.
-  const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType));
+  const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType) || (booking && r.resourceType === 'Appointment'));
   const ordersToJudge = input.service.hook === 'patient-view' ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
   return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now, asSent };
 }

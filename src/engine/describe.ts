@@ -150,6 +150,9 @@ export function describeFacts(resource: Resource): string {
     case 'DeviceRequest':
       parts.push(concept(r['codeCodeableConcept']), str(r['status']), day(r['authoredOn']));
       break;
+    case 'Appointment':
+      parts.push(concept(arr(r['serviceType'])[0]), str(r['status']), day(r['start']) ?? day(obj(arr(r['requestedPeriod'])[0])?.['start']));
+      break;
     case 'Observation':
       parts.push(
         concept(r['code']),

@@ -76,16 +76,19 @@ export function referenceOf(resource: Resource): string {
 }
 
 /**
- * The patient an order names that is not the call's: its subject (a Task's `for`) when that is a literal reference
- * to another Patient, relative or absolute. Other forms (a `urn:uuid:`, a contained resource, a display alone) say
- * nothing either way and are let through.
- * @param order - an order (MedicationRequest, ServiceRequest, DeviceRequest, Task, ...).
+ * The patient an order names that is not the call's: its subject (a Task's `for`, an Appointment's participant
+ * actors) when that is a literal reference to another Patient, relative or absolute. Other forms (a `urn:uuid:`, a
+ * contained resource, a display alone) say nothing either way and are let through.
+ * @param order - an order (MedicationRequest, ServiceRequest, DeviceRequest, Task, ...) or an Appointment.
  * @param patientId - the call's context.patientId.
  * @returns the other patient's reference, or undefined.
  */
 export function otherPatientOf(order: Resource, patientId: string): string | undefined {
-  const holder = order as { subject?: { reference?: unknown }; for?: { reference?: unknown } };
-  const reference = (order.resourceType === 'Task' ? holder.for : holder.subject)?.reference;
-  const id = typeof reference === 'string' ? /(?:^|\/)Patient\/([^/]+)$/.exec(reference)?.[1] : undefined;
-  return id !== undefined && id !== patientId ? (reference as string) : undefined;
+  const holder = order as { subject?: { reference?: unknown }; for?: { reference?: unknown }; participant?: { actor?: { reference?: unknown } }[] };
+  const references =
+    order.resourceType === 'Appointment' ? (holder.participant ?? []).map((p) => p.actor?.reference) : [(order.resourceType === 'Task' ? holder.for : holder.subject)?.reference];
+  return references.find((reference): reference is string => {
+    const id = typeof reference === 'string' ? /(?:^|\/)Patient\/([^/]+)$/.exec(reference)?.[1] : undefined;
+    return id !== undefined && id !== patientId;
+  });
 }

@@ -77,9 +77,10 @@ function parseAuthorization(body: JsonObject, c: Checker, fhirServer: string | u
   return auth;
 }
 
-function parseDraftOrders(context: JsonObject, c: Checker): Bundle | undefined {
-  const raw = context['draftOrders'];
-  const path = 'context.draftOrders';
+/** A context Bundle of resources: order-sign's and order-select's draftOrders, appointment-book's appointments. */
+function parseContextBundle(context: JsonObject, c: Checker, field: 'draftOrders' | 'appointments'): Bundle | undefined {
+  const raw = context[field];
+  const path = `context.${field}`;
   if (raw === undefined || raw === null) {
     c.fail(path, `${path} is required for this hook`, 'required');
     return undefined;
@@ -96,7 +97,7 @@ function parseDraftOrders(context: JsonObject, c: Checker): Bundle | undefined {
   const entry: BundleEntry[] = [];
   entries.forEach((e: unknown, i) => {
     const resource = isJsonObject(e) ? e['resource'] : undefined;
-    if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, 'each draft order entry needs a FHIR resource', 'structure');
+    if (!isResource(resource)) c.fail(`${path}.entry[${i}].resource`, `each ${field === 'appointments' ? 'appointment' : 'draft order'} entry needs a FHIR resource`, 'structure');
     else entry.push({ ...(e as BundleEntry), resource });
   });
   // Bundle.type is 1..1 in FHIR, but the CDS Hooks sandbox omits it; default it rather than refuse.
@@ -162,13 +163,15 @@ function parseContext(body: JsonObject, c: Checker, service: ServiceDefinition):
   const encounterId = c.optionalString(raw, 'encounterId', 'context.encounterId');
   const context: HookContext = { userId: userId ?? '', patientId: patientId ?? '' };
   if (encounterId) context.encounterId = encounterId;
-  if (service.hook === 'order-sign' || service.hook === 'order-select') {
-    const draftOrders = parseDraftOrders(raw, c);
-    if (draftOrders) context.draftOrders = draftOrders;
-    // A draft order of another patient would be judged against this patient's record (an integration fault).
-    draftOrders?.entry?.forEach((e, i) => {
-      const other = e.resource && ORDER_TYPES.has(e.resource.resourceType) && patientId ? otherPatientOf(e.resource, patientId) : undefined;
-      if (other) c.fail(`context.draftOrders.entry[${i}].resource`, `this draft order is for ${other}, not the context's patient (Patient/${patientId ?? ''})`, 'value');
+  if (service.hook === 'order-sign' || service.hook === 'order-select' || service.hook === 'appointment-book') {
+    const field = service.hook === 'appointment-book' ? 'appointments' : 'draftOrders';
+    const bundle = parseContextBundle(raw, c, field);
+    if (bundle) context[field] = bundle;
+    // An order or appointment of another patient would be judged against this patient's record (an integration fault).
+    bundle?.entry?.forEach((e, i) => {
+      const judged = e.resource && (ORDER_TYPES.has(e.resource.resourceType) || e.resource.resourceType === 'Appointment');
+      const other = judged && e.resource && patientId ? otherPatientOf(e.resource, patientId) : undefined;
+      if (other) c.fail(`context.${field}.entry[${i}].resource`, `this ${field === 'appointments' ? 'appointment' : 'draft order'} is for ${other}, not the context's patient (Patient/${patientId ?? ''})`, 'value');
     });
   }
   if (service.hook === 'order-select') {

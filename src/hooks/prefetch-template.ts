@@ -24,14 +24,15 @@ const USER_TOKENS: Record<string, string> = {
 };
 
 /**
- * Root-level primitive context fields that may be used as tokens, per hook (draftOrders, selections and
- * dispatchedOrders may not; order-dispatch has no userId).
+ * Root-level primitive context fields that may be used as tokens, per hook (draftOrders, selections,
+ * dispatchedOrders and appointments may not; order-dispatch has no userId).
  */
 const CONTEXT_TOKENS: Record<HookName, readonly string[]> = {
   'patient-view': ['userId', 'patientId', 'encounterId'],
   'order-select': ['userId', 'patientId', 'encounterId'],
   'order-sign': ['userId', 'patientId', 'encounterId'],
   'order-dispatch': ['patientId', 'performer'],
+  'appointment-book': ['userId', 'patientId', 'encounterId'],
 };
 
 const TOKEN = /\{\{\s*([^{}]*?)\s*\}\}/g;

@@ -6,7 +6,7 @@
 import type { Bundle, Coding, Resource, Task } from '@medplum/fhirtypes';
 
 /** The hooks this service implements. */
-export type HookName = 'order-sign' | 'order-select' | 'order-dispatch' | 'patient-view';
+export type HookName = 'order-sign' | 'order-select' | 'order-dispatch' | 'appointment-book' | 'patient-view';
 
 /** A service entry of the discovery response (https://cds-hooks.hl7.org/2.0/#response). */
 export interface CdsServiceDescriptor {
@@ -45,6 +45,8 @@ export interface HookContext {
   draftOrders?: Bundle;
   /** order-select: references (`Type/id`) to entries of draftOrders. */
   selections?: string[];
+  /** appointment-book: the Appointments being booked (status proposed), judged as orders are. */
+  appointments?: Bundle;
   /** order-dispatch: references (`Type/id`) to the existing orders whose fulfilment is sought. */
   dispatchedOrders?: string[];
   /** order-dispatch: reference (`Type/id`) to who is asked to perform them (a pharmacy, a home infusion provider). */

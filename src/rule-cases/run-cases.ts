@@ -103,7 +103,8 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   const allOrders = c.input.orders ? (JSON.parse(readFileSync(join(env.fixturesRoot, 'orders', `${c.input.orders}.json`), 'utf8')) as Resource[]) : (c.input.draftOrders ?? []);
   const orders = applyChanges(allOrders, { ...(c.input.without ? { without: c.input.without } : {}) });
   const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
-  if (service.hook !== 'patient-view') context['draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
+  // appointment-book books Appointments (a case lists them as its draftOrders); the other order hooks sign drafts.
+  if (service.hook !== 'patient-view') context[service.hook === 'appointment-book' ? 'appointments' : 'draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
   const recordMedications = record.filter((r) => r.resourceType === 'Medication');
   if (service.hook === 'order-select') context['selections'] = c.input.selections ?? orders.map(referenceOf);
   const prefetch: Record<string, unknown> = {};

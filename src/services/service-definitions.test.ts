@@ -13,9 +13,9 @@ function packWith(edit: (yaml: string) => string): string {
 }
 
 describe('loadServiceDefinitions', () => {
-  it('loads the four services with their prefetch keys', () => {
+  it('loads the five services with their prefetch keys', () => {
     const services = loadServiceDefinitions('cds-hooks');
-    expect(services.map((s) => s.id)).toEqual(['intrathecal-order-sign', 'intrathecal-order-dispatch', 'intrathecal-order-select', 'intrathecal-patient-view']);
+    expect(services.map((s) => s.id)).toEqual(['intrathecal-order-sign', 'intrathecal-order-dispatch', 'intrathecal-appointment-book', 'intrathecal-order-select', 'intrathecal-patient-view']);
     expect(services[0]?.prefetch.filter((p) => p.required).map((p) => p.key)).toEqual(['patient', 'conditions', 'devices', 'medicationRequests']);
   });
 

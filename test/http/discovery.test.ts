@@ -11,13 +11,14 @@ beforeAll(async () => {
 afterAll(() => svc.stop());
 
 describe('GET /cds-services', () => {
-  it('lists the four services declared in cds-hooks/services.yaml, with their prefetch templates', async () => {
+  it('lists the five services declared in cds-hooks/services.yaml, with their prefetch templates', async () => {
     const res = await call(svc, 'GET', '/cds-services');
     expect(res.status).toBe(200);
     const services = res.body['services'] as { id: string; hook: string; prefetch: Record<string, string> }[];
     expect(services.map((s) => [s.id, s.hook])).toEqual([
       ['intrathecal-order-sign', 'order-sign'],
       ['intrathecal-order-dispatch', 'order-dispatch'],
+      ['intrathecal-appointment-book', 'appointment-book'],
       ['intrathecal-order-select', 'order-select'],
       ['intrathecal-patient-view', 'patient-view'],
     ]);

@@ -1,0 +1,83 @@
+/**
+ * appointment-book (a CRD primary hook): booking a pump refill and maintenance visit (CPT 95990/95991) for seed A's
+ * established pump answers with the coverage-information system action on the Appointment and the coverage cards;
+ * a visit for anything else is not the pack's.
+ */
+import type { Appointment, Extension, Resource } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, fixtureRequest, startService } from '../support/harness.js';
+import type { RunningService } from '../support/harness.js';
+
+const APPOINTMENT_BOOK = '/cds-services/intrathecal-appointment-book';
+const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+
+let svc: RunningService;
+beforeAll(async () => {
+  svc = await startService({ EMBEDDED_FHIR: 'false' }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+});
+afterAll(() => svc.stop());
+
+function visit(code: string, patient = 'Patient/it-seed-a'): Appointment {
+  return {
+    resourceType: 'Appointment',
+    id: `visit-${code}`,
+    status: 'proposed',
+    serviceType: [{ coding: [{ system: 'http://www.ama-assn.org/go/cpt', code }], text: code === '99213' ? 'Office visit' : 'Intrathecal pump refill and maintenance' }],
+    start: '2026-12-01T09:00:00Z',
+    participant: [{ actor: { reference: patient }, status: 'accepted' }, { actor: { reference: 'Practitioner/it-prac-1' }, status: 'needs-action' }],
+  };
+}
+
+/** Seed A's record as prefetched for order-sign, with Appointments booked instead of orders signed. */
+function booking(appointments: unknown): Record<string, unknown> {
+  const { prefetch } = fixtureRequest('seed-a.order-sign.json');
+  return {
+    hook: 'appointment-book',
+    hookInstance: '0b7e4d2a-5c1f-4e3b-9a8d-7f6e5d4c3b2a',
+    context: { userId: 'PractitionerRole/it-scheduler', patientId: 'it-seed-a', appointments },
+    prefetch,
+  };
+}
+
+const bundle = (...resources: Resource[]) => ({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) });
+
+interface Action {
+  readonly type: string;
+  readonly resource: Resource & { extension?: Extension[] };
+}
+
+describe('POST /cds-services/intrathecal-appointment-book', () => {
+  it('is offered in discovery', async () => {
+    const services = (await call(svc, 'GET', '/cds-services')).body['services'] as { id: string; hook: string }[];
+    expect(services.find((s) => s.id === 'intrathecal-appointment-book')?.hook).toBe('appointment-book');
+  });
+
+  it("annotates a refill visit for the established pump with its coverage, and says why in a card naming the visit", async () => {
+    const res = await call(svc, 'POST', APPOINTMENT_BOOK, booking(bundle(visit('95991'))));
+    expect(res.status).toBe(200);
+    const actions = res.body['systemActions'] as Action[];
+    expect(actions.map((a) => [a.type, `${a.resource.resourceType}/${a.resource.id ?? ''}`])).toEqual([['update', 'Appointment/visit-95991']]);
+    const annotation = Object.fromEntries((actions[0]?.resource.extension?.find((e) => e.url === COVERAGE_INFORMATION)?.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueCoding?.code]));
+    expect(annotation).toMatchObject({ covered: 'covered', 'pa-needed': 'conditional', billingCode: '95991' });
+    const card = (res.body['cards'] as { summary: string; detail: string }[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
+    expect(card?.detail).toContain('Appointment/visit-95991 (95991 Intrathecal pump refill and maintenance, proposed, 2026-12-01)');
+  });
+
+  it('says nothing about a visit that is not for the pump', async () => {
+    const res = await call(svc, 'POST', APPOINTMENT_BOOK, booking(bundle(visit('99213'))));
+    expect(res.status).toBe(200);
+    expect(res.body['cards']).toEqual([]);
+    expect(res.body['systemActions']).toBeUndefined();
+  });
+
+  it.each([
+    ['no appointments', undefined, 'context.appointments'],
+    ['appointments that are not a Bundle', [visit('95991')], 'context.appointments'],
+    ['an entry without a resource', { resourceType: 'Bundle', entry: [{ fullUrl: 'urn:uuid:1' }] }, 'context.appointments.entry[0].resource'],
+    ["another patient's visit", bundle(visit('95991', 'Patient/it-seed-b')), 'context.appointments.entry[0].resource'],
+  ])('refuses %s with 400 saying where', async (_name, appointments, expression) => {
+    const res = await call(svc, 'POST', APPOINTMENT_BOOK, booking(appointments));
+    expect(res.status).toBe(400);
+    expect((res.body['issue'] as { expression?: string[] }[]).map((i) => i.expression?.[0])).toEqual([expression]);
+  });
+});
