@@ -39,7 +39,7 @@ const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book']);
 
 /** Hooks whose cards link to the SMART app. */
-const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'patient-view']);
+const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'patient-view', 'encounter-start', 'encounter-discharge']);
 
 /**
  * Adds the link that opens the SMART app from a card (not an External Reference card): type smart, with a compact

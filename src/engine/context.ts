@@ -3,6 +3,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { EvaluationInput } from '../hooks/handle-hook.js';
+import { PATIENT_HOOKS } from '../hooks/types.js';
 import type { EvaluationContext } from './evaluate.js';
 import { referenceOf } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
@@ -55,6 +56,6 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   const selections = input.request.context.selections;
   // Medications and other supporting entries of draftOrders are context, not orders to judge.
   const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType) || (booking && r.resourceType === 'Appointment'));
-  const ordersToJudge = input.service.hook === 'patient-view' ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
+  const ordersToJudge = PATIENT_HOOKS.has(input.service.hook) ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
   return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now, asSent };
 }

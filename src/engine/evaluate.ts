@@ -21,7 +21,7 @@ export interface EvaluationContext {
   readonly draftOrders: readonly Resource[];
   /**
    * The orders to judge: all draft orders on order-sign, the selected ones on order-select, the dispatched ones on
-   * order-dispatch, the Appointments on appointment-book, none on patient-view.
+   * order-dispatch, the Appointments on appointment-book, none on patient-view and the encounter hooks.
    */
   readonly ordersToJudge: readonly Resource[];
   /** Evaluation time. */

@@ -160,7 +160,8 @@ function parseContext(body: JsonObject, c: Checker, service: ServiceDefinition):
   // order-dispatch's context has no user (it may run in a back office); every other hook's names one.
   const userId = service.hook === 'order-dispatch' ? c.optionalString(raw, 'userId', 'context.userId') : c.requiredString(raw, 'userId', 'context.userId');
   const patientId = c.requiredString(raw, 'patientId', 'context.patientId');
-  const encounterId = c.optionalString(raw, 'encounterId', 'context.encounterId');
+  // The encounter hooks are about one encounter: its id is required there, optional elsewhere.
+  const encounterId = service.hook === 'encounter-start' || service.hook === 'encounter-discharge' ? c.requiredString(raw, 'encounterId', 'context.encounterId') : c.optionalString(raw, 'encounterId', 'context.encounterId');
   const context: HookContext = { userId: userId ?? '', patientId: patientId ?? '' };
   if (encounterId) context.encounterId = encounterId;
   if (service.hook === 'order-sign' || service.hook === 'order-select' || service.hook === 'appointment-book') {

@@ -33,6 +33,8 @@ const CONTEXT_TOKENS: Record<HookName, readonly string[]> = {
   'order-sign': ['userId', 'patientId', 'encounterId'],
   'order-dispatch': ['patientId', 'performer'],
   'appointment-book': ['userId', 'patientId', 'encounterId'],
+  'encounter-start': ['userId', 'patientId', 'encounterId'],
+  'encounter-discharge': ['userId', 'patientId', 'encounterId'],
 };
 
 const TOKEN = /\{\{\s*([^{}]*?)\s*\}\}/g;

@@ -6,7 +6,10 @@
 import type { Bundle, Coding, Resource, Task } from '@medplum/fhirtypes';
 
 /** The hooks this service implements. */
-export type HookName = 'order-sign' | 'order-select' | 'order-dispatch' | 'appointment-book' | 'patient-view';
+export type HookName = 'order-sign' | 'order-select' | 'order-dispatch' | 'appointment-book' | 'patient-view' | 'encounter-start' | 'encounter-discharge';
+
+/** Hooks about the patient, with no order or appointment to judge: the rules of scope patient run on them. */
+export const PATIENT_HOOKS: ReadonlySet<HookName> = new Set(['patient-view', 'encounter-start', 'encounter-discharge']);
 
 /** A service entry of the discovery response (https://cds-hooks.hl7.org/2.0/#response). */
 export interface CdsServiceDescriptor {

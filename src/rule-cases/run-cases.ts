@@ -15,6 +15,7 @@ import { parseHookRequest } from '../hooks/parse-request.js';
 import { fillTemplate } from '../hooks/prefetch-template.js';
 import { MAX_SUMMARY_LENGTH } from '../hooks/wire-json.js';
 import type { Card, HookName, HookRequest } from '../hooks/types.js';
+import { PATIENT_HOOKS } from '../hooks/types.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
 import { contextFromInput } from '../engine/context.js';
 import { evaluatePack } from '../engine/evaluate.js';
@@ -103,8 +104,10 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   const allOrders = c.input.orders ? (JSON.parse(readFileSync(join(env.fixturesRoot, 'orders', `${c.input.orders}.json`), 'utf8')) as Resource[]) : (c.input.draftOrders ?? []);
   const orders = applyChanges(allOrders, { ...(c.input.without ? { without: c.input.without } : {}) });
   const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
+  // The encounter hooks are about one encounter, which the case does not otherwise name.
+  if (service.hook === 'encounter-start' || service.hook === 'encounter-discharge') context['encounterId'] = 'it-case-encounter';
   // appointment-book books Appointments (a case lists them as its draftOrders); the other order hooks sign drafts.
-  if (service.hook !== 'patient-view') context[service.hook === 'appointment-book' ? 'appointments' : 'draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
+  if (!PATIENT_HOOKS.has(service.hook)) context[service.hook === 'appointment-book' ? 'appointments' : 'draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
   const recordMedications = record.filter((r) => r.resourceType === 'Medication');
   if (service.hook === 'order-select') context['selections'] = c.input.selections ?? orders.map(referenceOf);
   const prefetch: Record<string, unknown> = {};

@@ -13,14 +13,14 @@ function packWith(edit: (yaml: string) => string): string {
 }
 
 describe('loadServiceDefinitions', () => {
-  it('loads the five services with their prefetch keys', () => {
+  it('loads the seven services with their prefetch keys', () => {
     const services = loadServiceDefinitions('cds-hooks');
-    expect(services.map((s) => s.id)).toEqual(['intrathecal-order-sign', 'intrathecal-order-dispatch', 'intrathecal-appointment-book', 'intrathecal-order-select', 'intrathecal-patient-view']);
+    expect(services.map((s) => s.id)).toEqual(['intrathecal-order-sign', 'intrathecal-order-dispatch', 'intrathecal-appointment-book', 'intrathecal-order-select', 'intrathecal-encounter-start', 'intrathecal-encounter-discharge', 'intrathecal-patient-view']);
     expect(services[0]?.prefetch.filter((p) => p.required).map((p) => p.key)).toEqual(['patient', 'conditions', 'devices', 'medicationRequests']);
   });
 
   it.each([
-    ['a schema violation', (y: string) => y.replace('hook: order-select', 'hook: encounter-start'), /services.yaml: does not match services.schema.json/],
+    ['a schema violation', (y: string) => y.replace('hook: order-select', 'hook: medication-prescribe'), /services.yaml: does not match services.schema.json/],
     ['a bad prefetch token', (y: string) => y.replace('Device?patient={{context.patientId}}', 'Device?patient={{context.draftOrders}}'), /service intrathecal-order-sign, prefetch devices: prefetch token/],
     ['a duplicate service id', (y: string) => y.replace('id: intrathecal-order-select', 'id: intrathecal-order-sign'), /declared twice/],
     ['YAML that does not parse', (y: string) => `${y}\n  - id: [unclosed`, /services.yaml:/],

@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => svc.stop());
 
 describe('GET /cds-services', () => {
-  it('lists the five services declared in cds-hooks/services.yaml, with their prefetch templates', async () => {
+  it('lists the seven services declared in cds-hooks/services.yaml, with their prefetch templates', async () => {
     const res = await call(svc, 'GET', '/cds-services');
     expect(res.status).toBe(200);
     const services = res.body['services'] as { id: string; hook: string; prefetch: Record<string, string> }[];
@@ -20,6 +20,8 @@ describe('GET /cds-services', () => {
       ['intrathecal-order-dispatch', 'order-dispatch'],
       ['intrathecal-appointment-book', 'appointment-book'],
       ['intrathecal-order-select', 'order-select'],
+      ['intrathecal-encounter-start', 'encounter-start'],
+      ['intrathecal-encounter-discharge', 'encounter-discharge'],
       ['intrathecal-patient-view', 'patient-view'],
     ]);
     const declared = parse(readFileSync('cds-hooks/services.yaml', 'utf8')) as { services: { prefetch: Record<string, { query: string }> }[] };
