@@ -75,10 +75,25 @@ export function referenceOf(resource: Resource): string {
   return resource.id ? `${resource.resourceType}/${resource.id}` : resource.resourceType;
 }
 
+/** `Type/<id>` at the end of a reference, relative or absolute, optionally versioned (`/_history/<v>`). */
+const REFERENCE_TAIL = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/**
+ * The id a reference names for a resource type: `Type/<id>` at its end, relative or absolute (the caller decides
+ * whether the server matters), versioned or not. A contained `#id`, a `urn:uuid:` or another type gives none.
+ * @param reference - a Reference.reference.
+ * @param type - the resource type wanted.
+ * @returns the id, or undefined.
+ */
+export function referencedId(reference: string, type: string): string | undefined {
+  const match = REFERENCE_TAIL.exec(reference);
+  return match?.[1] === type ? match[2] : undefined;
+}
+
 /**
  * The patient an order names that is not the call's: its subject (a Task's `for`, an Appointment's participant
- * actors) when that is a literal reference to another Patient, relative or absolute. Other forms (a `urn:uuid:`, a
- * contained resource, a display alone) say nothing either way and are let through.
+ * actors) when that is a literal reference to another Patient, relative or absolute, versioned or not. Other forms
+ * (a `urn:uuid:`, a contained resource, a display alone) say nothing either way and are let through.
  * @param order - an order (MedicationRequest, ServiceRequest, DeviceRequest, Task, ...) or an Appointment.
  * @param patientId - the call's context.patientId.
  * @returns the other patient's reference, or undefined.
@@ -88,7 +103,7 @@ export function otherPatientOf(order: Resource, patientId: string): string | und
   const references =
     order.resourceType === 'Appointment' ? (holder.participant ?? []).map((p) => p.actor?.reference) : [(order.resourceType === 'Task' ? holder.for : holder.subject)?.reference];
   return references.find((reference): reference is string => {
-    const id = typeof reference === 'string' ? /(?:^|\/)Patient\/([^/]+)$/.exec(reference)?.[1] : undefined;
+    const id = typeof reference === 'string' ? referencedId(reference, 'Patient') : undefined;
     return id !== undefined && id !== patientId;
   });
 }

@@ -6,14 +6,11 @@
  * every rule reads the drug the same way whichever way it was sent. Pure; the reads are done by data assembly.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { asJsonObject } from './json.js';
+import { asJsonObject, referencedId } from './json.js';
 import type { JsonObject } from './json.js';
 
 /** Resource types whose `medication[x]` may reference a Medication. */
 const MEDICATION_USERS = new Set(['MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'MedicationDispense']);
-
-/** `Medication/<id>`, optionally versioned, at the end of a reference; the id is the first group. */
-const MEDICATION_TAIL = /(?:^|\/)Medication\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** A resource's `medicationReference`, when it has one. */
 function medicationReferenceOf(resource: Resource): JsonObject | undefined {
@@ -37,12 +34,12 @@ export function medicationReferenceKey(resource: Resource, serverBase?: string):
   if (!MEDICATION_USERS.has(resource.resourceType)) return undefined;
   const reference = referenceField(resource, 'reference');
   if (reference === undefined || reference.startsWith('#')) return undefined;
-  const match = MEDICATION_TAIL.exec(reference);
-  if (!match?.[1]) return undefined;
+  const id = referencedId(reference, 'Medication');
+  if (id === undefined) return undefined;
   const absolute = /^[a-z][a-z0-9+.-]*:/i.test(reference);
   if (absolute && (serverBase === undefined || !reference.startsWith(`${serverBase}/Medication/`))) return undefined;
   if (!absolute && !reference.startsWith('Medication/')) return undefined;
-  return `Medication/${match[1]}`;
+  return `Medication/${id}`;
 }
 
 /**

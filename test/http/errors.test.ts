@@ -56,6 +56,7 @@ describe('bad requests get a clear OperationOutcome, never a 500', () => {
     ['a draftOrders that is not a Bundle', (b: ReturnType<typeof fixtureRequest>) => (b.context['draftOrders'] = { resourceType: 'List' }), 'context.draftOrders'],
     ['a draft order entry without a resource', (b: ReturnType<typeof fixtureRequest>) => (b.context['draftOrders'] = { resourceType: 'Bundle', entry: [{ fullUrl: 'x' }] }), 'context.draftOrders.entry[0].resource'],
     ['a draft order for another patient', (b: ReturnType<typeof fixtureRequest>) => (subjectOf(b, 1).reference = 'https://ehr.example/fhir/Patient/it-seed-b'), 'context.draftOrders.entry[1].resource'],
+    ['a draft order for another patient, by a versioned reference', (b: ReturnType<typeof fixtureRequest>) => (subjectOf(b, 0).reference = 'Patient/it-seed-b/_history/3'), 'context.draftOrders.entry[0].resource'],
     ['a fhirServer that is not a URL', (b: ReturnType<typeof fixtureRequest>) => (b['fhirServer'] = 'file:///etc/passwd'), 'fhirServer'],
     ['fhirAuthorization without fhirServer', (b: ReturnType<typeof fixtureRequest>) => (b['fhirAuthorization'] = { access_token: 'x' }), 'fhirAuthorization'],
     ['a prefetch of the wrong resource type', (b: ReturnType<typeof fixtureRequest>) => (b.prefetch!['patient'] = { resourceType: 'Condition', id: 'x' }), 'prefetch.patient'],
@@ -71,7 +72,7 @@ describe('bad requests get a clear OperationOutcome, never a 500', () => {
   });
 
   it("accepts a draft order whose subject names the patient absolutely, or in a form that names no patient's id", async () => {
-    for (const reference of ['https://ehr.example/fhir/Patient/it-seed-a', 'urn:uuid:5b0c0a51-6c1c-4b8e-9d0c-3f0b1a2c4d5e']) {
+    for (const reference of ['https://ehr.example/fhir/Patient/it-seed-a', 'Patient/it-seed-a/_history/2', 'urn:uuid:5b0c0a51-6c1c-4b8e-9d0c-3f0b1a2c4d5e']) {
       const body = seedA();
       subjectOf(body, 0).reference = reference;
       expect((await call(svc, 'POST', ORDER_SIGN, body)).status).toBe(200);
