@@ -16,6 +16,19 @@ export interface HookContext extends EvaluationContext {
 }
 
 /**
+ * A record without the orders under review: an order the record also holds (an active order dispatched, or named
+ * by the SMART app) is judged, not counted as its own earlier fill, as a draft on order-sign never is. Orders without
+ * an id take nothing out.
+ * @param resources - the record's resources of one kind.
+ * @param orders - the orders under review.
+ * @returns the resources that are not among them (the same array when there are none to take out).
+ */
+export function withoutOrders(resources: readonly Resource[], orders: readonly Resource[]): readonly Resource[] {
+  const judged = new Set(orders.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
+  return judged.size === 0 ? resources : resources.filter((r) => !judged.has(referenceOf(r)));
+}
+
+/**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
  * not declare, or could not have, is not known), and the orders to judge per hook (order-dispatch's are the orders
  * it names, read with the record; appointment-book's the Appointments booked). Every reference to a
@@ -30,19 +43,17 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   const booking = input.service.hook === 'appointment-book';
   const entries = (booking ? input.request.context.appointments : input.request.context.draftOrders)?.entry ?? [];
   // order-dispatch names existing orders instead of sending drafts: they were read with the record, and stand in
-  // for the draft orders (%draftOrders, the orders judged, what the coverage-information echoes). As a draft is not
-  // in the record on order-sign, they are taken out of it: an order is not its own earlier fill.
+  // for the draft orders (%draftOrders, the orders judged, what the coverage-information echoes), and are taken out
+  // of the record (withoutOrders).
   const dispatched = input.data.dispatchedOrders;
   const sent: Resource[] = dispatched ? [...dispatched] : entries.flatMap((e) => (e.resource ? [e.resource] : []));
-  const judged = new Set(dispatched?.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
   const medications = medicationsByKey([...sent, ...(input.data.medications ?? [])]);
   const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl && e.resource?.resourceType === 'Medication' ? [[e.fullUrl, e.resource]] : [])));
   const base = input.request.fhirServer;
   const data: EvaluationContext['data'] = Object.fromEntries(
     DATA_VARIABLES.flatMap((v) => {
-      const all = input.data.resources[v];
-      const resources = judged.size > 0 ? all?.filter((r) => !judged.has(referenceOf(r))) : all;
-      return resources !== undefined ? [[v, inlineMedications(resources, medications, base)]] : [];
+      const resources = input.data.resources[v];
+      return resources !== undefined ? [[v, inlineMedications(withoutOrders(resources, dispatched ?? []), medications, base)]] : [];
     })
   );
   // The orders are judged as copies with their Medication contained; the coverage-information action echoes the

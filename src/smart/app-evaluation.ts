@@ -10,6 +10,7 @@ import type { MergedCoverage } from '../cards/coverage-information.js';
 import { formatResult } from '../cards/render-values.js';
 import { describeEvidence } from '../engine/describe.js';
 import { evaluatePack } from '../engine/evaluate.js';
+import { withoutOrders } from '../engine/context.js';
 import { referenceOf } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import type { CriterionResult, EvaluationContext, Finding } from '../engine/evaluate.js';
@@ -107,10 +108,8 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   // and in the orders judged.
   const medications = medicationsByKey(request.supporting ?? []);
   const serverBase = request.fhirServer?.replace(/\/+$/, '');
-  // An order under review that the record also holds (an active order named by a dispatch card, or the active
-  // orders the app falls back to) is judged, not counted as its own earlier fill: the hook does the same.
-  const underReview = new Set(request.orders.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
-  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(list.filter((r) => !underReview.has(referenceOf(r))), medications, serverBase)]));
+  // The orders under review are taken out of the record the app read (an active order it was named, or fell back to).
+  const records = Object.fromEntries(Object.entries(request.records).map(([key, list]) => [key, inlineMedications(withoutOrders(list, request.orders), medications, serverBase)]));
   const data = { patient: [request.patient], ...records } as EvaluationContext['data'];
   const ordersJudged = inlineMedications(request.orders, medications, serverBase);
   const draftOrders = [...ordersJudged, ...(request.supporting ?? [])];
