@@ -7,12 +7,12 @@
  * Exit 2 on unusable arguments, no DATABASE_URL, or a file missing or not a SQLite database; 1 when the database
  * could not be used.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { DatabaseSync } from 'node:sqlite';
 import { sqlitePaths } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { sqliteResultCode } from '../src/store/database.js';
+import { sqliteOpenProblem } from '../src/store/database.js';
 import { copyToPostgres } from '../src/store/copy-to-postgres.js';
 import type { CopyReport } from '../src/store/copy-to-postgres.js';
 import { openSharedDatabase } from '../src/store/postgres.js';
@@ -38,6 +38,7 @@ function files(args: readonly string[]): { store?: string; audit?: string; named
  */
 function open(path: string | undefined): DatabaseSync | undefined {
   if (path === undefined || path === ':memory:' || !existsSync(path)) return undefined;
+  if (statSync(path).isDirectory()) throw new Error(`${path} cannot be read: it is a folder, not a SQLite file`);
   try {
     const db = new DatabaseSync(path, { readOnly: true });
     db.exec('PRAGMA busy_timeout = 5000');
@@ -45,16 +46,8 @@ function open(path: string | undefined): DatabaseSync | undefined {
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     return db;
   } catch (err) {
-    throw new Error(`${path} cannot be read: ${whyNotRead(err)}`, { cause: err });
+    throw new Error(`${path} cannot be read: ${sqliteOpenProblem(err, 'read') ?? (err as Error).message}`, { cause: err });
   }
-}
-
-/** Why a source file could not be read, in the words of someone choosing which file to name. */
-function whyNotRead(err: unknown): string {
-  const code = sqliteResultCode(err);
-  if (code === 26) return 'it is not a SQLite database';
-  if (code === 10 || code === 14) return 'SQLite cannot open it (a folder, or a file this user cannot read)';
-  return err instanceof Error ? err.message : String(err);
 }
 
 const line = (name: string, t: CopyReport['feedback']): string => `${name}: ${String(t.copied)} copied, ${String(t.present)} already in PostgreSQL`;

@@ -184,9 +184,9 @@ describe('npm run store:copy', () => {
     const notSqlite = join(folder, 'notes.txt');
     writeFileSync(notSqlite, 'not a database');
     const wrongFile = run('scripts/store-copy.ts', ['--store', notSqlite], { DATABASE_URL: 'postgres://itcds@127.0.0.1:1/none' });
-    expect([wrongFile.status, wrongFile.stderr.trim()]).toEqual([2, `${notSqlite} cannot be read: it is not a SQLite database`]);
+    expect([wrongFile.status, wrongFile.stderr.trim()]).toEqual([2, `${notSqlite} cannot be read: the file is not a SQLite database`]);
     const aFolder = run('scripts/store-copy.ts', ['--audit', folder], { DATABASE_URL: 'postgres://itcds@127.0.0.1:1/none' });
-    expect([aFolder.status, aFolder.stderr.trim()]).toEqual([2, `${folder} cannot be read: SQLite cannot open it (a folder, or a file this user cannot read)`]);
+    expect([aFolder.status, aFolder.stderr.trim()]).toEqual([2, `${folder} cannot be read: it is a folder, not a SQLite file`]);
     const file = join(mkdtempSync(join(tmpdir(), 'itcds-copy-cli-')), 'audit.sqlite');
     openPrivateDatabase(file, 'NORMAL').db.close();
     // Port 1 on loopback: nothing listens, the connection is refused.

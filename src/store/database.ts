@@ -24,9 +24,22 @@ export const BUSY_TIMEOUT_MS = 5000;
  * @param err - what was thrown.
  * @returns 5 for SQLITE_BUSY, 14 for SQLITE_CANTOPEN, 26 for SQLITE_NOTADB, and so on.
  */
-export function sqliteResultCode(err: unknown): number | undefined {
+function sqliteResultCode(err: unknown): number | undefined {
   const code = (err as { errcode?: unknown } | null)?.errcode;
   return typeof code === 'number' ? code & 0xff : undefined;
+}
+
+/**
+ * Why SQLite could not open a file, when its error says so: the file is not a database, or SQLite cannot open it.
+ * @param err - what opening (or the first statement) threw.
+ * @param access - what the user running it needs to do with the file, for the message.
+ * @returns the reason in an operator's words, or undefined for another error.
+ */
+export function sqliteOpenProblem(err: unknown, access: 'read' | 'write'): string | undefined {
+  const code = sqliteResultCode(err);
+  if (code === 26) return 'the file is not a SQLite database';
+  if (code === 14) return `SQLite cannot open it (a folder, or a file or folder this user cannot ${access})`;
+  return undefined;
 }
 
 /** SQLite's SQLITE_BUSY ("database is locked"). */

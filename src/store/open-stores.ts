@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { auditStore } from './audit-store.js';
 import type { AuditStore } from './audit-store.js';
-import { openDatabase, openPrivateDatabase, sqliteResultCode } from './database.js';
+import { openDatabase, openPrivateDatabase, sqliteOpenProblem } from './database.js';
 import { feedbackStore, postgresFeedbackStore } from './feedback-store.js';
 import type { FeedbackStore } from './feedback-store.js';
 import { compressInWorker } from './body-compressor.js';
@@ -86,10 +86,7 @@ function whyNotOpened(err: unknown): string {
   if (fsCode === 'EEXIST' || fsCode === 'ENOTDIR') return 'a part of its folder is a file, not a folder';
   if (fsCode === 'EACCES' || fsCode === 'EPERM') return 'permission denied (the service\'s user must be able to write the file and its folder)';
   if (fsCode === 'EROFS') return 'the file system is read-only';
-  const sqliteCode = sqliteResultCode(err);
-  if (sqliteCode === 26) return 'the file is not a SQLite database (is the setting naming the right file?)';
-  if (sqliteCode === 14) return 'SQLite cannot open it (a folder, or a file or folder the service\'s user cannot write)';
-  return err instanceof Error ? err.message : String(err);
+  return sqliteOpenProblem(err, 'write') ?? (err instanceof Error ? err.message : String(err));
 }
 
 /**
