@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../services/service-definitions.js';
 import { expressionsOf, loadRulePacks, readThresholdOverrides, uncitedSources, unreadCriteria, unreadThresholds, unreadValueSets } from './rule-packs.js';
+import type { RulePack } from './pack-types.js';
 
 /** A copy of the demo pack with one file edited. */
 function demoWith(file: string, edit: (text: string) => string): string {
@@ -15,6 +16,19 @@ function demoWith(file: string, edit: (text: string) => string): string {
 }
 
 const load = (root: string, overrides: Record<string, number> = {}) => loadRulePacks(root, 'cds-hooks/schema', overrides);
+
+/** The one pack of a packs folder (the demo pack's by default), loaded. */
+function onlyPack(root = 'test/packs'): RulePack {
+  const [pack] = load(root);
+  if (!pack) throw new Error(`no pack loaded from ${root}`);
+  return pack;
+}
+
+/** Rewrites the demo pack.yaml of a folder made by demoWith. */
+function editPackYaml(root: string, edit: (text: string) => string): void {
+  const packFile = join(root, 'demo', 'pack.yaml');
+  writeFileSync(packFile, edit(readFileSync(packFile, 'utf8')));
+}
 
 describe('loading and checking rule packs', () => {
   it('loads the demo pack with criteria in dependency order', () => {
@@ -142,12 +156,9 @@ describe('loading and checking rule packs', () => {
 describe('unreadCriteria', () => {
   it('names a criterion nothing reads, and not one read only through the app or through another criterion', () => {
     const root = demoWith('criteria/demo.yaml', (t) => `${t}  spare:\n    description: Read by nothing\n    expression: "%painDiagnosis"\n  chained:\n    description: Read by appOnly\n    expression: "%activePump"\n  appOnly:\n    description: Read by the app\n    expression: "%chained"\n`);
-    const packFile = join(root, 'demo', 'pack.yaml');
-    writeFileSync(packFile, `${readFileSync(packFile, 'utf8')}app:\n  policyCriteria: [established]\n  documentation: [painScoreRecorded, appOnly]\n  pitfalls: []\n`);
-    const [pack] = load(root);
-    if (!pack) throw new Error('the demo pack did not load');
-    expect(unreadCriteria(pack)).toEqual(['spare']);
-    expect(unreadCriteria(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+    editPackYaml(root, (t) => `${t}app:\n  policyCriteria: [established]\n  documentation: [painScoreRecorded, appOnly]\n  pitfalls: []\n`);
+    expect(unreadCriteria(onlyPack(root))).toEqual(['spare']);
+    expect(unreadCriteria(onlyPack())).toEqual([]);
   });
 });
 
@@ -157,43 +168,35 @@ describe('unreadValueSets', () => {
     const extra = (id: string): string => JSON.stringify({ resourceType: 'ValueSet', id, url: `https://intrathecal-cds.example/fhir/ValueSet/${id}`, title: id, status: 'active', compose: { include: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', concept: [{ code: 'G89.3' }] }] } });
     writeFileSync(join(root, 'demo', 'valuesets', 'demo-included.json'), extra('demo-included'));
     writeFileSync(join(root, 'demo', 'valuesets', 'demo-spare.json'), extra('demo-spare'));
-    const [pack] = load(root);
-    if (!pack) throw new Error('the demo pack did not load');
-    expect(unreadValueSets(pack)).toEqual(['demo-spare']);
-    expect(unreadValueSets(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+    expect(unreadValueSets(onlyPack(root))).toEqual(['demo-spare']);
+    expect(unreadValueSets(onlyPack())).toEqual([]);
   });
 });
 
 describe('unreadThresholds', () => {
   it('names a threshold nothing reads, and one read only by a criterion nothing reads', () => {
     const root = demoWith('criteria/demo.yaml', (t) => `${t}  spare:\n    description: Read by nothing\n    expression: "%dailyMg > %thresholds.demoForSpare"\n`);
-    const packFile = join(root, 'demo', 'pack.yaml');
     const threshold = (id: string): string => `  ${id}:\n    value: 1\n    unit: mg/day\n    description: ${id}\n    source: demo-consensus\n    confidence: unconfirmed\n`;
-    writeFileSync(packFile, readFileSync(packFile, 'utf8').replace('thresholds:\n', `thresholds:\n${threshold('demoUnused')}${threshold('demoForSpare')}`));
-    const [pack] = load(root);
-    if (!pack) throw new Error('the demo pack did not load');
-    expect(unreadThresholds(pack)).toEqual(['demoUnused', 'demoForSpare']);
-    expect(unreadThresholds(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+    editPackYaml(root, (t) => t.replace('thresholds:\n', `thresholds:\n${threshold('demoUnused')}${threshold('demoForSpare')}`));
+    expect(unreadThresholds(onlyPack(root))).toEqual(['demoUnused', 'demoForSpare']);
+    expect(unreadThresholds(onlyPack())).toEqual([]);
   });
 });
 
 describe('uncitedSources', () => {
   it('names a source nothing cites, and not one cited only by a threshold or only by a coverage conclusion', () => {
     const root = demoWith('rules/demo-established-order.yaml', (t) => `${t}  sources: [demo-payer-faq]\n`);
-    const packFile = join(root, 'demo', 'pack.yaml');
     const source = (id: string): string => `  ${id}:\n    title: ${id}\n    confidence: confirmed\n`;
-    writeFileSync(packFile, readFileSync(packFile, 'utf8').replace('sources:\n', `sources:\n${source('demo-payer-faq')}${source('demo-spare')}`));
-    const [pack] = load(root);
-    if (!pack) throw new Error('the demo pack did not load');
+    editPackYaml(root, (t) => t.replace('sources:\n', `sources:\n${source('demo-payer-faq')}${source('demo-spare')}`));
+    const pack = onlyPack(root);
     // demo-consensus is cited by a card and the threshold, demo-policy by a card, demo-payer-faq by the coverage conclusion alone.
     expect(pack.rules.find((r) => r.id === 'demo-established-order')?.coverage?.sources).toEqual(['demo-payer-faq']);
     expect(uncitedSources(pack)).toEqual(['demo-spare']);
-    expect(uncitedSources(load('test/packs')[0] as NonNullable<typeof pack>)).toEqual([]);
+    expect(uncitedSources(onlyPack())).toEqual([]);
   });
 
   it("gives a coverage conclusion that names no source its card's", () => {
-    const [pack] = load('test/packs');
-    expect(pack?.rules.find((r) => r.id === 'demo-established-order')?.coverage?.sources).toEqual(['demo-policy']);
+    expect(onlyPack().rules.find((r) => r.id === 'demo-established-order')?.coverage?.sources).toEqual(['demo-policy']);
   });
 });
 
