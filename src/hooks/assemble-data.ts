@@ -9,7 +9,7 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
 import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
-import { otherPatientOf } from '../fhir/json.js';
+import { otherPatientOf, referenceOf } from '../fhir/json.js';
 import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
 import { badRequest, preconditionFailed } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
@@ -143,7 +143,7 @@ async function dispatchedOrders(named: readonly string[], resources: Readonly<Re
   // An order named twice is judged once; problems name its first place in the context.
   const refs = [...new Set(named)];
   const where = (i: number): string => `context.dispatchedOrders[${String(named.indexOf(refs[i] ?? ''))}]`;
-  const prefetched = new Map(Object.values(resources).flat().map((r) => [`${r.resourceType}/${r.id ?? ''}`, r]));
+  const prefetched = new Map(Object.values(resources).flat().map((r) => [referenceOf(r), r]));
   const settled = await Promise.allSettled(
     refs.map(async (ref) => {
       const held = prefetched.get(ref);

@@ -79,11 +79,17 @@ function patientOnly(query: string): string {
 /** Who a case's order-dispatch call sends the orders to. */
 const CASE_PERFORMER = 'Organization/it-home-infusion-pharmacy';
 
+/** A hook request body as a case builds or reads it: what turning it into an order-dispatch needs. */
+interface CaseRequest {
+  readonly hook: string;
+  readonly context: { readonly patientId: string; readonly draftOrders?: { readonly entry?: readonly { readonly resource?: Resource }[] } };
+}
+
 /**
  * An order-dispatch call for the orders a case's order-sign request signs: the same record, the orders named by
  * reference (they are what the service would read), a performer.
  */
-function asDispatch(body: { context: { patientId: string; draftOrders?: { entry?: { resource?: Resource }[] } }; prefetch?: unknown }): { body: unknown; dispatched: Resource[] } {
+function asDispatch(body: CaseRequest): { body: unknown; dispatched: Resource[] } {
   const dispatched = (body.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource && ORDER_TYPES.has(e.resource.resourceType) ? [e.resource] : []));
   const context = { patientId: body.context.patientId, dispatchedOrders: dispatched.map(referenceOf), performer: CASE_PERFORMER };
   return { body: { ...body, hook: 'order-dispatch', context }, dispatched };
@@ -95,7 +101,7 @@ function asDispatch(body: { context: { patientId: string; draftOrders?: { entry?
  */
 function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): { body: unknown; medications: Resource[]; dispatched?: Resource[] } {
   if (c.input.request) {
-    const body = JSON.parse(readFileSync(c.input.request, 'utf8')) as Parameters<typeof asDispatch>[0] & { hook: string };
+    const body = JSON.parse(readFileSync(c.input.request, 'utf8')) as CaseRequest;
     return service.hook === 'order-dispatch' && body.hook !== 'order-dispatch' ? { ...asDispatch(body), medications: [] } : { body, medications: [] };
   }
   const changes = { ...(c.input.without ? { without: c.input.without } : {}), ...(c.input.with ? { with: c.input.with } : {}) };
@@ -117,7 +123,7 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
     if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, record);
   }
   const body = { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
-  return service.hook === 'order-dispatch' ? { ...asDispatch({ ...body, context: context as Parameters<typeof asDispatch>[0]['context'] }), medications: recordMedications } : { body, medications: recordMedications };
+  return service.hook === 'order-dispatch' ? { ...asDispatch(body as unknown as CaseRequest), medications: recordMedications } : { body, medications: recordMedications };
 }
 
 function compare(c: RuleCase, findings: Finding[], cards: Card[], summaries: readonly string[]): string[] {

@@ -65,7 +65,7 @@ describe('POST /cds-services/intrathecal-order-dispatch', () => {
     expect(summaries).toContain('Pump refill drug follows the established pump: medically necessary as part of using the implanted pump');
   });
 
-  it('takes an order a prefetch key holds without reading it, and judges it apart from the record it came with', async () => {
+  it('takes an order a prefetch key holds without reading it (no fhirServer to read from)', async () => {
     const body = dispatch({ dispatchedOrders: [DRUG] });
     delete body['fhirServer'];
     // The refill drug, active once signed, as an EHR's medicationRequests prefetch returns it.
