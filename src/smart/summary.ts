@@ -7,7 +7,7 @@ import type { Patient, Resource } from '@medplum/fhirtypes';
 import { describeEvidence } from '../engine/describe.js';
 import { isClinicallyActive } from '../engine/item-tests.js';
 import { referenceOf } from '../fhir/json.js';
-import type { AppEvaluation, AppEvaluationRequest, CriterionView } from './app-evaluation.js';
+import type { AppEvaluation, AppEvaluationRequest, CoverageView, CriterionView } from './app-evaluation.js';
 
 type Parts = Omit<AppEvaluation, 'summary'>;
 
@@ -74,6 +74,16 @@ function historyLines(procedures: readonly Resource[] | undefined, criterion: Cr
   return found.length > 0 ? found : [`- ${MISSING('implant, refill or trial procedure')}`];
 }
 
+/**
+ * An order's coverage conclusion and the sources it rests on, so a reviewer can cite the policy to the payer.
+ * The sources are the conclusion's own (the rules' `coverage.sources`), not every source of the pack.
+ */
+function conclusionLines(reference: string, coverage: CoverageView): string[] {
+  const head = `- ${reference}: ${coverage.covered}${coverage.paNeeded ? `, prior authorization: ${coverage.paNeeded}` : ''}. ${coverage.reasons.join(' ')}`;
+  const cited = coverage.sources.map((s) => (s.url ? `${s.title} (${s.url})` : s.title));
+  return cited.length > 0 ? [head.trimEnd(), `  - Based on: ${cited.join('; ')}.`] : [head.trimEnd()];
+}
+
 /** The criteria whose evidence makes a section of the summary, when the pack names them. */
 export interface SummarySections {
   readonly device?: CriterionView | undefined;
@@ -127,7 +137,7 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     '',
     'Coverage conclusion',
     ...(parts.orders.some((o) => o.coverage)
-      ? parts.orders.filter((o) => o.coverage).map((o) => `- ${o.reference}: ${o.coverage?.covered ?? ''}${o.coverage?.paNeeded ? `, prior authorization: ${o.coverage.paNeeded}` : ''}. ${o.coverage?.reasons.join(' ') ?? ''}`)
+      ? parts.orders.flatMap((o) => (o.coverage ? conclusionLines(o.reference, o.coverage) : []))
       : ['- No order this review concerns.']),
   ];
   if (parts.unavailable.length > 0) lines.push('', `Not available from the EHR when this was drafted: ${parts.unavailable.join(', ')}.`);

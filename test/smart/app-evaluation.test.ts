@@ -74,6 +74,25 @@ describe('the evaluation the app shows', () => {
     expect(view.summary).not.toMatch(/pain score (of|was) \d/);
   });
 
+  it("the summary's coverage conclusion names, per order, the sources that conclusion rests on (and no others)", () => {
+    const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
+    const section = view.summary.split('Coverage conclusion\n')[1]?.split('\n\n')[0]?.split('\n') ?? [];
+    const basedOn = section.filter((l) => l.startsWith('  - Based on: '));
+    // One line per order judged, right under its conclusion, listing that order's own sources by title.
+    expect(section.map((l) => (l.startsWith('- ') ? l.split(':')[0] : l.slice(0, 14)))).toEqual([
+      '- MedicationRequest/it-seed-a-draft-morphine',
+      '  - Based on: ',
+      '- ServiceRequest/it-seed-a-draft-s9328',
+      '  - Based on: ',
+    ]);
+    view.orders.forEach((o, i) => {
+      for (const s of o.coverage?.sources ?? []) expect(basedOn[i]).toContain(s.title);
+    });
+    expect(basedOn[0]).toContain('CMS NCD 280.14 Infusion Pumps');
+    // A source of the pack that no conclusion rests on (a drug label) is not cited as a coverage basis.
+    expect(view.sources.map((s) => s.title).filter((t) => !basedOn.some((l) => l.includes(t))).length).toBeGreaterThan(0);
+  });
+
   it('the summary lists the prior authorizations on file, those the rules do not count apart, and having none is not marked MISSING', () => {
     const section = (summary: string): string => summary.split('Prior authorizations on file\n')[1]?.split('\n\n')[0] ?? '';
     const seedA = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
