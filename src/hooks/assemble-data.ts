@@ -43,6 +43,12 @@ export interface AssembledData {
 /** At most this many Medications are read per call; draft orders' first, then the record's as first named. */
 export const MAX_MEDICATION_READS = 25;
 
+/**
+ * At most this many dispatched orders are read per call (those a prefetch key holds are not counted): a dispatch
+ * names a refill and its supplies, and each read is a call on the EHR's server made on the client's say-so.
+ */
+export const MAX_ORDER_READS = 25;
+
 /** Options of one assembly. */
 export interface AssembleOptions {
   /** One deadline for every FHIR call of this request. */
@@ -144,6 +150,11 @@ async function dispatchedOrders(named: readonly string[], resources: Readonly<Re
   const refs = [...new Set(named)];
   const where = (i: number): string => `context.dispatchedOrders[${String(named.indexOf(refs[i] ?? ''))}]`;
   const prefetched = new Map(Object.values(resources).flat().map((r) => [referenceOf(r), r]));
+  // Over the cap, nothing is read: the answer would lack orders the call is about, and the reads would be wasted.
+  const beyond = refs.flatMap((ref, i) => (prefetched.has(ref) ? [] : [i])).slice(MAX_ORDER_READS);
+  if (beyond.length > 0) {
+    throw preconditionFailed(beyond.map((i) => ({ code: 'too-costly', expression: where(i), message: `${refs[i] ?? ''} is needed: not read, the service reads at most ${String(MAX_ORDER_READS)} dispatched orders per call; send the rest in a prefetch key or in another call` })));
+  }
   const settled = await Promise.allSettled(
     refs.map(async (ref) => {
       const held = prefetched.get(ref);

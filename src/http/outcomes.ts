@@ -14,6 +14,7 @@ export type IssueCode =
   | 'not-found'
   | 'not-supported'
   | 'too-long'
+  | 'too-costly'
   | 'incomplete'
   | 'timeout'
   | 'transient'

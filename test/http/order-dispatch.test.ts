@@ -6,6 +6,7 @@
  */
 import type { Extension, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ORDER_READS } from '../../src/hooks/assemble-data.js';
 import { call, fixtureRequest, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 
@@ -109,6 +110,28 @@ describe('POST /cds-services/intrathecal-order-dispatch', () => {
     expect(res.body['resourceType']).toBe('OperationOutcome');
     const issues = res.body['issue'] as { expression?: string[]; details: { text: string } }[];
     expect(issues.map((i) => i.expression?.[0])).toEqual([expression]);
+  });
+
+  it(`reads at most ${MAX_ORDER_READS} dispatched orders per call, and over that reads none and names the rest`, async () => {
+    // Orders the server does not have: had any been read, each would be named as missing from the server.
+    const unknown = Array.from({ length: MAX_ORDER_READS + 2 }, (_, i) => `ServiceRequest/it-no-such-order-${String(i)}`);
+    const body = dispatch({ dispatchedOrders: [DRUG, ...unknown] });
+    // The refill drug, active once signed, held by the medicationRequests prefetch: not read, so not counted.
+    const order = (fixtureRequest('seed-a.order-sign.json').context['draftOrders'] as { entry: { resource: Resource }[] }).entry[0]?.resource;
+    (body['prefetch'] as Record<string, { entry: { resource: Resource }[] }>)['medicationRequests']?.entry.push({ resource: { ...(order as Resource), status: 'active' } as Resource });
+    const res = await call(svc, 'POST', ORDER_DISPATCH, body);
+    expect(res.status).toBe(412);
+    const issues = res.body['issue'] as { code: string; expression?: string[]; details: { text: string } }[];
+    // Of the unknown ones, the 26th and 27th (places 26 and 27 after the drug) are over the cap.
+    expect(issues.map((i) => [i.code, i.expression?.[0]])).toEqual([
+      ['too-costly', `context.dispatchedOrders[${String(MAX_ORDER_READS + 1)}]`],
+      ['too-costly', `context.dispatchedOrders[${String(MAX_ORDER_READS + 2)}]`],
+    ]);
+    expect(issues[0]?.details.text).toContain(`at most ${String(MAX_ORDER_READS)} dispatched orders per call`);
+    // At the cap, every order is read (and these are missing from the server, each named).
+    const atCap = await call(svc, 'POST', ORDER_DISPATCH, dispatch({ dispatchedOrders: unknown.slice(0, MAX_ORDER_READS) }));
+    expect(atCap.status).toBe(412);
+    expect((atCap.body['issue'] as { details: { text: string } }[]).map((i) => i.details.text.split(': ')[1])).toEqual(Array(MAX_ORDER_READS).fill('the fhirServer has no such order'));
   });
 
   it('says why an order could not be had when it is not prefetched and there is no fhirServer', async () => {
