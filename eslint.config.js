@@ -27,8 +27,8 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    // The SMART app's browser scripts: plain JavaScript, no build step.
-    files: ['src/smart/static/**/*.js'],
+    // The SMART app's and the audit log page's browser scripts: plain JavaScript, no build step.
+    files: ['src/smart/static/**/*.js', 'src/audit/static/**/*.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser, FHIR: 'readonly' } },
     rules: { 'no-console': 'off' },
   },

@@ -1,6 +1,8 @@
-// Copies the SMART app's static files next to the compiled service (dist/smart/static), so `npm run build` gives a
-// runnable production build.
+// Copies the browser pages' static files next to the compiled service (the SMART app's to dist/smart/static, the
+// audit log page's to dist/audit/static), so `npm run build` gives a runnable production build.
 import { cpSync, rmSync } from 'node:fs';
 
-rmSync('dist/smart/static', { recursive: true, force: true });
-cpSync('src/smart/static', 'dist/smart/static', { recursive: true });
+for (const part of ['smart', 'audit']) {
+  rmSync(`dist/${part}/static`, { recursive: true, force: true });
+  cpSync(`src/${part}/static`, `dist/${part}/static`, { recursive: true });
+}

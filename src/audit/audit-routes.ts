@@ -6,12 +6,15 @@
  *   `patient`, `hookInstance`, `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default)
  *   and the `before` cursor the previous page's `next` link carries.
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
+ * - `GET /audit/`: a page for staff that reads the first with the token they type in (static/index.html).
  *
  * A refused token counts toward the caller's address's AUTH_FAILURES_PER_MINUTE, the same bucket as the hook calls'
  * refused JWTs; past it the address gets 429 before its token is looked at. Every other attempt is recorded in the
  * store with the reader's name (or none), the caller's address, the query and the number of rows; the service log
  * gets one line with the reader and the parameters' names, never their values. Answers are `Cache-Control: no-store`.
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import { badRequest, methodNotAllowed, notFound, unauthorized } from '../http/outcomes.js';
@@ -39,6 +42,7 @@ export interface AuditRoutesDeps {
   readonly clock: () => Date;
 }
 
+const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 200;
 /** A date (midnight UTC) or a date-time with seconds optional and a zone required. */
@@ -182,5 +186,12 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   router.all(['/hook-invocations', '/reads'], () => {
     throw methodNotAllowed(['GET']);
   });
+  // The page for staff: static, holding no data (it reads the API above with the token a person types in). Its
+  // links are relative, so `/audit` is sent on to `/audit/`.
+  router.get('/', (req, res, next) => {
+    if (req.originalUrl.split('?')[0]?.endsWith('/')) next();
+    else res.redirect(301, `${req.baseUrl}/`);
+  });
+  router.use(express.static(STATIC_DIR, { index: 'index.html', redirect: false, setHeaders: (res) => res.set('Cache-Control', 'no-cache') }));
   return router;
 }

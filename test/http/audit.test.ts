@@ -4,25 +4,18 @@
  * is not, and only configured readers can read it, each read itself recorded (CRD: access "restricted" and
  * "logged"). The readers file is made by the real `npm run audit:reader` script.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoredInvocation, StoredRead } from '../../src/store/audit-store.js';
-import { call, captureLog, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
+import { addAuditReader, call, captureLog, fixtureRequest, startFakeFhir, startService, tempStorePath } from '../support/harness.js';
 import type { Answer, RunningService } from '../support/harness.js';
 
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
 const ACCESS_TOKEN = 'ehr-lent-access-token-5b1f0c';
 const clock = () => new Date('2026-11-20T15:00:00Z');
-
-function addReader(name: string, file: string): string {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-reader.ts', name, file], { encoding: 'utf8' });
-  expect(result.status, result.stderr).toBe(0);
-  return result.stdout.trim();
-}
 
 const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
 let token: string;
@@ -36,8 +29,8 @@ const entries = (a: Answer) => a.body['entries'] as StoredInvocation[];
 const sign = (body: unknown, requestId: string) => call(svc, 'POST', ORDER_SIGN, body, { 'X-Request-Id': requestId });
 
 beforeAll(async () => {
-  addReader('someone-else', readersFile);
-  token = addReader('pa-lead', readersFile);
+  addAuditReader('someone-else', readersFile);
+  token = addAuditReader('pa-lead', readersFile);
   storePath = tempStorePath();
   svc = await startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: readersFile, STORE_PATH: storePath }, { clock, log });
 });
@@ -260,13 +253,13 @@ describe('while another connection holds the audit file', () => {
 describe('a change to the readers file', () => {
   it('applies at the next read without a restart; a file it cannot use lets nobody in until fixed', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
-    const lead = addReader('pa-lead', file);
+    const lead = addAuditReader('pa-lead', file);
     const captured = captureLog();
     const running = await startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: file, STORE_PATH: tempStorePath(), LOG_LEVEL: 'info' }, { clock, log: captured.log });
     const get = (bearer: string) => call(running, 'GET', '/audit/reads?_count=1', undefined, { Authorization: `Bearer ${bearer}` });
     try {
       // A reader added while the service runs reads at once.
-      const analyst = addReader('rcm-analyst', file);
+      const analyst = addAuditReader('rcm-analyst', file);
       expect((await get(analyst)).status).toBe(200);
       // Removed by editing the file (the script only adds): their token stops working at the next read.
       const kept = (JSON.parse(readFileSync(file, 'utf8')) as { name: string }[]).filter((r) => r.name !== 'rcm-analyst');

@@ -6,13 +6,13 @@
  * certificate against the run's CA. A database that cannot be reached at start, or whose certificate is not trusted,
  * stops the service before it listens, without printing the password.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, fixtureRequest, freePort, startService } from '../support/harness.js';
+import { addAuditReader, call, fixtureRequest, freePort, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 import { makeKey, signToken } from '../support/jwt.js';
 import type { TestKey } from '../support/jwt.js';
@@ -34,9 +34,7 @@ beforeAll(async () => {
   const clientsFile = join(mkdtempSync(join(tmpdir(), 'itcds-clients-')), 'clients.json');
   writeFileSync(clientsFile, JSON.stringify([{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServers: [] }]));
   const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
-  const added = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-reader.ts', 'pa-lead', readersFile], { encoding: 'utf8' });
-  if (added.status !== 0) throw new Error(`audit:reader failed: ${added.stderr}`);
-  readerToken = added.stdout.trim();
+  readerToken = addAuditReader('pa-lead', readersFile);
   url = await freshPostgresDatabase();
   // STORE_PATH differs (the harness gives each its own file): only the database is shared. B reaches it over TLS.
   const env = { NODE_ENV: 'development', PUBLIC_BASE_URL: BASE, CDS_CLIENTS_FILE: clientsFile, ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false', EMBEDDED_FHIR: 'false', LOG_LEVEL: 'silent', AUDIT_READERS_FILE: readersFile };

@@ -2,6 +2,7 @@
  * Starts the real service (real express app, real embedded FHIR server, real SQLite store) on an ephemeral
  * loopback port, and calls it over real HTTP. Every body that comes back goes through the spec oracle.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -118,6 +119,18 @@ export async function call(svc: RunningService, method: string, path: string, bo
   } else if (res.status === 200 && method === 'GET' && path === '/cds-services') expect(discoveryFailures(parsed)).toEqual([]);
   if (isFeedback && method === 'POST' && res.status === 200) expect(feedbackFailures(body), 'a feedback body the service accepted').toEqual([]);
   return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/**
+ * Gives a person read access to the audit log with the real `npm run audit:reader` script.
+ * @param name - the reader's name.
+ * @param file - the readers file (made when missing).
+ * @returns the token the script printed once.
+ */
+export function addAuditReader(name: string, file: string): string {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-reader.ts', name, file], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`audit:reader failed: ${result.stderr}`);
+  return result.stdout.trim();
 }
 
 /**

@@ -1,0 +1,165 @@
+// The audit log page: reads GET /audit/hook-invocations with the reader's token (kept in this page only, sent as a
+// Bearer header, never in a URL) and shows each call: when, which service, which patient, the HTTP answer, and
+// what was answered (coverage per order, the cards' summaries, or why the call was refused). Everything recorded
+// came from clients or the service and is shown as text, never as markup.
+(function () {
+  'use strict';
+  const $ = function (id) { return document.getElementById(id); };
+  const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+  // The pages shown so far, newest first: the query of each, so Newer can go back without a cursor of its own.
+  let pages = [];
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function showAlert(message) {
+    $('alert').textContent = message;
+    $('alert').hidden = message === '';
+  }
+
+  /** The query of the first page, from the form. */
+  function firstQuery() {
+    const params = new URLSearchParams();
+    ['patient', 'service', 'since', 'until'].forEach(function (name) {
+      const value = $(name).value.trim();
+      if (value !== '') params.set(name, value);
+    });
+    params.set('_count', $('count').value || '50');
+    return 'hook-invocations?' + params.toString();
+  }
+
+  /** Why a read was refused, in words; the service's OperationOutcome says where a parameter was wrong. */
+  function refusal(status, body, retryAfter) {
+    const texts = body && Array.isArray(body.issue) ? body.issue.map(function (i) { return (i.details && i.details.text) || i.diagnostics || i.code; }) : [];
+    if (status === 401) return 'The token was not accepted. Ask whoever keeps the readers file for yours (npm run audit:reader).';
+    if (status === 429) return 'Too many refused tokens from this address. Try again in ' + (retryAfter || 'a few') + ' seconds.';
+    if (status === 503) return 'The audit log is not available just now' + (retryAfter ? '; try again in ' + retryAfter + ' seconds.' : '.');
+    return (texts.length > 0 ? texts.join(' ') : 'The service answered HTTP ' + status + '.');
+  }
+
+  /** The coverage information an annotated order carries: covered, prior authorization, the authorization on file. */
+  function coverageLine(resource) {
+    const info = (resource.extension || []).filter(function (e) { return e.url === COVERAGE_INFORMATION; });
+    return info.map(function (ext) {
+      const parts = {};
+      (ext.extension || []).forEach(function (e) { parts[e.url] = e.valueCode || e.valueString || (e.valueCoding && e.valueCoding.code); });
+      return resource.resourceType + '/' + (resource.id || '') + ': ' + (parts.covered || 'no conclusion') +
+        (parts['pa-needed'] ? ', prior authorization: ' + parts['pa-needed'] : '') +
+        (parts['satisfied-pa-id'] ? ' (' + parts['satisfied-pa-id'] + ')' : '');
+    });
+  }
+
+  /** The answer's gist: coverage per order, then each card by its indicator and summary; a refusal's reasons. */
+  function answerList(response) {
+    const list = el('ul');
+    const add = function (text, className) { list.appendChild(el('li', text, className)); };
+    if (response && response.resourceType === 'OperationOutcome') {
+      (response.issue || []).forEach(function (i) { add(((i.expression && i.expression[0]) ? i.expression[0] + ': ' : '') + ((i.details && i.details.text) || i.code), 'error'); });
+    } else if (response) {
+      (response.systemActions || []).forEach(function (a) { if (a.resource) coverageLine(a.resource).forEach(function (t) { add('Coverage: ' + t); }); });
+      (response.cards || []).forEach(function (c) { add((c.indicator || 'info') + ': ' + c.summary); });
+    }
+    if (list.childNodes.length === 0) add(response ? 'No cards.' : 'Nothing recorded.', 'muted');
+    return list;
+  }
+
+  /** The request and answer as recorded, written out only when a reader opens them. */
+  function bodies(row) {
+    const details = el('details');
+    details.appendChild(el('summary', 'Request and answer as recorded'));
+    details.addEventListener('toggle', function () {
+      if (!details.open || details.querySelector('pre')) return;
+      details.appendChild(el('pre', JSON.stringify({ request: row.request, response: row.response }, null, 2)));
+    });
+    return details;
+  }
+
+  function rowFor(row) {
+    const tr = el('tr');
+    const received = el('td', new Date(row.receivedAt).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
+    tr.appendChild(received);
+    const service = el('td', row.serviceId);
+    if (row.hookInstance) service.appendChild(el('div', 'hookInstance ' + row.hookInstance, 'muted'));
+    tr.appendChild(service);
+    tr.appendChild(el('td', row.patientId || '(none)'));
+    const status = el('td');
+    status.appendChild(el('span', row.status === null ? 'none' : String(row.status), row.status !== null && row.status < 400 ? 'status-ok' : 'status-bad'));
+    status.appendChild(el('div', row.ms + ' ms' + (row.delivered ? '' : ', not delivered (the client had gone)'), 'muted'));
+    tr.appendChild(status);
+    const answer = el('td');
+    answer.appendChild(answerList(row.response));
+    answer.appendChild(bodies(row));
+    tr.appendChild(answer);
+    return tr;
+  }
+
+  function render(entries) {
+    const body = $('calls-body');
+    body.replaceChildren();
+    if (entries.length === 0) {
+      const tr = el('tr');
+      const td = el('td', 'No calls match.', 'muted');
+      td.colSpan = 5;
+      tr.appendChild(td);
+      body.appendChild(tr);
+    }
+    entries.forEach(function (row) { body.appendChild(rowFor(row)); });
+  }
+
+  /** Reads one page; on success it becomes the page shown. */
+  async function load(query, index) {
+    showAlert('');
+    $('show').disabled = true;
+    try {
+      const res = await fetch(query, { headers: { Authorization: 'Bearer ' + $('token').value.trim(), Accept: 'application/json' }, cache: 'no-store' });
+      const body = await res.json().catch(function () { return null; });
+      if (!res.ok) {
+        showAlert(refusal(res.status, body, res.headers.get('Retry-After')));
+        return;
+      }
+      pages = pages.slice(0, index);
+      pages.push({ query: query, next: body.next });
+      render(body.entries || []);
+      $('page-label').textContent = '(page ' + pages.length + ', ' + (body.entries || []).length + ' call' + ((body.entries || []).length === 1 ? '' : 's') + ')';
+      $('older').disabled = !body.next;
+      $('newer').disabled = pages.length < 2;
+    } catch (err) {
+      showAlert('The service could not be reached: ' + (err && err.message ? err.message : String(err)));
+    } finally {
+      $('show').disabled = false;
+    }
+  }
+
+  /** The services discovery offers, for the Service filter; a free text field if discovery cannot be read. */
+  async function listServices() {
+    try {
+      const res = await fetch('../cds-services', { headers: { Accept: 'application/json' } });
+      const body = await res.json();
+      (body.services || []).forEach(function (s) {
+        const option = el('option', s.id + ' (' + s.hook + ')');
+        option.value = s.id;
+        $('service').appendChild(option);
+      });
+    } catch (err) {
+      showAlert('The list of services could not be read (' + (err && err.message ? err.message : String(err)) + '); every service is shown.');
+    }
+  }
+
+  $('query').addEventListener('submit', function (event) {
+    event.preventDefault();
+    void load(firstQuery(), 0);
+  });
+  $('older').addEventListener('click', function () {
+    const current = pages[pages.length - 1];
+    // The next link is the API's own path (/audit/hook-invocations?...); this page is at /audit/.
+    if (current && current.next) void load('hook-invocations' + current.next.slice(current.next.indexOf('?')), pages.length);
+  });
+  $('newer').addEventListener('click', function () {
+    if (pages.length > 1) void load(pages[pages.length - 2].query, pages.length - 2);
+  });
+  void listServices();
+})();

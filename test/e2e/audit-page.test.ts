@@ -1,0 +1,124 @@
+/**
+ * The audit log page as staff use it, in headless Chromium: the service answers real hook calls (seeds A and B, a
+ * refused one), a reader made by the real `npm run audit:reader` types the token in, filters, pages, and sees what
+ * each call was answered; a wrong token is refused in words; what clients sent is shown as text, never run; every
+ * read the page makes is recorded under the reader's name, and the token appears in no URL.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredRead } from '../../src/store/audit-store.js';
+import { addAuditReader, call, fixtureRequest, startService } from '../support/harness.js';
+import type { Answer, RunningService } from '../support/harness.js';
+import { launchBrowser, screenshot } from '../support/browser.js';
+
+const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
+/** A patient id a sloppy or hostile client sent: recorded as sent, and shown as text. */
+const MARKUP = '<img src=x onerror="window.__audited=1">';
+
+let browser: Browser;
+let svc: RunningService;
+let token: string;
+let seedA: Answer;
+let seedB: Answer;
+
+beforeAll(async () => {
+  const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+  token = addAuditReader('pa-lead', readersFile);
+  [browser, svc] = await Promise.all([launchBrowser(), startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: readersFile, STORE_PATH: ':memory:' }, { clock: () => new Date('2026-11-20T15:00:00Z') })]);
+  // In this order: the newest (the refused call) comes first on the page.
+  seedA = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'));
+  seedB = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-b.order-sign.json'));
+  const refused = await call(svc, 'POST', ORDER_SIGN, { hook: 'order-sign', hookInstance: 'audit-page-refused', context: { patientId: MARKUP } });
+  const statuses = [seedA.status, seedB.status, refused.status].join(' ');
+  if (statuses !== '200 200 400') throw new Error(`the calls to audit were answered ${statuses}, not 200 200 400`);
+});
+afterAll(async () => {
+  await browser?.close();
+  await svc?.stop();
+});
+
+/** The page, opened as a person types its address (no trailing slash). */
+async function openPage(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${svc.baseUrl}/audit`);
+  return page;
+}
+
+async function show(page: Page, fields: { token?: string; patient?: string; count?: string }): Promise<void> {
+  await page.locator('#token').fill(fields.token ?? token);
+  await page.locator('#patient').fill(fields.patient ?? '');
+  await page.locator('#count').fill(fields.count ?? '50');
+  await page.getByRole('button', { name: 'Show the newest' }).click();
+}
+
+/** What each row shows, once the page has drawn the rows of `label`. */
+async function rows(page: Page, label: RegExp): Promise<string[]> {
+  await expect.poll(() => page.locator('#page-label').innerText()).toMatch(label);
+  return page.locator('#calls-body tr').allInnerTexts();
+}
+
+/** What the service answered, as the page should say it: coverage per order, then each card. */
+function answered(res: Answer): string[] {
+  const cards = res.body['cards'] as { indicator: string; summary: string }[];
+  const actions = res.body['systemActions'] as { resource: { resourceType: string; id: string } }[];
+  return [...actions.map((a) => `Coverage: ${a.resource.resourceType}/${a.resource.id}: covered`), ...cards.map((c) => `${c.indicator}: ${c.summary}`)];
+}
+
+describe('the audit log page', () => {
+  it("shows one patient's calls with what each was answered, once the reader's token is typed in", async () => {
+    const page = await openPage();
+    expect(new URL(page.url()).pathname).toBe('/audit/');
+    // The Service filter lists what discovery offers.
+    const services = (await call(svc, 'GET', '/cds-services')).body['services'] as { id: string }[];
+    const options = await Promise.all((await page.locator('#service option').all()).map((o) => o.getAttribute('value')));
+    expect(options).toEqual(['', ...services.map((s) => s.id)]);
+    await show(page, { patient: 'it-seed-a' });
+    const [row, ...others] = await rows(page, /page 1, 1 call\b/);
+    expect(others).toEqual([]);
+    expect(row).toContain('intrathecal-order-sign');
+    expect(row).toContain('2026-11-20 15:00:00 UTC');
+    // Seed A: both orders covered (the established pump), and every card the clinician saw.
+    for (const line of answered(seedA)) expect(row).toContain(line);
+    expect(answered(seedA).length).toBeGreaterThan(2);
+    // The bodies as recorded, written out when opened.
+    await page.locator('#calls-body details summary').first().click();
+    expect(await page.locator('#calls-body pre').first().innerText()).toContain('"hookInstance"');
+    await screenshot(page, 'audit-page-seed-a');
+    await page.close();
+  });
+
+  it('pages from the newest to the oldest and back, and shows what clients sent as text', async () => {
+    const page = await openPage();
+    await show(page, { count: '1' });
+    const [refused] = await rows(page, /page 1, 1 call\b/);
+    expect(refused).toContain(MARKUP);
+    expect(refused).toContain('400');
+    expect(await page.evaluate('window.__audited')).toBeUndefined();
+    await page.getByRole('button', { name: 'Older' }).click();
+    const [b] = await rows(page, /page 2\b/);
+    for (const line of answered(seedB)) expect(b).toContain(line);
+    expect(b).toContain('it-seed-b');
+    await page.getByRole('button', { name: 'Older' }).click();
+    expect((await rows(page, /page 3\b/))[0]).toContain('it-seed-a');
+    await page.getByRole('button', { name: 'Newer' }).click();
+    expect((await rows(page, /page 2\b/))[0]).toContain('it-seed-b');
+    await page.close();
+  });
+
+  it('says in words why a wrong token was refused, and every read is recorded without the token in any URL', async () => {
+    const page = await openPage();
+    await show(page, { token: 'not-a-reader-token' });
+    await expect.poll(() => page.locator('#alert').innerText()).toContain('The token was not accepted');
+    expect(await page.locator('#calls-body').innerText()).toContain('Enter your token');
+    const reads = (await call(svc, 'GET', '/audit/reads', undefined, { Authorization: `Bearer ${token}` })).body['entries'] as StoredRead[];
+    expect(reads.filter((r) => r.outcome === 'refused').length).toBeGreaterThanOrEqual(1);
+    // Five reads by the page as the reader: one in the first test, four in the second.
+    expect(reads.filter((r) => r.outcome === 'allowed' && r.reader === 'pa-lead' && r.query.startsWith('/audit/hook-invocations')).length).toBe(5);
+    expect(JSON.stringify(reads)).not.toContain(token);
+    expect(page.url()).not.toContain(token);
+    await page.close();
+  });
+});
