@@ -195,3 +195,85 @@ describe('npm run store:copy', () => {
     expect(down.stderr).toContain('the copy stopped');
   });
 });
+
+describe('npm run feedback:report', () => {
+  const FEEDBACK = '/cds-services/intrathecal-order-sign/feedback';
+  const REASON = { system: 'https://intrathecal-cds.example/fhir/CodeSystem/override-reason', code: 'seen-elsewhere', display: 'Already handled in the prior authorization' };
+  const COMMENT = 'spoke with Avery Seedcase about it';
+  type Cards = { uuid: string; detail: string }[];
+
+  /** Seeds A and B answered by a real service on these stores, feedback on three of their cards and on one unknown. */
+  async function answerAndFeedBack(env: Record<string, string>): Promise<{ a: Cards; b: Cards }> {
+    const svc = await startService({ EMBEDDED_FHIR: 'false', ...env }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+    try {
+      const a = (await call(svc, 'POST', '/cds-services/intrathecal-order-sign', fixtureRequest('seed-a.order-sign.json'))).body['cards'] as Cards;
+      const b = (await call(svc, 'POST', '/cds-services/intrathecal-order-sign', fixtureRequest('seed-b.order-sign.json'))).body['cards'] as Cards;
+      const at = '2026-11-20T15:05:00Z';
+      // Overrides only: accepting a card means taking one of its suggestions (cds-fb-2), and no card of the seeds has
+      // one; src/audit/feedback-report.test.ts counts acceptances.
+      const sent = await call(svc, 'POST', FEEDBACK, { feedback: [
+        { card: a[0]?.uuid, outcome: 'overridden', overrideReason: { reason: REASON, userComment: COMMENT }, outcomeTimestamp: at },
+        { card: a[1]?.uuid, outcome: 'overridden', overrideReason: { reason: REASON }, outcomeTimestamp: at },
+        { card: b[0]?.uuid, outcome: 'overridden', overrideReason: { userComment: 'not relevant' }, outcomeTimestamp: at },
+        { card: '0b9e5c1a-7d41-4c8e-9f2a-3e5d6c7b8a91', outcome: 'overridden', overrideReason: { userComment: 'a card of another day' }, outcomeTimestamp: at },
+      ] });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      return { a, b };
+    } finally {
+      await svc.stop();
+    }
+  }
+
+  /** The table row of a rule, its cells trimmed. */
+  const row = (report: string, rule: string): string[] | undefined => report.split('\n').find((l) => l.startsWith(`| ${rule} |`))?.split('|').slice(1, -1).map((c) => c.trim());
+  const ruleOf = (card: { detail: string } | undefined): string => /\*Rule (\S+) /.exec(card?.detail ?? '')?.[1] ?? 'none';
+
+  it("counts, per rule, the cards the service showed in the period and what clinicians did with them, never their comments, and records the read", async () => {
+    const storePath = join(mkdtempSync(join(tmpdir(), 'itcds-feedback-report-')), 'intrathecal-cds.sqlite');
+    const { a, b } = await answerAndFeedBack({ STORE_PATH: storePath });
+    const report = run('scripts/feedback-report.ts', ['--since', '2026-11-20', '--until', '2026-11-21'], { STORE_PATH: storePath });
+    expect(report.status, report.stderr).toBe(0);
+    expect(report.stdout).toContain(`2 calls read from the audit log, ${String(a.length + b.length)} cards shown.`);
+    // Three rules got an override each: with a reason and a comment (counted, not shown), a reason only, a comment only.
+    const [first, second, third] = [ruleOf(a[0]), ruleOf(a[1]), ruleOf(b[0])];
+    expect(first).toBe('it-coverage-established-drug');
+    expect(new Set([first, second, third]).size).toBe(3);
+    const shown = (rule: string): number => [...a, ...b].filter((c) => ruleOf(c) === rule).length;
+    const reason = `${REASON.display} (${REASON.code}): 1`;
+    expect(row(report.stdout, first)?.slice(2)).toEqual([String(shown(first)), '0', '1', String(shown(first) - 1), reason, '1']);
+    expect(row(report.stdout, second)?.slice(2)).toEqual([String(shown(second)), '0', '1', String(shown(second) - 1), reason, '0']);
+    expect(row(report.stdout, third)?.slice(2)).toEqual([String(shown(third)), '0', '1', String(shown(third) - 1), '(none given): 1', '1']);
+    // A rule with no feedback: every card it showed is without.
+    const quiet = [...new Set([...a, ...b].map(ruleOf))].find((r) => ![first, second, third].includes(r)) ?? 'none';
+    expect(row(report.stdout, quiet)?.slice(2, 6)).toEqual([String(shown(quiet)), '0', '0', String(shown(quiet))]);
+    expect(report.stdout).toContain('1 feedback items are on cards of calls outside this period');
+    expect(report.stdout).not.toContain(COMMENT);
+    // Another period: no calls, and all four feedback items are outside it.
+    const later = run('scripts/feedback-report.ts', ['--since', '2026-11-21', '--until', '2026-11-22'], { STORE_PATH: storePath });
+    expect(later.stdout).toContain('0 calls read from the audit log, 0 cards shown.');
+    expect(later.stdout).toContain('4 feedback items');
+    const auditDb = openPrivateDatabase(join(dirname(storePath), 'intrathecal-cds-audit.sqlite'), 'NORMAL').db;
+    const reads = auditDb.prepare("SELECT reader, query, rows FROM audit_read WHERE reader LIKE 'npm run feedback:report%' ORDER BY id").all();
+    auditDb.close();
+    expect(reads.map((r) => [r['query'], r['rows']])).toEqual([['feedback:report --since 2026-11-20 --until 2026-11-21', 2], ['feedback:report --since 2026-11-21 --until 2026-11-22', 0]]);
+  });
+
+  it('reads the PostgreSQL database of DATABASE_URL when it is set', async () => {
+    const url = await freshPostgresDatabase();
+    const { a } = await answerAndFeedBack({ DATABASE_URL: url, STORE_PATH: ':memory:' });
+    const report = run('scripts/feedback-report.ts', ['--since', '2026-11-20', '--until', '2026-11-21'], { DATABASE_URL: url });
+    expect(report.status, report.stderr).toBe(0);
+    expect(report.stdout).toContain('2 calls read from the audit log');
+    expect(row(report.stdout, ruleOf(a[0]))?.[4]).toBe('1');
+  });
+
+  it('refuses unusable dates and missing files (exit 2)', () => {
+    for (const args of [['--since', '2026-11-31'], ['--since', '2026-11-20', '--until', '2026-11-20'], ['--from', '2026-11-20'], ['--since']]) {
+      const refused = run('scripts/feedback-report.ts', args, { STORE_PATH: '/nonexistent/store.sqlite' });
+      expect([refused.status, refused.stderr.split('\n')[0]]).toEqual([2, 'usage: npm run feedback:report -- [--since YYYY-MM-DD] [--until YYYY-MM-DD]']);
+    }
+    const missing = run('scripts/feedback-report.ts', [], { STORE_PATH: '/nonexistent/store.sqlite' });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('no such file: /nonexistent/store.sqlite, /nonexistent/intrathecal-cds-audit.sqlite');
+  });
+});

@@ -15,6 +15,7 @@ import { fillPlaceholders } from '../engine/placeholders.js';
 import type { Card, Link, Suggestion } from '../hooks/types.js';
 import { fitSummary, tidySummary } from '../hooks/wire-json.js';
 import { formatEvidence, formatResult, formatThreshold } from './render-values.js';
+import { ruleLine } from './rule-line.js';
 
 /** What composition needs besides the findings. */
 export interface ComposeOptions {
@@ -105,7 +106,7 @@ function ruleFooter(findings: readonly Finding[], rule: Rule, pack: RulePack): s
     const thresholds = ids.flatMap((id) => pack.thresholds.get(id) ?? []);
     if (thresholds.length > 0) lines.push('**Thresholds**', ...thresholds.map((t) => thresholdLine(t, pack)), '');
     lines.push('**Sources**', ...(rule.card?.sources ?? []).flatMap((id) => pack.sources.get(id) ?? []).map(sourceLine), '');
-    lines.push(`*Rule ${rule.id} ${rule.version}, rule pack ${pack.id} ${pack.version}.*`);
+    lines.push(ruleLine({ rule: rule.id, version: rule.version, pack: pack.id, packVersion: pack.version }));
     byThresholds.set(key, (text = lines.join('\n')));
   }
   return text;

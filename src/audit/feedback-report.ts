@@ -1,0 +1,146 @@
+/**
+ * What clinicians did with the cards, per rule, for the informaticists who maintain the rules: for the hook calls of
+ * a period, how many cards each rule showed, how many were accepted, overridden (and for which reasons), and how
+ * many got no feedback. Built from the audit log (each answer's cards, whose last line names the rule) and the
+ * stored feedback (by card uuid). Counts only: a clinician's comment may hold patient details, so the report says
+ * how many overrides came with one, not what they say.
+ */
+import { cardOrigin } from '../cards/rule-line.js';
+import type { Card, FeedbackItem } from '../hooks/types.js';
+import type { StoredInvocation } from '../store/audit-store.js';
+
+/** The cards of one rule (or the service's own cards) and what was done with them. */
+export interface RuleFeedback {
+  /** The rule id, or undefined for the service's own cards (data not available, and the like). */
+  readonly rule: string | undefined;
+  readonly versions: readonly string[];
+  readonly cards: number;
+  readonly accepted: number;
+  readonly overridden: number;
+  /** Cards with no feedback item at all. */
+  readonly withoutFeedback: number;
+  /** Override reasons as `display (code)`, or `(none given)`, with how often each was given; most often first. */
+  readonly reasons: readonly (readonly [string, number])[];
+  /** Overrides that came with a comment. */
+  readonly comments: number;
+}
+
+/** The whole report. */
+export interface FeedbackReport {
+  readonly calls: number;
+  readonly cards: number;
+  /** Rules by overrides, then by cards shown; the service's own cards last. */
+  readonly rules: readonly RuleFeedback[];
+  /** Feedback items whose card is in no call read (an earlier period's, or pruned from the log). */
+  readonly unmatched: number;
+}
+
+interface Tally {
+  readonly versions: Set<string>;
+  cards: number;
+  accepted: number;
+  overridden: number;
+  readonly answered: Set<string>;
+  readonly reasons: Map<string, number>;
+  comments: number;
+}
+
+const reasonText = (item: FeedbackItem): string => {
+  const reason = item.overrideReason?.reason;
+  if (!reason?.code) return '(none given)';
+  return reason.display ? `${reason.display} (${reason.code})` : reason.code;
+};
+
+/** Gathers calls page by page (a log is read in pages), then matches the feedback to their cards. */
+export class FeedbackTally {
+  private readonly byRule = new Map<string, Tally>();
+  private readonly byCard = new Map<string, Tally>();
+  private calls = 0;
+  private cards = 0;
+
+  /**
+   * Counts one recorded call's cards; a refused call (no cards) counts as a call only.
+   * @param row - the call as the audit log holds it.
+   */
+  addCall(row: StoredInvocation): void {
+    this.calls += 1;
+    const cards = (row.response as { cards?: unknown } | null)?.cards;
+    if (!Array.isArray(cards)) return;
+    for (const card of cards as Card[]) {
+      const origin = cardOrigin(card.detail);
+      const key = origin?.rule ?? '';
+      let tally = this.byRule.get(key);
+      if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, accepted: 0, overridden: 0, answered: new Set(), reasons: new Map(), comments: 0 }));
+      if (origin) tally.versions.add(origin.version);
+      tally.cards += 1;
+      this.cards += 1;
+      this.byCard.set(card.uuid, tally);
+    }
+  }
+
+  /**
+   * Matches the feedback to the cards counted.
+   * @param feedback - every stored feedback item (those on other cards are counted as unmatched).
+   * @returns the report.
+   */
+  report(feedback: readonly FeedbackItem[]): FeedbackReport {
+    let unmatched = 0;
+    for (const item of feedback) {
+      const tally = this.byCard.get(item.card);
+      if (!tally) {
+        unmatched += 1;
+        continue;
+      }
+      tally.answered.add(item.card);
+      if (item.outcome === 'accepted') {
+        tally.accepted += 1;
+        continue;
+      }
+      tally.overridden += 1;
+      const reason = reasonText(item);
+      tally.reasons.set(reason, (tally.reasons.get(reason) ?? 0) + 1);
+      if (item.overrideReason?.userComment?.trim()) tally.comments += 1;
+    }
+    const rules = [...this.byRule].map(([rule, t]): RuleFeedback => ({
+      rule: rule === '' ? undefined : rule,
+      versions: [...t.versions].sort(),
+      cards: t.cards,
+      accepted: t.accepted,
+      overridden: t.overridden,
+      withoutFeedback: t.cards - t.answered.size,
+      reasons: [...t.reasons].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+      comments: t.comments,
+    }));
+    rules.sort((a, b) => Number(a.rule === undefined) - Number(b.rule === undefined) || b.overridden - a.overridden || b.cards - a.cards || (a.rule ?? '').localeCompare(b.rule ?? ''));
+    return { calls: this.calls, cards: this.cards, rules, unmatched };
+  }
+}
+
+/** A table cell: pipes and line breaks would break the markdown table. */
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+
+/**
+ * The report as a markdown table, for a person to read or paste into a review.
+ * @param report - the report.
+ * @param period - the period's first day and the day it ends before (UTC dates).
+ * @returns the text.
+ */
+export function renderFeedbackReport(report: FeedbackReport, period: { since: string; until: string }): string {
+  const lines = [
+    `# Feedback on cards, hook calls received from ${period.since} to before ${period.until} (UTC)`,
+    '',
+    `${String(report.calls)} calls read from the audit log, ${String(report.cards)} cards shown.`,
+    '',
+  ];
+  if (report.rules.length > 0) {
+    lines.push('| rule | versions | cards | accepted | overridden | no feedback | override reasons | with a comment |', '|---|---|---:|---:|---:|---:|---|---:|');
+    for (const r of report.rules) {
+      const reasons = r.reasons.map(([text, n]) => `${text}: ${String(n)}`).join('; ');
+      lines.push(`| ${cell(r.rule ?? "(the service's own cards)")} | ${cell(r.versions.join(', '))} | ${String(r.cards)} | ${String(r.accepted)} | ${String(r.overridden)} | ${String(r.withoutFeedback)} | ${cell(reasons)} | ${String(r.comments)} |`);
+    }
+    lines.push('');
+  }
+  if (report.unmatched > 0) lines.push(`${String(report.unmatched)} feedback items are on cards of calls outside this period (or pruned from the log); not counted above.`, '');
+  lines.push('Comments are counted, not shown: they may hold patient details. They are in the feedback table of the store.');
+  return `${lines.join('\n')}\n`;
+}
