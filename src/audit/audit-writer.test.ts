@@ -140,6 +140,8 @@ describe('audit writer', () => {
     /** Another connection holding the file's write lock, as a VACUUM or another process's long write does. */
     function lockFile(path: string): { release(): void } {
       const locker = new DatabaseSync(path);
+      // Waits out a write of the writer's that is under way, rather than failing the test on it.
+      locker.exec('PRAGMA busy_timeout = 5000');
       locker.exec('BEGIN IMMEDIATE');
       return {
         release: () => {
