@@ -2,7 +2,7 @@
  * The audit log page as staff use it, in headless Chromium: the service answers real hook calls (seeds A and B, a
  * refused one), a reader made by the real `npm run audit:reader` types the token in, filters, pages, and sees what
  * each call was answered; a wrong token is refused in words; what clients sent is shown as text, never run; every
- * read the page makes is recorded under the reader's name, and the token appears in no URL.
+ * read the page makes is recorded under the reader's name, the token appears in no URL, and the reads are listed.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,6 +119,19 @@ describe('the audit log page', () => {
     expect(reads.filter((r) => r.outcome === 'allowed' && r.reader === 'pa-lead' && r.query.startsWith('/audit/hook-invocations')).length).toBe(5);
     expect(JSON.stringify(reads)).not.toContain(token);
     expect(page.url()).not.toContain(token);
+    // The reads, on the page too, newest first: the test's own just above (a read lists those before it), then the
+    // page's, the refused one among them.
+    await page.locator('#token').fill(token);
+    await page.locator('#reader').fill('');
+    await page.getByRole('button', { name: 'Show the reads' }).click();
+    await expect.poll(() => page.locator('#reads-label').innerText()).toMatch(/\d+ shown/);
+    const shown = await page.locator('#reads-body tr').allInnerTexts();
+    expect(shown.length).toBe(reads.length + 1);
+    expect(shown[0]).toMatch(/pa-lead\s+\S+\s+allowed\s+\/audit\/reads\s/);
+    expect(shown.some((r) => /\(no valid token\)\s+\S+\s+refused/.test(r))).toBe(true);
+    await page.locator('#reader').fill('someone-who-never-read');
+    await page.getByRole('button', { name: 'Show the reads' }).click();
+    await expect.poll(() => page.locator('#reads-label').innerText()).toBe('(0 shown)');
     await page.close();
   });
 });

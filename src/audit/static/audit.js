@@ -16,6 +16,11 @@
     return node;
   }
 
+  /** An instant as a UTC date and time to the second. */
+  function utc(instant) {
+    return new Date(instant).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  }
+
   function showAlert(message) {
     $('alert').textContent = message;
     $('alert').hidden = message === '';
@@ -80,8 +85,7 @@
 
   function rowFor(row) {
     const tr = el('tr');
-    const received = el('td', new Date(row.receivedAt).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
-    tr.appendChild(received);
+    tr.appendChild(el('td', utc(row.receivedAt)));
     const service = el('td', row.serviceId);
     if (row.hookInstance) service.appendChild(el('div', 'hookInstance ' + row.hookInstance, 'muted'));
     tr.appendChild(service);
@@ -134,6 +138,30 @@
     }
   }
 
+  /** The reads of the log, newest first: who, from where, with what outcome, what they asked for. */
+  async function loadReads() {
+    showAlert('');
+    const params = new URLSearchParams({ _count: '50' });
+    if ($('reader').value.trim() !== '') params.set('reader', $('reader').value.trim());
+    try {
+      const res = await fetch('reads?' + params.toString(), { headers: { Authorization: 'Bearer ' + $('token').value.trim(), Accept: 'application/json' }, cache: 'no-store' });
+      const body = await res.json().catch(function () { return null; });
+      if (!res.ok) {
+        showAlert(refusal(res.status, body, res.headers.get('Retry-After')));
+        return;
+      }
+      const rows = body.entries || [];
+      $('reads-body').replaceChildren(...rows.map(function (r) {
+        const tr = el('tr');
+        [utc(r.at), r.reader || '(no valid token)', r.address, r.outcome, r.query, String(r.rows)].forEach(function (text) { tr.appendChild(el('td', text)); });
+        return tr;
+      }));
+      $('reads-label').textContent = '(' + rows.length + ' shown)';
+    } catch (err) {
+      showAlert('The service could not be reached: ' + (err && err.message ? err.message : String(err)));
+    }
+  }
+
   /** The services discovery offers, for the Service filter; a free text field if discovery cannot be read. */
   async function listServices() {
     try {
@@ -158,6 +186,7 @@
     // The next link is the API's own path (/audit/hook-invocations?...); this page is at /audit/.
     if (current && current.next) void load('hook-invocations' + current.next.slice(current.next.indexOf('?')), pages.length);
   });
+  $('show-reads').addEventListener('click', function () { void loadReads(); });
   $('newer').addEventListener('click', function () {
     if (pages.length > 1) void load(pages[pages.length - 2].query, pages.length - 2);
   });
