@@ -5,6 +5,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { EvaluationInput } from '../hooks/handle-hook.js';
 import { PATIENT_HOOKS } from '../hooks/types.js';
 import type { EvaluationContext } from './evaluate.js';
+import { inlineAppointmentOrders } from '../fhir/appointment-orders.js';
 import { referenceOf } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import { DATA_VARIABLES, ORDER_TYPES } from './pack-types.js';
@@ -26,6 +27,13 @@ export interface HookContext extends EvaluationContext {
 export function withoutOrders(resources: readonly Resource[], orders: readonly Resource[]): readonly Resource[] {
   const judged = new Set(orders.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
   return judged.size === 0 ? resources : resources.filter((r) => !judged.has(referenceOf(r)));
+}
+
+/** ServiceRequests by `ServiceRequest/<id>` (the first of a duplicate wins). */
+function serviceRequestsAtHand(resources: readonly Resource[]): Map<string, Resource> {
+  const byKey = new Map<string, Resource>();
+  for (const r of resources) if (r.resourceType === 'ServiceRequest' && r.id && !byKey.has(referenceOf(r))) byKey.set(referenceOf(r), r);
+  return byKey;
 }
 
 /**
@@ -56,17 +64,19 @@ export function contextFromInput(input: EvaluationInput): HookContext {
       return resources !== undefined ? [[v, inlineMedications(withoutOrders(resources, dispatched ?? []), medications, base)]] : [];
     })
   );
-  // The orders are judged as copies with their Medication contained; the coverage-information action echoes the
-  // order as sent, so the copies are mapped back to it.
-  const draftOrders = inlineMedications(sent, medications, base, byFullUrl);
+  // The orders are judged as copies with their Medication contained (and an Appointment with the ServiceRequest it
+  // is based on); the coverage-information action echoes the order as sent, so the copies are mapped back to it.
+  const withMedications = inlineMedications(sent, medications, base, byFullUrl);
+  const draftOrders = booking ? inlineAppointmentOrders(withMedications, serviceRequestsAtHand([...sent, ...(input.data.appointmentOrders ?? [])]), base?.replace(/\/+$/, '')) : withMedications;
   const asSent = new Map<Resource, Resource>();
   draftOrders.forEach((r, i) => {
     const original = sent[i];
     if (original && r !== original) asSent.set(r, original);
   });
   const selections = input.request.context.selections;
-  // Medications and other supporting entries of draftOrders are context, not orders to judge.
-  const orders = draftOrders.filter((r) => ORDER_TYPES.has(r.resourceType) || (booking && r.resourceType === 'Appointment'));
+  // Medications and other supporting entries of draftOrders are context, not orders to judge; on appointment-book
+  // the Appointments are judged, not the ServiceRequests sent beside them.
+  const orders = draftOrders.filter((r) => (booking ? r.resourceType === 'Appointment' : ORDER_TYPES.has(r.resourceType)));
   const ordersToJudge = PATIENT_HOOKS.has(input.service.hook) ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
   return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now, asSent };
 }

@@ -150,9 +150,12 @@ export function describeFacts(resource: Resource): string {
     case 'DeviceRequest':
       parts.push(concept(r['codeCodeableConcept']), str(r['status']), day(r['authoredOn']));
       break;
-    case 'Appointment':
-      parts.push(concept(arr(r['serviceType'])[0]), str(r['status']), day(r['start']) ?? day(obj(arr(r['requestedPeriod'])[0])?.['start']));
+    case 'Appointment': {
+      // Booked for its serviceType, or (CRD "Appointment with Order") for the ServiceRequest it is based on.
+      const basis = arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'ServiceRequest');
+      parts.push(concept(arr(r['serviceType'])[0]) ?? concept(basis?.['code']), str(r['status']), day(r['start']) ?? day(obj(arr(r['requestedPeriod'])[0])?.['start']));
       break;
+    }
     case 'Observation':
       parts.push(
         concept(r['code']),

@@ -91,6 +91,38 @@ export function referencedId(reference: string, type: string): string | undefine
 }
 
 /**
+ * The `Type/<id>` key of a reference to a resource of the record: relative (`Type/<id>`), versioned, or absolute on
+ * the server given. A contained `#id`, a `urn:uuid:`, another type or an absolute reference to another server gives
+ * none (such a resource is not on the server the service may read).
+ * @param reference - a Reference.reference.
+ * @param type - the resource type wanted.
+ * @param serverBase - the fhirServer whose absolute references count (without trailing slash).
+ * @returns `Type/<id>`, or undefined.
+ */
+export function serverReferenceKey(reference: string, type: string, serverBase?: string): string | undefined {
+  if (reference.startsWith('#')) return undefined;
+  const id = referencedId(reference, type);
+  if (id === undefined) return undefined;
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(reference);
+  if (absolute && (serverBase === undefined || !reference.startsWith(`${serverBase}/${type}/`))) return undefined;
+  if (!absolute && !reference.startsWith(`${type}/`)) return undefined;
+  return `${type}/${id}`;
+}
+
+/**
+ * A contained id no other contained resource of the resource uses.
+ * @param contained - the resource's contained resources.
+ * @param wanted - the id wanted (the resource's own, usually).
+ * @returns it, or it with a number added.
+ */
+export function freeContainedId(contained: readonly unknown[], wanted: string): string {
+  const taken = new Set(contained.map((c) => String(asJsonObject(c)?.['id'])));
+  let id = wanted;
+  for (let n = 2; taken.has(id); n++) id = `${wanted}-${n}`;
+  return id;
+}
+
+/**
  * The patient an order names that is not the call's: its subject (a Task's `for`, an Appointment's participant
  * actors) when that is a literal reference to another Patient, relative or absolute, versioned or not. Other forms
  * (a `urn:uuid:`, a contained resource, a display alone) say nothing either way and are let through.

@@ -6,7 +6,7 @@
  * every rule reads the drug the same way whichever way it was sent. Pure; the reads are done by data assembly.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { asJsonObject, referencedId } from './json.js';
+import { asJsonObject, freeContainedId, serverReferenceKey } from './json.js';
 import type { JsonObject } from './json.js';
 
 /** Resource types whose `medication[x]` may reference a Medication. */
@@ -33,13 +33,7 @@ function referenceField(resource: Resource, field: 'reference' | 'display'): str
 export function medicationReferenceKey(resource: Resource, serverBase?: string): string | undefined {
   if (!MEDICATION_USERS.has(resource.resourceType)) return undefined;
   const reference = referenceField(resource, 'reference');
-  if (reference === undefined || reference.startsWith('#')) return undefined;
-  const id = referencedId(reference, 'Medication');
-  if (id === undefined) return undefined;
-  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(reference);
-  if (absolute && (serverBase === undefined || !reference.startsWith(`${serverBase}/Medication/`))) return undefined;
-  if (!absolute && !reference.startsWith('Medication/')) return undefined;
-  return `Medication/${id}`;
+  return reference === undefined ? undefined : serverReferenceKey(reference, 'Medication', serverBase);
 }
 
 /**
@@ -70,14 +64,6 @@ export function missingMedications(resources: Iterable<Resource>, known: Readonl
     if (key && !known.has(key)) missing.add(key);
   }
   return [...missing];
-}
-
-/** A contained id no other contained resource of the resource uses. */
-function freeContainedId(contained: readonly unknown[], wanted: string): string {
-  const taken = new Set(contained.map((c) => String(asJsonObject(c)?.['id'])));
-  let id = wanted;
-  for (let n = 2; taken.has(id); n++) id = `${wanted}-${n}`;
-  return id;
 }
 
 /**

@@ -2,18 +2,21 @@
  * Data assembly: for every declared prefetch key, use what the client sent, or read it from the client's
  * fhirServer; all reads in parallel under one deadline. Required keys that cannot be had end the request
  * with 412 naming each key; optional ones are reported as unavailable so the guidance can say so. On order-dispatch,
- * the orders the context names are then taken from the prefetch or read. Then the Medications that the orders and
+ * the orders the context names are then taken from the prefetch or read, and on appointment-book the ServiceRequests
+ * the Appointments are based on (orders-by-reference.ts). Then the Medications that the orders and
  * the record reference by `Medication/<id>` and that came neither with the draft orders nor included in a Bundle
  * are read from the same fhirServer, under the same deadline.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { appointmentOrderReferences } from '../fhir/appointment-orders.js';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
 import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
-import { otherPatientOf, referenceOf } from '../fhir/json.js';
+import { referenceOf } from '../fhir/json.js';
 import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
-import { badRequest, preconditionFailed } from '../http/outcomes.js';
+import { preconditionFailed } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
 import type { PrefetchKey, ServiceDefinition } from '../services/service-definitions.js';
+import { ordersByReference } from './orders-by-reference.js';
 import { fillTemplate } from './prefetch-template.js';
 import type { HookRequest } from './types.js';
 
@@ -38,16 +41,15 @@ export interface AssembledData {
   readonly unreadMedications?: readonly UnavailableKey[];
   /** order-dispatch: the orders its context names, in its order, from the prefetch or read from the fhirServer. */
   readonly dispatchedOrders?: readonly Resource[];
+  /**
+   * appointment-book: the ServiceRequests its Appointments are based on by reference (CRD "Appointment with
+   * Order"), from the appointments Bundle, the prefetch, or read from the fhirServer.
+   */
+  readonly appointmentOrders?: readonly Resource[];
 }
 
 /** At most this many Medications are read per call; draft orders' first, then the record's as first named. */
 export const MAX_MEDICATION_READS = 25;
-
-/**
- * At most this many dispatched orders are read per call (those a prefetch key holds are not counted): a dispatch
- * names a refill and its supplies, and each read is a call on the EHR's server made on the client's say-so.
- */
-export const MAX_ORDER_READS = 25;
 
 /** Options of one assembly. */
 export interface AssembleOptions {
@@ -141,45 +143,26 @@ async function readMedications(wanted: readonly string[], request: HookRequest, 
 }
 
 /**
- * The orders an order-dispatch call names by reference: each from the prefetch when a key holds it (an active
- * MedicationRequest is in `medicationRequests`), else read from the fhirServer. The orders are what the call is
- * about, so one that can be had neither way ends it with 412 naming it, as a required key does.
+ * The orders a call names by reference: order-dispatch's, and the ServiceRequests appointment-book's Appointments are
+ * based on (not contained, not sent beside them in the Bundle). Undefined on the other hooks.
  */
-async function dispatchedOrders(named: readonly string[], resources: Readonly<Record<string, readonly Resource[]>>, request: HookRequest, source: () => FhirSource | undefined): Promise<Resource[]> {
-  // An order named twice is judged once; problems name its first place in the context.
-  const refs = [...new Set(named)];
-  const where = (i: number): string => `context.dispatchedOrders[${String(named.indexOf(refs[i] ?? ''))}]`;
-  const prefetched = new Map(Object.values(resources).flat().map((r) => [referenceOf(r), r]));
-  // Over the cap, nothing is read: the answer would lack orders the call is about, and the reads would be wasted.
-  const beyond = refs.flatMap((ref, i) => (prefetched.has(ref) ? [] : [i])).slice(MAX_ORDER_READS);
-  if (beyond.length > 0) {
-    throw preconditionFailed(beyond.map((i) => ({ code: 'too-costly', expression: where(i), message: `${refs[i] ?? ''} is needed: not read, the service reads at most ${String(MAX_ORDER_READS)} dispatched orders per call; send the rest in a prefetch key or in another call` })));
+async function ordersNamed(request: HookRequest, resources: Readonly<Record<string, readonly Resource[]>>, source: () => FhirSource | undefined): Promise<Pick<AssembledData, 'dispatchedOrders' | 'appointmentOrders'>> {
+  const held = new Map(Object.values(resources).flat().map((r) => [referenceOf(r), r]));
+  const { dispatchedOrders, appointments, patientId } = request.context;
+  if (dispatchedOrders) {
+    const named = dispatchedOrders.map((reference, i) => ({ reference, where: `context.dispatchedOrders[${String(i)}]` }));
+    return { dispatchedOrders: await ordersByReference(named, held, patientId, { get: source, unusable: noSourceReason(request), what: 'dispatched orders' }) };
   }
-  const settled = await Promise.allSettled(
-    refs.map(async (ref) => {
-      const held = prefetched.get(ref);
-      if (held) return held;
-      const from = source();
-      if (!from) throw new FhirFetchError(`no prefetch key holds it, and ${noSourceReason(request)}`);
-      const read = await readResource(ref, ref.split('/')[0] ?? '', from);
-      if (!read) throw new FhirFetchError('the fhirServer has no such order');
-      return read;
-    })
-  );
-  const problems: Problem[] = settled.flatMap((result, i) =>
-    result.status === 'rejected'
-      ? [{ code: 'incomplete', expression: where(i), message: `${refs[i] ?? ''} is needed: ${result.reason instanceof FhirFetchError ? result.reason.message : 'it could not be read'}` }]
-      : []
-  );
-  if (problems.length > 0) throw preconditionFailed(problems);
-  const orders = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-  // An order of another patient would be judged against this patient's record, and annotated with its coverage.
-  const others: Problem[] = orders.flatMap((order, i) => {
-    const other = otherPatientOf(order, request.context.patientId);
-    return other ? [{ code: 'value', expression: where(i), message: `${refs[i] ?? ''} is for ${other}, not the context's patient (Patient/${request.context.patientId})` }] : [];
-  });
-  if (others.length > 0) throw badRequest(others);
-  return orders;
+  if (!appointments) return {};
+  // Places are the entries' as sent, so a problem names the entry it is about.
+  const entries = (appointments.entry ?? []).map((e) => e.resource);
+  for (const r of entries) if (r?.resourceType === 'ServiceRequest') held.set(referenceOf(r), r);
+  const named = appointmentOrderReferences(entries, request.fhirServer?.replace(/\/+$/, '')).map((ref) => ({
+    reference: ref.key,
+    where: `context.appointments.entry[${String(ref.appointment)}].resource.basedOn[${String(ref.basedOn)}]`,
+  }));
+  if (named.length === 0) return {};
+  return { appointmentOrders: await ordersByReference(named, held, patientId, { get: source, unusable: noSourceReason(request), what: 'ServiceRequests of the appointments' }) };
 }
 
 /**
@@ -216,11 +199,10 @@ export async function assembleData(service: ServiceDefinition, request: HookRequ
       }
     });
     if (problems.length > 0) throw preconditionFailed(problems);
-    const dispatched = request.context.dispatchedOrders ? await dispatchedOrders(request.context.dispatchedOrders, resources, request, source.get) : undefined;
-    const drafts = dispatched ?? (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+    const orders = await ordersNamed(request, resources, source.get);
+    const drafts = orders.dispatchedOrders ?? (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
     const known = medicationsByKey([...drafts, ...included]);
     const wanted = missingMedications([...drafts, ...Object.values(resources).flat()], known, request.fhirServer);
-    const orders = dispatched ? { dispatchedOrders: dispatched } : {};
     if (wanted.length === 0) return { resources, unavailable, ...(included.length > 0 ? { medications: included } : {}), ...orders };
     const { read, unread } = await readMedications(wanted, request, source.get());
     return { resources, unavailable, medications: [...included, ...read], unreadMedications: unread, ...orders };

@@ -1,11 +1,12 @@
 /**
  * appointment-book (a CRD primary hook): booking a pump refill and maintenance visit (CPT 95990/95991) for seed A's
  * established pump answers with the coverage-information system action on the Appointment and the coverage cards;
- * a visit for anything else is not the pack's.
+ * a visit for anything else is not the pack's. A visit may also be booked for its order (CRD "Appointment with
+ * Order"): the ServiceRequest it is based on, read from the EHR's FHIR server when not sent.
  */
 import type { Appointment, Extension, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, fixtureRequest, startService } from '../support/harness.js';
+import { call, createOnEhr, fixtureRequest, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 
 const APPOINTMENT_BOOK = '/cds-services/intrathecal-appointment-book';
@@ -13,7 +14,8 @@ const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefini
 
 let svc: RunningService;
 beforeAll(async () => {
-  svc = await startService({ EMBEDDED_FHIR: 'false' }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+  // The embedded FHIR server plays the EHR that holds the orders visits are booked for.
+  svc = await startService({}, { clock: () => new Date('2026-11-20T15:00:00Z') });
 });
 afterAll(() => svc.stop());
 
@@ -79,5 +81,57 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
     const res = await call(svc, 'POST', APPOINTMENT_BOOK, booking(appointments));
     expect(res.status).toBe(400);
     expect((res.body['issue'] as { expression?: string[] }[]).map((i) => i.expression?.[0])).toEqual([expression]);
+  });
+
+  describe('an Appointment with Order (its service in the ServiceRequest it is based on)', () => {
+    /** A refill visit with no serviceType, based on an order by reference. */
+    const withOrder = (reference: string): Appointment => {
+      const booked: Appointment = { ...visit('95991'), id: 'visit-with-order', basedOn: [{ reference }] };
+      delete booked.serviceType;
+      return booked;
+    };
+    const refillOrder = (patient = 'Patient/it-seed-a') => ({
+      resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: patient }, authoredOn: '2026-11-18',
+      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990' }], text: 'Pump refill and maintenance' },
+    });
+
+    it('reads the order from the fhirServer, judges the visit by it, and annotates the Appointment as sent', async () => {
+      const id = await createOnEhr(svc, refillOrder());
+      const sent = withOrder(`ServiceRequest/${id}`);
+      const res = await call(svc, 'POST', APPOINTMENT_BOOK, { ...booking(bundle(sent)), fhirServer: `${svc.baseUrl}/fhir` });
+      expect(res.status).toBe(200);
+      const [action] = res.body['systemActions'] as Action[];
+      const annotation = Object.fromEntries((action?.resource.extension?.find((e) => e.url === COVERAGE_INFORMATION)?.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueCoding?.code]));
+      expect(annotation).toMatchObject({ covered: 'covered', billingCode: '95990' });
+      // The Appointment as the client sent it, not the copy the rules read (with the order contained).
+      expect({ ...action?.resource, extension: undefined }).toEqual({ ...sent, extension: undefined });
+      const card = (res.body['cards'] as { summary: string; detail: string }[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
+      expect(card?.detail).toContain('Appointment/visit-with-order (95990 Pump refill and maintenance, proposed, 2026-12-01)');
+    });
+
+    it('takes an order sent beside the visit in the Bundle without reading it (no fhirServer), and does not judge it apart', async () => {
+      const res = await call(svc, 'POST', APPOINTMENT_BOOK, booking(bundle(withOrder('ServiceRequest/refill-order'), { ...refillOrder(), id: 'refill-order' } as Resource)));
+      expect(res.status).toBe(200);
+      expect((res.body['systemActions'] as Action[]).map((a) => `${a.resource.resourceType}/${a.resource.id ?? ''}`)).toEqual(['Appointment/visit-with-order']);
+    });
+
+    it.each([
+      ['an order the fhirServer does not have', true, 'the fhirServer has no such order'],
+      ['an order not sent, with no fhirServer to read it from', false, 'the request names no fhirServer'],
+    ])('refuses %s with 412, naming the basedOn', async (_name, withServer, text) => {
+      const body = booking(bundle(visit('99213'), withOrder('ServiceRequest/it-no-such-refill-order')));
+      const res = await call(svc, 'POST', APPOINTMENT_BOOK, withServer ? { ...body, fhirServer: `${svc.baseUrl}/fhir` } : body);
+      expect(res.status).toBe(412);
+      const issues = res.body['issue'] as { expression?: string[]; details: { text: string } }[];
+      expect(issues.map((i) => i.expression?.[0])).toEqual(['context.appointments.entry[1].resource.basedOn[0]']);
+      expect(issues[0]?.details.text).toContain(text);
+    });
+
+    it("refuses a visit based on another patient's order", async () => {
+      const id = await createOnEhr(svc, refillOrder('Patient/it-seed-b'));
+      const res = await call(svc, 'POST', APPOINTMENT_BOOK, { ...booking(bundle(withOrder(`ServiceRequest/${id}`))), fhirServer: `${svc.baseUrl}/fhir` });
+      expect(res.status).toBe(400);
+      expect((res.body['issue'] as { expression?: string[] }[]).map((i) => i.expression?.[0])).toEqual(['context.appointments.entry[0].resource.basedOn[0]']);
+    });
   });
 });

@@ -4,10 +4,9 @@
  * takes it from a prefetch Bundle that includes it, and judges the order and the record by it; when it cannot, the
  * card says why.
  */
-import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MEDICATION_READS } from '../../src/hooks/assemble-data.js';
-import { call, fixtureRequest, startFakeFhir, startService } from '../support/harness.js';
+import { call, createOnEhr, fixtureRequest, startFakeFhir, startService } from '../support/harness.js';
 import type { FakeFhir, RunningService } from '../support/harness.js';
 
 type Card = { indicator: string; summary: string; detail: string };
@@ -27,12 +26,6 @@ beforeAll(async () => {
 });
 afterAll(() => svc.stop());
 
-async function createOnEhr(resource: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${svc.baseUrl}/fhir/${String(resource['resourceType'])}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ ...resource, id: undefined }) });
-  expect(res.status).toBe(201);
-  return ((await res.json()) as Resource).id as string;
-}
-
 /** The seed B request with its compounded Medication taken out of draftOrders; the order references `reference`. */
 function withoutSentMedication(reference: string): { body: Body; medication: Record<string, unknown> } {
   const body = fixtureRequest(REFERENCED);
@@ -51,7 +44,7 @@ describe('a draft order whose drug is a Medication on the EHR', () => {
     delete sent['fhirServer'];
     const expected = await call(svc, 'POST', ORDER_SIGN, sent);
     expect(expected.status).toBe(200);
-    const id = await createOnEhr(withoutSentMedication('Medication/x').medication);
+    const id = await createOnEhr(svc, withoutSentMedication('Medication/x').medication);
     const { body } = withoutSentMedication(`Medication/${id}`);
     const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: `${svc.baseUrl}/fhir` });
     expect(res.status).toBe(200);
@@ -73,7 +66,7 @@ describe('a draft order whose drug is a Medication on the EHR', () => {
     const sent = fixtureRequest(REFERENCED);
     delete sent['fhirServer'];
     const expected = await call(svc, 'POST', ORDER_SIGN, sent);
-    const id = await createOnEhr(withoutSentMedication('Medication/x').medication);
+    const id = await createOnEhr(svc, withoutSentMedication('Medication/x').medication);
     const { body } = withoutSentMedication(reference(id));
     const res = await call(svc, 'POST', ORDER_SIGN, { ...body, fhirServer: `${svc.baseUrl}/fhir` });
     expect(res.status).toBe(200);
@@ -142,7 +135,7 @@ describe('a draft order whose drug is a Medication on the EHR', () => {
 describe("the record's prescriptions that reference a Medication", () => {
   /** Seed A with an active prescription whose drug (lorazepam) is only in a Medication on the EHR, no display. */
   async function seedAWithReferencedSedative(): Promise<Body> {
-    const id = await createOnEhr({ resourceType: 'Medication', code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '197901', display: 'lorazepam 1 MG Oral Tablet' }] } });
+    const id = await createOnEhr(svc, { resourceType: 'Medication', code: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '197901', display: 'lorazepam 1 MG Oral Tablet' }] } });
     const body = fixtureRequest('seed-a.order-sign.json');
     delete body['fhirServer'];
     const bundle = body.prefetch?.['medicationRequests'] as { entry?: Entry[] };

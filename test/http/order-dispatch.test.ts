@@ -6,7 +6,7 @@
  */
 import type { Extension, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ORDER_READS } from '../../src/hooks/assemble-data.js';
+import { MAX_ORDER_READS } from '../../src/hooks/orders-by-reference.js';
 import { call, fixtureRequest, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 

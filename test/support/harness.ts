@@ -122,6 +122,18 @@ export async function call(svc: RunningService, method: string, path: string, bo
 }
 
 /**
+ * Creates a resource on the service's embedded FHIR server (its EHR), as a record the EHR already holds.
+ * @param svc - a service started with the embedded FHIR server.
+ * @param resource - the resource (its id, if any, is left to the server).
+ * @returns the id the server gave it.
+ */
+export async function createOnEhr(svc: RunningService, resource: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${svc.baseUrl}/fhir/${String(resource['resourceType'])}`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify({ ...resource, id: undefined }) });
+  if (res.status !== 201) throw new Error(`the embedded FHIR server answered ${String(res.status)} to the create`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/**
  * Gives a person read access to the audit log with the real `npm run audit:reader` script.
  * @param name - the reader's name.
  * @param file - the readers file (made when missing).
