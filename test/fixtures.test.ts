@@ -15,14 +15,27 @@ describe('fhir-fixtures', () => {
     }
   });
 
-  describe('prefetch equals what the embedded FHIR server answers for the same templates', () => {
+  describe('against the embedded FHIR server of npm start', () => {
     let svc: RunningService;
     beforeAll(async () => {
       svc = await startService();
     });
     afterAll(() => svc.stop());
 
-    it.each(['seed-a', 'seed-b'])('%s', async (seed) => {
+    it.each(['seed-a', 'seed-b', 'baclofen-ms'])("the order-dispatch and appointment-book examples of %s are answered with each order's coverage information", async (seed) => {
+      for (const [hook, expected] of [['order-dispatch', 'dispatchedOrders'], ['appointment-book', 'appointments']] as const) {
+        const request = JSON.parse(readFileSync(`fhir-fixtures/requests/${seed}.${hook}.json`, 'utf8')) as { context: Record<string, unknown> };
+        // As an integrator sends them to `npm start`: the orders are read from its embedded FHIR server.
+        const res = await fetch(`${svc.baseUrl}/cds-services/intrathecal-${hook}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...request, fhirServer: `${svc.baseUrl}/fhir` }) });
+        expect(res.status, hook).toBe(200);
+        const body = (await res.json()) as { systemActions?: { resource: { resourceType: string; id: string; extension?: { url: string }[] } }[] };
+        const named = expected === 'dispatchedOrders' ? (request.context[expected] as string[]) : ((request.context[expected] as { entry: { resource: { resourceType: string; id: string } }[] }).entry.map((e) => `${e.resource.resourceType}/${e.resource.id}`));
+        expect((body.systemActions ?? []).map((a) => `${a.resource.resourceType}/${a.resource.id}`), hook).toEqual(named);
+        for (const a of body.systemActions ?? []) expect(a.resource.extension?.map((e) => e.url)).toContain('http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information');
+      }
+    });
+
+    it.each(['seed-a', 'seed-b'])("%s's prefetch equals what the server answers for the same templates", async (seed) => {
       const request = JSON.parse(readFileSync(`fhir-fixtures/requests/${seed}.order-sign.json`, 'utf8')) as { prefetch: Record<string, { resourceType: string; id?: string; entry?: { resource: { id: string } }[] } | null> };
       const service = svc.built.parts.pipeline.services.get('intrathecal-order-sign')!;
       for (const key of service.prefetch) {
