@@ -153,7 +153,7 @@ async function ordersNamed(request: HookRequest, resources: Readonly<Record<stri
   const { dispatchedOrders, appointments, patientId } = request.context;
   if (dispatchedOrders) {
     const named = dispatchedOrders.map((reference, i) => ({ reference, where: `context.dispatchedOrders[${String(i)}]` }));
-    return { dispatchedOrders: await ordersByReference(named, byReference(resources), patientId, { get: source, unusable: noSourceReason(request), what: 'dispatched orders' }) };
+    return { dispatchedOrders: await ordersByReference(named, byReference(resources), patientId, { get: source, unusable: noSourceReason(request), what: 'dispatched orders', notSent: 'no prefetch key holds it', sendInstead: 'in a prefetch key' }) };
   }
   // Places are the entries' as sent, so a problem names the entry it is about.
   const entries = (appointments?.entry ?? []).map((e) => e.resource);
@@ -165,7 +165,13 @@ async function ordersNamed(request: HookRequest, resources: Readonly<Record<stri
   // A ServiceRequest sent beside its Appointment in the Bundle is held as a prefetched one is.
   const held = byReference(resources);
   for (const r of entries) if (r?.resourceType === 'ServiceRequest') held.set(referenceOf(r), r);
-  return { appointmentOrders: await ordersByReference(named, held, patientId, { get: source, unusable: noSourceReason(request), what: 'ServiceRequests of the appointments' }) };
+  return { appointmentOrders: await ordersByReference(named, held, patientId, {
+    get: source,
+    unusable: noSourceReason(request),
+    what: 'ServiceRequests of the appointments',
+    notSent: 'not contained in the Appointment, beside it in the Bundle or in a prefetch key',
+    sendInstead: 'contained in their Appointments',
+  }) };
 }
 
 /**

@@ -32,6 +32,10 @@ export interface OrderSource {
   readonly unusable: string;
   /** What the orders are, in the message over the cap ("dispatched orders"). */
   readonly what: string;
+  /** Where the call could have sent an order it did not ("no prefetch key holds it"). */
+  readonly notSent: string;
+  /** How to send the orders past the cap ("in a prefetch key"). */
+  readonly sendInstead: string;
 }
 
 /**
@@ -50,14 +54,14 @@ export async function ordersByReference(named: readonly NamedOrder[], held: Read
   // Over the cap, nothing is read: the answer would lack orders the call is about, and the reads would be wasted.
   const beyond = wanted.filter((n) => !held.has(n.reference)).slice(MAX_ORDER_READS);
   if (beyond.length > 0) {
-    throw preconditionFailed(beyond.map((n) => ({ code: 'too-costly', expression: n.where, message: `${n.reference} is needed: not read, the service reads at most ${String(MAX_ORDER_READS)} ${source.what} per call; send the rest in a prefetch key or in another call` })));
+    throw preconditionFailed(beyond.map((n) => ({ code: 'too-costly', expression: n.where, message: `${n.reference} is needed: not read, the service reads at most ${String(MAX_ORDER_READS)} ${source.what} per call; send the rest ${source.sendInstead} or in another call` })));
   }
   const settled = await Promise.allSettled(
     wanted.map(async ({ reference }) => {
       const have = held.get(reference);
       if (have) return have;
       const from = source.get();
-      if (!from) throw new FhirFetchError(`no prefetch key holds it, and ${source.unusable}`);
+      if (!from) throw new FhirFetchError(`${source.notSent}, and ${source.unusable}`);
       const read = await readResource(reference, reference.split('/')[0] ?? '', from);
       if (!read) throw new FhirFetchError('the fhirServer has no such order');
       return read;

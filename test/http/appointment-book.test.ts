@@ -117,7 +117,7 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
 
     it.each([
       ['an order the fhirServer does not have', true, 'the fhirServer has no such order'],
-      ['an order not sent, with no fhirServer to read it from', false, 'the request names no fhirServer'],
+      ['an order not sent, with no fhirServer to read it from', false, 'is needed: not contained in the Appointment, beside it in the Bundle or in a prefetch key, and the request names no fhirServer'],
     ])('refuses %s with 412, naming the basedOn', async (_name, withServer, text) => {
       const body = booking(bundle(visit('99213'), withOrder('ServiceRequest/it-no-such-refill-order')));
       const res = await call(svc, 'POST', APPOINTMENT_BOOK, withServer ? { ...body, fhirServer: `${svc.baseUrl}/fhir` } : body);
