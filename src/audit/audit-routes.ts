@@ -4,7 +4,7 @@
  *
  * - `GET /audit/hook-invocations`: recorded invocations, newest first (by when received, then by id), filtered by
  *   `patient`, `hookInstance`, `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default)
- *   and the `before` cursor the previous page's `next` link carries.
+ *   and the `before` cursor the previous page's `next` link carries. Each call with the feedback on its cards.
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
  * - `GET /audit/`: a page for staff that reads the first with the token they type in (static/index.html).
  *
@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import { bearerToken } from '../security/authenticate.js';
 import type { FailedAuthentications } from '../security/failed-authentications.js';
 import type { AuditRead, AuditStore, PageCursor, StoredInvocation, StoredRead } from '../store/audit-store.js';
+import type { FeedbackStore, StoredFeedback } from '../store/feedback-store.js';
 import type { AuditWriter } from './audit-writer.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
@@ -32,6 +33,8 @@ import type { CurrentReaders } from './readers.js';
 /** What the audit routes need. */
 export interface AuditRoutesDeps {
   readonly store: AuditStore;
+  /** The feedback on the cards, shown beside each call. */
+  readonly feedback: FeedbackStore;
   /** Awaited before each read, so a read sees every call answered before it. */
   readonly writer: AuditWriter;
   /** The configured readers as of each read; undefined when AUDIT_READERS_FILE is not set (nothing is readable). */
@@ -120,6 +123,27 @@ function nextLink(req: Request, last: PageCursor | undefined): string | undefine
   return `${req.baseUrl}${req.path}?${params.toString()}`;
 }
 
+/** A recorded call with the feedback clinicians sent on its cards, when any. */
+type InvocationWithFeedback = StoredInvocation & { readonly feedback?: readonly StoredFeedback[] };
+
+/**
+ * The calls, each with the feedback on its cards (accepted, overridden and why), so a dispute sees what was shown
+ * and what the clinician did with it side by side. One query per page.
+ */
+async function withFeedback(rows: readonly StoredInvocation[], feedback: FeedbackStore): Promise<InvocationWithFeedback[]> {
+  const cardsOf = (row: StoredInvocation): string[] => {
+    const cards = (row.response as { cards?: unknown } | null)?.cards;
+    return Array.isArray(cards) ? cards.flatMap((c) => (typeof (c as { uuid?: unknown }).uuid === 'string' ? [(c as { uuid: string }).uuid] : [])) : [];
+  };
+  const items = await feedback.forCards(rows.flatMap(cardsOf));
+  if (items.length === 0) return [...rows];
+  return rows.map((row) => {
+    const own = new Set(cardsOf(row));
+    const mine = items.filter((f) => own.has(f.card));
+    return mine.length > 0 ? { ...row, feedback: mine } : row;
+  });
+}
+
 /**
  * Builds the router mounted at `/audit`.
  * @param deps - store, readers, log and clock.
@@ -175,7 +199,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
       ...optional('since', q.instant('since')),
       ...optional('until', q.instant('until')),
     };
-    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
+    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page }).then((rows) => withFeedback(rows, deps.feedback));
   }));
 
   router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, (q, page) => {

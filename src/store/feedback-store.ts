@@ -21,6 +21,18 @@ export interface FeedbackStore {
   save(serviceId: string, items: readonly FeedbackItem[], receivedAt: Date): Promise<void>;
   /** Reads stored feedback, oldest first. */
   list(serviceId?: string): Promise<StoredFeedback[]>;
+  /** The feedback on these cards (by uuid), oldest first. */
+  forCards(cards: readonly string[]): Promise<StoredFeedback[]>;
+}
+
+/** Card uuids per query: a page of 200 calls of up to a dozen cards each stays well under SQLite's 32,766 parameters. */
+const CARDS_PER_QUERY = 5000;
+
+/** Runs a per-chunk query over the uuids and puts the rows in received order. */
+async function inChunks(cards: readonly string[], read: (chunk: readonly string[]) => Promise<(StoredFeedback & { id: number })[]>): Promise<StoredFeedback[]> {
+  const rows: (StoredFeedback & { id: number })[] = [];
+  for (let i = 0; i < cards.length; i += CARDS_PER_QUERY) rows.push(...(await read(cards.slice(i, i + CARDS_PER_QUERY))));
+  return rows.sort((a, b) => a.id - b.id).map(({ id: _id, ...rest }) => rest);
 }
 
 interface Row {
@@ -110,6 +122,11 @@ export function feedbackStore(db: DatabaseSync, log?: Pick<Logger, 'warn'>): Fee
     list(serviceId) {
       return attempt(() => ((serviceId === undefined ? selectAll.all() : selectService.all(serviceId)) as unknown as Row[]).map(fromRow));
     },
+    forCards(cards) {
+      return inChunks(cards, (chunk) =>
+        attempt(() => (db.prepare(`SELECT * FROM feedback WHERE card_uuid IN (${chunk.map(() => '?').join(', ')})`).all(...chunk) as unknown as (Row & { id: number })[]).map((r) => ({ ...fromRow(r), id: r.id })))
+      );
+    },
   };
 }
 
@@ -130,5 +147,13 @@ export function postgresFeedbackStore(shared: SharedDatabase): FeedbackStore {
         const result = serviceId === undefined ? await pool.query<PgRow>(`${select} ORDER BY id`) : await pool.query<PgRow>(`${select} WHERE service_id = $1 ORDER BY id`, [serviceId]);
         return result.rows.map((r) => fromRow({ ...r, received_at: r.received_at.toISOString() }));
       }),
+    forCards: (cards) =>
+      inChunks(cards, (chunk) =>
+        shared.run('feedback for cards', async (pool) => {
+          const select = 'SELECT id, service_id, card_uuid, outcome, accepted_suggestions::text, override_reason::text, outcome_timestamp, received_at FROM feedback WHERE card_uuid = ANY($1)';
+          const result = await pool.query<PgRow & { id: string }>(select, [chunk.map(pgText)]);
+          return result.rows.map((r) => ({ ...fromRow({ ...r, received_at: r.received_at.toISOString() }), id: Number(r.id) }));
+        })
+      ),
   };
 }

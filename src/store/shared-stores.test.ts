@@ -74,6 +74,21 @@ describe.each(backends)('%s stores', (_name, open) => {
     ]);
   });
 
+  it('reads the feedback on given cards, oldest first, in chunks past the query size, and none for none', async () => {
+    const { feedback } = await open();
+    const many = Array.from({ length: 5003 }, (_, i) => ({ ...accepted, card: `many-${String(i)}` }));
+    await feedback.save('intrathecal-order-sign', [overridden, ...many.slice(0, 5001)], new Date('2026-11-20T20:07:00Z'));
+    await feedback.save('intrathecal-order-sign', [accepted, many[5002] as FeedbackItem], new Date('2026-11-20T20:08:00Z'));
+    expect(await feedback.forCards([])).toEqual([]);
+    expect(await feedback.forCards(['card-2', 'card-1', 'no-such-card'])).toEqual([
+      { serviceId: 'intrathecal-order-sign', ...overridden, receivedAt: '2026-11-20T20:07:00.000Z' },
+      { serviceId: 'intrathecal-order-sign', ...accepted, receivedAt: '2026-11-20T20:08:00.000Z' },
+    ]);
+    // Two queries (5,000 cards each at most); the rows still come oldest first across them.
+    const wanted = ['many-5002', ...many.slice(0, 5001).map((f) => f.card).reverse()];
+    expect((await feedback.forCards(wanted)).map((f) => f.card)).toEqual([...many.slice(0, 5001).map((f) => f.card), 'many-5002']);
+  });
+
   it('keeps a NUL character a sloppy client sent (PostgreSQL text cannot hold one: it is stored as U+FFFD)', async () => {
     const { feedback, replay } = await open();
     const nul = { ...overridden, card: 'card\u0000x', acceptedSuggestions: [{ id: 's\u0000' }], overrideReason: { userComment: 'a\u0000b \\u0000 c' } } as FeedbackItem;

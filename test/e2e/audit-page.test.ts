@@ -1,7 +1,7 @@
 /**
  * The audit log page as staff use it, in headless Chromium: the service answers real hook calls (seeds A and B, a
  * refused one), a reader made by the real `npm run audit:reader` types the token in, filters, pages, and sees what
- * each call was answered; a wrong token is refused in words; what clients sent is shown as text, never run; every
+ * each call was answered and what the clinician did with each card; a wrong token is refused in words; what clients sent is shown as text, never run; every
  * read the page makes is recorded under the reader's name, the token appears in no URL, and the reads are listed.
  */
 import { mkdtempSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { launchBrowser, screenshot } from '../support/browser.js';
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
 /** A patient id a sloppy or hostile client sent: recorded as sent, and shown as text. */
 const MARKUP = '<img src=x onerror="window.__audited=1">';
+const OVERRIDE = { system: 'https://example.org/override', code: 'handled', display: 'Handled by the PA team' };
 
 let browser: Browser;
 let svc: RunningService;
@@ -32,6 +33,9 @@ beforeAll(async () => {
   seedA = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'));
   seedB = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-b.order-sign.json'));
   const refused = await call(svc, 'POST', ORDER_SIGN, { hook: 'order-sign', hookInstance: 'audit-page-refused', context: { patientId: MARKUP } });
+  // The clinician overrode seed A's first card (feedback is not a hook call: it adds no row).
+  const card = (seedA.body['cards'] as { uuid: string }[])[0]?.uuid;
+  await call(svc, 'POST', `${ORDER_SIGN}/feedback`, { feedback: [{ card, outcome: 'overridden', overrideReason: { reason: OVERRIDE, userComment: 'peer-to-peer booked' }, outcomeTimestamp: '2026-11-20T15:05:00Z' }] });
   const statuses = [seedA.status, seedB.status, refused.status].join(' ');
   if (statuses !== '200 200 400') throw new Error(`the calls to audit were answered ${statuses}, not 200 200 400`);
 });
@@ -80,8 +84,11 @@ describe('the audit log page', () => {
     expect(others).toEqual([]);
     expect(row).toContain('intrathecal-order-sign');
     expect(row).toContain('2026-11-20 15:00:00 UTC');
-    // Seed A: both orders covered (the established pump), and every card the clinician saw.
+    // Seed A: both orders covered (the established pump), and every card the clinician saw, with what they did.
     for (const line of answered(seedA)) expect(row).toContain(line);
+    const [first, second] = answered(seedA).filter((l) => !l.startsWith('Coverage: '));
+    expect(row).toContain(`${String(first)} [clinician: overridden: ${OVERRIDE.display}, "peer-to-peer booked"]`);
+    expect(row).not.toContain(`${String(second)} [clinician`);
     expect(answered(seedA).length).toBeGreaterThan(2);
     // The bodies as recorded, written out when opened.
     await page.locator('#calls-body details summary').first().click();

@@ -133,6 +133,20 @@ describe('reading the audit log', () => {
     expect(second.body['next']).toBeUndefined();
   });
 
+  it("gives each call the feedback clinicians sent on its cards, and none to a call without", async () => {
+    const answered = await sign(fixtureRequest('seed-a.order-sign.json'), 'with-feedback');
+    const [first, second] = answered.body['cards'] as { uuid: string }[];
+    const override = { card: first?.uuid, outcome: 'overridden', overrideReason: { reason: { system: 'https://example.org/override', code: 'handled', display: 'Handled by the PA team' }, userComment: 'peer-to-peer booked' }, outcomeTimestamp: '2026-11-20T15:05:00Z' };
+    expect((await call(svc, 'POST', `${ORDER_SIGN}/feedback`, { feedback: [override] })).status).toBe(200);
+    expect((await sign(fixtureRequest('seed-a.order-sign.json'), 'without-feedback')).status).toBe(200);
+    const [without, withIt] = entries(await read('/audit/hook-invocations?patient=it-seed-a&_count=2')) as (StoredInvocation & { feedback?: unknown[] })[];
+    expect(withIt?.requestId).toBe('with-feedback');
+    expect(withIt?.feedback).toEqual([{ serviceId: 'intrathecal-order-sign', ...override, receivedAt: '2026-11-20T15:00:00.000Z' }]);
+    expect(JSON.stringify(withIt?.feedback)).not.toContain(String(second?.uuid));
+    expect(without?.requestId).toBe('without-feedback');
+    expect(without).not.toHaveProperty('feedback');
+  });
+
   it('records every allowed read with the reader, the query and the rows returned', async () => {
     await read('/audit/hook-invocations?hookInstance=no-such-instance');
     await read('/audit/hook-invocations?requestId=audit-first');

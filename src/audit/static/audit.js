@@ -58,15 +58,31 @@
     });
   }
 
-  /** The answer's gist: coverage per order, then each card by its indicator and summary; a refusal's reasons. */
-  function answerList(response) {
+  /** What a clinician did with a card, as the EHR's feedback said: accepted, or overridden with its reason and comment. */
+  function feedbackText(item) {
+    if (item.outcome === 'accepted') return 'accepted';
+    const override = item.overrideReason || {};
+    const reason = override.reason ? (override.reason.display || override.reason.code) : '';
+    const comment = override.userComment ? '"' + override.userComment + '"' : '';
+    return 'overridden' + (reason || comment ? ': ' + [reason, comment].filter(Boolean).join(', ') : '');
+  }
+
+  /**
+   * The answer's gist: coverage per order, then each card by its indicator and summary, with what the clinician did
+   * with it; a refusal's reasons.
+   */
+  function answerList(row) {
+    const response = row.response;
     const list = el('ul');
     const add = function (text, className) { list.appendChild(el('li', text, className)); };
     if (response && response.resourceType === 'OperationOutcome') {
       (response.issue || []).forEach(function (i) { add(((i.expression && i.expression[0]) ? i.expression[0] + ': ' : '') + ((i.details && i.details.text) || i.code), 'error'); });
     } else if (response) {
       (response.systemActions || []).forEach(function (a) { if (a.resource) coverageLine(a.resource).forEach(function (t) { add('Coverage: ' + t); }); });
-      (response.cards || []).forEach(function (c) { add((c.indicator || 'info') + ': ' + c.summary); });
+      (response.cards || []).forEach(function (c) {
+        const done = (row.feedback || []).filter(function (f) { return f.card === c.uuid; }).map(feedbackText);
+        add((c.indicator || 'info') + ': ' + c.summary + (done.length > 0 ? ' [clinician: ' + done.join('; ') + ']' : ''));
+      });
     }
     if (list.childNodes.length === 0) add(response ? 'No cards.' : 'Nothing recorded.', 'muted');
     return list;
@@ -95,7 +111,7 @@
     status.appendChild(el('div', row.ms + ' ms' + (row.delivered ? '' : ', not delivered (the client had gone)'), 'muted'));
     tr.appendChild(status);
     const answer = el('td');
-    answer.appendChild(answerList(row.response));
+    answer.appendChild(answerList(row));
     answer.appendChild(bodies(row));
     tr.appendChild(answer);
     return tr;
