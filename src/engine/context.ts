@@ -6,7 +6,7 @@ import type { EvaluationInput } from '../hooks/handle-hook.js';
 import { PATIENT_HOOKS } from '../hooks/types.js';
 import type { EvaluationContext } from './evaluate.js';
 import { inlineAppointmentOrders } from '../fhir/appointment-orders.js';
-import { referenceOf } from '../fhir/json.js';
+import { referenceOf, resourcesByReference } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import { DATA_VARIABLES, ORDER_TYPES } from './pack-types.js';
 
@@ -27,13 +27,6 @@ export interface HookContext extends EvaluationContext {
 export function withoutOrders(resources: readonly Resource[], orders: readonly Resource[]): readonly Resource[] {
   const judged = new Set(orders.flatMap((o) => (o.id ? [referenceOf(o)] : [])));
   return judged.size === 0 ? resources : resources.filter((r) => !judged.has(referenceOf(r)));
-}
-
-/** ServiceRequests by `ServiceRequest/<id>` (the first of a duplicate wins). */
-function serviceRequestsAtHand(resources: readonly Resource[]): Map<string, Resource> {
-  const byKey = new Map<string, Resource>();
-  for (const r of resources) if (r.resourceType === 'ServiceRequest' && r.id && !byKey.has(referenceOf(r))) byKey.set(referenceOf(r), r);
-  return byKey;
 }
 
 /**
@@ -67,7 +60,7 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   // The orders are judged as copies with their Medication contained (and an Appointment with the ServiceRequest it
   // is based on); the coverage-information action echoes the order as sent, so the copies are mapped back to it.
   const withMedications = inlineMedications(sent, medications, base, byFullUrl);
-  const draftOrders = booking ? inlineAppointmentOrders(withMedications, serviceRequestsAtHand([...sent, ...(input.data.appointmentOrders ?? [])]), base?.replace(/\/+$/, '')) : withMedications;
+  const draftOrders = booking ? inlineAppointmentOrders(withMedications, resourcesByReference([...sent, ...(input.data.appointmentOrders ?? [])], 'ServiceRequest'), base) : withMedications;
   const asSent = new Map<Resource, Resource>();
   draftOrders.forEach((r, i) => {
     const original = sent[i];

@@ -75,6 +75,20 @@ export function referenceOf(resource: Resource): string {
   return resource.id ? `${resource.resourceType}/${resource.id}` : resource.resourceType;
 }
 
+/**
+ * Resources by their `Type/id` reference, the first of a duplicate winning; those without an id are left out.
+ * @param resources - resources of any type.
+ * @param type - only this type, when given.
+ * @returns the map.
+ */
+export function resourcesByReference(resources: Iterable<Resource>, type?: string): Map<string, Resource> {
+  const byReference = new Map<string, Resource>();
+  for (const r of resources) {
+    if (r.id && (type === undefined || r.resourceType === type) && !byReference.has(referenceOf(r))) byReference.set(referenceOf(r), r);
+  }
+  return byReference;
+}
+
 /** `Type/<id>` at the end of a reference, relative or absolute, optionally versioned (`/_history/<v>`). */
 const REFERENCE_TAIL = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 

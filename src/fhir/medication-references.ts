@@ -6,7 +6,7 @@
  * every rule reads the drug the same way whichever way it was sent. Pure; the reads are done by data assembly.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { asJsonObject, freeContainedId, serverReferenceKey } from './json.js';
+import { asJsonObject, freeContainedId, resourcesByReference, serverReferenceKey } from './json.js';
 import type { JsonObject } from './json.js';
 
 /** Resource types whose `medication[x]` may reference a Medication. */
@@ -42,12 +42,7 @@ export function medicationReferenceKey(resource: Resource, serverBase?: string):
  * @returns the Medications by key (the first of a duplicate wins).
  */
 export function medicationsByKey(resources: Iterable<Resource>): Map<string, Resource> {
-  const byKey = new Map<string, Resource>();
-  for (const r of resources) {
-    const key = `Medication/${r.id ?? ''}`;
-    if (r.resourceType === 'Medication' && r.id && !byKey.has(key)) byKey.set(key, r);
-  }
-  return byKey;
+  return resourcesByReference(resources, 'Medication');
 }
 
 /**
