@@ -25,6 +25,7 @@ import type { FailedAuthentications } from '../security/failed-authentications.j
 import type { AuditRead, AuditStore, PageCursor, StoredInvocation, StoredRead } from '../store/audit-store.js';
 import type { FeedbackStore, StoredFeedback } from '../store/feedback-store.js';
 import type { AuditWriter } from './audit-writer.js';
+import { answeredCards } from './feedback-report.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
 import { sendPage } from './send-page.js';
@@ -131,10 +132,7 @@ type InvocationWithFeedback = StoredInvocation & { readonly feedback?: readonly 
  * and what the clinician did with it side by side. One query per page.
  */
 async function withFeedback(rows: readonly StoredInvocation[], feedback: FeedbackStore): Promise<InvocationWithFeedback[]> {
-  const cardsOf = (row: StoredInvocation): string[] => {
-    const cards = (row.response as { cards?: unknown } | null)?.cards;
-    return Array.isArray(cards) ? cards.flatMap((c) => (typeof (c as { uuid?: unknown }).uuid === 'string' ? [(c as { uuid: string }).uuid] : [])) : [];
-  };
+  const cardsOf = (row: StoredInvocation): string[] => answeredCards(row).map((c) => c.uuid);
   const items = await feedback.forCards(rows.flatMap(cardsOf));
   if (items.length === 0) return [...rows];
   return rows.map((row) => {

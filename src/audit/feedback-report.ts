@@ -51,6 +51,16 @@ const reasonText = (item: FeedbackItem): string => {
   return reason.display ? `${reason.display} (${reason.code})` : reason.code;
 };
 
+/**
+ * The cards a recorded call was answered with (none for a refusal, or a call with no answer recorded).
+ * @param row - the call as the audit log holds it.
+ * @returns its cards that carry a uuid (feedback names a card by it).
+ */
+export function answeredCards(row: StoredInvocation): Card[] {
+  const cards = (row.response as { cards?: unknown } | null)?.cards;
+  return Array.isArray(cards) ? (cards as Card[]).filter((c) => typeof c.uuid === 'string') : [];
+}
+
 /** Gathers calls page by page (a log is read in pages), then matches the feedback to their cards. */
 export class FeedbackTally {
   private readonly byRule = new Map<string, Tally>();
@@ -64,9 +74,7 @@ export class FeedbackTally {
    */
   addCall(row: StoredInvocation): void {
     this.calls += 1;
-    const cards = (row.response as { cards?: unknown } | null)?.cards;
-    if (!Array.isArray(cards)) return;
-    for (const card of cards as Card[]) {
+    for (const card of answeredCards(row)) {
       const origin = cardOrigin(card.detail);
       const key = origin?.rule ?? '';
       let tally = this.byRule.get(key);
