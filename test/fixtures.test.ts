@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFixtureRequests, formatFixture } from '../scripts/fixture-requests.js';
-import { startService } from './support/harness.js';
+import { coverageAnnotation, startService } from './support/harness.js';
 import type { RunningService } from './support/harness.js';
 
 describe('fhir-fixtures', () => {
@@ -31,7 +31,7 @@ describe('fhir-fixtures', () => {
         const body = (await res.json()) as { systemActions?: { resource: { resourceType: string; id: string; extension?: { url: string }[] } }[] };
         const named = expected === 'dispatchedOrders' ? (request.context[expected] as string[]) : ((request.context[expected] as { entry: { resource: { resourceType: string; id: string } }[] }).entry.map((e) => `${e.resource.resourceType}/${e.resource.id}`));
         expect((body.systemActions ?? []).map((a) => `${a.resource.resourceType}/${a.resource.id}`), hook).toEqual(named);
-        for (const a of body.systemActions ?? []) expect(a.resource.extension?.map((e) => e.url)).toContain('http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information');
+        for (const a of body.systemActions ?? []) expect(coverageAnnotation(a.resource)['covered'], hook).toBeDefined();
       }
     });
 

@@ -6,11 +6,10 @@
  */
 import type { Appointment, Extension, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createOnEhr, fixtureRequest, startService } from '../support/harness.js';
+import { call, coverageAnnotation, createOnEhr, fixtureRequest, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 
 const APPOINTMENT_BOOK = '/cds-services/intrathecal-appointment-book';
-const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 
 let svc: RunningService;
 beforeAll(async () => {
@@ -59,8 +58,7 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
     expect(res.status).toBe(200);
     const actions = res.body['systemActions'] as Action[];
     expect(actions.map((a) => [a.type, `${a.resource.resourceType}/${a.resource.id ?? ''}`])).toEqual([['update', 'Appointment/visit-95991']]);
-    const annotation = Object.fromEntries((actions[0]?.resource.extension?.find((e) => e.url === COVERAGE_INFORMATION)?.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueCoding?.code]));
-    expect(annotation).toMatchObject({ covered: 'covered', 'pa-needed': 'conditional', billingCode: '95991' });
+    expect(coverageAnnotation(actions[0]?.resource)).toMatchObject({ covered: 'covered', 'pa-needed': 'conditional', billingCode: '95991' });
     const card = (res.body['cards'] as { summary: string; detail: string }[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
     expect(card?.detail).toContain('Appointment/visit-95991 (95991 Intrathecal pump refill and maintenance, proposed, 2026-12-01)');
   });
@@ -101,8 +99,7 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
       const res = await call(svc, 'POST', APPOINTMENT_BOOK, { ...booking(bundle(sent)), fhirServer: `${svc.baseUrl}/fhir` });
       expect(res.status).toBe(200);
       const [action] = res.body['systemActions'] as Action[];
-      const annotation = Object.fromEntries((action?.resource.extension?.find((e) => e.url === COVERAGE_INFORMATION)?.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueCoding?.code]));
-      expect(annotation).toMatchObject({ covered: 'covered', billingCode: '95990' });
+      expect(coverageAnnotation(action?.resource)).toMatchObject({ covered: 'covered', billingCode: '95990' });
       // The Appointment as the client sent it, not the copy the rules read (with the order contained).
       expect({ ...action?.resource, extension: undefined }).toEqual({ ...sent, extension: undefined });
       const card = (res.body['cards'] as { summary: string; detail: string }[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));

@@ -7,13 +7,12 @@
 import type { Extension, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ORDER_READS } from '../../src/hooks/orders-by-reference.js';
-import { call, fixtureRequest, startService } from '../support/harness.js';
+import { call, coverageAnnotation, fixtureRequest, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 
 const ORDER_DISPATCH = '/cds-services/intrathecal-order-dispatch';
 const DRUG = 'MedicationRequest/it-seed-a-draft-morphine';
 const PER_DIEM = 'ServiceRequest/it-seed-a-draft-s9328';
-const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 
 let svc: RunningService;
 beforeAll(async () => {
@@ -39,8 +38,7 @@ interface Action {
   readonly resource: Resource & { extension?: Extension[] };
 }
 
-const coverageOf = (action: Action | undefined): Record<string, unknown> =>
-  Object.fromEntries((action?.resource.extension?.find((e) => e.url === COVERAGE_INFORMATION)?.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueString ?? e.valueCodeableConcept?.text]));
+const coverageOf = (action: Action | undefined): Record<string, string | undefined> => coverageAnnotation(action?.resource);
 
 describe('POST /cds-services/intrathecal-order-dispatch', () => {
   it('is offered in discovery, with no user token in its prefetch (the hook has no userId)', async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
+import type { Extension } from '@medplum/fhirtypes';
 import { buildApp } from '../../src/app.js';
 import type { BuiltApp, BuildOverrides } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -119,6 +120,20 @@ export async function call(svc: RunningService, method: string, path: string, bo
   } else if (res.status === 200 && method === 'GET' && path === '/cds-services') expect(discoveryFailures(parsed)).toEqual([]);
   if (isFeedback && method === 'POST' && res.status === 200) expect(feedbackFailures(body), 'a feedback body the service accepted').toEqual([]);
   return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+/** The Da Vinci CRD coverage-information extension, as the IG names it (written out: a test states the spec). */
+const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+
+/**
+ * The coverage-information annotation a system action put on an order or Appointment, as sub-extension url -> its
+ * code (covered, pa-needed, billingCode) or text.
+ * @param resource - the action's resource.
+ * @returns the values by url (empty when it carries no annotation).
+ */
+export function coverageAnnotation(resource: { readonly extension?: readonly Extension[] } | undefined): Record<string, string | undefined> {
+  const annotation = resource?.extension?.find((e) => e.url === COVERAGE_INFORMATION);
+  return Object.fromEntries((annotation?.extension ?? []).map((e) => [e.url, e.valueCode ?? e.valueCoding?.code ?? e.valueString ?? e.valueCodeableConcept?.text]));
 }
 
 /**
