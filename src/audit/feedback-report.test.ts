@@ -9,7 +9,7 @@ function recorded(id: number, cards: readonly [string, string?, string?][] | nul
   const response = cards && {
     cards: cards.map(([uuid, rule, version]) => ({ uuid, summary: 's', indicator: 'info', detail: rule ? `Text.\n\n${ruleLine({ rule, version: version ?? '1.0.0', pack: 'intrathecal', packVersion: '1.33.0' })}` : 'Data not available.' })),
   };
-  return { id, receivedAt: '2026-11-20T15:00:00.000Z', requestId: `r${String(id)}`, serviceId: 'intrathecal-order-sign', hook: 'order-sign', hookInstance: null, patientId: 'p', client: 'c', status: cards ? 200 : 400, ms: 1, packs: 'intrathecal@1.33.0', delivered: true, request: null, response };
+  return { id, receivedAt: '2026-11-20T15:00:00.000Z', requestId: `r${String(id)}`, serviceId: 'intrathecal-order-sign', hook: 'order-sign', hookInstance: null, patientId: 'p', client: 'c', status: cards ? 200 : 400, ms: 1, packs: 'intrathecal@1.33.0', delivered: true, request: null, response, fetched: null };
 }
 
 const at = '2026-11-20T15:05:00Z';

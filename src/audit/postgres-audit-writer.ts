@@ -26,7 +26,7 @@ export interface PostgresWriterOptions {
   readonly maxQueuedBytes?: number;
 }
 
-const bytesOf = (e: InvocationRecord): number => (e.request?.length ?? 0) + (e.response?.length ?? 0);
+const bytesOf = (e: InvocationRecord): number => (e.request?.length ?? 0) + (e.response?.length ?? 0) + (e.fetched?.length ?? 0);
 
 /**
  * Starts the writer.

@@ -3,13 +3,16 @@
  * Servers SHALL retain logs of all CRD-related hook invocations and their responses for access in the event of a
  * dispute"). Refusals are recorded too: a 400's OperationOutcome says which field of the call was refused, which is
  * what an integrator needs to hear about (CRD: log "appropriate information" about a configuration it could not
- * honour). The FHIR access token the EHR lends is never stored.
+ * honour). What the service read from the EHR's FHIR server for the call (when it was not prefetched) is kept with it,
+ * as it was read: the call's answer rests on it. The FHIR access token the EHR lends is never stored.
  *
  * The record is handed to the audit writer once the connection closes, after the answer went out, so the caller does
  * not wait for it; the writer compresses and stores it off the request thread. A failed write is logged and does not
  * change the answer already given.
  */
 import type { NextFunction, Request, Response } from 'express';
+import { readsText } from '../fhir/fhir-reads.js';
+import type { FhirReads } from '../fhir/fhir-reads.js';
 import { asJsonObject, isJsonObject } from '../fhir/json.js';
 import type { JsonObject } from '../fhir/json.js';
 import { accessOf } from '../security/authenticate.js';
@@ -131,6 +134,7 @@ export function recordInvocations(options: RecordOptions) {
         delivered: res.writableFinished,
         ...optional('request', request),
         ...optional('response', sent),
+        ...optional('fetched', readsText(field(body, 'fhirServer'), (res.locals['fhirReads'] as FhirReads | undefined) ?? [])),
       });
     });
     next();

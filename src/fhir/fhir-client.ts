@@ -3,6 +3,7 @@
  * request's deadline, the access token sent to that server only, paging bounded.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { FhirRead, FhirReads } from './fhir-reads.js';
 import { GetError, getText } from './http-get.js';
 import type { GetFailure } from './http-get.js';
 
@@ -28,6 +29,8 @@ export interface FhirSource {
   readonly signal: AbortSignal;
   /** Timeout of each single call. */
   readonly callTimeoutMs: number;
+  /** Where each GET is noted as it ends (for the audit log), when the caller keeps them. */
+  readonly reads?: FhirReads;
 }
 
 /** Bounds on what one search may bring back. */
@@ -55,6 +58,27 @@ function fetchError(failure: GetFailure): FhirFetchError {
 }
 
 async function getJson(url: string, source: FhirSource): Promise<Resource> {
+  const started = performance.now();
+  let read: Omit<FhirRead, 'url' | 'ms'> | undefined;
+  try {
+    const { json, text } = await getParsed(url, source);
+    read = isResource(json) ? { status: 200, text } : { status: 200, text, error: NOT_A_RESOURCE };
+    if (!isResource(json)) throw new FhirFetchError(NOT_A_RESOURCE, 'structure');
+    return json;
+  } catch (err) {
+    read ??= err instanceof FhirFetchError ? { ...(err.status === undefined ? {} : { status: err.status }), error: err.message } : { error: 'the read failed' };
+    throw err;
+  } finally {
+    source.reads?.push({ url, ms: Math.round((performance.now() - started) * 100) / 100, ...read });
+  }
+}
+
+const NOT_A_RESOURCE = 'FHIR server answered with something that is not a FHIR resource';
+
+const isResource = (json: unknown): json is Resource => typeof json === 'object' && json !== null && typeof (json as Resource).resourceType === 'string';
+
+/** GETs a URL and parses its body as JSON; the text is kept beside it for the audit log. */
+async function getParsed(url: string, source: FhirSource): Promise<{ json: unknown; text: string }> {
   const headers: Record<string, string> = { Accept: 'application/fhir+json, application/json' };
   if (source.accessToken) headers['Authorization'] = `Bearer ${source.accessToken}`;
   let text: string;
@@ -64,16 +88,11 @@ async function getJson(url: string, source: FhirSource): Promise<Resource> {
     if (err instanceof GetError) throw fetchError(err.failure);
     throw err;
   }
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return { json: JSON.parse(text) as unknown, text };
   } catch {
     throw new FhirFetchError('FHIR server answered with malformed JSON', 'structure');
   }
-  if (typeof json !== 'object' || json === null || typeof (json as Resource).resourceType !== 'string') {
-    throw new FhirFetchError('FHIR server answered with something that is not a FHIR resource', 'structure');
-  }
-  return json as Resource;
 }
 
 /**

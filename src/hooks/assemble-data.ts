@@ -11,6 +11,7 @@ import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { appointmentOrderReferences } from '../fhir/appointment-orders.js';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
 import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
+import type { FhirReads } from '../fhir/fhir-reads.js';
 import { referenceOf, resourcesByReference } from '../fhir/json.js';
 import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
 import { preconditionFailed } from '../http/outcomes.js';
@@ -59,6 +60,8 @@ export interface AssembleOptions {
   readonly callTimeoutMs?: number;
   /** Decides whether the service may contact this fhirServer; false means "treat as absent". */
   readonly mayContact?: (fhirServer: string) => boolean;
+  /** Where each read from the fhirServer is noted (the audit log keeps them), when the caller wants them. */
+  readonly reads?: FhirReads;
 }
 
 function outcomeText(outcome: OperationOutcome): string {
@@ -118,6 +121,7 @@ function lazySource(request: HookRequest, options: AssembleOptions): { get: () =
         signal: deadline.signal,
         callTimeoutMs: options.callTimeoutMs ?? options.deadlineMs,
         ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.access_token } : {}),
+        ...(options.reads ? { reads: options.reads } : {}),
       };
       return source;
     },

@@ -5,7 +5,7 @@
 import { notFound } from '../http/outcomes.js';
 import type { ServiceDefinition } from '../services/service-definitions.js';
 import { assembleData } from './assemble-data.js';
-import type { AssembledData } from './assemble-data.js';
+import type { AssembledData, AssembleOptions } from './assemble-data.js';
 import { parseHookRequest } from './parse-request.js';
 import type { CdsResponse, HookRequest } from './types.js';
 import { toWireResponse } from './wire-json.js';
@@ -45,23 +45,23 @@ export function findService(pipeline: HookPipeline, serviceId: string): ServiceD
   return service;
 }
 
+/** What the HTTP endpoint adds to a call: whom the service may contact, and where its reads are noted. */
+export type CallOptions = Pick<AssembleOptions, 'mayContact' | 'reads'>;
+
 /**
  * Answers one hook call.
  * @param pipeline - services, evaluator and limits.
  * @param serviceId - the id from the URL.
  * @param body - the parsed JSON body.
  * @param now - the evaluation time.
- * @param mayContact - whether the caller allows the service to contact the request's fhirServer (all may when absent).
+ * @param options - whether the caller allows the service to contact the request's fhirServer (all may when absent),
+ *   and where the reads from it are noted (for the audit log).
  * @returns the response body as sent on the wire.
  * @throws HttpError 404, 400 or 412 as the protocol says.
  */
-export async function handleHook(pipeline: HookPipeline, serviceId: string, body: unknown, now: Date, mayContact?: (fhirServer: string) => boolean): Promise<Record<string, unknown>> {
+export async function handleHook(pipeline: HookPipeline, serviceId: string, body: unknown, now: Date, options: CallOptions = {}): Promise<Record<string, unknown>> {
   const service = findService(pipeline, serviceId);
   const request = parseHookRequest(body, service);
-  const data = await assembleData(service, request, {
-    deadlineMs: pipeline.prefetchDeadlineMs,
-    callTimeoutMs: pipeline.fhirCallTimeoutMs,
-    ...(mayContact ? { mayContact } : {}),
-  });
+  const data = await assembleData(service, request, { deadlineMs: pipeline.prefetchDeadlineMs, callTimeoutMs: pipeline.fhirCallTimeoutMs, ...options });
   return toWireResponse(pipeline.evaluate({ service, request, data, now }));
 }

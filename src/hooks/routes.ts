@@ -3,6 +3,7 @@
  */
 import express from 'express';
 import type { Request, Response, Router } from 'express';
+import type { FhirReads } from '../fhir/fhir-reads.js';
 import { methodNotAllowed } from '../http/outcomes.js';
 import { fhirServerPolicy } from '../security/access.js';
 import { accessOf } from '../security/authenticate.js';
@@ -42,7 +43,10 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
   // Calling a CDS Service: https://cds-hooks.hl7.org/2.0/#calling-a-cds-service
   router.post('/:id', async (req: Request, res: Response) => {
     res.locals['serviceId'] = serviceId(req);
-    const body = await handleHook(deps.pipeline, serviceId(req), req.body, deps.clock(), fhirServerPolicy(accessOf(res), deps.production));
+    // Noted as they end, the refused call's too: the audit record keeps them (record-invocations.ts).
+    const reads: FhirReads = [];
+    res.locals['fhirReads'] = reads;
+    const body = await handleHook(deps.pipeline, serviceId(req), req.body, deps.clock(), { mayContact: fhirServerPolicy(accessOf(res), deps.production), reads });
     res.json(body);
   });
 

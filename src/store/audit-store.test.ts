@@ -66,6 +66,15 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     });
   });
 
+  it('keeps what was read from the EHR for a call beside it, and null when nothing was', async () => {
+    const store = await open();
+    const fetched = { fhirServer: 'https://ehr.example/fhir', reads: [{ url: 'https://ehr.example/fhir/Patient/p1', ms: 2, status: 200, body: { resourceType: 'Patient', id: 'p1' } }] };
+    await store.record(invocation({ fetched: JSON.stringify(fetched) }));
+    await store.record(invocation({ requestId: 'r2' }));
+    expect((await store.search({ requestId: 'r1', limit: 1 }))[0]?.fetched).toEqual(fetched);
+    expect((await store.search({ requestId: 'r2', limit: 1 }))[0]?.fetched).toBeNull();
+  });
+
   it('keeps request bytes as received, and gives them back parsed', async () => {
     const store = await open();
     await store.record(invocation({ request: Buffer.from('{ "hook" : "order-sign",\n  "context": {} }') }));

@@ -41,6 +41,8 @@ export interface InvocationRecord {
   readonly request?: string | Uint8Array;
   /** The response body as sent; absent when none was sent. */
   readonly response?: string;
+  /** What the service read from the request's fhirServer, as JSON text (src/fhir/fhir-reads.ts); absent when nothing. */
+  readonly fetched?: string;
 }
 
 /** A stored invocation, as an authorized reader sees it. */
@@ -59,6 +61,8 @@ export interface StoredInvocation {
   readonly delivered: boolean;
   readonly request: unknown;
   readonly response: unknown;
+  /** What the service read from the EHR for the call (`{fhirServer, reads}`), or null when it read nothing. */
+  readonly fetched: unknown;
 }
 
 /**
@@ -151,21 +155,23 @@ export interface InvocationRow {
   delivered: number;
   request: Uint8Array | null;
   response: Uint8Array | null;
+  /** Null in rows written before session 37 and when nothing was read. */
+  fetched: Uint8Array | null;
 }
 
 /**
- * Inserts one invocation. Its parameters are `invocationValues`, with the last two (the bodies) Brotli-compressed;
+ * Inserts one invocation. Its parameters are `invocationValues`, with the last three (the bodies) Brotli-compressed;
  * shared with the audit writer's worker thread, which runs the same statement.
  */
 export const INSERT_INVOCATION = `INSERT INTO hook_invocation
-  (received_at, request_id, service_id, hook, hook_instance, patient_id, client, status, ms, packs, delivered, request, response)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  (received_at, request_id, service_id, hook, hook_instance, patient_id, client, status, ms, packs, delivered, request, response, fetched)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** The index of the request body among `invocationValues` (the response body follows it). */
+/** The index of the request body among `invocationValues` (the response and what was read from the EHR follow it). */
 export const BODIES = 11;
 
 /** The values of INSERT_INVOCATION, the bodies as JSON text (not yet compressed). */
-export type InvocationValues = [string, string, string, string | null, string | null, string | null, string, number | null, number, string, number, string | Uint8Array | null, string | null];
+export type InvocationValues = [string, string, string, string | null, string | null, string | null, string, number | null, number, string, number, string | Uint8Array | null, string | null, string | null];
 
 /**
  * An invocation as the values of INSERT_INVOCATION, its bodies as text: cheap to build, and to post to a worker.
@@ -176,7 +182,7 @@ export function invocationValues(e: InvocationRecord): InvocationValues {
   return [
     e.receivedAt.toISOString(), e.requestId, e.serviceId, e.hook ?? null, e.hookInstance ?? null, e.patientId ?? null,
     e.client, e.status, e.ms, e.packs, e.delivered ? 1 : 0,
-    e.request ?? null, e.response ?? null,
+    e.request ?? null, e.response ?? null, e.fetched ?? null,
   ];
 }
 
@@ -227,6 +233,7 @@ export function fromInvocationRow(r: InvocationRow): StoredInvocation {
     delivered: r.delivered === 1,
     request: unpack(r.request),
     response: unpack(r.response),
+    fetched: unpack(r.fetched),
   };
 }
 
@@ -276,6 +283,21 @@ function indexInvocations(db: DatabaseSync, log: Pick<Logger, 'info'> | undefine
 }
 
 /**
+ * Adds the column for what was read from the EHR to a log made before session 37 (its rows keep null there). Adding
+ * a column with no default changes only the table's definition, whatever the log's size. Two processes opening the
+ * file together may both try: the one that finds the column already added goes on.
+ */
+function addFetched(db: DatabaseSync): void {
+  const has = (): boolean => (db.prepare("SELECT 1 FROM pragma_table_info('hook_invocation') WHERE name = 'fetched'").get() !== undefined);
+  if (has()) return;
+  try {
+    db.exec('ALTER TABLE hook_invocation ADD COLUMN fetched BLOB');
+  } catch (err) {
+    if (!has()) throw err;
+  }
+}
+
+/**
  * The audit store in a database (its tables and indexes are created when missing).
  * @param db - the open audit database.
  * @param log - where a first indexing of an existing log is announced, and a lock that outlasts the store's short wait.
@@ -296,8 +318,10 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info' | 'warn'>
     packs TEXT NOT NULL,
     delivered INTEGER NOT NULL CHECK (delivered IN (0, 1)),
     request BLOB,
-    response BLOB
+    response BLOB,
+    fetched BLOB
   )`);
+  addFetched(db);
   indexInvocations(db, log);
   db.exec(`CREATE TABLE IF NOT EXISTS audit_read (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -320,7 +344,7 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info' | 'warn'>
   ];
   return {
     record: (e) => attempt(() => {
-      insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response));
+      insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response), packBody(e.fetched));
     }),
     search: async (f) => {
       const q = invocationsQuery(f, SQLITE_DIALECT);

@@ -23,6 +23,8 @@ afterEach(async () => {
 
 const WHO = { reader: 'npm run store:copy', address: 'host-1', query: 'store:copy audit.sqlite' };
 const COPIED_AT = new Date('2026-11-24T08:00:00Z');
+/** What a call read from the EHR, as the audit log keeps it. */
+const FETCHED = { fhirServer: 'https://ehr.example/fhir', reads: [{ url: 'https://ehr.example/fhir/Patient/it-seed-a', ms: 3.1, status: 200, body: { resourceType: 'Patient', id: 'it-seed-a' } }] };
 
 const invocation = (requestId: string, receivedAt: string, over: Partial<InvocationRecord> = {}): InvocationRecord => ({
   receivedAt: new Date(receivedAt), requestId, serviceId: 'intrathecal-order-sign', hook: 'order-sign', hookInstance: `h-${requestId}`,
@@ -53,7 +55,7 @@ describe('copying SQLite files into PostgreSQL (npm run store:copy)', () => {
       { card: 'card-1', outcome: 'overridden', overrideReason: { reason: { code: 'patient-declined', system: 'http://example.org' }, userComment: 'pump \u0000 note' }, outcomeTimestamp: '2026-11-20T10:05:00Z' },
       { card: 'card-2', outcome: 'accepted', acceptedSuggestions: [{ id: 's-1' }], outcomeTimestamp: '2026-11-20T10:06:00Z' },
     ], new Date('2026-11-20T10:06:01.123Z'));
-    await m.audit.record(invocation('r1', '2026-11-20T10:00:00.001Z'));
+    await m.audit.record(invocation('r1', '2026-11-20T10:00:00.001Z', { fetched: JSON.stringify(FETCHED) }));
     await m.audit.record(invocation('r2', '2026-11-20T10:01:00Z', { request: new TextEncoder().encode('{"hook":"order-sign","raw":true}'), status: null, delivered: false, response: undefined }));
     await m.audit.recordRead({ at: new Date('2026-11-20T11:00:00Z'), reader: 'pa-lead', address: '10.0.0.5', outcome: 'allowed', query: '/audit/hook-invocations?patient=it-seed-a', rows: 2 });
     const pg = await postgres();
@@ -64,6 +66,7 @@ describe('copying SQLite files into PostgreSQL (npm run store:copy)', () => {
     // What the PostgreSQL stores read is what the SQLite stores read, but for ids and the NUL PostgreSQL cannot hold.
     const withoutIds = <T extends { id: number }>(rows: T[]): Omit<T, 'id'>[] => rows.map(({ id: _id, ...rest }) => rest);
     expect(withoutIds(await pg.audit.search({ limit: 10 }))).toEqual(withoutIds(await m.audit.search({ limit: 10 })));
+    expect((await pg.audit.search({ requestId: 'r1', limit: 1 }))[0]?.fetched).toEqual(FETCHED);
     const [r2] = await pg.audit.search({ requestId: 'r2', limit: 1 });
     expect(r2).toMatchObject({ request: { hook: 'order-sign', raw: true }, response: null, status: null, delivered: false, receivedAt: '2026-11-20T10:01:00.000Z' });
     const copiedFeedback = await pg.feedback.list();

@@ -84,7 +84,7 @@ const HOOK_INVOCATIONS: TableCopy = {
   key: ['request_id', 'service_id'],
   values: (r) => [
     time(r['received_at']), text(r['request_id']), text(r['service_id']), textOrNull(r['hook']), textOrNull(r['hook_instance']),
-    textOrNull(r['patient_id']), text(r['client']), r['status'] ?? null, r['ms'], text(r['packs']), r['delivered'] === 1, bytes(r['request']), bytes(r['response']),
+    textOrNull(r['patient_id']), text(r['client']), r['status'] ?? null, r['ms'], text(r['packs']), r['delivered'] === 1, bytes(r['request']), bytes(r['response']), bytes(r['fetched']),
   ],
 };
 

@@ -22,17 +22,18 @@ export interface PostgresAuditStore extends AuditStore {
 }
 
 /** The columns of `hook_invocation` besides its id, in the order of a row's values. */
-export const INVOCATION_COLUMNS = ['received_at', 'request_id', 'service_id', 'hook', 'hook_instance', 'patient_id', 'client', 'status', 'ms', 'packs', 'delivered', 'request', 'response'];
+export const INVOCATION_COLUMNS = ['received_at', 'request_id', 'service_id', 'hook', 'hook_instance', 'patient_id', 'client', 'status', 'ms', 'packs', 'delivered', 'request', 'response', 'fetched'];
 /** Rows deleted per statement when pruning. */
 const PRUNE_CHUNK = 5000;
 
 /** A row as PostgreSQL returns it: a bigint id as text, a timestamp, a boolean and byte arrays. */
-type PgInvocationRow = Omit<InvocationRow, 'id' | 'received_at' | 'delivered' | 'request' | 'response'> & {
+type PgInvocationRow = Omit<InvocationRow, 'id' | 'received_at' | 'delivered' | 'request' | 'response' | 'fetched'> & {
   id: string;
   received_at: Date;
   delivered: boolean;
   request: Buffer | null;
   response: Buffer | null;
+  fetched: Buffer | null;
 };
 
 interface ReadRow {
@@ -47,17 +48,20 @@ interface ReadRow {
 
 const orNull = (value: string | undefined): string | null => (value === undefined ? null : pgText(value));
 
-function rowValues(e: InvocationRecord, request: Buffer | null, response: Buffer | null): unknown[] {
+function rowValues(e: InvocationRecord, bodies: readonly (Buffer | null | undefined)[]): unknown[] {
   return [
     e.receivedAt, pgText(e.requestId), pgText(e.serviceId), orNull(e.hook), orNull(e.hookInstance), orNull(e.patientId),
-    pgText(e.client), e.status, e.ms, pgText(e.packs), e.delivered, request, response,
+    pgText(e.client), e.status, e.ms, pgText(e.packs), e.delivered, ...bodies.map((b) => b ?? null),
   ];
 }
 
-/** The rows of a batch, its bodies compressed first (two per record, in order). */
+/** The bodies of a record, in column order: the request, the response, what was read from the EHR. */
+const BODY_COUNT = 3;
+
+/** The rows of a batch, its bodies compressed first (BODY_COUNT per record, in order). */
 async function batchValues(entries: readonly InvocationRecord[], compressor: BodyCompressor): Promise<unknown[][]> {
-  const bodies = await compressor.compress(entries.flatMap((e) => [e.request, e.response]));
-  return entries.map((e, i) => rowValues(e, bodies[2 * i] ?? null, bodies[2 * i + 1] ?? null));
+  const bodies = await compressor.compress(entries.flatMap((e) => [e.request, e.response, e.fetched]));
+  return entries.map((e, i) => rowValues(e, bodies.slice(BODY_COUNT * i, BODY_COUNT * (i + 1))));
 }
 
 /** How PostgreSQL takes a value: numbered placeholders, text without NULs, times as Dates. */

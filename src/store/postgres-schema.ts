@@ -56,7 +56,8 @@ const TABLES = [
     packs TEXT NOT NULL,
     delivered BOOLEAN NOT NULL,
     request BYTEA,
-    response BYTEA
+    response BYTEA,
+    fetched BYTEA
   )`,
   `CREATE TABLE IF NOT EXISTS audit_read (
     id BIGSERIAL PRIMARY KEY,
@@ -67,6 +68,16 @@ const TABLES = [
     query TEXT NOT NULL,
     rows INTEGER NOT NULL
   )`,
+];
+
+/**
+ * Columns added after their table was first made: `[table, column, type]`. Each is added only when missing (the
+ * check reads the catalogue; adding it takes a lock on the table, for a moment: a column with no default changes
+ * only the table's definition).
+ */
+const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
+  // Session 37: what the service read from the EHR for a call.
+  ['hook_invocation', 'fetched', 'BYTEA'],
 ];
 
 /** An index the service reads by. */
@@ -103,6 +114,10 @@ export async function createTables(client: pg.Client): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
     for (const statement of TABLES) await client.query(statement);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const found = await client.query('SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2', [table, column]);
+      if (found.rowCount === 0) await client.query(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
