@@ -2,7 +2,8 @@
  * The audit log page as staff use it, in headless Chromium: the service answers real hook calls (seeds A and B, a
  * refused one), a reader made by the real `npm run audit:reader` types the token in, filters, pages, and sees what
  * each call was answered and what the clinician did with each card; a wrong token is refused in words; what clients sent is shown as text, never run; every
- * read the page makes is recorded under the reader's name, the token appears in no URL, and the reads are listed.
+ * read the page makes is recorded under the reader's name, the token appears in no URL, and the reads are listed. A
+ * call answered without prefetch shows what the service read from the EHR (the embedded FHIR server).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
 const MARKUP = '<img src=x onerror="window.__audited=1">';
 const OVERRIDE = { system: 'https://example.org/override', code: 'handled', display: 'Handled by the PA team' };
 
+const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
 let browser: Browser;
 let svc: RunningService;
 let token: string;
@@ -26,7 +28,6 @@ let seedA: Answer;
 let seedB: Answer;
 
 beforeAll(async () => {
-  const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
   token = addAuditReader('pa-lead', readersFile);
   [browser, svc] = await Promise.all([launchBrowser(), startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: readersFile, STORE_PATH: ':memory:' }, { clock: () => new Date('2026-11-20T15:00:00Z') })]);
   // In this order: the newest (the refused call) comes first on the page.
@@ -146,5 +147,32 @@ describe('the audit log page', () => {
     await page.getByRole('button', { name: 'Show the reads' }).click();
     await expect.poll(() => page.locator('#reads-label').innerText()).toBe('(0 shown)');
     await page.close();
+  });
+
+  it('shows what the service read from the EHR for a call without prefetch, each read and the record as read', async () => {
+    const ehr = await startService({ AUDIT_READERS_FILE: readersFile, STORE_PATH: ':memory:' });
+    try {
+      const body = { ...fixtureRequest('seed-b.order-sign.no-prefetch.json'), fhirServer: `${ehr.baseUrl}/fhir` };
+      expect((await call(ehr, 'POST', ORDER_SIGN, body)).status).toBe(200);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(`${ehr.baseUrl}/audit/`);
+      await show(page, {});
+      const [row] = await rows(page, /page 1, 1 call\b/);
+      const reads = await call(ehr, 'GET', '/audit/hook-invocations', undefined, { Authorization: `Bearer ${token}` });
+      const fetched = (reads.body['entries'] as { fetched: { reads: { url: string }[] } }[])[0]?.fetched;
+      expect(fetched?.reads.length).toBeGreaterThan(3);
+      expect(row).toContain(`Read from the EHR: ${String(fetched?.reads.length)} reads`);
+      expect(row).not.toContain('failed');
+      const summary = page.locator('#calls-body details summary', { hasText: 'Read from the EHR' });
+      await summary.click();
+      const listed = await page.locator('#calls-body details[open] li').allInnerTexts();
+      expect(listed).toHaveLength(fetched?.reads.length ?? 0);
+      expect(listed).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^HTTP 200 ${ehr.baseUrl}/fhir/Patient/it-seed-b \\([\\d.]+ ms\\)$`))]));
+      expect(await page.locator('#calls-body details[open] pre').innerText()).toContain('"resourceType": "Condition"');
+      await screenshot(page, 'audit-page-read-from-ehr');
+      await page.close();
+    } finally {
+      await ehr.stop();
+    }
   });
 });

@@ -88,15 +88,34 @@
     return list;
   }
 
-  /** The request and answer as recorded, written out only when a reader opens them. */
-  function bodies(row) {
+  /** Bodies as recorded, written out only when a reader opens them. */
+  function bodies(summary, recorded) {
     const details = el('details');
-    details.appendChild(el('summary', 'Request and answer as recorded'));
+    details.appendChild(el('summary', summary));
     details.addEventListener('toggle', function () {
       if (!details.open || details.querySelector('pre')) return;
-      details.appendChild(el('pre', JSON.stringify({ request: row.request, response: row.response }, null, 2)));
+      details.appendChild(el('pre', JSON.stringify(recorded, null, 2)));
     });
     return details;
+  }
+
+  /** One read from the EHR: its answer, URL and time, and why it brought nothing back when it did not. */
+  function readLine(r) {
+    const answer = r.status === undefined ? 'no answer' : 'HTTP ' + r.status;
+    const why = r.error ? ': ' + r.error : r.notKept ? ' (body not kept: ' + r.notKept + ')' : '';
+    return answer + ' ' + r.url + ' (' + r.ms + ' ms)' + why;
+  }
+
+  /** What the service read from the EHR for the call (a call without prefetch), when it read anything. */
+  function readsPart(row) {
+    const reads = row.fetched && Array.isArray(row.fetched.reads) ? row.fetched.reads : [];
+    if (reads.length === 0) return [];
+    const failed = reads.filter(function (r) { return r.error; }).length;
+    const part = bodies('Read from the EHR: ' + reads.length + (reads.length === 1 ? ' read' : ' reads') + (failed > 0 ? ', ' + failed + ' failed' : ''), row.fetched);
+    const list = el('ul');
+    reads.forEach(function (r) { list.appendChild(el('li', readLine(r), r.error ? 'error' : undefined)); });
+    part.appendChild(list);
+    return [part];
   }
 
   function rowFor(row) {
@@ -112,7 +131,8 @@
     tr.appendChild(status);
     const answer = el('td');
     answer.appendChild(answerList(row));
-    answer.appendChild(bodies(row));
+    readsPart(row).forEach(function (part) { answer.appendChild(part); });
+    answer.appendChild(bodies('Request and answer as recorded', { request: row.request, response: row.response }));
     tr.appendChild(answer);
     return tr;
   }
