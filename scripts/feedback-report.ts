@@ -13,7 +13,7 @@ import { sqlitePaths } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { AuditStore, PageCursor } from '../src/store/audit-store.js';
 import { auditStore } from '../src/store/audit-store.js';
-import { openDatabase, openPrivateDatabase } from '../src/store/database.js';
+import { openDatabase, openPrivateDatabase, sqliteOpenProblem } from '../src/store/database.js';
 import { feedbackStore, postgresFeedbackStore } from '../src/store/feedback-store.js';
 import type { FeedbackStore } from '../src/store/feedback-store.js';
 import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
@@ -80,7 +80,8 @@ async function main(): Promise<number> {
   try {
     stores = await openStoresToRead();
   } catch (err) {
-    process.stderr.write(`the stores could not be opened: ${(err as Error).message}\n`);
+    // It records its read in the audit log: the files must be writable, as the service's are.
+    process.stderr.write(`the stores could not be opened: ${sqliteOpenProblem(err, 'write') ?? (err as Error).message}\n`);
     return 1;
   }
   if (typeof stores === 'string') {

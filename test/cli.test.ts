@@ -276,4 +276,12 @@ describe('npm run feedback:report', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('no such file: /nonexistent/store.sqlite, /nonexistent/intrathecal-cds-audit.sqlite');
   });
+
+  it('says in an operator\'s words when a store file is not a SQLite database (exit 1)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'itcds-feedback-report-'));
+    writeFileSync(join(dir, 'intrathecal-cds.sqlite'), 'not a database, a text file put here by mistake'.repeat(20));
+    writeFileSync(join(dir, 'intrathecal-cds-audit.sqlite'), '');
+    const refused = run('scripts/feedback-report.ts', [], { STORE_PATH: join(dir, 'intrathecal-cds.sqlite') });
+    expect([refused.status, refused.stderr.trim()]).toEqual([1, 'the stores could not be opened: the file is not a SQLite database']);
+  });
 });
