@@ -240,12 +240,13 @@ describe('npm run feedback:report', () => {
     expect(new Set([first, second, third]).size).toBe(3);
     const shown = (rule: string): number => [...a, ...b].filter((c) => ruleOf(c) === rule).length;
     const reason = `${REASON.display} (${REASON.code}): 1`;
-    expect(row(report.stdout, first)?.slice(2)).toEqual([String(shown(first)), '0', '1', String(shown(first) - 1), reason, '1']);
-    expect(row(report.stdout, second)?.slice(2)).toEqual([String(shown(second)), '0', '1', String(shown(second) - 1), reason, '0']);
-    expect(row(report.stdout, third)?.slice(2)).toEqual([String(shown(third)), '0', '1', String(shown(third) - 1), '(none given): 1', '1']);
+    const on = (rule: string): string => `order-sign: ${String(shown(rule))}`;
+    expect(row(report.stdout, first)?.slice(2)).toEqual([String(shown(first)), on(first), '0', '1', String(shown(first) - 1), reason, '1']);
+    expect(row(report.stdout, second)?.slice(2)).toEqual([String(shown(second)), on(second), '0', '1', String(shown(second) - 1), reason, '0']);
+    expect(row(report.stdout, third)?.slice(2)).toEqual([String(shown(third)), on(third), '0', '1', String(shown(third) - 1), '(none given): 1', '1']);
     // A rule with no feedback: every card it showed is without.
     const quiet = [...new Set([...a, ...b].map(ruleOf))].find((r) => ![first, second, third].includes(r)) ?? 'none';
-    expect(row(report.stdout, quiet)?.slice(2, 6)).toEqual([String(shown(quiet)), '0', '0', String(shown(quiet))]);
+    expect(row(report.stdout, quiet)?.slice(2, 7)).toEqual([String(shown(quiet)), on(quiet), '0', '0', String(shown(quiet))]);
     expect(report.stdout).toContain('1 feedback items are on cards of calls outside this period');
     expect(report.stdout).not.toContain(COMMENT);
     // Another period: no calls, and all four feedback items are outside it.
@@ -264,7 +265,7 @@ describe('npm run feedback:report', () => {
     const report = run('scripts/feedback-report.ts', ['--since', '2026-11-20', '--until', '2026-11-21'], { DATABASE_URL: url });
     expect(report.status, report.stderr).toBe(0);
     expect(report.stdout).toContain('2 calls read from the audit log');
-    expect(row(report.stdout, ruleOf(a[0]))?.[4]).toBe('1');
+    expect(row(report.stdout, ruleOf(a[0]))?.[5]).toBe('1');
   });
 
   it('refuses unusable dates and missing files (exit 2)', () => {

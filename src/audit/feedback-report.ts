@@ -1,6 +1,6 @@
 /**
  * What clinicians did with the cards, per rule, for the informaticists who maintain the rules: for the hook calls of
- * a period, how many cards each rule showed, how many were accepted, overridden (and for which reasons), and how
+ * a period, how many cards each rule showed and on which hooks, how many were accepted, overridden (and for which reasons), and how
  * many got no feedback. Built from the audit log (each answer's cards, whose last line names the rule) and the
  * stored feedback (by card uuid). Counts only: a clinician's comment may hold patient details, so the report says
  * how many overrides came with one, not what they say.
@@ -15,6 +15,8 @@ export interface RuleFeedback {
   readonly rule: string | undefined;
   readonly versions: readonly string[];
   readonly cards: number;
+  /** The hooks the cards were shown on (a refill signed, selected, dispatched), with how many on each; most first. */
+  readonly hooks: readonly (readonly [string, number])[];
   readonly accepted: number;
   readonly overridden: number;
   /** Cards with no feedback item at all. */
@@ -38,6 +40,7 @@ export interface FeedbackReport {
 interface Tally {
   readonly versions: Set<string>;
   cards: number;
+  readonly hooks: Map<string, number>;
   accepted: number;
   overridden: number;
   readonly answered: Set<string>;
@@ -50,6 +53,13 @@ const reasonText = (item: FeedbackItem): string => {
   if (!reason?.code) return '(none given)';
   return reason.display ? `${reason.display} (${reason.code})` : reason.code;
 };
+
+const count = (counts: Map<string, number>, key: string): void => {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+};
+
+/** Counts as pairs, the largest first, then by name. */
+const mostFirst = (counts: ReadonlyMap<string, number>): [string, number][] => [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 
 /**
  * The cards a recorded call was answered with (none for a refusal, or a call with no answer recorded).
@@ -78,9 +88,10 @@ export class FeedbackTally {
       const origin = cardOrigin(card.detail);
       const key = origin?.rule ?? '';
       let tally = this.byRule.get(key);
-      if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, accepted: 0, overridden: 0, answered: new Set(), reasons: new Map(), comments: 0 }));
+      if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, hooks: new Map(), accepted: 0, overridden: 0, answered: new Set(), reasons: new Map(), comments: 0 }));
       if (origin) tally.versions.add(origin.version);
       tally.cards += 1;
+      count(tally.hooks, row.hook ?? row.serviceId);
       this.cards += 1;
       this.byCard.set(card.uuid, tally);
     }
@@ -105,18 +116,18 @@ export class FeedbackTally {
         continue;
       }
       tally.overridden += 1;
-      const reason = reasonText(item);
-      tally.reasons.set(reason, (tally.reasons.get(reason) ?? 0) + 1);
+      count(tally.reasons, reasonText(item));
       if (item.overrideReason?.userComment?.trim()) tally.comments += 1;
     }
     const rules = [...this.byRule].map(([rule, t]): RuleFeedback => ({
       rule: rule === '' ? undefined : rule,
       versions: [...t.versions].sort(),
       cards: t.cards,
+      hooks: mostFirst(t.hooks),
       accepted: t.accepted,
       overridden: t.overridden,
       withoutFeedback: t.cards - t.answered.size,
-      reasons: [...t.reasons].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+      reasons: mostFirst(t.reasons),
       comments: t.comments,
     }));
     rules.sort((a, b) => Number(a.rule === undefined) - Number(b.rule === undefined) || b.overridden - a.overridden || b.cards - a.cards || (a.rule ?? '').localeCompare(b.rule ?? ''));
@@ -141,10 +152,10 @@ export function renderFeedbackReport(report: FeedbackReport, period: { since: st
     '',
   ];
   if (report.rules.length > 0) {
-    lines.push('| rule | versions | cards | accepted | overridden | no feedback | override reasons | with a comment |', '|---|---|---:|---:|---:|---:|---|---:|');
+    lines.push('| rule | versions | cards | shown on | accepted | overridden | no feedback | override reasons | with a comment |', '|---|---|---:|---|---:|---:|---:|---|---:|');
+    const counted = (pairs: readonly (readonly [string, number])[]): string => cell(pairs.map(([text, n]) => `${text}: ${String(n)}`).join('; '));
     for (const r of report.rules) {
-      const reasons = r.reasons.map(([text, n]) => `${text}: ${String(n)}`).join('; ');
-      lines.push(`| ${cell(r.rule ?? "(the service's own cards)")} | ${cell(r.versions.join(', '))} | ${String(r.cards)} | ${String(r.accepted)} | ${String(r.overridden)} | ${String(r.withoutFeedback)} | ${cell(reasons)} | ${String(r.comments)} |`);
+      lines.push(`| ${cell(r.rule ?? "(the service's own cards)")} | ${cell(r.versions.join(', '))} | ${String(r.cards)} | ${counted(r.hooks)} | ${String(r.accepted)} | ${String(r.overridden)} | ${String(r.withoutFeedback)} | ${counted(r.reasons)} | ${String(r.comments)} |`);
     }
     lines.push('');
   }
