@@ -5,7 +5,7 @@
  * read the page makes is recorded under the reader's name, the token appears in no URL, and the reads are listed. A
  * call answered without prefetch shows what the service read from the EHR (the embedded FHIR server).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -170,6 +170,11 @@ describe('the audit log page', () => {
       expect(listed).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^HTTP 200 ${ehr.baseUrl}/fhir/Patient/it-seed-b \\([\\d.]+ ms\\)$`))]));
       expect(await page.locator('#calls-body details[open] pre').innerText()).toContain('"resourceType": "Condition"');
       await screenshot(page, 'audit-page-read-from-ehr');
+      // Saved for a dispute's file: the call as the log gave it, what was read from the EHR included.
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save this call (JSON)' }).click()]);
+      const entry = (reads.body['entries'] as { requestId: string }[])[0];
+      expect(download.suggestedFilename()).toBe(`hook-call-${String(entry?.requestId)}.json`);
+      expect(JSON.parse(readFileSync(await download.path(), 'utf8'))).toEqual(entry);
       await page.close();
     } finally {
       await ehr.stop();

@@ -118,6 +118,24 @@
     return [part];
   }
 
+  /**
+   * Saves the call as the log gave it (request, answer, what was read from the EHR, the clinician's feedback) as a
+   * JSON file, for a dispute's file. Made from what this page already read: no new read of the log.
+   */
+  function saveButton(row) {
+    const button = el('button', 'Save this call (JSON)', 'save');
+    button.type = 'button';
+    button.addEventListener('click', function () {
+      const url = URL.createObjectURL(new Blob([JSON.stringify(row, null, 2)], { type: 'application/json' }));
+      const link = el('a');
+      link.href = url;
+      link.download = 'hook-call-' + String(row.requestId).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) + '.json';
+      link.click();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    });
+    return button;
+  }
+
   function rowFor(row) {
     const tr = el('tr');
     tr.appendChild(el('td', utc(row.receivedAt)));
@@ -133,6 +151,7 @@
     answer.appendChild(answerList(row));
     readsPart(row).forEach(function (part) { answer.appendChild(part); });
     answer.appendChild(bodies('Request and answer as recorded', { request: row.request, response: row.response }));
+    answer.appendChild(saveButton(row));
     tr.appendChild(answer);
     return tr;
   }
