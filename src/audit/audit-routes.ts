@@ -4,7 +4,8 @@
  *
  * - `GET /audit/hook-invocations`: recorded invocations, newest first (by when received, then by id), filtered by
  *   `patient`, `hookInstance`, `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default)
- *   and the `before` cursor the previous page's `next` link carries. Each call with the feedback on its cards.
+ *   and the `before` cursor the previous page's `next` link carries. Each call with what the service read from the
+ *   EHR for it (`fetched`) and the feedback on its cards.
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
  * - `GET /audit/`: a page for staff that reads the first with the token they type in (static/index.html).
  *

@@ -62,8 +62,11 @@ async function getJson(url: string, source: FhirSource): Promise<Resource> {
   let read: Omit<FhirRead, 'url' | 'ms'> | undefined;
   try {
     const { json, text } = await getParsed(url, source);
-    read = isResource(json) ? { status: 200, text } : { status: 200, text, error: NOT_A_RESOURCE };
-    if (!isResource(json)) throw new FhirFetchError(NOT_A_RESOURCE, 'structure');
+    if (!isResource(json)) {
+      read = { status: 200, text, error: NOT_A_RESOURCE };
+      throw new FhirFetchError(NOT_A_RESOURCE, 'structure');
+    }
+    read = { status: 200, text };
     return json;
   } catch (err) {
     read ??= err instanceof FhirFetchError ? { ...(err.status === undefined ? {} : { status: err.status }), error: err.message } : { error: 'the read failed' };

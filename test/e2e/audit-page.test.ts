@@ -158,8 +158,8 @@ describe('the audit log page', () => {
       await page.goto(`${ehr.baseUrl}/audit/`);
       await show(page, {});
       const [row] = await rows(page, /page 1, 1 call\b/);
-      const reads = await call(ehr, 'GET', '/audit/hook-invocations', undefined, { Authorization: `Bearer ${token}` });
-      const fetched = (reads.body['entries'] as { fetched: { reads: { url: string }[] } }[])[0]?.fetched;
+      const logged = await call(ehr, 'GET', '/audit/hook-invocations', undefined, { Authorization: `Bearer ${token}` });
+      const fetched = (logged.body['entries'] as { fetched: { reads: { url: string }[] } }[])[0]?.fetched;
       expect(fetched?.reads.length).toBeGreaterThan(3);
       expect(row).toContain(`Read from the EHR: ${String(fetched?.reads.length)} reads`);
       expect(row).not.toContain('failed');
@@ -172,7 +172,7 @@ describe('the audit log page', () => {
       await screenshot(page, 'audit-page-read-from-ehr');
       // Saved for a dispute's file: the call as the log gave it, what was read from the EHR included.
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save this call (JSON)' }).click()]);
-      const entry = (reads.body['entries'] as { requestId: string }[])[0];
+      const entry = (logged.body['entries'] as { requestId: string }[])[0];
       expect(download.suggestedFilename()).toBe(`hook-call-${String(entry?.requestId)}.json`);
       expect(JSON.parse(readFileSync(await download.path(), 'utf8'))).toEqual(entry);
       await page.close();
