@@ -19,7 +19,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
-import { BODIES, INSERT_INVOCATION, invocationValues } from '../store/audit-store.js';
+import { BODIES, bodyBytes, INSERT_INVOCATION, invocationValues } from '../store/audit-store.js';
 import type { AuditStore, InvocationRecord, InvocationValues } from '../store/audit-store.js';
 
 /** Where the request path hands its audit records. */
@@ -94,7 +94,7 @@ function write(rows) {
 function flush(closing) {
   scheduled = false;
   if (queue.length > 0) {
-    batches.push(queue.map((v) => [...v.slice(0, bodies), pack(v[bodies]), pack(v[bodies + 1]), pack(v[bodies + 2])]));
+    batches.push(queue.map((v) => [...v.slice(0, bodies), ...v.slice(bodies).map(pack)]));
     queue = [];
   }
   while (batches.length > 0) {
@@ -227,7 +227,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
         return;
       }
       const values: InvocationValues = invocationValues(entry);
-      const bytes = (entry.request?.length ?? 0) + (entry.response?.length ?? 0) + (entry.fetched?.length ?? 0);
+      const bytes = bodyBytes(entry);
       if (queuedBytes + bytes > MAX_QUEUED_BYTES && retrying) {
         // The file refuses writes: written here, the record would hold the request thread for the busy timeout and
         // fail the same way. It is not kept, and the service goes on answering.

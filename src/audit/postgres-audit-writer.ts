@@ -15,6 +15,7 @@
  * - `close()` writes what is queued, trying a failing batch once more instead of waiting out the retries.
  */
 import type { Logger } from '../log.js';
+import { bodyBytes } from '../store/audit-store.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
 import type { AuditWriter } from './audit-writer.js';
@@ -26,7 +27,6 @@ export interface PostgresWriterOptions {
   readonly maxQueuedBytes?: number;
 }
 
-const bytesOf = (e: InvocationRecord): number => (e.request?.length ?? 0) + (e.response?.length ?? 0) + (e.fetched?.length ?? 0);
 
 /**
  * Starts the writer.
@@ -100,7 +100,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
       const batch = queue;
       queue = [];
       await write(batch);
-      queuedBytes -= batch.reduce((sum, e) => sum + bytesOf(e), 0);
+      queuedBytes -= batch.reduce((sum, e) => sum + bodyBytes(e), 0);
       if (full && queuedBytes < maxBytes / 2) full = false;
       finished += batch.length;
       settle(finished);
@@ -110,7 +110,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
 
   return {
     record(entry) {
-      const bytes = bytesOf(entry);
+      const bytes = bodyBytes(entry);
       if (queuedBytes + bytes > maxBytes) {
         if (!full) log.warn({ queuedBytes }, 'audit writer full: the database has not taken the queued records; new ones are not written until it does');
         full = true;

@@ -53,8 +53,10 @@ describe('an audit log from before session 37, opened by this version', () => {
     const db = openPrivateDatabase(path, 'NORMAL').db;
     toClose.push(() => db.close());
     const store = auditStore(db);
-    // A second process opening it next finds the column there.
-    auditStore(db);
+    // Another connection opening it next (a second process) finds the column there and adds nothing.
+    const again = openPrivateDatabase(path, 'NORMAL').db;
+    toClose.push(() => again.close());
+    auditStore(again);
     await store.record(now);
     // The old version's statement, prepared before the column was added, still inserts.
     oldInsert.run(...(oldValues('old-writer', '2026-11-24T11:00:00.000Z', 1) as never[]));

@@ -170,6 +170,22 @@ export const INSERT_INVOCATION = `INSERT INTO hook_invocation
 /** The index of the request body among `invocationValues` (the response and what was read from the EHR follow it). */
 export const BODIES = 11;
 
+/**
+ * A record's bodies, in column order (the last values of `invocationValues`, typed there): the request, the response,
+ * what was read from the EHR. The writers compress, store and count them from here, so a body added to the record
+ * is added here and to `invocationValues`, nowhere else.
+ * @param e - the invocation.
+ * @returns its bodies, absent ones undefined.
+ */
+export const bodiesOf = (e: InvocationRecord): readonly (string | Uint8Array | undefined)[] => [e.request, e.response, e.fetched];
+
+/**
+ * The bytes (or characters) of a record's bodies, as a writer's queue counts them.
+ * @param e - the invocation.
+ * @returns their total length.
+ */
+export const bodyBytes = (e: InvocationRecord): number => bodiesOf(e).reduce((sum: number, b) => sum + (b?.length ?? 0), 0);
+
 /** The values of INSERT_INVOCATION, the bodies as JSON text (not yet compressed). */
 export type InvocationValues = [string, string, string, string | null, string | null, string | null, string, number | null, number, string, number, string | Uint8Array | null, string | null, string | null];
 
@@ -344,7 +360,7 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info' | 'warn'>
   ];
   return {
     record: (e) => attempt(() => {
-      insert.run(...invocationValues(e).slice(0, BODIES), packBody(e.request), packBody(e.response), packBody(e.fetched));
+      insert.run(...invocationValues(e).slice(0, BODIES), ...bodiesOf(e).map(packBody));
     }),
     search: async (f) => {
       const q = invocationsQuery(f, SQLITE_DIALECT);

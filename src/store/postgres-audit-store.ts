@@ -7,7 +7,7 @@
  */
 import { invocationsQuery, readsQuery } from './audit-query.js';
 import type { Dialect } from './audit-query.js';
-import { fromInvocationRow, READ_COLUMNS } from './audit-store.js';
+import { bodiesOf, fromInvocationRow, READ_COLUMNS } from './audit-store.js';
 import { compressHere } from './body-compressor.js';
 import type { BodyCompressor } from './body-compressor.js';
 import type { AuditRead, AuditStore, InvocationFilter, InvocationRecord, InvocationRow, ReadFilter, StoredInvocation, StoredRead } from './audit-store.js';
@@ -55,13 +55,11 @@ function rowValues(e: InvocationRecord, bodies: readonly (Buffer | null | undefi
   ];
 }
 
-/** The bodies of a record, in column order: the request, the response, what was read from the EHR. */
-const BODY_COUNT = 3;
-
-/** The rows of a batch, its bodies compressed first (BODY_COUNT per record, in order). */
+/** The rows of a batch, its bodies compressed first (`bodiesOf` each record, in order). */
 async function batchValues(entries: readonly InvocationRecord[], compressor: BodyCompressor): Promise<unknown[][]> {
-  const bodies = await compressor.compress(entries.flatMap((e) => [e.request, e.response, e.fetched]));
-  return entries.map((e, i) => rowValues(e, bodies.slice(BODY_COUNT * i, BODY_COUNT * (i + 1))));
+  const packed = await compressor.compress(entries.flatMap((e) => bodiesOf(e)));
+  const per = packed.length / Math.max(entries.length, 1);
+  return entries.map((e, i) => rowValues(e, packed.slice(per * i, per * (i + 1))));
 }
 
 /** How PostgreSQL takes a value: numbered placeholders, text without NULs, times as Dates. */
