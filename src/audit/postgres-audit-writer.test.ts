@@ -34,7 +34,9 @@ async function fresh(retryAfterS = 0) {
   const url = await freshPostgresDatabase();
   const captured = captureLog();
   const shared = openSharedDatabase(url, captured.log, { retryAfterS });
+  // The indexes too: the tests rename the table, which deadlocks with an index still being built on it (CI, once).
   await shared.ready;
+  await shared.indexed;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   // The bodies are compressed in a worker thread, as the service does.
