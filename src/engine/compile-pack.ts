@@ -8,6 +8,7 @@ import { DefinitionError } from '../services/service-definitions.js';
 import { compileExpression, readExpression, evaluationTime, unknownFunctions, userFunctions } from './expressions.js';
 import type { PackFiles, RawRule } from './load-pack.js';
 import { planOf } from './evaluation-plan.js';
+import { ruleDigest, sharedDigest } from './pack-digests.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
@@ -262,6 +263,7 @@ function compileRules(scope: Scope, pack: Omit<RulePack, 'rules'>, seenRuleIds: 
       ...(coverage ? { coverage } : {}),
       file,
       testsFile,
+      digest: ruleDigest(raw),
     };
   });
 }
@@ -385,7 +387,7 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
       if (earlier) throw new DefinitionError(`${packFile}: app variant "${v.name}" can never be chosen: the variant "${earlier.name}" before it is chosen whenever its criteria (${v.when.join(', ')}) are met`);
     });
   }
-  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, ...(app ? { app } : {}) };
+  const base = { id: files.pack.id, version: files.pack.version, title: files.pack.title, description: files.pack.description, dir: files.dir, sources, thresholds, valueSets, criteria, ...(app ? { app } : {}), digest: sharedDigest(files) };
   const pack: RulePack = { ...base, rules: compileRules(scope, base, seenRuleIds) };
   dryRun(pack);
   return pack;

@@ -139,6 +139,8 @@ export interface Rule {
   readonly coverage?: CoverageTemplate;
   readonly file: string;
   readonly testsFile: string;
+  /** Its content without its version (pack-digests.ts): a reload refuses a change that kept the version. */
+  readonly digest: string;
 }
 
 /** What the SMART app shows from a pack (pack.yaml `app`). */
@@ -189,6 +191,8 @@ export interface RulePack {
   readonly rules: readonly Rule[];
   /** What the SMART app shows, when the pack says. */
   readonly app?: AppView;
+  /** Its shared content (pack.yaml, criteria, value sets) without its version (pack-digests.ts). */
+  readonly digest: string;
 }
 
 /** Data variables the engine provides; prefetch keys of the same name fill them. */
