@@ -13,9 +13,8 @@ import type { CurrentReaders } from './audit/readers.js';
 import { recordInvocations } from './audit/record-invocations.js';
 import { pruneAuditLog } from './audit/retention.js';
 import type { Config } from './config.js';
-import type { RulePack } from './engine/pack-types.js';
 import type { EmbeddedEhr } from './ehr/embedded-ehr.js';
-import type { Evaluator, HookPipeline } from './hooks/handle-hook.js';
+import type { Evaluator } from './hooks/handle-hook.js';
 import { cdsRoutes } from './hooks/routes.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
@@ -24,7 +23,9 @@ import { HttpError, notFound } from './http/outcomes.js';
 import { rateLimit } from './http/rate-limit.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
-import { loadPipeline, reportThresholdOverrides } from './pipeline.js';
+import { loadPipeline } from './pipeline.js';
+import { CurrentRules } from './reload/current-rules.js';
+import type { AnsweringRules } from './reload/current-rules.js';
 import { rateKey } from './security/access.js';
 import { accessOf, authenticate } from './security/authenticate.js';
 import { FailedAuthentications } from './security/failed-authentications.js';
@@ -39,8 +40,8 @@ import type { ReplayStore } from './store/replay-store.js';
 /** The parts an application is made of. */
 export interface AppParts {
   readonly config: Config;
-  readonly packs: readonly RulePack[];
-  readonly pipeline: HookPipeline;
+  /** The rule packs and hook pipeline, as of each call (reloaded on SIGHUP, see main.ts). */
+  readonly rules: CurrentRules;
   readonly feedback: FeedbackStore;
   readonly replay: ReplayStore;
   /** The audit log of hook invocations (read here, written through `auditWriter`). */
@@ -60,9 +61,16 @@ export interface AppParts {
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
-function requestLog(log: Logger, packs: string) {
+/** The rules a request is answered with: the ones current when it arrived, through to its audit record. */
+function answeringRules(res: Response): AnsweringRules {
+  return res.locals['rules'] as AnsweringRules;
+}
+
+function requestLog(log: Logger, rules: CurrentRules) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
+    const answering = rules.current;
+    res.locals['rules'] = answering;
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals['requestId'] = requestId;
@@ -73,7 +81,7 @@ function requestLog(log: Logger, packs: string) {
       const path = req.originalUrl.split('?')[0] ?? '';
       const route = path.startsWith('/fhir') ? '/fhir' : path.slice(0, 200);
       const client = res.locals['clientIss'] as string | undefined;
-      log.info({ requestId, method: req.method, route, serviceId: res.locals['serviceId'] as string | undefined, client, status: res.statusCode, ms: Math.round(ms * 100) / 100, packs }, 'request');
+      log.info({ requestId, method: req.method, route, serviceId: res.locals['serviceId'] as string | undefined, client, status: res.statusCode, ms: Math.round(ms * 100) / 100, packs: answering.label }, 'request');
     });
     next();
   };
@@ -91,8 +99,7 @@ export function createApp(parts: AppParts): Express {
   app.set('etag', false);
   // req.ip: the socket's address, or the one a trusted proxy names (TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
-  const packs = parts.packs.map((p) => `${p.id}@${p.version}`).join(',');
-  app.use(requestLog(parts.log, packs));
+  app.use(requestLog(parts.log, parts.rules));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -129,12 +136,12 @@ export function createApp(parts: AppParts): Express {
       next(err);
     });
   };
-  const record = recordInvocations({ writer: parts.auditWriter, clock: parts.clock, packs });
-  app.use('/cds-services', cors, guard, record, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: parts.pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
+  const record = recordInvocations({ writer: parts.auditWriter, clock: parts.clock, packs: (res) => answeringRules(res).label });
+  app.use('/cds-services', cors, guard, record, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: (res) => answeringRules(res).pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
   // The SMART app and its evaluation API (rate-limited per address: it evaluates what the browser sends).
   const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.ip ?? 'unknown'}`);
   app.use('/app', (req, res, next) => (req.method === 'POST' ? appLimit(req, res, next) : next()), appRoutes({
-    packs: parts.packs,
+    packs: (res) => answeringRules(res).packs,
     clientId: config.smartClientId,
     allowedIssuers: config.smartAllowedIssuers,
     publicBaseUrl: config.publicBaseUrl,
@@ -203,8 +210,7 @@ export interface BuildOverrides {
  */
 export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltApp {
   const log = overrides.log ?? createLogger(config.logLevel, { maxBufferBytes: config.logBufferBytes });
-  const { pipeline, packs } = loadPipeline(config, overrides.evaluate);
-  reportThresholdOverrides(packs, log);
+  const rules = new CurrentRules(() => loadPipeline(config, overrides.evaluate), log);
   const clients = loadTrustedClients(config.clientsFile, { production: config.mode === 'production', trustSandbox: config.trustSandbox });
   const auditReaders = config.auditReadersFile ? watchReaders(config.auditReadersFile, log) : undefined;
   if (config.allowUnauthenticated) log.warn('development mode: hook and feedback calls without a valid JWT are served (ALLOW_UNAUTHENTICATED)');
@@ -228,8 +234,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     : undefined;
   const parts: AppParts = {
     config,
-    packs,
-    pipeline,
+    rules,
     feedback: stores.feedback,
     replay: stores.replay,
     audit: stores.audit,

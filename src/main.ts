@@ -1,7 +1,8 @@
 /**
  * Process entry point: reads the configuration, builds the application and listens. With WORKERS > 1 the primary
  * forks that many workers (Node cluster) sharing the port; each worker is a full service, and the replay store and
- * feedback live in the SQLite file they share, or in the PostgreSQL database of DATABASE_URL.
+ * feedback live in the SQLite file they share, or in the PostgreSQL database of DATABASE_URL. SIGTERM and SIGINT
+ * stop it; SIGHUP reloads the rules.
  */
 import cluster from 'node:cluster';
 import { buildApp } from './app.js';
@@ -28,9 +29,30 @@ function whyNotListening(err: unknown, config: Config): string {
   }
 }
 
+/**
+ * SIGHUP reloads the rules (reload/current-rules.ts): a primary passes it to its workers, a worker or a single process
+ * reloads. It is heard from the moment the process starts (its default would end the process, and a worker that ends
+ * before it listens stops the service); one heard while the rules are first loaded is answered once they are.
+ */
+let onHangup: (() => void) | undefined;
+let hungUpWhileStarting = false;
+process.on('SIGHUP', () => {
+  if (onHangup) onHangup();
+  else hungUpWhileStarting = true;
+});
+
+function reloadOnHangup(reload: () => void): void {
+  onHangup = reload;
+  if (hungUpWhileStarting) {
+    hungUpWhileStarting = false;
+    reload();
+  }
+}
+
 async function serve(config: Config): Promise<void> {
   const built = buildApp(config);
   const { log } = built.parts;
+  reloadOnHangup(() => void built.parts.rules.reload());
   // A service that cannot reach its shared database does not listen: it could neither refuse replayed tokens nor
   // keep feedback (a cluster worker that never listened stops the service rather than be restarted in a loop).
   try {
@@ -86,8 +108,21 @@ async function main(): Promise<void> {
     // (an unusable store path, say): every replacement would fail the same way, so the service stops instead of
     // restarting workers in a loop.
     const listened = new Set<number>();
-    cluster.on('listening', (worker) => listened.add(worker.id));
+    // A reload reaches each worker that listens; one still starting gets it once it listens (before, the signal
+    // could reach it while it loads its modules, which SIGHUP would end).
+    const reloadWhenListening = new Set<number>();
+    cluster.on('listening', (worker) => {
+      listened.add(worker.id);
+      if (reloadWhenListening.delete(worker.id)) worker.process.kill('SIGHUP');
+    });
     for (let i = 0; i < config.workers; i++) cluster.fork();
+    reloadOnHangup(() => {
+      for (const worker of Object.values(cluster.workers ?? {})) {
+        if (!worker) continue;
+        if (listened.has(worker.id)) worker.process.kill('SIGHUP');
+        else reloadWhenListening.add(worker.id);
+      }
+    });
     cluster.on('exit', (worker, code) => {
       if (stopping) return;
       if (!listened.has(worker.id)) {

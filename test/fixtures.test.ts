@@ -37,7 +37,7 @@ describe('fhir-fixtures', () => {
 
     it.each(['seed-a', 'seed-b'])("%s's prefetch equals what the server answers for the same templates", async (seed) => {
       const request = JSON.parse(readFileSync(`fhir-fixtures/requests/${seed}.order-sign.json`, 'utf8')) as { prefetch: Record<string, { resourceType: string; id?: string; entry?: { resource: { id: string } }[] } | null> };
-      const service = svc.built.parts.pipeline.services.get('intrathecal-order-sign')!;
+      const service = svc.built.parts.rules.current.pipeline.services.get('intrathecal-order-sign')!;
       for (const key of service.prefetch) {
         const query = key.parsed.template.replace('{{context.patientId}}', seed === 'seed-a' ? 'it-seed-a' : 'it-seed-b');
         const answer = (await (await fetch(`${svc.baseUrl}/fhir/${query}`)).json()) as { resourceType: string; id?: string; entry?: { resource: { id: string } }[] };

@@ -24,8 +24,8 @@ export interface RecordOptions {
   /** Where records go. */
   readonly writer: AuditWriter;
   readonly clock: () => Date;
-  /** The rule packs that answer (`id@version`, comma-separated). */
-  readonly packs: string;
+  /** The rule packs that answered the call (`id@version`, comma-separated, with the deployment's thresholds: reload/current-rules.ts). */
+  readonly packs: (res: Response) => string;
 }
 
 /** Longest identifier kept from a body (hook, hookInstance, patientId); a longer one is cut. */
@@ -130,7 +130,7 @@ export function recordInvocations(options: RecordOptions) {
         client: access?.kind === 'client' ? access.client.iss : 'unauthenticated',
         status: res.headersSent ? res.statusCode : null,
         ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
-        packs: options.packs,
+        packs: options.packs(res),
         delivered: res.writableFinished,
         ...optional('request', request),
         ...optional('response', sent),

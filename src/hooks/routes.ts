@@ -16,7 +16,8 @@ import type { CdsDiscoveryResponse } from './types.js';
 
 /** What the CDS routes need. */
 export interface CdsRoutesDeps {
-  readonly pipeline: HookPipeline;
+  /** The pipeline a call is answered with (the rules current when it arrived). */
+  readonly pipeline: (res: Response) => HookPipeline;
   readonly feedback: FeedbackStore;
   readonly clock: () => Date;
   readonly production: boolean;
@@ -33,10 +34,12 @@ function serviceId(req: Request): string {
  */
 export function cdsRoutes(deps: CdsRoutesDeps): Router {
   const router = express.Router();
-  const discovery: CdsDiscoveryResponse = { services: [...deps.pipeline.services.values()].map(toDescriptor) };
-
-  // Discovery: https://cds-hooks.hl7.org/2.0/#discovery
+  // Discovery: https://cds-hooks.hl7.org/2.0/#discovery (made once per set of rules).
+  const discoveries = new WeakMap<HookPipeline, CdsDiscoveryResponse>();
   router.get('/', (_req, res) => {
+    const pipeline = deps.pipeline(res);
+    let discovery = discoveries.get(pipeline);
+    if (!discovery) discoveries.set(pipeline, (discovery = { services: [...pipeline.services.values()].map(toDescriptor) }));
     res.json(discovery);
   });
 
@@ -46,13 +49,13 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
     // Noted as they end, the refused call's too: the audit record keeps them (record-invocations.ts).
     const reads: FhirReads = [];
     res.locals['fhirReads'] = reads;
-    const body = await handleHook(deps.pipeline, serviceId(req), req.body, deps.clock(), { mayContact: fhirServerPolicy(accessOf(res), deps.production), reads });
+    const body = await handleHook(deps.pipeline(res), serviceId(req), req.body, deps.clock(), { mayContact: fhirServerPolicy(accessOf(res), deps.production), reads });
     res.json(body);
   });
 
   // Feedback: https://cds-hooks.hl7.org/2.0/#feedback
   router.post('/:id/feedback', async (req: Request, res: Response) => {
-    const service = findService(deps.pipeline, serviceId(req));
+    const service = findService(deps.pipeline(res), serviceId(req));
     res.locals['serviceId'] = service.id;
     const items = parseFeedback(req.body);
     await deps.feedback.save(service.id, items, deps.clock());

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import type { Router } from 'express';
+import type { Response, Router } from 'express';
 import { DATA_VARIABLES } from '../engine/pack-types.js';
 import type { RulePack } from '../engine/pack-types.js';
 import { badRequest } from '../http/outcomes.js';
@@ -22,7 +22,8 @@ const RECORD_KEYS = DATA_VARIABLES.filter((v) => v !== 'patient');
 
 /** What the app routes need. */
 export interface AppRoutesOptions {
-  readonly packs: readonly RulePack[];
+  /** The rule packs a request is evaluated with (the ones current when it arrived). */
+  readonly packs: (res: Response) => readonly RulePack[];
   readonly clientId: string;
   readonly allowedIssuers: readonly string[];
   readonly publicBaseUrl: string;
@@ -63,7 +64,7 @@ export function appRoutes(options: AppRoutesOptions): Router {
     res.type('application/javascript').set('Cache-Control', 'no-store').send(`window.ITCDS_CONFIG = ${JSON.stringify(config)};\n`);
   });
   router.post('/api/evaluate', express.json({ limit: options.maxBodyBytes, type: ['application/json', 'application/fhir+json'] }), (req, res) => {
-    res.set('Cache-Control', 'no-store').json(evaluateForApp(options.packs, parseRequest(req.body), options.clock(), options.publicBaseUrl));
+    res.set('Cache-Control', 'no-store').json(evaluateForApp(options.packs(res), parseRequest(req.body), options.clock(), options.publicBaseUrl));
   });
   router.use(express.static(STATIC_DIR, { index: 'index.html', setHeaders: (res) => res.set('Cache-Control', 'no-cache') }));
   return router;

@@ -30,7 +30,7 @@ export interface InvocationRecord {
   /** The HTTP status sent; null when the connection closed before any answer. */
   readonly status: number | null;
   readonly ms: number;
-  /** The rule packs that answered (`id@version`, comma-separated). */
+  /** The rule packs that answered (`id@version`, comma-separated, with the deployment's thresholds: reload/current-rules.ts). */
   readonly packs: string;
   /** Whether the whole answer reached the caller (false when the connection closed first). */
   readonly delivered: boolean;

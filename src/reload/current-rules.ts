@@ -1,0 +1,103 @@
+/**
+ * The rules the service answers with, and their reload (SIGHUP, see main.ts): the rules folder and THRESHOLDS_FILE
+ * are read and checked again as at start; when they pass, calls that arrive from then on are answered with them
+ * (calls under way finish with the rules they began with); when they do not, the service goes on with what it had
+ * and the log says why. A change to a rule or a pack that kept its version is refused (rules-changes.ts).
+ */
+import type { RulePack } from '../engine/pack-types.js';
+import type { HookPipeline } from '../hooks/handle-hook.js';
+import type { Logger } from '../log.js';
+import type { LoadedPipeline } from '../pipeline.js';
+import { reportThresholdOverrides } from '../pipeline.js';
+import { rulesChanges } from './rules-changes.js';
+import type { RulesState } from './rules-changes.js';
+
+/** One loaded set of rules, as a call is answered with it. */
+export interface AnsweringRules {
+  readonly pipeline: HookPipeline;
+  readonly packs: readonly RulePack[];
+  /**
+   * The packs as the request log and the audit log name them: `id@version`, comma-separated, each followed by the
+   * thresholds this deployment set (THRESHOLDS_FILE) in brackets, `intrathecal@1.34.0[morphineMaxDailyMg=12]`, so a
+   * call's record says what it was compared against.
+   */
+  readonly label: string;
+}
+
+/** What a reload did: `reloaded` (calls are answered with the new rules), `unchanged`, or `refused` (and why). */
+export interface ReloadOutcome {
+  readonly outcome: 'reloaded' | 'unchanged' | 'refused';
+  /** The packs answering after it. */
+  readonly label: string;
+  readonly changes: readonly string[];
+  /** Why it was refused: the file and the problem, or the changes that kept their version. */
+  readonly problems: readonly string[];
+}
+
+function labelOf(pack: RulePack): string {
+  const set = [...pack.thresholds.values()].filter((t) => t.overridden).map((t) => `${t.id}=${String(t.value)}`).sort();
+  return `${pack.id}@${pack.version}${set.length > 0 ? `[${set.join(',')}]` : ''}`;
+}
+
+function answering(loaded: LoadedPipeline): AnsweringRules {
+  return { ...loaded, label: loaded.packs.map(labelOf).join(',') };
+}
+
+function stateOf(rules: AnsweringRules): RulesState {
+  return { packs: rules.packs, services: [...rules.pipeline.services.values()] };
+}
+
+/** The current rules and their reload. */
+export class CurrentRules {
+  #current: AnsweringRules;
+  readonly #load: () => LoadedPipeline;
+  readonly #log: Pick<Logger, 'info' | 'warn' | 'error'>;
+
+  /**
+   * Loads the rules a first time (a problem then stops the start: it is thrown).
+   * @param load - reads and checks the rules folder and THRESHOLDS_FILE (pipeline.ts loadPipeline).
+   * @param log - where reloads are reported.
+   */
+  constructor(load: () => LoadedPipeline, log: Pick<Logger, 'info' | 'warn' | 'error'>) {
+    this.#load = load;
+    this.#log = log;
+    this.#current = answering(load());
+    reportThresholdOverrides(this.#current.packs, log);
+  }
+
+  /** The rules a call arriving now is answered with. */
+  get current(): AnsweringRules {
+    return this.#current;
+  }
+
+  /**
+   * Reads and checks the rules again and answers with them from now on, unless they cannot be used.
+   * @returns what happened; the log says it too.
+   */
+  reload(): ReloadOutcome {
+    const before = this.#current;
+    let loaded: LoadedPipeline;
+    try {
+      loaded = this.#load();
+    } catch (err) {
+      return this.#refused([(err as Error).message]);
+    }
+    const next = answering(loaded);
+    const { changes, refused } = rulesChanges(stateOf(before), stateOf(next));
+    if (refused.length > 0) return this.#refused(refused);
+    if (changes.length === 0) {
+      this.#log.info({ packs: before.label }, 'rules reloaded: nothing changed');
+      return { outcome: 'unchanged', label: before.label, changes, problems: [] };
+    }
+    this.#current = next;
+    this.#log.info({ packs: next.label, changes }, 'rules reloaded: calls arriving from now on are answered with them');
+    reportThresholdOverrides(next.packs, this.#log);
+    return { outcome: 'reloaded', label: next.label, changes, problems: [] };
+  }
+
+  #refused(problems: readonly string[]): ReloadOutcome {
+    const label = this.#current.label;
+    this.#log.error({ problems, packs: label }, `rules not reloaded; still answering with ${label}`);
+    return { outcome: 'refused', label, changes: [], problems };
+  }
+}
