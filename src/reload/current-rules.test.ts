@@ -41,7 +41,7 @@ describe('CurrentRules.reload', () => {
     });
     expect(rules.current).not.toBe(first);
     expect(summaryOf(rules)).toContain('exceeds the PACC');
-    expect(logged().at(-1)).toMatchObject({ level: 30, msg: expect.stringContaining('rules reloaded') as unknown, packs: 'intrathecal@1.35.0', changes: outcome.changes });
+    expect(logged().at(-1)).toMatchObject({ level: 30, msg: expect.stringContaining('rules reloaded') as unknown, packs: 'intrathecal@1.35.0', changes: outcome.changes, ms: expect.any(Number) as unknown });
   });
 
   it('refuses a rule changed under the same version and goes on with the rules it had', () => {

@@ -76,28 +76,31 @@ export class CurrentRules {
    */
   reload(): ReloadOutcome {
     const before = this.#current;
+    const started = performance.now();
+    // How long the process was held (calls wait meanwhile): the log says it.
+    const ms = (): number => Math.round(performance.now() - started);
     let loaded: LoadedPipeline;
     try {
       loaded = this.#load();
     } catch (err) {
-      return this.#refused([(err as Error).message]);
+      return this.#refused([(err as Error).message], ms());
     }
     const next = answering(loaded);
     const { changes, refused } = rulesChanges(stateOf(before), stateOf(next));
-    if (refused.length > 0) return this.#refused(refused);
+    if (refused.length > 0) return this.#refused(refused, ms());
     if (changes.length === 0) {
-      this.#log.info({ packs: before.label }, 'rules reloaded: nothing changed');
+      this.#log.info({ packs: before.label, ms: ms() }, 'rules reloaded: nothing changed');
       return { outcome: 'unchanged', label: before.label, changes, problems: [] };
     }
     this.#current = next;
-    this.#log.info({ packs: next.label, changes }, 'rules reloaded: calls arriving from now on are answered with them');
+    this.#log.info({ packs: next.label, changes, ms: ms() }, 'rules reloaded: calls arriving from now on are answered with them');
     reportThresholdOverrides(next.packs, this.#log);
     return { outcome: 'reloaded', label: next.label, changes, problems: [] };
   }
 
-  #refused(problems: readonly string[]): ReloadOutcome {
+  #refused(problems: readonly string[], ms: number): ReloadOutcome {
     const label = this.#current.label;
-    this.#log.error({ problems, packs: label }, `rules not reloaded; still answering with ${label}`);
+    this.#log.error({ problems, packs: label, ms }, `rules not reloaded; still answering with ${label}`);
     return { outcome: 'refused', label, changes: [], problems };
   }
 }
