@@ -3,6 +3,7 @@
  * request's deadline, the access token sent to that server only, paging bounded.
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { noteRead } from './fhir-reads.js';
 import type { FhirRead, FhirReads } from './fhir-reads.js';
 import { GetError, getText } from './http-get.js';
 import type { GetFailure } from './http-get.js';
@@ -72,7 +73,7 @@ async function getJson(url: string, source: FhirSource): Promise<Resource> {
     read ??= err instanceof FhirFetchError ? { ...(err.status === undefined ? {} : { status: err.status }), error: err.message } : { error: 'the read failed' };
     throw err;
   } finally {
-    source.reads?.push({ url, ms: Math.round((performance.now() - started) * 100) / 100, ...read });
+    if (source.reads) noteRead(source.reads, { url, ms: Math.round((performance.now() - started) * 100) / 100, ...read });
   }
 }
 
