@@ -4,10 +4,11 @@
  * actions. Pure apart from ids.
  */
 import { randomUUID } from 'node:crypto';
-import type { Coding, Coverage } from '@medplum/fhirtypes';
+import type { Coding, Coverage, Resource } from '@medplum/fhirtypes';
 import { CRD_CARD_TYPES, SERVICE_CARD_TYPE } from './card-types.js';
 import { contextFromInput } from '../engine/context.js';
 import { evaluatePack } from '../engine/evaluate.js';
+import { appointmentOrderReferences } from '../fhir/appointment-orders.js';
 import { referenceOf } from '../fhir/json.js';
 import type { RulePack } from '../engine/pack-types.js';
 import { SUPPLEMENTARY_VARIABLES } from '../engine/pack-types.js';
@@ -38,18 +39,41 @@ const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 /** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
 const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book']);
 
-/** Hooks whose cards link to the SMART app. */
-const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'patient-view', 'encounter-start', 'encounter-discharge']);
+/** Hooks whose cards link to the SMART app (every hook this service answers but order-select, a preview). */
+const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book', 'patient-view', 'encounter-start', 'encounter-discharge']);
+
+/** How the app finds a card's orders in the EHR. */
+interface AppLinkOrders {
+  /** The order as the call sent it (findings hold the copies judged). */
+  readonly asSent: (order: Resource) => Resource;
+  readonly fhirServer: string | undefined;
+  /** ServiceRequests sent beside the Appointments in the call (`ServiceRequest/<id>`): the EHR may not hold them. */
+  readonly sentBeside: ReadonlySet<string>;
+}
+
+/**
+ * The orders a card's findings are about, as the app reads them from the EHR: an Appointment being booked (not in
+ * the record yet) by the ServiceRequests it is based on that the EHR holds (read from it, or prefetched; not those
+ * sent beside it, nor contained); one based on none names nothing, and the app then reviews the patient's pending or
+ * active orders.
+ */
+function ordersNamed(findings: readonly Finding[], how: AppLinkOrders): string[] {
+  return [...new Set(findings.flatMap((f) => {
+    if (!f.order) return [];
+    if (f.order.resourceType !== 'Appointment') return [referenceOf(f.order)];
+    return appointmentOrderReferences([how.asSent(f.order)], how.fhirServer).map((r) => r.key).filter((key) => !how.sentBeside.has(key));
+  }))];
+}
 
 /**
  * Adds the link that opens the SMART app from a card (not an External Reference card): type smart, with a compact
  * appContext naming the service and the orders the card is about (EHRs that drop appContext get an app that
  * evaluates the patient's orders instead).
  */
-function withAppLink(card: Card, findings: readonly Finding[], serviceId: string, hook: string, baseUrl: string): Card {
+function withAppLink(card: Card, findings: readonly Finding[], serviceId: string, hook: string, baseUrl: string, how: AppLinkOrders): Card {
   // A CRD External Reference card links to its sources only (Link.type SHALL be absolute).
   if (!APP_LINK_HOOKS.has(hook) || findings[0]?.rule.card?.externalReference) return card;
-  const orders = [...new Set(findings.flatMap((f) => (f.order ? [referenceOf(f.order)] : [])))];
+  const orders = ordersNamed(findings, how);
   const appContext = `service=${encodeURIComponent(serviceId)}${orders.length > 0 ? `&orders=${encodeURIComponent(orders.join(','))}` : ''}`;
   const link: Link = { label: 'Open the full review and the medical-necessity summary', url: `${baseUrl}${APP_LAUNCH_PATH}`, type: 'smart', appContext };
   return { ...card, links: [...(card.links ?? []), link] };
@@ -128,11 +152,13 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
   const compose = { packs: byId, publicBaseUrl: options.publicBaseUrl, uuid };
   return (input) => {
     const ctx = contextFromInput(input);
+    const beside = (input.request.context.appointments?.entry ?? []).flatMap((e) => (e.resource?.resourceType === 'ServiceRequest' ? [referenceOf(e.resource)] : []));
+    const appOrders: AppLinkOrders = { asSent: (order) => ctx.asSent.get(order) ?? order, fhirServer: input.request.fhirServer, sentBeside: new Set(beside) };
     const results = packs.map((pack) => ({ pack, evaluation: evaluatePack(pack, ctx, { extraOrderCriteria: [BILLING_CODE_CRITERION] }) }));
     const ruleCards = results.flatMap(({ evaluation }) =>
       cardGroups(evaluation.findings, compose).flatMap((group) => {
         const card = composeCard(group, compose);
-        return card ? [withAppLink(card, group, input.service.id, input.service.hook, options.publicBaseUrl)] : [];
+        return card ? [withAppLink(card, group, input.service.id, input.service.hook, options.publicBaseUrl, appOrders)] : [];
       })
     );
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);
@@ -155,7 +181,7 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
         ...(coverage ? { coverage } : {}),
         date,
         uuid,
-        asSent: (order) => ctx.asSent.get(order) ?? order,
+        asSent: appOrders.asSent,
         billingCode: (order) => {
           const result = evaluation.criteria.find((c) => c.order === order)?.results.find((r) => r.name === BILLING_CODE_CRITERION);
           return result?.value?.[0] as Coding | undefined;

@@ -4,6 +4,7 @@
  * summary edited and saved to the chart, and the DocumentReference found on the FHIR server afterwards. Also the
  * failure paths: a wrong iss, a denied authorization, a resource type not granted, a token that expires.
  */
+import { readFileSync } from 'node:fs';
 import type { DocumentReference } from '@medplum/fhirtypes';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +165,46 @@ describe('other ways in', () => {
     const orders = await page.locator('#orders-body').innerText();
     expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');
     expect(orders).not.toContain('ServiceRequest/it-seed-a-draft-s9328');
+    await page.close();
+  });
+});
+
+describe('launched from an appointment-book card', () => {
+  it("opens on the order the visit is booked for, read from the EHR (the Appointment is not there yet)", async () => {
+    const repo = (await svc.built.parts.ehr)?.fhir.repo;
+    const order = await repo?.createResource({
+      resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/it-seed-a' }, authoredOn: '2026-11-18',
+      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990' }], text: 'Pump refill and maintenance' },
+    });
+    const booking = JSON.parse(readFileSync('fhir-fixtures/requests/seed-a.appointment-book.json', 'utf8')) as { context: { appointments: { entry: { resource: Record<string, unknown> }[] } } };
+    const visit = booking.context.appointments.entry[0]?.resource ?? {};
+    delete visit['serviceType'];
+    visit['basedOn'] = [{ reference: `ServiceRequest/${order?.id ?? ''}` }];
+    const hook = await fetch(`${svc.baseUrl}/cds-services/intrathecal-appointment-book`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...booking, fhirServer: `${svc.baseUrl}/fhir` }),
+    });
+    const cards = ((await hook.json()) as { cards: { links?: { type: string; url: string; appContext?: string }[] }[] }).cards;
+    const link = cards.flatMap((c) => c.links ?? []).find((l) => l.type === 'smart');
+    expect(link?.appContext).toBe(`service=intrathecal-appointment-book&orders=${encodeURIComponent(`ServiceRequest/${order?.id ?? ''}`)}`);
+    // The EHR launches the link as the CDS Hooks sandbox does: a launch context holding the link's appContext.
+    const res = await fetch(`${svc.baseUrl}/fhir/_services/smart/Launch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ launchUrl: link?.url, parameters: { patient: 'it-seed-a', appContext: link?.appContext } }),
+    });
+    const { launch_id: launchId } = (await res.json()) as { launch_id: string };
+    const page = await browser.newPage();
+    await page.goto(`${link?.url ?? ''}?launch=${launchId}&iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
+    await page.waitForURL(/\/ehr\/authorize\//);
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    expect(await page.locator('#load-orders').innerText()).toContain(`Orders named by the card: ServiceRequest/${order?.id ?? ''}`);
+    const orders = await page.locator('#orders-body').innerText();
+    expect(orders).toContain('Pump refill and maintenance');
+    expect(orders).not.toContain('MedicationRequest/it-seed-a-draft-morphine');
+    await screenshot(page, 'smart-app-from-appointment-book');
     await page.close();
   });
 });

@@ -42,6 +42,15 @@ function booking(appointments: unknown): Record<string, unknown> {
 
 const bundle = (...resources: Resource[]) => ({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) });
 
+interface Card {
+  readonly summary: string;
+  readonly detail: string;
+  readonly links?: { type: string; appContext?: string }[];
+}
+
+/** The SMART app link's appContext, as parameters. */
+const appContext = (card: Card | undefined) => Object.fromEntries(new URLSearchParams(card?.links?.find((l) => l.type === 'smart')?.appContext));
+
 interface Action {
   readonly type: string;
   readonly resource: Resource & { extension?: Extension[] };
@@ -59,8 +68,10 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
     const actions = res.body['systemActions'] as Action[];
     expect(actions.map((a) => [a.type, `${a.resource.resourceType}/${a.resource.id ?? ''}`])).toEqual([['update', 'Appointment/visit-95991']]);
     expect(coverageAnnotation(actions[0]?.resource)).toMatchObject({ covered: 'covered', 'pa-needed': 'conditional', billingCode: '95991' });
-    const card = (res.body['cards'] as { summary: string; detail: string }[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
+    const card = (res.body['cards'] as Card[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
     expect(card?.detail).toContain('Appointment/visit-95991 (95991 Intrathecal pump refill and maintenance, proposed, 2026-12-01)');
+    // The app opens on the patient's orders: a visit booked for no order names none, and is not in the EHR yet.
+    expect(appContext(card)).toEqual({ service: 'intrathecal-appointment-book' });
   });
 
   it('says nothing about a visit that is not for the pump', async () => {
@@ -93,7 +104,7 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
       code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990' }], text: 'Pump refill and maintenance' },
     });
 
-    it('reads the order from the fhirServer, judges the visit by it, and annotates the Appointment as sent', async () => {
+    it('reads the order from the fhirServer, judges the visit by it, annotates the Appointment as sent, and names the order to the app', async () => {
       const id = await createOnEhr(svc, refillOrder());
       const sent = withOrder(`ServiceRequest/${id}`);
       const res = await call(svc, 'POST', APPOINTMENT_BOOK, { ...booking(bundle(sent)), fhirServer: `${svc.baseUrl}/fhir` });
@@ -102,14 +113,18 @@ describe('POST /cds-services/intrathecal-appointment-book', () => {
       expect(coverageAnnotation(action?.resource)).toMatchObject({ covered: 'covered', billingCode: '95990' });
       // The Appointment as the client sent it, not the copy the rules read (with the order contained).
       expect({ ...action?.resource, extension: undefined }).toEqual({ ...sent, extension: undefined });
-      const card = (res.body['cards'] as { summary: string; detail: string }[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
+      const card = (res.body['cards'] as Card[]).find((c) => c.summary.startsWith('Pump supplies and refill services follow the established pump'));
       expect(card?.detail).toContain('Appointment/visit-with-order (95990 Pump refill and maintenance, proposed, 2026-12-01)');
+      // The app reads the visit's order from the EHR: the Appointment being booked is not there yet.
+      expect(appContext(card)).toEqual({ service: 'intrathecal-appointment-book', orders: `ServiceRequest/${id}` });
     });
 
     it('takes an order sent beside the visit in the Bundle without reading it (no fhirServer), and does not judge it apart', async () => {
       const res = await call(svc, 'POST', APPOINTMENT_BOOK, booking(bundle(withOrder('ServiceRequest/refill-order'), { ...refillOrder(), id: 'refill-order' } as Resource)));
       expect(res.status).toBe(200);
       expect((res.body['systemActions'] as Action[]).map((a) => `${a.resource.resourceType}/${a.resource.id ?? ''}`)).toEqual(['Appointment/visit-with-order']);
+      // An order sent beside the visit may not be in the EHR either: the app is not sent to read it.
+      expect((res.body['cards'] as Card[]).filter((c) => c.links?.some((l) => l.type === 'smart')).map(appContext)).toEqual([{ service: 'intrathecal-appointment-book' }]);
     });
 
     it.each([
