@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixtureRequest, tempStorePath } from './support/harness.js';
-import { copyRules } from './support/rules-copy.js';
+import { copyRules, PACK_VERSION } from './support/rules-copy.js';
 
 /** Resolves with the parsed log lines once `done` holds for them; rejects if the process exits first. */
 function waitForLog(lines: Record<string, unknown>[], done: (lines: Record<string, unknown>[]) => boolean, child: ReturnType<typeof spawn>): Promise<void> {
@@ -61,7 +61,7 @@ describe('SIGHUP', () => {
       writeFileSync(thresholds, JSON.stringify({ morphineMaxDailyMg: 12 }));
       child.kill('SIGHUP');
       await waitForLog(lines, (all) => with_('rules reloaded')(all).length === workers, child);
-      expect(with_('rules reloaded')(lines).every((l) => l['packs'] === 'intrathecal@1.34.0[morphineMaxDailyMg=12]')).toBe(true);
+      expect(with_('rules reloaded')(lines).every((l) => l['packs'] === `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]`)).toBe(true);
       expect(new Set((await summaries()).map((s) => s.join()))).toEqual(new Set(['Morphine 13.2 mg/day is above the PACC consensus maximum of 12 mg/day']));
     } finally {
       child.kill('SIGTERM');

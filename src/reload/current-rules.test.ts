@@ -9,7 +9,7 @@ import { loadConfig } from '../config.js';
 import { loadPipeline } from '../pipeline.js';
 import { CurrentRules } from './current-rules.js';
 import { captureLog } from '../../test/support/harness.js';
-import { copyRules, editFile } from '../../test/support/rules-copy.js';
+import { copyRules, editFile, PACK_VERSION } from '../../test/support/rules-copy.js';
 
 const RULE = 'packs/intrathecal/rules/it-morphine-above-consensus.yaml';
 const PACK = 'packs/intrathecal/pack.yaml';
@@ -31,17 +31,17 @@ describe('CurrentRules.reload', () => {
     const first = rules.current;
     editFile(join(dir, RULE), 'version: 1.0.0', 'version: 1.1.0');
     editFile(join(dir, RULE), 'is above the PACC consensus maximum', 'exceeds the PACC consensus maximum');
-    editFile(join(dir, PACK), 'version: 1.34.0', 'version: 1.35.0');
+    editFile(join(dir, PACK), `version: ${PACK_VERSION}`, 'version: 99.0.0');
     const outcome = rules.reload();
     expect(outcome).toEqual({
       outcome: 'reloaded',
-      label: 'intrathecal@1.35.0',
-      changes: ['pack intrathecal 1.34.0 -> 1.35.0', 'rule it-morphine-above-consensus 1.0.0 -> 1.1.0'],
+      label: 'intrathecal@99.0.0',
+      changes: [`pack intrathecal ${PACK_VERSION} -> 99.0.0`, 'rule it-morphine-above-consensus 1.0.0 -> 1.1.0'],
       problems: [],
     });
     expect(rules.current).not.toBe(first);
     expect(summaryOf(rules)).toContain('exceeds the PACC');
-    expect(logged().at(-1)).toMatchObject({ level: 30, msg: expect.stringContaining('rules reloaded') as unknown, packs: 'intrathecal@1.35.0', changes: outcome.changes, ms: expect.any(Number) as unknown });
+    expect(logged().at(-1)).toMatchObject({ level: 30, msg: expect.stringContaining('rules reloaded') as unknown, packs: 'intrathecal@99.0.0', changes: outcome.changes, ms: expect.any(Number) as unknown });
   });
 
   it('refuses a rule changed under the same version and goes on with the rules it had', () => {
@@ -54,7 +54,7 @@ describe('CurrentRules.reload', () => {
     expect(outcome.problems).toEqual([`rule it-morphine-above-consensus (${join(dir, RULE)}) changed but is still version 1.0.0; give it a new version`]);
     expect(rules.current).toBe(first);
     expect(summaryOf(rules)).toContain('is above the PACC');
-    expect(logged().at(-1)).toMatchObject({ level: 50, msg: 'rules not reloaded; still answering with intrathecal@1.34.0', problems: outcome.problems });
+    expect(logged().at(-1)).toMatchObject({ level: 50, msg: `rules not reloaded; still answering with intrathecal@${PACK_VERSION}`, problems: outcome.problems });
   });
 
   it('refuses criteria changed under the same pack version', () => {
@@ -63,7 +63,7 @@ describe('CurrentRules.reload', () => {
     editFile(join(dir, 'packs/intrathecal/criteria/prior-authorization.yaml'), "outcome != 'error'", "outcome != 'error' and true");
     const outcome = rules.reload();
     expect(outcome.outcome).toBe('refused');
-    expect(outcome.problems).toEqual([`pack intrathecal (${join(dir, 'packs/intrathecal')}: pack.yaml, criteria, value sets) changed but is still version 1.34.0; give it a new version`]);
+    expect(outcome.problems).toEqual([`pack intrathecal (${join(dir, 'packs/intrathecal')}: pack.yaml, criteria, value sets) changed but is still version ${PACK_VERSION}; give it a new version`]);
   });
 
   it('does not count comments and formatting as a change', () => {
@@ -71,7 +71,7 @@ describe('CurrentRules.reload', () => {
     const { rules } = rulesIn(dir);
     const first = rules.current;
     editFile(join(dir, RULE), 'id: it-morphine-above-consensus', '# a reviewer\'s note\nid:   it-morphine-above-consensus');
-    expect(rules.reload()).toEqual({ outcome: 'unchanged', label: 'intrathecal@1.34.0', changes: [], problems: [] });
+    expect(rules.reload()).toEqual({ outcome: 'unchanged', label: `intrathecal@${PACK_VERSION}`, changes: [], problems: [] });
     expect(rules.current).toBe(first);
   });
 
@@ -93,12 +93,12 @@ describe('CurrentRules.reload', () => {
     writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 14 }));
     const { rules, logged } = rulesIn(dir, { THRESHOLDS_FILE: file });
     writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 12 }));
-    expect(rules.current.label).toBe('intrathecal@1.34.0[morphineMaxDailyMg=14]');
-    expect(rules.reload()).toMatchObject({ label: 'intrathecal@1.34.0[morphineMaxDailyMg=12]', changes: ['threshold morphineMaxDailyMg 14 mg/day (THRESHOLDS_FILE) -> 12 mg/day (THRESHOLDS_FILE)'] });
+    expect(rules.current.label).toBe(`intrathecal@${PACK_VERSION}[morphineMaxDailyMg=14]`);
+    expect(rules.reload()).toMatchObject({ label: `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]`, changes: ['threshold morphineMaxDailyMg 14 mg/day (THRESHOLDS_FILE) -> 12 mg/day (THRESHOLDS_FILE)'] });
     expect(rules.current.packs[0]?.thresholds.get('morphineMaxDailyMg')?.value).toBe(12);
     expect(logged().some((l) => String(l['msg']).startsWith('thresholds set by this deployment') && JSON.stringify(l['thresholds']).includes('"value":12'))).toBe(true);
     writeFileSync(file, JSON.stringify({}));
-    expect(rules.reload()).toMatchObject({ label: 'intrathecal@1.34.0', changes: ['threshold morphineMaxDailyMg 12 mg/day (THRESHOLDS_FILE) -> 15 mg/day'] });
+    expect(rules.reload()).toMatchObject({ label: `intrathecal@${PACK_VERSION}`, changes: ['threshold morphineMaxDailyMg 12 mg/day (THRESHOLDS_FILE) -> 15 mg/day'] });
     writeFileSync(file, '{"morphineMaxDailyMg": -1}');
     const refused = rules.reload();
     expect(refused.outcome).toBe('refused');

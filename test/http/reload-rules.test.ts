@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredInvocation } from '../../src/store/audit-store.js';
 import { addAuditReader, call, fixtureRequest, startFakeFhir, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
-import { copyRules, editFile } from '../support/rules-copy.js';
+import { copyRules, editFile, PACK_VERSION } from '../support/rules-copy.js';
 
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
 const clock = () => new Date('2026-11-20T15:00:00Z');
@@ -55,7 +55,7 @@ describe('reloading the rules', () => {
       const underWay = call(svc, 'POST', ORDER_SIGN, { ...request, prefetch, fhirServer: fhir.url }, { 'X-Request-Id': 'reload-under-way' });
       while (fhir.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
       writeFileSync(thresholds, JSON.stringify({ morphineMaxDailyMg: 12 }));
-      expect(svc.built.parts.rules.reload()).toMatchObject({ outcome: 'reloaded', label: 'intrathecal@1.34.0[morphineMaxDailyMg=12]' });
+      expect(svc.built.parts.rules.reload()).toMatchObject({ outcome: 'reloaded', label: `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]` });
       const after = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'), { 'X-Request-Id': 'reload-after' });
       expect(aboveConsensus(after.body)).toEqual(['Morphine 13.2 mg/day is above the PACC consensus maximum of 12 mg/day']);
       release();
@@ -66,9 +66,9 @@ describe('reloading the rules', () => {
       release();
       await fhir.stop();
     }
-    expect((await recorded('reload-before'))?.packs).toBe('intrathecal@1.34.0');
-    expect((await recorded('reload-under-way'))?.packs).toBe('intrathecal@1.34.0');
-    expect((await recorded('reload-after'))?.packs).toBe('intrathecal@1.34.0[morphineMaxDailyMg=12]');
+    expect((await recorded('reload-before'))?.packs).toBe(`intrathecal@${PACK_VERSION}`);
+    expect((await recorded('reload-under-way'))?.packs).toBe(`intrathecal@${PACK_VERSION}`);
+    expect((await recorded('reload-after'))?.packs).toBe(`intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]`);
   });
 
   it('offers the services of the rules reloaded in discovery', async () => {

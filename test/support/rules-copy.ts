@@ -5,6 +5,10 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+/** The shipped intrathecal pack's version, as its pack.yaml says. */
+export const PACK_VERSION = (parseYaml(readFileSync(join('cds-hooks', 'packs', 'intrathecal', 'pack.yaml'), 'utf8')) as { version: string }).version;
 
 /**
  * Copies cds-hooks/ to a fresh folder.
