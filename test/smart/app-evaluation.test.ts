@@ -270,9 +270,23 @@ describe('the evaluation the app shows', () => {
       ['trialProcedure', 'met'],
       ['trialResultDocumented', 'met'],
       ['systemicOpioidHistory', 'not met'],
-      ['psychEvaluation', 'met'],
+      ['psychEvaluationMet', 'met'],
     ]);
     expect(view.summary).toContain('Policy criteria (new intrathecal therapy, implant-time criteria)');
+  });
+
+  it('a new start for neoplasm-related pain alone is not asked a psychological evaluation; beside non-cancer pain it is', () => {
+    const request = fromFixture('seed-a-new-start-without-trial.order-sign.json');
+    const cancerPain = { resourceType: 'Condition', id: 'g893', clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.3' }] }, subject: { reference: 'Patient/it-seed-a' } } as Resource;
+    const nonCancer = (request.records['conditions'] ?? []).filter((c) => JSON.stringify(c).includes('"G89.4"'));
+    expect(nonCancer).toHaveLength(1);
+    const psych = (conditions: Resource[]) => {
+      const view = evaluateForApp(packs, { ...request, records: { ...request.records, conditions } }, NOW, 'http://localhost:3000');
+      const row = view.policyCriteria.find((c) => c.name === 'psychEvaluationMet');
+      return { status: row?.status, evidence: row?.evidence.map((e) => e.reference), summary: view.summary.split('\n').filter((l) => l.includes('psychological or psychiatric evaluation')) };
+    };
+    expect(psych([cancerPain])).toEqual({ status: 'met', evidence: ['Condition/g893'], summary: [expect.stringContaining('evaluation is recorded, or none is asked (the only pain on record is neoplasm-related): met; Condition/g893') as unknown] });
+    expect(psych([cancerPain, ...nonCancer])).toMatchObject({ status: 'not met', summary: [expect.stringContaining('[MISSING: not shown in the record]') as unknown] });
   });
 
   it('a baclofen pump for spasticity is judged by spasticity, function and the plan, never by pain scores', () => {
