@@ -100,8 +100,9 @@ export function createApp(parts: AppParts): Express {
   // req.ip: the socket's address, or the one a trusted proxy names (TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(parts.log, parts.rules));
+  // With the rules this process answers with: after a reload, which ones took.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', packs: answeringRules(res).label });
   });
   const auth = authenticate({
     clients: parts.clients,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { call, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
+import { PACK_VERSION } from '../support/rules-copy.js';
 
 let svc: RunningService;
 beforeAll(async () => {
@@ -52,10 +53,10 @@ describe('GET /cds-services', () => {
     }
   );
 
-  it('answers /healthz for load balancers', async () => {
+  it('answers /healthz for load balancers, naming the rules it answers with', async () => {
     const res = await call(svc, 'GET', '/healthz');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok' });
+    expect(res.body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}` });
   });
 
   it('answers 405 with an OperationOutcome for a method a CDS path does not take', async () => {
