@@ -1,7 +1,8 @@
 /**
  * `npm run bench:engine`: in-process evaluation time per request, without HTTP, for the fixture requests and for
  * a synthetic patient with 1,000 and 10,000 resources, so the growth with record size is visible. Two measures:
- * the hook path (parse, assemble from prefetch, evaluate, compose, wire JSON) and the evaluator alone.
+ * the hook path (parse, assemble from prefetch, evaluate, compose, wire JSON) and the evaluator alone. Also how long
+ * a reload of the rules (SIGHUP) holds the process, during which calls wait.
  * Writes its table between markers in docs/benchmarks.md. Bounded: a fixed time per scenario.
  */
 import os from 'node:os';
@@ -9,7 +10,9 @@ import { loadConfig } from '../src/config.js';
 import { assembleData } from '../src/hooks/assemble-data.js';
 import { findService, handleHook } from '../src/hooks/handle-hook.js';
 import { parseHookRequest } from '../src/hooks/parse-request.js';
+import { createLogger } from '../src/log.js';
 import { loadPipeline } from '../src/pipeline.js';
+import { CurrentRules } from '../src/reload/current-rules.js';
 import { fixture, synthetic } from './bench/synthetic.js';
 import type { BenchBody } from './bench/synthetic.js';
 import { writeSection } from './bench/report.js';
@@ -36,7 +39,8 @@ async function measure(fn: () => unknown): Promise<{ n: number; median: number; 
 }
 
 async function main(): Promise<void> {
-  const { pipeline, packs } = loadPipeline(loadConfig({ NODE_ENV: 'test' }));
+  const config = loadConfig({ NODE_ENV: 'test' });
+  const { pipeline, packs } = loadPipeline(config);
   const scenarios: [string, BenchBody][] = [
     ['seed A order-sign (full prefetch, 14 resources)', fixture('seed-a.order-sign.json')],
     ['seed B order-sign (full prefetch, 20 resources)', fixture('seed-b.order-sign.json')],
@@ -53,6 +57,11 @@ async function main(): Promise<void> {
     rows.push(`| ${name} | ${hook.median.toFixed(2)} | ${hook.p99.toFixed(2)} | ${evaluate.median.toFixed(2)} | ${evaluate.p99.toFixed(2)} | ${evaluate.n} |`);
     process.stdout.write(`${rows.at(-1) ?? ''}\n`);
   }
+  // The whole reload: read, schema-check, compile and dry-run the packs, compare them with the current ones.
+  const rules = new CurrentRules(() => loadPipeline(config), createLogger('silent', { maxBufferBytes: 1 }));
+  const reload = await measure(() => rules.reload());
+  const reloadLine = `Reloading the rules (SIGHUP: read, check and compile the packs and THRESHOLDS_FILE, compare with the current ones; the process answers no call meanwhile): median ${reload.median.toFixed(0)} ms, p99 ${reload.p99.toFixed(0)} ms over ${String(reload.n)} reloads.`;
+  process.stdout.write(`${reloadLine}\n`);
   const pack = packs.map((p) => `${p.id} ${p.version} (${p.rules.length} rules, ${p.criteria.size} criteria)`).join(', ');
   writeSection('engine', [
     '## Engine, in process (`npm run bench:engine`)',
@@ -63,6 +72,8 @@ async function main(): Promise<void> {
     '| scenario | hook path median | hook path p99 | evaluator median | evaluator p99 | evaluator runs |',
     '|---|---:|---:|---:|---:|---:|',
     ...rows,
+    '',
+    reloadLine,
   ]);
 }
 
