@@ -5,11 +5,9 @@
  * stop it; SIGHUP reloads the rules.
  */
 import cluster from 'node:cluster';
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
 import type { Config } from './config.js';
-import { DefinitionError } from './services/service-definitions.js';
 
 /** Why the server could not listen, in the words an operator acts on. */
 function whyNotListening(err: unknown, config: Config): string {
@@ -32,7 +30,9 @@ function whyNotListening(err: unknown, config: Config): string {
 /**
  * SIGHUP reloads the rules (reload/current-rules.ts): a primary passes it to its workers, a worker or a single process
  * reloads. It is heard from the moment the process starts (its default would end the process, and a worker that ends
- * before it listens stops the service); one heard while the rules are first loaded is answered once they are.
+ * before it listens stops the service): this module imports little, and the application's modules (about a quarter
+ * of a second to load) are imported once the handler is in place. One heard while the rules are first loaded is
+ * answered once they are.
  */
 let onHangup: (() => void) | undefined;
 let hungUpWhileStarting = false;
@@ -50,6 +50,7 @@ function reloadOnHangup(reload: () => void): void {
 }
 
 async function serve(config: Config): Promise<void> {
+  const { buildApp } = await import('./app.js');
   const built = buildApp(config);
   const { log } = built.parts;
   reloadOnHangup(() => void built.parts.rules.reload());
@@ -156,7 +157,8 @@ async function main(): Promise<void> {
   return serve(config);
 }
 
-main().catch((err: unknown) => {
+main().catch(async (err: unknown) => {
+  const { DefinitionError } = await import('./services/service-definitions.js');
   const message = err instanceof ConfigError || err instanceof DefinitionError ? err.message : (err as Error).stack;
   process.stderr.write(`intrathecal-cds did not start: ${message ?? String(err)}\n`);
   process.exit(1);
