@@ -90,15 +90,18 @@ describe('CurrentRules.reload', () => {
   it('reads THRESHOLDS_FILE again: a new value is a change, a bad file is refused', () => {
     const dir = copyRules();
     const file = join(dir, 'thresholds.json');
-    writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 14 }));
+    writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 14, monitoringLookbackDays: 120 }));
     const { rules, logged } = rulesIn(dir, { THRESHOLDS_FILE: file });
-    writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 12 }));
-    expect(rules.current.label).toBe(`intrathecal@${PACK_VERSION}[morphineMaxDailyMg=14]`);
-    expect(rules.reload()).toMatchObject({ label: `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]`, changes: ['threshold morphineMaxDailyMg 14 mg/day (THRESHOLDS_FILE) -> 12 mg/day (THRESHOLDS_FILE)'] });
+    expect(rules.current.label).toBe(`intrathecal@${PACK_VERSION}[monitoringLookbackDays=120;morphineMaxDailyMg=14]`);
+    writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 12, monitoringLookbackDays: 120 }));
+    expect(rules.reload()).toMatchObject({ label: `intrathecal@${PACK_VERSION}[monitoringLookbackDays=120;morphineMaxDailyMg=12]`, changes: ['threshold morphineMaxDailyMg 14 mg/day (THRESHOLDS_FILE) -> 12 mg/day (THRESHOLDS_FILE)'] });
     expect(rules.current.packs[0]?.thresholds.get('morphineMaxDailyMg')?.value).toBe(12);
     expect(logged().some((l) => String(l['msg']).startsWith('thresholds set by this deployment') && JSON.stringify(l['thresholds']).includes('"value":12'))).toBe(true);
     writeFileSync(file, JSON.stringify({}));
-    expect(rules.reload()).toMatchObject({ label: `intrathecal@${PACK_VERSION}`, changes: ['threshold morphineMaxDailyMg 12 mg/day (THRESHOLDS_FILE) -> 15 mg/day'] });
+    expect(rules.reload()).toMatchObject({
+      label: `intrathecal@${PACK_VERSION}`,
+      changes: ['threshold monitoringLookbackDays 120 days (THRESHOLDS_FILE) -> 90 days', 'threshold morphineMaxDailyMg 12 mg/day (THRESHOLDS_FILE) -> 15 mg/day'],
+    });
     writeFileSync(file, '{"morphineMaxDailyMg": -1}');
     const refused = rules.reload();
     expect(refused.outcome).toBe('refused');

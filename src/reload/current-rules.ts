@@ -18,8 +18,9 @@ export interface AnsweringRules {
   readonly packs: readonly RulePack[];
   /**
    * The packs as the request log and the audit log name them: `id@version`, comma-separated, each followed by the
-   * thresholds this deployment set (THRESHOLDS_FILE) in brackets, `intrathecal@1.34.0[morphineMaxDailyMg=12]`, so a
-   * call's record says what it was compared against.
+   * thresholds this deployment set (THRESHOLDS_FILE) in brackets, separated by semicolons,
+   * `intrathecal@1.35.0[morphineMaxDailyMg=12;ziconotideMaxDailyMcg=19.2]`, so a call's record says what it was
+   * compared against.
    */
   readonly label: string;
 }
@@ -36,7 +37,7 @@ export interface ReloadOutcome {
 
 function labelOf(pack: RulePack): string {
   const set = [...pack.thresholds.values()].filter((t) => t.overridden).map((t) => `${t.id}=${String(t.value)}`).sort();
-  return `${pack.id}@${pack.version}${set.length > 0 ? `[${set.join(',')}]` : ''}`;
+  return `${pack.id}@${pack.version}${set.length > 0 ? `[${set.join(';')}]` : ''}`;
 }
 
 function answering(loaded: LoadedPipeline): AnsweringRules {

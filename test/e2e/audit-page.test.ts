@@ -14,6 +14,7 @@ import type { StoredRead } from '../../src/store/audit-store.js';
 import { addAuditReader, call, fixtureRequest, startService } from '../support/harness.js';
 import type { Answer, RunningService } from '../support/harness.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
+import { PACK_VERSION } from '../support/rules-copy.js';
 
 const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
 /** A patient id a sloppy or hostile client sent: recorded as sent, and shown as text. */
@@ -84,6 +85,7 @@ describe('the audit log page', () => {
     const [row, ...others] = await rows(page, /page 1, 1 call\b/);
     expect(others).toEqual([]);
     expect(row).toContain('intrathecal-order-sign');
+    expect(row).toContain(`rules intrathecal@${PACK_VERSION}`);
     expect(row).toContain('2026-11-20 15:00:00 UTC');
     // Seed A: both orders covered (the established pump), and every card the clinician saw, with what they did.
     for (const line of answered(seedA)) expect(row).toContain(line);

@@ -141,6 +141,8 @@
     tr.appendChild(el('td', utc(row.receivedAt)));
     const service = el('td', row.serviceId);
     if (row.hookInstance) service.appendChild(el('div', 'hookInstance ' + row.hookInstance, 'muted'));
+    // The rules that answered: pack@version, with the thresholds this deployment set in brackets.
+    service.appendChild(el('div', 'rules ' + row.packs, 'muted'));
     tr.appendChild(service);
     tr.appendChild(el('td', row.patientId || '(none)'));
     const status = el('td');
