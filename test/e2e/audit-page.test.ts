@@ -107,13 +107,13 @@ describe('the audit log page', () => {
     expect(refused).toContain(MARKUP);
     expect(refused).toContain('400');
     expect(await page.evaluate('window.__audited')).toBeUndefined();
-    await page.getByRole('button', { name: 'Older' }).click();
+    await page.getByRole('button', { name: 'Older', exact: true }).click();
     const [b] = await rows(page, /page 2\b/);
     for (const line of answered(seedB)) expect(b).toContain(line);
     expect(b).toContain('it-seed-b');
-    await page.getByRole('button', { name: 'Older' }).click();
+    await page.getByRole('button', { name: 'Older', exact: true }).click();
     expect((await rows(page, /page 3\b/))[0]).toContain('it-seed-a');
-    await page.getByRole('button', { name: 'Newer' }).click();
+    await page.getByRole('button', { name: 'Newer', exact: true }).click();
     expect((await rows(page, /page 2\b/))[0]).toContain('it-seed-b');
     await page.close();
   });
@@ -140,14 +140,39 @@ describe('the audit log page', () => {
     await page.locator('#token').fill(token);
     await page.locator('#reader').fill('');
     await page.getByRole('button', { name: 'Show the reads' }).click();
-    await expect.poll(() => page.locator('#reads-label').innerText()).toMatch(/\d+ shown/);
+    await expect.poll(() => page.locator('#reads-label').innerText()).toMatch(/^\(page 1, \d+ reads?\)$/);
     const shown = await page.locator('#reads-body tr').allInnerTexts();
     expect(shown.length).toBe(Math.min(reads.length + 1, 50));
     expect(shown[0]).toMatch(/pa-lead\s+\S+\s+allowed\s+\/audit\/reads\?_count=200\s/);
     expect(shown.some((r) => /\(no valid token\)\s+\S+\s+refused/.test(r))).toBe(true);
     await page.locator('#reader').fill('someone-who-never-read');
     await page.getByRole('button', { name: 'Show the reads' }).click();
-    await expect.poll(() => page.locator('#reads-label').innerText()).toBe('(0 shown)');
+    await expect.poll(() => page.locator('#reads-label').innerText()).toBe('(page 1, 0 reads)');
+    await page.close();
+  });
+
+  it('pages through the reads of the log, 50 at a time, older and back', async () => {
+    // Enough reads for a second page: each GET of the log is one.
+    for (let i = 0; i < 55; i++) await call(svc, 'GET', `/audit/reads?_count=1&since=2026-01-0${String((i % 9) + 1)}`, undefined, { Authorization: `Bearer ${token}` });
+    const all = (await call(svc, 'GET', '/audit/reads?_count=200', undefined, { Authorization: `Bearer ${token}` })).body['entries'] as StoredRead[];
+    const page = await openPage();
+    await page.locator('#token').fill(token);
+    await page.getByRole('button', { name: 'Show the reads' }).click();
+    await expect.poll(() => page.locator('#reads-label').innerText()).toBe('(page 1, 50 reads)');
+    const first = await page.locator('#reads-body tr').allInnerTexts();
+    expect(await page.getByRole('button', { name: 'Newer reads' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Older reads' }).click();
+    await expect.poll(() => page.locator('#reads-label').innerText()).toMatch(/^\(page 2, \d+ reads?\)$/);
+    const second = await page.locator('#reads-body tr').allInnerTexts();
+    // Page 1 is the test's read of the whole list, then that list's first 49; page 2 goes on from the 50th.
+    const asked = (row: string | undefined) => row?.split('\t')[4];
+    expect(asked(first[49])).toBe(all[48]?.query);
+    expect(asked(second[0])).toBe(all[49]?.query);
+    expect(all[48]?.query).not.toBe(all[49]?.query);
+    await page.getByRole('button', { name: 'Newer reads' }).click();
+    await expect.poll(() => page.locator('#reads-label').innerText()).toBe('(page 1, 50 reads)');
+    // Page 1 again, read anew: the reads of page 2 and of page 1 came before it, at its top.
+    expect((await page.locator('#reads-body tr').allInnerTexts())[2]).toBe(first[0]);
     await page.close();
   });
 

@@ -6,8 +6,6 @@
   'use strict';
   const $ = function (id) { return document.getElementById(id); };
   const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
-  // The pages shown so far, newest first: the query of each, so Newer can go back without a cursor of its own.
-  let pages = [];
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -26,7 +24,7 @@
     $('alert').hidden = message === '';
   }
 
-  /** The query of the first page, from the form. */
+  /** The parameters of the first page, from the form. */
   function firstQuery() {
     const params = new URLSearchParams();
     ['patient', 'service', 'since', 'until'].forEach(function (name) {
@@ -34,7 +32,7 @@
       if (value !== '') params.set(name, value);
     });
     params.set('_count', $('count').value || '50');
-    return 'hook-invocations?' + params.toString();
+    return params;
   }
 
   /** Why a read was refused, in words; the service's OperationOutcome says where a parameter was wrong. */
@@ -171,53 +169,61 @@
     entries.forEach(function (row) { body.appendChild(rowFor(row)); });
   }
 
-  /** Reads one page; on success it becomes the page shown. */
-  async function load(query, index) {
-    showAlert('');
-    $('show').disabled = true;
-    try {
-      const res = await fetch(query, { headers: { Authorization: 'Bearer ' + $('token').value.trim(), Accept: 'application/json' }, cache: 'no-store' });
-      const body = await res.json().catch(function () { return null; });
-      if (!res.ok) {
-        showAlert(refusal(res.status, body, res.headers.get('Retry-After')));
-        return;
+  /**
+   * Pages through one of the log's lists (`path`, relative to this page), newest first. The API's `next` link leads to
+   * the older page; the queries of the pages seen are kept, so Newer goes back without a cursor of its own. `render`
+   * draws a page's entries and says what the label shows.
+   */
+  function pager(path, ids, render) {
+    let pages = [];
+    async function load(query, index) {
+      showAlert('');
+      $(ids.show).disabled = true;
+      try {
+        const res = await fetch(query, { headers: { Authorization: 'Bearer ' + $('token').value.trim(), Accept: 'application/json' }, cache: 'no-store' });
+        const body = await res.json().catch(function () { return null; });
+        if (!res.ok) {
+          showAlert(refusal(res.status, body, res.headers.get('Retry-After')));
+          return;
+        }
+        pages = pages.slice(0, index);
+        pages.push({ query: query, next: body.next });
+        $(ids.label).textContent = render(body.entries || [], pages.length);
+        $(ids.older).disabled = !body.next;
+        $(ids.newer).disabled = pages.length < 2;
+      } catch (err) {
+        showAlert('The service could not be reached: ' + (err && err.message ? err.message : String(err)));
+      } finally {
+        $(ids.show).disabled = false;
       }
-      pages = pages.slice(0, index);
-      pages.push({ query: query, next: body.next });
-      render(body.entries || []);
-      $('page-label').textContent = '(page ' + pages.length + ', ' + (body.entries || []).length + ' call' + ((body.entries || []).length === 1 ? '' : 's') + ')';
-      $('older').disabled = !body.next;
-      $('newer').disabled = pages.length < 2;
-    } catch (err) {
-      showAlert('The service could not be reached: ' + (err && err.message ? err.message : String(err)));
-    } finally {
-      $('show').disabled = false;
     }
+    $(ids.older).addEventListener('click', function () {
+      const current = pages[pages.length - 1];
+      // The next link is the API's own path (/audit/<list>?...); this page is at /audit/.
+      if (current && current.next) void load(path + current.next.slice(current.next.indexOf('?')), pages.length);
+    });
+    $(ids.newer).addEventListener('click', function () {
+      if (pages.length > 1) void load(pages[pages.length - 2].query, pages.length - 2);
+    });
+    return function (params) { void load(path + '?' + params.toString(), 0); };
   }
 
+  const plural = function (n, what) { return n + ' ' + what + (n === 1 ? '' : 's'); };
+
+  const showCalls = pager('hook-invocations', { show: 'show', label: 'page-label', older: 'older', newer: 'newer' }, function (entries, page) {
+    render(entries);
+    return '(page ' + page + ', ' + plural(entries.length, 'call') + ')';
+  });
+
   /** The reads of the log, newest first: who, from where, with what outcome, what they asked for. */
-  async function loadReads() {
-    showAlert('');
-    const params = new URLSearchParams({ _count: '50' });
-    if ($('reader').value.trim() !== '') params.set('reader', $('reader').value.trim());
-    try {
-      const res = await fetch('reads?' + params.toString(), { headers: { Authorization: 'Bearer ' + $('token').value.trim(), Accept: 'application/json' }, cache: 'no-store' });
-      const body = await res.json().catch(function () { return null; });
-      if (!res.ok) {
-        showAlert(refusal(res.status, body, res.headers.get('Retry-After')));
-        return;
-      }
-      const rows = body.entries || [];
-      $('reads-body').replaceChildren(...rows.map(function (r) {
-        const tr = el('tr');
-        [utc(r.at), r.reader || '(no valid token)', r.address, r.outcome, r.query, String(r.rows)].forEach(function (text) { tr.appendChild(el('td', text)); });
-        return tr;
-      }));
-      $('reads-label').textContent = '(' + rows.length + ' shown)';
-    } catch (err) {
-      showAlert('The service could not be reached: ' + (err && err.message ? err.message : String(err)));
-    }
-  }
+  const showReads = pager('reads', { show: 'show-reads', label: 'reads-label', older: 'older-reads', newer: 'newer-reads' }, function (rows, page) {
+    $('reads-body').replaceChildren(...rows.map(function (r) {
+      const tr = el('tr');
+      [utc(r.at), r.reader || '(no valid token)', r.address, r.outcome, r.query, String(r.rows)].forEach(function (text) { tr.appendChild(el('td', text)); });
+      return tr;
+    }));
+    return '(page ' + page + ', ' + plural(rows.length, 'read') + ')';
+  });
 
   /** The services discovery offers, for the Service filter; a free text field if discovery cannot be read. */
   async function listServices() {
@@ -236,16 +242,12 @@
 
   $('query').addEventListener('submit', function (event) {
     event.preventDefault();
-    void load(firstQuery(), 0);
+    showCalls(firstQuery());
   });
-  $('older').addEventListener('click', function () {
-    const current = pages[pages.length - 1];
-    // The next link is the API's own path (/audit/hook-invocations?...); this page is at /audit/.
-    if (current && current.next) void load('hook-invocations' + current.next.slice(current.next.indexOf('?')), pages.length);
-  });
-  $('show-reads').addEventListener('click', function () { void loadReads(); });
-  $('newer').addEventListener('click', function () {
-    if (pages.length > 1) void load(pages[pages.length - 2].query, pages.length - 2);
+  $('show-reads').addEventListener('click', function () {
+    const params = new URLSearchParams({ _count: '50' });
+    if ($('reader').value.trim() !== '') params.set('reader', $('reader').value.trim());
+    showReads(params);
   });
   void listServices();
 })();
