@@ -1,8 +1,9 @@
 /**
- * `npm run bench:audit`: what recording one hook call in the audit log costs, in process, for the seeds' calls and
- * a 1,000-resource record: the request thread's share (building the row and posting it), the whole process's CPU
- * (the writer thread's compression and insert included), the stored size, and the compressors Node ships for the
- * same bodies, so the report can say where the cost of the audit log goes. Then the same records through the
+ * `npm run bench:audit`: what recording one hook call in the audit log costs, in process, for the seeds' calls, a
+ * 1,000-resource record and seed A's call without prefetch (the record read from the EHR kept beside it): the request
+ * thread's share (building the row and posting it), the whole process's CPU (the writer thread's compression and
+ * insert included), the stored size, and the compressors Node ships for the same bodies, so the report can say where
+ * the cost of the audit log goes. Then the same records through the
  * PostgreSQL writer (DATABASE_URL): into BENCH_DATABASE_URL when given, else into a throw-away cluster of Debian's
  * PostgreSQL on loopback (the tests' own), else that table says why it is missing. Bounded: a fixed number of
  * records per case, written to a temporary file or database. Writes its tables between markers in
@@ -24,7 +25,7 @@ import { postgresAuditStore } from '../src/store/postgres-audit-store.js';
 import { openSharedDatabase } from '../src/store/postgres.js';
 import { compressHere, compressInWorker } from '../src/store/body-compressor.js';
 import { dropPostgresDatabase, freshPostgresDatabase } from '../test/support/postgres.js';
-import { answeredCall } from './bench/calls.js';
+import { answeredCall, readFromEhrCall } from './bench/calls.js';
 import type { Call } from './bench/calls.js';
 import { cpuMs } from './bench/proc.js';
 import { fixture, synthetic } from './bench/synthetic.js';
@@ -69,6 +70,7 @@ async function drive(writer: AuditWriter, call: Call): Promise<Cost> {
     receivedAt: new Date(), requestId: `bench-${i}`, serviceId: 'intrathecal-order-sign', hook: 'order-sign',
     hookInstance: `bench-${i}`, patientId: 'bench', client: 'https://bench-ehr.example', status: 200, ms: 1,
     packs: 'intrathecal@bench', delivered: true, request: Buffer.from(call.request), response: call.response,
+    ...(call.fetched === undefined ? {} : { fetched: call.fetched }),
   });
   // Warm-up (the worker's start, the first compilations), not measured.
   for (let i = 0; i < BURST; i++) record(-1 - i);
@@ -98,6 +100,7 @@ async function drive(writer: AuditWriter, call: Call): Promise<Cost> {
 
 async function measure(name: string, call: Call, dir: string): Promise<string> {
   const { request, response } = call;
+  const sent = request.length + response.length + (call.fetched?.length ?? 0);
   const path = join(dir, `${name.replace(/\W+/g, '-')}.sqlite`);
   const { db } = openPrivateDatabase(path, 'NORMAL');
   const store = auditStore(db);
@@ -105,14 +108,14 @@ async function measure(name: string, call: Call, dir: string): Promise<string> {
   const cost = await drive(writer, call);
   const rss = process.memoryUsage().rss;
   await writer.close();
-  const stored = db.prepare('SELECT count(*) AS rows, avg(length(request) + length(response)) AS bytes FROM hook_invocation').get() as { rows: number; bytes: number };
+  const stored = db.prepare('SELECT count(*) AS rows, avg(length(request) + length(response) + coalesce(length(fetched), 0)) AS bytes FROM hook_invocation').get() as { rows: number; bytes: number };
   db.close();
   if (stored.rows !== RECORDS + BURST) throw new Error(`${name}: ${stored.rows} of ${RECORDS + BURST} records stored`);
   const q0 = { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } };
   const zstd1 = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
   return [
     `| ${name}`,
-    `${((request.length + response.length) / 1024).toFixed(1)} KB`,
+    `${(sent / 1024).toFixed(1)} KB`,
     `${cost.requestThreadUs.toFixed(0)} us`,
     `${cost.eventLoopUs.toFixed(0)} us`,
     `${cost.threadCpuUs.toFixed(0)} us`,
@@ -138,7 +141,7 @@ async function measurePostgres(name: string, call: Call, server: string, where: 
     const cost = await drive(writer, call);
     const rss = process.memoryUsage().rss;
     await writer.close();
-    const stored = await shared.run('bench', (pool) => pool.query<{ rows: number; bytes: number }>('SELECT count(*)::int AS rows, avg(octet_length(request) + octet_length(response))::float8 AS bytes FROM hook_invocation'));
+    const stored = await shared.run('bench', (pool) => pool.query<{ rows: number; bytes: number }>('SELECT count(*)::int AS rows, avg(octet_length(request) + octet_length(response) + coalesce(octet_length(fetched), 0))::float8 AS bytes FROM hook_invocation'));
     const row = stored.rows[0];
     if (row?.rows !== RECORDS + BURST) throw new Error(`${name}: ${String(row?.rows)} of ${RECORDS + BURST} records stored in PostgreSQL`);
     return [
@@ -167,12 +170,14 @@ async function main(): Promise<void> {
   const pgRows: string[] = [];
   const server = await benchPostgres();
   try {
-    for (const [name, body] of [
-      ['seed A', fixture('seed-a.order-sign.json')],
-      ['seed B', fixture('seed-b.order-sign.json')],
-      ['1,000 resources', synthetic(1000)],
-    ] as const) {
-      const call = await answeredCall(pipeline, body, NOW);
+    const cases: [string, Promise<Call>][] = [
+      ['seed A', answeredCall(pipeline, fixture('seed-a.order-sign.json'), NOW)],
+      ['seed B', answeredCall(pipeline, fixture('seed-b.order-sign.json'), NOW)],
+      ['1,000 resources', answeredCall(pipeline, synthetic(1000), NOW)],
+      ['seed A, read from the EHR (no prefetch)', readFromEhrCall(pipeline, fixture('seed-a.order-sign.json'), NOW)],
+    ];
+    for (const [name, answered] of cases) {
+      const call = await answered;
       rows.push(await measure(name, call, dir));
       process.stdout.write(`${rows.at(-1) ?? ''}\n`);
       for (const where of Object.keys(COMPRESSORS) as (keyof typeof COMPRESSORS)[]) {
@@ -190,7 +195,7 @@ async function main(): Promise<void> {
     '',
     `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; ${RECORDS} records per case (after ${BURST} unmeasured) through the audit writer into a file (posted ${BURST} at a time, then waiting for the writer), each the case's request and the service's answer to it. "Request thread per record" is the time \`record()\` takes where the hook was answered; "event loop busy per record" is that thread's whole busy time (Node's event-loop utilisation) over the run, per record, which adds what the writer does there later, and counts the time the thread waited for a core; "event loop thread CPU per record" is the CPU time that thread used (from /proc, in 10 ms ticks), which leaves the waiting out; "CPU per record, whole process" adds the writer thread (Brotli quality 0, the insert) and the collector. The process's RSS was ${(rssAtStart / 1e6).toFixed(0)} MB with the rule pack loaded, before the first case. The last three columns compress the same two bodies once each, in process, as a comparison.`,
     '',
-    '| case | request + response | request thread per record | event loop busy per record | event loop thread CPU per record | CPU per record, whole process | stored per record | process RSS after the case | Brotli q0 (used) | gzip level 1 | zstd level 1 |',
+    '| case | request + response (+ reads) | request thread per record | event loop busy per record | event loop thread CPU per record | CPU per record, whole process | stored per record | process RSS after the case | Brotli q0 (used) | gzip level 1 | zstd level 1 |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
     '',
