@@ -231,6 +231,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
         ordersDir: join(dirname(config.fixturesDir), 'orders'),
         accessTokenTtlS: config.ehrTokenTtlS,
         requireToken: config.mode === 'production',
+        signOrders: config.allowUnauthenticated,
       }))
     : undefined;
   const parts: AppParts = {

@@ -3,7 +3,6 @@
  * authorization server, the launcher and the consent page, and the launch endpoint the CDS Hooks sandbox calls
  * (`POST {fhirServer}/_services/smart/Launch`). What an EHR offers a SMART app, small and local.
  */
-import { Operator } from '@medplum/core';
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type Provider from 'oidc-provider';
@@ -15,8 +14,10 @@ import { APP_LAUNCH_PATH, APP_REDIRECT_PATH } from '../smart/app-paths.js';
 import { APP_CLIENT_ID, createAuthorizationServer, smartConfiguration } from './authorization-server.js';
 import { fhirAccess } from './fhir-access.js';
 import { LaunchContexts } from './launch-contexts.js';
+import { cardsPage } from './cards-page.js';
 import { authorizePage, launcherPage } from './pages.js';
 import type { PatientChoice } from './pages.js';
+import { draftOrders, ORDER_SIGN_SERVICE, signOrders } from './sign-orders.js';
 
 /** The signed-in user of the embedded EHR. */
 export const EHR_USER = 'it-prac-1';
@@ -29,6 +30,8 @@ export interface EmbeddedEhrOptions {
   readonly accessTokenTtlS: number;
   /** Whether FHIR requests without a token are refused. */
   readonly requireToken: boolean;
+  /** Whether the launcher offers to sign a patient's pending orders (the service serves hook calls without a JWT). */
+  readonly signOrders: boolean;
 }
 
 /** The embedded EHR's parts. */
@@ -51,14 +54,20 @@ async function patients(fhir: EmbeddedFhir): Promise<PatientChoice[]> {
   return (bundle.entry ?? []).flatMap((e) => (e.resource?.id ? [{ id: e.resource.id, label: patientLabel(e.resource) }] : []));
 }
 
+const referencesOf = (orders: readonly Resource[]): string[] => orders.map((o) => `${o.resourceType}/${o.id ?? ''}`);
+
 /** The draft orders an EHR would have pending for a patient, as a compact appContext (what a card would send). */
 async function draftOrdersContext(fhir: EmbeddedFhir, patient: string): Promise<string | undefined> {
-  const refs: string[] = [];
-  for (const type of ['MedicationRequest', 'ServiceRequest'] as const) {
-    const bundle = await fhir.repo.search<Resource>({ resourceType: type, filters: [{ code: 'patient', operator: Operator.EQUALS, value: patient }, { code: 'status', operator: Operator.EQUALS, value: 'draft' }] });
-    for (const e of bundle.entry ?? []) if (e.resource?.id) refs.push(`${type}/${e.resource.id}`);
-  }
-  return refs.length > 0 ? new URLSearchParams({ service: 'intrathecal-order-sign', orders: refs.join(',') }).toString() : undefined;
+  const refs = referencesOf(await draftOrders(fhir, patient));
+  return refs.length > 0 ? new URLSearchParams({ service: ORDER_SIGN_SERVICE, orders: refs.join(',') }).toString() : undefined;
+}
+
+/** The fixture patient a form names, or 404. */
+async function patientOf(fhir: EmbeddedFhir, form: unknown): Promise<PatientChoice> {
+  const value = (form as Record<string, unknown>)['patient'];
+  const found = (await patients(fhir)).find((p) => p.id === value);
+  if (!found) throw notFound(`No fixture patient ${typeof value === 'string' ? value : ''}`);
+  return found;
 }
 
 /**
@@ -99,17 +108,33 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
 
   const pages = express.Router();
   pages.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  const launchApp = (patient: string, appContext: string | undefined): string =>
+    `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(contexts.create({ patient, ...(appContext ? { appContext } : {}) }))}`;
   pages.get('/launcher', async (_req, res) => {
-    res.type('html').send(launcherPage(await patients(fhir), `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`));
+    res.type('html').send(launcherPage(await patients(fhir), `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, options.signOrders));
   });
   pages.post('/launch', async (req, res) => {
-    const value = (req.body as Record<string, unknown>)['patient'];
-    const patient = typeof value === 'string' ? value : '';
-    if (!(await patients(fhir)).some((p) => p.id === patient)) throw notFound(`No fixture patient ${patient}`);
-    const appContext = await draftOrdersContext(fhir, patient);
-    const launch = contexts.create({ patient, ...(appContext ? { appContext } : {}) });
-    res.redirect(303, `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(launch)}`);
+    const patient = (await patientOf(fhir, req.body)).id;
+    res.redirect(303, launchApp(patient, await draftOrdersContext(fhir, patient)));
   });
+  if (options.signOrders) {
+    pages.post('/sign', async (req, res) => {
+      const patient = await patientOf(fhir, req.body);
+      const orders = await draftOrders(fhir, patient.id);
+      const answer = await signOrders(orders, patient.id, base, `Practitioner/${EHR_USER}`).catch((err: unknown) => ({
+        status: 502,
+        body: { issue: [{ details: { text: `the service could not be reached at ${base}: ${(err as Error).message}` } }] },
+      }));
+      res.type('html').send(cardsPage(patient, referencesOf(orders), answer));
+    });
+    // A card's SMART link, launched as an EHR launches it: a launch context holding the card's appContext.
+    pages.post('/launch-link', async (req, res) => {
+      const patient = (await patientOf(fhir, req.body)).id;
+      const form = req.body as Record<string, unknown>;
+      if (form['url'] !== `${base}${APP_LAUNCH_PATH}`) throw badRequest([{ code: 'value', expression: 'url', message: `this EHR launches only the app it registered, at ${base}${APP_LAUNCH_PATH}` }]);
+      res.redirect(303, launchApp(patient, typeof form['appContext'] === 'string' && form['appContext'] !== '' ? form['appContext'] : undefined));
+    });
+  }
   pages.get('/authorize/:uid', async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     const params = details.params as Record<string, string | undefined>;

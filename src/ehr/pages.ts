@@ -1,6 +1,6 @@
 /**
- * The embedded EHR's small HTML pages: the launcher (pick a patient, launch the app as an EHR would) and the
- * authorization page (patient picker for a standalone launch, scopes, allow or deny).
+ * The embedded EHR's small HTML pages: the launcher (pick a patient, launch the app as an EHR would, or sign the
+ * patient's pending orders) and the authorization page (patient picker for a standalone launch, scopes, allow or deny).
  */
 
 /** Escapes text for HTML. */
@@ -19,7 +19,13 @@ const STYLE = `
   label { display: block; margin: .3rem 0; }
   .muted { color: #5a6570; font-size: .9rem; }`;
 
-function page(title: string, body: string): string {
+/**
+ * A page of the embedded EHR.
+ * @param title - its title.
+ * @param body - its HTML, escaped by the caller.
+ * @returns the whole HTML.
+ */
+export function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><style>${STYLE}</style></head><body><header><h1>Embedded EHR (development)</h1></header><main>${body}</main></body></html>`;
 }
@@ -34,19 +40,22 @@ export interface PatientChoice {
  * The launcher page.
  * @param patients - the fixture patients.
  * @param standaloneUrl - the app's standalone launch URL.
+ * @param signing - whether pending orders can be signed from it (a service that serves calls without a JWT).
  * @returns HTML.
  */
-export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string): string {
+export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string, signing: boolean): string {
+  const sign = (p: PatientChoice): string => (signing ? `<form method="post" action="/ehr/sign"><input type="hidden" name="patient" value="${esc(p.id)}">
+<button type="submit">Sign the pending orders (order-sign)</button></form>` : '');
   const rows = patients
     .map(
-      (p) => `<li><form method="post" action="/ehr/launch"><input type="hidden" name="patient" value="${esc(p.id)}">
-<strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
-<button class="primary" type="submit">Launch the intrathecal review app</button></form></li>`
+      (p) => `<li><strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
+<form method="post" action="/ehr/launch" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">
+<button class="primary" type="submit">Launch the intrathecal review app</button></form>${sign(p)}</li>`
     )
     .join('');
   return page(
     'EHR launcher',
-    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).</p><ul>${rows}</ul>
+    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Signing a patient\'s pending orders calls the service\'s order-sign hook and shows its cards.' : ''}</p><ul>${rows}</ul>
 <p class="muted">Or try a <a href="${esc(standaloneUrl)}">standalone launch</a>: the authorization server asks for the patient.</p>`
   );
 }

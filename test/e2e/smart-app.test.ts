@@ -32,7 +32,7 @@ afterAll(async () => {
 /** From the EHR launcher to the consent page, for a patient. */
 async function launchFromEhr(page: Page, service: RunningService, patient: string): Promise<void> {
   await page.goto(`${service.baseUrl}/ehr/launcher`);
-  await page.locator(`form:has(input[value="${patient}"]) button`).click();
+  await page.locator(`form[action="/ehr/launch"]:has(input[value="${patient}"]) button`).click();
   await page.waitForURL(/\/ehr\/authorize\//);
 }
 
@@ -166,6 +166,47 @@ describe('other ways in', () => {
     expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');
     expect(orders).not.toContain('ServiceRequest/it-seed-a-draft-s9328');
     await page.close();
+  });
+});
+
+describe("the embedded EHR's order signing", () => {
+  it('signs the pending orders, shows the cards and coverage as an EHR does, and a card opens the app on its orders', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
+    await page.waitForURL(/\/ehr\/sign$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
+    expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
+    expect(text).toContain('Pump refill drug follows the established pump');
+    // The detail is shown as the service wrote it, as text.
+    expect(await page.locator('article.card .detail').first().innerText()).toContain('Anthem CG-SURG-79');
+    await screenshot(page, 'embedded-ehr-signed-orders');
+    // The first card about the drug order opens the app with the card's appContext, through the EHR's launch.
+    await page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' }).getByRole('button', { name: 'Open the full review and the medical-necessity summary' }).click();
+    await page.waitForURL(/\/ehr\/authorize\//);
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    expect(await page.locator('#load-orders').innerText()).toContain('Orders named by the card: MedicationRequest/it-seed-a-draft-morphine');
+    await page.close();
+  });
+
+  it('is not offered when the service asks hook calls for a JWT', async () => {
+    const strict = await start({ ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false' });
+    try {
+      const launcher = await (await fetch(`${strict.baseUrl}/ehr/launcher`)).text();
+      expect(launcher).toContain('Launch the intrathecal review app');
+      expect(launcher).not.toContain('Sign the pending orders');
+      expect((await fetch(`${strict.baseUrl}/ehr/sign`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a' }) })).status).toBe(404);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('launches only the app it registered from a card link', async () => {
+    const res = await fetch(`${svc.baseUrl}/ehr/launch-link`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', url: 'https://evil.example/launch.html', appContext: 'x' }), redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('launches only the app it registered');
   });
 });
 

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { cardsPage } from './cards-page.js';
+
+const PATIENT = { id: 'p1', label: 'Pat <b>One</b>' };
+const MARKUP = '<img src=x onerror="alert(1)">';
+
+describe("the embedded EHR's page of an order-sign answer", () => {
+  it('shows what the service sent as text, never as markup, and a SMART link as a launch through the EHR', () => {
+    const html = cardsPage(PATIENT, ['MedicationRequest/m1'], {
+      status: 200,
+      body: {
+        cards: [{
+          indicator: 'warning', summary: `Summary ${MARKUP}`, detail: `Detail ${MARKUP}`, source: { label: `Source ${MARKUP}`, url: 'https://policy.example/"onmouseover="x' },
+          suggestions: [{ label: `Suggestion ${MARKUP}` }],
+          links: [{ label: 'Open the full review', url: 'https://cds.example/app/launch.html', type: 'smart', appContext: 'service=s&orders=MedicationRequest/m1"><script>' }],
+        }],
+        systemActions: [{ resource: { resourceType: 'MedicationRequest', id: 'm1', extension: [{ url: 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information', extension: [{ url: 'covered', valueCode: 'covered' }, { url: 'pa-needed', valueCode: 'no-auth' }] }] } }],
+      },
+    });
+    expect(html).not.toContain(MARKUP);
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<b>One</b>');
+    expect(html).toContain('Detail &lt;img src=x onerror=&quot;alert(1)&quot;&gt;');
+    expect(html).toContain('href="https://policy.example/&quot;onmouseover=&quot;x"');
+    expect(html).toContain('MedicationRequest/m1: covered: covered, prior authorization: no-auth');
+    expect(html).toContain('<form method="post" action="/ehr/launch-link">');
+    expect(html).toContain('name="appContext" value="service=s&amp;orders=MedicationRequest/m1&quot;&gt;&lt;script&gt;"');
+  });
+
+  it('says why the service refused the call', () => {
+    const html = cardsPage(PATIENT, [], { status: 412, body: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'conditions <x> could not be read' } }] } });
+    expect(html).toContain('The service answered HTTP 412: conditions &lt;x&gt; could not be read');
+    expect(html).toContain('No pending order');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The embedded EHR's page for an order-sign answer, drawn as an EHR draws cards: indicator, summary, detail (as text:
+ * the service writes Markdown, shown here unrendered), source, suggestions, and links (an absolute one opens, a SMART
+ * one launches the app through the EHR with the card's appContext); then the coverage information each order got.
+ * Everything comes from the service's answer and is escaped.
+ */
+import { esc, page } from './pages.js';
+import type { PatientChoice } from './pages.js';
+import type { SignAnswer } from './sign-orders.js';
+
+const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
+
+interface CardView {
+  indicator?: string;
+  summary?: string;
+  detail?: string;
+  source?: { label?: string; url?: string };
+  suggestions?: { label?: string }[];
+  links?: { label?: string; url?: string; type?: string; appContext?: string }[];
+}
+
+interface ActionView {
+  resource?: { resourceType?: string; id?: string; extension?: { url?: string; extension?: { url?: string; valueCode?: string; valueString?: string }[] }[] };
+}
+
+function linkHtml(link: NonNullable<CardView['links']>[number], patient: string): string {
+  if (link.type === 'smart') {
+    return `<form method="post" action="/ehr/launch-link"><input type="hidden" name="patient" value="${esc(patient)}"><input type="hidden" name="url" value="${esc(link.url ?? '')}">
+<input type="hidden" name="appContext" value="${esc(link.appContext ?? '')}"><button type="submit">${esc(link.label ?? 'Open the app')}</button></form>`;
+  }
+  return `<a href="${esc(link.url ?? '')}" rel="noopener noreferrer" target="_blank">${esc(link.label ?? link.url ?? '')}</a>`;
+}
+
+function cardHtml(card: CardView, patient: string): string {
+  const source = card.source?.url ? `<a href="${esc(card.source.url)}" rel="noopener noreferrer" target="_blank">${esc(card.source.label ?? '')}</a>` : esc(card.source?.label ?? '');
+  return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>
+${card.detail ? `<div class="detail">${esc(card.detail)}</div>` : ''}
+${(card.suggestions ?? []).map((s) => `<p class="muted">Suggestion: ${esc(s.label ?? '')}</p>`).join('')}
+<div class="links">${(card.links ?? []).map((l) => linkHtml(l, patient)).join(' ')}</div>
+<p class="muted">Source: ${source}</p></article>`;
+}
+
+function coverageLines(actions: readonly ActionView[]): string[] {
+  return actions.flatMap((a) => (a.resource?.extension ?? []).filter((e) => e.url === COVERAGE_INFORMATION).map((info) => {
+    const parts = new Map((info.extension ?? []).map((e) => [e.url ?? '', e.valueCode ?? e.valueString ?? '']));
+    const what = [`covered: ${parts.get('covered') ?? '?'}`, `prior authorization: ${parts.get('pa-needed') ?? '?'}`, ...(parts.get('doc-needed') ? [`documentation: ${parts.get('doc-needed') ?? ''}`] : [])];
+    return `${a.resource?.resourceType ?? ''}/${a.resource?.id ?? ''}: ${what.join(', ')}`;
+  }));
+}
+
+const STYLE = `<style>
+  main { max-width: 60rem; }
+  .card { border-left: 5px solid #3b6ea5; padding: .3rem .9rem; margin: .9rem 0; background: #f8fafc; }
+  .card.warning { border-color: #c77700; } .card.critical { border-color: #b3261e; }
+  .badge { text-transform: uppercase; font-size: .75rem; letter-spacing: .04em; color: #5a6570; }
+  .detail { white-space: pre-wrap; font-size: .92rem; }
+  .links form { display: inline; }
+</style>`;
+
+/**
+ * The page showing what the service answered when a patient's pending orders were signed.
+ * @param patient - the patient.
+ * @param orders - the references of the orders signed.
+ * @param answer - the service's answer.
+ * @returns HTML.
+ */
+export function cardsPage(patient: PatientChoice, orders: readonly string[], answer: SignAnswer): string {
+  const body = (answer.body ?? {}) as { cards?: CardView[]; systemActions?: ActionView[]; issue?: { details?: { text?: string }; diagnostics?: string }[] };
+  const head = `<h2>Orders signed for ${esc(patient.label)}</h2><p class="muted">${orders.length === 0 ? 'No pending order' : orders.map(esc).join(', ')}: the service's answer to order-sign, as an EHR shows it.</p>`;
+  if (answer.status !== 200) {
+    const why = (body.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').filter(Boolean);
+    return page('Orders signed', `${head}<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p><p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+  }
+  const coverage = coverageLines(body.systemActions ?? []);
+  const cards = body.cards ?? [];
+  return page('Orders signed', `${STYLE}${head}
+<h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '<p class="muted">None: no order concerns the pump.</p>'}
+<h3>Cards (${String(cards.length)})</h3>${cards.map((c) => cardHtml(c, patient.id)).join('') || '<p class="muted">No cards.</p>'}
+<p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+}
