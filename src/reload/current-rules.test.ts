@@ -93,9 +93,16 @@ describe('CurrentRules.reload', () => {
     writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 14, monitoringLookbackDays: 120 }));
     const { rules, logged } = rulesIn(dir, { THRESHOLDS_FILE: file });
     expect(rules.current.label).toBe(`intrathecal@${PACK_VERSION}[monitoringLookbackDays=120;morphineMaxDailyMg=14]`);
+    const thresholdLines = () => logged().filter((l) => String(l['msg']).startsWith('thresholds set by this deployment')).length;
+    expect(thresholdLines()).toBe(1);
+    // A rule changed, no threshold: the start's line about them is not said again.
+    editFile(join(dir, RULE), 'version: 1.0.0', 'version: 1.0.1');
+    expect(rules.reload().changes).toEqual(['rule it-morphine-above-consensus 1.0.0 -> 1.0.1']);
+    expect(thresholdLines()).toBe(1);
     writeFileSync(file, JSON.stringify({ morphineMaxDailyMg: 12, monitoringLookbackDays: 120 }));
     expect(rules.reload()).toMatchObject({ label: `intrathecal@${PACK_VERSION}[monitoringLookbackDays=120;morphineMaxDailyMg=12]`, changes: ['threshold morphineMaxDailyMg 14 mg/day (THRESHOLDS_FILE) -> 12 mg/day (THRESHOLDS_FILE)'] });
     expect(rules.current.packs[0]?.thresholds.get('morphineMaxDailyMg')?.value).toBe(12);
+    expect(thresholdLines()).toBe(2);
     expect(logged().some((l) => String(l['msg']).startsWith('thresholds set by this deployment') && JSON.stringify(l['thresholds']).includes('"value":12'))).toBe(true);
     writeFileSync(file, JSON.stringify({}));
     expect(rules.reload()).toMatchObject({

@@ -95,7 +95,8 @@ export class CurrentRules {
     }
     this.#current = next;
     this.#log.info({ packs: next.label, changes, ms: ms() }, 'rules reloaded: calls arriving from now on are answered with them');
-    reportThresholdOverrides(next.packs, this.#log);
+    // The thresholds this deployment sets, said again when they are among the changes (as at start).
+    if (changes.some((c) => c.startsWith('threshold '))) reportThresholdOverrides(next.packs, this.#log);
     return { outcome: 'reloaded', label: next.label, changes, problems: [] };
   }
 
