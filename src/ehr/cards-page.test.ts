@@ -27,6 +27,14 @@ describe("the embedded EHR's page of an order-sign answer", () => {
     expect(html).toContain('name="appContext" value="service=s&amp;orders=MedicationRequest/m1&quot;&gt;&lt;script&gt;"');
   });
 
+  it("offers the card's override reasons, each carrying its code, and a comment", () => {
+    const reason = { system: 'https://intrathecal-cds.example/override', code: 'reviewed', display: 'Reviewed <with> the team' };
+    const html = cardsPage(PATIENT, [], { status: 200, body: { cards: [{ uuid: 'u-1', summary: 's', overrideReasons: [reason] }] } });
+    expect(html).toContain('<input type="hidden" name="card" value="u-1">');
+    expect(html).toContain(`<option value="${JSON.stringify(reason).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')}">Reviewed &lt;with&gt; the team</option>`);
+    expect(html).toContain('name="comment"');
+  });
+
   it('says why the service refused the call', () => {
     const html = cardsPage(PATIENT, [], { status: 412, body: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'conditions <x> could not be read' } }] } });
     expect(html).toContain('The service answered HTTP 412: conditions &lt;x&gt; could not be read');

@@ -11,12 +11,14 @@ import type { SignAnswer } from './sign-orders.js';
 const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 
 interface CardView {
+  uuid?: string;
   indicator?: string;
   summary?: string;
   detail?: string;
   source?: { label?: string; url?: string };
   suggestions?: { label?: string }[];
   links?: { label?: string; url?: string; type?: string; appContext?: string }[];
+  overrideReasons?: { system?: string; code?: string; display?: string }[];
 }
 
 interface ActionView {
@@ -31,13 +33,22 @@ function linkHtml(link: NonNullable<CardView['links']>[number], patient: string)
   return `<a href="${esc(link.url ?? '')}" rel="noopener noreferrer" target="_blank">${esc(link.label ?? link.url ?? '')}</a>`;
 }
 
+/** Override a card: a reason the card offers, or none, and a comment (one of them is needed). */
+function overrideForm(card: CardView, patient: string): string {
+  if (!card.uuid) return '';
+  const reasons = (card.overrideReasons ?? []).map((r) => `<option value="${esc(JSON.stringify(r))}">${esc(r.display ?? r.code ?? '')}</option>`).join('');
+  return `<form method="post" action="/ehr/feedback" class="override"><input type="hidden" name="patient" value="${esc(patient)}"><input type="hidden" name="card" value="${esc(card.uuid)}">
+${reasons ? `<label>Reason <select name="reason"><option value="">(none of these)</option>${reasons}</select></label>` : ''}
+<label>Comment <input name="comment" size="40"></label> <button type="submit">Override</button></form>`;
+}
+
 function cardHtml(card: CardView, patient: string): string {
   const source = card.source?.url ? `<a href="${esc(card.source.url)}" rel="noopener noreferrer" target="_blank">${esc(card.source.label ?? '')}</a>` : esc(card.source?.label ?? '');
   return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>
 ${card.detail ? `<div class="detail">${esc(card.detail)}</div>` : ''}
 ${(card.suggestions ?? []).map((s) => `<p class="muted">Suggestion: ${esc(s.label ?? '')}</p>`).join('')}
 <div class="links">${(card.links ?? []).map((l) => linkHtml(l, patient)).join(' ')}</div>
-<p class="muted">Source: ${source}</p></article>`;
+<p class="muted">Source: ${source}</p>${overrideForm(card, patient)}</article>`;
 }
 
 function coverageLines(actions: readonly ActionView[]): string[] {
@@ -55,6 +66,7 @@ const STYLE = `<style>
   .badge { text-transform: uppercase; font-size: .75rem; letter-spacing: .04em; color: #5a6570; }
   .detail { white-space: pre-wrap; font-size: .92rem; }
   .links form { display: inline; }
+  form.override label { display: inline; margin-right: .5rem; }
 </style>`;
 
 /**
@@ -77,4 +89,18 @@ export function cardsPage(patient: PatientChoice, orders: readonly string[], ans
 <h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '<p class="muted">None: no order concerns the pump.</p>'}
 <h3>Cards (${String(cards.length)})</h3>${cards.map((c) => cardHtml(c, patient.id)).join('') || '<p class="muted">No cards.</p>'}
 <p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+}
+
+/**
+ * The page after a card was overridden: what the service said of the feedback.
+ * @param card - the card's uuid.
+ * @param answer - the feedback endpoint's answer.
+ * @returns HTML.
+ */
+export function overridePage(card: string, answer: SignAnswer): string {
+  const body = (answer.body ?? {}) as { stored?: number; issue?: { details?: { text?: string }; diagnostics?: string }[] };
+  const said = answer.status === 200
+    ? `<p>The service stored the override of card <code>${esc(card)}</code> (${String(body.stored ?? 0)} feedback item).</p>`
+    : `<p class="alert">The service answered HTTP ${String(answer.status)}: ${(body.issue ?? []).map((i) => esc(i.details?.text ?? i.diagnostics ?? '')).join('; ')}</p>`;
+  return page('Card overridden', `<h2>Override sent</h2>${said}<p><a href="/ehr/launcher">Back to the launcher</a></p>`);
 }

@@ -14,10 +14,10 @@ import { APP_LAUNCH_PATH, APP_REDIRECT_PATH } from '../smart/app-paths.js';
 import { APP_CLIENT_ID, createAuthorizationServer, smartConfiguration } from './authorization-server.js';
 import { fhirAccess } from './fhir-access.js';
 import { LaunchContexts } from './launch-contexts.js';
-import { cardsPage } from './cards-page.js';
+import { cardsPage, overridePage } from './cards-page.js';
 import { authorizePage, launcherPage } from './pages.js';
 import type { PatientChoice } from './pages.js';
-import { draftOrders, ORDER_SIGN_SERVICE, signOrders } from './sign-orders.js';
+import { draftOrders, ORDER_SIGN_SERVICE, sendOverride, signOrders } from './sign-orders.js';
 
 /** The signed-in user of the embedded EHR. */
 export const EHR_USER = 'it-prac-1';
@@ -60,6 +60,21 @@ const referencesOf = (orders: readonly Resource[]): string[] => orders.map((o) =
 async function draftOrdersContext(fhir: EmbeddedFhir, patient: string): Promise<string | undefined> {
   const refs = referencesOf(await draftOrders(fhir, patient));
   return refs.length > 0 ? new URLSearchParams({ service: ORDER_SIGN_SERVICE, orders: refs.join(',') }).toString() : undefined;
+}
+
+/** A reason code the override form sent back (the card's own, written into the page as JSON), or 400. */
+function overrideReasonOf(text: string): { system?: string; code: string; display?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const r = value as { system?: unknown; code?: unknown; display?: unknown } | undefined;
+  if (typeof r !== 'object' || r === null || typeof r.code !== 'string' || (r.system !== undefined && typeof r.system !== 'string') || (r.display !== undefined && typeof r.display !== 'string')) {
+    throw badRequest([{ code: 'value', expression: 'reason', message: 'reason must be one of the codes the card offered' }]);
+  }
+  return { code: r.code, ...(typeof r.system === 'string' ? { system: r.system } : {}), ...(typeof r.display === 'string' ? { display: r.display } : {}) };
 }
 
 /** The fixture patient a form names, or 404. */
@@ -126,6 +141,20 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
         body: { issue: [{ details: { text: `the service could not be reached at ${base}: ${(err as Error).message}` } }] },
       }));
       res.type('html').send(cardsPage(patient, referencesOf(orders), answer));
+    });
+    // A clinician overrides a card: its uuid, a reason the card offered (as the page wrote it), a comment.
+    pages.post('/feedback', async (req, res) => {
+      await patientOf(fhir, req.body);
+      const form = req.body as Record<string, unknown>;
+      const card = typeof form['card'] === 'string' ? form['card'] : '';
+      const comment = typeof form['comment'] === 'string' ? form['comment'].trim() : '';
+      const reason = typeof form['reason'] === 'string' && form['reason'] !== '' ? overrideReasonOf(form['reason']) : undefined;
+      if (card === '' || (!reason && comment === '')) throw badRequest([{ code: 'required', expression: 'reason', message: 'an override needs a reason or a comment' }]);
+      const answer = await sendOverride({ card, ...(reason ? { reason } : {}), ...(comment ? { comment } : {}) }, base, new Date()).catch((err: unknown) => ({
+        status: 502,
+        body: { issue: [{ details: { text: `the service could not be reached at ${base}: ${(err as Error).message}` } }] },
+      }));
+      res.type('html').send(overridePage(card, answer));
     });
     // A card's SMART link, launched as an EHR launches it: a launch context holding the card's appContext.
     pages.post('/launch-link', async (req, res) => {

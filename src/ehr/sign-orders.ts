@@ -59,3 +59,28 @@ export async function signOrders(orders: readonly Resource[], patient: string, p
   });
   return { status: res.status, body: await res.json().catch(() => null) };
 }
+
+/** A clinician's override of a card, as the EHR page takes it. */
+export interface Override {
+  readonly card: string;
+  readonly reason?: { system?: string; code: string; display?: string };
+  readonly comment?: string;
+}
+
+/**
+ * Sends the override of a card to the service's feedback endpoint (https://cds-hooks.hl7.org/2.0/#feedback).
+ * @param override - the card, the reason chosen, the comment written.
+ * @param publicBaseUrl - where the service answers.
+ * @param now - when the clinician overrode it.
+ * @returns the answer.
+ */
+export async function sendOverride(override: Override, publicBaseUrl: string, now: Date): Promise<SignAnswer> {
+  const overrideReason = { ...(override.reason ? { reason: override.reason } : {}), ...(override.comment ? { userComment: override.comment } : {}) };
+  const res = await fetch(`${publicBaseUrl}/cds-services/${ORDER_SIGN_SERVICE}/feedback`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ feedback: [{ card: override.card, outcome: 'overridden', overrideReason, outcomeTimestamp: now.toISOString() }] }),
+    signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}

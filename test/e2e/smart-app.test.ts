@@ -191,6 +191,23 @@ describe("the embedded EHR's order signing", () => {
     await page.close();
   });
 
+  it("sends a clinician's override of a card back to the service as CDS Hooks feedback", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
+    await page.waitForURL(/\/ehr\/sign$/);
+    // The clinician overrides the card about the drug; the EHR sends it as CDS Hooks feedback.
+    const drugCard = page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' });
+    const uuid = await drugCard.locator('input[name="card"]').inputValue();
+    await drugCard.locator('input[name="comment"]').fill('reviewed with the pump clinic');
+    await drugCard.getByRole('button', { name: 'Override' }).click();
+    await page.waitForURL(/\/ehr\/feedback$/);
+    expect(await page.locator('main').innerText()).toContain(`The service stored the override of card ${uuid} (1 feedback item)`);
+    const stored = (await svc.built.parts.feedback.forCards([uuid]))[0];
+    expect(stored).toMatchObject({ serviceId: 'intrathecal-order-sign', card: uuid, outcome: 'overridden', overrideReason: { userComment: 'reviewed with the pump clinic' } });
+    await page.close();
+  });
+
   it('is not offered when the service asks hook calls for a JWT', async () => {
     const strict = await start({ ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false' });
     try {
@@ -207,6 +224,16 @@ describe("the embedded EHR's order signing", () => {
     const res = await fetch(`${svc.baseUrl}/ehr/launch-link`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', url: 'https://evil.example/launch.html', appContext: 'x' }), redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(JSON.stringify(await res.json())).toContain('launches only the app it registered');
+  });
+
+  it('refuses an override with neither reason nor comment, or a reason that is no code, before calling the service', async () => {
+    const post = (form: Record<string, string>) => fetch(`${svc.baseUrl}/ehr/feedback`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', card: 'c1', ...form }) });
+    const none = await post({ comment: ' ' });
+    expect(none.status).toBe(400);
+    expect(JSON.stringify(await none.json())).toContain('an override needs a reason or a comment');
+    const odd = await post({ reason: '{"display":"no code"}' });
+    expect(odd.status).toBe(400);
+    expect(JSON.stringify(await odd.json())).toContain('reason must be one of the codes the card offered');
   });
 });
 
