@@ -231,7 +231,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
         ordersDir: join(dirname(config.fixturesDir), 'orders'),
         accessTokenTtlS: config.ehrTokenTtlS,
         requireToken: config.mode === 'production',
-        signOrders: config.allowUnauthenticated,
+        callHooks: config.allowUnauthenticated,
       }))
     : undefined;
   const parts: AppParts = {

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { cardsPage } from './cards-page.js';
 
 const PATIENT = { id: 'p1', label: 'Pat <b>One</b>' };
+const view = (sent: string[]) => ({ patient: PATIENT, service: 'intrathecal-order-sign', title: 'Orders signed', sent });
 const MARKUP = '<img src=x onerror="alert(1)">';
 
 describe("the embedded EHR's page of an order-sign answer", () => {
   it('shows what the service sent as text, never as markup, and a SMART link as a launch through the EHR', () => {
-    const html = cardsPage(PATIENT, ['MedicationRequest/m1'], {
+    const html = cardsPage(view(['MedicationRequest/m1']), {
       status: 200,
       body: {
         cards: [{
@@ -29,15 +30,15 @@ describe("the embedded EHR's page of an order-sign answer", () => {
 
   it("offers the card's override reasons, each carrying its code, and a comment", () => {
     const reason = { system: 'https://intrathecal-cds.example/override', code: 'reviewed', display: 'Reviewed <with> the team' };
-    const html = cardsPage(PATIENT, [], { status: 200, body: { cards: [{ uuid: 'u-1', summary: 's', overrideReasons: [reason] }] } });
-    expect(html).toContain('<input type="hidden" name="card" value="u-1">');
+    const html = cardsPage(view([]), { status: 200, body: { cards: [{ uuid: 'u-1', summary: 's', overrideReasons: [reason] }] } });
+    expect(html).toContain('<input type="hidden" name="service" value="intrathecal-order-sign"><input type="hidden" name="card" value="u-1">');
     expect(html).toContain(`<option value="${JSON.stringify(reason).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')}">Reviewed &lt;with&gt; the team</option>`);
     expect(html).toContain('name="comment"');
   });
 
   it('says why the service refused the call', () => {
-    const html = cardsPage(PATIENT, [], { status: 412, body: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'conditions <x> could not be read' } }] } });
+    const html = cardsPage(view([]), { status: 412, body: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'conditions <x> could not be read' } }] } });
     expect(html).toContain('The service answered HTTP 412: conditions &lt;x&gt; could not be read');
-    expect(html).toContain('No pending order');
+    expect(html).toContain('Nothing pending');
   });
 });

@@ -1,12 +1,12 @@
 /**
- * The embedded EHR's page for an order-sign answer, drawn as an EHR draws cards: indicator, summary, detail (as text:
+ * The embedded EHR's page for a hook's answer (order-sign, appointment-book), drawn as an EHR draws cards: indicator, summary, detail (as text:
  * the service writes Markdown, shown here unrendered), source, suggestions, and links (an absolute one opens, a SMART
  * one launches the app through the EHR with the card's appContext); then the coverage information each order got.
  * Everything comes from the service's answer and is escaped.
  */
 import { esc, page } from './pages.js';
 import type { PatientChoice } from './pages.js';
-import type { SignAnswer } from './sign-orders.js';
+import type { ServiceAnswer } from './hook-calls.js';
 
 const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 
@@ -33,22 +33,32 @@ function linkHtml(link: NonNullable<CardView['links']>[number], patient: string)
   return `<a href="${esc(link.url ?? '')}" rel="noopener noreferrer" target="_blank">${esc(link.label ?? link.url ?? '')}</a>`;
 }
 
+/** What the page is about: the patient, the service called, and what was sent to it. */
+export interface CallView {
+  readonly patient: PatientChoice;
+  readonly service: string;
+  /** "Orders signed", "Refill visit booked". */
+  readonly title: string;
+  /** What was sent: the orders' or the visit's references and descriptions. */
+  readonly sent: readonly string[];
+}
+
 /** Override a card: a reason the card offers, or none, and a comment (one of them is needed). */
-function overrideForm(card: CardView, patient: string): string {
+function overrideForm(card: CardView, view: CallView): string {
   if (!card.uuid) return '';
   const reasons = (card.overrideReasons ?? []).map((r) => `<option value="${esc(JSON.stringify(r))}">${esc(r.display ?? r.code ?? '')}</option>`).join('');
-  return `<form method="post" action="/ehr/feedback" class="override"><input type="hidden" name="patient" value="${esc(patient)}"><input type="hidden" name="card" value="${esc(card.uuid)}">
+  return `<form method="post" action="/ehr/feedback" class="override"><input type="hidden" name="patient" value="${esc(view.patient.id)}"><input type="hidden" name="service" value="${esc(view.service)}"><input type="hidden" name="card" value="${esc(card.uuid)}">
 ${reasons ? `<label>Reason <select name="reason"><option value="">(none of these)</option>${reasons}</select></label>` : ''}
 <label>Comment <input name="comment" size="40"></label> <button type="submit">Override</button></form>`;
 }
 
-function cardHtml(card: CardView, patient: string): string {
+function cardHtml(card: CardView, view: CallView): string {
   const source = card.source?.url ? `<a href="${esc(card.source.url)}" rel="noopener noreferrer" target="_blank">${esc(card.source.label ?? '')}</a>` : esc(card.source?.label ?? '');
   return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>
 ${card.detail ? `<div class="detail">${esc(card.detail)}</div>` : ''}
 ${(card.suggestions ?? []).map((s) => `<p class="muted">Suggestion: ${esc(s.label ?? '')}</p>`).join('')}
-<div class="links">${(card.links ?? []).map((l) => linkHtml(l, patient)).join(' ')}</div>
-<p class="muted">Source: ${source}</p>${overrideForm(card, patient)}</article>`;
+<div class="links">${(card.links ?? []).map((l) => linkHtml(l, view.patient.id)).join(' ')}</div>
+<p class="muted">Source: ${source}</p>${overrideForm(card, view)}</article>`;
 }
 
 function coverageLines(actions: readonly ActionView[]): string[] {
@@ -70,24 +80,23 @@ const STYLE = `<style>
 </style>`;
 
 /**
- * The page showing what the service answered when a patient's pending orders were signed.
- * @param patient - the patient.
- * @param orders - the references of the orders signed.
+ * The page showing what the service answered.
+ * @param view - the patient, the service, what was sent.
  * @param answer - the service's answer.
  * @returns HTML.
  */
-export function cardsPage(patient: PatientChoice, orders: readonly string[], answer: SignAnswer): string {
+export function cardsPage(view: CallView, answer: ServiceAnswer): string {
   const body = (answer.body ?? {}) as { cards?: CardView[]; systemActions?: ActionView[]; issue?: { details?: { text?: string }; diagnostics?: string }[] };
-  const head = `<h2>Orders signed for ${esc(patient.label)}</h2><p class="muted">${orders.length === 0 ? 'No pending order' : orders.map(esc).join(', ')}: the service's answer to order-sign, as an EHR shows it.</p>`;
+  const head = `<h2>${esc(view.title)} for ${esc(view.patient.label)}</h2><p class="muted">${view.sent.length === 0 ? 'Nothing pending' : view.sent.map(esc).join(', ')}: the answer of ${esc(view.service)}, as an EHR shows it.</p>`;
   if (answer.status !== 200) {
     const why = (body.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').filter(Boolean);
-    return page('Orders signed', `${head}<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p><p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+    return page(view.title, `${head}<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p><p><a href="/ehr/launcher">Back to the launcher</a></p>`);
   }
   const coverage = coverageLines(body.systemActions ?? []);
   const cards = body.cards ?? [];
-  return page('Orders signed', `${STYLE}${head}
-<h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '<p class="muted">None: no order concerns the pump.</p>'}
-<h3>Cards (${String(cards.length)})</h3>${cards.map((c) => cardHtml(c, patient.id)).join('') || '<p class="muted">No cards.</p>'}
+  return page(view.title, `${STYLE}${head}
+<h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '<p class="muted">None: nothing sent concerns the pump.</p>'}
+<h3>Cards (${String(cards.length)})</h3>${cards.map((c) => cardHtml(c, view)).join('') || '<p class="muted">No cards.</p>'}
 <p><a href="/ehr/launcher">Back to the launcher</a></p>`);
 }
 
@@ -97,7 +106,7 @@ export function cardsPage(patient: PatientChoice, orders: readonly string[], ans
  * @param answer - the feedback endpoint's answer.
  * @returns HTML.
  */
-export function overridePage(card: string, answer: SignAnswer): string {
+export function overridePage(card: string, answer: ServiceAnswer): string {
   const body = (answer.body ?? {}) as { stored?: number; issue?: { details?: { text?: string }; diagnostics?: string }[] };
   const said = answer.status === 200
     ? `<p>The service stored the override of card <code>${esc(card)}</code> (${String(body.stored ?? 0)} feedback item).</p>`

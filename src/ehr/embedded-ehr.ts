@@ -6,7 +6,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type Provider from 'oidc-provider';
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Patient } from '@medplum/fhirtypes';
 import { createEmbeddedFhir } from '../fhir/embedded-server.js';
 import type { EmbeddedFhir } from '../fhir/embedded-server.js';
 import { badRequest, notFound } from '../http/outcomes.js';
@@ -14,10 +14,10 @@ import { APP_LAUNCH_PATH, APP_REDIRECT_PATH } from '../smart/app-paths.js';
 import { APP_CLIENT_ID, createAuthorizationServer, smartConfiguration } from './authorization-server.js';
 import { fhirAccess } from './fhir-access.js';
 import { LaunchContexts } from './launch-contexts.js';
-import { cardsPage, overridePage } from './cards-page.js';
 import { authorizePage, launcherPage } from './pages.js';
 import type { PatientChoice } from './pages.js';
-import { draftOrders, ORDER_SIGN_SERVICE, sendOverride, signOrders } from './sign-orders.js';
+import { draftOrders, ORDER_SIGN_SERVICE, referencesOf } from './hook-calls.js';
+import { addHookPages } from './hook-pages.js';
 
 /** The signed-in user of the embedded EHR. */
 export const EHR_USER = 'it-prac-1';
@@ -30,8 +30,11 @@ export interface EmbeddedEhrOptions {
   readonly accessTokenTtlS: number;
   /** Whether FHIR requests without a token are refused. */
   readonly requireToken: boolean;
-  /** Whether the launcher offers to sign a patient's pending orders (the service serves hook calls without a JWT). */
-  readonly signOrders: boolean;
+  /**
+   * Whether the launcher offers to call the service's hooks (sign pending orders, book a refill visit): the service
+   * serves hook calls without a JWT.
+   */
+  readonly callHooks: boolean;
 }
 
 /** The embedded EHR's parts. */
@@ -54,27 +57,10 @@ async function patients(fhir: EmbeddedFhir): Promise<PatientChoice[]> {
   return (bundle.entry ?? []).flatMap((e) => (e.resource?.id ? [{ id: e.resource.id, label: patientLabel(e.resource) }] : []));
 }
 
-const referencesOf = (orders: readonly Resource[]): string[] => orders.map((o) => `${o.resourceType}/${o.id ?? ''}`);
-
 /** The draft orders an EHR would have pending for a patient, as a compact appContext (what a card would send). */
 async function draftOrdersContext(fhir: EmbeddedFhir, patient: string): Promise<string | undefined> {
   const refs = referencesOf(await draftOrders(fhir, patient));
   return refs.length > 0 ? new URLSearchParams({ service: ORDER_SIGN_SERVICE, orders: refs.join(',') }).toString() : undefined;
-}
-
-/** A reason code the override form sent back (the card's own, written into the page as JSON), or 400. */
-function overrideReasonOf(text: string): { system?: string; code: string; display?: string } {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  const r = value as { system?: unknown; code?: unknown; display?: unknown } | undefined;
-  if (typeof r !== 'object' || r === null || typeof r.code !== 'string' || (r.system !== undefined && typeof r.system !== 'string') || (r.display !== undefined && typeof r.display !== 'string')) {
-    throw badRequest([{ code: 'value', expression: 'reason', message: 'reason must be one of the codes the card offered' }]);
-  }
-  return { code: r.code, ...(typeof r.system === 'string' ? { system: r.system } : {}), ...(typeof r.display === 'string' ? { display: r.display } : {}) };
 }
 
 /** The fixture patient a form names, or 404. */
@@ -126,44 +112,13 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
   const launchApp = (patient: string, appContext: string | undefined): string =>
     `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(contexts.create({ patient, ...(appContext ? { appContext } : {}) }))}`;
   pages.get('/launcher', async (_req, res) => {
-    res.type('html').send(launcherPage(await patients(fhir), `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, options.signOrders));
+    res.type('html').send(launcherPage(await patients(fhir), `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, options.callHooks));
   });
   pages.post('/launch', async (req, res) => {
     const patient = (await patientOf(fhir, req.body)).id;
     res.redirect(303, launchApp(patient, await draftOrdersContext(fhir, patient)));
   });
-  if (options.signOrders) {
-    pages.post('/sign', async (req, res) => {
-      const patient = await patientOf(fhir, req.body);
-      const orders = await draftOrders(fhir, patient.id);
-      const answer = await signOrders(orders, patient.id, base, `Practitioner/${EHR_USER}`).catch((err: unknown) => ({
-        status: 502,
-        body: { issue: [{ details: { text: `the service could not be reached at ${base}: ${(err as Error).message}` } }] },
-      }));
-      res.type('html').send(cardsPage(patient, referencesOf(orders), answer));
-    });
-    // A clinician overrides a card: its uuid, a reason the card offered (as the page wrote it), a comment.
-    pages.post('/feedback', async (req, res) => {
-      await patientOf(fhir, req.body);
-      const form = req.body as Record<string, unknown>;
-      const card = typeof form['card'] === 'string' ? form['card'] : '';
-      const comment = typeof form['comment'] === 'string' ? form['comment'].trim() : '';
-      const reason = typeof form['reason'] === 'string' && form['reason'] !== '' ? overrideReasonOf(form['reason']) : undefined;
-      if (card === '' || (!reason && comment === '')) throw badRequest([{ code: 'required', expression: 'reason', message: 'an override needs a reason or a comment' }]);
-      const answer = await sendOverride({ card, ...(reason ? { reason } : {}), ...(comment ? { comment } : {}) }, base, new Date()).catch((err: unknown) => ({
-        status: 502,
-        body: { issue: [{ details: { text: `the service could not be reached at ${base}: ${(err as Error).message}` } }] },
-      }));
-      res.type('html').send(overridePage(card, answer));
-    });
-    // A card's SMART link, launched as an EHR launches it: a launch context holding the card's appContext.
-    pages.post('/launch-link', async (req, res) => {
-      const patient = (await patientOf(fhir, req.body)).id;
-      const form = req.body as Record<string, unknown>;
-      if (form['url'] !== `${base}${APP_LAUNCH_PATH}`) throw badRequest([{ code: 'value', expression: 'url', message: `this EHR launches only the app it registered, at ${base}${APP_LAUNCH_PATH}` }]);
-      res.redirect(303, launchApp(patient, typeof form['appContext'] === 'string' && form['appContext'] !== '' ? form['appContext'] : undefined));
-    });
-  }
+  if (options.callHooks) addHookPages(pages, { base, user: `Practitioner/${EHR_USER}`, patientOf: (form) => patientOf(fhir, form), draftOrders: (patient) => draftOrders(fhir, patient), launchApp });
   pages.get('/authorize/:uid', async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     const params = details.params as Record<string, string | undefined>;

@@ -1,6 +1,6 @@
 /**
- * The embedded EHR's small HTML pages: the launcher (pick a patient, launch the app as an EHR would, or sign the
- * patient's pending orders) and the authorization page (patient picker for a standalone launch, scopes, allow or deny).
+ * The embedded EHR's small HTML pages: the launcher (pick a patient, launch the app as an EHR would, sign the
+ * patient's pending orders or book a refill visit) and the authorization page (patient picker for a standalone launch, scopes, allow or deny).
  */
 
 /** Escapes text for HTML. */
@@ -40,12 +40,13 @@ export interface PatientChoice {
  * The launcher page.
  * @param patients - the fixture patients.
  * @param standaloneUrl - the app's standalone launch URL.
- * @param signing - whether pending orders can be signed from it (a service that serves calls without a JWT).
+ * @param signing - whether it offers to sign pending orders and book a visit (a service that serves calls without a JWT).
  * @returns HTML.
  */
 export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string, signing: boolean): string {
-  const sign = (p: PatientChoice): string => (signing ? `<form method="post" action="/ehr/sign"><input type="hidden" name="patient" value="${esc(p.id)}">
-<button type="submit">Sign the pending orders (order-sign)</button></form>` : '');
+  const hook = (p: PatientChoice, action: string, label: string): string => `<form method="post" action="/ehr/${action}" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">
+<button type="submit">${label}</button></form>`;
+  const sign = (p: PatientChoice): string => (signing ? `<br>${hook(p, 'sign', 'Sign the pending orders (order-sign)')}${hook(p, 'book', 'Book a refill visit (appointment-book)')}` : '');
   const rows = patients
     .map(
       (p) => `<li><strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
@@ -55,7 +56,7 @@ export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: 
     .join('');
   return page(
     'EHR launcher',
-    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Signing a patient\'s pending orders calls the service\'s order-sign hook and shows its cards.' : ''}</p><ul>${rows}</ul>
+    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Signing a patient\'s pending orders or booking a refill visit calls the service\'s hook and shows its cards.' : ''}</p><ul>${rows}</ul>
 <p class="muted">Or try a <a href="${esc(standaloneUrl)}">standalone launch</a>: the authorization server asks for the patient.</p>`
   );
 }

@@ -169,12 +169,18 @@ describe('other ways in', () => {
   });
 });
 
-describe("the embedded EHR's order signing", () => {
+/** A new page on the EHR launcher, one of seed A's hook buttons clicked, its answer shown. */
+async function fromLauncher(button: string, answered: RegExp): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${svc.baseUrl}/ehr/launcher`);
+  await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: button }).click();
+  await page.waitForURL(answered);
+  return page;
+}
+
+describe("the embedded EHR's hook calls", () => {
   it('signs the pending orders, shows the cards and coverage as an EHR does, and a card opens the app on its orders', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${svc.baseUrl}/ehr/launcher`);
-    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
-    await page.waitForURL(/\/ehr\/sign$/);
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/);
     const text = await page.locator('main').innerText();
     expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
     expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
@@ -192,10 +198,7 @@ describe("the embedded EHR's order signing", () => {
   });
 
   it("sends a clinician's override of a card back to the service as CDS Hooks feedback", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${svc.baseUrl}/ehr/launcher`);
-    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
-    await page.waitForURL(/\/ehr\/sign$/);
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/);
     // The clinician overrides the card about the drug; the EHR sends it as CDS Hooks feedback.
     const drugCard = page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' });
     const uuid = await drugCard.locator('input[name="card"]').inputValue();
@@ -208,13 +211,30 @@ describe("the embedded EHR's order signing", () => {
     await page.close();
   });
 
+  it('books a refill visit, shows its coverage, and a card opens the app on the patient\'s pending orders', async () => {
+    const page = await fromLauncher('Book a refill visit (appointment-book)', /\/ehr\/book$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toMatch(/Appointment\/refill-visit-[\w-]+: covered: covered/);
+    expect(text).toContain('the answer of intrathecal-appointment-book');
+    // Its cards are overridden to the appointment-book service.
+    expect(await page.locator('article.card input[name="service"]').first().inputValue()).toBe('intrathecal-appointment-book');
+    // A visit booked for no order names none: the app reviews the patient's pending orders.
+    await page.locator('article.card').getByRole('button', { name: 'Open the full review and the medical-necessity summary' }).first().click();
+    await page.waitForURL(/\/ehr\/authorize\//);
+    await allowAndWait(page);
+    await waitForEvaluation(page);
+    expect(await page.locator('#load-orders').innerText()).toContain('No order named by the EHR; evaluating the patient\'s pending orders');
+    await page.close();
+  });
+
   it('is not offered when the service asks hook calls for a JWT', async () => {
     const strict = await start({ ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false' });
     try {
       const launcher = await (await fetch(`${strict.baseUrl}/ehr/launcher`)).text();
       expect(launcher).toContain('Launch the intrathecal review app');
       expect(launcher).not.toContain('Sign the pending orders');
-      expect((await fetch(`${strict.baseUrl}/ehr/sign`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a' }) })).status).toBe(404);
+      expect(launcher).not.toContain('Book a refill visit');
+      for (const action of ['sign', 'book', 'feedback', 'launch-link']) expect((await fetch(`${strict.baseUrl}/ehr/${action}`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a' }) })).status).toBe(404);
     } finally {
       await strict.stop();
     }
@@ -227,13 +247,16 @@ describe("the embedded EHR's order signing", () => {
   });
 
   it('refuses an override with neither reason nor comment, or a reason that is no code, before calling the service', async () => {
-    const post = (form: Record<string, string>) => fetch(`${svc.baseUrl}/ehr/feedback`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', card: 'c1', ...form }) });
+    const post = (form: Record<string, string>) => fetch(`${svc.baseUrl}/ehr/feedback`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', service: 'intrathecal-order-sign', card: 'c1', ...form }) });
     const none = await post({ comment: ' ' });
     expect(none.status).toBe(400);
     expect(JSON.stringify(await none.json())).toContain('an override needs a reason or a comment');
     const odd = await post({ reason: '{"display":"no code"}' });
     expect(odd.status).toBe(400);
     expect(JSON.stringify(await odd.json())).toContain('reason must be one of the codes the card offered');
+    const elsewhere = await post({ service: 'intrathecal-order-select', comment: 'x' });
+    expect(elsewhere.status).toBe(400);
+    expect(JSON.stringify(await elsewhere.json())).toContain('service must be one of intrathecal-order-sign, intrathecal-appointment-book');
   });
 });
 

@@ -1,0 +1,134 @@
+/**
+ * The embedded EHR signs a patient's pending orders as an EHR does: it calls the service's order-sign hook over HTTP
+ * with the draft orders and its FHIR server's address, without prefetch (the service reads the record from that
+ * server, as it does for an EHR that grants a token instead of prefetching), and shows the answer (cards-page.ts).
+ * Development only: the call carries no JWT, which only a service serving unauthenticated calls answers.
+ */
+import { randomUUID } from 'node:crypto';
+import { Operator } from '@medplum/core';
+import type { Appointment, Resource } from '@medplum/fhirtypes';
+import type { EmbeddedFhir } from '../fhir/embedded-server.js';
+
+/** The hook service the embedded EHR calls when orders are signed. */
+export const ORDER_SIGN_SERVICE = 'intrathecal-order-sign';
+
+/** The hook service the embedded EHR calls when a visit is booked. */
+export const APPOINTMENT_BOOK_SERVICE = 'intrathecal-appointment-book';
+
+/** The services whose cards the EHR's page shows, and so takes overrides for. */
+export const EHR_SERVICES: ReadonlySet<string> = new Set([ORDER_SIGN_SERVICE, APPOINTMENT_BOOK_SERVICE]);
+
+/** The longest the page waits for the service's answer. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * The orders an EHR would have pending for a patient: draft MedicationRequests and ServiceRequests.
+ * @param fhir - the embedded FHIR server.
+ * @param patient - the patient's id.
+ * @returns the draft orders.
+ */
+export async function draftOrders(fhir: EmbeddedFhir, patient: string): Promise<Resource[]> {
+  const orders: Resource[] = [];
+  for (const type of ['MedicationRequest', 'ServiceRequest'] as const) {
+    const bundle = await fhir.repo.search<Resource>({ resourceType: type, filters: [{ code: 'patient', operator: Operator.EQUALS, value: patient }, { code: 'status', operator: Operator.EQUALS, value: 'draft' }] });
+    for (const e of bundle.entry ?? []) if (e.resource) orders.push(e.resource);
+  }
+  return orders;
+}
+
+/**
+ * `Type/id` of each resource.
+ * @param resources - orders or visits.
+ * @returns their references.
+ */
+export const referencesOf = (resources: readonly Resource[]): string[] => resources.map((r) => `${r.resourceType}/${r.id ?? ''}`);
+
+/** What the service answered: its HTTP status and body (a hook response, or an OperationOutcome). */
+export interface ServiceAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+async function post(url: string, body: unknown): Promise<ServiceAnswer> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+/** Who and for whom a hook is called: the service's base URL, the signed-in user, the patient. */
+export interface HookCaller {
+  readonly publicBaseUrl: string;
+  /** `Practitioner/<id>`. */
+  readonly user: string;
+  readonly patient: string;
+}
+
+function hookRequest(hook: string, caller: HookCaller, context: Record<string, unknown>): Record<string, unknown> {
+  return { hook, hookInstance: randomUUID(), fhirServer: `${caller.publicBaseUrl}/fhir`, context: { userId: caller.user, patientId: caller.patient, ...context } };
+}
+
+const collection = (resources: readonly unknown[]) => ({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) });
+
+/**
+ * Calls the order-sign hook for a patient's draft orders.
+ * @param orders - the draft orders.
+ * @param caller - base URL, user, patient.
+ * @returns the answer.
+ */
+export function signOrders(orders: readonly Resource[], caller: HookCaller): Promise<ServiceAnswer> {
+  return post(`${caller.publicBaseUrl}/cds-services/${ORDER_SIGN_SERVICE}`, hookRequest('order-sign', caller, { draftOrders: collection(orders) }));
+}
+
+/**
+ * A pump refill and maintenance visit (CPT 95990) proposed four weeks from now, as a scheduler books it.
+ * @param caller - user and patient.
+ * @param now - the time of booking.
+ * @returns the Appointment, not stored.
+ */
+export function refillVisit(caller: HookCaller, now: Date): Appointment {
+  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 28, 9));
+  return {
+    resourceType: 'Appointment',
+    id: `refill-visit-${randomUUID().slice(0, 8)}`,
+    status: 'proposed',
+    serviceType: [{ coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990', display: 'Refilling and maintenance of implantable pump or reservoir for drug delivery, spinal or brain' }] }],
+    start: start.toISOString(),
+    end: new Date(start.getTime() + 30 * 60_000).toISOString(),
+    participant: [{ actor: { reference: `Patient/${caller.patient}` }, status: 'accepted' }, { actor: { reference: caller.user }, status: 'accepted' }],
+  };
+}
+
+/**
+ * Calls the appointment-book hook for a visit.
+ * @param visit - the Appointment being booked.
+ * @param caller - base URL, user, patient.
+ * @returns the answer.
+ */
+export function bookVisit(visit: Appointment, caller: HookCaller): Promise<ServiceAnswer> {
+  return post(`${caller.publicBaseUrl}/cds-services/${APPOINTMENT_BOOK_SERVICE}`, hookRequest('appointment-book', caller, { appointments: collection([visit]) }));
+}
+
+/** A clinician's override of a card, as the EHR page takes it. */
+export interface Override {
+  /** The service whose card it is. */
+  readonly service: string;
+  readonly card: string;
+  readonly reason?: { system?: string; code: string; display?: string };
+  readonly comment?: string;
+}
+
+/**
+ * Sends the override of a card to the service's feedback endpoint (https://cds-hooks.hl7.org/2.0/#feedback).
+ * @param override - the service, the card, the reason chosen, the comment written.
+ * @param publicBaseUrl - where the service answers.
+ * @param now - when the clinician overrode it.
+ * @returns the answer.
+ */
+export function sendOverride(override: Override, publicBaseUrl: string, now: Date): Promise<ServiceAnswer> {
+  const overrideReason = { ...(override.reason ? { reason: override.reason } : {}), ...(override.comment ? { userComment: override.comment } : {}) };
+  return post(`${publicBaseUrl}/cds-services/${override.service}/feedback`, { feedback: [{ card: override.card, outcome: 'overridden', overrideReason, outcomeTimestamp: now.toISOString() }] });
+}

@@ -1,0 +1,90 @@
+/**
+ * The embedded EHR's pages that call the service's hooks, mounted under /ehr when the service serves calls without a
+ * JWT (development): sign a patient's pending orders (order-sign), book a refill visit (appointment-book), override a
+ * card (feedback), and launch the app from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { Router } from 'express';
+import { badRequest } from '../http/outcomes.js';
+import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
+import { cardsPage, overridePage } from './cards-page.js';
+import { APPOINTMENT_BOOK_SERVICE, bookVisit, EHR_SERVICES, ORDER_SIGN_SERVICE, referencesOf, refillVisit, sendOverride, signOrders } from './hook-calls.js';
+import type { ServiceAnswer } from './hook-calls.js';
+import type { PatientChoice } from './pages.js';
+
+/** What the pages need from the embedded EHR. */
+export interface HookPagesDeps {
+  /** Where the service answers (PUBLIC_BASE_URL). */
+  readonly base: string;
+  /** The signed-in user, `Practitioner/<id>`. */
+  readonly user: string;
+  /** The fixture patient a form names (404 otherwise). */
+  patientOf(form: unknown): Promise<PatientChoice>;
+  draftOrders(patient: string): Promise<Resource[]>;
+  /** The app's launch URL for a new launch context. */
+  launchApp(patient: string, appContext: string | undefined): string;
+}
+
+/** A reason code the override form sent back (the card's own, written into the page as JSON), or 400. */
+function overrideReasonOf(text: string): { system?: string; code: string; display?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const r = value as { system?: unknown; code?: unknown; display?: unknown } | undefined;
+  if (typeof r !== 'object' || r === null || typeof r.code !== 'string' || (r.system !== undefined && typeof r.system !== 'string') || (r.display !== undefined && typeof r.display !== 'string')) {
+    throw badRequest([{ code: 'value', expression: 'reason', message: 'reason must be one of the codes the card offered' }]);
+  }
+  return { code: r.code, ...(typeof r.system === 'string' ? { system: r.system } : {}), ...(typeof r.display === 'string' ? { display: r.display } : {}) };
+}
+
+const text = (form: unknown, name: string): string => {
+  const value = (form as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value.trim() : '';
+};
+
+/**
+ * Adds the pages to the EHR's router.
+ * @param pages - the router mounted at /ehr.
+ * @param deps - base URL, user, patients, orders, launches.
+ */
+export function addHookPages(pages: Router, deps: HookPagesDeps): void {
+  // A call the service could not be reached for is shown on the page, as the service's refusals are.
+  const unreachable = (err: unknown): ServiceAnswer => ({ status: 502, body: { issue: [{ details: { text: `the service could not be reached at ${deps.base}: ${(err as Error).message}` } }] } });
+  pages.post('/sign', async (req, res) => {
+    const patient = await deps.patientOf(req.body);
+    const orders = await deps.draftOrders(patient.id);
+    const answer = await signOrders(orders, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
+    res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: referencesOf(orders) }, answer));
+  });
+  pages.post('/book', async (req, res) => {
+    const patient = await deps.patientOf(req.body);
+    const caller = { publicBaseUrl: deps.base, user: deps.user, patient: patient.id };
+    const visit = refillVisit(caller, new Date());
+    const answer = await bookVisit(visit, caller).catch(unreachable);
+    const sent = `Appointment/${visit.id ?? ''} (95990 pump refill and maintenance, proposed, ${visit.start?.slice(0, 10) ?? ''})`;
+    res.type('html').send(cardsPage({ patient, service: APPOINTMENT_BOOK_SERVICE, title: 'Refill visit booked', sent: [sent] }, answer));
+  });
+  // A clinician overrides a card: its service and uuid, a reason the card offered (as the page wrote it), a comment.
+  pages.post('/feedback', async (req, res) => {
+    await deps.patientOf(req.body);
+    const service = text(req.body, 'service');
+    const card = text(req.body, 'card');
+    const comment = text(req.body, 'comment');
+    const reasonText = text(req.body, 'reason');
+    const reason = reasonText === '' ? undefined : overrideReasonOf(reasonText);
+    if (!EHR_SERVICES.has(service)) throw badRequest([{ code: 'value', expression: 'service', message: `service must be one of ${[...EHR_SERVICES].join(', ')}` }]);
+    if (card === '' || (!reason && comment === '')) throw badRequest([{ code: 'required', expression: 'reason', message: 'an override needs a reason or a comment' }]);
+    const answer = await sendOverride({ service, card, ...(reason ? { reason } : {}), ...(comment ? { comment } : {}) }, deps.base, new Date()).catch(unreachable);
+    res.type('html').send(overridePage(card, answer));
+  });
+  // A card's SMART link, launched as an EHR launches it: a launch context holding the card's appContext.
+  pages.post('/launch-link', async (req, res) => {
+    const patient = (await deps.patientOf(req.body)).id;
+    if (text(req.body, 'url') !== `${deps.base}${APP_LAUNCH_PATH}`) throw badRequest([{ code: 'value', expression: 'url', message: `this EHR launches only the app it registered, at ${deps.base}${APP_LAUNCH_PATH}` }]);
+    const appContext = text(req.body, 'appContext');
+    res.redirect(303, deps.launchApp(patient, appContext === '' ? undefined : appContext));
+  });
+}
