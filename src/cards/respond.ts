@@ -57,7 +57,7 @@ interface AppLinkOrders {
  * sent beside it, nor contained); one based on none names nothing, and the app then reviews the patient's pending or
  * active orders.
  */
-function ordersNamed(findings: readonly Finding[], how: AppLinkOrders): string[] {
+function ordersForApp(findings: readonly Finding[], how: AppLinkOrders): string[] {
   return [...new Set(findings.flatMap((f) => {
     if (!f.order) return [];
     if (f.order.resourceType !== 'Appointment') return [referenceOf(f.order)];
@@ -73,7 +73,7 @@ function ordersNamed(findings: readonly Finding[], how: AppLinkOrders): string[]
 function withAppLink(card: Card, findings: readonly Finding[], serviceId: string, hook: string, baseUrl: string, how: AppLinkOrders): Card {
   // A CRD External Reference card links to its sources only (Link.type SHALL be absolute).
   if (!APP_LINK_HOOKS.has(hook) || findings[0]?.rule.card?.externalReference) return card;
-  const orders = ordersNamed(findings, how);
+  const orders = ordersForApp(findings, how);
   const appContext = `service=${encodeURIComponent(serviceId)}${orders.length > 0 ? `&orders=${encodeURIComponent(orders.join(','))}` : ''}`;
   const link: Link = { label: 'Open the full review and the medical-necessity summary', url: `${baseUrl}${APP_LAUNCH_PATH}`, type: 'smart', appContext };
   return { ...card, links: [...(card.links ?? []), link] };

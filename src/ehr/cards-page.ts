@@ -4,11 +4,11 @@
  * one launches the app through the EHR with the card's appContext); then the coverage information each order got.
  * Everything comes from the service's answer and is escaped.
  */
+import { COVERAGE_INFORMATION } from '../cards/coverage-information.js';
 import { esc, page } from './pages.js';
 import type { PatientChoice } from './pages.js';
 import type { ServiceAnswer } from './hook-calls.js';
 
-const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 
 interface CardView {
   uuid?: string;

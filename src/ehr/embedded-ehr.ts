@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Patient } from '@medplum/fhirtypes';
 import { createEmbeddedFhir } from '../fhir/embedded-server.js';
+import { referenceOf } from '../fhir/json.js';
 import type { EmbeddedFhir } from '../fhir/embedded-server.js';
 import { badRequest, notFound } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH, APP_REDIRECT_PATH } from '../smart/app-paths.js';
@@ -16,7 +17,7 @@ import { fhirAccess } from './fhir-access.js';
 import { LaunchContexts } from './launch-contexts.js';
 import { authorizePage, launcherPage } from './pages.js';
 import type { PatientChoice } from './pages.js';
-import { draftOrders, ORDER_SIGN_SERVICE, referencesOf } from './hook-calls.js';
+import { draftOrders, ORDER_SIGN_SERVICE } from './hook-calls.js';
 import { addHookPages } from './hook-pages.js';
 
 /** The signed-in user of the embedded EHR. */
@@ -59,7 +60,7 @@ async function patients(fhir: EmbeddedFhir): Promise<PatientChoice[]> {
 
 /** The draft orders an EHR would have pending for a patient, as a compact appContext (what a card would send). */
 async function draftOrdersContext(fhir: EmbeddedFhir, patient: string): Promise<string | undefined> {
-  const refs = referencesOf(await draftOrders(fhir, patient));
+  const refs = (await draftOrders(fhir, patient)).map(referenceOf);
   return refs.length > 0 ? new URLSearchParams({ service: ORDER_SIGN_SERVICE, orders: refs.join(',') }).toString() : undefined;
 }
 

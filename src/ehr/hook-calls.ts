@@ -36,13 +36,6 @@ export async function draftOrders(fhir: EmbeddedFhir, patient: string): Promise<
   return orders;
 }
 
-/**
- * `Type/id` of each resource.
- * @param resources - orders or visits.
- * @returns their references.
- */
-export const referencesOf = (resources: readonly Resource[]): string[] => resources.map((r) => `${r.resourceType}/${r.id ?? ''}`);
-
 /** What the service answered: its HTTP status and body (a hook response, or an OperationOutcome). */
 export interface ServiceAnswer {
   readonly status: number;

@@ -5,10 +5,11 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Router } from 'express';
+import { referenceOf } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { cardsPage, overridePage } from './cards-page.js';
-import { APPOINTMENT_BOOK_SERVICE, bookVisit, EHR_SERVICES, ORDER_SIGN_SERVICE, referencesOf, refillVisit, sendOverride, signOrders } from './hook-calls.js';
+import { APPOINTMENT_BOOK_SERVICE, bookVisit, EHR_SERVICES, ORDER_SIGN_SERVICE, refillVisit, sendOverride, signOrders } from './hook-calls.js';
 import type { ServiceAnswer } from './hook-calls.js';
 import type { PatientChoice } from './pages.js';
 
@@ -57,7 +58,7 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const patient = await deps.patientOf(req.body);
     const orders = await deps.draftOrders(patient.id);
     const answer = await signOrders(orders, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
-    res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: referencesOf(orders) }, answer));
+    res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: orders.map(referenceOf) }, answer));
   });
   pages.post('/book', async (req, res) => {
     const patient = await deps.patientOf(req.body);

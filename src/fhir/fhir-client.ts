@@ -4,6 +4,7 @@
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { noteRead } from './fhir-reads.js';
+import { isResource } from './json.js';
 import type { FhirRead, FhirReads } from './fhir-reads.js';
 import { GetError, getText } from './http-get.js';
 import type { GetFailure } from './http-get.js';
@@ -78,8 +79,6 @@ async function getJson(url: string, source: FhirSource): Promise<Resource> {
 }
 
 const NOT_A_RESOURCE = 'FHIR server answered with something that is not a FHIR resource';
-
-const isResource = (json: unknown): json is Resource => typeof json === 'object' && json !== null && typeof (json as Resource).resourceType === 'string';
 
 /** GETs a URL and parses its body as JSON; the text is kept beside it for the audit log. */
 async function getParsed(url: string, source: FhirSource): Promise<{ json: unknown; text: string }> {

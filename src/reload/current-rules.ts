@@ -87,7 +87,7 @@ export class CurrentRules {
       return this.#refused([(err as Error).message], ms());
     }
     const next = answering(loaded);
-    const { changes, refused } = rulesChanges(stateOf(before), stateOf(next));
+    const { changes, refused, thresholdsChanged } = rulesChanges(stateOf(before), stateOf(next));
     if (refused.length > 0) return this.#refused(refused, ms());
     if (changes.length === 0) {
       this.#log.info({ packs: before.label, ms: ms() }, 'rules reloaded: nothing changed');
@@ -96,7 +96,7 @@ export class CurrentRules {
     this.#current = next;
     this.#log.info({ packs: next.label, changes, ms: ms() }, 'rules reloaded: calls arriving from now on are answered with them');
     // The thresholds this deployment sets, said again when they are among the changes (as at start).
-    if (changes.some((c) => c.startsWith('threshold '))) reportThresholdOverrides(next.packs, this.#log);
+    if (thresholdsChanged) reportThresholdOverrides(next.packs, this.#log);
     return { outcome: 'reloaded', label: next.label, changes, problems: [] };
   }
 

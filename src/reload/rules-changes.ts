@@ -18,6 +18,8 @@ export interface RulesState {
 export interface RulesChanges {
   readonly changes: readonly string[];
   readonly refused: readonly string[];
+  /** Whether a threshold's value changed (the start's line about the deployment's thresholds is then said again). */
+  readonly thresholdsChanged: boolean;
 }
 
 function byId<T extends { id: string }>(items: readonly T[]): Map<string, T> {
@@ -79,11 +81,12 @@ function serviceChanges(before: readonly ServiceDefinition[], after: readonly Se
  */
 export function rulesChanges(before: RulesState, after: RulesState): RulesChanges {
   const refused: string[] = [];
+  const thresholds = thresholdChanges(before.packs, after.packs);
   const changes = [
     ...packChanges(before.packs, after.packs, refused),
     ...ruleChanges(before.packs, after.packs, refused),
-    ...thresholdChanges(before.packs, after.packs),
+    ...thresholds,
     ...serviceChanges(before.services, after.services),
   ];
-  return { changes, refused };
+  return { changes, refused, thresholdsChanged: thresholds.length > 0 };
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DocumentReference } from '@medplum/fhirtypes';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
@@ -44,6 +44,19 @@ async function allowAndWait(page: Page, untick: string[] = []): Promise<void> {
 
 async function waitForEvaluation(page: Page): Promise<void> {
   await page.waitForFunction("!document.getElementById('summary-text').disabled", undefined, { timeout: 15_000 });
+}
+
+/** A launch under way: at the consent page, allowed, the evaluation shown. */
+async function consentAndReview(page: Page): Promise<void> {
+  await page.waitForURL(/\/ehr\/authorize\//);
+  await allowAndWait(page);
+  await waitForEvaluation(page);
+}
+
+/** A card on the embedded EHR's page opens the app with its SMART link: consent given, evaluation shown. */
+async function openAppFrom(card: Locator): Promise<void> {
+  await card.getByRole('button', { name: 'Open the full review and the medical-necessity summary' }).click();
+  await consentAndReview(card.page());
 }
 
 /** An EHR launch for a patient, consent given, evaluation shown: the page a reviewer lands on. */
@@ -159,9 +172,7 @@ describe('other ways in', () => {
     expect(launchId).toMatch(/^[\w-]{16,}$/);
     const page = await browser.newPage();
     await page.goto(`${svc.baseUrl}/app/launch.html?launch=${launchId}&iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
-    await page.waitForURL(/\/ehr\/authorize\//);
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    await consentAndReview(page);
     const orders = await page.locator('#orders-body').innerText();
     expect(orders).toContain('MedicationRequest/it-seed-a-draft-morphine');
     expect(orders).not.toContain('ServiceRequest/it-seed-a-draft-s9328');
@@ -189,10 +200,7 @@ describe("the embedded EHR's hook calls", () => {
     expect(await page.locator('article.card .detail').first().innerText()).toContain('Anthem CG-SURG-79');
     await screenshot(page, 'embedded-ehr-signed-orders');
     // The first card about the drug order opens the app with the card's appContext, through the EHR's launch.
-    await page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' }).getByRole('button', { name: 'Open the full review and the medical-necessity summary' }).click();
-    await page.waitForURL(/\/ehr\/authorize\//);
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    await openAppFrom(page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' }));
     expect(await page.locator('#load-orders').innerText()).toContain('Orders named by the card: MedicationRequest/it-seed-a-draft-morphine');
     await page.close();
   });
@@ -219,10 +227,7 @@ describe("the embedded EHR's hook calls", () => {
     // Its cards are overridden to the appointment-book service.
     expect(await page.locator('article.card input[name="service"]').first().inputValue()).toBe('intrathecal-appointment-book');
     // A visit booked for no order names none: the app reviews the patient's pending orders.
-    await page.locator('article.card').getByRole('button', { name: 'Open the full review and the medical-necessity summary' }).first().click();
-    await page.waitForURL(/\/ehr\/authorize\//);
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    await openAppFrom(page.locator('article.card').first());
     expect(await page.locator('#load-orders').innerText()).toContain('No order named by the EHR; evaluating the patient\'s pending orders');
     await page.close();
   });
@@ -288,9 +293,7 @@ describe('launched from an appointment-book card', () => {
     const { launch_id: launchId } = (await res.json()) as { launch_id: string };
     const page = await browser.newPage();
     await page.goto(`${link?.url ?? ''}?launch=${launchId}&iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
-    await page.waitForURL(/\/ehr\/authorize\//);
-    await allowAndWait(page);
-    await waitForEvaluation(page);
+    await consentAndReview(page);
     expect(await page.locator('#load-orders').innerText()).toContain(`Orders named by the card: ServiceRequest/${order?.id ?? ''}`);
     const orders = await page.locator('#orders-body').innerText();
     expect(orders).toContain('Pump refill and maintenance');

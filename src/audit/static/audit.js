@@ -7,6 +7,8 @@
   const $ = function (id) { return document.getElementById(id); };
   const COVERAGE_INFORMATION = 'http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information';
 
+  const plural = function (n, what) { return n + ' ' + what + (n === 1 ? '' : 's'); };
+
   function el(tag, text, className) {
     const node = document.createElement(tag);
     if (text !== undefined) node.textContent = text;
@@ -109,7 +111,7 @@
     const reads = row.fetched && Array.isArray(row.fetched.reads) ? row.fetched.reads : [];
     if (reads.length === 0) return [];
     const failed = reads.filter(function (r) { return r.error; }).length;
-    const part = bodies('Read from the EHR: ' + reads.length + (reads.length === 1 ? ' read' : ' reads') + (failed > 0 ? ', ' + failed + ' failed' : ''), row.fetched);
+    const part = bodies('Read from the EHR: ' + plural(reads.length, 'read') + (failed > 0 ? ', ' + failed + ' failed' : ''), row.fetched);
     const list = el('ul');
     reads.forEach(function (r) { list.appendChild(el('li', readLine(r), r.error ? 'error' : undefined)); });
     part.appendChild(list);
@@ -207,8 +209,6 @@
     });
     return function (params) { void load(path + '?' + params.toString(), 0); };
   }
-
-  const plural = function (n, what) { return n + ' ' + what + (n === 1 ? '' : 's'); };
 
   const showCalls = pager('hook-invocations', { show: 'show', label: 'page-label', older: 'older', newer: 'newer' }, function (entries, page) {
     render(entries);
