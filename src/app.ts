@@ -25,6 +25,7 @@ import { createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { loadPipeline } from './pipeline.js';
 import { CurrentRules } from './reload/current-rules.js';
+import type { WorkerRules } from './reload/cluster-rules.js';
 import type { AnsweringRules } from './reload/current-rules.js';
 import { rateKey } from './security/access.js';
 import { accessOf, authenticate } from './security/authenticate.js';
@@ -57,6 +58,8 @@ export interface AppParts {
    * the hook endpoints answer meanwhile, and its own routes wait for it.
    */
   readonly ehr?: Promise<EmbeddedEhr>;
+  /** In a cluster (WORKERS > 1): the rules every worker answers with, as the primary last said (cluster-rules.ts). */
+  readonly workers?: () => readonly WorkerRules[];
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -100,9 +103,12 @@ export function createApp(parts: AppParts): Express {
   // req.ip: the socket's address, or the one a trusted proxy names (TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(parts.log, parts.rules));
-  // With the rules this process answers with: after a reload, which ones took.
+  // With the rules this process answers with: after a reload, which ones took. In a cluster, every worker's too, and
+  // whether they agree (a monitor can alert on `sameRules: false`).
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', packs: answeringRules(res).label });
+    const workers = parts.workers?.();
+    const cluster = workers ? { workers, sameRules: new Set(workers.map((w) => w.packs)).size <= 1 } : {};
+    res.json({ status: 'ok', packs: answeringRules(res).label, ...cluster });
   });
   const auth = authenticate({
     clients: parts.clients,
@@ -196,11 +202,13 @@ export interface BuiltApp {
   close(): Promise<void>;
 }
 
-/** Overrides for tests and tools: a fixed clock, another evaluator, another logger. */
+/** Overrides for tests and tools (a fixed clock, another evaluator, another logger), and what a cluster worker adds. */
 export interface BuildOverrides {
   readonly clock?: () => Date;
   readonly evaluate?: Evaluator;
   readonly log?: Logger;
+  /** A cluster worker's view of every worker's rules (main.ts). */
+  readonly workers?: () => readonly WorkerRules[];
 }
 
 /**
@@ -246,6 +254,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     log,
     clock: overrides.clock ?? (() => new Date()),
     ...(ehr ? { ehr } : {}),
+    ...(overrides.workers ? { workers: overrides.workers } : {}),
   };
   // Once the tables exist (a DATABASE_URL that cannot be reached stops the service, reported by its starter).
   let pruning: ReturnType<typeof pruneAuditLog> | undefined;

@@ -5,8 +5,12 @@
  * stop it; SIGHUP reloads the rules.
  */
 import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import { ConfigError, loadConfig } from './config.js';
 import { createHttpServer } from './http/server.js';
+import { createLogger } from './log.js';
+import { CLUSTER_RULES, ClusterRules, isClusterRules, isRulesReport, RULES_REPORT } from './reload/cluster-rules.js';
+import type { RulesReport, WorkerRules } from './reload/cluster-rules.js';
 import type { Config } from './config.js';
 
 /** Why the server could not listen, in the words an operator acts on. */
@@ -49,11 +53,26 @@ function reloadOnHangup(reload: () => void): void {
   }
 }
 
+/** A cluster worker tells its primary which rules it answers with (cluster-rules.ts); a single process does not. */
+function reportRules(packs: string, outcome: RulesReport['outcome']): void {
+  if (cluster.isWorker) process.send?.({ type: RULES_REPORT, packs, outcome } satisfies RulesReport);
+}
+
 async function serve(config: Config): Promise<void> {
   const { buildApp } = await import('./app.js');
-  const built = buildApp(config);
+  // In a cluster, every worker's rules as the primary last said (for /healthz).
+  let clusterRules: readonly WorkerRules[] = [];
+  if (cluster.isWorker) {
+    process.on('message', (message: unknown) => {
+      if (isClusterRules(message)) clusterRules = message.workers;
+    });
+  }
+  const built = buildApp(config, cluster.isWorker ? { workers: () => clusterRules } : {});
   const { log } = built.parts;
-  reloadOnHangup(() => void built.parts.rules.reload());
+  reloadOnHangup(() => {
+    const { outcome, label } = built.parts.rules.reload();
+    reportRules(label, outcome);
+  });
   // A service that cannot reach its shared database does not listen: it could neither refuse replayed tokens nor
   // keep feedback (a cluster worker that never listened stops the service rather than be restarted in a loop).
   try {
@@ -80,6 +99,7 @@ async function serve(config: Config): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   log.info({ mode: config.mode, port, publicBaseUrl: config.publicBaseUrl, embeddedFhir: config.embeddedFhir, worker: cluster.worker?.id }, 'listening');
+  reportRules(built.parts.rules.current.label, 'started');
   const stop = (): void => {
     server.close(() => {
       // Every answered call is in the audit log before the process leaves.
@@ -112,20 +132,41 @@ async function main(): Promise<void> {
     // A reload reaches each worker that listens; one still starting gets it once it listens (before, the signal
     // could reach it while it loads its modules, which SIGHUP would end).
     const reloadWhenListening = new Set<number>();
+    // Which rules each worker answers with: the log says whether a reload left them agreeing, and each worker is
+    // told (its /healthz shows every worker's).
+    const rules = new ClusterRules(createLogger(config.logLevel, { maxBufferBytes: config.logBufferBytes }));
+    const tellWorkers = (): void => {
+      const message = { type: CLUSTER_RULES, workers: rules.workers };
+      for (const worker of Object.values(cluster.workers ?? {})) {
+        if (worker?.isConnected()) worker.send(message, () => undefined);
+      }
+    };
+    const passHangup = (worker: Worker): void => {
+      rules.signalled(worker.id);
+      worker.process.kill('SIGHUP');
+    };
+    cluster.on('message', (worker, message: unknown) => {
+      if (!isRulesReport(message)) return;
+      rules.reported(worker.id, message);
+      tellWorkers();
+    });
     cluster.on('listening', (worker) => {
       listened.add(worker.id);
-      if (reloadWhenListening.delete(worker.id)) worker.process.kill('SIGHUP');
+      if (reloadWhenListening.delete(worker.id)) passHangup(worker);
     });
     for (let i = 0; i < config.workers; i++) cluster.fork();
     reloadOnHangup(() => {
       for (const worker of Object.values(cluster.workers ?? {})) {
         if (!worker) continue;
-        if (listened.has(worker.id)) worker.process.kill('SIGHUP');
+        if (listened.has(worker.id)) passHangup(worker);
         else reloadWhenListening.add(worker.id);
       }
     });
     cluster.on('exit', (worker, code) => {
+      rules.exited(worker.id);
+      reloadWhenListening.delete(worker.id);
       if (stopping) return;
+      tellWorkers();
       if (!listened.has(worker.id)) {
         stopping = true;
         process.stderr.write(`worker ${worker.id} failed to start (exit ${String(code)}); stopping the service\n`);
