@@ -36,6 +36,15 @@ describe("the embedded EHR's page of an order-sign answer", () => {
     expect(html).toContain('name="comment"');
   });
 
+  it("renders the detail's Markdown as an EHR does, keeping only web and mail links", () => {
+    const detail = '**Sources**\n- [Anthem CG-SURG-79](https://www.anthem.com/policy) (confirmed)\n- [script](javascript:alert(1)), [relative](/audit/), [data](data:text/html,x), [mail](mailto:pa@example.org)\n\n*Rule it-x 1.0.0.*';
+    const html = cardsPage(view([]), { status: 200, body: { cards: [{ summary: 's', detail }] } });
+    const rendered = html.slice(html.indexOf('<div class="detail">'), html.indexOf('</div>', html.indexOf('<div class="detail">')));
+    expect(rendered).toContain('<p><strong>Sources</strong></p>\n<ul>\n<li><a href="https://www.anthem.com/policy" target="_blank" rel="noopener noreferrer">Anthem CG-SURG-79</a> (confirmed)</li>');
+    expect(rendered).toContain('<li>[script](javascript:alert(1)), [relative](/audit/), [data](data:text/html,x), <a href="mailto:pa@example.org" target="_blank" rel="noopener noreferrer">mail</a></li>');
+    expect(rendered).toContain('<p><em>Rule it-x 1.0.0.</em></p>');
+  });
+
   it('says why the service refused the call', () => {
     const html = cardsPage(view([]), { status: 412, body: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'conditions <x> could not be read' } }] } });
     expect(html).toContain('The service answered HTTP 412: conditions &lt;x&gt; could not be read');

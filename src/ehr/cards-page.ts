@@ -1,14 +1,26 @@
 /**
- * The embedded EHR's page for a hook's answer (order-sign, appointment-book), drawn as an EHR draws cards: indicator, summary, detail (as text:
- * the service writes Markdown, shown here unrendered), source, suggestions, and links (an absolute one opens, a SMART
- * one launches the app through the EHR with the card's appContext); then the coverage information each order got.
- * Everything comes from the service's answer and is escaped.
+ * The embedded EHR's page for a hook's answer (order-sign, appointment-book), drawn as an EHR draws cards: indicator,
+ * summary, detail (CDS Hooks: GitHub Flavored Markdown, rendered), source, suggestions, and links (an absolute one
+ * opens, a SMART one launches the app through the EHR with the card's appContext); then the coverage information
+ * each order got. Everything comes from the service's answer: text is escaped, and the detail's Markdown is rendered
+ * without the HTML it may hold (shown as text) and without links other than http(s) and mailto.
  */
+import MarkdownIt from 'markdown-it';
 import { COVERAGE_INFORMATION } from '../cards/coverage-information.js';
 import { esc, page } from './pages.js';
 import type { PatientChoice } from './pages.js';
 import type { ServiceAnswer } from './hook-calls.js';
 
+// `html: false`: markup in the detail is shown as text. Links are kept only to web and mail addresses (markdown-it
+// already refuses javascript:, vbscript:, file: and most data: ones), and open in a new tab, away from the chart.
+const markdown = new MarkdownIt({ html: false, linkify: false });
+const SAFE_LINK = /^(https?:|mailto:)/i;
+markdown.validateLink = (url: string): boolean => SAFE_LINK.test(url.trim());
+markdown.renderer.rules['link_open'] = (tokens, idx, options, _env, self) => {
+  tokens[idx]?.attrSet('target', '_blank');
+  tokens[idx]?.attrSet('rel', 'noopener noreferrer');
+  return self.renderToken(tokens, idx, options);
+};
 
 interface CardView {
   uuid?: string;
@@ -55,7 +67,7 @@ ${reasons ? `<label>Reason <select name="reason"><option value="">(none of these
 function cardHtml(card: CardView, view: CallView): string {
   const source = card.source?.url ? `<a href="${esc(card.source.url)}" rel="noopener noreferrer" target="_blank">${esc(card.source.label ?? '')}</a>` : esc(card.source?.label ?? '');
   return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>
-${card.detail ? `<div class="detail">${esc(card.detail)}</div>` : ''}
+${card.detail ? `<div class="detail">${markdown.render(card.detail)}</div>` : ''}
 ${(card.suggestions ?? []).map((s) => `<p class="muted">Suggestion: ${esc(s.label ?? '')}</p>`).join('')}
 <div class="links">${(card.links ?? []).map((l) => linkHtml(l, view.patient.id)).join(' ')}</div>
 <p class="muted">Source: ${source}</p>${overrideForm(card, view)}</article>`;
@@ -74,7 +86,7 @@ const STYLE = `<style>
   .card { border-left: 5px solid #3b6ea5; padding: .3rem .9rem; margin: .9rem 0; background: #f8fafc; }
   .card.warning { border-color: #c77700; } .card.critical { border-color: #b3261e; }
   .badge { text-transform: uppercase; font-size: .75rem; letter-spacing: .04em; color: #5a6570; }
-  .detail { white-space: pre-wrap; font-size: .92rem; }
+  .detail { font-size: .92rem; } .detail p, .detail ul { margin: .4rem 0; }
   .links form { display: inline; }
   form.override label { display: inline; margin-right: .5rem; }
 </style>`;

@@ -196,8 +196,14 @@ describe("the embedded EHR's hook calls", () => {
     expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
     expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
     expect(text).toContain('Pump refill drug follows the established pump');
-    // The detail is shown as the service wrote it, as text.
-    expect(await page.locator('article.card .detail').first().innerText()).toContain('Anthem CG-SURG-79');
+    // The detail's Markdown is rendered: headings in bold, lists, a source's link opening in a new tab.
+    const detail = page.locator('article.card .detail').first();
+    expect(await detail.locator('strong', { hasText: 'Sources' }).count()).toBe(1);
+    expect(await detail.locator('li').count()).toBeGreaterThan(3);
+    const source = detail.getByRole('link', { name: 'Anthem CG-SURG-79 Implantable Infusion Pumps' });
+    expect(await source.getAttribute('href')).toMatch(/^https:\/\/www\.anthem\.com\//);
+    expect(await source.getAttribute('target')).toBe('_blank');
+    expect(await detail.innerText()).not.toContain('**');
     await screenshot(page, 'embedded-ehr-signed-orders');
     // The first card about the drug order opens the app with the card's appContext, through the EHR's launch.
     await openAppFrom(page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' }));
