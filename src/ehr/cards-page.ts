@@ -53,6 +53,8 @@ export interface CallView {
   readonly title: string;
   /** What was sent: the orders' or the visit's references and descriptions. */
   readonly sent: readonly string[];
+  /** What the page says when the answer holds no coverage information; by default, that nothing concerns the pump. */
+  readonly noCoverage?: string;
 }
 
 /** Override a card: a reason the card offers, or none, and a comment (one of them is needed). */
@@ -107,7 +109,7 @@ export function cardsPage(view: CallView, answer: ServiceAnswer): string {
   const coverage = coverageLines(body.systemActions ?? []);
   const cards = body.cards ?? [];
   return page(view.title, `${STYLE}${head}
-<h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '<p class="muted">None: nothing sent concerns the pump.</p>'}
+<h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : `<p class="muted">${esc(view.noCoverage ?? 'None: nothing sent concerns the pump.')}</p>`}
 <h3>Cards (${String(cards.length)})</h3>${cards.map((c) => cardHtml(c, view)).join('') || '<p class="muted">No cards.</p>'}
 <p><a href="/ehr/launcher">Back to the launcher</a></p>`);
 }

@@ -8,6 +8,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type Provider from 'oidc-provider';
 import type { Patient } from '@medplum/fhirtypes';
 import { createEmbeddedFhir } from '../fhir/embedded-server.js';
+import { describeEvidence } from '../engine/describe.js';
 import { referenceOf } from '../fhir/json.js';
 import type { EmbeddedFhir } from '../fhir/embedded-server.js';
 import { badRequest, notFound } from '../http/outcomes.js';
@@ -16,7 +17,7 @@ import { APP_CLIENT_ID, createAuthorizationServer, smartConfiguration } from './
 import { fhirAccess } from './fhir-access.js';
 import { LaunchContexts } from './launch-contexts.js';
 import { authorizePage, launcherPage } from './pages.js';
-import type { PatientChoice } from './pages.js';
+import type { OrderChoice, PatientChoice } from './pages.js';
 import { draftOrders, ORDER_SIGN_SERVICE } from './hook-calls.js';
 import { addHookPages } from './hook-pages.js';
 
@@ -62,6 +63,12 @@ async function patients(fhir: EmbeddedFhir): Promise<PatientChoice[]> {
 async function draftOrdersContext(fhir: EmbeddedFhir, patient: string): Promise<string | undefined> {
   const refs = (await draftOrders(fhir, patient)).map(referenceOf);
   return refs.length > 0 ? new URLSearchParams({ service: ORDER_SIGN_SERVICE, orders: refs.join(',') }).toString() : undefined;
+}
+
+/** Each patient's pending orders, described as the cards describe them. */
+async function pendingOrders(fhir: EmbeddedFhir, all: readonly PatientChoice[]): Promise<Map<string, OrderChoice[]>> {
+  const entries = await Promise.all(all.map(async (p) => [p.id, (await draftOrders(fhir, p.id)).map((o) => ({ reference: referenceOf(o), label: describeEvidence(referenceOf(o), o) }))] as const));
+  return new Map(entries);
 }
 
 /** The fixture patient a form names, or 404. */
@@ -113,7 +120,9 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
   const launchApp = (patient: string, appContext: string | undefined): string =>
     `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(contexts.create({ patient, ...(appContext ? { appContext } : {}) }))}`;
   pages.get('/launcher', async (_req, res) => {
-    res.type('html').send(launcherPage(await patients(fhir), `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, options.callHooks));
+    const all = await patients(fhir);
+    const pending = options.callHooks ? await pendingOrders(fhir, all) : undefined;
+    res.type('html').send(launcherPage(all, `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, pending));
   });
   pages.post('/launch', async (req, res) => {
     const patient = (await patientOf(fhir, req.body)).id;

@@ -1,8 +1,9 @@
 /**
- * The embedded EHR signs a patient's pending orders as an EHR does: it calls the service's order-sign hook over HTTP
- * with the draft orders and its FHIR server's address, without prefetch (the service reads the record from that
- * server, as it does for an EHR that grants a token instead of prefetching), and shows the answer (cards-page.ts).
- * Development only: the call carries no JWT, which only a service serving unauthenticated calls answers.
+ * The embedded EHR calls the service's hooks as an EHR does when a clinician selects a pending order (order-select),
+ * signs the pending orders (order-sign), sends them to the pharmacy (order-dispatch) or books a refill visit
+ * (appointment-book): over HTTP, with its FHIR server's address and without prefetch (the service reads the record
+ * from that server, as it does for an EHR that grants a token instead of prefetching); the answer is shown by
+ * cards-page.ts. Development only: the calls carry no JWT, which only a service serving unauthenticated calls answers.
  */
 import { randomUUID } from 'node:crypto';
 import { Operator } from '@medplum/core';
@@ -12,11 +13,20 @@ import type { EmbeddedFhir } from '../fhir/embedded-server.js';
 /** The hook service the embedded EHR calls when orders are signed. */
 export const ORDER_SIGN_SERVICE = 'intrathecal-order-sign';
 
+/** The hook service the embedded EHR calls when a pending order is selected. */
+export const ORDER_SELECT_SERVICE = 'intrathecal-order-select';
+
+/** The hook service the embedded EHR calls when orders are sent to the pharmacy. */
+export const ORDER_DISPATCH_SERVICE = 'intrathecal-order-dispatch';
+
+/** Who the embedded EHR sends orders to: the fixtures' home-infusion pharmacy (as the order-dispatch examples). */
+export const PHARMACY = 'Organization/it-home-infusion-pharmacy';
+
 /** The hook service the embedded EHR calls when a visit is booked. */
 export const APPOINTMENT_BOOK_SERVICE = 'intrathecal-appointment-book';
 
 /** The services whose cards the EHR's page shows, and so takes overrides for. */
-export const EHR_SERVICES: ReadonlySet<string> = new Set([ORDER_SIGN_SERVICE, APPOINTMENT_BOOK_SERVICE]);
+export const EHR_SERVICES: ReadonlySet<string> = new Set([ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, ORDER_DISPATCH_SERVICE, APPOINTMENT_BOOK_SERVICE]);
 
 /** The longest the page waits for the service's answer. */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -74,6 +84,28 @@ const collection = (resources: readonly unknown[]) => ({ resourceType: 'Bundle',
  */
 export function signOrders(orders: readonly Resource[], caller: HookCaller): Promise<ServiceAnswer> {
   return post(`${caller.publicBaseUrl}/cds-services/${ORDER_SIGN_SERVICE}`, hookRequest('order-sign', caller, { draftOrders: collection(orders) }));
+}
+
+/**
+ * Calls the order-select hook: the clinician selected one of the patient's pending orders.
+ * @param orders - the pending orders (draftOrders).
+ * @param selected - the selected one's reference, `Type/id`, among them.
+ * @param caller - base URL, user, patient.
+ * @returns the answer.
+ */
+export function selectOrder(orders: readonly Resource[], selected: string, caller: HookCaller): Promise<ServiceAnswer> {
+  return post(`${caller.publicBaseUrl}/cds-services/${ORDER_SELECT_SERVICE}`, hookRequest('order-select', caller, { selections: [selected], draftOrders: collection(orders) }));
+}
+
+/**
+ * Calls the order-dispatch hook: the orders are sent to the pharmacy, which the service finds on the EHR's FHIR
+ * server by their references.
+ * @param orders - the orders' references, `Type/id`.
+ * @param caller - base URL, user, patient.
+ * @returns the answer.
+ */
+export function dispatchOrders(orders: readonly string[], caller: HookCaller): Promise<ServiceAnswer> {
+  return post(`${caller.publicBaseUrl}/cds-services/${ORDER_DISPATCH_SERVICE}`, hookRequest('order-dispatch', caller, { dispatchedOrders: orders, performer: PHARMACY }));
 }
 
 /**

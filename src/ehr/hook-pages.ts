@@ -1,15 +1,17 @@
 /**
  * The embedded EHR's pages that call the service's hooks, mounted under /ehr when the service serves calls without a
- * JWT (development): sign a patient's pending orders (order-sign), book a refill visit (appointment-book), override a
- * card (feedback), and launch the app from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
+ * JWT (development): select one of a patient's pending orders (order-select), sign them (order-sign), send them to the
+ * pharmacy (order-dispatch), book a refill visit (appointment-book), override a card (feedback), and launch the app
+ * from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { Router } from 'express';
+import { describeEvidence } from '../engine/describe.js';
 import { referenceOf } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { cardsPage, overridePage } from './cards-page.js';
-import { APPOINTMENT_BOOK_SERVICE, bookVisit, EHR_SERVICES, ORDER_SIGN_SERVICE, refillVisit, sendOverride, signOrders } from './hook-calls.js';
+import { APPOINTMENT_BOOK_SERVICE, bookVisit, dispatchOrders, EHR_SERVICES, ORDER_DISPATCH_SERVICE, ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, PHARMACY, refillVisit, selectOrder, sendOverride, signOrders } from './hook-calls.js';
 import type { ServiceAnswer } from './hook-calls.js';
 import type { PatientChoice } from './pages.js';
 
@@ -59,6 +61,24 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const orders = await deps.draftOrders(patient.id);
     const answer = await signOrders(orders, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
     res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: orders.map(referenceOf) }, answer));
+  });
+  // The clinician selects one pending order: the others are sent beside it, as draftOrders.
+  pages.post('/select', async (req, res) => {
+    const patient = await deps.patientOf(req.body);
+    const orders = await deps.draftOrders(patient.id);
+    const chosen = text(req.body, 'order');
+    const selected = orders.find((o) => referenceOf(o) === chosen);
+    if (!selected) throw badRequest([{ code: 'value', expression: 'order', message: `order must be one of the patient's pending orders: ${orders.map(referenceOf).join(', ') || 'none'}` }]);
+    const answer = await selectOrder(orders, chosen, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
+    res.type('html').send(cardsPage({ patient, service: ORDER_SELECT_SERVICE, title: 'Order selected', sent: [describeEvidence(chosen, selected)], noCoverage: 'None at selection: the order gets early guidance now, and its coverage information when it is signed.' }, answer));
+  });
+  // The pending orders, sent to the home-infusion pharmacy (this EHR does not store a signature: it sends the drafts).
+  pages.post('/dispatch', async (req, res) => {
+    const patient = await deps.patientOf(req.body);
+    const orders = (await deps.draftOrders(patient.id)).map(referenceOf);
+    if (orders.length === 0) throw badRequest([{ code: 'required', expression: 'patient', message: 'the patient has no pending order to send' }]);
+    const answer = await dispatchOrders(orders, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
+    res.type('html').send(cardsPage({ patient, service: ORDER_DISPATCH_SERVICE, title: `Orders sent to ${PHARMACY}`, sent: orders }, answer));
   });
   pages.post('/book', async (req, res) => {
     const patient = await deps.patientOf(req.body);

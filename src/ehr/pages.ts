@@ -36,17 +36,32 @@ export interface PatientChoice {
   readonly label: string;
 }
 
+/** A pending order as the launcher offers it for selection. */
+export interface OrderChoice {
+  /** `Type/id`. */
+  readonly reference: string;
+  readonly label: string;
+}
+
 /**
  * The launcher page.
  * @param patients - the fixture patients.
  * @param standaloneUrl - the app's standalone launch URL.
- * @param signing - whether it offers to sign pending orders and book a visit (a service that serves calls without a JWT).
+ * @param pending - each patient's pending orders, when it offers to call the hooks (a service that serves calls
+ *   without a JWT); undefined otherwise.
  * @returns HTML.
  */
-export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string, signing: boolean): string {
-  const hook = (p: PatientChoice, action: string, label: string): string => `<form method="post" action="/ehr/${action}" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">
-<button type="submit">${label}</button></form>`;
-  const sign = (p: PatientChoice): string => (signing ? `<br>${hook(p, 'sign', 'Sign the pending orders (order-sign)')}${hook(p, 'book', 'Book a refill visit (appointment-book)')}` : '');
+export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string, pending: ReadonlyMap<string, readonly OrderChoice[]> | undefined): string {
+  const signing = pending !== undefined;
+  const hook = (p: PatientChoice, action: string, label: string, fields = ''): string => `<form method="post" action="/ehr/${action}" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">
+${fields}<button type="submit">${label}</button></form>`;
+  const ordered = (p: PatientChoice): string => {
+    const orders = pending?.get(p.id) ?? [];
+    if (orders.length === 0) return '';
+    const choice = `<label>Pending order <select name="order">${orders.map((o) => `<option value="${esc(o.reference)}">${esc(o.label)}</option>`).join('')}</select></label> `;
+    return `<br>${hook(p, 'select', 'Select this order (order-select)', choice)}<br>${hook(p, 'dispatch', 'Send the pending orders to the pharmacy (order-dispatch)')}`;
+  };
+  const sign = (p: PatientChoice): string => (signing ? `<br>${hook(p, 'sign', 'Sign the pending orders (order-sign)')}${hook(p, 'book', 'Book a refill visit (appointment-book)')}${ordered(p)}` : '');
   const rows = patients
     .map(
       (p) => `<li><strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
@@ -56,7 +71,7 @@ export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: 
     .join('');
   return page(
     'EHR launcher',
-    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Signing a patient\'s pending orders or booking a refill visit calls the service\'s hook and shows its cards.' : ''}</p><ul>${rows}</ul>
+    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Selecting, signing or sending a patient\'s pending orders, or booking a refill visit, calls the service\'s hook and shows its cards.' : ''}</p><ul>${rows}</ul>
 <p class="muted">Or try a <a href="${esc(standaloneUrl)}">standalone launch</a>: the authorization server asks for the patient.</p>`
   );
 }

@@ -225,6 +225,32 @@ describe("the embedded EHR's hook calls", () => {
     await page.close();
   });
 
+  it('selects one pending order (order-select): early guidance for that order alone, no coverage yet', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    const row = page.locator('li', { hasText: 'Patient/it-seed-a' });
+    await row.getByLabel('Pending order').selectOption('ServiceRequest/it-seed-a-draft-s9328');
+    await row.getByRole('button', { name: 'Select this order (order-select)' }).click();
+    await page.waitForURL(/\/ehr\/select$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('the answer of intrathecal-order-select');
+    expect(text).toContain('None at selection');
+    expect(await page.locator('article.card').count()).toBeGreaterThan(0);
+    const cards = await page.locator('article.card').allInnerTexts();
+    expect(cards.every((c) => c.includes('ServiceRequest/it-seed-a-draft-s9328') && !c.includes('MedicationRequest/it-seed-a-draft-morphine'))).toBe(true);
+    await page.close();
+  });
+
+  it('sends the pending orders to the pharmacy (order-dispatch): coverage per order, overrides go to the dispatch service', async () => {
+    const page = await fromLauncher('Send the pending orders to the pharmacy (order-dispatch)', /\/ehr\/dispatch$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('Orders sent to Organization/it-home-infusion-pharmacy');
+    expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
+    expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
+    expect(await page.locator('article.card input[name="service"]').first().inputValue()).toBe('intrathecal-order-dispatch');
+    await page.close();
+  });
+
   it('books a refill visit, shows its coverage, and a card opens the app on the patient\'s pending orders', async () => {
     const page = await fromLauncher('Book a refill visit (appointment-book)', /\/ehr\/book$/);
     const text = await page.locator('main').innerText();
@@ -265,9 +291,15 @@ describe("the embedded EHR's hook calls", () => {
     const odd = await post({ reason: '{"display":"no code"}' });
     expect(odd.status).toBe(400);
     expect(JSON.stringify(await odd.json())).toContain('reason must be one of the codes the card offered');
-    const elsewhere = await post({ service: 'intrathecal-order-select', comment: 'x' });
+    const elsewhere = await post({ service: 'intrathecal-patient-view', comment: 'x' });
     expect(elsewhere.status).toBe(400);
-    expect(JSON.stringify(await elsewhere.json())).toContain('service must be one of intrathecal-order-sign, intrathecal-appointment-book');
+    expect(JSON.stringify(await elsewhere.json())).toContain('service must be one of intrathecal-order-select, intrathecal-order-sign, intrathecal-order-dispatch, intrathecal-appointment-book');
+  });
+
+  it("refuses to select an order that is not one of the patient's pending orders, naming them", async () => {
+    const res = await fetch(`${svc.baseUrl}/ehr/select`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', order: 'MedicationRequest/it-seed-b-draft-mix' }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ issue: [{ expression: ['order'], details: { text: "order must be one of the patient's pending orders: MedicationRequest/it-seed-a-draft-morphine, ServiceRequest/it-seed-a-draft-s9328" } }] });
   });
 });
 
