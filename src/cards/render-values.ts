@@ -9,8 +9,12 @@ import type { Threshold } from '../engine/pack-types.js';
 
 /** Created once: toLocaleString builds a formatter on every call. */
 const NUMBER_FORMAT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+/** For a number under 0.01 other than 0: two significant digits, never exponent notation. */
+const SMALL_FORMAT = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 2 });
 
 function formatNumber(n: number): string {
+  // Two decimals would print 0.0024 mg/day (ziconotide ordered in mg, say) as "0 mg/day": a dose that is not zero.
+  if (n !== 0 && Math.abs(n) < 0.01) return SMALL_FORMAT.format(n);
   const rounded = Number.isInteger(n) ? n : Number(n.toFixed(2));
   // Below 1,000 (no grouping separator) and other than -0, en-US text is the number's own: skip the formatter.
   return rounded > -1000 && rounded < 1000 && !Object.is(rounded, -0) ? String(rounded) : NUMBER_FORMAT.format(rounded);
