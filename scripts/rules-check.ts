@@ -3,18 +3,22 @@
  * rule authors. Loads and compiles every pack (the same checks as start-up), runs every rule's test cases,
  * requires a firing and a non-firing case per rule, and compares rule versions with git history. Also names the
  * expressions the native FHIRPath engine does not compile (they are right, but evaluated by fhirpath.js, slower),
- * the criteria, value sets and thresholds nothing reads, and the sources nothing cites.
+ * the criteria, value sets and thresholds nothing reads, and the sources nothing cites. For the shipped packs, also
+ * checks that docs/rule-catalogue.md says what they say (`npm run rules:catalogue` rewrites it).
  * Exit 0 when all is well; 1 with one line per problem otherwise.
  */
 import { join } from 'node:path';
 import { expressionsOf, loadRulePacks, uncitedSources, unreadCriteria, unreadThresholds, unreadValueSets } from '../src/engine/rule-packs.js';
 import { runPackCases } from '../src/rule-cases/run-cases.js';
+import { catalogueIsCurrent } from '../src/rule-docs/catalogue.js';
 import { versionProblems } from '../src/engine/rule-versions.js';
 import { loadServiceDefinitions } from '../src/services/service-definitions.js';
 
 const RULES_DIR = 'cds-hooks';
 const schemaDir = join(RULES_DIR, 'schema');
-const packDirs = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [join(RULES_DIR, 'packs')];
+const SHIPPED = join(RULES_DIR, 'packs');
+const CATALOGUE = join('docs', 'rule-catalogue.md');
+const packDirs = process.argv.slice(2).length > 0 ? process.argv.slice(2) : [SHIPPED];
 const out = (line: string): boolean => process.stdout.write(`${line}\n`);
 
 function main(): number {
@@ -43,6 +47,9 @@ function main(): number {
     } catch (err) {
       out(`warning: rule versions not compared with git history (${(err as Error).message.split('\n')[0] ?? ''})`);
     }
+  }
+  if (packDirs.includes(SHIPPED) && problems.length === 0 && !catalogueIsCurrent(CATALOGUE, SHIPPED, schemaDir)) {
+    problems.push(`${CATALOGUE} does not say what the rules say: run npm run rules:catalogue and commit it`);
   }
   for (const p of problems) out(`problem: ${p}`);
   out(problems.length === 0 ? `rule packs OK (${cases} cases)` : `${problems.length} problem(s)`);

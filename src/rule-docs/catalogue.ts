@@ -1,0 +1,166 @@
+/**
+ * The rule catalogue: every rule of a pack as a clinical governance committee reviews it (what it applies to, when
+ * it fires, what it says, the coverage conclusion it gives, the thresholds and sources it rests on and how far each
+ * is confirmed, how many test cases hold it), then the pack's thresholds and sources with the rules that use them.
+ * Markdown, written from the loaded pack by `npm run rules:catalogue` into docs/rule-catalogue.md; a test keeps that
+ * file what the rules say.
+ */
+import { readFileSync } from 'node:fs';
+import type { Confidence, Rule, RulePack, Source, Threshold } from '../engine/pack-types.js';
+import { loadRulePacks } from '../engine/rule-packs.js';
+import { readCases } from '../rule-cases/run-cases.js';
+
+/** How the reference tags a fact, and what the catalogue says of it. */
+const CONFIDENCE: Readonly<Record<Confidence, string>> = {
+  confirmed: '[C] confirmed in the source',
+  secondary: '[S] secondary source',
+  unconfirmed: '[U] unconfirmed: verify before relying on it',
+};
+
+/** Text for a table cell: one line, its pipes escaped (FHIRPath's union operator is one). */
+function cell(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+}
+
+/** An expression or a template as code, in a table cell (a backtick inside widens the fence). */
+function code(text: string): string {
+  const flat = cell(text);
+  const [fence, pad] = flat.includes('`') ? ['``', ' '] : ['`', ''];
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
+function sourceName(pack: RulePack, id: string): string {
+  const source = pack.sources.get(id);
+  if (!source) return id;
+  return source.url ? `[${source.title}](${source.url})` : source.title;
+}
+
+/** The source ids a rule cites: its card's, then its coverage conclusion's. */
+function citedBy(rule: Rule): string[] {
+  return [...new Set([...(rule.card?.sources ?? []), ...(rule.coverage?.sources ?? [])])];
+}
+
+function thresholdText(t: Threshold): string {
+  const set = t.confidence === 'confirmed' ? 'from its source (an override is warned about)' : 'configurable (THRESHOLDS_FILE)';
+  return `${t.id} = ${String(t.value)} ${t.unit}, ${t.confidence}, ${set}`;
+}
+
+function coverageText(rule: Rule): string | undefined {
+  const c = rule.coverage;
+  if (!c) return undefined;
+  const parts = [
+    c.covered && `covered: ${c.covered}`,
+    c.paNeeded && `prior authorization: ${c.paNeeded}`,
+    c.docNeeded && `documentation: ${c.docNeeded.join(', ')}`,
+    c.infoNeeded && `information needed: ${c.infoNeeded.join(', ')}`,
+  ].filter((p): p is string => typeof p === 'string');
+  return `${parts.join('; ')}. Reason: "${cell(c.reason)}"`;
+}
+
+function ruleSection(pack: RulePack, rule: Rule, cases: number, packDir: string): string {
+  const rows: [string, string][] = [
+    ['Hooks', rule.hooks.join(', ')],
+    ['Applies to', rule.scope === 'patient' ? 'the patient' : rule.orders ? `each order where ${code(rule.orders.text)}` : 'each order'],
+    ['Fires when', code(rule.when.text)],
+  ];
+  // The criteria those two expressions name, each with what it means: the expressions alone are names.
+  const named = [...new Set([...(rule.orders?.variables ?? []), ...rule.when.variables])].filter((n) => pack.criteria.has(n));
+  if (named.length > 0) rows.push(['Criteria', named.map((n) => `\`%${n}\`: ${cell(pack.criteria.get(n)?.description ?? '')}`).join('<br>')]);
+  if (rule.card) {
+    const kind = rule.card.externalReference ? ', external reference' : '';
+    rows.push(['Card', `${rule.card.indicator}, CRD type ${rule.card.topic}${kind}: ${code(rule.card.summary)}`]);
+  }
+  const coverage = coverageText(rule);
+  if (coverage) rows.push(['Coverage information', coverage]);
+  const thresholds = rule.thresholds.flatMap((id) => {
+    const t = pack.thresholds.get(id);
+    return t ? [thresholdText(t)] : [];
+  });
+  if (thresholds.length > 0) rows.push(['Thresholds', cell(thresholds.join('; '))]);
+  rows.push(['Sources', citedBy(rule).map((id) => `${sourceName(pack, id)} (${pack.sources.get(id)?.confidence ?? 'not in the pack'})`).join('; ')]);
+  rows.push(['Test cases', `${String(cases)}, in ${relative(rule.testsFile, packDir)}`]);
+  const table = rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n');
+  return `### ${rule.id} ${rule.version}: ${rule.title}\n\n${rule.description ? `${rule.description.trim()}\n\n` : ''}| | |\n|---|---|\n${table}\n`;
+}
+
+function relative(file: string, packDir: string): string {
+  return file.startsWith(`${packDir}/`) ? file.slice(packDir.length + 1) : file;
+}
+
+function thresholdsSection(pack: RulePack): string {
+  const users = (id: string): string => pack.rules.filter((r) => r.thresholds.includes(id)).map((r) => r.id).join(', ') || 'none';
+  const rows = [...pack.thresholds.values()].map((t) =>
+    `| ${t.id} | ${String(t.value)} ${t.unit}${t.maximum !== undefined ? ` (at most ${String(t.maximum)})` : ''} | ${cell(t.description)} | ${sourceName(pack, t.source)} | ${CONFIDENCE[t.confidence]} | ${users(t.id)} |`
+  );
+  return `## Thresholds\n\nEvery threshold can be set by a deployment (THRESHOLDS_FILE); one confirmed by its source is warned about when it is.\n\n| Threshold | Value | What it is | Source | Confidence | Rules |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
+}
+
+function sourcesSection(pack: RulePack): string {
+  const rules = (id: string): string => pack.rules.filter((r) => citedBy(r).includes(id)).map((r) => r.id).join(', ');
+  const thresholds = (id: string): string => [...pack.thresholds.values()].filter((t) => t.source === id).map((t) => t.id).join(', ');
+  const row = (s: Source): string => {
+    const by = [rules(s.id), thresholds(s.id) && `thresholds ${thresholds(s.id)}`].filter(Boolean).join('; ') || 'nothing';
+    return `| ${s.id} | ${sourceName(pack, s.id)}${s.date ? ` (${s.date})` : ''} | ${cell(s.note ?? '')} | ${CONFIDENCE[s.confidence]} | ${cell(by)} |`;
+  };
+  return `## Sources\n\n| Id | Source | What the pack takes from it | Confidence | Cited by |\n|---|---|---|---|---|\n${[...pack.sources.values()].map(row).join('\n')}\n`;
+}
+
+/**
+ * The catalogue of one pack.
+ * @param pack - the loaded pack (its own thresholds, not a deployment's).
+ * @param casesPerRule - the number of test cases beside each rule, by rule id.
+ * @returns Markdown.
+ */
+export function packCatalogue(pack: RulePack, casesPerRule: ReadonlyMap<string, number>): string {
+  const rules = [...pack.rules].sort((a, b) => a.id.localeCompare(b.id));
+  const index = rules.map((r) => `| [${r.id}](#${anchor(r)}) | ${r.version} | ${cell(r.title)} | ${r.hooks.join(', ')} | ${r.card ? r.card.indicator : 'coverage only'} |`);
+  return [
+    `## Pack ${pack.id} ${pack.version}: ${pack.title}\n\n${pack.description.trim()}\n\nIn ${pack.dir}: ${String(rules.length)} rules, ${String(pack.criteria.size)} criteria, ${String(pack.valueSets.size)} value sets, ${String(pack.thresholds.size)} thresholds, ${String(pack.sources.size)} sources.\n`,
+    `| Rule | Version | Title | Hooks | Card |\n|---|---|---|---|---|\n${index.join('\n')}\n`,
+    ...rules.map((r) => ruleSection(pack, r, casesPerRule.get(r.id) ?? 0, pack.dir)),
+    thresholdsSection(pack),
+    sourcesSection(pack),
+  ].join('\n');
+}
+
+/** The heading anchor GitHub gives a rule's section (`### id version: title`). */
+function anchor(rule: Rule): string {
+  return `${rule.id} ${rule.version}: ${rule.title}`.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+}
+
+/**
+ * The whole catalogue: a heading saying how it is made, then each pack.
+ * @param packs - the packs with their cases per rule.
+ * @returns Markdown.
+ */
+export function ruleCatalogue(packs: readonly { pack: RulePack; casesPerRule: ReadonlyMap<string, number> }[]): string {
+  const head = `# Rule catalogue\n\nWhat each rule applies to, when it fires, what it says, and the thresholds and sources it rests on, with how far each\nis confirmed ([C] confirmed in the source, [S] secondary, [U] unconfirmed). Written by \`npm run rules:catalogue\`\nfrom the rule packs; do not edit by hand (a test fails when it no longer says what the rules say).\n`;
+  return `${[head, ...packs.map((p) => packCatalogue(p.pack, p.casesPerRule))].join('\n')}`;
+}
+
+/**
+ * The catalogue of the packs in a folder, as they are on disk (without a deployment's THRESHOLDS_FILE).
+ * @param packsDir - the packs folder (cds-hooks/packs).
+ * @param schemaDir - cds-hooks/schema.
+ * @returns Markdown.
+ */
+export function catalogueOf(packsDir: string, schemaDir: string): string {
+  return ruleCatalogue(loadRulePacks(packsDir, schemaDir).map((pack) => ({ pack, casesPerRule: new Map(pack.rules.map((r) => [r.id, readCases(r, schemaDir)?.length ?? 0])) })));
+}
+
+/**
+ * Whether a catalogue file says what the packs say.
+ * @param file - the file (docs/rule-catalogue.md); a missing one is not current.
+ * @param packsDir - the packs folder.
+ * @param schemaDir - cds-hooks/schema.
+ * @returns true when it is what `catalogueOf` writes.
+ */
+export function catalogueIsCurrent(file: string, packsDir: string, schemaDir: string): boolean {
+  let written: string | undefined;
+  try {
+    written = readFileSync(file, 'utf8');
+  } catch {
+    return false;
+  }
+  return written === catalogueOf(packsDir, schemaDir);
+}

@@ -1,0 +1,48 @@
+/**
+ * The rule catalogue (docs/rule-catalogue.md) says what the rules say: it is regenerated and compared, so a rule,
+ * threshold or source changed without `npm run rules:catalogue` fails here. And it renders as the committee reads
+ * it: one section per rule with its table whole, FHIRPath's union operator kept inside a table cell.
+ */
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import MarkdownIt from 'markdown-it';
+import { describe, expect, it } from 'vitest';
+import { loadRulePacks } from '../src/engine/rule-packs.js';
+import { catalogueOf, packCatalogue } from '../src/rule-docs/catalogue.js';
+import { editFile } from './support/rules-copy.js';
+
+const SCHEMA = join('cds-hooks', 'schema');
+
+describe('the rule catalogue', () => {
+  it('is what the rules say (else: npm run rules:catalogue)', () => {
+    expect(readFileSync(join('docs', 'rule-catalogue.md'), 'utf8')).toBe(catalogueOf(join('cds-hooks', 'packs'), SCHEMA));
+  });
+
+  it('has one section per rule, each table whole, with what the criteria mean and how far each source is confirmed', () => {
+    const [pack] = loadRulePacks(join('cds-hooks', 'packs'), SCHEMA);
+    const html = new MarkdownIt().render(readFileSync(join('docs', 'rule-catalogue.md'), 'utf8'));
+    expect(html.match(/<h3>/g)).toHaveLength(pack?.rules.length ?? -1);
+    // Every rule table row has its two cells (a stray pipe would split one, a missing one merge rows).
+    const ruleRows = html.match(/<tr>\n<td>(Hooks|Applies to|Fires when|Criteria|Card|Coverage information|Thresholds|Sources|Test cases)<\/td>\n<td>[^]*?<\/td>\n<\/tr>/g) ?? [];
+    expect(ruleRows.filter((r) => r.includes('<td>Test cases</td>'))).toHaveLength(pack?.rules.length ?? -1);
+    const morphine = html.slice(html.indexOf('<h3>it-dose-morphine'), html.indexOf('<h3>', html.indexOf('<h3>it-dose-morphine') + 1));
+    expect(morphine).toContain('<code>%orderHasMorphine</code>: The order contains morphine');
+    expect(morphine).toContain('morphineMaxDailyMg = 15 mg/day, unconfirmed, configurable (THRESHOLDS_FILE)');
+    expect(morphine).toContain('<a href="https://doi.org/10.1111/ner.12538">Deer TR et al., Polyanalgesic Consensus Conference 2017, Neuromodulation 20(2):96-132</a> (unconfirmed)');
+  });
+
+  it('keeps a union inside its table cell, and counts the cases beside each rule', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'itcds-catalogue-')), 'packs');
+    cpSync(join('test', 'packs'), dir, { recursive: true });
+    editFile(join(dir, 'demo', 'rules', 'demo-dose-ceiling.yaml'), 'when: "%aboveCeiling"', 'when: "(%aboveCeiling | %aboveCeiling).allTrue()"');
+    const [pack] = loadRulePacks(dir, SCHEMA);
+    if (!pack) throw new Error('the demo pack did not load');
+    const text = packCatalogue(pack, new Map([['demo-dose-ceiling', 3]]));
+    expect(text).toContain('| Fires when | `(%aboveCeiling \\| %aboveCeiling).allTrue()` |');
+    const html = new MarkdownIt().render(text);
+    expect(html).toContain('<td>Fires when</td>\n<td><code>(%aboveCeiling | %aboveCeiling).allTrue()</code></td>');
+    expect(text).toContain('| Test cases | 3, in rules/demo-dose-ceiling.tests.yaml |');
+    expect(text).toContain('| Test cases | 0, in rules/demo-no-pain-score.tests.yaml |');
+  });
+});
