@@ -144,7 +144,7 @@ export function createApp(parts: AppParts): Express {
     });
   };
   const record = recordInvocations({ writer: parts.auditWriter, clock: parts.clock, packs: (res) => answeringRules(res).label });
-  app.use('/cds-services', cors, guard, record, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: (res) => answeringRules(res).pipeline, feedback: parts.feedback, clock: parts.clock, production: config.mode === 'production' }));
+  app.use('/cds-services', cors, guard, record, jsonBody(config.maxBodyBytes), cdsRoutes({ pipeline: (res) => answeringRules(res).pipeline, feedback: parts.feedback, servedBefore: (id) => parts.rules.hasServed(id), clock: parts.clock, production: config.mode === 'production' }));
   // The SMART app and its evaluation API (rate-limited per address: it evaluates what the browser sends).
   const appLimit = rateLimit(config.rateLimitPerMinute, (req) => `app:${req.ip ?? 'unknown'}`);
   app.use('/app', (req, res, next) => (req.method === 'POST' ? appLimit(req, res, next) : next()), appRoutes({

@@ -19,6 +19,8 @@ export interface CdsRoutesDeps {
   /** The pipeline a call is answered with (the rules current when it arrived). */
   readonly pipeline: (res: Response) => HookPipeline;
   readonly feedback: FeedbackStore;
+  /** Whether the process has answered with a service, now or before a reload removed it (its cards' feedback is kept). */
+  readonly servedBefore: (id: string) => boolean;
   readonly clock: () => Date;
   readonly production: boolean;
 }
@@ -55,10 +57,11 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
 
   // Feedback: https://cds-hooks.hl7.org/2.0/#feedback
   router.post('/:id/feedback', async (req: Request, res: Response) => {
-    const service = findService(deps.pipeline(res), serviceId(req));
-    res.locals['serviceId'] = service.id;
+    // A service a reload removed still takes the feedback on the cards it gave; one never served is 404.
+    const id = deps.servedBefore(serviceId(req)) ? serviceId(req) : findService(deps.pipeline(res), serviceId(req)).id;
+    res.locals['serviceId'] = id;
     const items = parseFeedback(req.body);
-    await deps.feedback.save(service.id, items, deps.clock());
+    await deps.feedback.save(id, items, deps.clock());
     res.json({ stored: items.length });
   });
 

@@ -51,6 +51,8 @@ function stateOf(rules: AnsweringRules): RulesState {
 /** The current rules and their reload. */
 export class CurrentRules {
   #current: AnsweringRules;
+  /** Every service id the process has answered with, current or since reloaded away. */
+  readonly #served = new Set<string>();
   readonly #load: () => LoadedPipeline;
   readonly #log: Pick<Logger, 'info' | 'warn' | 'error'>;
 
@@ -63,7 +65,22 @@ export class CurrentRules {
     this.#load = load;
     this.#log = log;
     this.#current = answering(load());
+    this.#noteServices();
     reportThresholdOverrides(this.#current.packs, log);
+  }
+
+  #noteServices(): void {
+    for (const id of this.#current.pipeline.services.keys()) this.#served.add(id);
+  }
+
+  /**
+   * Whether this process has answered calls to a service, with the current rules or with rules since reloaded: a
+   * card's feedback may come after a reload removed the service that gave it.
+   * @param id - the service id.
+   * @returns true when it has.
+   */
+  hasServed(id: string): boolean {
+    return this.#served.has(id);
   }
 
   /** The rules a call arriving now is answered with. */
@@ -94,6 +111,7 @@ export class CurrentRules {
       return { outcome: 'unchanged', label: before.label, changes, problems: [] };
     }
     this.#current = next;
+    this.#noteServices();
     this.#log.info({ packs: next.label, changes, ms: ms() }, 'rules reloaded: calls arriving from now on are answered with them');
     // The thresholds this deployment sets, said again when they are among the changes (as at start).
     if (thresholdsChanged) reportThresholdOverrides(next.packs, this.#log);

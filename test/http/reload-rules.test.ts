@@ -81,6 +81,11 @@ describe('reloading the rules', () => {
     expect(await names()).not.toContain('intrathecal-order-dispatch');
     const gone = await call(svc, 'POST', '/cds-services/intrathecal-order-dispatch', fixtureRequest('seed-a.order-sign.json'));
     expect(gone.status).toBe(404);
+    // A card it gave before the reload can still be overridden: the feedback is kept under its service.
+    const override = { feedback: [{ card: 'b3a9c3b2-4f67-4b5e-9f0e-2f1d2a8c0d11', outcome: 'overridden', outcomeTimestamp: '2026-11-20T15:00:00Z' }] };
+    expect((await call(svc, 'POST', '/cds-services/intrathecal-order-dispatch/feedback', override)).body).toEqual({ stored: 1 });
+    expect(await svc.built.parts.feedback.forCards(['b3a9c3b2-4f67-4b5e-9f0e-2f1d2a8c0d11'])).toMatchObject([{ serviceId: 'intrathecal-order-dispatch', outcome: 'overridden' }]);
+    expect((await call(svc, 'POST', '/cds-services/intrathecal-never-offered/feedback', override)).status).toBe(404);
   });
 
   it('refuses rules that do not load and goes on answering as before', async () => {
