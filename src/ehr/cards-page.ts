@@ -55,6 +55,19 @@ export interface CallView {
   readonly sent: readonly string[];
   /** What the page says when the answer holds no coverage information; by default, that nothing concerns the pump. */
   readonly noCoverage?: string;
+  /** The prefetch keys sent with the call; undefined when it was called without prefetch. */
+  readonly prefetched?: readonly string[] | undefined;
+}
+
+/** How the call was made: with the record sent (prefetch), or for the service to read. */
+function howCalled(view: CallView): string {
+  if (!view.prefetched) return 'Called without prefetch: the service read the record from the EHR\'s FHIR server.';
+  return `Called with prefetch: ${view.prefetched.length === 0 ? 'none of its templates could be filled' : view.prefetched.join(', ')}.`;
+}
+
+/** Back to the launcher, keeping its prefetch choice. */
+function backLink(view: CallView): string {
+  return `<p><a href="/ehr/launcher${view.prefetched ? '?prefetch=1' : ''}">Back to the launcher</a></p>`;
 }
 
 /** Override a card: a reason the card offers, or none, and a comment (one of them is needed). */
@@ -101,17 +114,17 @@ const STYLE = `<style>
  */
 export function cardsPage(view: CallView, answer: ServiceAnswer): string {
   const body = (answer.body ?? {}) as { cards?: CardView[]; systemActions?: ActionView[]; issue?: { details?: { text?: string }; diagnostics?: string }[] };
-  const head = `<h2>${esc(view.title)} for ${esc(view.patient.label)}</h2><p class="muted">${view.sent.length === 0 ? 'Nothing pending' : view.sent.map(esc).join(', ')}: the answer of ${esc(view.service)}, as an EHR shows it.</p>`;
+  const head = `<h2>${esc(view.title)} for ${esc(view.patient.label)}</h2><p class="muted">${view.sent.length === 0 ? 'Nothing pending' : view.sent.map(esc).join(', ')}: the answer of ${esc(view.service)}, as an EHR shows it. ${esc(howCalled(view))}</p>`;
   if (answer.status !== 200) {
     const why = (body.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').filter(Boolean);
-    return page(view.title, `${head}<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p><p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+    return page(view.title, `${head}<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p>${backLink(view)}`);
   }
   const coverage = coverageLines(body.systemActions ?? []);
   const cards = body.cards ?? [];
   return page(view.title, `${STYLE}${head}
 <h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : `<p class="muted">${esc(view.noCoverage ?? 'None: nothing sent concerns the pump.')}</p>`}
 <h3>Cards (${String(cards.length)})</h3>${cards.map((c) => cardHtml(c, view)).join('') || '<p class="muted">No cards.</p>'}
-<p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+${backLink(view)}`);
 }
 
 /**

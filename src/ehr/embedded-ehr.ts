@@ -20,6 +20,7 @@ import { authorizePage, launcherPage } from './pages.js';
 import type { OrderChoice, PatientChoice } from './pages.js';
 import { draftOrders, ORDER_SIGN_SERVICE } from './hook-calls.js';
 import { addHookPages } from './hook-pages.js';
+import { fillPrefetch, prefetchTemplates } from './prefetch.js';
 
 /** The signed-in user of the embedded EHR. */
 export const EHR_USER = 'it-prac-1';
@@ -119,16 +120,25 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
   pages.use(express.urlencoded({ extended: false, limit: '64kb' }));
   const launchApp = (patient: string, appContext: string | undefined): string =>
     `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(contexts.create({ patient, ...(appContext ? { appContext } : {}) }))}`;
-  pages.get('/launcher', async (_req, res) => {
+  pages.get('/launcher', async (req, res) => {
     const all = await patients(fhir);
-    const pending = options.callHooks ? await pendingOrders(fhir, all) : undefined;
-    res.type('html').send(launcherPage(all, `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, pending));
+    const hooks = options.callHooks ? { pending: await pendingOrders(fhir, all), prefetch: req.query['prefetch'] === '1' } : undefined;
+    res.type('html').send(launcherPage(all, `${base}${APP_LAUNCH_PATH}?iss=${encodeURIComponent(fhirBase)}`, hooks));
   });
   pages.post('/launch', async (req, res) => {
     const patient = (await patientOf(fhir, req.body)).id;
     res.redirect(303, launchApp(patient, await draftOrdersContext(fhir, patient)));
   });
-  if (options.callHooks) addHookPages(pages, { base, user: `Practitioner/${EHR_USER}`, patientOf: (form) => patientOf(fhir, form), draftOrders: (patient) => draftOrders(fhir, patient), launchApp });
+  if (options.callHooks) {
+    addHookPages(pages, {
+      base,
+      user: `Practitioner/${EHR_USER}`,
+      patientOf: (form) => patientOf(fhir, form),
+      draftOrders: (patient) => draftOrders(fhir, patient),
+      launchApp,
+      prefetch: async (service, hook, context) => fillPrefetch(fhir, await prefetchTemplates(base, service), hook, context),
+    });
+  }
   pages.get('/authorize/:uid', async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     const params = details.params as Record<string, string | undefined>;

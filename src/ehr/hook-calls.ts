@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Operator } from '@medplum/core';
 import type { Appointment, Resource } from '@medplum/fhirtypes';
 import type { EmbeddedFhir } from '../fhir/embedded-server.js';
+import type { HookName } from '../hooks/types.js';
 
 /** The hook service the embedded EHR calls when orders are signed. */
 export const ORDER_SIGN_SERVICE = 'intrathecal-order-sign';
@@ -68,10 +69,17 @@ export interface HookCaller {
   /** `Practitioner/<id>`. */
   readonly user: string;
   readonly patient: string;
+  /** Fills the service's prefetch for the call (prefetch.ts); without it, the call carries none. */
+  readonly prefetch?: (service: string, hook: HookName, context: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
-function hookRequest(hook: string, caller: HookCaller, context: Record<string, unknown>): Record<string, unknown> {
-  return { hook, hookInstance: randomUUID(), fhirServer: `${caller.publicBaseUrl}/fhir`, context: { userId: caller.user, patientId: caller.patient, ...context } };
+/** Builds the hook request (with its prefetch when the caller fills one) and sends it to the service. */
+async function callHook(service: string, hook: HookName, caller: HookCaller, fields: Record<string, unknown>): Promise<ServiceAnswer> {
+  // order-dispatch's context has no userId (the order was signed before; whoever sends it is not named).
+  const context = { ...(hook === 'order-dispatch' ? {} : { userId: caller.user }), patientId: caller.patient, ...fields };
+  const prefetch = caller.prefetch ? await caller.prefetch(service, hook, context) : undefined;
+  const request = { hook, hookInstance: randomUUID(), fhirServer: `${caller.publicBaseUrl}/fhir`, context, ...(prefetch ? { prefetch } : {}) };
+  return post(`${caller.publicBaseUrl}/cds-services/${service}`, request);
 }
 
 const collection = (resources: readonly unknown[]) => ({ resourceType: 'Bundle', type: 'collection', entry: resources.map((resource) => ({ resource })) });
@@ -83,7 +91,7 @@ const collection = (resources: readonly unknown[]) => ({ resourceType: 'Bundle',
  * @returns the answer.
  */
 export function signOrders(orders: readonly Resource[], caller: HookCaller): Promise<ServiceAnswer> {
-  return post(`${caller.publicBaseUrl}/cds-services/${ORDER_SIGN_SERVICE}`, hookRequest('order-sign', caller, { draftOrders: collection(orders) }));
+  return callHook(ORDER_SIGN_SERVICE, 'order-sign', caller, { draftOrders: collection(orders) });
 }
 
 /**
@@ -94,7 +102,7 @@ export function signOrders(orders: readonly Resource[], caller: HookCaller): Pro
  * @returns the answer.
  */
 export function selectOrder(orders: readonly Resource[], selected: string, caller: HookCaller): Promise<ServiceAnswer> {
-  return post(`${caller.publicBaseUrl}/cds-services/${ORDER_SELECT_SERVICE}`, hookRequest('order-select', caller, { selections: [selected], draftOrders: collection(orders) }));
+  return callHook(ORDER_SELECT_SERVICE, 'order-select', caller, { selections: [selected], draftOrders: collection(orders) });
 }
 
 /**
@@ -105,7 +113,7 @@ export function selectOrder(orders: readonly Resource[], selected: string, calle
  * @returns the answer.
  */
 export function dispatchOrders(orders: readonly string[], caller: HookCaller): Promise<ServiceAnswer> {
-  return post(`${caller.publicBaseUrl}/cds-services/${ORDER_DISPATCH_SERVICE}`, hookRequest('order-dispatch', caller, { dispatchedOrders: orders, performer: PHARMACY }));
+  return callHook(ORDER_DISPATCH_SERVICE, 'order-dispatch', caller, { dispatchedOrders: orders, performer: PHARMACY });
 }
 
 /**
@@ -134,7 +142,7 @@ export function refillVisit(caller: HookCaller, now: Date): Appointment {
  * @returns the answer.
  */
 export function bookVisit(visit: Appointment, caller: HookCaller): Promise<ServiceAnswer> {
-  return post(`${caller.publicBaseUrl}/cds-services/${APPOINTMENT_BOOK_SERVICE}`, hookRequest('appointment-book', caller, { appointments: collection([visit]) }));
+  return callHook(APPOINTMENT_BOOK_SERVICE, 'appointment-book', caller, { appointments: collection([visit]) });
 }
 
 /** A clinician's override of a card, as the EHR page takes it. */

@@ -5,14 +5,14 @@
  * from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { Router } from 'express';
+import type { Request, Router } from 'express';
 import { describeEvidence } from '../engine/describe.js';
 import { referenceOf } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { cardsPage, overridePage } from './cards-page.js';
 import { APPOINTMENT_BOOK_SERVICE, bookVisit, dispatchOrders, EHR_SERVICES, ORDER_DISPATCH_SERVICE, ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, PHARMACY, refillVisit, selectOrder, sendOverride, signOrders } from './hook-calls.js';
-import type { ServiceAnswer } from './hook-calls.js';
+import type { HookCaller, ServiceAnswer } from './hook-calls.js';
 import type { PatientChoice } from './pages.js';
 
 /** What the pages need from the embedded EHR. */
@@ -26,6 +26,8 @@ export interface HookPagesDeps {
   draftOrders(patient: string): Promise<Resource[]>;
   /** The app's launch URL for a new launch context. */
   launchApp(patient: string, appContext: string | undefined): string;
+  /** Fills a service's prefetch from the EHR's FHIR server (prefetch.ts), for calls the launcher asks to prefetch. */
+  prefetch: NonNullable<HookCaller['prefetch']>;
 }
 
 /** A reason code the override form sent back (the card's own, written into the page as JSON), or 400. */
@@ -56,11 +58,24 @@ const text = (form: unknown, name: string): string => {
 export function addHookPages(pages: Router, deps: HookPagesDeps): void {
   // A call the service could not be reached for is shown on the page, as the service's refusals are.
   const unreachable = (err: unknown): ServiceAnswer => ({ status: 502, body: { issue: [{ details: { text: `the service could not be reached at ${deps.base}: ${(err as Error).message}` } }] } });
+  // Who calls for a page: with prefetch when the launcher's form asks for it (`prefetch=1`); the keys sent are noted
+  // for the page, which says whether the service had the record sent or read it.
+  const callerOf = (req: Request, patient: PatientChoice): { caller: HookCaller; prefetched: () => readonly string[] | undefined } => {
+    const keys: string[] = [];
+    const wanted = text(req.body, 'prefetch') === '1';
+    const prefetch: HookCaller['prefetch'] = async (service, hook, context) => {
+      const filled = await deps.prefetch(service, hook, context);
+      keys.push(...Object.keys(filled));
+      return filled;
+    };
+    return { caller: { publicBaseUrl: deps.base, user: deps.user, patient: patient.id, ...(wanted ? { prefetch } : {}) }, prefetched: () => (wanted ? keys : undefined) };
+  };
   pages.post('/sign', async (req, res) => {
     const patient = await deps.patientOf(req.body);
     const orders = await deps.draftOrders(patient.id);
-    const answer = await signOrders(orders, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
-    res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: orders.map(referenceOf) }, answer));
+    const { caller, prefetched } = callerOf(req, patient);
+    const answer = await signOrders(orders, caller).catch(unreachable);
+    res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: orders.map(referenceOf), prefetched: prefetched() }, answer));
   });
   // The clinician selects one pending order: the others are sent beside it, as draftOrders.
   pages.post('/select', async (req, res) => {
@@ -69,24 +84,27 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const chosen = text(req.body, 'order');
     const selected = orders.find((o) => referenceOf(o) === chosen);
     if (!selected) throw badRequest([{ code: 'value', expression: 'order', message: `order must be one of the patient's pending orders: ${orders.map(referenceOf).join(', ') || 'none'}` }]);
-    const answer = await selectOrder(orders, chosen, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
-    res.type('html').send(cardsPage({ patient, service: ORDER_SELECT_SERVICE, title: 'Order selected', sent: [describeEvidence(chosen, selected)], noCoverage: 'None at selection: the order gets early guidance now, and its coverage information when it is signed.' }, answer));
+    const { caller, prefetched } = callerOf(req, patient);
+    const answer = await selectOrder(orders, chosen, caller).catch(unreachable);
+    const noCoverage = 'None at selection: the order gets early guidance now, and its coverage information when it is signed.';
+    res.type('html').send(cardsPage({ patient, service: ORDER_SELECT_SERVICE, title: 'Order selected', sent: [describeEvidence(chosen, selected)], noCoverage, prefetched: prefetched() }, answer));
   });
   // The pending orders, sent to the home-infusion pharmacy (this EHR does not store a signature: it sends the drafts).
   pages.post('/dispatch', async (req, res) => {
     const patient = await deps.patientOf(req.body);
     const orders = (await deps.draftOrders(patient.id)).map(referenceOf);
     if (orders.length === 0) throw badRequest([{ code: 'required', expression: 'patient', message: 'the patient has no pending order to send' }]);
-    const answer = await dispatchOrders(orders, { publicBaseUrl: deps.base, user: deps.user, patient: patient.id }).catch(unreachable);
-    res.type('html').send(cardsPage({ patient, service: ORDER_DISPATCH_SERVICE, title: `Orders sent to ${PHARMACY}`, sent: orders }, answer));
+    const { caller, prefetched } = callerOf(req, patient);
+    const answer = await dispatchOrders(orders, caller).catch(unreachable);
+    res.type('html').send(cardsPage({ patient, service: ORDER_DISPATCH_SERVICE, title: `Orders sent to ${PHARMACY}`, sent: orders, prefetched: prefetched() }, answer));
   });
   pages.post('/book', async (req, res) => {
     const patient = await deps.patientOf(req.body);
-    const caller = { publicBaseUrl: deps.base, user: deps.user, patient: patient.id };
+    const { caller, prefetched } = callerOf(req, patient);
     const visit = refillVisit(caller, new Date());
     const answer = await bookVisit(visit, caller).catch(unreachable);
     const sent = `Appointment/${visit.id ?? ''} (95990 pump refill and maintenance, proposed, ${visit.start?.slice(0, 10) ?? ''})`;
-    res.type('html').send(cardsPage({ patient, service: APPOINTMENT_BOOK_SERVICE, title: 'Refill visit booked', sent: [sent] }, answer));
+    res.type('html').send(cardsPage({ patient, service: APPOINTMENT_BOOK_SERVICE, title: 'Refill visit booked', sent: [sent], prefetched: prefetched() }, answer));
   });
   // A clinician overrides a card: its service and uuid, a reason the card offered (as the page wrote it), a comment.
   pages.post('/feedback', async (req, res) => {

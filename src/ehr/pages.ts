@@ -43,17 +43,26 @@ export interface OrderChoice {
   readonly label: string;
 }
 
+/** What the launcher offers when it calls the service's hooks. */
+export interface LauncherHooks {
+  /** Each patient's pending orders. */
+  readonly pending: ReadonlyMap<string, readonly OrderChoice[]>;
+  /** Whether the calls send prefetch (the launcher's `?prefetch=1`), as the CDS Hooks sandbox does. */
+  readonly prefetch: boolean;
+}
+
 /**
  * The launcher page.
  * @param patients - the fixture patients.
  * @param standaloneUrl - the app's standalone launch URL.
- * @param pending - each patient's pending orders, when it offers to call the hooks (a service that serves calls
- *   without a JWT); undefined otherwise.
+ * @param hooks - what it offers to call the hooks with, when it does (a service that serves calls without a JWT).
  * @returns HTML.
  */
-export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string, pending: ReadonlyMap<string, readonly OrderChoice[]> | undefined): string {
-  const signing = pending !== undefined;
-  const hook = (p: PatientChoice, action: string, label: string, fields = ''): string => `<form method="post" action="/ehr/${action}" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">
+export function launcherPage(patients: readonly PatientChoice[], standaloneUrl: string, hooks: LauncherHooks | undefined): string {
+  const signing = hooks !== undefined;
+  const pending = hooks?.pending;
+  const prefetchField = hooks?.prefetch ? '<input type="hidden" name="prefetch" value="1">' : '';
+  const hook = (p: PatientChoice, action: string, label: string, fields = ''): string => `<form method="post" action="/ehr/${action}" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">${prefetchField}
 ${fields}<button type="submit">${label}</button></form>`;
   const ordered = (p: PatientChoice): string => {
     const orders = pending?.get(p.id) ?? [];
@@ -71,9 +80,16 @@ ${fields}<button type="submit">${label}</button></form>`;
     .join('');
   return page(
     'EHR launcher',
-    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Selecting, signing or sending a patient\'s pending orders, or booking a refill visit, calls the service\'s hook and shows its cards.' : ''}</p><ul>${rows}</ul>
+    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Selecting, signing or sending a patient\'s pending orders, or booking a refill visit, calls the service\'s hook and shows its cards.' : ''}</p>${hooks ? prefetchChoice(hooks.prefetch) : ''}<ul>${rows}</ul>
 <p class="muted">Or try a <a href="${esc(standaloneUrl)}">standalone launch</a>: the authorization server asks for the patient.</p>`
   );
+}
+
+/** The launcher's choice between calls with and without prefetch. */
+function prefetchChoice(prefetch: boolean): string {
+  return prefetch
+    ? '<p class="muted">Hook calls send prefetch, filled from this EHR\'s FHIR server by the templates the service declares, as the CDS Hooks sandbox does. <a href="/ehr/launcher">Call without prefetch</a> (the service reads the record).</p>'
+    : '<p class="muted">Hook calls send no prefetch: the service reads the record from this EHR\'s FHIR server. <a href="/ehr/launcher?prefetch=1">Call with prefetch</a>, as the CDS Hooks sandbox does.</p>';
 }
 
 /** What the authorization page shows. */

@@ -10,6 +10,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
+import type { StoredInvocation } from '../../src/store/audit-store.js';
 import { launchBrowser, screenshot } from '../support/browser.js';
 
 let browser: Browser;
@@ -180,6 +181,12 @@ describe('other ways in', () => {
   });
 });
 
+/** The audit record of the latest call to a service for seed A, once the audit writer has written it. */
+async function latestCall(service: string): Promise<StoredInvocation | undefined> {
+  await svc.built.parts.auditWriter.idle();
+  return (await svc.built.parts.audit.search({ serviceId: service, patientId: 'it-seed-a', limit: 1 }))[0];
+}
+
 /** A new page on the EHR launcher, one of seed A's hook buttons clicked, its answer shown. */
 async function fromLauncher(button: string, answered: RegExp): Promise<Page> {
   const page = await browser.newPage();
@@ -196,6 +203,9 @@ describe("the embedded EHR's hook calls", () => {
     expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
     expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
     expect(text).toContain('Pump refill drug follows the established pump');
+    // Without prefetch (the launcher's default) the service read the record: its audit record keeps the reads.
+    expect(text).toContain('Called without prefetch: the service read the record from the EHR\'s FHIR server.');
+    expect((await latestCall('intrathecal-order-sign'))?.fetched).toMatchObject({ reads: expect.arrayContaining([expect.objectContaining({ status: 200 })]) as unknown });
     // The detail's Markdown is rendered: headings in bold, lists, a source's link opening in a new tab.
     const detail = page.locator('article.card .detail').first();
     expect(await detail.locator('strong', { hasText: 'Sources' }).count()).toBe(1);
@@ -208,6 +218,28 @@ describe("the embedded EHR's hook calls", () => {
     // The first card about the drug order opens the app with the card's appContext, through the EHR's launch.
     await openAppFrom(page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' }));
     expect(await page.locator('#load-orders').innerText()).toContain('Orders named by the card: MedicationRequest/it-seed-a-draft-morphine');
+    await page.close();
+  });
+
+  it('calls with prefetch when the launcher is asked to, as the sandbox does: the same coverage, and nothing read from the EHR', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    await page.getByRole('link', { name: 'Call with prefetch' }).click();
+    await page.waitForURL(/\/ehr\/launcher\?prefetch=1$/);
+    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
+    await page.waitForURL(/\/ehr\/sign$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('Called with prefetch: patient, conditions, devices, medicationRequests, observations, procedures, medicationAdministrations, coverages, claimResponses, claims.');
+    expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
+    expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
+    const call = await latestCall('intrathecal-order-sign');
+    expect(call?.fetched).toBeNull();
+    const prefetch = (call?.request as { prefetch: Record<string, { resourceType: string; type?: string }> }).prefetch;
+    expect(prefetch['patient']?.resourceType).toBe('Patient');
+    expect(prefetch['conditions']).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    // Back to the launcher keeps the choice.
+    await page.getByRole('link', { name: 'Back to the launcher' }).click();
+    await page.waitForURL(/\/ehr\/launcher\?prefetch=1$/);
     await page.close();
   });
 
