@@ -71,6 +71,8 @@ export interface CoverageInformationOptions {
   readonly billingCode: (order: Resource) => Coding | undefined;
   /** The order as the client sent it, when the one judged is a copy (its Medication put in): what the action echoes. */
   readonly asSent?: (order: Resource) => Resource;
+  /** Whether doc-needed is said (not on CRD's secondary hooks, where documentation is asked later); true by default. */
+  readonly askDocumentation?: boolean;
 }
 
 function extension(merged: MergedCoverage, billing: Coding | undefined, options: CoverageInformationOptions): Extension {
@@ -79,7 +81,7 @@ function extension(merged: MergedCoverage, billing: Coding | undefined, options:
   sub.push({ url: 'covered', valueCode: merged.covered });
   if (merged.paNeeded) sub.push({ url: 'pa-needed', valueCode: merged.paNeeded });
   if (merged.satisfiedPaId) sub.push({ url: 'satisfied-pa-id', valueString: merged.satisfiedPaId });
-  for (const d of merged.docNeeded) sub.push({ url: 'doc-needed', valueCode: d });
+  if (options.askDocumentation !== false) for (const d of merged.docNeeded) sub.push({ url: 'doc-needed', valueCode: d });
   for (const i of merged.infoNeeded) sub.push({ url: 'info-needed', valueCode: i });
   if (billing) sub.push({ url: 'billingCode', valueCoding: { ...(billing.system ? { system: billing.system } : {}), ...(billing.code ? { code: billing.code } : {}), ...(billing.display ? { display: billing.display } : {}) } });
   for (const r of merged.reasons) sub.push({ url: 'reason', valueCodeableConcept: { text: r } });

@@ -36,8 +36,17 @@ export const BILLING_CODE_CRITERION = 'orderBillingCode';
 /** Cards most urgent first; equal ones keep the packs' rule order. */
 const SEVERITY = { critical: 0, warning: 1, info: 2 } as const;
 
-/** Hooks whose responses carry coverage-information (CRD primary hooks this service answers). */
-const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book']);
+/**
+ * Hooks whose responses carry coverage-information: the CRD primary hooks this service answers, and encounter-start
+ * for the visit it starts (CRD allows it there, without asking for documentation: SECONDARY_HOOKS).
+ */
+const COVERAGE_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book', 'encounter-start']);
+
+/**
+ * CRD secondary hooks: coverage information returned on them "SHALL NOT include messages indicating a need for
+ * clinical or administrative information" (doc-needed), which comes later in the process.
+ */
+const SECONDARY_HOOKS = new Set(['order-select', 'encounter-start', 'encounter-discharge']);
 
 /** Hooks whose cards link to the SMART app (every hook this service answers but order-select, a preview). */
 const APP_LINK_HOOKS = new Set(['order-sign', 'order-dispatch', 'appointment-book', 'patient-view', 'encounter-start', 'encounter-discharge']);
@@ -60,6 +69,8 @@ interface AppLinkOrders {
 function ordersForApp(findings: readonly Finding[], how: AppLinkOrders): string[] {
   return [...new Set(findings.flatMap((f) => {
     if (!f.order) return [];
+    // The visit an encounter-start judges is no order: the app reviews the patient's orders.
+    if (f.order.resourceType === 'Encounter') return [];
     if (f.order.resourceType !== 'Appointment') return [referenceOf(f.order)];
     return appointmentOrderReferences([how.asSent(f.order)], how.fhirServer).map((r) => r.key).filter((key) => !how.sentBeside.has(key));
   }))];
@@ -182,6 +193,7 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
         date,
         uuid,
         asSent: appOrders.asSent,
+        askDocumentation: !SECONDARY_HOOKS.has(input.service.hook),
         billingCode: (order) => {
           const result = evaluation.criteria.find((c) => c.order === order)?.results.find((r) => r.name === BILLING_CODE_CRITERION);
           return result?.value?.[0] as Coding | undefined;

@@ -3,7 +3,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { EvaluationInput } from '../hooks/handle-hook.js';
-import { PATIENT_HOOKS } from '../hooks/types.js';
+import { ENCOUNTER_KEY, PATIENT_HOOKS } from '../hooks/types.js';
 import type { EvaluationContext } from './evaluate.js';
 import { inlineAppointmentOrders } from '../fhir/appointment-orders.js';
 import { referenceOf, resourcesByReference } from '../fhir/json.js';
@@ -32,7 +32,8 @@ export function withoutOrders(resources: readonly Resource[], orders: readonly R
 /**
  * Builds the evaluation context: data variables from the prefetch keys of the same name (a key the service does
  * not declare, or could not have, is not known), and the orders to judge per hook (order-dispatch's are the orders
- * it names, read with the record; appointment-book's the Appointments booked). Every reference to a
+ * it names, read with the record; appointment-book's the Appointments booked; encounter-start's the Encounter it
+ * names, prefetched or read as its `encounter` key, the visit starting). Every reference to a
  * Medication that is at hand (sent with the draft orders, included in a prefetch Bundle, or read by the service),
  * whether relative, versioned, absolute on the fhirServer or a draftOrders entry's fullUrl, is resolved into a
  * contained Medication, in the record's resources and in the orders judged alike, so rules read every drug one way.
@@ -47,7 +48,10 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   // for the draft orders (%draftOrders, the orders judged, what the coverage-information echoes), and are taken out
   // of the record (withoutOrders).
   const dispatched = input.data.dispatchedOrders;
-  const sent: Resource[] = dispatched ? [...dispatched] : entries.flatMap((e) => (e.resource ? [e.resource] : []));
+  // encounter-start's visit: the Encounter its context names (a pump refill visit is judged as its booking was).
+  const visit = input.service.hook === 'encounter-start';
+  const encounter = (input.data.resources[ENCOUNTER_KEY] ?? []).filter((r) => r.resourceType === 'Encounter' && r.id === input.request.context.encounterId);
+  const sent: Resource[] = dispatched ? [...dispatched] : visit ? encounter : entries.flatMap((e) => (e.resource ? [e.resource] : []));
   const medications = medicationsByKey([...sent, ...(input.data.medications ?? [])]);
   const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl && e.resource?.resourceType === 'Medication' ? [[e.fullUrl, e.resource]] : [])));
   const base = input.request.fhirServer;
@@ -69,7 +73,7 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   const selections = input.request.context.selections;
   // Medications and other supporting entries of draftOrders are context, not orders to judge; on appointment-book
   // the Appointments are judged, not the ServiceRequests sent beside them.
-  const orders = draftOrders.filter((r) => (booking ? r.resourceType === 'Appointment' : ORDER_TYPES.has(r.resourceType)));
-  const ordersToJudge = PATIENT_HOOKS.has(input.service.hook) ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
+  const orders = draftOrders.filter((r) => (booking ? r.resourceType === 'Appointment' : visit ? r.resourceType === 'Encounter' : ORDER_TYPES.has(r.resourceType)));
+  const ordersToJudge = visit ? orders : PATIENT_HOOKS.has(input.service.hook) ? [] : selections ? orders.filter((o) => selections.includes(referenceOf(o))) : orders;
   return { hook: input.service.hook, data, draftOrders, ordersToJudge, now: input.now, asSent };
 }

@@ -156,6 +156,10 @@ export function describeFacts(resource: Resource): string {
       parts.push(concept(arr(r['serviceType'])[0]) ?? concept(basis?.['code']), str(r['status']), day(r['start']) ?? day(obj(arr(r['requestedPeriod'])[0])?.['start']));
       break;
     }
+    case 'Encounter':
+      // The visit an encounter-start judges: its service, its state, the day it started.
+      parts.push(concept(r['serviceType']) ?? concept(arr(r['type'])[0]), str(r['status']), day(obj(r['period'])?.['start']));
+      break;
     case 'Observation':
       parts.push(
         concept(r['code']),

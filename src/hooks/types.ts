@@ -8,8 +8,14 @@ import type { Bundle, Coding, Resource, Task } from '@medplum/fhirtypes';
 /** The hooks this service implements. */
 export type HookName = 'order-sign' | 'order-select' | 'order-dispatch' | 'appointment-book' | 'patient-view' | 'encounter-start' | 'encounter-discharge';
 
-/** Hooks about the patient, with no order or appointment to judge: the rules of scope patient run on them. */
+/**
+ * Hooks whose context sends no order or appointment (the rules of scope patient run on them). encounter-start sends
+ * none either, but names an encounter the service reads and judges as a visit (engine/context.ts).
+ */
 export const PATIENT_HOOKS: ReadonlySet<HookName> = new Set(['patient-view', 'encounter-start', 'encounter-discharge']);
+
+/** The prefetch key (and read) of the Encounter an encounter-start call names, judged as the visit it starts. */
+export const ENCOUNTER_KEY = 'encounter';
 
 /** A service entry of the discovery response (https://cds-hooks.hl7.org/2.0/#response). */
 export interface CdsServiceDescriptor {

@@ -110,8 +110,11 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   const allOrders = c.input.orders ? (JSON.parse(readFileSync(join(env.fixturesRoot, 'orders', `${c.input.orders}.json`), 'utf8')) as Resource[]) : (c.input.draftOrders ?? []);
   const orders = applyChanges(allOrders, { ...(c.input.without ? { without: c.input.without } : {}) });
   const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
-  // The encounter hooks are about one encounter, which the case does not otherwise name.
-  if (service.hook === 'encounter-start' || service.hook === 'encounter-discharge') context['encounterId'] = 'it-case-encounter';
+  // The encounter hooks are about one encounter: on encounter-start, the Encounter a case lists as its draftOrders
+  // (the visit starting, on the EHR's server beside the record); otherwise one the case does not otherwise name.
+  const encounter = service.hook === 'encounter-start' ? orders.find((r) => r.resourceType === 'Encounter') : undefined;
+  if (service.hook === 'encounter-start' || service.hook === 'encounter-discharge') context['encounterId'] = encounter?.id ?? 'it-case-encounter';
+  const served = encounter ? [...record, encounter] : record;
   // appointment-book books Appointments (a case lists them as its draftOrders); the other order hooks sign drafts.
   if (!PATIENT_HOOKS.has(service.hook)) context[service.hook === 'appointment-book' ? 'appointments' : 'draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
   const recordMedications = record.filter((r) => r.resourceType === 'Medication');
@@ -120,7 +123,7 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   for (const key of service.prefetch) {
     if (c.input.unavailable?.includes(key.key)) continue;
     const query = fillTemplate(key.parsed, context as unknown as HookRequest['context']);
-    if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, record);
+    if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, served);
   }
   const body = { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
   return service.hook === 'order-dispatch' ? { ...asDispatch(body as unknown as CaseRequest), medications: recordMedications } : { body, medications: recordMedications };
