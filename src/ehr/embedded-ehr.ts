@@ -136,6 +136,7 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
       patientOf: (form) => patientOf(fhir, form),
       draftOrders: (patient) => draftOrders(fhir, patient),
       launchApp,
+      storeEncounter: (encounter) => fhir.repo.createResource(encounter),
       prefetch: async (service, hook, context) => fillPrefetch(fhir, await prefetchTemplates(base, service), hook, context),
     });
   }

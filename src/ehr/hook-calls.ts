@@ -1,13 +1,13 @@
 /**
  * The embedded EHR calls the service's hooks as an EHR does when a clinician selects a pending order (order-select),
- * signs the pending orders (order-sign), sends them to the pharmacy (order-dispatch) or books a refill visit
- * (appointment-book): over HTTP, with its FHIR server's address and without prefetch (the service reads the record
+ * signs the pending orders (order-sign), sends them to the pharmacy (order-dispatch), books a refill visit
+ * (appointment-book) or starts one (encounter-start): over HTTP, with its FHIR server's address and without prefetch (the service reads the record
  * from that server, as it does for an EHR that grants a token instead of prefetching); the answer is shown by
  * cards-page.ts. Development only: the calls carry no JWT, which only a service serving unauthenticated calls answers.
  */
 import { randomUUID } from 'node:crypto';
 import { Operator } from '@medplum/core';
-import type { Appointment, Resource } from '@medplum/fhirtypes';
+import type { Appointment, Encounter, Resource } from '@medplum/fhirtypes';
 import type { EmbeddedFhir } from '../fhir/embedded-server.js';
 import type { HookName } from '../hooks/types.js';
 
@@ -20,6 +20,9 @@ export const ORDER_SELECT_SERVICE = 'intrathecal-order-select';
 /** The hook service the embedded EHR calls when orders are sent to the pharmacy. */
 export const ORDER_DISPATCH_SERVICE = 'intrathecal-order-dispatch';
 
+/** The hook service the embedded EHR calls when a visit starts. */
+export const ENCOUNTER_START_SERVICE = 'intrathecal-encounter-start';
+
 /** Who the embedded EHR sends orders to: the fixtures' home-infusion pharmacy (as the order-dispatch examples). */
 export const PHARMACY = 'Organization/it-home-infusion-pharmacy';
 
@@ -27,7 +30,7 @@ export const PHARMACY = 'Organization/it-home-infusion-pharmacy';
 export const APPOINTMENT_BOOK_SERVICE = 'intrathecal-appointment-book';
 
 /** The services whose cards the EHR's page shows, and so takes overrides for. */
-export const EHR_SERVICES: ReadonlySet<string> = new Set([ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, ORDER_DISPATCH_SERVICE, APPOINTMENT_BOOK_SERVICE]);
+export const EHR_SERVICES: ReadonlySet<string> = new Set([ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, ORDER_DISPATCH_SERVICE, APPOINTMENT_BOOK_SERVICE, ENCOUNTER_START_SERVICE]);
 
 /** The longest the page waits for the service's answer. */
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -143,6 +146,35 @@ export function refillVisit(caller: HookCaller, now: Date): Appointment {
  */
 export function bookVisit(visit: Appointment, caller: HookCaller): Promise<ServiceAnswer> {
   return callHook(APPOINTMENT_BOOK_SERVICE, 'appointment-book', caller, { appointments: collection([visit]) });
+}
+
+/**
+ * A pump refill and maintenance visit (CPT 95990) starting now, as the front desk checks the patient in: an
+ * ambulatory Encounter in progress, its service in serviceType (CRD Encounter profile).
+ * @param caller - user and patient.
+ * @param now - the time of check-in.
+ * @returns the Encounter, without an id (the EHR's server gives it one when it is stored).
+ */
+export function refillEncounter(caller: HookCaller, now: Date): Encounter {
+  return {
+    resourceType: 'Encounter',
+    status: 'in-progress',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB', display: 'ambulatory' },
+    serviceType: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990', display: 'Refilling and maintenance of implantable pump or reservoir for drug delivery, spinal or brain' }] },
+    subject: { reference: `Patient/${caller.patient}` },
+    participant: [{ individual: { reference: caller.user } }],
+    period: { start: now.toISOString() },
+  };
+}
+
+/**
+ * Calls the encounter-start hook for a visit the EHR holds (the service reads it, or gets it as prefetch).
+ * @param encounterId - the Encounter's id on the EHR's server.
+ * @param caller - base URL, user, patient.
+ * @returns the answer.
+ */
+export function startVisit(encounterId: string, caller: HookCaller): Promise<ServiceAnswer> {
+  return callHook(ENCOUNTER_START_SERVICE, 'encounter-start', caller, { encounterId });
 }
 
 /** A clinician's override of a card, as the EHR page takes it. */

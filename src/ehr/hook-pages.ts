@@ -4,14 +4,14 @@
  * pharmacy (order-dispatch), book a refill visit (appointment-book), override a card (feedback), and launch the app
  * from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
  */
-import type { Resource } from '@medplum/fhirtypes';
+import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Request, Router } from 'express';
 import { describeEvidence } from '../engine/describe.js';
 import { referenceOf } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
 import { cardsPage, overridePage } from './cards-page.js';
-import { APPOINTMENT_BOOK_SERVICE, bookVisit, dispatchOrders, EHR_SERVICES, ORDER_DISPATCH_SERVICE, ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, PHARMACY, refillVisit, selectOrder, sendOverride, signOrders } from './hook-calls.js';
+import { APPOINTMENT_BOOK_SERVICE, bookVisit, dispatchOrders, EHR_SERVICES, ENCOUNTER_START_SERVICE, ORDER_DISPATCH_SERVICE, ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, PHARMACY, refillEncounter, refillVisit, selectOrder, sendOverride, signOrders, startVisit } from './hook-calls.js';
 import type { HookCaller, ServiceAnswer } from './hook-calls.js';
 import type { PatientChoice } from './pages.js';
 
@@ -26,6 +26,8 @@ export interface HookPagesDeps {
   draftOrders(patient: string): Promise<Resource[]>;
   /** The app's launch URL for a new launch context. */
   launchApp(patient: string, appContext: string | undefined): string;
+  /** Stores an Encounter on the EHR's FHIR server (a visit starting), which gives it its id. */
+  storeEncounter(encounter: Encounter): Promise<Encounter>;
   /** Fills a service's prefetch from the EHR's FHIR server (prefetch.ts), for calls the launcher asks to prefetch. */
   prefetch: NonNullable<HookCaller['prefetch']>;
 }
@@ -105,6 +107,15 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const answer = await bookVisit(visit, caller).catch(unreachable);
     const sent = `Appointment/${visit.id ?? ''} (95990 pump refill and maintenance, proposed, ${visit.start?.slice(0, 10) ?? ''})`;
     res.type('html').send(cardsPage({ patient, service: APPOINTMENT_BOOK_SERVICE, title: 'Refill visit booked', sent: [sent], prefetched: prefetched() }, answer));
+  });
+  // The front desk checks the patient in for a refill visit: the Encounter is stored, then encounter-start names it.
+  pages.post('/start-visit', async (req, res) => {
+    const patient = await deps.patientOf(req.body);
+    const { caller, prefetched } = callerOf(req, patient);
+    const stored = await deps.storeEncounter(refillEncounter(caller, new Date()));
+    const answer = await startVisit(stored.id ?? '', caller).catch(unreachable);
+    const sent = describeEvidence(`Encounter/${stored.id ?? ''}`, stored);
+    res.type('html').send(cardsPage({ patient, service: ENCOUNTER_START_SERVICE, title: 'Refill visit started', sent: [sent], noCoverage: 'None: the visit is not a pump refill visit, or the service could not read it.', prefetched: prefetched() }, answer));
   });
   // A clinician overrides a card: its service and uuid, a reason the card offered (as the page wrote it), a comment.
   pages.post('/feedback', async (req, res) => {

@@ -70,7 +70,7 @@ ${fields}<button type="submit">${label}</button></form>`;
     const choice = `<label>Pending order <select name="order">${orders.map((o) => `<option value="${esc(o.reference)}">${esc(o.label)}</option>`).join('')}</select></label> `;
     return `<br>${hook(p, 'select', 'Select this order (order-select)', choice)}<br>${hook(p, 'dispatch', 'Send the pending orders to the pharmacy (order-dispatch)')}`;
   };
-  const sign = (p: PatientChoice): string => (signing ? `<br>${hook(p, 'sign', 'Sign the pending orders (order-sign)')}${hook(p, 'book', 'Book a refill visit (appointment-book)')}${ordered(p)}` : '');
+  const sign = (p: PatientChoice): string => (signing ? `<br>${hook(p, 'sign', 'Sign the pending orders (order-sign)')}${hook(p, 'book', 'Book a refill visit (appointment-book)')}${hook(p, 'start-visit', 'Start a refill visit (encounter-start)')}${ordered(p)}` : '');
   const rows = patients
     .map(
       (p) => `<li><strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
@@ -80,7 +80,7 @@ ${fields}<button type="submit">${label}</button></form>`;
     .join('');
   return page(
     'EHR launcher',
-    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Selecting, signing or sending a patient\'s pending orders, or booking a refill visit, calls the service\'s hook and shows its cards.' : ''}</p>${hooks ? prefetchChoice(hooks.prefetch) : ''}<ul>${rows}</ul>
+    `<h2>Launch the SMART app as the EHR would</h2><p>Signed in as the fixture clinician (Practitioner/it-prac-1).${signing ? ' Selecting, signing or sending a patient\'s pending orders, or booking or starting a refill visit, calls the service\'s hook and shows its cards.' : ''}</p>${hooks ? prefetchChoice(hooks.prefetch) : ''}<ul>${rows}</ul>
 <p class="muted">Or try a <a href="${esc(standaloneUrl)}">standalone launch</a>: the authorization server asks for the patient.</p>`
   );
 }

@@ -283,6 +283,27 @@ describe("the embedded EHR's hook calls", () => {
     await page.close();
   });
 
+  it('starts a refill visit (encounter-start): the Encounter it stores is read by the service, or prefetched, and gets its coverage beside the reminders', async () => {
+    const page = await fromLauncher('Start a refill visit (encounter-start)', /\/ehr\/start-visit$/);
+    const text = await page.locator('main').innerText();
+    const encounter = /Encounter\/([\w-]+) \(95990 [^)]*in-progress/.exec(text)?.[1];
+    expect(encounter).toBeDefined();
+    expect(text).toContain(`Encounter/${encounter ?? ''}: covered: covered, prior authorization: conditional`);
+    expect(text).toContain('MRI');
+    // The service read the visit from the EHR's FHIR server (no prefetch): its audit record keeps the read.
+    const read = await latestCall('intrathecal-encounter-start');
+    expect(JSON.stringify(read?.fetched)).toContain(`Encounter/${encounter ?? ''}`);
+    // With prefetch the EHR sends it under the service's encounter key, and nothing is read.
+    await page.goto(`${svc.baseUrl}/ehr/launcher?prefetch=1`);
+    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Start a refill visit (encounter-start)' }).click();
+    await page.waitForURL(/\/ehr\/start-visit$/);
+    const again = await page.locator('main').innerText();
+    expect(again).toMatch(/Called with prefetch: encounter, patient, /);
+    expect(again).toMatch(/Encounter\/[\w-]+: covered: covered, prior authorization: conditional/);
+    expect((await latestCall('intrathecal-encounter-start'))?.fetched).toBeNull();
+    await page.close();
+  });
+
   it('books a refill visit, shows its coverage, and a card opens the app on the patient\'s pending orders', async () => {
     const page = await fromLauncher('Book a refill visit (appointment-book)', /\/ehr\/book$/);
     const text = await page.locator('main').innerText();
