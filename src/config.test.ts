@@ -47,6 +47,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '0' })).toThrow(/AUDIT_RETENTION_DAYS must be an integer between 1 and 36500/);
   });
 
+  it('keeps the audit records PostgreSQL did not take in a spool beside STORE_PATH, none for an in-memory store, 1 GB at most', () => {
+    expect(loadConfig({})).toMatchObject({ auditSpoolDir: 'data/audit-spool', auditSpoolMaxMb: 1024 });
+    expect(loadConfig({ STORE_PATH: '/var/lib/itcds/store.sqlite' }).auditSpoolDir).toBe('/var/lib/itcds/audit-spool');
+    expect(loadConfig({ STORE_PATH: ':memory:' }).auditSpoolDir).toBeUndefined();
+    expect(loadConfig({ STORE_PATH: ':memory:', AUDIT_SPOOL_DIR: '/spool', AUDIT_SPOOL_MAX_MB: '64' })).toMatchObject({ auditSpoolDir: '/spool', auditSpoolMaxMb: 64 });
+    expect(() => loadConfig({ AUDIT_SPOOL_MAX_MB: '0' })).toThrow(/AUDIT_SPOOL_MAX_MB must be an integer between 1 and 1000000/);
+  });
+
   it('trusts a proxy to name the caller only when told which: none, a hop count, or addresses and subnets', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);

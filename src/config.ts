@@ -31,6 +31,14 @@ export interface Config {
    * created readable by its owner only. Next to STORE_PATH by default; `:memory:` when STORE_PATH is.
    */
   readonly auditStorePath: string;
+  /**
+   * With DATABASE_URL: the folder where audit records the database does not take (an outage past the writer's
+   * retries) are kept until it does (src/audit/audit-spool.ts); patient data, created readable by its owner only.
+   * `audit-spool` beside STORE_PATH by default; none when STORE_PATH is `:memory:` (such records are then lost).
+   */
+  readonly auditSpoolDir?: string;
+  /** The most the audit spool may hold, in megabytes (1024 by default). */
+  readonly auditSpoolMaxMb: number;
   /** JSON file of the staff who may read the audit log over HTTP; without it, nobody can. */
   readonly auditReadersFile?: string;
   /** Days an audit row is kept (a configurable choice; see src/audit/retention.ts). */
@@ -195,6 +203,13 @@ export function sqlitePaths(env: Env = process.env): { storePath: string; auditS
   return { storePath, auditStorePath: env['AUDIT_STORE_PATH']?.trim() || (storePath === ':memory:' ? ':memory:' : join(dirname(storePath), 'intrathecal-cds-audit.sqlite')) };
 }
 
+/** AUDIT_SPOOL_DIR, or its default beside STORE_PATH (none for an in-memory store). */
+function auditSpool(env: Env, storePath: string): { auditSpoolDir?: string } {
+  const set = env['AUDIT_SPOOL_DIR']?.trim();
+  if (set) return { auditSpoolDir: set };
+  return storePath === ':memory:' ? {} : { auditSpoolDir: join(dirname(storePath), 'audit-spool') };
+}
+
 /**
  * NODE_ENV: a value other than these three is refused rather than read as development, the mode that serves calls
  * without a valid JWT (`prod` or `staging` meant to be production would otherwise run with every convenience on).
@@ -236,6 +251,8 @@ export function loadConfig(env: Env = process.env): Config {
     ...(env['DATABASE_URL']?.trim() ? { databaseUrl: readDatabaseUrl(env['DATABASE_URL'].trim()) } : {}),
     databasePoolSize: readInt(env, 'DATABASE_POOL_SIZE', 10, 1, 100),
     auditStorePath,
+    ...auditSpool(env, storePath),
+    auditSpoolMaxMb: readInt(env, 'AUDIT_SPOOL_MAX_MB', 1024, 1, 1_000_000),
     ...(env['AUDIT_READERS_FILE']?.trim() ? { auditReadersFile: env['AUDIT_READERS_FILE'].trim() } : {}),
     auditRetentionDays: readInt(env, 'AUDIT_RETENTION_DAYS', 2190, 1, 36_500),
     prefetchDeadlineMs: readInt(env, 'PREFETCH_DEADLINE_MS', 3000, 50, 60_000),

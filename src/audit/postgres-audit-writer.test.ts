@@ -3,6 +3,9 @@
  * database of its own. Faults are real: the table is renamed away under the open pool (every insert fails as it
  * would while a migration or a restore holds it) and renamed back (the database returns).
  */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
@@ -12,7 +15,11 @@ import { compressInWorker } from '../store/body-compressor.js';
 import { postgresAuditStore } from '../store/postgres-audit-store.js';
 import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
 import { openSharedDatabase } from '../store/postgres.js';
+import { AuditSpool } from './audit-spool.js';
 import { postgresAuditWriter } from './postgres-audit-writer.js';
+
+/** A fresh spool folder. */
+const spoolDir = (): string => join(mkdtempSync(join(tmpdir(), 'itcds-spool-')), 'audit-spool');
 
 const toClose: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -112,9 +119,52 @@ describe('audit writer for PostgreSQL', () => {
     writer.record(entry('after'));
     await writer.idle();
     expect(await f.written()).toEqual(['after', 'q3', 'q2', 'q1']);
-    expect(f.notWritten()).toMatchObject([{ requestIds: ['q4'] }, { requestIds: ['q5'] }, { requestIds: ['q6'] }]);
+    // Without a spool, those that came together are logged as not written together.
+    expect(f.notWritten()).toMatchObject([{ requestIds: ['q4', 'q5', 'q6'] }]);
     expect(f.lines.filter((l) => l.includes('audit writer full'))).toHaveLength(1);
     await writer.close();
+  });
+
+  it('with a spool, keeps a batch the database did not take through its retries on disk, and writes it once the database is back: nothing lost, nothing twice', async () => {
+    const f = await fresh();
+    const dir = spoolDir();
+    const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [10], spool: new AuditSpool(dir, 1 << 20, f.log), spoolDrainMs: 50 });
+    await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+    writer.record(entry('s1', { patientId: 'patient-secret-42' }));
+    writer.record(entry('s2'));
+    await vi.waitFor(() => expect(f.lines.filter((l) => l.includes('audit records kept in the spool'))).toHaveLength(1));
+    // This process's file (claimed by a drain tried meanwhile, if one came before the database was back).
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(new RegExp(`^audit-spool-(claimed-)?${String(process.pid)}(-0)?\\.jsonl$`)) as string]);
+    expect(f.notWritten()).toEqual([]);
+    await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+    // No call needed: the spool is offered to the database every spoolDrainMs while records wait.
+    await vi.waitFor(async () => expect(await f.written()).toEqual(['s2', 's1']));
+    writer.record(entry('s3'));
+    await writer.idle();
+    await vi.waitFor(async () => expect(await f.written()).toEqual(['s3', 's2', 's1']));
+    expect((await f.store.search({ requestId: 's1', limit: 5 }))[0]).toMatchObject({ patientId: 'patient-secret-42', request: { hook: 'order-sign', n: 's1' } });
+    expect(readdirSync(dir)).toEqual([]);
+    expect(f.lines.join('\n')).not.toContain('patient-secret-42');
+    await writer.close();
+  });
+
+  it('with a spool, records past the byte bound go to disk instead of being lost, and close() spools what the database does not take for the next start', async () => {
+    const f = await fresh();
+    const dir = spoolDir();
+    const first = postgresAuditWriter(f.store, f.log, { retryDelaysMs: Array.from({ length: 100 }, () => 20), maxQueuedBytes: 160, spool: new AuditSpool(dir, 1 << 20, f.log), spoolDrainMs: 60_000 });
+    await f.admin.query('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+    for (let i = 1; i <= 6; i++) first.record(entry(`q${i}`));
+    // The three over the bound are spooled at once; the three queued are spooled by close() (the database is away).
+    await vi.waitFor(() => expect(f.lines.filter((l) => l.includes('audit records kept in the spool'))).toHaveLength(1));
+    await first.close();
+    expect(f.notWritten()).toEqual([]);
+    await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+    // The next start (a new writer on the same spool) writes them with its first batch.
+    const next = postgresAuditWriter(f.store, f.log, { spool: new AuditSpool(dir, 1 << 20, f.log), spoolDrainMs: 60_000 });
+    next.record(entry('after'));
+    await vi.waitFor(async () => expect((await f.written()).sort()).toEqual(['after', 'q1', 'q2', 'q3', 'q4', 'q5', 'q6']));
+    expect(readdirSync(dir)).toEqual([]);
+    await next.close();
   });
 
   it('on close, tries a failing batch once more instead of waiting out its retries', async () => {

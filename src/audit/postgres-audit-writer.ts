@@ -8,23 +8,33 @@
  *   every call this instance answered before the read. (Calls another instance answered appear once its own writer
  *   has written them, normally within milliseconds.) It also settles while a failed batch waits to be tried
  *   again: the database is away, so a reader gets its 503 at once rather than after the retries.
- * - A batch that fails (the database restarting, a failover) is tried again after each of RETRY_DELAYS_MS; then its
- *   request ids are logged as not written and the loop goes on with the next batch.
- * - The queue holds at most MAX_QUEUED_BYTES of bodies. Past it, while the database is away, a record is not queued
- *   and its request id is logged as not written: the service keeps answering, and its memory stays bounded.
- * - `close()` writes what is queued, trying a failing batch once more instead of waiting out the retries.
+ * - A batch that fails (the database restarting, a failover) is tried again after each of RETRY_DELAYS_MS; then it
+ *   goes to the spool on disk (audit-spool.ts, AUDIT_SPOOL_DIR) and the loop goes on with the next batch. Spooled
+ *   records are written to the database after the next batch it takes, and every SPOOL_DRAIN_MS while any wait.
+ * - The queue holds at most MAX_QUEUED_BYTES of bodies. Past it, while the database is away, a record goes to the
+ *   spool instead: the service keeps answering, and its memory stays bounded.
+ * - Without a spool (STORE_PATH `:memory:`), or with the spool full, such records are logged as not written.
+ * - `close()` writes what is queued, trying a failing batch once more instead of waiting out the retries, and
+ *   spools what the database does not take, for the next start to write.
  */
 import type { Logger } from '../log.js';
 import { bodyBytes } from '../store/audit-store.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
+import type { AuditSpool } from './audit-spool.js';
 import type { AuditWriter } from './audit-writer.js';
 import { MAX_QUEUED_BYTES, RETRY_DELAYS_MS } from './audit-writer.js';
+
+/** How often spooled records are offered to the database while some wait (besides after each batch it takes). */
+export const SPOOL_DRAIN_MS = 30_000;
 
 /** What the writer may be given besides its store and log (tests shorten the waits). */
 export interface PostgresWriterOptions {
   readonly retryDelaysMs?: readonly number[];
   readonly maxQueuedBytes?: number;
+  /** Where records the database does not take are kept; without it they are logged as not written. */
+  readonly spool?: AuditSpool;
+  readonly spoolDrainMs?: number;
 }
 
 
@@ -38,7 +48,10 @@ export interface PostgresWriterOptions {
 export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, options: PostgresWriterOptions = {}): AuditWriter {
   const delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
   const maxBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
+  const { spool } = options;
   let queue: InvocationRecord[] = [];
+  // Records that came while the queue was full, spooled together at the next turn of the event loop.
+  let overflow: InvocationRecord[] = [];
   let queuedBytes = 0;
   let queued = 0;
   let finished = 0;
@@ -74,16 +87,24 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
     });
   };
 
-  const write = async (batch: readonly InvocationRecord[]): Promise<void> => {
+  /** Keeps records the database did not take in the spool; logs them as not written when it cannot. */
+  const keep = (batch: readonly InvocationRecord[], why: string): void => {
+    const requestIds = batch.map((e) => e.requestId);
+    if (spool?.append(batch)) log.warn({ requestIds, err: { message: why } }, 'audit records kept in the spool: the database did not take them; they are written when it does');
+    else log.error({ requestIds, err: { message: why } }, 'audit record not written');
+  };
+
+  /** Writes a batch, trying again through an outage; false when it went to the spool (or was lost) instead. */
+  const write = async (batch: readonly InvocationRecord[]): Promise<boolean> => {
     for (let attempt = 0; ; attempt++) {
       try {
         await store.recordAll(batch);
-        return;
+        return true;
       } catch (err) {
         const delay = delays[attempt];
         if (closing || delay === undefined) {
-          log.error({ requestIds: batch.map((e) => e.requestId), err: { message: (err as Error).message } }, 'audit record not written');
-          return;
+          keep(batch, (err as Error).message);
+          return false;
         }
         retrying = true;
         settle(Infinity);
@@ -96,25 +117,46 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
   const run = async (): Promise<void> => {
     // A turn of the event loop first, so that the records of calls finishing together go in one batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      await write(batch);
-      queuedBytes -= batch.reduce((sum, e) => sum + bodyBytes(e), 0);
-      if (full && queuedBytes < maxBytes / 2) full = false;
-      finished += batch.length;
-      settle(finished);
+    for (;;) {
+      let taken = true;
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        taken = await write(batch);
+        queuedBytes -= batch.reduce((sum, e) => sum + bodyBytes(e), 0);
+        if (full && queuedBytes < maxBytes / 2) full = false;
+        finished += batch.length;
+        settle(finished);
+      }
+      // The database took the last batch (or none was waiting): the spooled records go now, oldest first.
+      if (!spool?.pending || !taken || closing) break;
+      await spool.drain((records) => store.recordAll(records));
+      if (queue.length === 0) break;
     }
     loop = undefined;
   };
+
+  const spoolOverflow = (): void => {
+    const batch = overflow;
+    overflow = [];
+    keep(batch, 'the audit queue is full');
+  };
+  // While spooled records wait, they are offered to the database now and then, traffic or not.
+  const drainTimer = spool
+    ? setInterval(() => {
+        if (spool.pending) loop ??= run();
+      }, options.spoolDrainMs ?? SPOOL_DRAIN_MS)
+    : undefined;
+  drainTimer?.unref();
 
   return {
     record(entry) {
       const bytes = bodyBytes(entry);
       if (queuedBytes + bytes > maxBytes) {
-        if (!full) log.warn({ queuedBytes }, 'audit writer full: the database has not taken the queued records; new ones are not written until it does');
+        if (!full) log.warn({ queuedBytes }, 'audit writer full: the database has not taken the queued records; new ones go to the spool until it does');
         full = true;
-        log.error({ requestIds: [entry.requestId], err: { message: 'the audit queue is full' } }, 'audit record not written');
+        overflow.push(entry);
+        if (overflow.length === 1) setImmediate(spoolOverflow);
         return;
       }
       queue.push(entry);
@@ -129,8 +171,10 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
     },
     async close() {
       closing = true;
+      if (drainTimer) clearInterval(drainTimer);
       wake?.();
       await loop;
+      if (overflow.length > 0) spoolOverflow();
     },
   };
 }

@@ -5,6 +5,7 @@
  * the audit log to its own owner-only file at AUDIT_STORE_PATH.
  */
 import { existsSync } from 'node:fs';
+import { AuditSpool } from '../audit/audit-spool.js';
 import { auditWriter } from '../audit/audit-writer.js';
 import type { AuditWriter } from '../audit/audit-writer.js';
 import { postgresAuditWriter } from '../audit/postgres-audit-writer.js';
@@ -65,7 +66,8 @@ function sharedStores(url: string, config: Config, log: Logger): Stores {
   const shared = openSharedDatabase(url, log, { poolSize: config.databasePoolSize });
   const compressor = compressInWorker(log);
   const audit = postgresAuditStore(shared, compressor);
-  const writer = postgresAuditWriter(audit, log);
+  const spool = config.auditSpoolDir ? new AuditSpool(config.auditSpoolDir, config.auditSpoolMaxMb * 1024 * 1024, log) : undefined;
+  const writer = postgresAuditWriter(audit, log, spool ? { spool } : {});
   return {
     feedback: postgresFeedbackStore(shared),
     replay: postgresReplayStore(shared),

@@ -1,0 +1,100 @@
+/**
+ * The audit spool on a real disk: records kept fsynced in an owner-only file, given back as they were (bodies
+ * received as bytes too), drained oldest first and removed once written; a chunk the database refuses leaves the
+ * rest, and nothing written is written twice; an ended process's file is drained, a running one's is not; past its
+ * bound it keeps nothing more. The database here is a function that records what it is given, and one that throws
+ * to stand for an outage (the writer's tests use the real PostgreSQL).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { captureLog } from '../../test/support/harness.js';
+import type { InvocationRecord } from '../store/audit-store.js';
+import { AuditSpool, fromLine } from './audit-spool.js';
+
+const record = (requestId: string, over: Partial<InvocationRecord> = {}): InvocationRecord => ({
+  receivedAt: new Date('2026-11-20T10:00:00.123Z'), requestId, serviceId: 's', patientId: 'p', client: 'c', status: 200, ms: 1.5,
+  packs: 'p@1', delivered: true, request: '{"hook":"order-sign"}', response: '{"cards":[]}', ...over,
+});
+
+function spoolIn(maxBytes = 1024 * 1024) {
+  const dir = join(mkdtempSync(join(tmpdir(), 'itcds-spool-')), 'audit-spool');
+  const { log, lines } = captureLog();
+  return { dir, lines, spool: new AuditSpool(dir, maxBytes, log) };
+}
+
+/** A database that takes everything, keeping what it was given in order. */
+function database() {
+  const taken: InvocationRecord[] = [];
+  return { taken, write: (records: InvocationRecord[]) => Promise.resolve(void taken.push(...records)) };
+}
+
+describe('the audit spool', () => {
+  it('keeps records in an owner-only file and gives them back as they were, then removes the file', async () => {
+    const { dir, spool } = spoolIn();
+    const bytes = new Uint8Array([0x7b, 0x22, 0xc3, 0xa9, 0x22, 0x7d]);
+    expect(spool.append([record('r1'), record('r2', { request: bytes, fetched: '{"reads":[]}', status: null })])).toBe(true);
+    const [file] = readdirSync(dir);
+    expect(file).toBe(`audit-spool-${String(process.pid)}.jsonl`);
+    expect(statSync(join(dir, file ?? '')).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(2);
+    expect(db.taken).toEqual([record('r1'), record('r2', { request: bytes, fetched: '{"reads":[]}', status: null })]);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(spool.pending).toBe(false);
+  });
+
+  it('leaves what the database refused for the next drain, without what it took', async () => {
+    const { dir, spool } = spoolIn();
+    spool.append(Array.from({ length: 450 }, (_, i) => record(`r${String(i)}`)));
+    // The database takes the first chunk (200), then goes away.
+    const taken: string[] = [];
+    let calls = 0;
+    const flaky = (records: InvocationRecord[]): Promise<void> => {
+      calls += 1;
+      if (calls > 1) return Promise.reject(new Error('connection refused'));
+      taken.push(...records.map((r) => r.requestId));
+      return Promise.resolve();
+    };
+    expect(await spool.drain(flaky)).toBe(200);
+    expect(spool.pending).toBe(true);
+    // Appended meanwhile: kept apart from the claimed file, drained after it.
+    spool.append([record('later')]);
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(251);
+    expect([...taken, ...db.taken.map((r) => r.requestId)]).toEqual([...Array.from({ length: 450 }, (_, i) => `r${String(i)}`), 'later']);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("drains an ended process's file, and leaves a running one's", async () => {
+    const { dir, spool } = spoolIn();
+    spool.append([record('mine')]);
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    const other = join(dir, `audit-spool-${String(ended)}.jsonl`);
+    writeFileSync(other, `${JSON.stringify({ ...record('theirs'), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
+    // The test runner's parent is running: its file stays.
+    const running = join(dir, `audit-spool-${String(process.ppid)}.jsonl`);
+    writeFileSync(running, `${JSON.stringify({ ...record('running'), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(2);
+    expect(db.taken.map((r) => r.requestId).sort()).toEqual(['mine', 'theirs']);
+    expect(readdirSync(dir)).toEqual([`audit-spool-${String(process.ppid)}.jsonl`]);
+  });
+
+  it('keeps nothing more past its bound, and says so', () => {
+    const { spool, lines } = spoolIn(600);
+    expect(spool.append([record('r1')])).toBe(true);
+    expect(spool.append([record('r2'), record('r3')])).toBe(false);
+    expect(lines.some((l) => l.includes('audit spool full'))).toBe(true);
+  });
+
+  it('reads a line back with its time and bytes', () => {
+    const line = JSON.stringify({ ...record('x'), receivedAt: '2026-11-20T10:00:00.123Z', request: undefined, requestBase64: Buffer.from('{}').toString('base64') });
+    const back = fromLine(line);
+    expect(back.receivedAt).toEqual(new Date('2026-11-20T10:00:00.123Z'));
+    expect(back.request).toEqual(new Uint8Array(Buffer.from('{}')));
+  });
+});

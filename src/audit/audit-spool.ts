@@ -1,0 +1,221 @@
+/**
+ * The audit spool: where the PostgreSQL audit writer keeps the records the database did not take (an outage longer
+ * than its retries, or its in-memory queue full), on this machine's disk, until the database takes them. Da Vinci
+ * CRD asks a payer service to retain every hook invocation; before, such records were logged as not written and lost.
+ *
+ * - Each process appends to its own file, `audit-spool-<pid>.jsonl` (one record per line, fsynced), created readable
+ *   by its owner only: the records hold patient data, as the audit log does.
+ * - A drain claims a file by renaming it (`audit-spool-claimed-<pid>-<n>.jsonl`; the rename is atomic, so two
+ *   processes never drain one file), writes its records to the database in order, a chunk at a time, and removes it.
+ *   A chunk that fails leaves the rest in the file, the written ones taken out, for the next drain: nothing twice.
+ * - A process drains its own files, and those of processes that have ended (a previous run, a worker that died).
+ * - The spool holds at most `maxBytes`; past it a record is not kept and its request id is logged as not written.
+ */
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from '../log.js';
+import type { InvocationRecord } from '../store/audit-store.js';
+
+const APPENDING = /^audit-spool-(\d+)\.jsonl$/;
+const CLAIMED = /^audit-spool-claimed-(\d+)-\d+\.jsonl$/;
+
+/** Records written to the database per chunk of a drain. */
+const CHUNK = 200;
+
+/** One record as a line: its time as text, a body received as bytes in base64. */
+function toLine(record: InvocationRecord): string {
+  const { receivedAt, request, ...rest } = record;
+  const body = request instanceof Uint8Array ? { requestBase64: Buffer.from(request).toString('base64') } : request === undefined ? {} : { request };
+  return `${JSON.stringify({ ...rest, receivedAt: receivedAt.toISOString(), ...body })}\n`;
+}
+
+/**
+ * A spooled line back as the record it was.
+ * @param line - one line of a spool file.
+ * @returns the record.
+ */
+export function fromLine(line: string): InvocationRecord {
+  const { receivedAt, requestBase64, ...rest } = JSON.parse(line) as Record<string, unknown> & { receivedAt: string; requestBase64?: string };
+  return { ...(rest as unknown as InvocationRecord), receivedAt: new Date(receivedAt), ...(requestBase64 !== undefined ? { request: new Uint8Array(Buffer.from(requestBase64, 'base64')) } : {}) };
+}
+
+/** Whether a process is running (one of another user still is: EPERM). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The spool of one process. */
+export class AuditSpool {
+  readonly #dir: string;
+  readonly #own: string;
+  readonly #maxBytes: number;
+  readonly #log: Pick<Logger, 'warn' | 'error'>;
+  #claims = 0;
+  /** Whether this process may have something to drain (its own records, or an ended process's, looked for at start). */
+  #pending = true;
+
+  /**
+   * @param dir - the spool folder (created when first needed, readable by its owner only).
+   * @param maxBytes - the most the spool files may hold together.
+   * @param log - where a failure to keep records is reported.
+   */
+  constructor(dir: string, maxBytes: number, log: Pick<Logger, 'warn' | 'error'>) {
+    this.#dir = dir;
+    this.#own = join(dir, `audit-spool-${String(process.pid)}.jsonl`);
+    this.#maxBytes = maxBytes;
+    this.#log = log;
+  }
+
+  /** Whether a drain may find records. */
+  get pending(): boolean {
+    return this.#pending;
+  }
+
+  #files(): string[] {
+    try {
+      return readdirSync(this.#dir);
+    } catch {
+      return [];
+    }
+  }
+
+  #size(): number {
+    return this.#files().filter((f) => APPENDING.test(f) || CLAIMED.test(f)).reduce((sum, f) => {
+      try {
+        return sum + statSync(join(this.#dir, f)).size;
+      } catch {
+        return sum;
+      }
+    }, 0);
+  }
+
+  /**
+   * Keeps records on disk (appended and fsynced before it returns).
+   * @param records - what the database did not take.
+   * @returns whether they are kept; when not (the spool full, the disk refusing), the caller logs them as lost.
+   */
+  append(records: readonly InvocationRecord[]): boolean {
+    if (records.length === 0) return true;
+    const text = records.map(toLine).join('');
+    try {
+      if (this.#size() + Buffer.byteLength(text) > this.#maxBytes) {
+        this.#log.error({ maxBytes: this.#maxBytes }, 'audit spool full: records the database did not take can no longer be kept');
+        return false;
+      }
+      mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+      const fd = openSync(this.#own, 'a', 0o600);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      this.#log.error({ err: { message: (err as Error).message } }, 'audit spool: records could not be kept on disk');
+      return false;
+    }
+    this.#pending = true;
+    return true;
+  }
+
+  /** The files this process drains, claimed: its own, and those of processes that have ended. */
+  #claim(): string[] {
+    const claimed: string[] = [];
+    for (const name of this.#files()) {
+      const appending = APPENDING.exec(name);
+      const held = CLAIMED.exec(name);
+      const pid = Number((appending ?? held)?.[1]);
+      if (Number.isNaN(pid) || (pid !== process.pid && running(pid))) continue;
+      if (held && pid === process.pid) {
+        claimed.push(join(this.#dir, name));
+        continue;
+      }
+      const to = join(this.#dir, `audit-spool-claimed-${String(process.pid)}-${String(this.#claims++)}.jsonl`);
+      try {
+        renameSync(join(this.#dir, name), to);
+        claimed.push(to);
+      } catch {
+        // Another process claimed it first.
+      }
+    }
+    return claimed.sort();
+  }
+
+  /**
+   * Writes the spooled records to the database, oldest file first, and removes what it took.
+   * @param write - writes one chunk of records (the store's batch insert); throws when the database refuses it.
+   * @returns how many records were written; stops at the first chunk refused (the rest stays for the next drain).
+   */
+  async drain(write: (records: InvocationRecord[]) => Promise<void>): Promise<number> {
+    let written = 0;
+    for (const file of this.#claim()) {
+      const taken = await this.#drainFile(file, write);
+      written += taken.written;
+      if (!taken.done) return written;
+    }
+    this.#pending = false;
+    return written;
+  }
+
+  async #drainFile(file: string, write: (records: InvocationRecord[]) => Promise<void>): Promise<{ written: number; done: boolean }> {
+    let written = 0;
+    // The byte offset of the first line not yet written.
+    let offset = 0;
+    let chunk: InvocationRecord[] = [];
+    let chunkBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (chunk.length > 0) await write(chunk);
+      written += chunk.length;
+      offset += chunkBytes;
+      chunk = [];
+      chunkBytes = 0;
+    };
+    try {
+      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      for await (const line of lines) {
+        const bytes = Buffer.byteLength(line) + 1;
+        if (line.trim() !== '') chunk.push(fromLine(line));
+        chunkBytes += bytes;
+        if (chunk.length >= CHUNK) await flush();
+      }
+      await flush();
+    } catch (err) {
+      this.#keepFrom(file, offset);
+      this.#log.warn({ written, err: { message: (err as Error).message } }, 'audit spool: the database did not take the spooled records; kept for the next try');
+      return { written, done: false };
+    }
+    rmSync(file, { force: true });
+    return { written, done: true };
+  }
+
+  /** Takes the lines already written out of a claimed file, so that the next drain does not write them twice. */
+  #keepFrom(file: string, offset: number): void {
+    if (offset === 0) return;
+    const rest = `${file}.rest`;
+    const out = openSync(rest, 'w', 0o600);
+    try {
+      const fd = openSync(file, 'r');
+      try {
+        const buffer = Buffer.alloc(1 << 20);
+        for (let at = offset; ; ) {
+          const n = readSync(fd, buffer, 0, buffer.length, at);
+          if (n === 0) break;
+          writeSync(out, buffer, 0, n);
+          at += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    renameSync(rest, file);
+  }
+}
