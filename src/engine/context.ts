@@ -6,6 +6,7 @@ import type { EvaluationInput } from '../hooks/handle-hook.js';
 import { ENCOUNTER_KEY, PATIENT_HOOKS } from '../hooks/types.js';
 import type { EvaluationContext } from './evaluate.js';
 import { inlineAppointmentOrders } from '../fhir/appointment-orders.js';
+import { inlineEncounterParts } from '../fhir/encounter-parts.js';
 import { referenceOf, resourcesByReference } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import { DATA_VARIABLES, ORDER_TYPES } from './pack-types.js';
@@ -64,7 +65,12 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   // The orders are judged as copies with their Medication contained (and an Appointment with the ServiceRequest it
   // is based on); the coverage-information action echoes the order as sent, so the copies are mapped back to it.
   const withMedications = inlineMedications(sent, medications, base, byFullUrl);
-  const draftOrders = booking ? inlineAppointmentOrders(withMedications, resourcesByReference([...sent, ...(input.data.appointmentOrders ?? [])], 'ServiceRequest'), base) : withMedications;
+  // The visit an encounter-start judges, with the Appointment and ServiceRequests it names contained when they could
+  // be had (encounter-parts.ts).
+  const parts = resourcesByReference(input.data.encounterParts ?? []);
+  const draftOrders = booking
+    ? inlineAppointmentOrders(withMedications, resourcesByReference([...sent, ...(input.data.appointmentOrders ?? [])], 'ServiceRequest'), base)
+    : visit ? withMedications.map((r) => inlineEncounterParts(r, parts, base)) : withMedications;
   const asSent = new Map<Resource, Resource>();
   draftOrders.forEach((r, i) => {
     const original = sent[i];

@@ -158,7 +158,11 @@ export function describeFacts(resource: Resource): string {
     }
     case 'Encounter':
       // The visit an encounter-start judges: its service, its state, the day it started.
-      parts.push(concept(r['serviceType']) ?? concept(arr(r['type'])[0]), str(r['status']), day(obj(r['period'])?.['start']));
+      parts.push(
+        concept(r['serviceType']) ?? concept(arr(arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'Appointment')?.['serviceType'])[0]) ?? concept(arr(r['type'])[0]),
+        str(r['status']),
+        day(obj(r['period'])?.['start'])
+      );
       break;
     case 'Observation':
       parts.push(

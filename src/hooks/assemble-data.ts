@@ -3,22 +3,25 @@
  * fhirServer; all reads in parallel under one deadline. Required keys that cannot be had end the request
  * with 412 naming each key; optional ones are reported as unavailable so the guidance can say so. On order-dispatch,
  * the orders the context names are then taken from the prefetch or read, and on appointment-book the ServiceRequests
- * the Appointments are based on (orders-by-reference.ts). Then the Medications that the orders and
+ * the Appointments are based on (orders-by-reference.ts); on encounter-start, best effort, the Appointment and the
+ * ServiceRequests its Encounter names (encounter-parts.ts). Then the Medications that the orders and
  * the record reference by `Medication/<id>` and that came neither with the draft orders nor included in a Bundle
  * are read from the same fhirServer, under the same deadline.
  */
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { appointmentOrderReferences } from '../fhir/appointment-orders.js';
+import { encounterPartReferences } from '../fhir/encounter-parts.js';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
 import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
 import type { FhirReads } from '../fhir/fhir-reads.js';
-import { referenceOf, resourcesByReference } from '../fhir/json.js';
+import { otherPatientOf, referenceOf, resourcesByReference } from '../fhir/json.js';
 import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
 import { preconditionFailed } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
 import type { PrefetchKey, ServiceDefinition } from '../services/service-definitions.js';
 import { ordersByReference } from './orders-by-reference.js';
 import { fillTemplate } from './prefetch-template.js';
+import { ENCOUNTER_KEY } from './types.js';
 import type { HookRequest } from './types.js';
 
 /** A key whose data could not be had, and why. */
@@ -47,6 +50,11 @@ export interface AssembledData {
    * Order"), from the appointments Bundle, the prefetch, or read from the fhirServer.
    */
   readonly appointmentOrders?: readonly Resource[];
+  /**
+   * encounter-start: the Appointment and ServiceRequests its Encounter names (`appointment`, `basedOn`), those that
+   * could be had, from the prefetch or read from the fhirServer; none is needed (the visit may carry its own codes).
+   */
+  readonly encounterParts?: readonly Resource[];
 }
 
 /** At most this many Medications are read per call; draft orders' first, then the record's as first named. */
@@ -179,6 +187,25 @@ async function ordersNamed(request: HookRequest, resources: Readonly<Record<stri
 }
 
 /**
+ * encounter-start: the parts the Encounter names, best effort: one that cannot be had, or that is another patient's,
+ * is left out (the read is in the call's record of reads), and the visit is judged by what it says itself.
+ */
+async function encounterParts(request: HookRequest, resources: Readonly<Record<string, readonly Resource[]>>, source: () => FhirSource | undefined): Promise<Pick<AssembledData, 'encounterParts'>> {
+  const encounter = (resources[ENCOUNTER_KEY] ?? []).find((r) => r.resourceType === 'Encounter' && r.id === request.context.encounterId);
+  const keys = encounter ? encounterPartReferences(encounter, request.fhirServer) : [];
+  if (keys.length === 0) return {};
+  const held = byReference(resources);
+  const settled = await Promise.allSettled(keys.map(async (key) => {
+    const have = held.get(key);
+    if (have) return have;
+    const from = source();
+    return from ? readResource(key, key.split('/')[0] ?? '', from) : null;
+  }));
+  const parts = settled.flatMap((r) => (r.status === 'fulfilled' && r.value && !otherPatientOf(r.value, request.context.patientId) ? [r.value] : []));
+  return parts.length > 0 ? { encounterParts: parts } : {};
+}
+
+/**
  * Gathers the data of every declared prefetch key for one request, and the Medications they and the draft orders
  * (or the dispatched orders) reference.
  * @param service - the service called (declares the keys).
@@ -212,7 +239,7 @@ export async function assembleData(service: ServiceDefinition, request: HookRequ
       }
     });
     if (problems.length > 0) throw preconditionFailed(problems);
-    const orders = await ordersNamed(request, resources, source.get);
+    const orders = { ...(await ordersNamed(request, resources, source.get)), ...(service.hook === 'encounter-start' ? await encounterParts(request, resources, source.get) : {}) };
     const drafts = orders.dispatchedOrders ?? (request.context.draftOrders?.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
     const known = medicationsByKey([...drafts, ...included]);
     const wanted = missingMedications([...drafts, ...Object.values(resources).flat()], known, request.fhirServer);

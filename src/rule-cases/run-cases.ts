@@ -20,6 +20,7 @@ import type { ServiceDefinition } from '../services/service-definitions.js';
 import { contextFromInput } from '../engine/context.js';
 import { evaluatePack } from '../engine/evaluate.js';
 import { referenceOf } from '../fhir/json.js';
+import { encounterPartReferences } from '../fhir/encounter-parts.js';
 import type { Finding } from '../engine/evaluate.js';
 import { readChecked, schemaValidators } from '../engine/load-pack.js';
 import { withThresholds } from '../engine/rule-packs.js';
@@ -99,7 +100,7 @@ function asDispatch(body: CaseRequest): { body: unknown; dispatched: Resource[] 
  * A case's hook request, the Medications of its record (what the service would read when referenced), and on
  * order-dispatch the orders it names.
  */
-function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): { body: unknown; medications: Resource[]; dispatched?: Resource[] } {
+function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefinition): { body: unknown; medications: Resource[]; dispatched?: Resource[]; encounterParts?: Resource[] } {
   if (c.input.request) {
     const body = JSON.parse(readFileSync(c.input.request, 'utf8')) as CaseRequest;
     return service.hook === 'order-dispatch' && body.hook !== 'order-dispatch' ? { ...asDispatch(body), medications: [] } : { body, medications: [] };
@@ -111,10 +112,12 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
   const orders = applyChanges(allOrders, { ...(c.input.without ? { without: c.input.without } : {}) });
   const context: Record<string, unknown> = { userId: 'Practitioner/it-prac-1', patientId: patient?.id ?? 'unknown' };
   // The encounter hooks are about one encounter: on encounter-start, the Encounter a case lists as its draftOrders
-  // (the visit starting, on the EHR's server beside the record); otherwise one the case does not otherwise name.
+  // (the visit starting, on the EHR's server beside the record, with the Appointment or ServiceRequest it names when
+  // the case lists them too); otherwise one the case does not otherwise name.
   const encounter = service.hook === 'encounter-start' ? orders.find((r) => r.resourceType === 'Encounter') : undefined;
   if (service.hook === 'encounter-start' || service.hook === 'encounter-discharge') context['encounterId'] = encounter?.id ?? 'it-case-encounter';
-  const served = encounter ? [...record, encounter] : record;
+  const served = encounter ? [...record, ...orders] : record;
+  const encounterParts = encounter ? encounterPartReferences(encounter).flatMap((key) => served.filter((r) => referenceOf(r) === key)) : [];
   // appointment-book books Appointments (a case lists them as its draftOrders); the other order hooks sign drafts.
   if (!PATIENT_HOOKS.has(service.hook)) context[service.hook === 'appointment-book' ? 'appointments' : 'draftOrders'] = { resourceType: 'Bundle', type: 'collection', entry: orders.map((resource) => ({ resource })) };
   const recordMedications = record.filter((r) => r.resourceType === 'Medication');
@@ -126,7 +129,8 @@ function requestBody(c: RuleCase, env: CaseEnvironment, service: ServiceDefiniti
     if (query) prefetch[key.key] = answerQuery(c.input.unfiltered?.includes(key.key) ? patientOnly(query) : query, served);
   }
   const body = { hook: service.hook, hookInstance: `rule-test-${c.name}`, context, prefetch };
-  return service.hook === 'order-dispatch' ? { ...asDispatch(body as unknown as CaseRequest), medications: recordMedications } : { body, medications: recordMedications };
+  if (service.hook === 'order-dispatch') return { ...asDispatch(body as unknown as CaseRequest), medications: recordMedications };
+  return { body, medications: recordMedications, ...(encounterParts.length > 0 ? { encounterParts } : {}) };
 }
 
 function compare(c: RuleCase, findings: Finding[], cards: Card[], summaries: readonly string[]): string[] {
@@ -181,10 +185,12 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   let request: HookRequest;
   let medications: Resource[];
   let dispatched: Resource[] | undefined;
+  let encounterParts: Resource[] | undefined;
   try {
     const built = requestBody(c, env, service);
     medications = built.medications;
     dispatched = built.dispatched;
+    encounterParts = built.encounterParts;
     request = parseHookRequest(built.body, service);
   } catch (err) {
     return { rule, caseName: c.name, problems: [`the case's hook request is refused: ${(err as Error).message}`], findings: [], cards: [], fired: false };
@@ -211,7 +217,7 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
     return refused(`the case sets ${(err as Error).message}`);
   }
   const now = new Date(c.now);
-  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications, ...(dispatched ? { dispatchedOrders: dispatched } : {}) } });
+  const ctx = contextFromInput({ service, request, now, data: { resources, unavailable: [], medications, ...(dispatched ? { dispatchedOrders: dispatched } : {}), ...(encounterParts ? { encounterParts } : {}) } });
   const findings = evaluatePack(casePack, ctx).findings.filter((f) => f.rule.id === rule.id);
   let n = 0;
   const uuid = (): string => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
