@@ -60,6 +60,8 @@ export interface AppParts {
   readonly ehr?: Promise<EmbeddedEhr>;
   /** In a cluster (WORKERS > 1): the rules every worker answers with, as the primary last said (cluster-rules.ts). */
   readonly workers?: () => readonly WorkerRules[];
+  /** Asks the database whether it answers now (readiness); throws the 503 a call would get when it does not. */
+  readonly checkStores?: () => Promise<string>;
 }
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -109,6 +111,13 @@ export function createApp(parts: AppParts): Express {
     const workers = parts.workers?.();
     const cluster = workers ? { workers, sameRules: new Set(workers.map((w) => w.packs)).size <= 1 } : {};
     res.json({ status: 'ok', packs: answeringRules(res).label, ...cluster });
+  });
+  // Readiness: whether the process can serve an authenticated call now. Its database answers (the JWT replay store,
+  // feedback and the audit log are there); otherwise 503 with Retry-After, as the calls get, so a load balancer or
+  // an orchestrator sends them elsewhere meanwhile. /healthz says the process lives.
+  app.get('/readyz', async (_req, res) => {
+    const database = parts.checkStores ? await parts.checkStores() : 'none';
+    res.json({ status: 'ready', packs: answeringRules(res).label, database });
   });
   const auth = authenticate({
     clients: parts.clients,
@@ -255,6 +264,7 @@ export function buildApp(config: Config, overrides: BuildOverrides = {}): BuiltA
     clock: overrides.clock ?? (() => new Date()),
     ...(ehr ? { ehr } : {}),
     ...(overrides.workers ? { workers: overrides.workers } : {}),
+    checkStores: () => stores.check(),
   };
   // Once the tables exist (a DATABASE_URL that cannot be reached stops the service, reported by its starter).
   let pruning: ReturnType<typeof pruneAuditLog> | undefined;

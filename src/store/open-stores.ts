@@ -32,6 +32,11 @@ export interface Stores {
   readonly auditWriter: AuditWriter;
   /** Settles when the stores can be used (DATABASE_URL reached, its tables made); rejects when they cannot. */
   readonly ready: Promise<void>;
+  /**
+   * Asks the database a trivial question now (readiness): resolves with what it is; with DATABASE_URL, throws the
+   * 503 a call would get while it cannot be reached (or its tables are not made yet).
+   */
+  check(): Promise<string>;
   /** Writes what the audit writer holds, then closes every connection. */
   close(): Promise<void>;
 }
@@ -74,6 +79,10 @@ function sharedStores(url: string, config: Config, log: Logger): Stores {
     audit,
     auditWriter: writer,
     ready: shared.ready,
+    check: async () => {
+      await shared.run('readiness check', (pool) => pool.query('SELECT 1'));
+      return 'PostgreSQL (DATABASE_URL)';
+    },
     close: async () => {
       await writer.close();
       await compressor.close();
@@ -126,6 +135,10 @@ function machineStores(config: Config, log: Logger): Stores {
     audit,
     auditWriter: writer,
     ready: Promise.resolve(),
+    check: () => {
+      db.prepare('SELECT 1').get();
+      return Promise.resolve('SQLite (STORE_PATH)');
+    },
     close: async () => {
       await writer.close();
       auditDb.db.close();

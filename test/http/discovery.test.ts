@@ -59,6 +59,12 @@ describe('GET /cds-services', () => {
     expect(res.body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}` });
   });
 
+  it('answers /readyz when its database answers (here the SQLite file of STORE_PATH)', async () => {
+    const res = await call(svc, 'GET', '/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ready', packs: `intrathecal@${PACK_VERSION}`, database: 'SQLite (STORE_PATH)' });
+  });
+
   it('answers 405 with an OperationOutcome for a method a CDS path does not take', async () => {
     const res = await call(svc, 'GET', '/cds-services/intrathecal-order-sign');
     expect(res.status).toBe(405);

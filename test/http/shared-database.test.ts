@@ -94,8 +94,15 @@ describe('instances sharing DATABASE_URL', () => {
     expect((reads.body['entries'] as { query: string }[]).map((r) => r.query)).toContain('/audit/hook-invocations?requestId=answered-by-a');
   });
 
-  it('answer 503 with Retry-After once the database is gone, for hook calls, feedback and audit reads alike', async () => {
+  it('answer 503 with Retry-After once the database is gone, for hook calls, feedback and audit reads alike, and say so to a readiness probe', async () => {
+    for (const instance of [a, b]) expect((await call(instance, 'GET', '/readyz')).body).toMatchObject({ status: 'ready', database: 'PostgreSQL (DATABASE_URL)' });
     await dropPostgresDatabase(url);
+    // Not ready (a load balancer sends the calls elsewhere), though alive.
+    const ready = await call(a, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('retry-after')).toBe('5');
+    expect(ready.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'transient' }] });
+    expect((await call(a, 'GET', '/healthz')).status).toBe(200);
     const audit = await call(b, 'GET', '/audit/hook-invocations', undefined, bearer(readerToken));
     expect(audit.status).toBe(503);
     expect(audit.headers.get('retry-after')).toBe('5');
