@@ -166,7 +166,7 @@ export function createApp(parts: AppParts): Express {
   }));
   // The audit log, for its configured readers (rate-limited per address like the app's API).
   const auditLimit = rateLimit(config.rateLimitPerMinute, (req) => `audit:${req.ip ?? 'unknown'}`);
-  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, feedback: parts.feedback, writer: parts.auditWriter, readers: parts.auditReaders, failures, log: parts.log, clock: parts.clock }));
+  app.use('/audit', auditLimit, auditRoutes({ store: parts.audit, feedback: parts.feedback, writer: parts.auditWriter, readers: parts.auditReaders, failures, log: parts.log, clock: parts.clock, publicBaseUrl: config.publicBaseUrl }));
   if (parts.ehr) {
     const ehr = parts.ehr;
     // Each EHR route waits for the EHR to be loaded (a second or so after start), then hands the request on.

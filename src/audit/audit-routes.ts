@@ -6,6 +6,8 @@
  *   `patient`, `hookInstance`, `requestId`, `service`, `since`, `until`; paged by `_count` (1-200, 50 by default)
  *   and the `before` cursor the previous page's `next` link carries. Each call with what the service read from the
  *   EHR for it (`fetched`) and the feedback on its cards.
+ * - `GET /audit/AuditEvent`: the same calls, filters and paging, as FHIR R4 AuditEvents in a searchset Bundle
+ *   (audit-event.ts), for a hospital's audit repository.
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
  * - `GET /audit/`: a page for staff that reads the first with the token they type in (static/index.html).
  *
@@ -29,7 +31,8 @@ import type { AuditWriter } from './audit-writer.js';
 import { answeredCards } from './feedback-report.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
-import { sendPage } from './send-page.js';
+import { auditEventOf } from './audit-event.js';
+import { sendBundle, sendPage } from './send-page.js';
 import type { CurrentReaders } from './readers.js';
 
 /** What the audit routes need. */
@@ -45,6 +48,8 @@ export interface AuditRoutesDeps {
   readonly failures: FailedAuthentications;
   readonly log: Logger;
   readonly clock: () => Date;
+  /** Where this service answers (PUBLIC_BASE_URL): the AuditEvents name it, and their links start with it. */
+  readonly publicBaseUrl: string;
 }
 
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
@@ -155,7 +160,9 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
    * Authenticates the reader, reads, and records the attempt whatever its outcome. `filters` are the endpoint's own
    * parameters; `_count` and the `before` cursor are every endpoint's.
    */
-  const read = <T extends { id: number }>(filters: readonly string[], timeOf: (row: T) => string, search: (q: QueryReader, page: { limit: number; before?: PageCursor }) => Promise<T[]>) => async (req: Request, res: Response): Promise<void> => {
+  type Send<T> = (req: Request, res: Response, rows: readonly T[], next: string | undefined) => Promise<void>;
+  const asPage = <T>(_req: Request, res: Response, rows: readonly T[], next: string | undefined): Promise<void> => sendPage(res, rows, next);
+  const read = <T extends { id: number }>(filters: readonly string[], timeOf: (row: T) => string, search: (q: QueryReader, page: { limit: number; before?: PageCursor }) => Promise<T[]>, send: Send<T> = asPage) => async (req: Request, res: Response): Promise<void> => {
     const readers = deps.readers?.();
     if (readers === undefined) throw notFound('The audit log is not readable over HTTP on this service: AUDIT_READERS_FILE is not configured');
     const address = req.ip ?? 'unknown';
@@ -186,27 +193,43 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     await attempt('allowed', rows.length);
     const last = rows.length < limit ? undefined : rows.at(-1);
     const next = nextLink(req, last && { at: new Date(timeOf(last)), id: last.id });
-    await sendPage(res, rows, next);
+    await send(req, res, rows, next);
   };
 
-  router.get('/hook-invocations', read(['patient', 'hookInstance', 'requestId', 'service', 'since', 'until'], (row: StoredInvocation) => row.receivedAt, (q, page) => {
-    const filter = {
-      ...optional('patientId', q.text('patient')),
-      ...optional('hookInstance', q.text('hookInstance')),
-      ...optional('requestId', q.text('requestId')),
-      ...optional('serviceId', q.text('service')),
-      ...optional('since', q.instant('since')),
-      ...optional('until', q.instant('until')),
-    };
+  const CALL_FILTERS = ['patient', 'hookInstance', 'requestId', 'service', 'since', 'until'];
+  const callFilter = (q: QueryReader) => ({
+    ...optional('patientId', q.text('patient')),
+    ...optional('hookInstance', q.text('hookInstance')),
+    ...optional('requestId', q.text('requestId')),
+    ...optional('serviceId', q.text('service')),
+    ...optional('since', q.instant('since')),
+    ...optional('until', q.instant('until')),
+  });
+  router.get('/hook-invocations', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, (q, page) => {
+    const filter = callFilter(q);
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page }).then((rows) => withFeedback(rows, deps.feedback));
   }));
+
+  // The same calls as FHIR R4 AuditEvents in a searchset Bundle (audit-event.ts), for a hospital's audit repository.
+  const auditEvents: Send<StoredInvocation> = (req, res, rows, next) => {
+    const url = (path: string): string => `${deps.publicBaseUrl}${path}`;
+    const entries = rows.map((row) => {
+      const resource = auditEventOf(row, deps.publicBaseUrl);
+      return { fullUrl: url(`${req.baseUrl}/AuditEvent/${resource.id ?? ''}`), resource };
+    });
+    return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
+  };
+  router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, (q, page) => {
+    const filter = callFilter(q);
+    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
+  }, auditEvents));
 
   router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, (q, page) => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.reads({ ...filter, ...page });
   }));
 
-  router.all(['/hook-invocations', '/reads'], () => {
+  router.all(['/hook-invocations', '/reads', '/AuditEvent'], () => {
     throw methodNotAllowed(['GET']);
   });
   // The page for staff: static, holding no data (it reads the API above with the token a person types in). Its

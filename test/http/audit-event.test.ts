@@ -1,0 +1,71 @@
+/**
+ * The audit log as FHIR R4 AuditEvents (`GET /audit/AuditEvent`), over real HTTP with the real SQLite audit file:
+ * one AuditEvent per recorded call, valid R4 by Medplum's validator with the R4 definitions, patterned on IHE BALP
+ * (the EHR that called as requestor, the patient as an entity, the outcome from the status), no body copied, in a
+ * searchset Bundle with absolute self and next links; the same readers and filters as /audit/hook-invocations, and
+ * each read recorded.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateResource } from '@medplum/core';
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFhirDefinitions } from '../../src/fhir/definitions.js';
+import type { StoredRead } from '../../src/store/audit-store.js';
+import { addAuditReader, call, fixtureRequest, startService } from '../support/harness.js';
+import type { Answer, RunningService } from '../support/harness.js';
+
+const ORDER_SIGN = '/cds-services/intrathecal-order-sign';
+const BASE = 'https://cds.test.example';
+const readersFile = join(mkdtempSync(join(tmpdir(), 'itcds-readers-')), 'readers.json');
+let token: string;
+let svc: RunningService;
+
+const read = (path: string, bearer: string | null = token): Promise<Answer> => call(svc, 'GET', path, undefined, bearer === null ? {} : { Authorization: `Bearer ${bearer}` });
+const events = (a: Answer) => ((a.body as unknown as Bundle).entry ?? []).map((e) => e.resource as AuditEvent);
+
+beforeAll(async () => {
+  token = addAuditReader('compliance', readersFile);
+  svc = await startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: readersFile, PUBLIC_BASE_URL: BASE }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+  ensureFhirDefinitions();
+});
+afterAll(() => svc.stop());
+
+describe('GET /audit/AuditEvent', () => {
+  it('gives each recorded call as a valid R4 AuditEvent: who called, about whom, when, how it went, and where the full record is', async () => {
+    const seed = fixtureRequest('seed-a.order-sign.json');
+    expect((await call(svc, 'POST', ORDER_SIGN, seed, { 'X-Request-Id': 'ae-signed' })).status).toBe(200);
+    expect((await call(svc, 'POST', ORDER_SIGN, { ...seed, hook: 'patient-view' }, { 'X-Request-Id': 'ae-refused' })).status).toBe(400);
+    const res = await read('/audit/AuditEvent?patient=it-seed-a');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', link: [{ relation: 'self', url: `${BASE}/audit/AuditEvent?patient=it-seed-a` }] });
+    const [refused, signed] = events(res);
+    for (const event of [refused, signed]) expect(validateResource(event as AuditEvent)).toEqual([]);
+    expect(signed).toMatchObject({
+      type: { code: 'rest' }, action: 'E', recorded: '2026-11-20T15:00:00.000Z', outcome: '0', outcomeDesc: 'HTTP 200',
+      agent: [{ requestor: true, who: { display: 'unauthenticated (no JWT: development)' } }, { requestor: false, who: { identifier: { value: `${BASE}/cds-services/intrathecal-order-sign` } } }],
+      source: { observer: { identifier: { value: BASE } }, type: [{ code: '4' }] },
+    });
+    expect(signed?.entity?.[0]).toMatchObject({ what: { reference: `${String(seed['fhirServer'])}/Patient/it-seed-a` }, role: { code: '1', display: 'Patient' } });
+    expect(signed?.entity?.[1]?.detail).toEqual(expect.arrayContaining([{ type: 'hookInstance', valueString: seed['hookInstance'] }, { type: 'requestId', valueString: 'ae-signed' }]));
+    expect(signed?.entity?.[1]?.description).toContain(`${BASE}/audit/hook-invocations?requestId=ae-signed`);
+    expect(refused).toMatchObject({ outcome: '4', outcomeDesc: 'HTTP 400' });
+    // No body: not the orders, not the cards.
+    expect(JSON.stringify(res.body)).not.toContain('it-seed-a-draft-morphine');
+    expect(JSON.stringify(res.body)).not.toContain('"cards"');
+  });
+
+  it('pages with an absolute next link, reads only for a reader, and records each read', async () => {
+    const first = await read('/audit/AuditEvent?_count=1');
+    const next = (first.body as unknown as Bundle).link?.find((l) => l.relation === 'next')?.url;
+    expect(next).toMatch(new RegExp(`^${BASE}/audit/AuditEvent\\?_count=1&before=\\d+-\\d+$`));
+    const second = await read(next?.slice(BASE.length) ?? '');
+    expect(events(second)[0]?.id).not.toBe(events(first)[0]?.id);
+    expect((await read('/audit/AuditEvent', null)).status).toBe(401);
+    expect((await read('/audit/AuditEvent?colour=red')).status).toBe(400);
+    const reads = (await read('/audit/reads?reader=compliance')).body['entries'] as StoredRead[];
+    expect(reads.map((r) => r.query)).toEqual(expect.arrayContaining(['/audit/AuditEvent?_count=1', '/audit/AuditEvent?colour=red']));
+  });
+});
