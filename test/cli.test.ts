@@ -241,9 +241,17 @@ describe('npm run feedback:report', () => {
     const shown = (rule: string): number => [...a, ...b].filter((c) => ruleOf(c) === rule).length;
     const reason = `${REASON.display} (${REASON.code}): 1`;
     const on = (rule: string): string => `order-sign: ${String(shown(rule))}`;
-    expect(row(report.stdout, first)?.slice(2)).toEqual([String(shown(first)), on(first), '0', '1', String(shown(first) - 1), reason, '1']);
-    expect(row(report.stdout, second)?.slice(2)).toEqual([String(shown(second)), on(second), '0', '1', String(shown(second) - 1), reason, '0']);
-    expect(row(report.stdout, third)?.slice(2)).toEqual([String(shown(third)), on(third), '0', '1', String(shown(third) - 1), '(none given): 1', '1']);
+    // By payer type: seed A's commercial plan, seed B's Medicare Advantage, as their Coverages code them.
+    const payers = (rule: string, overridden: 'a' | 'b'): string =>
+      ([['5 PRIVATE HEALTH INSURANCE', a, 'a'], ['11 MEDICARE (Managed Care)', b, 'b']] as const)
+        .map(([payer, cards, seed]) => [payer, cards.filter((c) => ruleOf(c) === rule).length, seed === overridden ? 1 : 0] as const)
+        .filter(([, n]) => n > 0)
+        .sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))
+        .map(([payer, n, o]) => `${payer}: ${String(n)} / ${String(o)}`)
+        .join('; ');
+    expect(row(report.stdout, first)?.slice(2)).toEqual([String(shown(first)), on(first), '0', '1', String(shown(first) - 1), reason, '1', payers(first, 'a')]);
+    expect(row(report.stdout, second)?.slice(2)).toEqual([String(shown(second)), on(second), '0', '1', String(shown(second) - 1), reason, '0', payers(second, 'a')]);
+    expect(row(report.stdout, third)?.slice(2)).toEqual([String(shown(third)), on(third), '0', '1', String(shown(third) - 1), '(none given): 1', '1', payers(third, 'b')]);
     // A rule with no feedback: every card it showed is without.
     const quiet = [...new Set([...a, ...b].map(ruleOf))].find((r) => ![first, second, third].includes(r)) ?? 'none';
     expect(row(report.stdout, quiet)?.slice(2, 7)).toEqual([String(shown(quiet)), on(quiet), '0', '0', String(shown(quiet))]);

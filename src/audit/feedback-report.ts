@@ -8,6 +8,7 @@
 import { cardOrigin } from '../cards/rule-line.js';
 import type { Card, FeedbackItem } from '../hooks/types.js';
 import type { StoredInvocation } from '../store/audit-store.js';
+import { NO_COVERAGE, payerOf } from './call-payer.js';
 
 /** The cards of one rule (or the service's own cards) and what was done with them. */
 export interface RuleFeedback {
@@ -25,6 +26,8 @@ export interface RuleFeedback {
   readonly reasons: readonly (readonly [string, number])[];
   /** Overrides that came with a comment. */
   readonly comments: number;
+  /** By payer type of the call (call-payer.ts): cards shown and overridden; most cards first. */
+  readonly payers: readonly (readonly [string, { readonly cards: number; readonly overridden: number }])[];
 }
 
 /** The whole report. */
@@ -46,6 +49,7 @@ interface Tally {
   readonly answered: Set<string>;
   readonly reasons: Map<string, number>;
   comments: number;
+  readonly payers: Map<string, { cards: number; overridden: number }>;
 }
 
 const reasonText = (item: FeedbackItem): string => {
@@ -75,6 +79,7 @@ export function answeredCards(row: StoredInvocation): Card[] {
 export class FeedbackTally {
   private readonly byRule = new Map<string, Tally>();
   private readonly byCard = new Map<string, Tally>();
+  private readonly payerOfCard = new Map<string, string>();
   private calls = 0;
   private cards = 0;
 
@@ -84,13 +89,19 @@ export class FeedbackTally {
    */
   addCall(row: StoredInvocation): void {
     this.calls += 1;
-    for (const card of answeredCards(row)) {
+    const cards = answeredCards(row);
+    const payer = cards.length > 0 ? payerOf(row) : NO_COVERAGE;
+    for (const card of cards) {
       const origin = cardOrigin(card.detail);
       const key = origin?.rule ?? '';
       let tally = this.byRule.get(key);
-      if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, hooks: new Map(), accepted: 0, overridden: 0, answered: new Set(), reasons: new Map(), comments: 0 }));
+      if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, hooks: new Map(), accepted: 0, overridden: 0, answered: new Set(), reasons: new Map(), comments: 0, payers: new Map() }));
       if (origin) tally.versions.add(origin.version);
       tally.cards += 1;
+      const byPayer = tally.payers.get(payer) ?? { cards: 0, overridden: 0 };
+      byPayer.cards += 1;
+      tally.payers.set(payer, byPayer);
+      this.payerOfCard.set(card.uuid, payer);
       count(tally.hooks, row.hook ?? row.serviceId);
       this.cards += 1;
       this.byCard.set(card.uuid, tally);
@@ -116,6 +127,8 @@ export class FeedbackTally {
         continue;
       }
       tally.overridden += 1;
+      const byPayer = tally.payers.get(this.payerOfCard.get(item.card) ?? NO_COVERAGE);
+      if (byPayer) byPayer.overridden += 1;
       count(tally.reasons, reasonText(item));
       if (item.overrideReason?.userComment?.trim()) tally.comments += 1;
     }
@@ -129,6 +142,7 @@ export class FeedbackTally {
       withoutFeedback: t.cards - t.answered.size,
       reasons: mostFirst(t.reasons),
       comments: t.comments,
+      payers: [...t.payers].sort((a, b) => b[1].cards - a[1].cards || a[0].localeCompare(b[0])).map(([payer, n]) => [payer, { ...n }] as const),
     }));
     rules.sort((a, b) => Number(a.rule === undefined) - Number(b.rule === undefined) || b.overridden - a.overridden || b.cards - a.cards || (a.rule ?? '').localeCompare(b.rule ?? ''));
     return { calls: this.calls, cards: this.cards, rules, unmatched };
@@ -152,10 +166,11 @@ export function renderFeedbackReport(report: FeedbackReport, period: { since: st
     '',
   ];
   if (report.rules.length > 0) {
-    lines.push('| rule | versions | cards | shown on | accepted | overridden | no feedback | override reasons | with a comment |', '|---|---|---:|---|---:|---:|---:|---|---:|');
+    lines.push('| rule | versions | cards | shown on | accepted | overridden | no feedback | override reasons | with a comment | by payer type (cards / overridden) |', '|---|---|---:|---|---:|---:|---:|---|---:|---|');
     const counted = (pairs: readonly (readonly [string, number])[]): string => cell(pairs.map(([text, n]) => `${text}: ${String(n)}`).join('; '));
     for (const r of report.rules) {
-      lines.push(`| ${cell(r.rule ?? "(the service's own cards)")} | ${cell(r.versions.join(', '))} | ${String(r.cards)} | ${counted(r.hooks)} | ${String(r.accepted)} | ${String(r.overridden)} | ${String(r.withoutFeedback)} | ${counted(r.reasons)} | ${String(r.comments)} |`);
+      const payers = cell(r.payers.map(([payer, n]) => `${payer}: ${String(n.cards)} / ${String(n.overridden)}`).join('; '));
+      lines.push(`| ${cell(r.rule ?? "(the service's own cards)")} | ${cell(r.versions.join(', '))} | ${String(r.cards)} | ${counted(r.hooks)} | ${String(r.accepted)} | ${String(r.overridden)} | ${String(r.withoutFeedback)} | ${counted(r.reasons)} | ${String(r.comments)} | ${payers} |`);
     }
     lines.push('');
   }
