@@ -76,6 +76,19 @@ function ordersForApp(findings: readonly Finding[], how: AppLinkOrders): string[
   }))];
 }
 
+/** Da Vinci CRD's card extension naming the context resources a card is about (STU 2.1+, JSON name). */
+export const ASSOCIATED_RESOURCE = 'davinci-crd.associated-resource';
+
+/**
+ * Names on a card the orders of the call it is about (CRD `davinci-crd.associated-resource`: local references to the
+ * orders, appointments or encounters as the client sent them), so an EHR can show it beside them. A card about the
+ * patient, or about orders sent without an id, names none and is left as it is.
+ */
+function withAssociatedResources(card: Card, findings: readonly Finding[], asSent: (order: Resource) => Resource): Card {
+  const references = [...new Set(findings.flatMap((f) => (f.order ? [asSent(f.order)] : [])).filter((o) => o.id).map(referenceOf))];
+  return references.length === 0 ? card : { ...card, extension: { ...card.extension, [ASSOCIATED_RESOURCE]: references.map((reference) => ({ reference })) } };
+}
+
 /**
  * Adds the link that opens the SMART app from a card (not an External Reference card): type smart, with a compact
  * appContext naming the service and the orders the card is about (EHRs that drop appContext get an app that
@@ -169,7 +182,7 @@ export function createEvaluator(packs: readonly RulePack[], options: EvaluatorOp
     const ruleCards = results.flatMap(({ evaluation }) =>
       cardGroups(evaluation.findings, compose).flatMap((group) => {
         const card = composeCard(group, compose);
-        return card ? [withAppLink(card, group, input.service.id, input.service.hook, options.publicBaseUrl, appOrders)] : [];
+        return card ? [withAssociatedResources(withAppLink(card, group, input.service.id, input.service.hook, options.publicBaseUrl, appOrders), group, appOrders.asSent)] : [];
       })
     );
     const concernsSomething = ruleCards.length > 0 || results.some(({ evaluation }) => evaluation.concerned.length > 0);

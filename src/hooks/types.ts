@@ -123,6 +123,11 @@ export interface Card {
   selectionBehavior?: 'at-most-one' | 'any';
   overrideReasons?: Coding[];
   links?: Link[];
+  /**
+   * CDS Hooks extensions; here Da Vinci CRD's `davinci-crd.associated-resource`: the orders (appointments,
+   * encounters) of the call the card is about, as local references.
+   */
+  extension?: Record<string, unknown>;
 }
 
 /** The body of a hook response. */
