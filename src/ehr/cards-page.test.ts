@@ -45,6 +45,12 @@ describe("the embedded EHR's page of an order-sign answer", () => {
     expect(rendered).toContain('<p><em>Rule it-x 1.0.0.</em></p>');
   });
 
+  it('shows beside a card the orders it names as CRD associated resources, escaped', () => {
+    const html = cardsPage(view([]), { status: 200, body: { cards: [{ summary: 's', extension: { 'davinci-crd.associated-resource': [{ reference: 'MedicationRequest/m1' }, { reference: `ServiceRequest/${MARKUP}` }, { nothing: 1 }] } }, { summary: 'about the patient' }] } });
+    expect(html).toContain(`<p class="muted">About MedicationRequest/m1, ServiceRequest/&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</p>`);
+    expect(html.match(/<p class="muted">About /g)).toHaveLength(1);
+  });
+
   it('says why the service refused the call', () => {
     const html = cardsPage(view([]), { status: 412, body: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'conditions <x> could not be read' } }] } });
     expect(html).toContain('The service answered HTTP 412: conditions &lt;x&gt; could not be read');

@@ -31,6 +31,17 @@ interface CardView {
   suggestions?: { label?: string }[];
   links?: { label?: string; url?: string; type?: string; appContext?: string }[];
   overrideReasons?: { system?: string; code?: string; display?: string }[];
+  extension?: Record<string, unknown>;
+}
+
+/** The orders a card names as CRD associated resources, as an EHR shows a card beside them. */
+function aboutOrders(card: CardView): string {
+  const named = card.extension?.['davinci-crd.associated-resource'];
+  const references = (Array.isArray(named) ? named : []).flatMap((r: unknown) => {
+    const reference = (r as { reference?: unknown } | null)?.reference;
+    return typeof reference === 'string' ? [reference] : [];
+  });
+  return references.length > 0 ? `<p class="muted">About ${references.map(esc).join(', ')}</p>` : '';
 }
 
 interface ActionView {
@@ -81,7 +92,7 @@ ${reasons ? `<label>Reason <select name="reason"><option value="">(none of these
 
 function cardHtml(card: CardView, view: CallView): string {
   const source = card.source?.url ? `<a href="${esc(card.source.url)}" rel="noopener noreferrer" target="_blank">${esc(card.source.label ?? '')}</a>` : esc(card.source?.label ?? '');
-  return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>
+  return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>${aboutOrders(card)}
 ${card.detail ? `<div class="detail">${markdown.render(card.detail)}</div>` : ''}
 ${(card.suggestions ?? []).map((s) => `<p class="muted">Suggestion: ${esc(s.label ?? '')}</p>`).join('')}
 <div class="links">${(card.links ?? []).map((l) => linkHtml(l, view.patient.id)).join(' ')}</div>
