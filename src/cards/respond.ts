@@ -113,6 +113,7 @@ function unevaluableCard(u: UnevaluableOrder, uuid: () => string): Card {
     detail: `The order cannot be judged as sent, so no guidance is given for it:\n\n${u.reasons.map((r) => `- ${r}`).join('\n')}\n\nComplete the order and sign again.`,
     indicator: 'warning',
     source: SERVICE_SOURCE,
+    ...(u.order.id ? { extension: { [ASSOCIATED_RESOURCE]: [{ reference: referenceOf(u.order) }] } } : {}),
   };
 }
 

@@ -118,6 +118,22 @@ describe('the audit log page', () => {
     await page.close();
   });
 
+  it('narrows a day to the minute with the time of day beside it, in UTC as the labels say', async () => {
+    const page = await openPage();
+    await page.locator('#since').fill('2026-11-20');
+    await page.locator('#until').fill('2026-11-20');
+    // Every call was received at 15:00:00 UTC: before 15:00 there is none, before 15:01 all three.
+    await page.locator('#until-time').fill('15:00');
+    await show(page, {});
+    expect(await rows(page, /page 1, 0 calls/)).toEqual(['No calls match.']);
+    await page.locator('#until-time').fill('15:01');
+    await show(page, {});
+    expect(await rows(page, /page 1, 3 calls/)).toHaveLength(3);
+    const reads = (await call(svc, 'GET', '/audit/reads?reader=pa-lead&_count=2', undefined, { Authorization: `Bearer ${token}` })).body['entries'] as StoredRead[];
+    expect(reads.map((r) => r.query)).toContain('/audit/hook-invocations?since=2026-11-20&until=2026-11-20T15%3A01%3A00Z&_count=50');
+    await page.close();
+  });
+
   it('says in words why a wrong token was refused, and every read is recorded without the token in any URL', async () => {
     const readsNow = async (): Promise<StoredRead[]> => (await call(svc, 'GET', '/audit/reads?_count=200', undefined, { Authorization: `Bearer ${token}` })).body['entries'] as StoredRead[];
     const pageReads = (reads: StoredRead[], outcome: string): number => reads.filter((r) => r.outcome === outcome && r.query.startsWith('/audit/hook-invocations')).length;

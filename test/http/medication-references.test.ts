@@ -93,6 +93,8 @@ describe('a draft order whose drug is a Medication on the EHR', () => {
     expect(res.status).toBe(200);
     const card = cards(res.body).find((c) => c.summary.includes('could not be evaluated'));
     expect(card?.detail).toContain('its medication https://elsewhere.example/fhir/Medication/it-seed-b-mix-med is neither contained nor sent with the draft orders, and could not be read (it is not a Medication on the fhirServer');
+    // The card names the order it is about, as the rules' cards do (CRD associated resource).
+    expect((card as { extension?: Record<string, unknown> } | undefined)?.extension).toEqual({ 'davinci-crd.associated-resource': [{ reference: 'MedicationRequest/it-seed-b-draft-mix' }] });
   });
 
   it('takes the Medication from a prefetch Bundle that includes it, without any read', async () => {

@@ -26,11 +26,24 @@
     $('alert').hidden = message === '';
   }
 
+  /**
+   * A day, or with a time of day an instant, in UTC as the page's labels say: `2026-11-20`, `2026-11-20T14:05:00Z`.
+   * A time without a day is not used.
+   */
+  function instant(day, time) {
+    if (day === '' || time === '') return day;
+    return day + 'T' + (time.length === 5 ? time + ':00' : time) + 'Z';
+  }
+
   /** The parameters of the first page, from the form. */
   function firstQuery() {
     const params = new URLSearchParams();
-    ['patient', 'service', 'since', 'until'].forEach(function (name) {
+    ['patient', 'service'].forEach(function (name) {
       const value = $(name).value.trim();
+      if (value !== '') params.set(name, value);
+    });
+    ['since', 'until'].forEach(function (name) {
+      const value = instant($(name).value.trim(), $(name + '-time').value.trim());
       if (value !== '') params.set(name, value);
     });
     params.set('_count', $('count').value || '50');
