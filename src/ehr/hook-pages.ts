@@ -1,8 +1,8 @@
 /**
  * The embedded EHR's pages that call the service's hooks, mounted under /ehr when the service serves calls without a
  * JWT (development): select one of a patient's pending orders (order-select), sign them (order-sign), send them to the
- * pharmacy (order-dispatch), book a refill visit (appointment-book), override a card (feedback), and launch the app
- * from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
+ * pharmacy (order-dispatch), book a refill visit (appointment-book) or start one (encounter-start), override a card
+ * (feedback), and launch the app from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
  */
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Request, Router } from 'express';

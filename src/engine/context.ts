@@ -7,7 +7,7 @@ import { ENCOUNTER_KEY, PATIENT_HOOKS } from '../hooks/types.js';
 import type { EvaluationContext } from './evaluate.js';
 import { inlineAppointmentOrders } from '../fhir/appointment-orders.js';
 import { inlineEncounterParts } from '../fhir/encounter-parts.js';
-import { referenceOf, resourcesByReference } from '../fhir/json.js';
+import { otherPatientOf, referenceOf, resourcesByReference } from '../fhir/json.js';
 import { inlineMedications, medicationsByKey } from '../fhir/medication-references.js';
 import { DATA_VARIABLES, ORDER_TYPES } from './pack-types.js';
 
@@ -49,9 +49,11 @@ export function contextFromInput(input: EvaluationInput): HookContext {
   // for the draft orders (%draftOrders, the orders judged, what the coverage-information echoes), and are taken out
   // of the record (withoutOrders).
   const dispatched = input.data.dispatchedOrders;
-  // encounter-start's visit: the Encounter its context names (a pump refill visit is judged as its booking was).
+  // encounter-start's visit: the Encounter its context names (a pump refill visit is judged as its booking was); one
+  // of another patient (an integration fault) is not judged against this patient's record.
   const visit = input.service.hook === 'encounter-start';
-  const encounter = (input.data.resources[ENCOUNTER_KEY] ?? []).filter((r) => r.resourceType === 'Encounter' && r.id === input.request.context.encounterId);
+  const { encounterId, patientId } = input.request.context;
+  const encounter = (input.data.resources[ENCOUNTER_KEY] ?? []).filter((r) => r.resourceType === 'Encounter' && r.id === encounterId && !otherPatientOf(r, patientId));
   const sent: Resource[] = dispatched ? [...dispatched] : visit ? encounter : entries.flatMap((e) => (e.resource ? [e.resource] : []));
   const medications = medicationsByKey([...sent, ...(input.data.medications ?? [])]);
   const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl && e.resource?.resourceType === 'Medication' ? [[e.fullUrl, e.resource]] : [])));

@@ -73,11 +73,16 @@ describe('the encounter hooks', () => {
     expect(coverageOf(booked.body)).toEqual([['update', 'Appointment/refill-booking', ['covered=conditional', 'pa-needed=conditional', 'doc-needed=clinical']]]);
   });
 
-  it('encounter-start of another visit (an office visit, or an Encounter other than the one named) gives cards only', async () => {
+  it('encounter-start of another visit (an office visit, an Encounter other than the one named, another patient\'s) gives cards only', async () => {
     const office = await call(svc, 'POST', '/cds-services/intrathecal-encounter-start', encounter('encounter-start', { encounterId: 'office-visit' }, 'seed-a.order-sign.json', { encounter: visit('office-visit', '99213') }));
     expect(office.body['systemActions']).toBeUndefined();
     const other = await call(svc, 'POST', '/cds-services/intrathecal-encounter-start', encounter('encounter-start', { encounterId: 'this-visit' }, 'seed-a.order-sign.json', { encounter: visit('another-visit', '95990') }));
     expect(other.body['systemActions']).toBeUndefined();
+    // Another patient's encounter (an integration fault) is not judged against seed A's record.
+    const theirs = { ...visit('their-visit', '95990'), subject: { reference: 'Patient/it-seed-b' } };
+    const crossed = await call(svc, 'POST', '/cds-services/intrathecal-encounter-start', encounter('encounter-start', { encounterId: 'their-visit' }, 'seed-a.order-sign.json', { encounter: theirs }));
+    expect(crossed.status).toBe(200);
+    expect(crossed.body['systemActions']).toBeUndefined();
   });
 
   it.each(['encounter-start', 'encounter-discharge'])('%s refuses a call without encounterId (400 naming it)', async (hook) => {
