@@ -153,7 +153,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
     record(entry) {
       const bytes = bodyBytes(entry);
       if (queuedBytes + bytes > maxBytes) {
-        if (!full) log.warn({ queuedBytes }, 'audit writer full: the database has not taken the queued records; new ones go to the spool until it does');
+        if (!full) log.warn({ queuedBytes }, `audit writer full: the database has not taken the queued records; new ones ${spool ? 'go to the spool' : 'are not written'} until it does`);
         full = true;
         overflow.push(entry);
         if (overflow.length === 1) setImmediate(spoolOverflow);
