@@ -1,0 +1,235 @@
+/**
+ * The embedded EHR's hook pages in headless Chromium, as integrators and clinicians try the service offline: select,
+ * sign and send a patient's pending orders, book and start a refill visit, each answer shown as an EHR shows it
+ * (coverage, cards with their Markdown rendered, the orders they name), with or without prefetch; override a card
+ * (CDS Hooks feedback) and open the app from a card's SMART link; an appointment-book card opens the app on the
+ * order the visit is booked for.
+ */
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { StoredInvocation } from '../../src/store/audit-store.js';
+import type { RunningService } from '../support/harness.js';
+import { screenshot } from '../support/browser.js';
+import { consentAndReview, openAppFrom, startForBrowser as start, withBrowserAndService } from '../support/smart-launch.js';
+
+let browser: Browser;
+let svc: RunningService;
+
+withBrowserAndService((b, s) => {
+  browser = b;
+  svc = s;
+});
+
+/** The audit record of the latest call to a service for seed A, once the audit writer has written it. */
+async function latestCall(service: string): Promise<StoredInvocation | undefined> {
+  await svc.built.parts.auditWriter.idle();
+  return (await svc.built.parts.audit.search({ serviceId: service, patientId: 'it-seed-a', limit: 1 }))[0];
+}
+
+/** A new page on the EHR launcher, one of seed A's hook buttons clicked, its answer shown. */
+async function fromLauncher(button: string, answered: RegExp): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${svc.baseUrl}/ehr/launcher`);
+  await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: button }).click();
+  await page.waitForURL(answered);
+  return page;
+}
+
+describe("the embedded EHR's hook calls", () => {
+  it('signs the pending orders, shows the cards and coverage as an EHR does, and a card opens the app on its orders', async () => {
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
+    expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
+    expect(text).toContain('Pump refill drug follows the established pump');
+    // Without prefetch (the launcher's default) the service read the record: its audit record keeps the reads.
+    expect(text).toContain('Called without prefetch: the service read the record from the EHR\'s FHIR server.');
+    expect((await latestCall('intrathecal-order-sign'))?.fetched).toMatchObject({ reads: expect.arrayContaining([expect.objectContaining({ status: 200 })]) as unknown });
+    // The detail's Markdown is rendered: headings in bold, lists, a source's link opening in a new tab.
+    const detail = page.locator('article.card .detail').first();
+    expect(await detail.locator('strong', { hasText: 'Sources' }).count()).toBe(1);
+    expect(await detail.locator('li').count()).toBeGreaterThan(3);
+    const source = detail.getByRole('link', { name: 'Anthem CG-SURG-79 Implantable Infusion Pumps' });
+    expect(await source.getAttribute('href')).toMatch(/^https:\/\/www\.anthem\.com\//);
+    expect(await source.getAttribute('target')).toBe('_blank');
+    expect(await detail.innerText()).not.toContain('**');
+    await screenshot(page, 'embedded-ehr-signed-orders');
+    // The first card about the drug order opens the app with the card's appContext, through the EHR's launch.
+    await openAppFrom(page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' }));
+    expect(await page.locator('#load-orders').innerText()).toContain('Orders named by the card: MedicationRequest/it-seed-a-draft-morphine');
+    await page.close();
+  });
+
+  it('calls with prefetch when the launcher is asked to, as the sandbox does: the same coverage, and nothing read from the EHR', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    await page.getByRole('link', { name: 'Call with prefetch' }).click();
+    await page.waitForURL(/\/ehr\/launcher\?prefetch=1$/);
+    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
+    await page.waitForURL(/\/ehr\/sign$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('Called with prefetch: patient, conditions, devices, medicationRequests, observations, procedures, medicationAdministrations, coverages, claimResponses, claims.');
+    expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
+    expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
+    const call = await latestCall('intrathecal-order-sign');
+    expect(call?.fetched).toBeNull();
+    const prefetch = (call?.request as { prefetch: Record<string, { resourceType: string; type?: string }> }).prefetch;
+    expect(prefetch['patient']?.resourceType).toBe('Patient');
+    expect(prefetch['conditions']).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    // Back to the launcher keeps the choice.
+    await page.getByRole('link', { name: 'Back to the launcher' }).click();
+    await page.waitForURL(/\/ehr\/launcher\?prefetch=1$/);
+    await page.close();
+  });
+
+  it("sends a clinician's override of a card back to the service as CDS Hooks feedback", async () => {
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/);
+    // The clinician overrides the card about the drug; the EHR sends it as CDS Hooks feedback.
+    const drugCard = page.locator('article.card', { hasText: 'Pump refill drug follows the established pump' });
+    const uuid = await drugCard.locator('input[name="card"]').inputValue();
+    await drugCard.locator('input[name="comment"]').fill('reviewed with the pump clinic');
+    await drugCard.getByRole('button', { name: 'Override' }).click();
+    await page.waitForURL(/\/ehr\/feedback$/);
+    expect(await page.locator('main').innerText()).toContain(`The service stored the override of card ${uuid} (1 feedback item)`);
+    const stored = (await svc.built.parts.feedback.forCards([uuid]))[0];
+    expect(stored).toMatchObject({ serviceId: 'intrathecal-order-sign', card: uuid, outcome: 'overridden', overrideReason: { userComment: 'reviewed with the pump clinic' } });
+    await page.close();
+  });
+
+  it('selects one pending order (order-select): early guidance for that order alone, no coverage yet', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    const row = page.locator('li', { hasText: 'Patient/it-seed-a' });
+    await row.getByLabel('Pending order').selectOption('ServiceRequest/it-seed-a-draft-s9328');
+    await row.getByRole('button', { name: 'Select this order (order-select)' }).click();
+    await page.waitForURL(/\/ehr\/select$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('the answer of intrathecal-order-select');
+    expect(text).toContain('None at selection');
+    expect(await page.locator('article.card').count()).toBeGreaterThan(0);
+    const cards = await page.locator('article.card').allInnerTexts();
+    expect(cards.every((c) => c.includes('ServiceRequest/it-seed-a-draft-s9328') && !c.includes('MedicationRequest/it-seed-a-draft-morphine'))).toBe(true);
+    await page.close();
+  });
+
+  it('sends the pending orders to the pharmacy (order-dispatch): coverage per order, overrides go to the dispatch service', async () => {
+    const page = await fromLauncher('Send the pending orders to the pharmacy (order-dispatch)', /\/ehr\/dispatch$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('Orders sent to Organization/it-home-infusion-pharmacy');
+    expect(text).toContain('MedicationRequest/it-seed-a-draft-morphine: covered: covered');
+    expect(text).toContain('ServiceRequest/it-seed-a-draft-s9328: covered: covered');
+    expect(await page.locator('article.card input[name="service"]').first().inputValue()).toBe('intrathecal-order-dispatch');
+    await page.close();
+  });
+
+  it('starts a refill visit (encounter-start): the Encounter it stores is read by the service, or prefetched, and gets its coverage beside the reminders', async () => {
+    const page = await fromLauncher('Start a refill visit (encounter-start)', /\/ehr\/start-visit$/);
+    const text = await page.locator('main').innerText();
+    const encounter = /Encounter\/([\w-]+) \(95990 [^)]*in-progress/.exec(text)?.[1];
+    expect(encounter).toBeDefined();
+    expect(text).toContain(`Encounter/${encounter ?? ''}: covered: covered, prior authorization: conditional`);
+    expect(text).toContain('MRI');
+    // The service read the visit from the EHR's FHIR server (no prefetch): its audit record keeps the read.
+    const read = await latestCall('intrathecal-encounter-start');
+    expect(JSON.stringify(read?.fetched)).toContain(`Encounter/${encounter ?? ''}`);
+    // With prefetch the EHR sends it under the service's encounter key, and nothing is read.
+    await page.goto(`${svc.baseUrl}/ehr/launcher?prefetch=1`);
+    await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: 'Start a refill visit (encounter-start)' }).click();
+    await page.waitForURL(/\/ehr\/start-visit$/);
+    const again = await page.locator('main').innerText();
+    expect(again).toMatch(/Called with prefetch: encounter, patient, /);
+    expect(again).toMatch(/Encounter\/[\w-]+: covered: covered, prior authorization: conditional/);
+    expect((await latestCall('intrathecal-encounter-start'))?.fetched).toBeNull();
+    await page.close();
+  });
+
+  it('books a refill visit, shows its coverage, and a card opens the app on the patient\'s pending orders', async () => {
+    const page = await fromLauncher('Book a refill visit (appointment-book)', /\/ehr\/book$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toMatch(/Appointment\/refill-visit-[\w-]+: covered: covered/);
+    expect(text).toContain('the answer of intrathecal-appointment-book');
+    // Its cards are overridden to the appointment-book service.
+    expect(await page.locator('article.card input[name="service"]').first().inputValue()).toBe('intrathecal-appointment-book');
+    // A visit booked for no order names none: the app reviews the patient's pending orders.
+    await openAppFrom(page.locator('article.card').first());
+    expect(await page.locator('#load-orders').innerText()).toContain('No order named by the EHR; evaluating the patient\'s pending orders');
+    await page.close();
+  });
+
+  it('is not offered when the service asks hook calls for a JWT', async () => {
+    const strict = await start({ ALLOW_UNAUTHENTICATED: 'false', TRUST_SANDBOX: 'false' });
+    try {
+      const launcher = await (await fetch(`${strict.baseUrl}/ehr/launcher`)).text();
+      expect(launcher).toContain('Launch the intrathecal review app');
+      expect(launcher).not.toContain('Sign the pending orders');
+      expect(launcher).not.toContain('Book a refill visit');
+      for (const action of ['sign', 'book', 'feedback', 'launch-link']) expect((await fetch(`${strict.baseUrl}/ehr/${action}`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a' }) })).status).toBe(404);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('launches only the app it registered from a card link', async () => {
+    const res = await fetch(`${svc.baseUrl}/ehr/launch-link`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', url: 'https://evil.example/launch.html', appContext: 'x' }), redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('launches only the app it registered');
+  });
+
+  it('refuses an override with neither reason nor comment, or a reason that is no code, before calling the service', async () => {
+    const post = (form: Record<string, string>) => fetch(`${svc.baseUrl}/ehr/feedback`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', service: 'intrathecal-order-sign', card: 'c1', ...form }) });
+    const none = await post({ comment: ' ' });
+    expect(none.status).toBe(400);
+    expect(JSON.stringify(await none.json())).toContain('an override needs a reason or a comment');
+    const odd = await post({ reason: '{"display":"no code"}' });
+    expect(odd.status).toBe(400);
+    expect(JSON.stringify(await odd.json())).toContain('reason must be one of the codes the card offered');
+    const elsewhere = await post({ service: 'intrathecal-patient-view', comment: 'x' });
+    expect(elsewhere.status).toBe(400);
+    expect(JSON.stringify(await elsewhere.json())).toContain('service must be one of intrathecal-order-select, intrathecal-order-sign, intrathecal-order-dispatch, intrathecal-appointment-book');
+  });
+
+  it("refuses to select an order that is not one of the patient's pending orders, naming them", async () => {
+    const res = await fetch(`${svc.baseUrl}/ehr/select`, { method: 'POST', body: new URLSearchParams({ patient: 'it-seed-a', order: 'MedicationRequest/it-seed-b-draft-mix' }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ issue: [{ expression: ['order'], details: { text: "order must be one of the patient's pending orders: MedicationRequest/it-seed-a-draft-morphine, ServiceRequest/it-seed-a-draft-s9328" } }] });
+  });
+});
+
+describe('launched from an appointment-book card', () => {
+  it("opens on the order the visit is booked for, read from the EHR (the Appointment is not there yet)", async () => {
+    const repo = (await svc.built.parts.ehr)?.fhir.repo;
+    const order = await repo?.createResource({
+      resourceType: 'ServiceRequest', status: 'active', intent: 'order', subject: { reference: 'Patient/it-seed-a' }, authoredOn: '2026-11-18',
+      code: { coding: [{ system: 'http://www.ama-assn.org/go/cpt', code: '95990' }], text: 'Pump refill and maintenance' },
+    });
+    const booking = JSON.parse(readFileSync('fhir-fixtures/requests/seed-a.appointment-book.json', 'utf8')) as { context: { appointments: { entry: { resource: Record<string, unknown> }[] } } };
+    const visit = booking.context.appointments.entry[0]?.resource ?? {};
+    delete visit['serviceType'];
+    visit['basedOn'] = [{ reference: `ServiceRequest/${order?.id ?? ''}` }];
+    const hook = await fetch(`${svc.baseUrl}/cds-services/intrathecal-appointment-book`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...booking, fhirServer: `${svc.baseUrl}/fhir` }),
+    });
+    const cards = ((await hook.json()) as { cards: { links?: { type: string; url: string; appContext?: string }[] }[] }).cards;
+    const link = cards.flatMap((c) => c.links ?? []).find((l) => l.type === 'smart');
+    expect(link?.appContext).toBe(`service=intrathecal-appointment-book&orders=${encodeURIComponent(`ServiceRequest/${order?.id ?? ''}`)}`);
+    // The EHR launches the link as the CDS Hooks sandbox does: a launch context holding the link's appContext.
+    const res = await fetch(`${svc.baseUrl}/fhir/_services/smart/Launch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ launchUrl: link?.url, parameters: { patient: 'it-seed-a', appContext: link?.appContext } }),
+    });
+    const { launch_id: launchId } = (await res.json()) as { launch_id: string };
+    const page = await browser.newPage();
+    await page.goto(`${link?.url ?? ''}?launch=${launchId}&iss=${encodeURIComponent(`${svc.baseUrl}/fhir`)}`);
+    await consentAndReview(page);
+    expect(await page.locator('#load-orders').innerText()).toContain(`Orders named by the card: ServiceRequest/${order?.id ?? ''}`);
+    const orders = await page.locator('#orders-body').innerText();
+    expect(orders).toContain('Pump refill and maintenance');
+    expect(orders).not.toContain('MedicationRequest/it-seed-a-draft-morphine');
+    await screenshot(page, 'smart-app-from-appointment-book');
+    await page.close();
+  });
+});
