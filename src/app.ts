@@ -106,11 +106,12 @@ export function createApp(parts: AppParts): Express {
   app.set('trust proxy', config.trustProxy);
   app.use(requestLog(parts.log, parts.rules));
   // With the rules this process answers with: after a reload, which ones took. In a cluster, every worker's too, and
-  // whether they agree (a monitor can alert on `sameRules: false`).
+  // whether they agree (a monitor can alert on `sameRules: false`). And the audit log's writer: a monitor can alert
+  // on `audit.notWritten` above 0 (records lost), or on `audit.spoolBytes` growing (the database not taking them).
   app.get('/healthz', (_req, res) => {
     const workers = parts.workers?.();
     const cluster = workers ? { workers, sameRules: new Set(workers.map((w) => w.packs)).size <= 1 } : {};
-    res.json({ status: 'ok', packs: answeringRules(res).label, ...cluster });
+    res.json({ status: 'ok', packs: answeringRules(res).label, audit: parts.auditWriter.state(), ...cluster });
   });
   // Readiness: whether the process can serve an authenticated call now. Its database answers (the JWT replay store,
   // feedback and the audit log are there); otherwise 503 with Retry-After, as the calls get, so a load balancer or

@@ -85,7 +85,8 @@ export class AuditSpool {
     }
   }
 
-  #size(): number {
+  /** The bytes the spool files hold together (this process's and others' in the folder). */
+  bytes(): number {
     return this.#files().filter((f) => APPENDING.test(f) || CLAIMED.test(f)).reduce((sum, f) => {
       try {
         return sum + statSync(join(this.#dir, f)).size;
@@ -104,7 +105,7 @@ export class AuditSpool {
     if (records.length === 0) return true;
     const text = records.map(toLine).join('');
     try {
-      if (this.#size() + Buffer.byteLength(text) > this.#maxBytes) {
+      if (this.bytes() + Buffer.byteLength(text) > this.#maxBytes) {
         this.#log.error({ maxBytes: this.#maxBytes }, 'audit spool full: records the database did not take can no longer be kept');
         return false;
       }

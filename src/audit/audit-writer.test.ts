@@ -86,6 +86,7 @@ describe('audit writer', () => {
     expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['after', 'before']);
     const failed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'audit record not written');
     expect(failed).toMatchObject([{ level: 50, requestIds: ['lost'], err: { message: 'no such table: hook_invocation' } }]);
+    expect(writer.state()).toEqual({ notWritten: 1, retrying: false });
     await writer.close();
     db.close();
   });
@@ -104,6 +105,7 @@ describe('audit writer', () => {
     expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['inline']);
     const stopped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l['msg']).startsWith('audit writer stopped'));
     expect(stopped).toMatchObject({ level: 50, requestIds: ['taken'] });
+    expect(writer.state().notWritten).toBe(1);
     await writer.close();
     db.close();
   });
@@ -166,6 +168,7 @@ describe('audit writer', () => {
       await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
       // A reader is not held while the file refuses writes.
       await writer.idle();
+      expect(writer.state()).toEqual({ notWritten: 0, retrying: true });
       writer.record(entry('later'));
       lock.release();
       await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['later', 'held-2', 'held-1']);
@@ -195,6 +198,7 @@ describe('audit writer', () => {
       await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
       writer.record({ ...entry('too-much'), response: `{"pad":"${'x'.repeat(MAX_QUEUED_BYTES)}"}` });
       expect(notWritten(lines)).toMatchObject([{ requestIds: ['too-much'], err: { message: 'the audit queue is full while the file refuses writes' } }]);
+      expect(writer.state()).toEqual({ notWritten: 1, retrying: true });
       lock.release();
       await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['held']);
       await writer.close();

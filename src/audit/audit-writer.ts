@@ -30,6 +30,18 @@ export interface AuditWriter {
   idle(): Promise<void>;
   /** Writes what is queued and stops the worker. */
   close(): Promise<void>;
+  /** What a monitor reads in /healthz: whether records are being lost or wait for the database. */
+  state(): AuditWriterState;
+}
+
+/** The audit writer's state, as /healthz reports it. */
+export interface AuditWriterState {
+  /** Records this process gave up on since it started (each logged with its request id as not written). */
+  readonly notWritten: number;
+  /** Whether a refused write waits to be tried again (the database or the file is away). */
+  readonly retrying: boolean;
+  /** With a spool (PostgreSQL): the bytes of records on this machine's disk waiting for the database, all processes'. */
+  readonly spoolBytes?: number;
 }
 
 /**
@@ -137,11 +149,12 @@ parentPort.on('message', (message) => {
 });
 `;
 
-function inline(store: AuditStore, log: Logger): (entry: InvocationRecord) => void {
+function inline(store: AuditStore, log: Logger, lost: (count: number) => void): (entry: InvocationRecord) => void {
   // SQLite's store writes before record() returns; a failure rejects. The message of a SQLite error names the fault
   // (disk full, locked, no such table), never the data.
   return (entry) => {
     store.record(entry).catch((err: unknown) => {
+      lost(1);
       log.error({ requestId: entry.requestId, err: { message: (err as Error).message } }, 'audit record not written');
     });
   };
@@ -156,8 +169,14 @@ function inline(store: AuditStore, log: Logger): (entry: InvocationRecord) => vo
  * @returns the writer.
  */
 export function auditWriter(store: AuditStore, path: string, log: Logger, options: AuditWriterOptions = {}): AuditWriter {
-  const write = inline(store, log);
-  if (path === ':memory:') return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve() };
+  let notWritten = 0;
+  const lost = (count: number): void => {
+    notWritten += count;
+  };
+  const write = inline(store, log, lost);
+  if (path === ':memory:') {
+    return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve(), state: () => ({ notWritten, retrying: false }) };
+  }
   const workerData = { path, sql: INSERT_INVOCATION, bodies: BODIES, retryDelaysMs: options.retryDelaysMs ?? RETRY_DELAYS_MS, busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS };
   // execArgv: none of the parent's loaders (tsx, the test runner's): the worker is plain CommonJS and starts faster.
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData });
@@ -201,6 +220,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
     retrying = false;
     if ('failed' in report) {
       log.error({ requestIds: report.failed, err: { message: report.message } }, 'audit record not written');
+      lost(report.failed.length);
       done(report.failed.length);
     } else {
       done(report.written);
@@ -217,6 +237,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
     alive = false;
     if (inFlight.length > 0) {
       log.error({ requestIds: inFlight.map((r) => r.requestId), err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: these records were not written; later ones are written on the request thread');
+      lost(inFlight.length);
     }
     done(inFlight.length);
   });
@@ -232,6 +253,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
         // The file refuses writes: written here, the record would hold the request thread for the busy timeout and
         // fail the same way. It is not kept, and the service goes on answering.
         log.error({ requestIds: [entry.requestId], err: { message: 'the audit queue is full while the file refuses writes' } }, 'audit record not written');
+        lost(1);
         return;
       }
       if (queuedBytes + bytes > MAX_QUEUED_BYTES) {
@@ -262,5 +284,6 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
       }
       await exited;
     },
+    state: () => ({ notWritten, retrying }),
   };
 }

@@ -3,7 +3,7 @@
  * database of its own. Faults are real: the table is renamed away under the open pool (every insert fails as it
  * would while a migration or a restore holds it) and renamed back (the database returns).
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -85,9 +85,12 @@ describe('audit writer for PostgreSQL', () => {
     // A reader does not wait out the retries: idle() settles once the first attempt has failed.
     await writer.idle();
     expect(f.lines.some((l) => failedWrite(l))).toBe(true);
+    // What /healthz shows meanwhile: a write waiting to be tried again, nothing lost.
+    expect(writer.state()).toEqual({ notWritten: 0, retrying: true });
     await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     await vi.waitFor(async () => expect(await f.written()).toEqual(['during']));
     expect(f.notWritten()).toEqual([]);
+    expect(writer.state()).toEqual({ notWritten: 0, retrying: false });
     await writer.close();
   });
 
@@ -102,6 +105,7 @@ describe('audit writer for PostgreSQL', () => {
     await writer.idle();
     expect(await f.written()).toEqual(['after']);
     expect(f.notWritten()).toMatchObject([{ level: 50, requestIds: ['lost'] }]);
+    expect(writer.state()).toEqual({ notWritten: 1, retrying: false });
     // Three attempts, each logged by the pool with what it was doing.
     expect(f.lines.filter((l) => failedWrite(l))).toHaveLength(3);
     expect(f.lines.join('\n')).not.toContain('patient-secret-41');
@@ -121,6 +125,7 @@ describe('audit writer for PostgreSQL', () => {
     expect(await f.written()).toEqual(['after', 'q3', 'q2', 'q1']);
     // Without a spool, those that came together are logged as not written together.
     expect(f.notWritten()).toMatchObject([{ requestIds: ['q4', 'q5', 'q6'] }]);
+    expect(writer.state().notWritten).toBe(3);
     expect(f.lines.filter((l) => l.includes('audit writer full'))).toHaveLength(1);
     await writer.close();
   });
@@ -136,6 +141,9 @@ describe('audit writer for PostgreSQL', () => {
     // This process's file (claimed by a drain tried meanwhile, if one came before the database was back).
     expect(readdirSync(dir)).toEqual([expect.stringMatching(new RegExp(`^audit-spool-(claimed-)?${String(process.pid)}(-0)?\\.jsonl$`)) as string]);
     expect(f.notWritten()).toEqual([]);
+    // /healthz shows the bytes waiting on disk, and nothing lost.
+    expect(writer.state()).toMatchObject({ notWritten: 0, spoolBytes: statSync(join(dir, readdirSync(dir)[0] ?? '')).size });
+    expect(writer.state().spoolBytes).toBeGreaterThan(100);
     await f.admin.query('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
     // No call needed: the spool is offered to the database every spoolDrainMs while records wait.
     await vi.waitFor(async () => expect(await f.written()).toEqual(['s2', 's1']));
@@ -144,6 +152,7 @@ describe('audit writer for PostgreSQL', () => {
     await vi.waitFor(async () => expect(await f.written()).toEqual(['s3', 's2', 's1']));
     expect((await f.store.search({ requestId: 's1', limit: 5 }))[0]).toMatchObject({ patientId: 'patient-secret-42', request: { hook: 'order-sign', n: 's1' } });
     expect(readdirSync(dir)).toEqual([]);
+    expect(writer.state()).toEqual({ notWritten: 0, retrying: false, spoolBytes: 0 });
     expect(f.lines.join('\n')).not.toContain('patient-secret-42');
     await writer.close();
   });

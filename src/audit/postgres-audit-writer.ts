@@ -59,6 +59,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
   let loop: Promise<void> | undefined;
   let closing = false;
   let full = false;
+  let notWritten = 0;
   // Whether a failed batch waits to be tried again (the database is away).
   let retrying = false;
   // The wait before the next attempt, cut short by close().
@@ -90,8 +91,12 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
   /** Keeps records the database did not take in the spool; logs them as not written when it cannot. */
   const keep = (batch: readonly InvocationRecord[], why: string): void => {
     const requestIds = batch.map((e) => e.requestId);
-    if (spool?.append(batch)) log.warn({ requestIds, err: { message: why } }, 'audit records kept in the spool: the database did not take them; they are written when it does');
-    else log.error({ requestIds, err: { message: why } }, 'audit record not written');
+    if (spool?.append(batch)) {
+      log.warn({ requestIds, err: { message: why } }, 'audit records kept in the spool: the database did not take them; they are written when it does');
+      return;
+    }
+    notWritten += batch.length;
+    log.error({ requestIds, err: { message: why } }, 'audit record not written');
   };
 
   /** Writes a batch, trying again through an outage; false when it went to the spool (or was lost) instead. */
@@ -176,5 +181,6 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
       await loop;
       if (overflow.length > 0) spoolOverflow();
     },
+    state: () => ({ notWritten, retrying, ...(spool ? { spoolBytes: spool.bytes() } : {}) }),
   };
 }

@@ -56,7 +56,8 @@ describe('GET /cds-services', () => {
   it('answers /healthz for load balancers, naming the rules it answers with', async () => {
     const res = await call(svc, 'GET', '/healthz');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}` });
+    // And the audit writer's state, for a monitor to alert on records lost (none here).
+    expect(res.body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}`, audit: { notWritten: 0, retrying: false } });
   });
 
   it('answers /readyz when its database answers (here the SQLite file of STORE_PATH)', async () => {

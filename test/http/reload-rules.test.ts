@@ -56,7 +56,7 @@ describe('reloading the rules', () => {
       while (fhir.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
       writeFileSync(thresholds, JSON.stringify({ morphineMaxDailyMg: 12 }));
       expect(svc.built.parts.rules.reload()).toMatchObject({ outcome: 'reloaded', label: `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]` });
-      expect((await call(svc, 'GET', '/healthz')).body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]` });
+      expect((await call(svc, 'GET', '/healthz')).body).toMatchObject({ status: 'ok', packs: `intrathecal@${PACK_VERSION}[morphineMaxDailyMg=12]` });
       const after = await call(svc, 'POST', ORDER_SIGN, fixtureRequest('seed-a.order-sign.json'), { 'X-Request-Id': 'reload-after' });
       expect(aboveConsensus(after.body)).toEqual(['Morphine 13.2 mg/day is above the PACC consensus maximum of 12 mg/day']);
       release();

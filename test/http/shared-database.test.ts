@@ -96,6 +96,8 @@ describe('instances sharing DATABASE_URL', () => {
 
   it('answer 503 with Retry-After once the database is gone, for hook calls, feedback and audit reads alike, and say so to a readiness probe', async () => {
     for (const instance of [a, b]) expect((await call(instance, 'GET', '/readyz')).body).toMatchObject({ status: 'ready', database: 'PostgreSQL (DATABASE_URL)' });
+    // With PostgreSQL, /healthz also says how much waits in the audit spool on this machine's disk (nothing yet).
+    expect((await call(a, 'GET', '/healthz')).body).toMatchObject({ audit: { notWritten: 0, retrying: false, spoolBytes: 0 } });
     await dropPostgresDatabase(url);
     // Not ready (a load balancer sends the calls elsewhere), though alive.
     const ready = await call(a, 'GET', '/readyz');
