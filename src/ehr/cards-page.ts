@@ -28,7 +28,7 @@ interface CardView {
   summary?: string;
   detail?: string;
   source?: { label?: string; url?: string };
-  suggestions?: { label?: string }[];
+  suggestions?: { label?: string; uuid?: string; isRecommended?: boolean }[];
   links?: { label?: string; url?: string; type?: string; appContext?: string }[];
   overrideReasons?: { system?: string; code?: string; display?: string }[];
   extension?: Record<string, unknown>;
@@ -90,11 +90,19 @@ ${reasons ? `<label>Reason <select name="reason"><option value="">(none of these
 <label>Comment <input name="comment" size="40"></label> <button type="submit">Override</button></form>`;
 }
 
+/** A suggestion, with a button that accepts it (the EHR applies its actions, then tells the service). */
+function suggestionHtml(suggestion: NonNullable<CardView['suggestions']>[number], view: CallView): string {
+  const label = `Suggestion${suggestion.isRecommended ? ' (recommended)' : ''}: ${esc(suggestion.label ?? '')}`;
+  if (!suggestion.uuid) return `<p class="muted">${label}</p>`;
+  return `<form method="post" action="/ehr/accept" class="suggestion"><input type="hidden" name="patient" value="${esc(view.patient.id)}"><input type="hidden" name="suggestion" value="${esc(suggestion.uuid)}">
+<span>${label}</span> <button type="submit">Accept</button></form>`;
+}
+
 function cardHtml(card: CardView, view: CallView): string {
   const source = card.source?.url ? `<a href="${esc(card.source.url)}" rel="noopener noreferrer" target="_blank">${esc(card.source.label ?? '')}</a>` : esc(card.source?.label ?? '');
   return `<article class="card ${esc(card.indicator ?? 'info')}"><p><span class="badge">${esc(card.indicator ?? 'info')}</span> <strong>${esc(card.summary ?? '')}</strong></p>${aboutOrders(card)}
 ${card.detail ? `<div class="detail">${markdown.render(card.detail)}</div>` : ''}
-${(card.suggestions ?? []).map((s) => `<p class="muted">Suggestion: ${esc(s.label ?? '')}</p>`).join('')}
+${(card.suggestions ?? []).map((s) => suggestionHtml(s, view)).join('')}
 <div class="links">${(card.links ?? []).map((l) => linkHtml(l, view.patient.id)).join(' ')}</div>
 <p class="muted">Source: ${source}</p>${overrideForm(card, view)}</article>`;
 }
@@ -115,6 +123,7 @@ const STYLE = `<style>
   .detail { font-size: .92rem; } .detail p, .detail ul { margin: .4rem 0; }
   .links form { display: inline; }
   form.override label { display: inline; margin-right: .5rem; }
+  form.suggestion { margin: .4rem 0; }
 </style>`;
 
 /**
@@ -150,4 +159,21 @@ export function overridePage(card: string, answer: ServiceAnswer): string {
     ? `<p>The service stored the override of card <code>${esc(card)}</code> (${String(body.stored ?? 0)} feedback item).</p>`
     : `<p class="alert">The service answered HTTP ${String(answer.status)}: ${(body.issue ?? []).map((i) => esc(i.details?.text ?? i.diagnostics ?? '')).join('; ')}</p>`;
   return page('Card overridden', `<h2>Override sent</h2>${said}<p><a href="/ehr/launcher">Back to the launcher</a></p>`);
+}
+
+/**
+ * The page after a suggestion was accepted: what the EHR changed in its record, and what the service said of the
+ * feedback.
+ * @param label - the suggestion's label.
+ * @param done - what the EHR did, one line per action.
+ * @param answer - the feedback endpoint's answer.
+ * @returns HTML.
+ */
+export function acceptPage(label: string, done: readonly string[], answer: ServiceAnswer): string {
+  const body = (answer.body ?? {}) as { issue?: { details?: { text?: string }; diagnostics?: string }[] };
+  const said = answer.status === 200
+    ? '<p>The service stored the acceptance.</p>'
+    : `<p class="alert">The service answered HTTP ${String(answer.status)}: ${(body.issue ?? []).map((i) => esc(i.details?.text ?? i.diagnostics ?? '')).join('; ')}</p>`;
+  const changes = done.length > 0 ? `<ul>${done.map((d) => `<li>${esc(d)}</li>`).join('')}</ul>` : '<p class="muted">Nothing to change in the record.</p>';
+  return page('Suggestion accepted', `<h2>Suggestion accepted</h2><p>${esc(label)}</p><h3>The EHR changed its record</h3>${changes}${said}<p><a href="/ehr/launcher">Back to the launcher</a>: the pending orders show the change.</p>`);
 }

@@ -21,6 +21,7 @@ import type { OrderChoice, PatientChoice } from './pages.js';
 import { draftOrders, ORDER_SIGN_SERVICE } from './hook-calls.js';
 import { addHookPages } from './hook-pages.js';
 import { fillPrefetch, prefetchTemplates } from './prefetch.js';
+import { applySuggestion } from './suggestions.js';
 
 /** The signed-in user of the embedded EHR. */
 export const EHR_USER = 'it-prac-1';
@@ -138,6 +139,7 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
       launchApp,
       storeEncounter: (encounter) => fhir.repo.createResource(encounter),
       prefetch: async (service, hook, context) => fillPrefetch(fhir, await prefetchTemplates(base, service), hook, context),
+      applySuggestion: async (suggestion) => applySuggestion(fhir.repo, suggestion, (await draftOrders(fhir, suggestion.patient)).map(referenceOf)),
     });
   }
   pages.get('/authorize/:uid', async (req, res) => {

@@ -197,3 +197,15 @@ export function sendOverride(override: Override, publicBaseUrl: string, now: Dat
   const overrideReason = { ...(override.reason ? { reason: override.reason } : {}), ...(override.comment ? { userComment: override.comment } : {}) };
   return post(`${publicBaseUrl}/cds-services/${override.service}/feedback`, { feedback: [{ card: override.card, outcome: 'overridden', overrideReason, outcomeTimestamp: now.toISOString() }] });
 }
+
+/**
+ * Tells the service a suggestion of a card was accepted (https://cds-hooks.hl7.org/2.0/#feedback), after the EHR
+ * applied its actions.
+ * @param accepted - the service, the card and the suggestion's uuid.
+ * @param publicBaseUrl - where the service answers.
+ * @param now - when the clinician accepted it.
+ * @returns the answer.
+ */
+export function sendAcceptance(accepted: { readonly service: string; readonly card: string; readonly uuid: string }, publicBaseUrl: string, now: Date): Promise<ServiceAnswer> {
+  return post(`${publicBaseUrl}/cds-services/${accepted.service}/feedback`, { feedback: [{ card: accepted.card, outcome: 'accepted', acceptedSuggestions: [{ id: accepted.uuid }], outcomeTimestamp: now.toISOString() }] });
+}

@@ -2,7 +2,7 @@
  * The embedded EHR's pages that call the service's hooks, mounted under /ehr when the service serves calls without a
  * JWT (development): select one of a patient's pending orders (order-select), sign them (order-sign), send them to the
  * pharmacy (order-dispatch), book a refill visit (appointment-book) or start one (encounter-start), override a card
- * (feedback), and launch the app from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
+ * or accept one of its suggestions (feedback), and launch the app from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
  */
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Request, Router } from 'express';
@@ -10,10 +10,13 @@ import { describeEvidence } from '../engine/describe.js';
 import { referenceOf } from '../fhir/json.js';
 import { badRequest } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH } from '../smart/app-paths.js';
-import { cardsPage, overridePage } from './cards-page.js';
-import { APPOINTMENT_BOOK_SERVICE, bookVisit, dispatchOrders, EHR_SERVICES, ENCOUNTER_START_SERVICE, ORDER_DISPATCH_SERVICE, ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, PHARMACY, refillEncounter, refillVisit, selectOrder, sendOverride, signOrders, startVisit } from './hook-calls.js';
+import { acceptPage, cardsPage, overridePage } from './cards-page.js';
+import type { CallView } from './cards-page.js';
+import { APPOINTMENT_BOOK_SERVICE, bookVisit, dispatchOrders, EHR_SERVICES, ENCOUNTER_START_SERVICE, ORDER_DISPATCH_SERVICE, ORDER_SELECT_SERVICE, ORDER_SIGN_SERVICE, PHARMACY, refillEncounter, refillVisit, selectOrder, sendAcceptance, sendOverride, signOrders, startVisit } from './hook-calls.js';
 import type { HookCaller, ServiceAnswer } from './hook-calls.js';
 import type { PatientChoice } from './pages.js';
+import { ShownSuggestions } from './suggestions.js';
+import type { ShownSuggestion } from './suggestions.js';
 
 /** What the pages need from the embedded EHR. */
 export interface HookPagesDeps {
@@ -30,6 +33,8 @@ export interface HookPagesDeps {
   storeEncounter(encounter: Encounter): Promise<Encounter>;
   /** Fills a service's prefetch from the EHR's FHIR server (prefetch.ts), for calls the launcher asks to prefetch. */
   prefetch: NonNullable<HookCaller['prefetch']>;
+  /** Applies an accepted suggestion's actions to the EHR's record (suggestions.ts); says what it did. */
+  applySuggestion(suggestion: ShownSuggestion): Promise<string[]>;
 }
 
 /** A reason code the override form sent back (the card's own, written into the page as JSON), or 400. */
@@ -72,12 +77,18 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     };
     return { caller: { publicBaseUrl: deps.base, user: deps.user, patient: patient.id, ...(wanted ? { prefetch } : {}) }, prefetched: () => (wanted ? keys : undefined) };
   };
+  // The suggestions each page shows, so that accepting one applies what the service sent.
+  const shown = new ShownSuggestions();
+  const showAnswer = (view: CallView, answer: ServiceAnswer): string => {
+    if (answer.status === 200) shown.remember(view.service, view.patient.id, answer.body);
+    return cardsPage(view, answer);
+  };
   pages.post('/sign', async (req, res) => {
     const patient = await deps.patientOf(req.body);
     const orders = await deps.draftOrders(patient.id);
     const { caller, prefetched } = callerOf(req, patient);
     const answer = await signOrders(orders, caller).catch(unreachable);
-    res.type('html').send(cardsPage({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: orders.map(referenceOf), prefetched: prefetched() }, answer));
+    res.type('html').send(showAnswer({ patient, service: ORDER_SIGN_SERVICE, title: 'Orders signed', sent: orders.map(referenceOf), prefetched: prefetched() }, answer));
   });
   // The clinician selects one pending order: the others are sent beside it, as draftOrders.
   pages.post('/select', async (req, res) => {
@@ -89,7 +100,7 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const { caller, prefetched } = callerOf(req, patient);
     const answer = await selectOrder(orders, chosen, caller).catch(unreachable);
     const noCoverage = 'None at selection: the order gets early guidance now, and its coverage information when it is signed.';
-    res.type('html').send(cardsPage({ patient, service: ORDER_SELECT_SERVICE, title: 'Order selected', sent: [describeEvidence(chosen, selected)], noCoverage, prefetched: prefetched() }, answer));
+    res.type('html').send(showAnswer({ patient, service: ORDER_SELECT_SERVICE, title: 'Order selected', sent: [describeEvidence(chosen, selected)], noCoverage, prefetched: prefetched() }, answer));
   });
   // The pending orders, sent to the home-infusion pharmacy (this EHR does not store a signature: it sends the drafts).
   pages.post('/dispatch', async (req, res) => {
@@ -98,7 +109,7 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     if (orders.length === 0) throw badRequest([{ code: 'required', expression: 'patient', message: 'the patient has no pending order to send' }]);
     const { caller, prefetched } = callerOf(req, patient);
     const answer = await dispatchOrders(orders, caller).catch(unreachable);
-    res.type('html').send(cardsPage({ patient, service: ORDER_DISPATCH_SERVICE, title: `Orders sent to ${PHARMACY}`, sent: orders, prefetched: prefetched() }, answer));
+    res.type('html').send(showAnswer({ patient, service: ORDER_DISPATCH_SERVICE, title: `Orders sent to ${PHARMACY}`, sent: orders, prefetched: prefetched() }, answer));
   });
   pages.post('/book', async (req, res) => {
     const patient = await deps.patientOf(req.body);
@@ -106,7 +117,7 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const visit = refillVisit(caller, new Date());
     const answer = await bookVisit(visit, caller).catch(unreachable);
     const sent = `Appointment/${visit.id ?? ''} (95990 pump refill and maintenance, proposed, ${visit.start?.slice(0, 10) ?? ''})`;
-    res.type('html').send(cardsPage({ patient, service: APPOINTMENT_BOOK_SERVICE, title: 'Refill visit booked', sent: [sent], prefetched: prefetched() }, answer));
+    res.type('html').send(showAnswer({ patient, service: APPOINTMENT_BOOK_SERVICE, title: 'Refill visit booked', sent: [sent], prefetched: prefetched() }, answer));
   });
   // The front desk checks the patient in for a refill visit: the Encounter is stored, then encounter-start names it.
   pages.post('/start-visit', async (req, res) => {
@@ -115,7 +126,7 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     const stored = await deps.storeEncounter(refillEncounter(caller, new Date()));
     const answer = await startVisit(stored.id ?? '', caller).catch(unreachable);
     const sent = describeEvidence(`Encounter/${stored.id ?? ''}`, stored);
-    res.type('html').send(cardsPage({ patient, service: ENCOUNTER_START_SERVICE, title: 'Refill visit started', sent: [sent], noCoverage: 'None: the visit is not a pump refill visit, or the service could not read it.', prefetched: prefetched() }, answer));
+    res.type('html').send(showAnswer({ patient, service: ENCOUNTER_START_SERVICE, title: 'Refill visit started', sent: [sent], noCoverage: 'None: the visit is not a pump refill visit, or the service could not read it.', prefetched: prefetched() }, answer));
   });
   // A clinician overrides a card: its service and uuid, a reason the card offered (as the page wrote it), a comment.
   pages.post('/feedback', async (req, res) => {
@@ -129,6 +140,15 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
     if (card === '' || (!reason && comment === '')) throw badRequest([{ code: 'required', expression: 'reason', message: 'an override needs a reason or a comment' }]);
     const answer = await sendOverride({ service, card, ...(reason ? { reason } : {}), ...(comment ? { comment } : {}) }, deps.base, new Date()).catch(unreachable);
     res.type('html').send(overridePage(card, answer));
+  });
+  // A clinician accepts a suggestion: the EHR applies its actions to its record, then tells the service.
+  pages.post('/accept', async (req, res) => {
+    const patient = await deps.patientOf(req.body);
+    const suggestion = shown.find(text(req.body, 'suggestion'), patient.id);
+    const done = await deps.applySuggestion(suggestion);
+    shown.forget(suggestion.uuid);
+    const answer = await sendAcceptance(suggestion, deps.base, new Date()).catch(unreachable);
+    res.type('html').send(acceptPage(suggestion.label, done, answer));
   });
   // A card's SMART link, launched as an EHR launches it: a launch context holding the card's appContext.
   pages.post('/launch-link', async (req, res) => {

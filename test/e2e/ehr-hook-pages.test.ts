@@ -2,7 +2,7 @@
  * The embedded EHR's hook pages in headless Chromium, as integrators and clinicians try the service offline: select,
  * sign and send a patient's pending orders, book and start a refill visit, each answer shown as an EHR shows it
  * (coverage, cards with their Markdown rendered, the orders they name), with or without prefetch; override a card
- * (CDS Hooks feedback) and open the app from a card's SMART link; an appointment-book card opens the app on the
+ * (CDS Hooks feedback), accept its suggestion (the EHR changes its record) and open the app from a card's SMART link; an appointment-book card opens the app on the
  * order the visit is booked for.
  */
 import { readFileSync } from 'node:fs';
@@ -27,11 +27,11 @@ async function latestCall(service: string): Promise<StoredInvocation | undefined
   return (await svc.built.parts.audit.search({ serviceId: service, patientId: 'it-seed-a', limit: 1 }))[0];
 }
 
-/** A new page on the EHR launcher, one of seed A's hook buttons clicked, its answer shown. */
-async function fromLauncher(button: string, answered: RegExp): Promise<Page> {
+/** A new page on the EHR launcher, one of a patient's hook buttons clicked (seed A's by default), its answer shown. */
+async function fromLauncher(button: string, answered: RegExp, patient = 'it-seed-a'): Promise<Page> {
   const page = await browser.newPage();
   await page.goto(`${svc.baseUrl}/ehr/launcher`);
-  await page.locator('li', { hasText: 'Patient/it-seed-a' }).getByRole('button', { name: button }).click();
+  await page.locator('li', { hasText: `Patient/${patient}` }).getByRole('button', { name: button }).click();
   await page.waitForURL(answered);
   return page;
 }
@@ -94,6 +94,37 @@ describe("the embedded EHR's hook calls", () => {
     expect(await page.locator('main').innerText()).toContain(`The service stored the override of card ${uuid} (1 feedback item)`);
     const stored = (await svc.built.parts.feedback.forCards([uuid]))[0];
     expect(stored).toMatchObject({ serviceId: 'intrathecal-order-sign', card: uuid, outcome: 'overridden', overrideReason: { userComment: 'reviewed with the pump clinic' } });
+    await page.close();
+  });
+
+  it("accepts a card's suggestion: the EHR applies its actions to its record and tells the service, and the next signing follows the change", async () => {
+    // The Medicare fee-for-service patient's S9328 order gets the card that suggests the 95990 service instead.
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/, 'it-var-medicare');
+    const card = page.locator('article.card', { hasText: 'Medicare does not pay S-codes such as S9328' });
+    expect(await page.locator('main').innerText()).toContain('ServiceRequest/it-var-medicare-draft-s9328: covered: not-covered');
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await page.waitForURL(/\/ehr\/accept$/);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('Replace the S9328 per-diem order with a pump refill and maintenance service (95990)');
+    expect(text).toContain('removed ServiceRequest/it-var-medicare-draft-s9328');
+    expect(text).toMatch(/created ServiceRequest\/[\w-]+ \(95990 Refilling and maintenance of implantable pump/);
+    expect(text).toContain('The service stored the acceptance.');
+    await screenshot(page, 'embedded-ehr-suggestion-accepted');
+    // The service keeps the acceptance, naming the suggestion, as CDS Hooks feedback.
+    const signed = (await svc.built.parts.audit.search({ serviceId: 'intrathecal-order-sign', patientId: 'it-var-medicare', limit: 1 }))[0];
+    const shown = (signed?.response as { cards: { uuid: string; summary: string; suggestions?: { uuid: string }[] }[] }).cards.find((c) => c.summary.startsWith('Medicare does not pay S-codes'));
+    expect(await svc.built.parts.feedback.forCards([shown?.uuid ?? ''])).toMatchObject([{ outcome: 'accepted', acceptedSuggestions: [{ id: shown?.suggestions?.[0]?.uuid }] }]);
+    // Signing again: the S-code order is gone, the 95990 service is covered, the card does not come back.
+    await page.getByRole('link', { name: 'Back to the launcher' }).click();
+    await page.locator('li', { hasText: 'Patient/it-var-medicare' }).getByRole('button', { name: 'Sign the pending orders (order-sign)' }).click();
+    await page.waitForURL(/\/ehr\/sign$/);
+    const again = await page.locator('main').innerText();
+    expect(again).not.toContain('it-var-medicare-draft-s9328');
+    expect(again).toMatch(/ServiceRequest\/[\w-]+: covered: covered/);
+    expect(again).not.toContain('Medicare does not pay S-codes');
+    // The same suggestion cannot be accepted twice.
+    const twice = await fetch(`${svc.baseUrl}/ehr/accept`, { method: 'POST', body: new URLSearchParams({ patient: 'it-var-medicare', suggestion: shown?.suggestions?.[0]?.uuid ?? '' }) });
+    expect(twice.status).toBe(404);
     await page.close();
   });
 
