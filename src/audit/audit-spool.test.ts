@@ -6,7 +6,7 @@
  * to stand for an outage (the writer's tests use the real PostgreSQL).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,60 @@ describe('the audit spool', () => {
     expect(await spool.drain(db.write)).toBe(251);
     expect([...taken, ...db.taken.map((r) => r.requestId)]).toEqual([...Array.from({ length: 450 }, (_, i) => `r${String(i)}`), 'later']);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('pauses after a chunk when asked, and goes on from the same line: nothing twice, nothing lost', async () => {
+    const { dir, spool } = spoolIn();
+    const all = Array.from({ length: 450 }, (_, i) => `r${String(i)}`);
+    spool.append(all.map((id) => record(id)));
+    const db = database();
+    // New records waited after the first chunk: the drain stops there.
+    expect(await spool.drain(db.write, () => db.taken.length === 200)).toBe(200);
+    expect(spool.pending).toBe(true);
+    expect(readdirSync(dir)).toEqual([`audit-spool-claimed-${String(process.pid)}-0.jsonl`]);
+    expect(await spool.drain(db.write)).toBe(250);
+    expect(db.taken.map((r) => r.requestId)).toEqual(all);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("keeps a paused drain's place on disk when closed, so that the next start does not write those records again", async () => {
+    const { dir, spool } = spoolIn();
+    const all = Array.from({ length: 450 }, (_, i) => `r${String(i)}`);
+    spool.append(all.map((id) => record(id)));
+    const before = database();
+    expect(await spool.drain(before.write, () => true)).toBe(200);
+    spool.close();
+    const { log } = captureLog();
+    const next = database();
+    expect(await new AuditSpool(dir, 1024 * 1024, log).drain(next.write)).toBe(250);
+    expect([...before.taken, ...next.taken].map((r) => r.requestId)).toEqual(all);
+  });
+
+  it("removes the copy a rewrite left unfinished by a process that ended, not one a running process may be writing", async () => {
+    const { dir, spool } = spoolIn();
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    mkdirSync(dir, { recursive: true });
+    const left = `audit-spool-claimed-${String(ended)}-3.jsonl.rest`;
+    const writing = `audit-spool-claimed-${String(process.ppid)}-0.jsonl.rest`;
+    for (const name of [left, writing]) writeFileSync(join(dir, name), `${JSON.stringify({ ...record(name), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(0);
+    // A copy's lines are never written: the claimed file it was made from holds them all.
+    expect(db.taken).toEqual([]);
+    expect(readdirSync(dir)).toEqual([writing]);
+  });
+
+  it('drains the files it claimed in the order it claimed them, the eleventh after the tenth', async () => {
+    const { spool } = spoolIn();
+    const refused = (): Promise<void> => Promise.reject(new Error('connection refused'));
+    // Eleven outages, each leaving its records in a file of their own.
+    for (let i = 0; i < 11; i++) {
+      spool.append([record(`r${String(i)}`)]);
+      expect(await spool.drain(refused)).toBe(0);
+    }
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(11);
+    expect(db.taken.map((r) => r.requestId)).toEqual(Array.from({ length: 11 }, (_, i) => `r${String(i)}`));
   });
 
   it("drains an ended process's file, and leaves a running one's", async () => {

@@ -8,7 +8,10 @@
  * - A drain claims a file by renaming it (`audit-spool-claimed-<pid>-<n>.jsonl`; the rename is atomic, so two
  *   processes never drain one file), writes its records to the database in order, a chunk at a time, and removes it.
  *   A chunk that fails leaves the rest in the file, the written ones taken out, for the next drain: nothing twice.
- * - A process drains its own files, and those of processes that have ended (a previous run, a worker that died).
+ * - A drain may pause between chunks (new calls' records wait): it goes on from the same line at the next drain, and
+ *   `close()` takes the lines written out of the file, so that the next process does not write them again.
+ * - A process drains its own files, and those of processes that have ended (a previous run, a worker that died); a
+ *   copy a rewrite left unfinished (`.rest`, its process ended mid-way) is removed, the claimed file being whole.
  * - The spool holds at most `maxBytes`; past it a record is not kept and its request id is logged as not written.
  */
 import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -19,6 +22,7 @@ import type { InvocationRecord } from '../store/audit-store.js';
 
 const APPENDING = /^audit-spool-(\d+)\.jsonl$/;
 const CLAIMED = /^audit-spool-claimed-(\d+)-\d+\.jsonl$/;
+const REST = /^audit-spool-claimed-(\d+)-\d+\.jsonl\.rest$/;
 
 /** Records written to the database per chunk of a drain. */
 const CHUNK = 200;
@@ -57,6 +61,8 @@ export class AuditSpool {
   readonly #maxBytes: number;
   readonly #log: Pick<Logger, 'warn' | 'error'>;
   #claims = 0;
+  /** Claimed files whose drain paused, and the byte offset it goes on from. */
+  readonly #paused = new Map<string, number>();
   /** Whether this process may have something to drain (its own records, or an ended process's, looked for at start). */
   #pending = true;
 
@@ -129,6 +135,12 @@ export class AuditSpool {
   #claim(): string[] {
     const claimed: string[] = [];
     for (const name of this.#files()) {
+      // A rewrite a process did not finish (it ended mid-way): its claimed file is still whole, so the copy goes.
+      const rest = REST.exec(name);
+      if (rest && (Number(rest[1]) === process.pid || !running(Number(rest[1])))) {
+        rmSync(join(this.#dir, name), { force: true });
+        continue;
+      }
       const appending = APPENDING.exec(name);
       const held = CLAIMED.exec(name);
       const pid = Number((appending ?? held)?.[1]);
@@ -145,18 +157,21 @@ export class AuditSpool {
         // Another process claimed it first.
       }
     }
-    return claimed.sort();
+    // Oldest first: by process, then by the order this process claimed them (numbers, not text: 10 after 9).
+    return claimed.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   }
 
   /**
    * Writes the spooled records to the database, oldest file first, and removes what it took.
    * @param write - writes one chunk of records (the store's batch insert); throws when the database refuses it.
+   * @param yieldWhen - asked after each chunk: true pauses the drain there (new calls' records wait to be written,
+   *   and an audit read waits for them), to go on from the same line at the next drain.
    * @returns how many records were written; stops at the first chunk refused (the rest stays for the next drain).
    */
-  async drain(write: (records: InvocationRecord[]) => Promise<void>): Promise<number> {
+  async drain(write: (records: InvocationRecord[]) => Promise<void>, yieldWhen: () => boolean = () => false): Promise<number> {
     let written = 0;
     for (const file of this.#claim()) {
-      const taken = await this.#drainFile(file, write);
+      const taken = await this.#drainFile(file, write, yieldWhen);
       written += taken.written;
       if (!taken.done) return written;
     }
@@ -164,10 +179,26 @@ export class AuditSpool {
     return written;
   }
 
-  async #drainFile(file: string, write: (records: InvocationRecord[]) => Promise<void>): Promise<{ written: number; done: boolean }> {
+  /**
+   * Takes the lines a paused drain wrote out of their files, so that the next process does not write them again
+   * (a paused drain otherwise keeps its place in memory only). Called when the writer closes.
+   */
+  close(): void {
+    for (const [file, offset] of this.#paused) {
+      try {
+        this.#keepFrom(file, offset);
+      } catch (err) {
+        this.#log.error({ err: { message: (err as Error).message } }, 'audit spool: a paused drain could not keep its place; the next drain writes some records twice');
+      }
+    }
+    this.#paused.clear();
+  }
+
+  async #drainFile(file: string, write: (records: InvocationRecord[]) => Promise<void>, yieldWhen: () => boolean): Promise<{ written: number; done: boolean }> {
     let written = 0;
-    // The byte offset of the first line not yet written.
-    let offset = 0;
+    // The byte offset of the first line not yet written (where a paused drain of this file stopped).
+    let offset = this.#paused.get(file) ?? 0;
+    this.#paused.delete(file);
     let chunk: InvocationRecord[] = [];
     let chunkBytes = 0;
     const flush = async (): Promise<void> => {
@@ -178,12 +209,18 @@ export class AuditSpool {
       chunkBytes = 0;
     };
     try {
-      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      const lines = createInterface({ input: createReadStream(file, { start: offset }), crlfDelay: Infinity });
       for await (const line of lines) {
         const bytes = Buffer.byteLength(line) + 1;
         if (line.trim() !== '') chunk.push(fromLine(line));
         chunkBytes += bytes;
-        if (chunk.length >= CHUNK) await flush();
+        if (chunk.length < CHUNK) continue;
+        await flush();
+        if (yieldWhen()) {
+          lines.close();
+          this.#paused.set(file, offset);
+          return { written, done: false };
+        }
       }
       await flush();
     } catch (err) {

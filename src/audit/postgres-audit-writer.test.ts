@@ -176,6 +176,24 @@ describe('audit writer for PostgreSQL', () => {
     await next.close();
   });
 
+  it('writes a new call between two chunks of a spool it drains: a reader waits for the calls before it, not for the whole spool', async () => {
+    const f = await fresh();
+    const dir = spoolDir();
+    // A thousand records left by an outage (five chunks of the drain).
+    new AuditSpool(dir, 1 << 20, f.log).append(Array.from({ length: 1000 }, (_, i) => entry(`old${String(i)}`)));
+    const { store, batches } = counted(f.store);
+    let writer: ReturnType<typeof postgresAuditWriter> | undefined;
+    // A call answered while the first chunk is being written.
+    const during = { ...store, recordAll: (entries: readonly InvocationRecord[]) => (entries.length === 200 && batches.length === 1 ? writer?.record(entry('during')) : undefined, store.recordAll(entries)) };
+    writer = postgresAuditWriter(during, f.log, { spool: new AuditSpool(dir, 1 << 20, f.log), spoolDrainMs: 60_000 });
+    writer.record(entry('first'));
+    await vi.waitFor(() => expect(batches).toHaveLength(7));
+    expect(batches).toEqual([1, 200, 1, 200, 200, 200, 200]);
+    expect((await f.admin.query<{ n: string }>('SELECT count(DISTINCT request_id) AS n FROM hook_invocation')).rows[0]?.n).toBe('1002');
+    expect(readdirSync(dir)).toEqual([]);
+    await writer.close();
+  });
+
   it('on close, tries a failing batch once more instead of waiting out its retries', async () => {
     const f = await fresh();
     const writer = postgresAuditWriter(f.store, f.log, { retryDelaysMs: [60_000] });

@@ -10,7 +10,9 @@
  *   again: the database is away, so a reader gets its 503 at once rather than after the retries.
  * - A batch that fails (the database restarting, a failover) is tried again after each of RETRY_DELAYS_MS; then it
  *   goes to the spool on disk (audit-spool.ts, AUDIT_SPOOL_DIR) and the loop goes on with the next batch. Spooled
- *   records are written to the database after the next batch it takes, and every SPOOL_DRAIN_MS while any wait.
+ *   records are written to the database after the next batch it takes, and every SPOOL_DRAIN_MS while any wait,
+ *   a chunk at a time: the drain pauses whenever new records are queued, so that they (and a reader) do not wait
+ *   for the whole spool.
  * - The queue holds at most MAX_QUEUED_BYTES of bodies. Past it, while the database is away, a record goes to the
  *   spool instead: the service keeps answering, and its memory stays bounded.
  * - Without a spool (STORE_PATH `:memory:`), or with the spool full, such records are logged as not written.
@@ -135,7 +137,8 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
       }
       // The database took the last batch (or none was waiting): the spooled records go now, oldest first.
       if (!spool?.pending || !taken || closing) break;
-      await spool.drain((records) => store.recordAll(records));
+      // A chunk at a time, pausing when new records wait: an audit read waits for those, not for the whole spool.
+      await spool.drain((records) => store.recordAll(records), () => queue.length > 0 || closing);
       if (queue.length === 0) break;
     }
     loop = undefined;
@@ -180,6 +183,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
       wake?.();
       await loop;
       if (overflow.length > 0) spoolOverflow();
+      spool?.close();
     },
     state: () => ({ notWritten, retrying, ...(spool ? { spoolBytes: spool.bytes() } : {}) }),
   };
