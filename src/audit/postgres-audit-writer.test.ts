@@ -182,10 +182,11 @@ describe('audit writer for PostgreSQL', () => {
     // A thousand records left by an outage (five chunks of the drain).
     new AuditSpool(dir, 1 << 20, f.log).append(Array.from({ length: 1000 }, (_, i) => entry(`old${String(i)}`)));
     const { store, batches } = counted(f.store);
-    let writer: ReturnType<typeof postgresAuditWriter> | undefined;
     // A call answered while the first chunk is being written.
-    const during = { ...store, recordAll: (entries: readonly InvocationRecord[]) => (entries.length === 200 && batches.length === 1 ? writer?.record(entry('during')) : undefined, store.recordAll(entries)) };
-    writer = postgresAuditWriter(during, f.log, { spool: new AuditSpool(dir, 1 << 20, f.log), spoolDrainMs: 60_000 });
+    const answered: { writer?: ReturnType<typeof postgresAuditWriter> } = {};
+    const during = { ...store, recordAll: (entries: readonly InvocationRecord[]) => (entries.length === 200 && batches.length === 1 ? answered.writer?.record(entry('during')) : undefined, store.recordAll(entries)) };
+    const writer = postgresAuditWriter(during, f.log, { spool: new AuditSpool(dir, 1 << 20, f.log), spoolDrainMs: 60_000 });
+    answered.writer = writer;
     writer.record(entry('first'));
     await vi.waitFor(() => expect(batches).toHaveLength(7));
     expect(batches).toEqual([1, 200, 1, 200, 200, 200, 200]);
