@@ -24,12 +24,16 @@ describe('the rule catalogue', () => {
     const html = new MarkdownIt().render(readFileSync(join('docs', 'rule-catalogue.md'), 'utf8'));
     expect(html.match(/<h3>/g)).toHaveLength(pack?.rules.length ?? -1);
     // Every rule table row has its two cells (a stray pipe would split one, a missing one merge rows).
-    const ruleRows = html.match(/<tr>\n<td>(Hooks|Applies to|Fires when|Criteria|Card|Coverage information|Thresholds|Sources|Test cases)<\/td>\n<td>[^]*?<\/td>\n<\/tr>/g) ?? [];
+    const ruleRows = html.match(/<tr>\n<td>(Hooks|Applies to|Fires when|Criteria|Card|Suggests|Coverage information|Thresholds|Sources|Test cases)<\/td>\n<td>[^]*?<\/td>\n<\/tr>/g) ?? [];
     expect(ruleRows.filter((r) => r.includes('<td>Test cases</td>'))).toHaveLength(pack?.rules.length ?? -1);
     const morphine = html.slice(html.indexOf('<h3>it-dose-morphine'), html.indexOf('<h3>', html.indexOf('<h3>it-dose-morphine') + 1));
     expect(morphine).toContain('<code>%orderHasMorphine</code>: The order contains morphine');
     expect(morphine).toContain('morphineMaxDailyMg = 15 mg/day, unconfirmed, configurable (THRESHOLDS_FILE)');
     expect(morphine).toContain('<a href="https://doi.org/10.1111/ner.12538">Deer TR et al., Polyanalgesic Consensus Conference 2017, Neuromodulation 20(2):96-132</a> (unconfirmed)');
+    // What accepting a card would change in the record, for the rules whose cards carry suggestions only.
+    const suggests = html.match(/<td>Suggests<\/td>\n<td>[^]*?<\/td>/g) ?? [];
+    expect(suggests).toHaveLength(pack?.rules.filter((r) => (r.card?.suggestions ?? []).length > 0).length ?? -1);
+    expect(suggests.join('\n')).toContain('(recommended): delete (Remove the S-code order, which Medicare does not pay), create (Order the pump refill and maintenance service instead)');
   });
 
   it('keeps a union inside its table cell, and counts the cases beside each rule', () => {

@@ -69,6 +69,9 @@ function ruleSection(pack: RulePack, rule: Rule, cases: number, packDir: string)
   if (rule.card) {
     const kind = rule.card.externalReference ? ', external reference' : '';
     rows.push(['Card', `${rule.card.indicator}, CRD type ${rule.card.topic}${kind}: ${code(rule.card.summary)}`]);
+    // What accepting the card would change in the EHR's record: governance reviews it as it reviews the text.
+    const suggests = (rule.card.suggestions ?? []).map((s) => `${code(s.label)}${s.isRecommended ? ' (recommended)' : ''}: ${(s.actions ?? []).map((a) => `${a.type} (${cell(a.description)})`).join(', ') || 'no action'}`);
+    if (suggests.length > 0) rows.push(['Suggests', suggests.join('<br>')]);
   }
   const coverage = coverageText(rule);
   if (coverage) rows.push(['Coverage information', coverage]);
