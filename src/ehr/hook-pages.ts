@@ -2,7 +2,8 @@
  * The embedded EHR's pages that call the service's hooks, mounted under /ehr when the service serves calls without a
  * JWT (development): select one of a patient's pending orders (order-select), sign them (order-sign), send them to the
  * pharmacy (order-dispatch), book a refill visit (appointment-book) or start one (encounter-start), override a card
- * or accept one of its suggestions (feedback), and launch the app from a card's SMART link. Each answer is shown as an EHR shows it (cards-page.ts).
+ * or accept one of its suggestions (feedback), and launch the app from a card's SMART link. Each answer is shown as
+ * an EHR shows it (cards-page.ts).
  */
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import type { Request, Router } from 'express';
@@ -144,9 +145,11 @@ export function addHookPages(pages: Router, deps: HookPagesDeps): void {
   // A clinician accepts a suggestion: the EHR applies its actions to its record, then tells the service.
   pages.post('/accept', async (req, res) => {
     const patient = await deps.patientOf(req.body);
-    const suggestion = shown.find(text(req.body, 'suggestion'), patient.id);
-    const done = await deps.applySuggestion(suggestion);
-    shown.forget(suggestion.uuid);
+    const suggestion = shown.take(text(req.body, 'suggestion'), patient.id);
+    const done = await deps.applySuggestion(suggestion).catch((err: unknown) => {
+      shown.giveBack(suggestion);
+      throw err;
+    });
     const answer = await sendAcceptance(suggestion, deps.base, new Date()).catch(unreachable);
     res.type('html').send(acceptPage(suggestion.label, done, answer));
   });

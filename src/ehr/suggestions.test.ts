@@ -41,29 +41,32 @@ beforeEach(async () => {
 });
 
 describe('ShownSuggestions', () => {
-  it('finds a suggestion for the patient it was shown for, and not once it is forgotten or for another patient', () => {
+  it('gives a suggestion once, for the patient it was shown for only, and again when given back', () => {
     const shown = new ShownSuggestions();
     shown.remember('intrathecal-order-sign', PATIENT, answer('card-1', 's-1', 's-2'));
-    expect(shown.find('s-2', PATIENT)).toMatchObject({ service: 'intrathecal-order-sign', card: 'card-1', uuid: 's-2', label: 'label s-2', actions: [{ type: 'delete', resourceId: S9328 }] });
-    expect(refusal(catchOf(() => shown.find('s-2', 'it-seed-a'))).status).toBe(404);
-    shown.forget('s-2');
-    expect(refusal(catchOf(() => shown.find('s-2', PATIENT))).status).toBe(404);
-    expect(shown.find('s-1', PATIENT).uuid).toBe('s-1');
+    expect(refusal(catchOf(() => shown.take('s-2', 'it-seed-a'))).status).toBe(404);
+    const taken = shown.take('s-2', PATIENT);
+    expect(taken).toMatchObject({ service: 'intrathecal-order-sign', card: 'card-1', uuid: 's-2', label: 'label s-2', actions: [{ type: 'delete', resourceId: S9328 }] });
+    // A second click while the first is being applied finds nothing.
+    expect(refusal(catchOf(() => shown.take('s-2', PATIENT))).status).toBe(404);
+    shown.giveBack(taken);
+    expect(shown.take('s-2', PATIENT).uuid).toBe('s-2');
+    expect(shown.take('s-1', PATIENT).uuid).toBe('s-1');
   });
 
   it('keeps the newest 500: an older page can no longer be accepted', () => {
     const shown = new ShownSuggestions();
     for (let i = 0; i < 501; i++) shown.remember('intrathecal-order-sign', PATIENT, answer(`card-${String(i)}`, `s-${String(i)}`));
-    expect(refusal(catchOf(() => shown.find('s-0', PATIENT))).status).toBe(404);
-    expect(shown.find('s-1', PATIENT).card).toBe('card-1');
-    expect(shown.find('s-500', PATIENT).card).toBe('card-500');
+    expect(refusal(catchOf(() => shown.take('s-0', PATIENT))).status).toBe(404);
+    expect(shown.take('s-1', PATIENT).card).toBe('card-1');
+    expect(shown.take('s-500', PATIENT).card).toBe('card-500');
   });
 
   it('ignores what is not a card with suggestions (an OperationOutcome, cards without uuids)', () => {
     const shown = new ShownSuggestions();
     shown.remember('s', PATIENT, { resourceType: 'OperationOutcome' });
     shown.remember('s', PATIENT, { cards: [{ summary: 'no uuid', suggestions: [{ uuid: 'x' }] }, { uuid: 'c', suggestions: [{ label: 'no uuid' }] }] });
-    expect(refusal(catchOf(() => shown.find('x', PATIENT))).status).toBe(404);
+    expect(refusal(catchOf(() => shown.take('x', PATIENT))).status).toBe(404);
   });
 });
 

@@ -61,23 +61,24 @@ export class ShownSuggestions {
   }
 
   /**
-   * A suggestion shown for a patient.
+   * Takes a suggestion shown for a patient, so that it is accepted once (a second click meanwhile finds nothing).
    * @param uuid - the suggestion's uuid.
    * @param patient - the patient the form names.
    * @returns the suggestion; 404 when this EHR did not show it for that patient (or it was accepted already).
    */
-  find(uuid: string, patient: string): ShownSuggestion {
+  take(uuid: string, patient: string): ShownSuggestion {
     const shown = this.#shown.get(uuid);
     if (!shown || shown.patient !== patient) throw notFound('This suggestion was not shown for this patient, or was accepted already: call the hook again');
+    this.#shown.delete(uuid);
     return shown;
   }
 
   /**
-   * Forgets a suggestion once accepted: it is accepted once.
-   * @param uuid - the suggestion's uuid.
+   * Gives a suggestion back when its actions could not be applied: it may be accepted again.
+   * @param suggestion - the suggestion taken.
    */
-  forget(uuid: string): void {
-    this.#shown.delete(uuid);
+  giveBack(suggestion: ShownSuggestion): void {
+    this.#shown.set(suggestion.uuid, suggestion);
   }
 }
 

@@ -102,6 +102,9 @@ describe("the embedded EHR's hook calls", () => {
     const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/, 'it-var-medicare');
     const card = page.locator('article.card', { hasText: 'Medicare does not pay S-codes such as S9328' });
     expect(await page.locator('main').innerText()).toContain('ServiceRequest/it-var-medicare-draft-s9328: covered: not-covered');
+    // The same orders signed in another window: its suggestion names the same S9328 order.
+    const other = await fetch(`${svc.baseUrl}/ehr/sign`, { method: 'POST', body: new URLSearchParams({ patient: 'it-var-medicare' }) });
+    const otherSuggestion = /name="suggestion" value="([^"]+)"/.exec(await other.text())?.[1] ?? '';
     await card.getByRole('button', { name: 'Accept' }).click();
     await page.waitForURL(/\/ehr\/accept$/);
     const text = await page.locator('main').innerText();
@@ -111,8 +114,9 @@ describe("the embedded EHR's hook calls", () => {
     expect(text).toContain('The service stored the acceptance.');
     await screenshot(page, 'embedded-ehr-suggestion-accepted');
     // The service keeps the acceptance, naming the suggestion, as CDS Hooks feedback.
-    const signed = (await svc.built.parts.audit.search({ serviceId: 'intrathecal-order-sign', patientId: 'it-var-medicare', limit: 1 }))[0];
-    const shown = (signed?.response as { cards: { uuid: string; summary: string; suggestions?: { uuid: string }[] }[] }).cards.find((c) => c.summary.startsWith('Medicare does not pay S-codes'));
+    // (The card the browser's page showed: not the other window's.)
+    const signed = await svc.built.parts.audit.search({ serviceId: 'intrathecal-order-sign', patientId: 'it-var-medicare', limit: 2 });
+    const shown = signed.flatMap((r) => (r.response as { cards: { uuid: string; summary: string; suggestions?: { uuid: string }[] }[] }).cards).find((c) => c.summary.startsWith('Medicare does not pay S-codes') && c.suggestions?.[0]?.uuid !== otherSuggestion);
     expect(await svc.built.parts.feedback.forCards([shown?.uuid ?? ''])).toMatchObject([{ outcome: 'accepted', acceptedSuggestions: [{ id: shown?.suggestions?.[0]?.uuid }] }]);
     // Signing again: the S-code order is gone, the 95990 service is covered, the card does not come back.
     await page.getByRole('link', { name: 'Back to the launcher' }).click();
@@ -122,6 +126,13 @@ describe("the embedded EHR's hook calls", () => {
     expect(again).not.toContain('it-var-medicare-draft-s9328');
     expect(again).toMatch(/ServiceRequest\/[\w-]+: covered: covered/);
     expect(again).not.toContain('Medicare does not pay S-codes');
+    // The other window's suggestion can no longer be applied (its order is gone): 400, nothing changed, and it stays
+    // on offer (a refusal does not use it up).
+    for (let i = 0; i < 2; i++) {
+      const stale = await fetch(`${svc.baseUrl}/ehr/accept`, { method: 'POST', body: new URLSearchParams({ patient: 'it-var-medicare', suggestion: otherSuggestion }) });
+      expect(stale.status).toBe(400);
+      expect(await stale.text()).toContain("ServiceRequest/it-var-medicare-draft-s9328 is not one of the patient's pending orders");
+    }
     // The same suggestion cannot be accepted twice.
     const twice = await fetch(`${svc.baseUrl}/ehr/accept`, { method: 'POST', body: new URLSearchParams({ patient: 'it-var-medicare', suggestion: shown?.suggestions?.[0]?.uuid ?? '' }) });
     expect(twice.status).toBe(404);
