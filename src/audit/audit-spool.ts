@@ -209,7 +209,8 @@ export class AuditSpool {
       chunkBytes = 0;
     };
     try {
-      const lines = createInterface({ input: createReadStream(file, { start: offset }), crlfDelay: Infinity });
+      const input = createReadStream(file, { start: offset });
+      const lines = createInterface({ input, crlfDelay: Infinity });
       for await (const line of lines) {
         const bytes = Buffer.byteLength(line) + 1;
         if (line.trim() !== '') chunk.push(fromLine(line));
@@ -218,6 +219,7 @@ export class AuditSpool {
         await flush();
         if (yieldWhen()) {
           lines.close();
+          input.destroy();
           this.#paused.set(file, offset);
           return { written, done: false };
         }
