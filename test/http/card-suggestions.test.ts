@@ -1,6 +1,7 @@
 /**
  * Cards that carry a suggestion (CDS Hooks 2.0 Suggestion and Action), as an EHR receives them: liposomal
- * bupivacaine in a pump mix gets "cancel this order" (a delete of that order), an S9328 order for a Medicare
+ * bupivacaine in a pump mix, or single-dose morphine ordered for a pump, gets "cancel this order" (a delete of that
+ * order), an S9328 order for a Medicare
  * fee-for-service patient gets "replace it with the 95990 service" (a delete and a create for the same patient).
  * Each suggestion has its own uuid, the card says at most one may be taken, and the service takes the EHR's
  * feedback that it was accepted.
@@ -45,6 +46,25 @@ describe('a card with a suggestion', () => {
       },
     ]);
     expect(card.suggestions?.[0]?.uuid).not.toBe(card.uuid);
+  });
+
+  it('asks to cancel a single-dose morphine order for a pump, without recommending it outright', async () => {
+    // Seed A's refill ordered as Duramorph 1 mg/mL (RxNorm 892489) instead of Infumorph.
+    const body = fixtureRequest('seed-a.order-sign.json');
+    const entries = (body['context'] as { draftOrders: { entry: { resource: Record<string, unknown> }[] } }).draftOrders.entry;
+    const drug = entries.find((e) => e.resource['id'] === 'it-seed-a-draft-morphine');
+    if (!drug) throw new Error("seed A's drug order is missing");
+    drug.resource['medicationCodeableConcept'] = { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '892489' }], text: 'Duramorph 1 mg/mL' };
+    const res = await call(svc, 'POST', '/cds-services/intrathecal-order-sign', body);
+    const card = (res.body['cards'] as Card[]).find((c) => c.summary.startsWith('Duramorph (0.5 or 1 mg/mL) is a single-dose'));
+    expect(card?.selectionBehavior).toBe('at-most-one');
+    expect(card?.suggestions).toEqual([
+      {
+        uuid: expect.stringMatching(UUID) as string,
+        label: 'Cancel this order, then order Infumorph or Mitigo for the pump refill',
+        actions: [{ type: 'delete', description: 'Remove the order for single-dose preservative-free morphine, which is not a pump refill drug', resourceId: 'MedicationRequest/it-seed-a-draft-morphine' }],
+      },
+    ]);
   });
 
   it("replaces a Medicare patient's S9328 order with the 95990 service for the same patient", async () => {
