@@ -192,6 +192,24 @@ describe('the audit log page', () => {
     await page.close();
   });
 
+  it('names the suggestion a clinician accepted beside its card', async () => {
+    const other = await startService({ EMBEDDED_FHIR: 'false', AUDIT_READERS_FILE: readersFile, STORE_PATH: ':memory:' }, { clock: () => new Date('2026-11-20T15:00:00Z') });
+    try {
+      const signed = await call(other, 'POST', ORDER_SIGN, fixtureRequest('medicare-ffs.order-sign.json'));
+      const card = (signed.body['cards'] as { uuid: string; summary: string; suggestions?: { uuid: string; label: string }[] }[]).find((c) => c.suggestions);
+      const accepted = { card: card?.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: card?.suggestions?.[0]?.uuid }], outcomeTimestamp: '2026-11-20T15:02:00Z' };
+      expect((await call(other, 'POST', `${ORDER_SIGN}/feedback`, { feedback: [accepted] })).status).toBe(200);
+      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(`${other.baseUrl}/audit/`);
+      await show(page, {});
+      const [row] = await rows(page, /page 1, 1 call\b/);
+      expect(row).toContain(`warning: ${String(card?.summary)} [clinician: accepted: Replace the S9328 per-diem order with a pump refill and maintenance service (95990)]`);
+      await page.close();
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('shows what the service read from the EHR for a call without prefetch, each read and the record as read', async () => {
     const ehr = await startService({ AUDIT_READERS_FILE: readersFile, STORE_PATH: ':memory:' });
     try {

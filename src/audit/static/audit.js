@@ -71,9 +71,18 @@
     });
   }
 
-  /** What a clinician did with a card, as the EHR's feedback said: accepted, or overridden with its reason and comment. */
-  function feedbackText(item) {
-    if (item.outcome === 'accepted') return 'accepted';
+  /**
+   * What a clinician did with a card, as the EHR's feedback said: accepted, naming the suggestions taken (by their
+   * labels on the card as answered), or overridden with its reason and comment.
+   */
+  function feedbackText(item, card) {
+    if (item.outcome === 'accepted') {
+      const labels = (item.acceptedSuggestions || []).map(function (a) {
+        const taken = (card.suggestions || []).filter(function (s) { return s.uuid === a.id; })[0];
+        return taken ? taken.label : 'suggestion ' + a.id;
+      });
+      return 'accepted' + (labels.length > 0 ? ': ' + labels.join('; ') : '');
+    }
     const override = item.overrideReason || {};
     const reason = override.reason ? (override.reason.display || override.reason.code) : '';
     const comment = override.userComment ? '"' + override.userComment + '"' : '';
@@ -93,7 +102,7 @@
     } else if (response) {
       (response.systemActions || []).forEach(function (a) { if (a.resource) coverageLine(a.resource).forEach(function (t) { add('Coverage: ' + t); }); });
       (response.cards || []).forEach(function (c) {
-        const done = (row.feedback || []).filter(function (f) { return f.card === c.uuid; }).map(feedbackText);
+        const done = (row.feedback || []).filter(function (f) { return f.card === c.uuid; }).map(function (f) { return feedbackText(f, c); });
         add((c.indicator || 'info') + ': ' + c.summary + (done.length > 0 ? ' [clinician: ' + done.join('; ') + ']' : ''));
       });
     }
