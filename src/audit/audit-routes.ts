@@ -205,10 +205,11 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     ...optional('since', q.instant('since')),
     ...optional('until', q.instant('until')),
   });
-  router.get('/hook-invocations', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, (q, page) => {
+  const searchCalls = (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredInvocation[]> => {
     const filter = callFilter(q);
-    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page }).then((rows) => withFeedback(rows, deps.feedback));
-  }));
+    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
+  };
+  router.get('/hook-invocations', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, (q, page) => searchCalls(q, page).then((rows) => withFeedback(rows, deps.feedback))));
 
   // The same calls as FHIR R4 AuditEvents in a searchset Bundle (audit-event.ts), for a hospital's audit repository.
   const auditEvents: Send<StoredInvocation> = (req, res, rows, next) => {
@@ -219,10 +220,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     });
     return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
   };
-  router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, (q, page) => {
-    const filter = callFilter(q);
-    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
-  }, auditEvents));
+  router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, searchCalls, auditEvents));
 
   router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, (q, page) => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };

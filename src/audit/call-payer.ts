@@ -4,13 +4,14 @@
  * codes it (`type`, in the fixtures and most US EHRs the Source of Payment Typology: `5 PRIVATE HEALTH INSURANCE`,
  * `11 MEDICARE (Managed Care)`). Read as written, not classified: the report groups what the records say.
  */
+import { describeConcept } from '../engine/describe.js';
+import { asJsonObject as obj } from '../fhir/json.js';
+import type { JsonObject as Json } from '../fhir/json.js';
 import type { StoredInvocation } from '../store/audit-store.js';
 
 /** What the report says of a call with no active Coverage in it. */
 export const NO_COVERAGE = '(no active coverage in the call)';
 
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** The resources of a prefetch value or a read's body: a Bundle's entries, or the resource itself. */
@@ -22,14 +23,6 @@ function resourcesIn(value: unknown): Json[] {
     const resource = obj(obj(e)?.['resource']);
     return resource ? [resource] : [];
   });
-}
-
-function typeText(coverage: Json): string | undefined {
-  const type = obj(coverage['type']);
-  const coding = obj(arr(type?.['coding'])[0]);
-  const coded = [coding?.['code'], coding?.['display']].filter((p): p is string => typeof p === 'string' && p !== '').join(' ');
-  if (coded !== '') return coded;
-  return typeof type?.['text'] === 'string' && type['text'] !== '' ? type['text'] : undefined;
 }
 
 /**
@@ -46,6 +39,6 @@ export function payerOf(row: StoredInvocation): string {
   const types = [prefetched, ...read]
     .flatMap(resourcesIn)
     .filter((r) => r['resourceType'] === 'Coverage' && (r['status'] === undefined || r['status'] === 'active'))
-    .flatMap((c) => typeText(c) ?? []);
+    .flatMap((c) => describeConcept(c['type']) ?? []);
   return types.length === 0 ? NO_COVERAGE : [...new Set(types)].sort().join(' + ');
 }

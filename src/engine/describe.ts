@@ -14,7 +14,12 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const day = (v: unknown): string | undefined => str(v)?.slice(0, 10);
 
-function concept(v: unknown): string | undefined {
+/**
+ * A CodeableConcept as a reader sees it: a coding's code and display (else the concept's text), else the text alone.
+ * @param v - the concept, as sent.
+ * @returns the text, or undefined when it says nothing.
+ */
+export function describeConcept(v: unknown): string | undefined {
   const cc = obj(v);
   if (!cc) return undefined;
   const codings = arr(cc['coding']).map(obj).filter((c): c is Json => c !== undefined);
@@ -84,7 +89,7 @@ function reviewAction(line: Json | undefined): string | undefined {
     const coded = subs.find((p) => p?.['url'] === `${PAS}extension-reviewActionCode` || p?.['url'] === 'code');
     const code = str(obj(arr(obj(coded?.['valueCodeableConcept'])?.['coding'])[0])?.['code']);
     const number = str(subs.find((p) => p?.['url'] === 'number')?.['valueString']);
-    const reasons = subs.filter((p) => p?.['url'] === 'reasonCode').map((p) => concept(p?.['valueCodeableConcept'])).filter(Boolean);
+    const reasons = subs.filter((p) => p?.['url'] === 'reasonCode').map((p) => describeConcept(p?.['valueCodeableConcept'])).filter(Boolean);
     return [code && (REVIEW_ACTIONS[code] ?? code), number && `no. ${number}`, reasons.length > 0 && `(reason ${reasons.join('; ')})`];
   });
   return parts.filter(Boolean).join(' ') || undefined;
@@ -113,12 +118,12 @@ function lineAuthorizations(r: Json): string[] {
 }
 
 function medication(r: Json): string | undefined {
-  const inline = concept(r['medicationCodeableConcept']);
+  const inline = describeConcept(r['medicationCodeableConcept']);
   if (inline) return inline;
   const ref = obj(r['medicationReference']);
   const target = str(ref?.['reference']);
   const contained = containedMedication(r);
-  return str(obj(contained?.['code'])?.['text']) ?? concept(contained?.['code']) ?? str(ref?.['display']) ?? target;
+  return str(obj(contained?.['code'])?.['text']) ?? describeConcept(contained?.['code']) ?? str(ref?.['display']) ?? target;
 }
 
 /**
@@ -131,10 +136,10 @@ export function describeFacts(resource: Resource): string {
   const parts: (string | undefined)[] = [];
   switch (resource.resourceType) {
     case 'Condition':
-      parts.push(concept(r['code']), status(r['clinicalStatus']), day(r['onsetDateTime']) && `since ${day(r['onsetDateTime']) ?? ''}`);
+      parts.push(describeConcept(r['code']), status(r['clinicalStatus']), day(r['onsetDateTime']) && `since ${day(r['onsetDateTime']) ?? ''}`);
       break;
     case 'Device':
-      parts.push(str(obj(arr(r['deviceName'])[0])?.['name']) ?? str(obj(r['type'])?.['text']) ?? concept(r['type']), str(r['modelNumber']) && `model ${String(r['modelNumber'])}`, str(r['status']));
+      parts.push(str(obj(arr(r['deviceName'])[0])?.['name']) ?? str(obj(r['type'])?.['text']) ?? describeConcept(r['type']), str(r['modelNumber']) && `model ${String(r['modelNumber'])}`, str(r['status']));
       break;
     case 'MedicationRequest':
       parts.push(medication(r), str(r['status']), day(r['authoredOn']));
@@ -145,38 +150,38 @@ export function describeFacts(resource: Resource): string {
       break;
     }
     case 'ServiceRequest':
-      parts.push(concept(r['code']), str(r['status']), day(r['authoredOn']));
+      parts.push(describeConcept(r['code']), str(r['status']), day(r['authoredOn']));
       break;
     case 'DeviceRequest':
-      parts.push(concept(r['codeCodeableConcept']), str(r['status']), day(r['authoredOn']));
+      parts.push(describeConcept(r['codeCodeableConcept']), str(r['status']), day(r['authoredOn']));
       break;
     case 'Appointment': {
       // Booked for its serviceType, or (CRD "Appointment with Order") for the ServiceRequest it is based on.
       const basis = arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'ServiceRequest');
-      parts.push(concept(arr(r['serviceType'])[0]) ?? concept(basis?.['code']), str(r['status']), day(r['start']) ?? day(obj(arr(r['requestedPeriod'])[0])?.['start']));
+      parts.push(describeConcept(arr(r['serviceType'])[0]) ?? describeConcept(basis?.['code']), str(r['status']), day(r['start']) ?? day(obj(arr(r['requestedPeriod'])[0])?.['start']));
       break;
     }
     case 'Encounter':
       // The visit an encounter-start judges: its service, its state, the day it started.
       parts.push(
-        concept(r['serviceType']) ?? concept(arr(arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'Appointment')?.['serviceType'])[0]) ?? concept(arr(r['type'])[0]),
+        describeConcept(r['serviceType']) ?? describeConcept(arr(arr(r['contained']).map(obj).find((c) => c?.['resourceType'] === 'Appointment')?.['serviceType'])[0]) ?? describeConcept(arr(r['type'])[0]),
         str(r['status']),
         day(obj(r['period'])?.['start'])
       );
       break;
     case 'Observation':
       parts.push(
-        concept(r['code']),
-        quantity(r['valueQuantity']) ?? (typeof r['valueInteger'] === 'number' ? String(r['valueInteger']) : undefined) ?? str(r['valueString']) ?? concept(r['valueCodeableConcept']),
+        describeConcept(r['code']),
+        quantity(r['valueQuantity']) ?? (typeof r['valueInteger'] === 'number' ? String(r['valueInteger']) : undefined) ?? str(r['valueString']) ?? describeConcept(r['valueCodeableConcept']),
         str(obj(r['method'])?.['text']),
         day(r['effectiveDateTime'])
       );
       break;
     case 'Procedure':
-      parts.push(concept(r['code']), str(r['status']), day(r['performedDateTime']) ?? day(obj(r['performedPeriod'])?.['start']));
+      parts.push(describeConcept(r['code']), str(r['status']), day(r['performedDateTime']) ?? day(obj(r['performedPeriod'])?.['start']));
       break;
     case 'Coverage':
-      parts.push(concept(r['type']), str(r['status']), str(obj(arr(r['payor'])[0])?.['display']));
+      parts.push(describeConcept(r['type']), str(r['status']), str(obj(arr(r['payor'])[0])?.['display']));
       break;
     case 'ClaimResponse':
       parts.push(

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Confidence, Rule, RulePack, Source, Threshold } from '../engine/pack-types.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
+import { markdownCell } from './markdown-cell.js';
 
 /** How the reference tags a fact, and what the catalogue says of it. */
 const CONFIDENCE: Readonly<Record<Confidence, string>> = {
@@ -17,10 +18,7 @@ const CONFIDENCE: Readonly<Record<Confidence, string>> = {
   unconfirmed: '[U] unconfirmed: verify before relying on it',
 };
 
-/** Text for a table cell: one line, its pipes escaped (FHIRPath's union operator is one). */
-function cell(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
-}
+const cell = markdownCell;
 
 /** An expression or a template as code, in a table cell (a backtick inside widens the fence). */
 function code(text: string): string {
