@@ -215,7 +215,9 @@ describe('the evaluation the app shows', () => {
     const request = fromFixture('baclofen-ms.order-sign.json');
     const baclofen = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
     const noUnits = 'Billed: the order carries no J0475 units with a supply duration to average over.';
-    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: baclofen 400 mcg/day.']);
+    // The fixture's earlier order (2026-06-01) programmed 400 mcg/day too.
+    const unchanged = 'Against the baclofen order of 2026-06-01: baclofen 400 mcg/day, unchanged, programmed doses.';
+    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: baclofen 400 mcg/day.', unchanged]);
 
     // The same dose as a volume of a 2 mg/mL (2,000 mcg/mL) product.
     const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>;
@@ -224,7 +226,13 @@ describe('the evaluation the app shows', () => {
     delete order['medicationCodeableConcept'];
     const dosage = (order['dosageInstruction'] as Record<string, unknown>[])[0] as Record<string, unknown>;
     dosage['doseAndRate'] = [{ rateQuantity: { value: 0.2, unit: 'mL/d', system: 'http://unitsofmeasure.org', code: 'mL/d' } }];
-    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.']);
+    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.', unchanged]);
+
+    // 0.3 mL/day of the same product is 600 mcg/day: the line says by how much, and the draft summary carries it.
+    dosage['doseAndRate'] = [{ rateQuantity: { value: 0.3, unit: 'mL/d', system: 'http://unitsofmeasure.org', code: 'mL/d' } }];
+    const raised = 'Against the baclofen order of 2026-06-01: baclofen 400 -> 600 mcg/day (+50 %), programmed doses.';
+    expect(baclofen()?.dose).toContain(raised);
+    expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(raised);
   });
 
   it("dose lines compare the order's opioid doses with the intrathecal prescription written before it, and the summary carries them", () => {
