@@ -116,7 +116,7 @@ export function recordInvocations(options: RecordOptions) {
       else if (Buffer.isBuffer(body)) sent = body.toString('utf8');
       return send(body);
     };
-    res.on('close', () => {
+    const record = (): void => {
       const access = res.locals['access'] === undefined ? undefined : accessOf(res);
       const body: unknown = req.body;
       const request = requestText(req, res.locals['rawBody'] as Buffer | undefined);
@@ -136,6 +136,12 @@ export function recordInvocations(options: RecordOptions) {
         ...optional('response', sent),
         ...optional('fetched', readsText(field(body, 'fhirServer'), (res.locals['fhirReads'] as FhirReads | undefined) ?? [])),
       });
+    };
+    // A caller that left before the answer: the reads its leaving stopped are noted once their promises settle, so the
+    // record is made a turn later, with them (and with the answer, when it was made by then).
+    res.on('close', () => {
+      if (res.writableFinished) record();
+      else setImmediate(record);
     });
     next();
   };

@@ -27,7 +27,7 @@ export interface FhirSource {
   readonly baseUrl: string;
   /** Bearer token for that server, if the client gave one. */
   readonly accessToken?: string;
-  /** Aborts every call when the request's deadline passes. */
+  /** Aborts every call when the request's deadline passes, or its caller leaves (reason CALLER_GONE). */
   readonly signal: AbortSignal;
   /** Timeout of each single call. */
   readonly callTimeoutMs: number;
@@ -44,6 +44,8 @@ function fetchError(failure: GetFailure): FhirFetchError {
   switch (failure.kind) {
     case 'deadline':
       return new FhirFetchError('FHIR server did not answer in time (request deadline)', 'timeout');
+    case 'caller-gone':
+      return new FhirFetchError('not read: the caller of the hook closed its connection before the answer');
     case 'call-timeout':
       return new FhirFetchError(`FHIR server did not answer in time (${failure.ms} ms call timeout)`, 'timeout');
     case 'unreachable':

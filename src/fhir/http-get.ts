@@ -15,6 +15,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 /** Why a GET failed, before any FHIR meaning: the FHIR client turns each into its own error. */
 export type GetFailure =
   | { readonly kind: 'deadline' }
+  | { readonly kind: 'caller-gone' }
   | { readonly kind: 'call-timeout'; readonly ms: number }
   | { readonly kind: 'unreachable'; readonly cause: string }
   | { readonly kind: 'redirect'; readonly status: number }
@@ -30,10 +31,19 @@ export class GetError extends Error {
   }
 }
 
+/**
+ * The reason to abort a request's deadline signal with when the caller of the hook has closed its connection: calls
+ * then fail as `caller-gone` rather than `deadline`.
+ */
+export const CALLER_GONE = 'caller-gone';
+
+/** Why the deadline signal was aborted, as a failure. */
+const abortFailure = (deadline: AbortSignal): GetFailure => (deadline.reason === CALLER_GONE ? { kind: 'caller-gone' } : { kind: 'deadline' });
+
 /** What one GET may use. */
 export interface GetOptions {
   readonly headers: Readonly<Record<string, string>>;
-  /** The request's deadline: aborts every call of the request. */
+  /** The request's deadline: aborts every call of the request (with CALLER_GONE as its reason when the caller left). */
   readonly deadline: AbortSignal;
   /** This call's own timeout. */
   readonly timeoutMs: number;
@@ -90,7 +100,7 @@ function attempt(url: string, options: GetOptions, retry: boolean): Promise<stri
       return;
     }
     if (options.deadline.aborted) {
-      reject(new GetError({ kind: 'deadline' }));
+      reject(new GetError(abortFailure(options.deadline)));
       return;
     }
     const accept = { ...options.headers, 'Accept-Encoding': 'gzip, deflate', 'User-Agent': 'intrathecal-cds' };
@@ -113,7 +123,7 @@ function attempt(url: string, options: GetOptions, retry: boolean): Promise<stri
     const succeed = (result: string | Promise<string>): void => {
       if (finish()) resolve(result);
     };
-    const onDeadline = (): void => fail({ kind: 'deadline' });
+    const onDeadline = (): void => fail(abortFailure(options.deadline));
     const timer = setTimeout(() => fail({ kind: 'call-timeout', ms: options.timeoutMs }), options.timeoutMs);
     options.deadline.addEventListener('abort', onDeadline, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => {

@@ -14,6 +14,7 @@ import { encounterPartReferences } from '../fhir/encounter-parts.js';
 import { collectPages, FhirFetchError, readResource, search } from '../fhir/fhir-client.js';
 import type { FhirSource, SearchResult } from '../fhir/fhir-client.js';
 import type { FhirReads } from '../fhir/fhir-reads.js';
+import { CALLER_GONE } from '../fhir/http-get.js';
 import { otherPatientOf, referenceOf, resourcesByReference } from '../fhir/json.js';
 import { medicationsByKey, missingMedications } from '../fhir/medication-references.js';
 import { preconditionFailed } from '../http/outcomes.js';
@@ -70,6 +71,11 @@ export interface AssembleOptions {
   readonly mayContact?: (fhirServer: string) => boolean;
   /** Where each read from the fhirServer is noted (the audit log keeps them), when the caller wants them. */
   readonly reads?: FhirReads;
+  /**
+   * Aborted when the caller of the hook has closed its connection: reads in progress stop and none is started, so an
+   * EHR that gave up on the answer (CRD allows it 5 s) is not read from for nobody, unrecorded.
+   */
+  readonly callerGone?: AbortSignal;
 }
 
 function outcomeText(outcome: OperationOutcome): string {
@@ -124,6 +130,9 @@ function lazySource(request: HookRequest, options: AssembleOptions): { get: () =
       if (!usable || source) return source;
       const deadline = new AbortController();
       timer = setTimeout(() => deadline.abort(), options.deadlineMs);
+      const { callerGone } = options;
+      if (callerGone?.aborted) deadline.abort(CALLER_GONE);
+      else callerGone?.addEventListener('abort', () => deadline.abort(CALLER_GONE), { once: true });
       source = {
         baseUrl: request.fhirServer as string,
         signal: deadline.signal,

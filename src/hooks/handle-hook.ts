@@ -45,8 +45,8 @@ export function findService(pipeline: HookPipeline, serviceId: string): ServiceD
   return service;
 }
 
-/** What the HTTP endpoint adds to a call: whom the service may contact, and where its reads are noted. */
-export type CallOptions = Pick<AssembleOptions, 'mayContact' | 'reads'>;
+/** What the HTTP endpoint adds to a call: whom the service may contact, where its reads are noted, whether its caller left. */
+export type CallOptions = Pick<AssembleOptions, 'mayContact' | 'reads' | 'callerGone'>;
 
 /**
  * Answers one hook call.
@@ -55,7 +55,7 @@ export type CallOptions = Pick<AssembleOptions, 'mayContact' | 'reads'>;
  * @param body - the parsed JSON body.
  * @param now - the evaluation time.
  * @param options - whether the caller allows the service to contact the request's fhirServer (all may when absent),
- *   and where the reads from it are noted (for the audit log).
+ *   where the reads from it are noted (for the audit log), and a signal aborted when the caller closes its connection.
  * @returns the response body as sent on the wire.
  * @throws HttpError 404, 400 or 412 as the protocol says.
  */

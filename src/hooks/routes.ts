@@ -51,7 +51,16 @@ export function cdsRoutes(deps: CdsRoutesDeps): Router {
     // Noted as they end, the refused call's too: the audit record keeps them (record-invocations.ts).
     const reads: FhirReads = [];
     res.locals['fhirReads'] = reads;
-    const body = await handleHook(deps.pipeline(res), serviceId(req), req.body, deps.clock(), { mayContact: fhirServerPolicy(accessOf(res), deps.production), reads });
+    // A caller that closes its connection before the answer (an EHR past its own timeout) gets no more reads made for it.
+    const callerGone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) callerGone.abort();
+    });
+    const body = await handleHook(deps.pipeline(res), serviceId(req), req.body, deps.clock(), {
+      mayContact: fhirServerPolicy(accessOf(res), deps.production),
+      reads,
+      callerGone: callerGone.signal,
+    });
     res.json(body);
   });
 
