@@ -116,7 +116,14 @@ export function recordInvocations(options: RecordOptions) {
       else if (Buffer.isBuffer(body)) sent = body.toString('utf8');
       return send(body);
     };
-    const record = (): void => {
+    /** The call as it stood when its connection closed: whether an answer went out, and which. */
+    interface AtClose {
+      readonly status: number | null;
+      readonly ms: number;
+      readonly delivered: boolean;
+      readonly response: string | undefined;
+    }
+    const record = (at: AtClose): void => {
       const access = res.locals['access'] === undefined ? undefined : accessOf(res);
       const body: unknown = req.body;
       const request = requestText(req, res.locals['rawBody'] as Buffer | undefined);
@@ -128,20 +135,26 @@ export function recordInvocations(options: RecordOptions) {
         ...optional('hookInstance', field(body, 'hookInstance')),
         ...optional('patientId', field(body, 'context', 'patientId')),
         client: access?.kind === 'client' ? access.client.iss : 'unauthenticated',
-        status: res.headersSent ? res.statusCode : null,
-        ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
+        status: at.status,
+        ms: at.ms,
         packs: options.packs(res),
-        delivered: res.writableFinished,
+        delivered: at.delivered,
         ...optional('request', request),
-        ...optional('response', sent),
+        ...optional('response', at.response),
         ...optional('fetched', readsText(field(body, 'fhirServer'), (res.locals['fhirReads'] as FhirReads | undefined) ?? [])),
       });
     };
-    // A caller that left before the answer: the reads its leaving stopped are noted once their promises settle, so the
-    // record is made a turn later, with them (and with the answer, when it was made by then).
     res.on('close', () => {
-      if (res.writableFinished) record();
-      else setImmediate(record);
+      const at: AtClose = {
+        status: res.headersSent ? res.statusCode : null,
+        ms: Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100,
+        delivered: res.writableFinished,
+        response: sent,
+      };
+      // A caller that left before the answer: the record says so (no status, no answer), and it is made a turn later,
+      // so that it names the reads the caller's leaving stopped (noted as their promises settle).
+      if (at.delivered) record(at);
+      else setImmediate(() => record(at));
     });
     next();
   };
