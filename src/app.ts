@@ -107,7 +107,7 @@ export function createApp(parts: AppParts): Express {
   app.use(requestLog(parts.log, parts.rules));
   // With the rules this process answers with: after a reload, which ones took. In a cluster, every worker's too, and
   // whether they agree (a monitor can alert on `sameRules: false`). And the audit log's writer: a monitor can alert
-  // on `audit.notWritten` above 0 (records lost), or on `audit.spoolBytes` growing (the database not taking them).
+  // on `audit.notWritten` above 0 (records lost), or on `audit.spoolBytes` growing (the database or the audit file not taking them).
   app.get('/healthz', (_req, res) => {
     const workers = parts.workers?.();
     const cluster = workers ? { workers, sameRules: new Set(workers.map((w) => w.packs)).size <= 1 } : {};

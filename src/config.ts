@@ -32,8 +32,9 @@ export interface Config {
    */
   readonly auditStorePath: string;
   /**
-   * With DATABASE_URL: the folder where audit records the database does not take (an outage past the writer's
-   * retries) are kept until it does (src/audit/audit-spool.ts); patient data, created readable by its owner only.
+   * The folder where audit records the database (DATABASE_URL) or the audit file does not take (an outage, a lock or
+   * a full disk past the writer's retries) are kept until it does (src/audit/audit-spool.ts); patient data, created
+   * readable by its owner only.
    * `audit-spool` beside STORE_PATH by default; none when STORE_PATH is `:memory:` (such records are then lost).
    */
   readonly auditSpoolDir?: string;

@@ -83,7 +83,7 @@ describe('SIGHUP', () => {
         workers === 1 ? [] : [[PACKS_12, 'rules reload reached every worker: all 2 answer with the same rules']]
       );
       const eachWorker = [{ worker: expect.any(Number) as number, packs: PACKS_12 }, { worker: expect.any(Number) as number, packs: PACKS_12 }];
-      expect(await service.get('/healthz')).toEqual({ status: 'ok', packs: PACKS_12, audit: { notWritten: 0, retrying: false }, ...(workers === 1 ? {} : { workers: eachWorker, sameRules: true }) });
+      expect(await service.get('/healthz')).toEqual({ status: 'ok', packs: PACKS_12, audit: { notWritten: 0, retrying: false, spoolBytes: 0 }, ...(workers === 1 ? {} : { workers: eachWorker, sameRules: true }) });
     } finally {
       expect(await service.stop()).toBe(0);
     }

@@ -1,7 +1,8 @@
 /**
- * The audit spool: where the PostgreSQL audit writer keeps the records the database did not take (an outage longer
- * than its retries, or its in-memory queue full), on this machine's disk, until the database takes them. Da Vinci
- * CRD asks a payer service to retain every hook invocation; before, such records were logged as not written and lost.
+ * The audit spool: where the audit writers keep the records their store did not take (PostgreSQL: an outage longer
+ * than the retries, or the in-memory queue full; the SQLite file: locked, full or failing past the retries), on this
+ * machine's disk, until the store takes them. Da Vinci CRD asks a payer service to retain every hook invocation;
+ * before, such records were logged as not written and lost.
  *
  * - Each process appends to its own file, `audit-spool-<pid>.jsonl` (one record per line, fsynced), created readable
  *   by its owner only: the records hold patient data, as the audit log does.
@@ -258,4 +259,23 @@ export class AuditSpool {
     }
     renameSync(rest, file);
   }
+}
+
+/**
+ * Keeps records a store did not take in the spool, or logs them as not written when there is none or it is full.
+ * @param spool - the spool, if any.
+ * @param records - the records.
+ * @param why - the store's fault (its message names the fault, never the data).
+ * @param store - what did not take them, for the log ('the database', 'the audit file').
+ * @param log - where it is said.
+ * @returns how many records were lost (0 when kept).
+ */
+export function keepOrLose(spool: AuditSpool | undefined, records: readonly InvocationRecord[], why: string, store: string, log: Pick<Logger, 'warn' | 'error'>): number {
+  const requestIds = records.map((e) => e.requestId);
+  if (spool?.append(records)) {
+    log.warn({ requestIds, err: { message: why } }, `audit records kept in the spool: ${store} did not take them; they are written when it does`);
+    return 0;
+  }
+  log.error({ requestIds, err: { message: why } }, 'audit record not written');
+  return records.length;
 }

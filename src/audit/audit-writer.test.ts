@@ -12,6 +12,8 @@ import { captureLog } from '../../test/support/harness.js';
 import { auditStore } from '../store/audit-store.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 import { openPrivateDatabase } from '../store/database.js';
+import type { Logger } from '../log.js';
+import { AuditSpool } from './audit-spool.js';
 import { MAX_QUEUED_BYTES, auditWriter } from './audit-writer.js';
 
 const entry = (requestId: string): InvocationRecord => ({
@@ -103,8 +105,10 @@ describe('audit writer', () => {
     writer.record(entry('inline'));
     await writer.idle();
     expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['inline']);
-    const stopped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l['msg']).startsWith('audit writer stopped'));
-    expect(stopped).toMatchObject({ level: 50, requestIds: ['taken'] });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.find((l) => String(l['msg']).startsWith('audit writer stopped'))).toMatchObject({ level: 50 });
+    // Without a spool, the records it held are lost, and said to be.
+    expect(logged.filter((l) => l['msg'] === 'audit record not written')).toMatchObject([{ level: 50, requestIds: ['taken'] }]);
     expect(writer.state().notWritten).toBe(1);
     await writer.close();
     db.close();
@@ -197,12 +201,96 @@ describe('audit writer', () => {
       writer.record(entry('held'));
       await expect.poll(() => lines.some((l) => l.includes('refused a write')), { timeout: 2000, interval: 20 }).toBe(true);
       writer.record({ ...entry('too-much'), response: `{"pad":"${'x'.repeat(MAX_QUEUED_BYTES)}"}` });
-      expect(notWritten(lines)).toMatchObject([{ requestIds: ['too-much'], err: { message: 'the audit queue is full while the file refuses writes' } }]);
+      await expect.poll(() => notWritten(lines), { timeout: 2000, interval: 20 }).toMatchObject([{ requestIds: ['too-much'], err: { message: 'the audit queue is full while the file refuses writes' } }]);
       expect(writer.state()).toEqual({ notWritten: 1, retrying: true });
       lock.release();
       await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['held']);
       await writer.close();
       db.close();
+    });
+
+    describe('with a spool (AUDIT_SPOOL_DIR)', () => {
+      const spoolOf = (log: Logger) => new AuditSpool(mkdtempSync(join(tmpdir(), 'itcds-spool-')), 1 << 30, log);
+      const kept = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['msg']).startsWith('audit records kept in the spool'));
+
+      it('keeps a batch given up in the spool, not lost, and writes it once the file takes a batch again', async () => {
+        const { path, db, store } = fresh();
+        const { lines, log } = captureLog();
+        const spool = spoolOf(log);
+        const writer = auditWriter(store, path, log, { ...quick, spool });
+        const lock = lockFile(path);
+        writer.record(entry('given-up'));
+        await expect.poll(() => kept(lines).length, { timeout: 5000, interval: 50 }).toBe(1);
+        expect(kept(lines)[0]).toMatchObject({ level: 40, requestIds: ['given-up'], err: { message: 'database is locked' } });
+        expect(writer.state()).toMatchObject({ notWritten: 0 });
+        expect(writer.state().spoolBytes).toBeGreaterThan(0);
+        lock.release();
+        writer.record(entry('next'));
+        await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId).sort(), { timeout: 3000, interval: 50 }).toEqual(['given-up', 'next']);
+        // Written once, bodies and all, and the spool is empty.
+        const back = (await store.search({ limit: 10 })).find((r) => r.requestId === 'given-up');
+        expect(back).toMatchObject({ request: { hook: 'order-sign', n: 'given-up' }, response: { cards: [], id: 'given-up' } });
+        expect(writer.state()).toEqual({ notWritten: 0, retrying: false, spoolBytes: 0 });
+        expect(notWritten(lines)).toEqual([]);
+        await writer.close();
+        db.close();
+      });
+
+      it('keeps a batch that fails for good (no such table) until the table is back', async () => {
+        const { path, db, store } = fresh();
+        const { lines, log } = captureLog();
+        const writer = auditWriter(store, path, log, { ...quick, spool: spoolOf(log) });
+        writer.record(entry('before'));
+        await writer.idle();
+        db.exec('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+        writer.record(entry('kept'));
+        await writer.idle();
+        expect(kept(lines)).toMatchObject([{ requestIds: ['kept'], err: { message: 'no such table: hook_invocation' } }]);
+        db.exec('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+        writer.record(entry('after'));
+        await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId).sort(), { timeout: 3000, interval: 50 }).toEqual(['after', 'before', 'kept']);
+        expect(writer.state()).toEqual({ notWritten: 0, retrying: false, spoolBytes: 0 });
+        await writer.close();
+        db.close();
+      });
+
+      it('spools what it holds at close while the file is locked, and the next writer writes it with no call to wait for', async () => {
+        const { path, db, store } = fresh();
+        const { lines, log } = captureLog();
+        const dir = mkdtempSync(join(tmpdir(), 'itcds-spool-'));
+        const first = auditWriter(store, path, log, { ...quick, spool: new AuditSpool(dir, 1 << 30, log) });
+        const lock = lockFile(path);
+        first.record(entry('at-stop'));
+        await first.close();
+        expect(kept(lines)).toMatchObject([{ requestIds: ['at-stop'] }]);
+        lock.release();
+        // The next start (a new writer on the same spool), and no traffic: the timer offers the spool to the file.
+        const next = auditWriter(store, path, log, { ...quick, spool: new AuditSpool(dir, 1 << 30, log), spoolDrainMs: 50 });
+        await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['at-stop']);
+        expect(next.state()).toEqual({ notWritten: 0, retrying: false, spoolBytes: 0 });
+        await next.close();
+        db.close();
+      });
+
+      it('spools the records a dead worker held, for the next start to write', async () => {
+        const { path, db, store } = fresh();
+        // The worker prepares its statement when it starts: without the table it dies at once.
+        db.exec('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
+        const { lines, log } = captureLog();
+        const dir = mkdtempSync(join(tmpdir(), 'itcds-spool-'));
+        const writer = auditWriter(store, path, log, { spool: new AuditSpool(dir, 1 << 30, log) });
+        writer.record(entry('taken'));
+        await writer.idle();
+        expect(kept(lines)).toMatchObject([{ requestIds: ['taken'] }]);
+        expect(writer.state().notWritten).toBe(0);
+        db.exec('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+        await writer.close();
+        const next = auditWriter(store, path, log, { spool: new AuditSpool(dir, 1 << 30, log) });
+        next.record(entry('first-call'));
+        await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId).sort(), { timeout: 3000, interval: 50 }).toEqual(['first-call', 'taken']);
+        await next.close();
+        db.close();
+      });
     });
   });
 });

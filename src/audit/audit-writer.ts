@@ -2,25 +2,31 @@
  * Writes audit records off the request thread. Compressing (with gzip, then) and inserting a seed's call and answer
  * took about 0.3 ms of the event loop, and the service fell from 825 to 560 req/s on seed A with the writes inline;
  * here the request thread only builds the row's values (the bodies as JSON text or the bytes received) and posts
- * them to a worker thread, which compresses them (Brotli, quality 0) and inserts a batch per transaction in its own
- * connection to the audit file.
+ * them to a worker thread (sqlite-writer-worker.ts), which compresses them (Brotli, quality 0) and inserts a batch
+ * per transaction in its own connection to the audit file.
  *
- * - `idle()` settles once everything posted before it is written (or has failed and been logged): a reader of the
+ * - `idle()` settles once everything posted before it is written (or has been spooled or given up): a reader of the
  *   log sees every call answered before the read, however busy the service.
  * - `close()` waits for the worker to write what it holds, so a stopping service loses nothing.
  * - A write the file refuses for a while (locked past the busy timeout by a VACUUM or another process's long write,
  *   a full disk, an I/O error) is tried again after each of RETRY_DELAYS_MS, the records after it waiting behind it;
  *   meanwhile `idle()` settles at once (a reader is not held for it) and, past MAX_QUEUED_BYTES, a new record is
- *   not kept (logged with its request id), so the service goes on answering. A write that still fails, or fails
- *   for good (no such table), is logged with its request ids.
- * - If the worker itself dies, the rows it held are logged as lost and later rows are written on the request
- *   thread, as they are for an in-memory log (`:memory:` is one connection's own database, which a worker cannot
- *   share) and while the worker is MAX_QUEUED_BYTES behind with every core busy.
+ *   not queued, so the service goes on answering. A batch that still fails, or fails for good (no such table), and
+ *   such new records go to the spool (audit-spool.ts, AUDIT_SPOOL_DIR), as the PostgreSQL writer's do: they are
+ *   written after the next batch the file takes, and every SPOOL_DRAIN_MS while any wait, a chunk at a time, pausing
+ *   for new records. Without a spool, or with it full (or on the same full disk), they are logged as not written.
+ * - If the worker itself dies, the rows it held are spooled and later rows are written on the request thread, as
+ *   they are for an in-memory log (`:memory:` is one connection's own database, which a worker cannot share) and
+ *   while the worker is MAX_QUEUED_BYTES behind with every core busy.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { BODIES, bodyBytes, INSERT_INVOCATION, invocationValues } from '../store/audit-store.js';
 import type { AuditStore, InvocationRecord, InvocationValues } from '../store/audit-store.js';
+import { keepOrLose } from './audit-spool.js';
+import type { AuditSpool } from './audit-spool.js';
+import { WORKER_SOURCE } from './sqlite-writer-worker.js';
+import type { WorkerData, WorkerReport } from './sqlite-writer-worker.js';
 
 /** Where the request path hands its audit records. */
 export interface AuditWriter {
@@ -40,7 +46,7 @@ export interface AuditWriterState {
   readonly notWritten: number;
   /** Whether a refused write waits to be tried again (the database or the file is away). */
   readonly retrying: boolean;
-  /** With a spool (PostgreSQL): the bytes of records on this machine's disk waiting for the database, all processes'. */
+  /** With a spool: the bytes of records on this machine's disk waiting for the database or the file, all processes'. */
   readonly spoolBytes?: number;
 }
 
@@ -59,104 +65,26 @@ export const RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8000, 
 /** SQLite's busy timeout in the worker: how long one attempt waits for a lock another connection holds. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** How often spooled records are offered to the store while some wait (besides after each batch it takes). */
+export const SPOOL_DRAIN_MS = 30_000;
+
 /** What the writer may be given besides its store, path and log (tests shorten the waits). */
 export interface AuditWriterOptions {
   readonly retryDelaysMs?: readonly number[];
   readonly busyTimeoutMs?: number;
+  /** Where records the file does not take are kept; without it they are logged as not written. */
+  readonly spool?: AuditSpool;
+  readonly spoolDrainMs?: number;
 }
 
-/** A message from the worker: a batch written, a batch that failed, or a batch waiting to be tried again. */
-type Report = { readonly written: number } | { readonly failed: readonly string[]; readonly message: string } | { readonly retrying: string };
+/** Keeps records the file did not take in the spool; logs them as not written when it cannot (none, or full). */
+type Keep = (records: readonly InvocationRecord[], why: string) => void;
 
-/**
- * The worker: plain CommonJS run with `eval`, so it needs no build step or loader (as the FHIR definitions worker).
- * Queues rows, then in the next turn compresses their bodies and inserts them in one transaction.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { DatabaseSync } = require('node:sqlite');
-const { brotliCompressSync, constants } = require('node:zlib');
-const db = new DatabaseSync(workerData.path);
-db.exec('PRAGMA busy_timeout = ' + workerData.busyTimeoutMs);
-db.exec('PRAGMA synchronous = NORMAL');
-const insert = db.prepare(workerData.sql);
-const bodies = workerData.bodies;
-const retryDelays = workerData.retryDelaysMs;
-// SQLite's primary result codes that may pass: BUSY, LOCKED (another connection holds the file), IOERR, FULL.
-const TRANSIENT = new Set([5, 6, 10, 13]);
-// Rows whose bodies are compressed, oldest first, in the batches they were received in; the first may be waiting
-// to be tried again (attempt > 0).
-let batches = [];
-let queue = [];
-let attempt = 0;
-let timer;
-let scheduled = false;
-const quality = { params: { [constants.BROTLI_PARAM_QUALITY]: 0 } };
-const pack = (text) => (text === null || text === undefined ? null : brotliCompressSync(text, quality));
-function write(rows) {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    for (const row of rows) insert.run(...row);
-    db.exec('COMMIT');
-  } catch (err) {
-    try { db.exec('ROLLBACK'); } catch {}
-    throw err;
-  }
-}
-function flush(closing) {
-  scheduled = false;
-  if (queue.length > 0) {
-    batches.push(queue.map((v) => [...v.slice(0, bodies), ...v.slice(bodies).map(pack)]));
-    queue = [];
-  }
-  while (batches.length > 0) {
-    const rows = batches[0];
-    try {
-      write(rows);
-    } catch (err) {
-      const delay = retryDelays[attempt];
-      if (!closing && delay !== undefined && TRANSIENT.has(err.errcode & 0xff)) {
-        // Kept, with the batches after it, until it is written or the waits run out: a lock held longer than the
-        // busy timeout (a VACUUM, another process's long write) or a full disk may pass.
-        attempt += 1;
-        timer = setTimeout(() => { timer = undefined; flush(false); }, delay);
-        parentPort.postMessage({ retrying: String(err && err.message) });
-        return;
-      }
-      parentPort.postMessage({ failed: rows.map((v) => v[1]), message: String(err && err.message) });
-      batches.shift();
-      attempt = 0;
-      continue;
-    }
-    batches.shift();
-    attempt = 0;
-    parentPort.postMessage({ written: rows.length });
-  }
-}
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    if (timer !== undefined) clearTimeout(timer);
-    flush(true);
-    db.close();
-    parentPort.close();
-    return;
-  }
-  queue.push(message);
-  if (!scheduled && timer === undefined) {
-    scheduled = true;
-    setImmediate(() => flush(false));
-  }
-});
-`;
-
-function inline(store: AuditStore, log: Logger, lost: (count: number) => void): (entry: InvocationRecord) => void {
+function inline(store: AuditStore, keep: Keep): (entry: InvocationRecord) => void {
   // SQLite's store writes before record() returns; a failure rejects. The message of a SQLite error names the fault
   // (disk full, locked, no such table), never the data.
   return (entry) => {
-    store.record(entry).catch((err: unknown) => {
-      lost(1);
-      log.error({ requestId: entry.requestId, err: { message: (err as Error).message } }, 'audit record not written');
-    });
+    store.record(entry).catch((err: unknown) => keep([entry], (err as Error).message));
   };
 }
 
@@ -165,23 +93,25 @@ function inline(store: AuditStore, log: Logger, lost: (count: number) => void): 
  * @param store - the audit store (its tables exist; used directly for `:memory:` and after a worker failure).
  * @param path - AUDIT_STORE_PATH.
  * @param log - where failures are reported.
- * @param options - the retry waits and the busy timeout.
+ * @param options - the retry waits, the busy timeout and the spool.
  * @returns the writer.
  */
 export function auditWriter(store: AuditStore, path: string, log: Logger, options: AuditWriterOptions = {}): AuditWriter {
+  const { spool } = options;
   let notWritten = 0;
-  const lost = (count: number): void => {
-    notWritten += count;
+  const keep: Keep = (records, why) => {
+    notWritten += keepOrLose(spool, records, why, 'the audit file', log);
   };
-  const write = inline(store, log, lost);
+  const state = (retrying: boolean): AuditWriterState => ({ notWritten, retrying, ...(spool ? { spoolBytes: spool.bytes() } : {}) });
+  const write = inline(store, keep);
   if (path === ':memory:') {
-    return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve(), state: () => ({ notWritten, retrying: false }) };
+    return { record: (e) => write(e), idle: () => Promise.resolve(), close: () => Promise.resolve(), state: () => state(false) };
   }
-  const workerData = { path, sql: INSERT_INVOCATION, bodies: BODIES, retryDelaysMs: options.retryDelaysMs ?? RETRY_DELAYS_MS, busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS };
+  const workerData: WorkerData = { path, sql: INSERT_INVOCATION, bodies: BODIES, retryDelaysMs: options.retryDelaysMs ?? RETRY_DELAYS_MS, busyTimeoutMs: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS };
   // execArgv: none of the parent's loaders (tsx, the test runner's): the worker is plain CommonJS and starts faster.
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData });
   // Records posted and not yet reported back, in order (reports come in the same order), and their bodies' bytes.
-  let inFlight: { readonly requestId: string; readonly bytes: number }[] = [];
+  let inFlight: { readonly entry: InvocationRecord; readonly bytes: number }[] = [];
   let queuedBytes = 0;
   let behind = false;
   let posted = 0;
@@ -194,6 +124,11 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
   // Whether a batch the file refused waits to be tried again.
   let retrying = false;
   let fault: string | undefined;
+  // Records that came while the queue was full and the file refused writes, spooled together at the next turn.
+  let overflow: InvocationRecord[] = [];
+  // A drain of the spool under way, and the chunk of it the worker is writing.
+  let draining: Promise<void> | undefined;
+  let chunk: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const settle = (): void => {
     waiting = waiting.filter((w) => {
       if (w.upTo > reported && !retrying) return true;
@@ -210,7 +145,37 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
     if (behind && queuedBytes < MAX_QUEUED_BYTES / 2) behind = false;
     settle();
   };
-  worker.on('message', (report: Report) => {
+  /** One chunk of spooled records, written by the worker in one transaction; rejects when the file refuses it. */
+  const writeChunk = (records: InvocationRecord[]): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (!alive) {
+        reject(new Error(fault ?? 'the worker stopped'));
+        return;
+      }
+      chunk = { resolve, reject };
+      worker.postMessage({ chunk: records.map(invocationValues) });
+    });
+  /** Writes the spooled records, a chunk at a time, pausing when new records are posted (they go first). */
+  const drain = (): void => {
+    if (!spool?.pending || draining || retrying || closing || !alive) return;
+    draining = spool
+      .drain(writeChunk, () => inFlight.length > 0 || closing)
+      .then(
+        () => undefined,
+        (err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'audit spool: a drain stopped; its records are kept for the next')
+      )
+      .finally(() => {
+        draining = undefined;
+      });
+  };
+  worker.on('message', (report: WorkerReport) => {
+    if ('chunkWritten' in report || 'chunkFailed' in report) {
+      const taken = chunk;
+      chunk = undefined;
+      if ('chunkWritten' in report) taken?.resolve();
+      else taken?.reject(new Error(report.chunkFailed));
+      return;
+    }
     if ('retrying' in report) {
       if (!retrying) log.warn({ err: { message: report.retrying } }, 'audit log file refused a write: its records are kept and tried again');
       retrying = true;
@@ -219,11 +184,12 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
     }
     retrying = false;
     if ('failed' in report) {
-      log.error({ requestIds: report.failed, err: { message: report.message } }, 'audit record not written');
-      lost(report.failed.length);
+      keep(inFlight.slice(0, report.failed.length).map((r) => r.entry), report.message);
       done(report.failed.length);
     } else {
       done(report.written);
+      // The file took a batch: what waits in the spool goes now.
+      drain();
     }
   });
   worker.on('error', (err: Error) => {
@@ -235,12 +201,22 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
   worker.unref();
   void exited.then(() => {
     alive = false;
+    chunk?.reject(new Error(fault ?? 'the worker stopped'));
     if (inFlight.length > 0) {
-      log.error({ requestIds: inFlight.map((r) => r.requestId), err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: these records were not written; later ones are written on the request thread');
-      lost(inFlight.length);
+      log.error({ err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: later records are written on the request thread');
+      keep(inFlight.map((r) => r.entry), fault ?? 'the worker stopped');
     }
     done(inFlight.length);
   });
+  const spoolOverflow = (): void => {
+    const records = overflow;
+    overflow = [];
+    keep(records, 'the audit queue is full while the file refuses writes');
+  };
+  // While spooled records wait (a previous run's, or after an outage with no traffic since), they are offered to the
+  // file now and then.
+  const drainTimer = spool ? setInterval(drain, options.spoolDrainMs ?? SPOOL_DRAIN_MS) : undefined;
+  drainTimer?.unref();
   return {
     record(entry) {
       if (!alive) {
@@ -251,9 +227,9 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
       const bytes = bodyBytes(entry);
       if (queuedBytes + bytes > MAX_QUEUED_BYTES && retrying) {
         // The file refuses writes: written here, the record would hold the request thread for the busy timeout and
-        // fail the same way. It is not kept, and the service goes on answering.
-        log.error({ requestIds: [entry.requestId], err: { message: 'the audit queue is full while the file refuses writes' } }, 'audit record not written');
-        lost(1);
+        // fail the same way. It goes to the spool (or, without one, is not kept), and the service goes on answering.
+        overflow.push(entry);
+        if (overflow.length === 1) setImmediate(spoolOverflow);
         return;
       }
       if (queuedBytes + bytes > MAX_QUEUED_BYTES) {
@@ -264,7 +240,7 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
         write(entry);
         return;
       }
-      inFlight.push({ requestId: entry.requestId, bytes });
+      inFlight.push({ entry, bytes });
       queuedBytes += bytes;
       posted += 1;
       worker.postMessage(values);
@@ -277,13 +253,18 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
       return new Promise((resolve) => waiting.push({ upTo, resolve }));
     },
     async close() {
+      closing = true;
+      if (drainTimer) clearInterval(drainTimer);
       if (alive) {
-        closing = true;
         worker.ref();
+        // A drain under way stops after its chunk (it yields when closing), keeping its place.
+        await draining;
         worker.postMessage('close');
       }
       await exited;
+      if (overflow.length > 0) spoolOverflow();
+      spool?.close();
     },
-    state: () => ({ notWritten, retrying }),
+    state: () => state(retrying),
   };
 }

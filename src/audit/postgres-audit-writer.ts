@@ -23,12 +23,10 @@ import type { Logger } from '../log.js';
 import { bodyBytes } from '../store/audit-store.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
+import { keepOrLose } from './audit-spool.js';
 import type { AuditSpool } from './audit-spool.js';
 import type { AuditWriter } from './audit-writer.js';
-import { MAX_QUEUED_BYTES, RETRY_DELAYS_MS } from './audit-writer.js';
-
-/** How often spooled records are offered to the database while some wait (besides after each batch it takes). */
-export const SPOOL_DRAIN_MS = 30_000;
+import { MAX_QUEUED_BYTES, RETRY_DELAYS_MS, SPOOL_DRAIN_MS } from './audit-writer.js';
 
 /** What the writer may be given besides its store and log (tests shorten the waits). */
 export interface PostgresWriterOptions {
@@ -92,13 +90,7 @@ export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, opti
 
   /** Keeps records the database did not take in the spool; logs them as not written when it cannot. */
   const keep = (batch: readonly InvocationRecord[], why: string): void => {
-    const requestIds = batch.map((e) => e.requestId);
-    if (spool?.append(batch)) {
-      log.warn({ requestIds, err: { message: why } }, 'audit records kept in the spool: the database did not take them; they are written when it does');
-      return;
-    }
-    notWritten += batch.length;
-    log.error({ requestIds, err: { message: why } }, 'audit record not written');
+    notWritten += keepOrLose(spool, batch, why, 'the database', log);
   };
 
   /** Writes a batch, trying again through an outage; false when it went to the spool (or was lost) instead. */

@@ -65,13 +65,18 @@ function warnOfPlainConnection(url: string, log: Logger): void {
   if (!encrypted && !local) log.warn({ host }, 'DATABASE_URL reaches another machine without TLS, and the audit log it carries holds patient data: add sslmode=verify-full to it, with sslrootcert=<the CA certificate file> for a private CA');
 }
 
+/** Where audit records the database or the audit file did not take are kept (none for an in-memory store). */
+function auditSpool(config: Config, log: Logger): AuditSpool | undefined {
+  return config.auditSpoolDir ? new AuditSpool(config.auditSpoolDir, config.auditSpoolMaxMb * 1024 * 1024, log) : undefined;
+}
+
 function sharedStores(url: string, config: Config, log: Logger): Stores {
   warnOfUnreadFiles(config, log);
   warnOfPlainConnection(url, log);
   const shared = openSharedDatabase(url, log, { poolSize: config.databasePoolSize });
   const compressor = compressInWorker(log);
   const audit = postgresAuditStore(shared, compressor);
-  const spool = config.auditSpoolDir ? new AuditSpool(config.auditSpoolDir, config.auditSpoolMaxMb * 1024 * 1024, log) : undefined;
+  const spool = auditSpool(config, log);
   const writer = postgresAuditWriter(audit, log, spool ? { spool } : {});
   return {
     feedback: postgresFeedbackStore(shared),
@@ -128,7 +133,8 @@ function machineStores(config: Config, log: Logger): Stores {
     return { auditDb, audit: auditStore(auditDb.db, log) };
   });
   if (auditDb.openToOthers) log.warn('AUDIT_STORE_PATH is readable or writable by its group or by others; it holds patient data (chmod 600)');
-  const writer = auditWriter(audit, config.auditStorePath, log);
+  const spool = auditSpool(config, log);
+  const writer = auditWriter(audit, config.auditStorePath, log, spool ? { spool } : {});
   return {
     feedback,
     replay,

@@ -57,7 +57,7 @@ describe('GET /cds-services', () => {
     const res = await call(svc, 'GET', '/healthz');
     expect(res.status).toBe(200);
     // And the audit writer's state, for a monitor to alert on records lost (none here).
-    expect(res.body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}`, audit: { notWritten: 0, retrying: false } });
+    expect(res.body).toEqual({ status: 'ok', packs: `intrathecal@${PACK_VERSION}`, audit: { notWritten: 0, retrying: false, spoolBytes: 0 } });
   });
 
   it('answers /readyz when its database answers (here the SQLite file of STORE_PATH)', async () => {
