@@ -22,7 +22,7 @@ describe('the rule catalogue', () => {
   it('has one section per rule, each table whole, with what the criteria mean and how far each source is confirmed', () => {
     const [pack] = loadRulePacks(join('cds-hooks', 'packs'), SCHEMA);
     const html = new MarkdownIt().render(readFileSync(join('docs', 'rule-catalogue.md'), 'utf8'));
-    expect(html.match(/<h3>/g)).toHaveLength(pack?.rules.length ?? -1);
+    expect(html.match(/<h3>[a-z0-9-]+ \d+\.\d+\.\d+: /g)).toHaveLength(pack?.rules.length ?? -1);
     // Every rule table row has its two cells (a stray pipe would split one, a missing one merge rows).
     const ruleRows = html.match(/<tr>\n<td>(Hooks|Applies to|Fires when|Criteria|Card|Suggests|Coverage information|Thresholds|Sources|Test cases)<\/td>\n<td>[^]*?<\/td>\n<\/tr>/g) ?? [];
     expect(ruleRows.filter((r) => r.includes('<td>Test cases</td>'))).toHaveLength(pack?.rules.length ?? -1);
@@ -34,6 +34,28 @@ describe('the rule catalogue', () => {
     const suggests = html.match(/<td>Suggests<\/td>\n<td>[^]*?<\/td>/g) ?? [];
     expect(suggests).toHaveLength(pack?.rules.filter((r) => (r.card?.suggestions ?? []).length > 0).length ?? -1);
     expect(suggests.join('\n')).toContain('(recommended): delete (Remove the S-code order, which Medicare does not pay), create (Order the pump refill and maintenance service instead)');
+  });
+
+  it("lists what the SMART app shows, the default's lists and each variant's, pitfalls included", () => {
+    const [pack] = loadRulePacks(join('cds-hooks', 'packs'), SCHEMA);
+    const html = new MarkdownIt().render(readFileSync(join('docs', 'rule-catalogue.md'), 'utf8'));
+    const start = html.indexOf('<h2>What the SMART app shows</h2>');
+    expect(start).toBeGreaterThan(0);
+    const section = html.slice(start, html.indexOf('<h2>', start + 1));
+    const variants = pack?.app?.variants ?? [];
+    expect(section.match(/<h3>[^<]*<\/h3>/g)).toEqual(['<h3>Default</h3>', ...variants.map((v) => `<h3>Variant: ${v.name}</h3>`)]);
+    // One pitfalls row per view, each pitfall of the pack's default and of the spasticity variant in it.
+    const pitfalls = section.match(/<td>Pitfalls shown to a reviewer<\/td>\n<td>[^]*?<\/td>/g) ?? [];
+    expect(pitfalls).toHaveLength(1 + variants.length);
+    for (const p of pack?.app?.pitfalls ?? []) expect(pitfalls[0]).toContain(p);
+    expect(pitfalls[1]).toContain('Do not apply pain criteria (pain scores, pain relief, a psychological evaluation for pain) to a spasticity pump.');
+    // The criteria as the rules' sections give them, and the dose lines the app computes.
+    expect(section).toContain('<code>%establishedPump</code>: The patient has an established implanted pump');
+    expect(section).toContain('<td>Dose math</td>\n<td><code>%billedMorphineLine</code>');
+    expect(section).toContain('<code>%baclofenDoseChangeLine</code>');
+    // A variant that leaves a list out shows the default's: the pain-and-spasticity mix keeps the pain policy.
+    const mix = section.slice(section.indexOf('<h3>Variant: Pain and spasticity'));
+    expect(mix).toContain('<code>%responseDocumented</code>');
   });
 
   it('keeps a union inside its table cell, and counts the cases beside each rule', () => {

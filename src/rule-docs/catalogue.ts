@@ -1,7 +1,8 @@
 /**
  * The rule catalogue: every rule of a pack as a clinical governance committee reviews it (what it applies to, when
  * it fires, what it says, the coverage conclusion it gives, the thresholds and sources it rests on and how far each
- * is confirmed, how many test cases hold it), then the pack's thresholds and sources with the rules that use them.
+ * is confirmed, how many test cases hold it), what the SMART app lists (app-section.ts), then the pack's thresholds
+ * and sources with the rules that use them.
  * Markdown, written from the loaded pack by `npm run rules:catalogue` into docs/rule-catalogue.md; a test keeps that
  * file what the rules say.
  */
@@ -9,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Confidence, Rule, RulePack, Source, Threshold } from '../engine/pack-types.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
+import { appSection } from './app-section.js';
 import { markdownCell } from './markdown-cell.js';
 
 /** How the reference tags a fact, and what the catalogue says of it. */
@@ -119,6 +121,7 @@ export function packCatalogue(pack: RulePack, casesPerRule: ReadonlyMap<string, 
     `## Pack ${pack.id} ${pack.version}: ${pack.title}\n\n${pack.description.trim()}\n\nIn ${pack.dir}: ${String(rules.length)} rules, ${String(pack.criteria.size)} criteria, ${String(pack.valueSets.size)} value sets, ${String(pack.thresholds.size)} thresholds, ${String(pack.sources.size)} sources.\n`,
     `| Rule | Version | Title | Hooks | Card |\n|---|---|---|---|---|\n${index.join('\n')}\n`,
     ...rules.map((r) => ruleSection(pack, r, casesPerRule.get(r.id) ?? 0, pack.dir)),
+    appSection(pack),
     thresholdsSection(pack),
     sourcesSection(pack),
   ].join('\n');
