@@ -47,7 +47,10 @@ describe('the rule catalogue', () => {
     // One pitfalls row per view, each pitfall of the pack's default and of the spasticity variant in it.
     const pitfalls = section.match(/<td>Pitfalls shown to a reviewer<\/td>\n<td>[^]*?<\/td>/g) ?? [];
     expect(pitfalls).toHaveLength(1 + variants.length);
-    for (const p of pack?.app?.pitfalls ?? []) expect(pitfalls[0]).toContain(p);
+    for (const p of pack?.app?.pitfalls ?? []) expect(pitfalls[0]).toContain(p.text);
+    // Each with the sources it rests on, and the sources section says the app's pitfalls cite them.
+    expect(pitfalls[0]).toContain('Do not apply oral morphine-equivalent (MME) limits to intrathecal doses. <em>Sources: CDC opioid prescribing decision support');
+    expect(html).toMatch(/<td>cdc-opioid-cds<\/td>[^]*?<td>pitfalls of the SMART app<\/td>/);
     expect(pitfalls[1]).toContain('Do not apply pain criteria (pain scores, pain relief, a psychological evaluation for pain) to a spasticity pump.');
     // The criteria as the rules' sections give them, and the dose lines the app computes.
     expect(section).toContain('<code>%establishedPump</code>: The patient has an established implanted pump');

@@ -12,7 +12,7 @@ import { ruleDigest, sharedDigest } from './pack-digests.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
-import type { AppView, CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
+import type { AppView, CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Pitfall, Rule, RulePack, Source, Threshold } from './pack-types.js';
 import { placeholdersIn, readPlaceholder } from './placeholders.js';
 import { compileValueSet } from './value-sets.js';
 import type { CompiledValueSet } from './value-sets.js';
@@ -332,6 +332,15 @@ function compileValueSets(files: PackFiles): Map<string, CompiledValueSet> {
 }
 
 /**
+ * The pitfalls the SMART app's view shows, the default's and each variant's.
+ * @param app - pack.yaml's `app`.
+ * @returns them, as written (a pitfall may repeat).
+ */
+export function appPitfalls(app: AppView): Pitfall[] {
+  return [...app.pitfalls, ...(app.variants ?? []).flatMap((v) => v.pitfalls ?? [])];
+}
+
+/**
  * The criteria the SMART app's view names (its pitfalls are text, not criteria).
  * @param app - pack.yaml's `app`.
  * @returns their names, as written (a name may repeat).
@@ -379,6 +388,9 @@ export function compilePack(files: PackFiles, thresholdOverrides: Readonly<Recor
   const app = files.pack.app;
   if (app) {
     for (const n of appCriteria(app)) if (!criteria.has(n)) throw new DefinitionError(`${packFile}: app names unknown criterion ${n}`);
+    for (const p of appPitfalls(app)) {
+      for (const s of p.sources) if (!sources.has(s)) throw new DefinitionError(`${packFile}: app pitfall "${p.text}" cites unknown source "${s}"`);
+    }
     // The first variant whose `when` holds is chosen (src/smart/app-evaluation.ts); one whose criteria are all
     // among an earlier variant's holds only when that one does, so it is never chosen.
     const variants = app.variants ?? [];

@@ -157,7 +157,7 @@ export interface AppView {
   readonly documentation: readonly string[];
   readonly doseLines?: readonly string[];
   readonly doseWhen?: string;
-  readonly pitfalls: readonly string[];
+  readonly pitfalls: readonly Pitfall[];
   /** Lists for particular therapies (a spasticity pump), replacing the ones above when chosen. */
   readonly variants?: readonly AppVariant[];
 }
@@ -173,7 +173,13 @@ export interface AppVariant {
   readonly policyCriteria?: readonly string[];
   readonly newStartCriteria?: readonly string[];
   readonly documentation?: readonly string[];
-  readonly pitfalls?: readonly string[];
+  readonly pitfalls?: readonly Pitfall[];
+}
+
+/** A pitfall the SMART app puts before a reviewer, with the ids of the sources it rests on. */
+export interface Pitfall {
+  readonly text: string;
+  readonly sources: readonly string[];
 }
 
 /** A loaded, checked, compiled rule pack. */

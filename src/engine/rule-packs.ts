@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../services/service-definitions.js';
-import { appCriteria, checkOverride, compilePack } from './compile-pack.js';
+import { appCriteria, appPitfalls, checkOverride, compilePack } from './compile-pack.js';
 import { readPackFiles } from './load-pack.js';
 import type { CompiledExpression, RulePack } from './pack-types.js';
 
@@ -160,13 +160,17 @@ export function unreadThresholds(pack: RulePack): string[] {
 }
 
 /**
- * The sources nothing cites: no rule (its card or its coverage conclusion) and no threshold. Cards, the app's
- * coverage lines and threshold lines name only cited ones (the app's list of sources has every source of the
- * pack); `npm run rules:check` names the others.
+ * The sources nothing cites: no rule (its card or its coverage conclusion), no threshold and no pitfall of the app.
+ * Cards, the app's coverage lines, pitfalls and threshold lines name only cited ones (the app's list of sources has
+ * every source of the pack); `npm run rules:check` names the others.
  * @param pack - a compiled pack.
  * @returns their ids, in the pack's order.
  */
 export function uncitedSources(pack: RulePack): string[] {
-  const cited = new Set([...pack.rules.flatMap((r) => [...(r.card?.sources ?? []), ...(r.coverage?.sources ?? [])]), ...[...pack.thresholds.values()].map((t) => t.source)]);
+  const cited = new Set([
+    ...pack.rules.flatMap((r) => [...(r.card?.sources ?? []), ...(r.coverage?.sources ?? [])]),
+    ...[...pack.thresholds.values()].map((t) => t.source),
+    ...(pack.app ? appPitfalls(pack.app).flatMap((p) => p.sources) : []),
+  ]);
   return [...pack.sources.keys()].filter((id) => !cited.has(id));
 }

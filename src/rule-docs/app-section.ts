@@ -22,7 +22,8 @@ function listsTable(pack: RulePack, lists: Lists, doseLines: readonly string[] |
     ['Documentation checklist', criteriaCell(pack, lists.documentation)],
   ];
   if (doseLines) rows.push(['Dose math', criteriaCell(pack, doseLines)]);
-  rows.push(['Pitfalls shown to a reviewer', lists.pitfalls.map((p) => `- ${markdownCell(p)}`).join('<br>') || '(none)']);
+  const cited = (ids: readonly string[]): string => ids.map((id) => `${markdownCell(pack.sources.get(id)?.title ?? id)} (${pack.sources.get(id)?.confidence ?? 'not in the pack'})`).join('; ');
+  rows.push(['Pitfalls shown to a reviewer', lists.pitfalls.map((p) => `- ${markdownCell(p.text)} *Sources: ${cited(p.sources)}.*`).join('<br>') || '(none)']);
   return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n`;
 }
 

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Confidence, Rule, RulePack, Source, Threshold } from '../engine/pack-types.js';
+import { appPitfalls } from '../engine/compile-pack.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
 import { appSection } from './app-section.js';
@@ -101,8 +102,10 @@ function thresholdsSection(pack: RulePack): string {
 function sourcesSection(pack: RulePack): string {
   const rules = (id: string): string => pack.rules.filter((r) => citedBy(r).includes(id)).map((r) => r.id).join(', ');
   const thresholds = (id: string): string => [...pack.thresholds.values()].filter((t) => t.source === id).map((t) => t.id).join(', ');
+  const pitfalls = pack.app ? appPitfalls(pack.app) : [];
+  const app = (id: string): string => (pitfalls.some((p) => p.sources.includes(id)) ? 'pitfalls of the SMART app' : '');
   const row = (s: Source): string => {
-    const by = [rules(s.id), thresholds(s.id) && `thresholds ${thresholds(s.id)}`].filter(Boolean).join('; ') || 'nothing';
+    const by = [rules(s.id), thresholds(s.id) && `thresholds ${thresholds(s.id)}`, app(s.id)].filter(Boolean).join('; ') || 'nothing';
     return `| ${s.id} | ${sourceName(pack, s.id)}${s.date ? ` (${s.date})` : ''} | ${cell(s.note ?? '')} | ${CONFIDENCE[s.confidence]} | ${cell(by)} |`;
   };
   return `## Sources\n\n| Id | Source | What the pack takes from it | Confidence | Cited by |\n|---|---|---|---|---|\n${[...pack.sources.values()].map(row).join('\n')}\n`;

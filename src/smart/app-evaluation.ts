@@ -62,6 +62,12 @@ export interface OrderView {
   readonly dose: readonly string[];
 }
 
+/** A pitfall as the app shows it: its text and the sources it rests on by title. */
+export interface PitfallView {
+  readonly text: string;
+  readonly sources: readonly SourceView[];
+}
+
 /** The whole view. */
 export interface AppEvaluation {
   readonly evaluatedAt: string;
@@ -72,7 +78,8 @@ export interface AppEvaluation {
   readonly criteria: readonly CriterionView[];
   readonly policyCriteria: readonly CriterionView[];
   readonly documentation: readonly CriterionView[];
-  readonly pitfalls: readonly string[];
+  /** What a reviewer should not do, each with the sources it rests on. */
+  readonly pitfalls: readonly PitfallView[];
   readonly sources: readonly SourceView[];
   readonly summary: string;
 }
@@ -197,7 +204,7 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
     criteria,
     policyCriteria,
     documentation,
-    pitfalls: lists?.pitfalls ?? [],
+    pitfalls: (lists?.pitfalls ?? []).map((p) => ({ text: p.text, sources: p.sources.flatMap((id) => sourceViews.get(`${appPack?.id ?? ''}/${id}`) ?? []) })),
     sources,
   };
   const named = (name: string | undefined): CriterionView | undefined => (name ? byName.get(name) : undefined);

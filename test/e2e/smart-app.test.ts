@@ -62,7 +62,9 @@ describe('EHR launch of the SMART app', () => {
     expect(await page.locator('#policy-body').innerText()).toMatch(/Met\s*The patient has an established implanted pump/);
     await page.locator('#policy-body details summary').first().click();
     expect(await page.locator('#policy-body details pre').first().innerText()).toContain('"resourceType": "Device"');
-    expect(await page.locator('#pitfalls-body').innerText()).toContain('Do not demand a new trial');
+    const pitfalls = await page.locator('#pitfalls-body').innerText();
+    expect(pitfalls).toMatch(/Do not demand a new trial or psychological evaluation for an established, effective pump; the trial is a pre-implantation requirement\. \(CMS NCD 280\.14 Infusion Pumps \(confirmed\); /);
+    expect(pitfalls).toContain('Do not apply oral morphine-equivalent (MME) limits to intrathecal doses. (CDC opioid prescribing decision support');
     const summary = await page.locator('#summary-text').inputValue();
     expect(summary).toContain('MEDICAL NECESSITY SUMMARY');
     expect(summary).toContain('Device/it-seed-a-pump (SynchroMed II, model 8637-40, active)');

@@ -53,6 +53,10 @@ describe('the evaluation the app shows', () => {
       ['planDocumented', 'not met'],
     ]);
     expect(view.pitfalls).toHaveLength(6);
+    // Each pitfall with the sources it rests on, by title and confidence.
+    const mme = view.pitfalls.find((p) => p.text.includes('morphine-equivalent (MME)'));
+    expect(mme?.sources.map((s) => [s.title, s.confidence])).toEqual([['CDC opioid prescribing decision support (cqframework opioid-cds-r4), value sets and MME conversion factors', 'confirmed']]);
+    expect(view.pitfalls.every((p) => p.sources.length > 0)).toBe(true);
   });
 
   it('an order under review that the record also holds (active, named by a dispatch card) is judged as if it were not there', () => {
@@ -312,7 +316,8 @@ describe('the evaluation the app shows', () => {
       ['functionDocumented', 'not met'],
       ['planDocumented', 'not met'],
     ]);
-    expect(view.pitfalls.join('\n')).toContain('abrupt discontinuation of intrathecal baclofen can be fatal');
+    expect(view.pitfalls.map((p) => p.text).join('\n')).toContain('abrupt discontinuation of intrathecal baclofen can be fatal');
+    expect(view.pitfalls.find((p) => p.text.includes('abrupt discontinuation'))?.sources.map((s) => s.title)).toEqual(['Lioresal Intrathecal / Gablofen prescribing information']);
     expect(view.summary).not.toMatch(/pain score/i);
     expect(view.summary).toContain('[MISSING: a spasticity measure (Ashworth, Tardieu, spasm frequency) is recorded within the monitoring look-back]');
 

@@ -209,7 +209,9 @@
     $('documentation-body').innerHTML = e.documentation.map(criterionRow).join('');
     $('policy-body').innerHTML = e.policyCriteria.map(criterionRow).join('');
     $('criteria-body').innerHTML = criteriaTable('For the patient', e.criteria) + e.orders.map(function (o) { return criteriaTable('For ' + o.reference, o.criteria); }).join('');
-    $('pitfalls-body').innerHTML = e.pitfalls.map(function (p) { return '<li>' + R.esc(p) + '</li>'; }).join('');
+    $('pitfalls-body').innerHTML = e.pitfalls.map(function (p) {
+      return '<li>' + R.esc(p.text) + (p.sources.length ? ' <span class="pitfall-sources muted">(' + p.sources.map(sourceText).join('; ') + ')</span>' : '') + '</li>';
+    }).join('');
     $('sources-body').innerHTML = e.sources.map(function (s) { return '<li>' + sourceText(s) + '</li>'; }).join('');
     if (e.unavailable.length > 0) alertText('Not available from the EHR: ' + e.unavailable.join(', ') + '. Criteria that need them show "Not known".');
     $('summary-text').value = e.summary;
