@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GetError, getText, IDLE_CONNECTION_MS } from './http-get.js';
+import { CALLER_GONE, GetError, getText, IDLE_CONNECTION_MS } from './http-get.js';
 import type { GetOptions } from './http-get.js';
 
 interface TestServer {
@@ -151,6 +151,34 @@ describe('getText', () => {
     expect(await getText(fhir.url, options())).toBe(PATIENT);
     expect(await failure(getText(fhir.url, options()))).toBe('unreachable');
     expect(fhir.seen.requests).toBe(3);
+  });
+
+  it('stops a call on a kept-open connection when the deadline passes, without sending it again', async () => {
+    // Destroying the request makes node:http report the reused connection reset, the very error the one resend is
+    // for: the call has already failed, and a resend (rejected at once, the deadline being past) must not be made,
+    // nor left unhandled, which ended the process (found by npm run bench, a caller leaving mid-call).
+    const fhir = await serve((_req, res, n) => {
+      if (n === 1) res.end(PATIENT);
+    });
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+    const deadline = new AbortController();
+    const pending = getText(fhir.url, options({ deadline: deadline.signal }));
+    await expect.poll(() => fhir.seen.requests).toBe(2);
+    deadline.abort(CALLER_GONE);
+    expect(await failure(pending)).toBe('caller-gone');
+    // Nothing else was sent; a turn for an unhandled rejection to surface (vitest fails the run on one).
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fhir.seen.requests).toBe(2);
+  });
+
+  it('stops a call on a kept-open connection at its own timeout, without sending it again for nobody', async () => {
+    const fhir = await serve((_req, res, n) => {
+      if (n === 1) res.end(PATIENT);
+    });
+    expect(await getText(fhir.url, options())).toBe(PATIENT);
+    expect(await failure(getText(fhir.url, options({ timeoutMs: 100 })))).toBe('call-timeout');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fhir.seen.requests).toBe(2);
   });
 
   it('tells its own timeout from the request deadline', async () => {

@@ -127,6 +127,9 @@ function attempt(url: string, options: GetOptions, retry: boolean): Promise<stri
     const timer = setTimeout(() => fail({ kind: 'call-timeout', ms: options.timeoutMs }), options.timeoutMs);
     options.deadline.addEventListener('abort', onDeadline, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => {
+      // Settled already (the deadline, the call timeout): destroying the request reports the connection reset, which
+      // is not the server's doing, and a resend made now would be rejected with nobody to hear it.
+      if (done) return;
       // A kept-open connection the server closed just as it was reused: a GET may be sent again, once, on a new one.
       if (!retry && req.reusedSocket && err.code === 'ECONNRESET') succeed(attempt(url, options, true));
       else fail({ kind: 'unreachable', cause: err.code ?? err.name });
