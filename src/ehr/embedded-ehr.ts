@@ -11,12 +11,12 @@ import { createEmbeddedFhir } from '../fhir/embedded-server.js';
 import { describeEvidence } from '../engine/describe.js';
 import { referenceOf } from '../fhir/json.js';
 import type { EmbeddedFhir } from '../fhir/embedded-server.js';
-import { badRequest, notFound } from '../http/outcomes.js';
+import { badRequest, HttpError, notFound } from '../http/outcomes.js';
 import { APP_LAUNCH_PATH, APP_REDIRECT_PATH } from '../smart/app-paths.js';
 import { APP_CLIENT_ID, createAuthorizationServer, smartConfiguration } from './authorization-server.js';
 import { fhirAccess } from './fhir-access.js';
 import { LaunchContexts } from './launch-contexts.js';
-import { authorizePage, launcherPage } from './pages.js';
+import { authorizePage, launcherPage, refusalPage } from './pages.js';
 import type { OrderChoice, PatientChoice } from './pages.js';
 import { draftOrders, ORDER_SIGN_SERVICE } from './hook-calls.js';
 import { addHookPages } from './hook-pages.js';
@@ -171,6 +171,15 @@ export async function createEmbeddedEhr(options: EmbeddedEhrOptions): Promise<Em
     const grantId = await grant.save();
     contexts.setGrant(grantId, { ...(patient ? { patient } : {}), ...(launch?.appContext ? { appContext: launch.appContext } : {}) });
     await provider.interactionFinished(req, res, { login: { accountId: EHR_USER }, consent: { grantId } }, { mergeWithLastSubmission: false });
+  });
+  // A refusal of what a page's form asked is shown as a page to a browser; an API caller gets the OperationOutcome.
+  pages.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (!(err instanceof HttpError) || res.headersSent || req.accepts(['json', 'html']) !== 'html') {
+      next(err);
+      return;
+    }
+    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+    res.status(err.status).type('html').send(refusalPage(err.status, err.outcome));
   });
   return { fhir, provider, contexts, pages };
 }

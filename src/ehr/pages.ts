@@ -1,7 +1,9 @@
 /**
  * The embedded EHR's small HTML pages: the launcher (pick a patient, launch the app as an EHR would, sign the
- * patient's pending orders or book a refill visit) and the authorization page (patient picker for a standalone launch, scopes, allow or deny).
+ * patient's pending orders or book a refill visit), the authorization page (patient picker for a standalone launch,
+ * scopes, allow or deny), and the page a refusal is shown on.
  */
+import type { OperationOutcome } from '@medplum/fhirtypes';
 
 /** Escapes text for HTML. */
 export function esc(text: string): string {
@@ -117,5 +119,25 @@ export function authorizePage(view: AuthorizeView): string {
     `<h2>${esc(view.clientName)} asks for access</h2><form method="post" action="/ehr/authorize/${esc(view.uid)}">${patient}
 <fieldset><legend>Access</legend>${scopes}</fieldset>
 <p><button class="primary" type="submit" name="decision" value="allow">Allow</button><button type="submit" name="decision" value="deny">Deny</button></p></form>`
+  );
+}
+
+/**
+ * What a person sees when the EHR refuses what a page asked (a suggestion no longer on offer, an order that is not
+ * pending): each problem with where it is, the refusal as the OperationOutcome an API caller gets, and a way back.
+ * @param status - the HTTP status.
+ * @param outcome - the OperationOutcome.
+ * @returns the whole HTML.
+ */
+export function refusalPage(status: number, outcome: OperationOutcome): string {
+  const problems = (outcome.issue ?? []).map((i) => {
+    const where = i.expression?.length ? ` <span class="muted">(${esc(i.expression.join(', '))})</span>` : '';
+    return `<li>${esc(i.details?.text ?? i.diagnostics ?? i.code)}${where}</li>`;
+  });
+  return page(
+    'Not done',
+    `<h2>Not done</h2><p>The EHR did not do this (HTTP ${String(status)}):</p><ul>${problems.join('')}</ul>` +
+      `<details><summary>As an OperationOutcome</summary><pre>${esc(JSON.stringify(outcome, null, 2))}</pre></details>` +
+      `<p><a href="/ehr/launcher">Back to the launcher</a></p>`
   );
 }

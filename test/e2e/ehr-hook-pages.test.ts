@@ -103,8 +103,9 @@ describe("the embedded EHR's hook calls", () => {
     const card = page.locator('article.card', { hasText: 'Medicare does not pay S-codes such as S9328' });
     expect(await page.locator('main').innerText()).toContain('ServiceRequest/it-var-medicare-draft-s9328: covered: not-covered');
     // The same orders signed in another window: its suggestion names the same S9328 order.
-    const other = await fetch(`${svc.baseUrl}/ehr/sign`, { method: 'POST', body: new URLSearchParams({ patient: 'it-var-medicare' }) });
-    const otherSuggestion = /name="suggestion" value="([^"]+)"/.exec(await other.text())?.[1] ?? '';
+    const other = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/, 'it-var-medicare');
+    const otherCard = other.locator('article.card', { hasText: 'Medicare does not pay S-codes such as S9328' });
+    const otherSuggestion = await otherCard.locator('input[name="suggestion"]').first().inputValue();
     await card.getByRole('button', { name: 'Accept' }).click();
     await page.waitForURL(/\/ehr\/accept$/);
     const text = await page.locator('main').innerText();
@@ -126,11 +127,22 @@ describe("the embedded EHR's hook calls", () => {
     expect(again).not.toContain('it-var-medicare-draft-s9328');
     expect(again).toMatch(/ServiceRequest\/[\w-]+: covered: covered/);
     expect(again).not.toContain('Medicare does not pay S-codes');
-    // The other window's suggestion can no longer be applied (its order is gone): 400, nothing changed, and it stays
-    // on offer (a refusal does not use it up).
+    // The other window's suggestion can no longer be applied (its order is gone): the clinician there sees why, on a
+    // page (400); nothing changed, and it stays on offer (a refusal does not use it up): an API caller gets the same
+    // refusal as an OperationOutcome.
+    await otherCard.getByRole('button', { name: 'Accept' }).click();
+    await other.waitForURL(/\/ehr\/accept$/);
+    const refused = await other.locator('main').innerText();
+    expect(refused).toContain('The EHR did not do this (HTTP 400):');
+    expect(refused).toContain("ServiceRequest/it-var-medicare-draft-s9328 is not one of the patient's pending orders");
+    await screenshot(other, 'embedded-ehr-suggestion-refused');
+    await other.getByRole('link', { name: 'Back to the launcher' }).click();
+    await other.waitForURL(/\/ehr\/launcher$/);
+    await other.close();
     for (let i = 0; i < 2; i++) {
       const stale = await fetch(`${svc.baseUrl}/ehr/accept`, { method: 'POST', body: new URLSearchParams({ patient: 'it-var-medicare', suggestion: otherSuggestion }) });
       expect(stale.status).toBe(400);
+      expect(stale.headers.get('content-type')).toContain('application/fhir+json');
       expect(await stale.text()).toContain("ServiceRequest/it-var-medicare-draft-s9328 is not one of the patient's pending orders");
     }
     // The same suggestion cannot be accepted twice.
