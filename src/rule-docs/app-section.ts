@@ -46,7 +46,7 @@ export function appSection(pack: RulePack): string {
   if (!app) return '';
   const doseWhen = app.doseWhen ? ` (for orders where \`%${app.doseWhen}\`)` : '';
   const parts = [
-    `## What the SMART app shows\n\nThe app launched from a card lists these criteria with what the record shows for each, the dose math${doseWhen}, and these pitfalls; its draft medical-necessity summary is built from the same lists. A variant replaces the lists it names when its criteria choose it.\n`,
+    `## What the SMART app shows\n\nThe app launched from a card lists these criteria with what the record shows for each, the dose math${doseWhen}, and these pitfalls; its draft medical-necessity summary is built from the same lists. A variant replaces the lists it names when its criteria choose it; the dose math is the same in every view.\n`,
     `### Default\n\n${listsTable(pack, app, app.doseLines)}`,
     ...(app.variants ?? []).map(
       (v) =>
