@@ -197,6 +197,12 @@ describe('uncitedSources', () => {
     expect(uncitedSources(onlyPack())).toEqual([]);
   });
 
+  it('counts a source cited only by a pitfall of the app as cited', () => {
+    const source = (id: string): string => `  ${id}:\n    title: ${id}\n    confidence: confirmed\n`;
+    const root = demoWith('pack.yaml', (t) => `${t.replace('sources:\n', `sources:\n${source('demo-pitfall-source')}${source('demo-spare')}`)}app:\n  policyCriteria: [established]\n  documentation: [painScoreRecorded]\n  pitfalls:\n    - { text: Do not deny the drug, sources: [demo-pitfall-source] }\n`);
+    expect(uncitedSources(onlyPack(root))).toEqual(['demo-spare']);
+  });
+
   it("gives a coverage conclusion that names no source its card's", () => {
     expect(onlyPack().rules.find((r) => r.id === 'demo-established-order')?.coverage?.sources).toEqual(['demo-policy']);
   });
