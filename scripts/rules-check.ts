@@ -40,7 +40,7 @@ function main(): number {
       for (const id of unreadValueSets(pack)) out(`  note: value set ${id} is named by no codedIn() or inValueSet() of the pack, nor included by one that is: remove it or use it`);
       for (const name of unreadCriteria(pack)) out(`  note: criterion ${name} (${pack.criteria.get(name)?.file ?? ''}) is read by no rule, no criterion a rule reads, and not the app: remove it or give it a rule`);
       for (const id of unreadThresholds(pack)) out(`  note: threshold ${id} is read by no rule and no criterion that is read: an override of it changes nothing; remove it or use it`);
-      for (const id of uncitedSources(pack)) out(`  note: source ${id} is cited by no rule and no threshold: remove it or cite it`);
+      for (const id of uncitedSources(pack)) out(`  note: source ${id} is cited by no rule, no threshold and no pitfall of the app: remove it or cite it`);
     }
     try {
       problems.push(...versionProblems('.', dir));
