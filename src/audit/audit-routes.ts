@@ -31,7 +31,7 @@ import type { AuditWriter } from './audit-writer.js';
 import { answeredCards } from './feedback-report.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
-import { auditEventOf } from './audit-event.js';
+import { auditEventOf, readAuditEventOf } from './audit-event.js';
 import { sendBundle, sendPage } from './send-page.js';
 import type { CurrentReaders } from './readers.js';
 
@@ -224,12 +224,23 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   };
   router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, searchCalls, auditEvents));
 
-  router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, (q, page) => {
+  const searchReads = (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredRead[]> => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.reads({ ...filter, ...page });
-  }));
+  };
+  router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads));
+  // The reads of the log as AuditEvents too: reading patient data through /audit is itself an access to audit.
+  const readEvents: Send<StoredRead> = (req, res, rows, next) => {
+    const url = (path: string): string => `${deps.publicBaseUrl}${path}`;
+    const entries = rows.map((row) => {
+      const resource = readAuditEventOf(row, deps.publicBaseUrl);
+      return { fullUrl: url(`${req.baseUrl}/reads/AuditEvent/${resource.id ?? ''}`), resource };
+    });
+    return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
+  };
+  router.get('/reads/AuditEvent', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads, readEvents));
 
-  router.all(['/hook-invocations', '/reads', '/AuditEvent'], () => {
+  router.all(['/hook-invocations', '/reads', '/reads/AuditEvent', '/AuditEvent'], () => {
     throw methodNotAllowed(['GET']);
   });
   // The page for staff: static, holding no data (it reads the API above with the token a person types in). Its

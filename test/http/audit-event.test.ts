@@ -69,3 +69,29 @@ describe('GET /audit/AuditEvent', () => {
     expect(reads.map((r) => r.query)).toEqual(expect.arrayContaining(['/audit/AuditEvent?_count=1', '/audit/AuditEvent?colour=red']));
   });
 });
+
+describe('GET /audit/reads/AuditEvent', () => {
+  it('gives each read of the log as a valid R4 AuditEvent: who read, from where, what they asked, how it went', async () => {
+    expect((await read('/audit/hook-invocations?patient=it-seed-a&_count=2')).status).toBe(200);
+    expect((await read('/audit/hook-invocations', 'not-a-reader-token')).status).toBe(401);
+    const res = await read('/audit/reads/AuditEvent?_count=3');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    expect((res.body as unknown as Bundle).link?.[0]).toEqual({ relation: 'self', url: `${BASE}/audit/reads/AuditEvent?_count=3` });
+    // Newest first: this read is recorded after it is answered, so the two before it come first.
+    const [refused, allowed] = events(res);
+    for (const event of [refused, allowed]) expect(validateResource(event as AuditEvent)).toEqual([]);
+    expect(allowed).toMatchObject({
+      type: { code: 'rest' }, subtype: [{ code: 'search-type' }], action: 'E', outcome: '0',
+      agent: [{ requestor: true, who: { display: 'compliance' }, network: { type: '2' } }, { requestor: false, who: { identifier: { value: `${BASE}/audit` } } }],
+      entity: [{ role: { code: '24', display: 'Query' }, detail: [{ type: 'rows', valueString: '2' }] }],
+    });
+    expect(Buffer.from(allowed?.entity?.[0]?.query ?? '', 'base64').toString('utf8')).toBe('/audit/hook-invocations?patient=it-seed-a&_count=2');
+    expect(refused?.outcome).toBe('4');
+    expect(refused?.agent?.[0]?.who).toEqual({ display: 'no reader (no or an unknown token)' });
+    // Only a reader reads them, and that read is recorded as well.
+    expect((await read('/audit/reads/AuditEvent', null)).status).toBe(401);
+    const reads = (await read('/audit/reads?reader=compliance')).body['entries'] as StoredRead[];
+    expect(reads.map((r) => r.query)).toContain('/audit/reads/AuditEvent?_count=3');
+  });
+});
