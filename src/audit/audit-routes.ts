@@ -19,6 +19,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Request, Response, Router } from 'express';
 import { badRequest, methodNotAllowed, notFound, unauthorized } from '../http/outcomes.js';
 import type { Problem } from '../http/outcomes.js';
@@ -213,16 +214,18 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   };
   router.get('/hook-invocations', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, (q, page) => searchCalls(q, page).then((rows) => withFeedback(rows, deps.feedback))));
 
-  // The same calls as FHIR R4 AuditEvents in a searchset Bundle (audit-event.ts), for a hospital's audit repository.
-  const auditEvents: Send<StoredInvocation> = (req, res, rows, next) => {
-    const url = (path: string): string => `${deps.publicBaseUrl}${path}`;
-    const entries = rows.map((row) => {
-      const resource = auditEventOf(row, deps.publicBaseUrl);
-      return { fullUrl: url(`${req.baseUrl}/AuditEvent/${resource.id ?? ''}`), resource };
-    });
-    return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
-  };
-  router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, searchCalls, auditEvents));
+  // Rows as FHIR R4 AuditEvents in a searchset Bundle (audit-event.ts), for a hospital's audit repository.
+  const asAuditEvents =
+    <T>(toEvent: (row: T, publicBaseUrl: string) => AuditEvent, path: string): Send<T> =>
+    (req, res, rows, next) => {
+      const url = (p: string): string => `${deps.publicBaseUrl}${p}`;
+      const entries = rows.map((row) => {
+        const resource = toEvent(row, deps.publicBaseUrl);
+        return { fullUrl: url(`${req.baseUrl}${path}/${resource.id ?? ''}`), resource };
+      });
+      return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
+    };
+  router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, searchCalls, asAuditEvents(auditEventOf, '/AuditEvent')));
 
   const searchReads = (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredRead[]> => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
@@ -230,15 +233,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
   };
   router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads));
   // The reads of the log as AuditEvents too: reading patient data through /audit is itself an access to audit.
-  const readEvents: Send<StoredRead> = (req, res, rows, next) => {
-    const url = (path: string): string => `${deps.publicBaseUrl}${path}`;
-    const entries = rows.map((row) => {
-      const resource = readAuditEventOf(row, deps.publicBaseUrl);
-      return { fullUrl: url(`${req.baseUrl}/reads/AuditEvent/${resource.id ?? ''}`), resource };
-    });
-    return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
-  };
-  router.get('/reads/AuditEvent', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads, readEvents));
+  router.get('/reads/AuditEvent', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads, asAuditEvents(readAuditEventOf, '/reads/AuditEvent')));
 
   router.all(['/hook-invocations', '/reads', '/reads/AuditEvent', '/AuditEvent'], () => {
     throw methodNotAllowed(['GET']);
