@@ -12,7 +12,8 @@ import { ruleDigest, sharedDigest } from './pack-digests.js';
 import { packFunctions } from './native/functions.js';
 import { BUILT_IN_VARIABLES } from './parse-tree.js';
 import { CONTEXT_VARIABLES, DATA_VARIABLES } from './pack-types.js';
-import type { AppView, CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Pitfall, Rule, RulePack, Source, Threshold } from './pack-types.js';
+import type { CardTemplate, CompiledExpression, CoverageTemplate, Criterion, Rule, RulePack, Source, Threshold } from './pack-types.js';
+import { appCriteria, appPitfalls } from './app-view.js';
 import { placeholdersIn, readPlaceholder } from './placeholders.js';
 import { compileValueSet } from './value-sets.js';
 import type { CompiledValueSet } from './value-sets.js';
@@ -329,25 +330,6 @@ function compileValueSets(files: PackFiles): Map<string, CompiledValueSet> {
   };
   for (const vs of valueSets.values()) visit(vs, [vs.url]);
   return valueSets;
-}
-
-/**
- * The pitfalls the SMART app's view shows, the default's and each variant's.
- * @param app - pack.yaml's `app`.
- * @returns them, as written (a pitfall may repeat).
- */
-export function appPitfalls(app: AppView): Pitfall[] {
-  return [...app.pitfalls, ...(app.variants ?? []).flatMap((v) => v.pitfalls ?? [])];
-}
-
-/**
- * The criteria the SMART app's view names (its pitfalls are text, not criteria).
- * @param app - pack.yaml's `app`.
- * @returns their names, as written (a name may repeat).
- */
-export function appCriteria(app: AppView): string[] {
-  const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
-  return [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.authorizationCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
 }
 
 /**

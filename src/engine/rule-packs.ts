@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefinitionError } from '../services/service-definitions.js';
-import { appCriteria, appPitfalls, checkOverride, compilePack } from './compile-pack.js';
+import { appCriteria, appPitfalls } from './app-view.js';
+import { checkOverride, compilePack } from './compile-pack.js';
 import { readPackFiles } from './load-pack.js';
 import type { CompiledExpression, RulePack } from './pack-types.js';
 

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Confidence, Rule, RulePack, Source, Threshold } from '../engine/pack-types.js';
-import { appPitfalls } from '../engine/compile-pack.js';
+import { appPitfalls } from '../engine/app-view.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
 import { appSection } from './app-section.js';
