@@ -74,10 +74,15 @@ describe('the audit spool', () => {
     const all = Array.from({ length: 450 }, (_, i) => `r${String(i)}`);
     spool.append(all.map((id) => record(id)));
     const db = database();
+    const whole = spool.bytes();
     // New records waited after the first chunk: the drain stops there.
     expect(await spool.drain(db.write, () => db.taken.length === 200)).toBe(200);
     expect(spool.pending).toBe(true);
     expect(readdirSync(dir)).toEqual([`audit-spool-claimed-${String(process.pid)}-0.jsonl`]);
+    // What still waits: the file's last 250 lines, not the 200 written.
+    const waiting = all.slice(200).reduce((sum, id) => sum + Buffer.byteLength(JSON.stringify({ ...record(id), receivedAt: record(id).receivedAt.toISOString() })) + 1, 0);
+    expect(spool.bytes()).toBeLessThan(whole);
+    expect(spool.bytes()).toBe(waiting);
     expect(await spool.drain(db.write)).toBe(250);
     expect(db.taken.map((r) => r.requestId)).toEqual(all);
     expect(readdirSync(dir)).toEqual([]);

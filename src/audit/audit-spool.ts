@@ -92,11 +92,15 @@ export class AuditSpool {
     }
   }
 
-  /** The bytes the spool files hold together (this process's and others' in the folder). */
+  /**
+   * The bytes of records the spool files hold together (this process's and others' in the folder), without the lines
+   * of a paused drain's file already written.
+   */
   bytes(): number {
     return this.#files().filter((f) => APPENDING.test(f) || CLAIMED.test(f)).reduce((sum, f) => {
+      const path = join(this.#dir, f);
       try {
-        return sum + statSync(join(this.#dir, f)).size;
+        return sum + statSync(path).size - (this.#paused.get(path) ?? 0);
       } catch {
         return sum;
       }
