@@ -93,18 +93,23 @@ export class AuditSpool {
   }
 
   /**
-   * The bytes of records the spool files hold together (this process's and others' in the folder), without the lines
-   * of a paused drain's file already written.
+   * The bytes of the spool files together (this process's and others' in the folder), as they take up the disk, or
+   * of the records waiting in them (without the lines of a paused drain's file already written).
    */
-  bytes(): number {
+  #sum(waitingOnly: boolean): number {
     return this.#files().filter((f) => APPENDING.test(f) || CLAIMED.test(f)).reduce((sum, f) => {
       const path = join(this.#dir, f);
       try {
-        return sum + statSync(path).size - (this.#paused.get(path) ?? 0);
+        return sum + statSync(path).size - (waitingOnly ? (this.#paused.get(path) ?? 0) : 0);
       } catch {
         return sum;
       }
     }, 0);
+  }
+
+  /** The bytes of the records waiting in the spool files (this process's and others' in the folder). */
+  bytes(): number {
+    return this.#sum(true);
   }
 
   /**
@@ -116,7 +121,7 @@ export class AuditSpool {
     if (records.length === 0) return true;
     const text = records.map(toLine).join('');
     try {
-      if (this.bytes() + Buffer.byteLength(text) > this.#maxBytes) {
+      if (this.#sum(false) + Buffer.byteLength(text) > this.#maxBytes) {
         this.#log.error({ maxBytes: this.#maxBytes }, 'audit spool full: records the database did not take can no longer be kept');
         return false;
       }
