@@ -126,6 +126,13 @@ const STYLE = `<style>
   form.suggestion { margin: .4rem 0; }
 </style>`;
 
+/** A refusal by the service, as the paragraph the pages show: its status and what its OperationOutcome says. */
+function serviceRefusal(answer: ServiceAnswer): string {
+  const issues = ((answer.body ?? {}) as { issue?: { details?: { text?: string }; diagnostics?: string }[] }).issue ?? [];
+  const why = issues.map((i) => i.details?.text ?? i.diagnostics ?? '').filter(Boolean);
+  return `<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p>`;
+}
+
 /**
  * The page showing what the service answered.
  * @param view - the patient, the service, what was sent.
@@ -133,12 +140,9 @@ const STYLE = `<style>
  * @returns HTML.
  */
 export function cardsPage(view: CallView, answer: ServiceAnswer): string {
-  const body = (answer.body ?? {}) as { cards?: CardView[]; systemActions?: ActionView[]; issue?: { details?: { text?: string }; diagnostics?: string }[] };
+  const body = (answer.body ?? {}) as { cards?: CardView[]; systemActions?: ActionView[] };
   const head = `<h2>${esc(view.title)} for ${esc(view.patient.label)}</h2><p class="muted">${view.sent.length === 0 ? 'Nothing pending' : view.sent.map(esc).join(', ')}: the answer of ${esc(view.service)}, as an EHR shows it. ${esc(howCalled(view))}</p>`;
-  if (answer.status !== 200) {
-    const why = (body.issue ?? []).map((i) => i.details?.text ?? i.diagnostics ?? '').filter(Boolean);
-    return page(view.title, `${head}<p class="alert">The service answered HTTP ${String(answer.status)}${why.length > 0 ? `: ${why.map(esc).join('; ')}` : ''}</p>${backLink(view)}`);
-  }
+  if (answer.status !== 200) return page(view.title, `${head}${serviceRefusal(answer)}${backLink(view)}`);
   const coverage = coverageLines(body.systemActions ?? []);
   const cards = body.cards ?? [];
   return page(view.title, `${STYLE}${head}
@@ -154,10 +158,8 @@ ${backLink(view)}`);
  * @returns HTML.
  */
 export function overridePage(card: string, answer: ServiceAnswer): string {
-  const body = (answer.body ?? {}) as { stored?: number; issue?: { details?: { text?: string }; diagnostics?: string }[] };
-  const said = answer.status === 200
-    ? `<p>The service stored the override of card <code>${esc(card)}</code> (${String(body.stored ?? 0)} feedback item).</p>`
-    : `<p class="alert">The service answered HTTP ${String(answer.status)}: ${(body.issue ?? []).map((i) => esc(i.details?.text ?? i.diagnostics ?? '')).join('; ')}</p>`;
+  const stored = ((answer.body ?? {}) as { stored?: number }).stored ?? 0;
+  const said = answer.status === 200 ? `<p>The service stored the override of card <code>${esc(card)}</code> (${String(stored)} feedback item).</p>` : serviceRefusal(answer);
   return page('Card overridden', `<h2>Override sent</h2>${said}<p><a href="/ehr/launcher">Back to the launcher</a></p>`);
 }
 
@@ -170,10 +172,7 @@ export function overridePage(card: string, answer: ServiceAnswer): string {
  * @returns HTML.
  */
 export function acceptPage(label: string, done: readonly string[], answer: ServiceAnswer): string {
-  const body = (answer.body ?? {}) as { issue?: { details?: { text?: string }; diagnostics?: string }[] };
-  const said = answer.status === 200
-    ? '<p>The service stored the acceptance.</p>'
-    : `<p class="alert">The service answered HTTP ${String(answer.status)}: ${(body.issue ?? []).map((i) => esc(i.details?.text ?? i.diagnostics ?? '')).join('; ')}</p>`;
+  const said = answer.status === 200 ? '<p>The service stored the acceptance.</p>' : serviceRefusal(answer);
   const changes = done.length > 0 ? `<ul>${done.map((d) => `<li>${esc(d)}</li>`).join('')}</ul>` : '<p class="muted">Nothing to change in the record.</p>';
   return page('Suggestion accepted', `<h2>Suggestion accepted</h2><p>${esc(label)}</p><h3>The EHR changed its record</h3>${changes}${said}<p><a href="/ehr/launcher">Back to the launcher</a>: the pending orders show the change.</p>`);
 }
