@@ -49,7 +49,7 @@ describe('the rule catalogue', () => {
     expect(pitfalls).toHaveLength(1 + variants.length);
     for (const p of pack?.app?.pitfalls ?? []) expect(pitfalls[0]).toContain(p.text);
     // Each with the sources it rests on, and the sources section says the app's pitfalls cite them.
-    expect(pitfalls[0]).toContain('Do not apply oral morphine-equivalent (MME) limits to intrathecal doses. <em>Sources: CDC opioid prescribing decision support');
+    expect(pitfalls[0]).toContain('Do not apply oral morphine-equivalent (MME) limits to intrathecal doses. <em>Sources: <a href="https://github.com/cqframework/opioid-cds-r4">CDC opioid prescribing decision support');
     expect(html).toMatch(/<td>cdc-opioid-cds<\/td>[^]*?<td>pitfalls of the SMART app<\/td>/);
     expect(pitfalls[1]).toContain('Do not apply pain criteria (pain scores, pain relief, a psychological evaluation for pain) to a spasticity pump.');
     // The criteria as the rules' sections give them, and the dose lines the app computes.

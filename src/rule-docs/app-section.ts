@@ -6,6 +6,7 @@
  */
 import type { AppVariant, AppView, RulePack } from '../engine/pack-types.js';
 import { markdownCell } from './markdown-cell.js';
+import { citedSources } from './source-names.js';
 
 /** The lists of one view: the default's, or a variant's over them (a list a variant leaves out is the default's). */
 type Lists = Pick<AppView, 'policyCriteria' | 'newStartCriteria' | 'documentation' | 'pitfalls'>;
@@ -22,8 +23,7 @@ function listsTable(pack: RulePack, lists: Lists, doseLines: readonly string[] |
     ['Documentation checklist', criteriaCell(pack, lists.documentation)],
   ];
   if (doseLines) rows.push(['Dose math', criteriaCell(pack, doseLines)]);
-  const cited = (ids: readonly string[]): string => ids.map((id) => `${markdownCell(pack.sources.get(id)?.title ?? id)} (${pack.sources.get(id)?.confidence ?? 'not in the pack'})`).join('; ');
-  rows.push(['Pitfalls shown to a reviewer', lists.pitfalls.map((p) => `- ${markdownCell(p.text)} *Sources: ${cited(p.sources)}.*`).join('<br>') || '(none)']);
+  rows.push(['Pitfalls shown to a reviewer', lists.pitfalls.map((p) => `- ${markdownCell(p.text)} *Sources: ${citedSources(pack, p.sources)}.*`).join('<br>') || '(none)']);
   return `| | |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n`;
 }
 

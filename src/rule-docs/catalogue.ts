@@ -13,6 +13,7 @@ import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
 import { appSection } from './app-section.js';
 import { markdownCell } from './markdown-cell.js';
+import { citedSources, sourceName } from './source-names.js';
 
 /** How the reference tags a fact, and what the catalogue says of it. */
 const CONFIDENCE: Readonly<Record<Confidence, string>> = {
@@ -28,12 +29,6 @@ function code(text: string): string {
   const flat = cell(text);
   const [fence, pad] = flat.includes('`') ? ['``', ' '] : ['`', ''];
   return `${fence}${pad}${flat}${pad}${fence}`;
-}
-
-function sourceName(pack: RulePack, id: string): string {
-  const source = pack.sources.get(id);
-  if (!source) return id;
-  return source.url ? `[${source.title}](${source.url})` : source.title;
 }
 
 /** The source ids a rule cites: its card's, then its coverage conclusion's. */
@@ -81,7 +76,7 @@ function ruleSection(pack: RulePack, rule: Rule, cases: number, packDir: string)
     return t ? [thresholdText(t)] : [];
   });
   if (thresholds.length > 0) rows.push(['Thresholds', cell(thresholds.join('; '))]);
-  rows.push(['Sources', citedBy(rule).map((id) => `${sourceName(pack, id)} (${pack.sources.get(id)?.confidence ?? 'not in the pack'})`).join('; ')]);
+  rows.push(['Sources', citedSources(pack, citedBy(rule))]);
   rows.push(['Test cases', `${String(cases)}, in ${relative(rule.testsFile, packDir)}`]);
   const table = rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n');
   return `### ${rule.id} ${rule.version}: ${rule.title}\n\n${rule.description ? `${rule.description.trim()}\n\n` : ''}| | |\n|---|---|\n${table}\n`;
