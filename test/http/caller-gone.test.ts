@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadServiceDefinitions } from '../../src/services/service-definitions.js';
 import { assembleData } from '../../src/hooks/assemble-data.js';
 import { parseHookRequest } from '../../src/hooks/parse-request.js';
@@ -47,15 +47,6 @@ afterAll(async () => {
   await svc.stop();
 });
 
-/** Polls a condition every 20 ms, for at most `ms`. */
-async function until(condition: () => boolean, ms: number): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a caller that leaves before the answer', () => {
   it('stops the reads in progress, and the audit record names each read stopped', async () => {
     const body = JSON.stringify({ ...fixtureRequest('seed-a.order-sign.no-prefetch.json'), fhirServer: fake.url });
@@ -66,21 +57,21 @@ describe('a caller that leaves before the answer', () => {
     });
     client.end(body);
     // The nine searches of order-sign wait on the stand-in server; the caller then gives up.
-    await until(() => held === 9, 10_000);
+    await expect.poll(() => held, { timeout: 10_000, interval: 20 }).toBe(9);
     expect(closedByService).toBe(0);
     client.destroy();
-    await until(() => closedByService === 9, 10_000);
+    await expect.poll(() => closedByService, { timeout: 10_000, interval: 20 }).toBe(9);
 
-    // The record is written off the request thread; a read of the log waits for what was recorded before it.
-    let entry: StoredInvocation | undefined;
-    for (let i = 0; i < 50 && !entry; i++) {
+    // The record is made a turn after the close and written off the request thread: polled until it is there.
+    const entry = await vi.waitFor(async () => {
       const found = await call(svc, 'GET', '/audit/hook-invocations?requestId=caller-gone-1', undefined, { Authorization: `Bearer ${token}` });
-      entry = (found.body['entries'] as StoredInvocation[])[0];
-      if (!entry) await new Promise((r) => setTimeout(r, 50));
-    }
+      const first = (found.body['entries'] as StoredInvocation[])[0];
+      if (!first) throw new Error('not recorded yet');
+      return first;
+    }, { timeout: 3000, interval: 50 });
     // As it stood when the caller left: no answer had gone out.
     expect(entry).toMatchObject({ delivered: false, status: null, response: null });
-    const reads = (entry?.fetched as { reads: { url: string; error?: string; status?: number }[] }).reads;
+    const reads = (entry.fetched as { reads: { url: string; error?: string; status?: number }[] }).reads;
     expect(reads.find((r) => r.url === `${fake.url}/Patient/it-seed-a`)).toMatchObject({ status: 200 });
     const stopped = reads.filter((r) => r.error === GONE);
     expect(stopped).toHaveLength(9);
