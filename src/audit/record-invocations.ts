@@ -93,6 +93,14 @@ function field(body: unknown, ...path: string[]): string | undefined {
   return text(node);
 }
 
+/** A call as it stood when its connection closed: whether an answer went out, which, and after how long. */
+interface AtClose {
+  readonly status: number | null;
+  readonly ms: number;
+  readonly delivered: boolean;
+  readonly response: string | undefined;
+}
+
 /**
  * Builds the middleware, placed on `/cds-services` after authentication and before the body is read. It records
  * POSTs to a service (`/{id}`), not discovery or feedback.
@@ -116,13 +124,6 @@ export function recordInvocations(options: RecordOptions) {
       else if (Buffer.isBuffer(body)) sent = body.toString('utf8');
       return send(body);
     };
-    /** The call as it stood when its connection closed: whether an answer went out, and which. */
-    interface AtClose {
-      readonly status: number | null;
-      readonly ms: number;
-      readonly delivered: boolean;
-      readonly response: string | undefined;
-    }
     const record = (at: AtClose): void => {
       const access = res.locals['access'] === undefined ? undefined : accessOf(res);
       const body: unknown = req.body;
