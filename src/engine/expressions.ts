@@ -9,7 +9,7 @@ import type { UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { CompiledValueSet } from './value-sets.js';
 import { codingsOf } from './value-sets.js';
-import { epochDays, groupDigits, someCoding, isClinicallyActive, pattern, someName, yesNoOf } from './item-tests.js';
+import { epochDays, groupDigits, latestIndex, someCoding, isClinicallyActive, pattern, someName, yesNoOf } from './item-tests.js';
 import { unitCodeOf } from './units.js';
 import { compileNative } from './native/compile.js';
 import { definedNames, functionCall, identifierText, parseTree, stringLiteral } from './parse-tree.js';
@@ -94,6 +94,9 @@ export function readExpression(expression: string): ExpressionUse {
  *   the value set; empty in, empty out.
  * - `daysTo(other)`: whole days from the input date to `other` (negative when other is earlier); empty when either
  *   is not a single date. FHIRPath has no difference between dates; refill intervals need one.
+ * - `latest('element')`: the item whose date element (by its JSON name, e.g. `authoredOn`) is the latest moment; of
+ *   items equally late, the last; empty when none has one. FHIRPath's sort() orders values, not the items they
+ *   belong to, and refuses dates of different precision or zone; "the order written last" needs both.
  * - `grouped()`: a single number as text with thousands separators ("4,800"); empty for anything else. Card lines
  *   built as text write numbers as the placeholders do (and as dose safety practice asks, commas from 1,000 up).
  * - `yesNo()`: "yes" or "no" for one boolean, "not known" for an empty input (missing data); empty for anything
@@ -160,6 +163,14 @@ export function userFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
         const code = unitCodeOf(dataOf(node));
         return code === undefined ? [] : [code];
       }),
+    },
+    latest: {
+      arity: { 1: ['String'] },
+      internalStructures: true,
+      fn: (inputs: unknown[], element: unknown) => {
+        const i = latestIndex(inputs.map(dataOf), String(element));
+        return i === undefined ? [] : [inputs[i]];
+      },
     },
     daysTo: {
       arity: { 1: ['Any'] },

@@ -1,6 +1,6 @@
 /**
- * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, grouped,
- * yesNo) test about or make of their input, in plain JavaScript over FHIR JSON; unitCode's table is in units.ts.
+ * What the pack's own FHIRPath functions (codedIn, textMatches, clinicallyActive, inValueSet, daysTo, latest,
+ * grouped, yesNo) test about or make of their input, in plain JavaScript over FHIR JSON; unitCode's table is in units.ts.
  * Shared by the fhirpath.js function table and the native engine.
  */
 import type { Coding } from '@medplum/fhirtypes';
@@ -31,6 +31,41 @@ export function yesNoOf(items: readonly unknown[]): string | undefined {
   if (items.length === 0) return 'not known';
   const [only] = items;
   return items.length === 1 && typeof only === 'boolean' ? (only ? 'yes' : 'no') : undefined;
+}
+
+/** A FHIR dateTime with a time and no zone (the specification asks for one): read as UTC, whatever the machine's zone. */
+const ZONELESS_TIME = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/**
+ * The moment a FHIR date, dateTime or instant text stands for, in milliseconds since the epoch: a year or a month is
+ * its first day, a date its midnight UTC, a time without a zone UTC. Undefined for anything else.
+ */
+function instantMs(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const text = value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : ZONELESS_TIME.test(value) ? `${value}Z` : value;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * Which of some items is the latest by one of its date elements (`latest('authoredOn')`): the one whose element is
+ * the latest moment (dates of different precision and zones compared as moments, a date as its midnight UTC); of
+ * items equally late, the last. Items without the element, or with one that is not a date, are not candidates.
+ * @param items - the items as plain JSON.
+ * @param element - the element's JSON name.
+ * @returns the index of the latest item, or undefined when none has the element.
+ */
+export function latestIndex(items: readonly unknown[], element: string): number | undefined {
+  let best: number | undefined;
+  let bestMs = Number.NEGATIVE_INFINITY;
+  items.forEach((item, i) => {
+    const ms = instantMs(asJsonObject(item)?.[element]);
+    if (ms !== undefined && ms >= bestMs) {
+      best = i;
+      bestMs = ms;
+    }
+  });
+  return best;
 }
 
 /** Days since the epoch of a FHIRPath date/dateTime value, a string or a Date; undefined when it is none. */

@@ -50,6 +50,21 @@ const vars = {
     { value: 4 },
   ],
   twoTypes: [{ resourceType: 'Procedure', id: 'p', status: 'completed', performedDateTime: '2026-08-06', performedPeriod: { start: '2026-02-03' } }],
+  // Prescriptions written in different zones and precisions: as text, 'a' (10:00 at +05:00, 05:00 UTC) sorts after
+  // 'b' (08:00 UTC); as moments, 'b' is later. 'c' and 'd' are equally late (a time without a zone is UTC).
+  written: [
+    { resourceType: 'MedicationRequest', id: 'a', authoredOn: '2026-06-01T10:00:00+05:00' },
+    { resourceType: 'MedicationRequest', id: 'b', authoredOn: '2026-06-01T08:00:00Z' },
+    { resourceType: 'MedicationRequest', id: 'x', authoredOn: 'yesterday' },
+    { resourceType: 'MedicationRequest', id: 'y' },
+    { resourceType: 'MedicationRequest', id: 'z', authoredOn: '2026-06-01' },
+  ],
+  writtenTies: [
+    { resourceType: 'MedicationRequest', id: 'c', authoredOn: '2026-07-01T09:00:00' },
+    { resourceType: 'MedicationRequest', id: 'd', authoredOn: '2026-07-01T09:00:00.000Z' },
+    { resourceType: 'MedicationRequest', id: 'e', authoredOn: '2026' },
+    { resourceType: 'MedicationRequest', id: 'f', authoredOn: '2025-12' },
+  ],
   // fhirpath.js's own date values, as the engine passes them (a result holding one is given as its text).
   ...evaluationTime(new Date('2026-11-20T15:00:00Z')),
 };
@@ -191,6 +206,17 @@ describe("the pack's own functions answer the same in both engines, and what the
     ['%units.select(unitCode().empty())', [false, false, false, false, true, false]],
     ["%units.select(unitCode().exists($this = '1'))", [false, false, false, false, false, true]],
     ['%quantities.unitCode()', ['mg']],
+    // latest(): the item written last as a moment, whatever the zone or precision; of equal ones the last
+    ["%written.latest('authoredOn').id", ['b']],
+    // (ordered as text, as the pack's criteria did before latest(), 'a' came last)
+    ["%written.select('written ' & authoredOn.toString()).sort().last()", ['written yesterday']],
+    ["%written.where(id != 'x').select('written ' & authoredOn.toString()).sort().last()", ['written 2026-06-01T10:00:00+05:00']],
+    ["%writtenTies.latest('authoredOn').id", ['d']],
+    ["%writtenTies.where(id != 'c' and id != 'd').latest('authoredOn').id", ['e']],
+    ["%written.where(id = 'x' or id = 'y').latest('authoredOn')", []],
+    ["%written.where(id = 'z').latest('authoredOn').authoredOn", ['2026-06-01']],
+    ["%observations.latest('effectiveDateTime').id", ['o2']],
+    ["%empty.latest('authoredOn')", []],
   ])('%s', (expression, expected) => {
     const { native, reference } = both(expression);
     expect(native).toEqual(expected);

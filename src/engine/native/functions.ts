@@ -4,7 +4,7 @@
  * same item tests as the fhirpath.js table. A function not listed here makes the expression run on fhirpath.js.
  */
 import type { Coding } from '@medplum/fhirtypes';
-import { epochDays, groupDigits, someCoding, isClinicallyActive, pattern, someName, yesNoOf } from '../item-tests.js';
+import { epochDays, groupDigits, latestIndex, someCoding, isClinicallyActive, pattern, someName, yesNoOf } from '../item-tests.js';
 import { unitCodeOf } from '../units.js';
 import type { CompiledValueSet } from '../value-sets.js';
 import { codingsOf } from '../value-sets.js';
@@ -171,6 +171,18 @@ export function packFunctions(valueSets: ReadonlyMap<string, CompiledValueSet>):
     ['unitCode', { arities: [0], boolean: false, fn: (input) => (input.length === 1 ? oneUnit(input[0]) : input.flatMap(oneUnit)) }],
     ['grouped', { arities: [0], boolean: false, fn: (input) => { const x = input.length === 1 ? plain(input[0]) : undefined; return typeof x === 'number' ? one(groupDigits(x)) : NONE; } }],
     ['inValueSet', { arities: [1], boolean: true, fn: (input, [id]) => { const vs = valueSet(id); return input.length === 0 ? NONE : one(input.some((item) => codingsOf(plain(item)).some((c) => vs.contains(c)))); } }],
+    [
+      'latest',
+      {
+        arities: [1],
+        boolean: false,
+        subset: true,
+        fn: (input, [element]) => {
+          const i = latestIndex(input.map(plain), stringOf(element ?? NONE) ?? fallback('latest() without an element name'));
+          return i === undefined ? NONE : input.slice(i, i + 1);
+        },
+      },
+    ],
     [
       'daysTo',
       {
