@@ -10,10 +10,9 @@ import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import { freshPostgresDatabase } from '../../test/support/postgres.js';
-import type { InvocationRecord } from '../store/audit-store.js';
+import type { AuditStore, InvocationRecord } from '../store/audit-store.js';
 import { compressInWorker } from '../store/body-compressor.js';
 import { postgresAuditStore } from '../store/postgres-audit-store.js';
-import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
 import { openSharedDatabase } from '../store/postgres.js';
 import { AuditSpool } from './audit-spool.js';
 import { postgresAuditWriter } from './postgres-audit-writer.js';
@@ -59,7 +58,7 @@ async function fresh(retryAfterS = 0) {
 const failedWrite = (line: string): boolean => line.includes('"what":"audit write"') && line.includes('shared database (DATABASE_URL) unavailable');
 
 /** Counts the store's batch writes, passing each through to the real store. */
-function counted(store: PostgresAuditStore): { store: PostgresAuditStore; batches: number[] } {
+function counted(store: AuditStore): { store: AuditStore; batches: number[] } {
   const batches: number[] = [];
   return { batches, store: { ...store, recordAll: (entries) => (batches.push(entries.length), store.recordAll(entries)) } };
 }

@@ -21,8 +21,7 @@
  */
 import type { Logger } from '../log.js';
 import { bodyBytes } from '../store/audit-store.js';
-import type { InvocationRecord } from '../store/audit-store.js';
-import type { PostgresAuditStore } from '../store/postgres-audit-store.js';
+import type { AuditStore, InvocationRecord } from '../store/audit-store.js';
 import { keepOrLose } from './audit-spool.js';
 import type { AuditSpool } from './audit-spool.js';
 import type { AuditWriter } from './audit-writer.js';
@@ -45,7 +44,7 @@ export interface PostgresWriterOptions {
  * @param options - the retry waits and the queue's bound.
  * @returns the writer.
  */
-export function postgresAuditWriter(store: PostgresAuditStore, log: Logger, options: PostgresWriterOptions = {}): AuditWriter {
+export function postgresAuditWriter(store: AuditStore, log: Logger, options: PostgresWriterOptions = {}): AuditWriter {
   const delays = options.retryDelaysMs ?? RETRY_DELAYS_MS;
   const maxBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
   const { spool } = options;

@@ -75,6 +75,18 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     expect((await store.search({ requestId: 'r2', limit: 1 }))[0]?.fetched).toBeNull();
   });
 
+  it('writes several calls in one transaction: all of them, or none when one is refused', async () => {
+    const store = await open();
+    await store.recordAll([invocation({ requestId: 'a' }), invocation({ requestId: 'b' })]);
+    // A row the table refuses (no client: NOT NULL), the second of three: the first is not kept either.
+    const refused = { ...invocation({ requestId: 'y' }), client: null } as unknown as InvocationRecord;
+    await expect(store.recordAll([invocation({ requestId: 'x' }), refused, invocation({ requestId: 'z' })])).rejects.toThrow();
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId).sort()).toEqual(['a', 'b']);
+    // And the store goes on writing afterwards (the failed transaction was rolled back, not left open).
+    await store.record(invocation({ requestId: 'c' }));
+    expect((await store.search({ limit: 10 })).map((r) => r.requestId).sort()).toEqual(['a', 'b', 'c']);
+  });
+
   it('keeps request bytes as received, and gives them back parsed', async () => {
     const store = await open();
     await store.record(invocation({ request: Buffer.from('{ "hook" : "order-sign",\n  "context": {} }') }));

@@ -12,7 +12,8 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import type { Logger } from '../log.js';
 import { invocationsQuery, readsQuery } from './audit-query.js';
 import type { Dialect } from './audit-query.js';
-import { BUSY_TIMEOUT_MS, onEventLoop } from './database.js';
+import { inSqliteTransaction, onEventLoop } from './database.js';
+import { addFetched, indexInvocations } from './sqlite-audit-upgrades.js';
 import { inTurns, mapInTurns } from './in-turns.js';
 
 /** One hook invocation as it is recorded. */
@@ -128,6 +129,8 @@ export interface ReadFilter {
  */
 export interface AuditStore {
   record(entry: InvocationRecord): Promise<void>;
+  /** Writes several invocations in one transaction, all of them or none (a writer's batch, a chunk of the spool). */
+  recordAll(entries: readonly InvocationRecord[]): Promise<void>;
   search(filter: InvocationFilter): Promise<StoredInvocation[]>;
   recordRead(read: AuditRead): Promise<void>;
   /** Reads of the log, newest first. */
@@ -214,6 +217,9 @@ export function packBody(body: string | Uint8Array | undefined): Buffer | null {
   return body === undefined ? null : brotliCompressSync(body, BROTLI_OPTIONS);
 }
 
+/** A record as the values of INSERT_INVOCATION, its bodies compressed. */
+const rowOf = (e: InvocationRecord): SQLInputValue[] => [...invocationValues(e).slice(0, BODIES), ...bodiesOf(e).map(packBody)] as SQLInputValue[];
+
 /** The columns of `audit_read` besides its id, in the order of a read's values (both databases). */
 export const READ_COLUMNS = ['at', 'reader', 'address', 'outcome', 'query', 'rows'] as const;
 
@@ -260,58 +266,8 @@ export function fromInvocationRow(r: InvocationRow): StoredInvocation {
  */
 const PRUNE_CHUNK = 50;
 
-/** How long a process opening the log waits for another that is indexing it (a one-time change, see below). */
-const INDEXING_WAIT_MS = 600_000;
-
 /** How SQLite takes a value: times as the ISO text they are stored as. */
 export const SQLITE_DIALECT: Dialect = { placeholder: () => '?', text: (v) => v, time: (d) => d.toISOString() };
-
-/**
- * The indexes the log is read by: time (a page, a range, the prune), patient then time, request, hook instance (each
- * also holds the row id, SQLite's own). A log written before session 32 had the patient's by id and none by request;
- * adding them reads the whole table once (0.2 s for 200,000 seed-sized calls here, 1.2 s on a file whose rows were
- * still in its WAL; bench:audit-read), so that is announced, done in
- * one transaction, and the other processes opening the file meanwhile wait for it (up to INDEXING_WAIT_MS) instead
- * of failing after the usual busy timeout.
- */
-function indexInvocations(db: DatabaseSync, log: Pick<Logger, 'info'> | undefined): void {
-  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_received ON hook_invocation (received_at)');
-  db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_instance ON hook_invocation (hook_instance)');
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'hook_invocation_request'").get() !== undefined) return;
-  if (log && db.prepare('SELECT 1 FROM hook_invocation LIMIT 1').get() !== undefined) {
-    log.info('audit log: indexing it by patient and by request, once; on a large log this takes a while');
-  }
-  db.exec(`PRAGMA busy_timeout = ${String(INDEXING_WAIT_MS)}`);
-  try {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_patient_time ON hook_invocation (patient_id, received_at)');
-      db.exec('CREATE INDEX IF NOT EXISTS hook_invocation_request ON hook_invocation (request_id)');
-      db.exec('DROP INDEX IF EXISTS hook_invocation_patient');
-      db.exec('COMMIT');
-    } catch (err) {
-      db.exec('ROLLBACK');
-      throw err;
-    }
-  } finally {
-    db.exec(`PRAGMA busy_timeout = ${String(BUSY_TIMEOUT_MS)}`);
-  }
-}
-
-/**
- * Adds the column for what was read from the EHR to a log made before session 37 (its rows keep null there). Adding
- * a column with no default changes only the table's definition, whatever the log's size. Two processes opening the
- * file together may both try: the one that finds the column already added goes on.
- */
-function addFetched(db: DatabaseSync): void {
-  const has = (): boolean => (db.prepare("SELECT 1 FROM pragma_table_info('hook_invocation') WHERE name = 'fetched'").get() !== undefined);
-  if (has()) return;
-  try {
-    db.exec('ALTER TABLE hook_invocation ADD COLUMN fetched BLOB');
-  } catch (err) {
-    if (!has()) throw err;
-  }
-}
 
 /**
  * The audit store in a database (its tables and indexes are created when missing).
@@ -360,8 +316,15 @@ export function auditStore(db: DatabaseSync, log?: Pick<Logger, 'info' | 'warn'>
   ];
   return {
     record: (e) => attempt(() => {
-      insert.run(...invocationValues(e).slice(0, BODIES), ...bodiesOf(e).map(packBody));
+      insert.run(...rowOf(e));
     }),
+    recordAll: async (entries) => {
+      // A spool chunk is 200 records: compressed in turns, then inserted together.
+      const rows = await mapInTurns(entries, rowOf);
+      await attempt(() => inSqliteTransaction(db, () => {
+        for (const row of rows) insert.run(...row);
+      }));
+    },
     search: async (f) => {
       const q = invocationsQuery(f, SQLITE_DIALECT);
       const rows = await attempt(() => db.prepare(q.sql).all(...(q.values as SQLInputValue[])) as unknown as InvocationRow[]);

@@ -151,3 +151,20 @@ export function onEventLoop(db: DatabaseSync, setting: string, log?: Pick<Logger
     }
   };
 }
+
+/**
+ * Runs statements in one write transaction (taken at once, so a lock is met at BEGIN, not halfway): all of them are
+ * kept, or, when one throws, none, and the error is thrown on.
+ * @param db - the connection.
+ * @param work - the statements.
+ */
+export function inSqliteTransaction(db: DatabaseSync, work: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    work();
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}

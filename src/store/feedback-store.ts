@@ -5,7 +5,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { FeedbackItem } from '../hooks/types.js';
 import type { Logger } from '../log.js';
-import { onEventLoop } from './database.js';
+import { inSqliteTransaction, onEventLoop } from './database.js';
 import { insertRows, inTransaction, pgJson, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
@@ -108,16 +108,9 @@ export function feedbackStore(db: DatabaseSync, log?: Pick<Logger, 'warn'>): Fee
   const attempt = onEventLoop(db, 'STORE_PATH', log);
   return {
     save(serviceId, items, receivedAt) {
-      return attempt(() => {
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          for (const item of items) insert.run(...rowValues(serviceId, item, receivedAt, AS_IS));
-          db.exec('COMMIT');
-        } catch (err) {
-          db.exec('ROLLBACK');
-          throw err;
-        }
-      });
+      return attempt(() => inSqliteTransaction(db, () => {
+        for (const item of items) insert.run(...rowValues(serviceId, item, receivedAt, AS_IS));
+      }));
     },
     list(serviceId) {
       return attempt(() => ((serviceId === undefined ? selectAll.all() : selectService.all(serviceId)) as unknown as Row[]).map(fromRow));

@@ -15,12 +15,6 @@ import { mapInTurns } from './in-turns.js';
 import { insertRows, inTransaction, pgText } from './postgres.js';
 import type { SharedDatabase } from './postgres.js';
 
-/** The PostgreSQL audit store, which also writes many invocations in one statement (the writer's batches). */
-export interface PostgresAuditStore extends AuditStore {
-  /** Writes the invocations in one transaction: all of them or none. */
-  recordAll(entries: readonly InvocationRecord[]): Promise<void>;
-}
-
 /** The columns of `hook_invocation` besides its id, in the order of a row's values. */
 export const INVOCATION_COLUMNS = ['received_at', 'request_id', 'service_id', 'hook', 'hook_instance', 'patient_id', 'client', 'status', 'ms', 'packs', 'delivered', 'request', 'response', 'fetched'];
 /** Rows deleted per statement when pruning. */
@@ -77,7 +71,7 @@ const toRead = (r: ReadRow): StoredRead => ({ ...r, id: Number(r.id), at: r.at.t
  * @param compressor - what compresses the bodies: the service passes a worker thread's; by default the event loop.
  * @returns the store.
  */
-export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompressor = compressHere): PostgresAuditStore {
+export function postgresAuditStore(shared: SharedDatabase, compressor: BodyCompressor = compressHere): AuditStore {
   const recordAll = async (entries: readonly InvocationRecord[]): Promise<void> => {
     if (entries.length === 0) return;
     // Compressed before a connection is taken, so none is held meanwhile.
