@@ -272,23 +272,33 @@ describe('audit writer', () => {
         db.close();
       });
 
-      it('spools the records a dead worker held, for the next start to write', async () => {
+      it('spools the records a dead worker held, and writes them itself, on the request thread, once the file takes them', async () => {
         const { path, db, store } = fresh();
         // The worker prepares its statement when it starts: without the table it dies at once.
         db.exec('ALTER TABLE hook_invocation RENAME TO hook_invocation_away');
         const { lines, log } = captureLog();
         const dir = mkdtempSync(join(tmpdir(), 'itcds-spool-'));
-        const writer = auditWriter(store, path, log, { spool: new AuditSpool(dir, 1 << 30, log) });
+        const spool = new AuditSpool(dir, 1 << 30, log);
+        const writer = auditWriter(store, path, log, { spool, spoolDrainMs: 50 });
         writer.record(entry('taken'));
         await writer.idle();
         expect(kept(lines)).toMatchObject([{ requestIds: ['taken'] }]);
         expect(writer.state().notWritten).toBe(0);
+        // The drains meanwhile (at the worker's death, then the timer's) find no table: the record stays in the spool.
+        await new Promise((r) => setTimeout(r, 150));
+        expect(spool.pending).toBe(true);
         db.exec('ALTER TABLE hook_invocation_away RENAME TO hook_invocation');
+        // No restart and no traffic: the timer's drain writes it, here.
+        await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId), { timeout: 3000, interval: 50 }).toEqual(['taken']);
+        await expect.poll(() => writer.state()).toEqual({ notWritten: 0, retrying: false, spoolBytes: 0 });
+        writer.record(entry('after'));
         await writer.close();
-        const next = auditWriter(store, path, log, { spool: new AuditSpool(dir, 1 << 30, log) });
-        next.record(entry('first-call'));
-        await expect.poll(async () => (await store.search({ limit: 10 })).map((r) => r.requestId).sort(), { timeout: 3000, interval: 50 }).toEqual(['first-call', 'taken']);
+        expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['after', 'taken']);
+        // Nothing left for the next start to write twice.
+        const next = auditWriter(store, path, log, { spool: new AuditSpool(dir, 1 << 30, log), spoolDrainMs: 50 });
+        await new Promise((r) => setTimeout(r, 200));
         await next.close();
+        expect((await store.search({ limit: 10 })).map((r) => r.requestId)).toEqual(['after', 'taken']);
         db.close();
       });
     });

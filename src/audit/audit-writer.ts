@@ -15,9 +15,10 @@
  *   such new records go to the spool (audit-spool.ts, AUDIT_SPOOL_DIR), as the PostgreSQL writer's do: they are
  *   written after the next batch the file takes, and every SPOOL_DRAIN_MS while any wait, a chunk at a time, pausing
  *   for new records. Without a spool, or with it full (or on the same full disk), they are logged as not written.
- * - If the worker itself dies, the rows it held are spooled and later rows are written on the request thread, as
+ * - If the worker itself dies, the rows it held are spooled, and later rows are written on the request thread, as
  *   they are for an in-memory log (`:memory:` is one connection's own database, which a worker cannot share) and
- *   while the worker is MAX_QUEUED_BYTES behind with every core busy.
+ *   while the worker is MAX_QUEUED_BYTES behind with every core busy. So is the spool, at once and every
+ *   SPOOL_DRAIN_MS while records wait: a chunk in one transaction, its bodies compressed in turns (in-turns.ts).
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -145,19 +146,18 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
     if (behind && queuedBytes < MAX_QUEUED_BYTES / 2) behind = false;
     settle();
   };
-  /** One chunk of spooled records, written by the worker in one transaction; rejects when the file refuses it. */
+  /**
+   * One chunk of spooled records, written in one transaction: by the worker, or, once it has died, here (compressed
+   * in turns); rejects when the file refuses it.
+   */
   const writeChunk = (records: InvocationRecord[]): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (!alive) {
-        reject(new Error(fault ?? 'the worker stopped'));
-        return;
-      }
+    !alive ? store.recordAll(records) : new Promise((resolve, reject) => {
       chunk = { resolve, reject };
       worker.postMessage({ chunk: records.map(invocationValues) });
     });
   /** Writes the spooled records, a chunk at a time, pausing when new records are posted (they go first). */
   const drain = (): void => {
-    if (!spool?.pending || draining || retrying || closing || !alive) return;
+    if (!spool?.pending || draining || retrying || closing) return;
     draining = spool
       .drain(writeChunk, () => inFlight.length > 0 || closing)
       .then(
@@ -207,6 +207,8 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
       keep(inFlight.map((r) => r.entry), fault ?? 'the worker stopped');
     }
     done(inFlight.length);
+    // What waits in the spool is written here from now on: now, and every SPOOL_DRAIN_MS while any waits.
+    drain();
   });
   const spoolOverflow = (): void => {
     const records = overflow;
@@ -255,12 +257,10 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
     async close() {
       closing = true;
       if (drainTimer) clearInterval(drainTimer);
-      if (alive) {
-        worker.ref();
-        // A drain under way stops after its chunk (it yields when closing), keeping its place.
-        await draining;
-        worker.postMessage('close');
-      }
+      if (alive) worker.ref();
+      // A drain under way stops after its chunk (it yields when closing), keeping its place.
+      await draining;
+      if (alive) worker.postMessage('close');
       await exited;
       if (overflow.length > 0) spoolOverflow();
       spool?.close();
