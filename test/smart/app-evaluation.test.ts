@@ -1,10 +1,9 @@
-import type { Patient, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRulePacks } from '../../src/engine/rule-packs.js';
-import { DATA_VARIABLES } from '../../src/engine/pack-types.js';
 import { evaluateForApp } from '../../src/smart/app-evaluation.js';
-import type { AppEvaluationRequest } from '../../src/smart/app-evaluation.js';
-import { call, fixtureRequest, startService } from '../support/harness.js';
+import { appRequestFrom } from '../support/app-request.js';
+import { call, startService } from '../support/harness.js';
 import type { RunningService } from '../support/harness.js';
 
 const packs = loadRulePacks('cds-hooks/packs', 'cds-hooks/schema');
@@ -15,19 +14,9 @@ const REVIEW_A3 = {
   extension: [{ url: 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/extension-reviewActionCode', valueCodeableConcept: { coding: [{ system: 'https://codesystem.x12.org/005010/306', code: 'A3' }] } }],
 };
 
-/** The app's request body built from a fixture hook request: the same data the browser would read. */
-function fromFixture(name: string, drop: string[] = []): AppEvaluationRequest {
-  const body = fixtureRequest(name) as unknown as { prefetch: Record<string, Resource & { entry?: { resource: Resource }[] }>; context: { draftOrders: { entry: { resource: Resource }[] } } };
-  const records: Record<string, Resource[]> = {};
-  for (const key of DATA_VARIABLES.filter((v) => v !== 'patient')) {
-    if (!drop.includes(key)) records[key] = (body.prefetch[key]?.entry ?? []).map((e) => e.resource);
-  }
-  return { patient: body.prefetch['patient'] as Patient, records, orders: body.context.draftOrders.entry.map((e) => e.resource) };
-}
-
 describe('the evaluation the app shows', () => {
   it('seed A: coverage per order, dose only for the drug, every criterion with a status', () => {
-    const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
+    const view = evaluateForApp(packs, appRequestFrom('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.orders.map((o) => [o.reference, o.coverage?.covered, o.dose.length > 0])).toEqual([
       ['MedicationRequest/it-seed-a-draft-morphine', 'covered', true],
       ['ServiceRequest/it-seed-a-draft-s9328', 'covered', false],
@@ -60,7 +49,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it('an order under review that the record also holds (active, named by a dispatch card) is judged as if it were not there', () => {
-    const drafted = fromFixture('seed-a.order-sign.json');
+    const drafted = appRequestFrom('seed-a.order-sign.json');
     const active = drafted.orders.map((o) => ({ ...o, status: 'active' }) as Resource);
     const alone = evaluateForApp(packs, { ...drafted, orders: active }, NOW, 'http://localhost:3000');
     const withRecord = evaluateForApp(packs, { ...drafted, orders: active, records: { ...drafted.records, medicationRequests: [...(drafted.records.medicationRequests ?? []), ...active.filter((o) => o.resourceType === 'MedicationRequest')] } }, NOW, 'http://localhost:3000');
@@ -70,7 +59,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it('the summary states what the record shows and marks the rest MISSING, inventing nothing', () => {
-    const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['observations']), NOW, 'http://localhost:3000');
+    const view = evaluateForApp(packs, appRequestFrom('seed-a.order-sign.json', ['observations']), NOW, 'http://localhost:3000');
     expect(view.summary).toContain('- Condition/it-seed-a-g894 (G89.4 Chronic pain syndrome, active, since 2016-05-02)');
     expect(view.summary).toContain('Billed: 480 units of J2274 x 10 mg = 4,800 mg over 365 days, about 13.2 mg/day on average.');
     expect(view.summary).toContain('[MISSING: a pain score is recorded within the monitoring look-back (could not be checked)]');
@@ -79,7 +68,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it("the summary's coverage conclusion names, per order, the sources that conclusion rests on (and no others)", () => {
-    const view = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
+    const view = evaluateForApp(packs, appRequestFrom('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
     const section = view.summary.split('Coverage conclusion\n')[1]?.split('\n\n')[0]?.split('\n') ?? [];
     const basedOn = section.filter((l) => l.startsWith('  - Based on: '));
     // One line per order judged, right under its conclusion, listing that order's own sources by title.
@@ -99,14 +88,14 @@ describe('the evaluation the app shows', () => {
 
   it('the summary lists the prior authorizations on file, those the rules do not count apart, and having none is not marked MISSING', () => {
     const section = (summary: string): string => summary.split('Prior authorizations on file\n')[1]?.split('\n\n')[0] ?? '';
-    const seedA = evaluateForApp(packs, fromFixture('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
+    const seedA = evaluateForApp(packs, appRequestFrom('seed-a.order-sign.json'), NOW, 'http://localhost:3000');
     expect(section(seedA.summary).split('\n')).toEqual([
       '- ClaimResponse/it-seed-a-pa-6201931 (authorization 6201931, 2024-11-18 to 2025-11-17, complete, Certified: intrathecal morphine pump refills and home infusion supplies)',
       '- ClaimResponse/it-seed-a-pa-7192230 (authorization 7192230, 2025-11-18 to 2026-11-17, complete, Certified: intrathecal morphine pump refills and home infusion supplies)',
     ]);
-    expect(section(evaluateForApp(packs, fromFixture('seed-b.order-sign.json'), NOW, 'http://localhost:3000').summary)).toBe('- None on record.');
+    expect(section(evaluateForApp(packs, appRequestFrom('seed-b.order-sign.json'), NOW, 'http://localhost:3000').summary)).toBe('- None on record.');
     // One the rules do not count is set apart, so the reviewer does not cite it: cancelled, or another insurer's.
-    const withOthers = fromFixture('seed-a.order-sign.json');
+    const withOthers = appRequestFrom('seed-a.order-sign.json');
     const [first] = (withOthers.records['claimResponses'] ?? []) as (Resource & Record<string, unknown>)[];
     withOthers.records['claimResponses'] = [
       ...(withOthers.records['claimResponses'] ?? []),
@@ -127,11 +116,11 @@ describe('the evaluation the app shows', () => {
       '- None from the active plan that the rules count.',
       '- On record but not counted (not active, not adjudicated, nothing certified, no authorization number, or another insurer):',
     ]);
-    expect(section(evaluateForApp(packs, fromFixture('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
+    expect(section(evaluateForApp(packs, appRequestFrom('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
   });
 
   it("judges an order by the Medication the app read, however the order references it, and names the drug", () => {
-    const request = fromFixture('seed-b-referenced-medication.order-sign.json');
+    const request = appRequestFrom('seed-b-referenced-medication.order-sign.json');
     const medication = request.orders.find((r) => r.resourceType === 'Medication') as Resource;
     const order = request.orders.find((r) => r.resourceType === 'MedicationRequest') as Resource & { medicationReference: { reference: string } };
     const judge = (reference: string) => {
@@ -152,7 +141,7 @@ describe('the evaluation the app shows', () => {
 
   it('the summary lists as active diagnoses only those the rules count as active', () => {
     // A payer reads this list: a diagnosis entered in error, refuted or resolved must not be on it.
-    const request = fromFixture('seed-a.order-sign.json');
+    const request = appRequestFrom('seed-a.order-sign.json');
     const condition = (id: string, extra: Record<string, unknown>): Resource => ({ resourceType: 'Condition', id, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.29', display: 'Other chronic pain' }] }, subject: { reference: 'Patient/it-seed-a' }, ...extra });
     const verification = (code: string) => ({ verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code }] } });
     const clinical = (code: string) => ({ clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code }] } });
@@ -171,7 +160,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it('the summary lists under Device the pump the rules recognised, not every device on record', () => {
-    const request = fromFixture('seed-a.order-sign.json');
+    const request = appRequestFrom('seed-a.order-sign.json');
     const device = (id: string, extra: Record<string, unknown>): Resource => ({ resourceType: 'Device', id, patient: { reference: 'Patient/it-seed-a' }, ...extra });
     request.records['devices'] = [
       ...(request.records['devices'] ?? []),
@@ -191,7 +180,7 @@ describe('the evaluation the app shows', () => {
   it("the summary's therapy history holds completed procedures and intraspinal doses from the administration record", () => {
     // A trial bolus charted on the medication administration record is part of the history a payer asks for; an
     // oral dose given on the ward, or one not given, is not.
-    const request = fromFixture('seed-a.order-sign.json');
+    const request = appRequestFrom('seed-a.order-sign.json');
     const administration = (id: string, status: string, drug: string, route: string): Resource => ({ resourceType: 'MedicationAdministration', id, status, medicationCodeableConcept: { text: drug }, subject: { reference: 'Patient/it-seed-a' }, effectiveDateTime: '2026-10-01', dosage: { route: { text: route } } } as Resource);
     request.records['medicationAdministrations'] = [
       administration('bolus', 'completed', 'Morphine PF 1 mg/mL', 'Intrathecal'),
@@ -215,68 +204,8 @@ describe('the evaluation the app shows', () => {
     expect(section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary)).toBe('- [MISSING: implant, refill or trial procedure]');
   });
 
-  it('dose lines of a baclofen order are in mcg/day, with no morphine billing line', () => {
-    const request = fromFixture('baclofen-ms.order-sign.json');
-    const baclofen = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
-    const noUnits = 'Billed: the order carries no J0475 units with a supply duration to average over.';
-    // The fixture's earlier order (2026-06-01) programmed 400 mcg/day too.
-    const unchanged = 'Against the baclofen order of 2026-06-01: baclofen 400 mcg/day, unchanged, programmed doses.';
-    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: baclofen 400 mcg/day.', unchanged]);
-
-    // The same dose as a volume of a 2 mg/mL (2,000 mcg/mL) product.
-    const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>;
-    order['contained'] = [{ resourceType: 'Medication', id: 'g', code: { text: 'Gablofen' }, ingredient: [{ itemCodeableConcept: { text: 'Baclofen' }, strength: { numerator: { value: 2, code: 'mg' }, denominator: { value: 1, code: 'mL' } } }] }];
-    order['medicationReference'] = { reference: '#g' };
-    delete order['medicationCodeableConcept'];
-    const dosage = (order['dosageInstruction'] as Record<string, unknown>[])[0] as Record<string, unknown>;
-    dosage['doseAndRate'] = [{ rateQuantity: { value: 0.2, unit: 'mL/d', system: 'http://unitsofmeasure.org', code: 'mL/d' } }];
-    expect(baclofen()?.dose).toEqual([noUnits, 'Programmed: 0.2 mL/day including flex/bolus doses; baclofen 400 mcg/day.', unchanged]);
-
-    // 0.3 mL/day of the same product is 600 mcg/day: the line says by how much, and the draft summary carries it.
-    dosage['doseAndRate'] = [{ rateQuantity: { value: 0.3, unit: 'mL/d', system: 'http://unitsofmeasure.org', code: 'mL/d' } }];
-    const raised = 'Against the baclofen order of 2026-06-01: baclofen 400 -> 600 mcg/day (+50 %), programmed doses.';
-    expect(baclofen()?.dose).toContain(raised);
-    expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(raised);
-  });
-
-  it("dose lines compare the order's opioid doses with the intrathecal prescription written before it, and the summary carries them", () => {
-    const request = fromFixture('seed-a.order-sign.json');
-    const morphine = (): { dose: readonly string[] } | undefined => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'));
-    // Seed A bills 480 units of J2274 over 365 days now and in 2025.
-    expect(morphine()?.dose).toContain('Against the order of 2025-11-18: morphine 13.2 mg/day, unchanged, billed averages.');
-
-    // Programmed doses on both orders are what is compared then: 4 mg/day in 2025, 5 mg/day now.
-    const rate = (value: number) => [{ route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] }, doseAndRate: [{ rateQuantity: { value, unit: 'mg/d', system: 'http://unitsofmeasure.org', code: 'mg/d' } }] }];
-    const earlier = request.records['medicationRequests']?.find((r) => r.id === 'it-seed-a-mr-2025') as unknown as Record<string, unknown>;
-    earlier['dosageInstruction'] = rate(4);
-    (request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>)['dosageInstruction'] = rate(5);
-    const line = 'Against the order of 2025-11-18: morphine 4 -> 5 mg/day (+25 %), programmed doses.';
-    expect(morphine()?.dose).toContain(line);
-    expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(line);
-  });
-
-  it('dose lines set a ziconotide order against the ziconotide prescriptions on record and the label titration', () => {
-    const request = fromFixture('seed-a-ziconotide-schizophrenia.order-sign.json');
-    const ziconotide = (): readonly string[] => evaluateForApp(packs, request, NOW, 'http://localhost:3000').orders.find((o) => o.reference.startsWith('MedicationRequest/'))?.dose ?? [];
-    // The fixture's order programs 1.2 mcg/day, and seed A has no ziconotide history.
-    expect(ziconotide()).toContain('No earlier ziconotide order on record: the label starts at no more than 2.4 mcg/day.');
-
-    // An earlier order of 2.4 mcg/day written three days before: two steps of 2.4 allowed, then the same dose.
-    const order = request.orders.find((o) => o.resourceType === 'MedicationRequest') as unknown as Record<string, unknown>;
-    const earlier = { ...structuredClone(order), id: 'z-earlier', status: 'completed', authoredOn: '2026-11-17' } as Record<string, unknown>;
-    const rate = (value: number) => [{ doseAndRate: [{ rateQuantity: { value, unit: 'mcg/d', system: 'http://unitsofmeasure.org', code: 'ug/d' } }] }];
-    earlier['dosageInstruction'] = rate(2.4);
-    request.records['medicationRequests'] = [...(request.records['medicationRequests'] ?? []), earlier as unknown as Resource];
-    order['dosageInstruction'] = rate(6);
-    const line = 'Against the ziconotide order of 2026-11-17: 2.4 -> 6 mcg/day in 3 days; the label allows up to +4.8 mcg/day in that time.';
-    expect(ziconotide()).toContain(line);
-    expect(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary).toContain(line);
-    order['dosageInstruction'] = rate(2.4);
-    expect(ziconotide()).toContain('Against the ziconotide order of 2026-11-17: 2.4 mcg/day, unchanged.');
-  });
-
   it('a new start lists the implant-time criteria instead', () => {
-    const view = evaluateForApp(packs, fromFixture('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
+    const view = evaluateForApp(packs, appRequestFrom('seed-a-new-start-with-trial.order-sign.json'), NOW, 'http://localhost:3000');
     expect(view.policyCriteria.map((c) => [c.name, c.status])).toEqual([
       ['painIndication', 'met'],
       ['trialProcedure', 'met'],
@@ -288,7 +217,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it('a new start for neoplasm-related pain alone is not asked a psychological evaluation; beside non-cancer pain it is', () => {
-    const request = fromFixture('seed-a-new-start-without-trial.order-sign.json');
+    const request = appRequestFrom('seed-a-new-start-without-trial.order-sign.json');
     const cancerPain = { resourceType: 'Condition', id: 'g893', clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] }, code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'G89.3' }] }, subject: { reference: 'Patient/it-seed-a' } } as Resource;
     const nonCancer = (request.records['conditions'] ?? []).filter((c) => JSON.stringify(c).includes('"G89.4"'));
     expect(nonCancer).toHaveLength(1);
@@ -302,7 +231,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it('a baclofen pump for spasticity is judged by spasticity, function and the plan, never by pain scores', () => {
-    const request = fromFixture('baclofen-ms.order-sign.json');
+    const request = appRequestFrom('baclofen-ms.order-sign.json');
     const view = evaluateForApp(packs, request, NOW, 'http://localhost:3000');
     expect(view.documentation.map((d) => [d.name, d.status])).toEqual([
       ['recentSpasticityScore', 'not met'],
@@ -335,7 +264,7 @@ describe('the evaluation the app shows', () => {
   });
 
   it('the orders judged choose the lists: a pain drug keeps the pain lists even when the record shows only spasticity', () => {
-    const request = fromFixture('baclofen-ms.order-sign.json');
+    const request = appRequestFrom('baclofen-ms.order-sign.json');
     const baclofen = request.orders.find((o) => o.resourceType === 'MedicationRequest') as Resource;
     const hcpcs = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
     const intrathecal = { route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] } };
@@ -364,7 +293,7 @@ describe('the evaluation the app shows', () => {
 
   it('a per-order criterion that differs between the orders is shown for each, never one order for both', () => {
     // The record shows spasticity only: the baclofen order has its indication, a morphine order has none.
-    const request = fromFixture('baclofen-ms.order-sign.json');
+    const request = appRequestFrom('baclofen-ms.order-sign.json');
     const baclofen = request.orders.find((o) => o.resourceType === 'MedicationRequest') as Resource;
     const hcpcs = 'https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets';
     const morphine = { resourceType: 'MedicationRequest', id: 'mor', status: 'draft', intent: 'order', subject: { reference: 'Patient/it-var-baclofen' }, medicationCodeableConcept: { coding: [{ system: hcpcs, code: 'J2274' }] }, dosageInstruction: [{ route: { coding: [{ system: 'http://snomed.info/sct', code: '72607000' }] } }] } as Resource;
@@ -395,7 +324,7 @@ describe('POST /app/api/evaluate', () => {
   afterAll(() => svc.stop());
 
   it('answers the evaluation for FHIR data, and 400 naming what is wrong otherwise', async () => {
-    const ok = await call(svc, 'POST', '/app/api/evaluate', fromFixture('seed-b.order-sign.json'));
+    const ok = await call(svc, 'POST', '/app/api/evaluate', appRequestFrom('seed-b.order-sign.json'));
     expect(ok.status).toBe(200);
     expect((ok.body['orders'] as { coverage?: { covered: string } }[])[0]?.coverage?.covered).toBe('covered');
     const bad = await call(svc, 'POST', '/app/api/evaluate', { patient: { resourceType: 'Group' }, records: { conditions: 'x' }, orders: [1], fhirServer: { url: 'x' } });
