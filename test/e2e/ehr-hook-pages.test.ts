@@ -3,7 +3,7 @@
  * sign and send a patient's pending orders, book and start a refill visit, each answer shown as an EHR shows it
  * (coverage, cards with their Markdown rendered, the orders they name), with or without prefetch; override a card
  * (CDS Hooks feedback), accept its suggestion (the EHR changes its record) and open the app from a card's SMART link; an appointment-book card opens the app on the
- * order the visit is booked for.
+ * order the visit is booked for; a baclofen patient with cerebral palsy gets the dose-step warning.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -80,6 +80,20 @@ describe("the embedded EHR's hook calls", () => {
     // Back to the launcher keeps the choice.
     await page.getByRole('link', { name: 'Back to the launcher' }).click();
     await page.waitForURL(/\/ehr\/launcher\?prefetch=1$/);
+    await page.close();
+  });
+
+  it('signs a baclofen refill for cerebral palsy that raises the dose past the cerebral-origin step: the warning names both orders', async () => {
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/, 'it-var-baclofen-cp');
+    const card = page.locator('article.card', { hasText: 'more than one titration step' });
+    // 200 -> 240 mcg/day is one step for spinal origin (up to 30 %), more than one for cerebral origin (15 %).
+    expect(await card.locator('p strong').first().innerText()).toContain('Intrathecal baclofen 200 -> 240 mcg/day (+20 %) since 2026-08-10');
+    const detail = await card.innerText();
+    expect(detail).toContain('this record is judged as cerebral origin, with steps up to 15 %');
+    expect(detail).toContain('MedicationRequest/it-var-baclofen-cp-mr-prev');
+    expect(detail).toContain('Condition/it-var-baclofen-cp-cp (G80.0 Spastic quadriplegic cerebral palsy');
+    expect(await page.locator('main').innerText()).toContain('MedicationRequest/it-var-draft-baclofen-cp: covered: covered');
+    await screenshot(page, 'embedded-ehr-baclofen-dose-step');
     await page.close();
   });
 
