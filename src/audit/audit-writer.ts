@@ -201,6 +201,9 @@ export function auditWriter(store: AuditStore, path: string, log: Logger, option
   worker.unref();
   void exited.then(() => {
     alive = false;
+    // Nothing retries any longer: a worker that died while retrying would otherwise leave /healthz saying so for good,
+    // and the spool never drained.
+    retrying = false;
     chunk?.reject(new Error(fault ?? 'the worker stopped'));
     if (inFlight.length > 0) {
       log.error({ err: { message: fault ?? 'the worker stopped' } }, 'audit writer stopped: later records are written on the request thread');
