@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
-import { BUSY_TIMEOUT_MS, EVENT_LOOP_BUSY_TIMEOUT_MS, LOCKED_WINDOW_MS, onEventLoop, openDatabase } from './database.js';
+import { BUSY_TIMEOUT_MS, EVENT_LOOP_BUSY_TIMEOUT_MS, inSqliteTransaction, LOCKED_WINDOW_MS, onEventLoop, openDatabase } from './database.js';
 
 /**
  * Starts a process that creates the database and holds a lock on it for `holdMs`; resolves once it holds it.
@@ -125,5 +125,33 @@ describe('onEventLoop', () => {
     const db = openDatabase(':memory:');
     await expect(onEventLoop(db, 'STORE_PATH')(() => db.prepare('SELECT * FROM missing').all())).rejects.toThrow(/no such table/);
     db.close();
+  });
+});
+
+describe('inSqliteTransaction', () => {
+  const table = (): DatabaseSync => {
+    const db = new DatabaseSync(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER NOT NULL)');
+    return db;
+  };
+  const values = (db: DatabaseSync): unknown[] => db.prepare('SELECT v FROM t ORDER BY v').all().map((r) => r['v']);
+
+  it('keeps every statement, or none when one throws, and throws that error on', () => {
+    const db = table();
+    inSqliteTransaction(db, () => db.exec('INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)'));
+    expect(() => inSqliteTransaction(db, () => db.exec('INSERT INTO t VALUES (3); INSERT INTO t VALUES (NULL)'))).toThrow(/NOT NULL/);
+    expect(values(db)).toEqual([1, 2]);
+    expect(db.isTransaction).toBe(false);
+  });
+
+  it('throws the statement\'s own error when SQLite has already rolled the transaction back', () => {
+    const db = table();
+    // Stands in for a full disk or an I/O error, after which SQLite ends the transaction itself: not producible here.
+    const fault = new Error('database or disk is full');
+    expect(() => inSqliteTransaction(db, () => {
+      db.exec('INSERT INTO t VALUES (1); ROLLBACK');
+      throw fault;
+    })).toThrow(fault);
+    expect(values(db)).toEqual([]);
   });
 });

@@ -164,7 +164,9 @@ export function inSqliteTransaction(db: DatabaseSync, work: () => void): void {
     work();
     db.exec('COMMIT');
   } catch (err) {
-    db.exec('ROLLBACK');
+    // On some faults (a full disk, an I/O error) SQLite has rolled the transaction back itself: the error to report
+    // is the statement's, not "no transaction is active".
+    if (db.isTransaction) db.exec('ROLLBACK');
     throw err;
   }
 }
