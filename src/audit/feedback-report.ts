@@ -8,7 +8,7 @@
 import { cardOrigin } from '../cards/rule-line.js';
 import type { Card, FeedbackItem } from '../hooks/types.js';
 import type { StoredInvocation } from '../store/audit-store.js';
-import { markdownCell } from '../rule-docs/markdown-cell.js';
+import { markdownCell as cell } from '../rule-docs/markdown-cell.js';
 import { NO_COVERAGE, payerOf } from './call-payer.js';
 
 /** The cards of one rule (or the service's own cards) and what was done with them. */
@@ -149,8 +149,6 @@ export class FeedbackTally {
     return { calls: this.calls, cards: this.cards, rules, unmatched };
   }
 }
-
-const cell = markdownCell;
 
 /**
  * The report as a markdown table, for a person to read or paste into a review.

@@ -12,7 +12,7 @@ import { appPitfalls } from '../engine/app-view.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
 import { appSection } from './app-section.js';
-import { markdownCell } from './markdown-cell.js';
+import { markdownCell as cell } from './markdown-cell.js';
 import { citedSources, sourceName } from './source-names.js';
 
 /** How the reference tags a fact, and what the catalogue says of it. */
@@ -21,8 +21,6 @@ const CONFIDENCE: Readonly<Record<Confidence, string>> = {
   secondary: '[S] secondary source',
   unconfirmed: '[U] unconfirmed: verify before relying on it',
 };
-
-const cell = markdownCell;
 
 /** An expression or a template as code, in a table cell (a backtick inside widens the fence). */
 function code(text: string): string {
