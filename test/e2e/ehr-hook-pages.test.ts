@@ -199,7 +199,7 @@ describe("the embedded EHR's hook calls", () => {
     expect(text).toContain(`Encounter/${encounter ?? ''}: covered: covered, prior authorization: conditional`);
     expect(text).toContain('MRI');
     // At check-in, the front desk learns that the pump drug's authorizations have ended, before the refill is ordered.
-    expect(text).toContain('Pump drug (J2274) authorization ended 2026-11-17: renew before the refill, citing 6201931, 7192230');
+    expect(text).toContain('Pump drug (J2274) authorization ended 2026-11-17 (S9328 too): renew before the refill, citing 6201931, 7192230');
     // The service read the visit from the EHR's FHIR server (no prefetch): its audit record keeps the read.
     const read = await latestCall('intrathecal-encounter-start');
     expect(JSON.stringify(read?.fetched)).toContain(`Encounter/${encounter ?? ''}`);
@@ -219,7 +219,7 @@ describe("the embedded EHR's hook calls", () => {
     const text = await page.locator('main').innerText();
     expect(text).toMatch(/Appointment\/refill-visit-[\w-]+: covered: covered/);
     expect(text).toContain('the answer of intrathecal-appointment-book');
-    expect(text).toContain('Pump drug (J2274) authorization ended 2026-11-17: renew before the refill, citing 6201931, 7192230');
+    expect(text).toContain('Pump drug (J2274) authorization ended 2026-11-17 (S9328 too): renew before the refill, citing 6201931, 7192230');
     // Its cards are overridden to the appointment-book service.
     expect(await page.locator('article.card input[name="service"]').first().inputValue()).toBe('intrathecal-appointment-book');
     // A visit booked for no order names none: the app reviews the patient's pending orders.
