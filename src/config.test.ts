@@ -53,6 +53,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ STORE_PATH: ':memory:' }).auditSpoolDir).toBeUndefined();
     expect(loadConfig({ STORE_PATH: ':memory:', AUDIT_SPOOL_DIR: '/spool', AUDIT_SPOOL_MAX_MB: '64' })).toMatchObject({ auditSpoolDir: '/spool', auditSpoolMaxMb: 64 });
     expect(() => loadConfig({ AUDIT_SPOOL_MAX_MB: '0' })).toThrow(/AUDIT_SPOOL_MAX_MB must be an integer between 1 and 1000000/);
+    expect(loadConfig({ AUDIT_SPOOL_HOST: ' pod-7 ' }).auditSpoolHost).toBe('pod-7');
+    expect(loadConfig({ AUDIT_SPOOL_HOST: '' }).auditSpoolHost).toBeUndefined();
   });
 
   it('trusts a proxy to name the caller only when told which: none, a hop count, or addresses and subnets', () => {

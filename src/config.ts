@@ -40,6 +40,11 @@ export interface Config {
   readonly auditSpoolDir?: string;
   /** The most the audit spool may hold, in megabytes (1024 by default). */
   readonly auditSpoolMaxMb: number;
+  /**
+   * The name of this machine in the audit spool's file names (AUDIT_SPOOL_HOST; its host name when unset): a process
+   * drains the spool files of its own host only, so a name set here adopts the files of a host gone for good.
+   */
+  readonly auditSpoolHost?: string;
   /** JSON file of the staff who may read the audit log over HTTP; without it, nobody can. */
   readonly auditReadersFile?: string;
   /** Days an audit row is kept (a configurable choice; see src/audit/retention.ts). */
@@ -254,6 +259,7 @@ export function loadConfig(env: Env = process.env): Config {
     auditStorePath,
     ...auditSpool(env, storePath),
     auditSpoolMaxMb: readInt(env, 'AUDIT_SPOOL_MAX_MB', 1024, 1, 1_000_000),
+    ...(env['AUDIT_SPOOL_HOST']?.trim() ? { auditSpoolHost: env['AUDIT_SPOOL_HOST'].trim() } : {}),
     ...(env['AUDIT_READERS_FILE']?.trim() ? { auditReadersFile: env['AUDIT_READERS_FILE'].trim() } : {}),
     auditRetentionDays: readInt(env, 'AUDIT_RETENTION_DAYS', 2190, 1, 36_500),
     prefetchDeadlineMs: readInt(env, 'PREFETCH_DEADLINE_MS', 3000, 50, 60_000),

@@ -12,17 +12,23 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureLog } from '../../test/support/harness.js';
 import type { InvocationRecord } from '../store/audit-store.js';
-import { AuditSpool, fromLine } from './audit-spool.js';
+import { AuditSpool, fromLine, spoolHostName } from './audit-spool.js';
 
 const record = (requestId: string, over: Partial<InvocationRecord> = {}): InvocationRecord => ({
   receivedAt: new Date('2026-11-20T10:00:00.123Z'), requestId, serviceId: 's', patientId: 'p', client: 'c', status: 200, ms: 1.5,
   packs: 'p@1', delivered: true, request: '{"hook":"order-sign"}', response: '{"cards":[]}', ...over,
 });
 
-function spoolIn(maxBytes = 1024 * 1024) {
+function spoolIn(maxBytes = 1024 * 1024, host = 'host-a') {
   const dir = join(mkdtempSync(join(tmpdir(), 'itcds-spool-')), 'audit-spool');
   const { log, lines } = captureLog();
-  return { dir, lines, spool: new AuditSpool(dir, maxBytes, log) };
+  return { dir, lines, spool: new AuditSpool(dir, maxBytes, log, host) };
+}
+
+/** Writes a spool file as another process left it, with one record named after the file. */
+function leave(dir: string, name: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), `${JSON.stringify({ ...record(name), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
 }
 
 /** A database that takes everything, keeping what it was given in order. */
@@ -37,7 +43,7 @@ describe('the audit spool', () => {
     const bytes = new Uint8Array([0x7b, 0x22, 0xc3, 0xa9, 0x22, 0x7d]);
     expect(spool.append([record('r1'), record('r2', { request: bytes, fetched: '{"reads":[]}', status: null })])).toBe(true);
     const [file] = readdirSync(dir);
-    expect(file).toBe(`audit-spool-${String(process.pid)}.jsonl`);
+    expect(file).toBe(`audit-spool-host-a_${String(process.pid)}.jsonl`);
     expect(statSync(join(dir, file ?? '')).mode & 0o777).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     const db = database();
@@ -78,7 +84,7 @@ describe('the audit spool', () => {
     // New records waited after the first chunk: the drain stops there.
     expect(await spool.drain(db.write, () => db.taken.length === 200)).toBe(200);
     expect(spool.pending).toBe(true);
-    expect(readdirSync(dir)).toEqual([`audit-spool-claimed-${String(process.pid)}-0.jsonl`]);
+    expect(readdirSync(dir)).toEqual([`audit-spool-claimed-host-a_${String(process.pid)}-0.jsonl`]);
     // What still waits: the file's last 250 lines, not the 200 written.
     const waiting = all.slice(200).reduce((sum, id) => sum + Buffer.byteLength(JSON.stringify({ ...record(id), receivedAt: record(id).receivedAt.toISOString() })) + 1, 0);
     expect(spool.bytes()).toBeLessThan(whole);
@@ -97,7 +103,7 @@ describe('the audit spool', () => {
     spool.close();
     const { log } = captureLog();
     const next = database();
-    expect(await new AuditSpool(dir, 1024 * 1024, log).drain(next.write)).toBe(250);
+    expect(await new AuditSpool(dir, 1024 * 1024, log, 'host-a').drain(next.write)).toBe(250);
     expect([...before.taken, ...next.taken].map((r) => r.requestId)).toEqual(all);
   });
 
@@ -105,8 +111,8 @@ describe('the audit spool', () => {
     const { dir, spool } = spoolIn();
     const ended = spawnSync(process.execPath, ['-e', '']).pid;
     mkdirSync(dir, { recursive: true });
-    const left = `audit-spool-claimed-${String(ended)}-3.jsonl.rest`;
-    const writing = `audit-spool-claimed-${String(process.ppid)}-0.jsonl.rest`;
+    const left = `audit-spool-claimed-host-a_${String(ended)}-3.jsonl.rest`;
+    const writing = `audit-spool-claimed-host-a_${String(process.ppid)}-0.jsonl.rest`;
     for (const name of [left, writing]) writeFileSync(join(dir, name), `${JSON.stringify({ ...record(name), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
     const db = database();
     expect(await spool.drain(db.write)).toBe(0);
@@ -132,15 +138,60 @@ describe('the audit spool', () => {
     const { dir, spool } = spoolIn();
     spool.append([record('mine')]);
     const ended = spawnSync(process.execPath, ['-e', '']).pid;
-    const other = join(dir, `audit-spool-${String(ended)}.jsonl`);
+    const other = join(dir, `audit-spool-host-a_${String(ended)}.jsonl`);
     writeFileSync(other, `${JSON.stringify({ ...record('theirs'), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
     // The test runner's parent is running: its file stays.
-    const running = join(dir, `audit-spool-${String(process.ppid)}.jsonl`);
+    const running = join(dir, `audit-spool-host-a_${String(process.ppid)}.jsonl`);
     writeFileSync(running, `${JSON.stringify({ ...record('running'), receivedAt: '2026-11-20T09:00:00.000Z' })}\n`, { mode: 0o600 });
     const db = database();
     expect(await spool.drain(db.write)).toBe(2);
     expect(db.taken.map((r) => r.requestId).sort()).toEqual(['mine', 'theirs']);
-    expect(readdirSync(dir)).toEqual([`audit-spool-${String(process.ppid)}.jsonl`]);
+    expect(readdirSync(dir)).toEqual([`audit-spool-host-a_${String(process.ppid)}.jsonl`]);
+  });
+
+  it("drains this host's files only: another host's process 1 is not this one, its files stay and the log names the host once", async () => {
+    // Two containers sharing the folder: both are process 1 in their own namespace. Here both spools are this
+    // process; before host names, they wrote one file and each drained the other's records.
+    const { dir, spool, lines } = spoolIn(1024 * 1024, 'pod-a');
+    const { log } = captureLog();
+    const other = new AuditSpool(dir, 1024 * 1024, log, 'pod-b');
+    spool.append([record('a1')]);
+    other.append([record('b1')]);
+    leave(dir, `audit-spool-claimed-pod-b_${String(process.pid)}-0.jsonl`);
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(1);
+    expect(await spool.drain(db.write)).toBe(0);
+    expect(db.taken.map((r) => r.requestId)).toEqual(['a1']);
+    expect(readdirSync(dir).sort()).toEqual([`audit-spool-claimed-pod-b_${String(process.pid)}-0.jsonl`, `audit-spool-pod-b_${String(process.pid)}.jsonl`]);
+    expect(lines.filter((l) => l.includes('records of other hosts wait')).map((l) => (JSON.parse(l) as { hosts: string[] }).hosts)).toEqual([['pod-b']]);
+    // The other host, or a process started with its name (AUDIT_SPOOL_HOST), drains them.
+    expect(await other.drain(db.write)).toBe(2);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("drains the files named before host names were in them as this host's, and names host names as files hold them", async () => {
+    const { dir, spool } = spoolIn(1024 * 1024, 'Ward 4_Node');
+    const ended = spawnSync(process.execPath, ['-e', '']).pid;
+    leave(dir, `audit-spool-${String(ended)}.jsonl`);
+    leave(dir, `audit-spool-claimed-${String(ended)}-2.jsonl`);
+    spool.append([record('mine')]);
+    expect(readdirSync(dir)).toContain(`audit-spool-ward-4-node_${String(process.pid)}.jsonl`);
+    expect(spoolHostName('')).toBe('localhost');
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(3);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("claims its own new records beside what an earlier run with the same process id left claimed, not over it", async () => {
+    // A container's process is 1 again after a restart, on the same host name: the earlier run's claimed file holds
+    // records it did not get to write.
+    const { dir, spool } = spoolIn();
+    const left = `audit-spool-claimed-host-a_${String(process.pid)}-0.jsonl`;
+    leave(dir, left);
+    spool.append([record('new')]);
+    const db = database();
+    expect(await spool.drain(db.write)).toBe(2);
+    expect(db.taken.map((r) => r.requestId)).toEqual([left, 'new']);
   });
 
   it('keeps nothing more past its bound, and says so', () => {

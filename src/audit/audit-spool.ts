@@ -4,26 +4,42 @@
  * machine's disk, until the store takes them. Da Vinci CRD asks a payer service to retain every hook invocation;
  * before, such records were logged as not written and lost.
  *
- * - Each process appends to its own file, `audit-spool-<pid>.jsonl` (one record per line, fsynced), created readable
- *   by its owner only: the records hold patient data, as the audit log does.
- * - A drain claims a file by renaming it (`audit-spool-claimed-<pid>-<n>.jsonl`; the rename is atomic, so two
+ * - Each process appends to its own file, `audit-spool-<host>_<pid>.jsonl` (one record per line, fsynced), created
+ *   readable by its owner only: the records hold patient data, as the audit log does. The host name is in it because a
+ *   process id is unique on one machine only: containers that share a folder are all process 1.
+ * - A drain claims a file by renaming it (`audit-spool-claimed-<host>_<pid>-<n>.jsonl`; the rename is atomic, so two
  *   processes never drain one file), writes its records to the database in order, a chunk at a time, and removes it.
  *   A chunk that fails leaves the rest in the file, the written ones taken out, for the next drain: nothing twice.
  * - A drain may pause between chunks (new calls' records wait): it goes on from the same line at the next drain, and
  *   `close()` takes the lines written out of the file, so that the next process does not write them again.
- * - A process drains its own files, and those of processes that have ended (a previous run, a worker that died); a
- *   copy a rewrite left unfinished (`.rest`, its process ended mid-way) is removed, the claimed file being whole.
+ * - A process drains its own files, and those of this host's processes that have ended (a previous run, a worker that
+ *   died); a copy a rewrite left unfinished (`.rest`, its process ended mid-way) is removed, the claimed file being
+ *   whole. Another host's files are left (whether their process runs cannot be known from here) and named in the log
+ *   once; a process started with that host name (AUDIT_SPOOL_HOST) drains them. A name without a host (written
+ *   before host names were in the names) is this host's.
  * - The spool holds at most `maxBytes`; past it a record is not kept and its request id is logged as not written.
  */
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../log.js';
 import type { InvocationRecord } from '../store/audit-store.js';
 
-const APPENDING = /^audit-spool-(\d+)\.jsonl$/;
-const CLAIMED = /^audit-spool-claimed-(\d+)-\d+\.jsonl$/;
-const REST = /^audit-spool-claimed-(\d+)-\d+\.jsonl\.rest$/;
+// The host (group 1, absent in names written before hosts were named) and the process id (group 2).
+const APPENDING = /^audit-spool-(?:([a-z0-9.-]+)_)?(\d+)\.jsonl$/;
+const CLAIMED = /^audit-spool-claimed-(?:([a-z0-9.-]+)_)?(\d+)-\d+\.jsonl$/;
+const REST = /^audit-spool-claimed-(?:([a-z0-9.-]+)_)?(\d+)-\d+\.jsonl\.rest$/;
+
+/**
+ * A host name as the spool's file names hold it: lower case, with only letters, digits, dots and hyphens (anything
+ * else becomes a hyphen), so that it cannot be read as another part of a name.
+ * @param name - a host name (os.hostname(), AUDIT_SPOOL_HOST).
+ * @returns the name in files; `localhost` for an empty one.
+ */
+export function spoolHostName(name: string): string {
+  return name.trim().toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'localhost';
+}
 
 /** Records written to the database per chunk of a drain. */
 const CHUNK = 200;
@@ -59,6 +75,9 @@ function running(pid: number): boolean {
 export class AuditSpool {
   readonly #dir: string;
   readonly #own: string;
+  readonly #host: string;
+  /** Whether the log has named the other hosts' files (once per process). */
+  #toldOfOthers = false;
   readonly #maxBytes: number;
   readonly #log: Pick<Logger, 'warn' | 'error'>;
   #claims = 0;
@@ -71,10 +90,12 @@ export class AuditSpool {
    * @param dir - the spool folder (created when first needed, readable by its owner only).
    * @param maxBytes - the most the spool files may hold together.
    * @param log - where a failure to keep records is reported.
+   * @param host - the name of this machine in the file names (AUDIT_SPOOL_HOST; by default its host name).
    */
-  constructor(dir: string, maxBytes: number, log: Pick<Logger, 'warn' | 'error'>) {
+  constructor(dir: string, maxBytes: number, log: Pick<Logger, 'warn' | 'error'>, host?: string) {
     this.#dir = dir;
-    this.#own = join(dir, `audit-spool-${String(process.pid)}.jsonl`);
+    this.#host = spoolHostName(host ?? hostname());
+    this.#own = join(dir, `audit-spool-${this.#host}_${String(process.pid)}.jsonl`);
     this.#maxBytes = maxBytes;
     this.#log = log;
   }
@@ -141,31 +162,56 @@ export class AuditSpool {
     return true;
   }
 
-  /** The files this process drains, claimed: its own, and those of processes that have ended. */
+  /** Whether a name's host is this one (a name without a host was written on this machine). */
+  #mine(match: RegExpExecArray): boolean {
+    return match[1] === undefined || match[1] === this.#host;
+  }
+
+  /**
+   * A name for a file this process claims that no file has: an earlier run with the same process id (a container's
+   * process 1 after a restart) may have left claimed files, which a rename onto their name would replace.
+   */
+  #claimedName(): string {
+    for (;;) {
+      const to = join(this.#dir, `audit-spool-claimed-${this.#host}_${String(process.pid)}-${String(this.#claims++)}.jsonl`);
+      if (!existsSync(to)) return to;
+    }
+  }
+
+  /** The files this process drains, claimed: its own, and those of this host's processes that have ended. */
   #claim(): string[] {
     const claimed: string[] = [];
+    const others = new Set<string>();
     for (const name of this.#files()) {
-      // A rewrite a process did not finish (it ended mid-way): its claimed file is still whole, so the copy goes.
-      const rest = REST.exec(name);
-      if (rest && (Number(rest[1]) === process.pid || !running(Number(rest[1])))) {
-        rmSync(join(this.#dir, name), { force: true });
+      const match = REST.exec(name) ?? APPENDING.exec(name) ?? CLAIMED.exec(name);
+      if (!match) continue;
+      if (!this.#mine(match)) {
+        others.add(match[1] as string);
         continue;
       }
-      const appending = APPENDING.exec(name);
-      const held = CLAIMED.exec(name);
-      const pid = Number((appending ?? held)?.[1]);
-      if (Number.isNaN(pid) || (pid !== process.pid && running(pid))) continue;
+      const pid = Number(match[2]);
+      // A rewrite a process did not finish (it ended mid-way): its claimed file is still whole, so the copy goes.
+      if (name.endsWith('.rest')) {
+        if (pid === process.pid || !running(pid)) rmSync(join(this.#dir, name), { force: true });
+        continue;
+      }
+      if (pid !== process.pid && running(pid)) continue;
+      const held = name.startsWith('audit-spool-claimed-');
       if (held && pid === process.pid) {
         claimed.push(join(this.#dir, name));
         continue;
       }
-      const to = join(this.#dir, `audit-spool-claimed-${String(process.pid)}-${String(this.#claims++)}.jsonl`);
+      const to = this.#claimedName();
       try {
         renameSync(join(this.#dir, name), to);
         claimed.push(to);
       } catch {
         // Another process claimed it first.
       }
+    }
+    if (others.size > 0 && !this.#toldOfOthers) {
+      this.#toldOfOthers = true;
+      this.#log.warn({ hosts: [...others].sort() }, 'audit spool: records of other hosts wait in the folder; they are written by a process of that host (a host gone for good: start one process with AUDIT_SPOOL_HOST set to its name)');
     }
     // Oldest first: by process, then by the order this process claimed them (numbers, not text: 10 after 9).
     return claimed.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));

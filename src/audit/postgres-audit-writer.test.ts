@@ -138,7 +138,7 @@ describe('audit writer for PostgreSQL', () => {
     writer.record(entry('s2'));
     await vi.waitFor(() => expect(f.lines.filter((l) => l.includes('audit records kept in the spool'))).toHaveLength(1));
     // This process's file (claimed by a drain tried meanwhile, if one came before the database was back).
-    expect(readdirSync(dir)).toEqual([expect.stringMatching(new RegExp(`^audit-spool-(claimed-)?${String(process.pid)}(-0)?\\.jsonl$`)) as string]);
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(new RegExp(`^audit-spool-(claimed-)?[a-z0-9.-]+_${String(process.pid)}(-0)?\\.jsonl$`)) as string]);
     expect(f.notWritten()).toEqual([]);
     // /healthz shows the bytes waiting on disk, and nothing lost.
     expect(writer.state()).toMatchObject({ notWritten: 0, spoolBytes: statSync(join(dir, readdirSync(dir)[0] ?? '')).size });

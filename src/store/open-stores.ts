@@ -67,7 +67,7 @@ function warnOfPlainConnection(url: string, log: Logger): void {
 
 /** Where audit records the database or the audit file did not take are kept (none for an in-memory store). */
 function auditSpool(config: Config, log: Logger): AuditSpool | undefined {
-  return config.auditSpoolDir ? new AuditSpool(config.auditSpoolDir, config.auditSpoolMaxMb * 1024 * 1024, log) : undefined;
+  return config.auditSpoolDir ? new AuditSpool(config.auditSpoolDir, config.auditSpoolMaxMb * 1024 * 1024, log, config.auditSpoolHost) : undefined;
 }
 
 function sharedStores(url: string, config: Config, log: Logger): Stores {
