@@ -22,7 +22,7 @@ describe('fhir-fixtures', () => {
     });
     afterAll(() => svc.stop());
 
-    it.each(['seed-a', 'seed-b', 'baclofen-ms', 'baclofen-cp'])("the order-dispatch and appointment-book examples of %s are answered with each order's coverage information", async (seed) => {
+    it.each(['seed-a', 'seed-b', 'baclofen-ms', 'baclofen-cp', 'exparel'])("the order-dispatch and appointment-book examples of %s are answered with each order's coverage information", async (seed) => {
       for (const [hook, expected] of [['order-dispatch', 'dispatchedOrders'], ['appointment-book', 'appointments']] as const) {
         const request = JSON.parse(readFileSync(`fhir-fixtures/requests/${seed}.${hook}.json`, 'utf8')) as { context: Record<string, unknown> };
         // As an integrator sends them to `npm start`: the orders are read from its embedded FHIR server.

@@ -3,7 +3,8 @@
  * sign and send a patient's pending orders, book and start a refill visit, each answer shown as an EHR shows it
  * (coverage, cards with their Markdown rendered, the orders they name), with or without prefetch; override a card
  * (CDS Hooks feedback), accept its suggestion (the EHR changes its record) and open the app from a card's SMART link; an appointment-book card opens the app on the
- * order the visit is booked for; a baclofen patient with cerebral palsy gets the dose-step warning.
+ * order the visit is booked for; a baclofen patient with cerebral palsy gets the dose-step warning, and a pump mix
+ * naming liposomal bupivacaine the critical card, whose suggestion removes it.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -94,6 +95,24 @@ describe("the embedded EHR's hook calls", () => {
     expect(detail).toContain('Condition/it-var-baclofen-cp-cp (G80.0 Spastic quadriplegic cerebral palsy');
     expect(await page.locator('main').innerText()).toContain('MedicationRequest/it-var-draft-baclofen-cp: covered: covered');
     await screenshot(page, 'embedded-ehr-baclofen-dose-step');
+    await page.close();
+  });
+
+  it('signs a pump mix that names liposomal bupivacaine: a critical card, whose suggestion removes the order from the pending ones', async () => {
+    // Seed B's pitfall on a patient of its own: the pharmacy's mix names EXPAREL instead of plain bupivacaine.
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/, 'it-var-exparel');
+    const card = page.locator('article.card.critical');
+    expect(await card.count()).toBe(1);
+    expect(await card.locator('p strong').first().innerText()).toBe('Liposomal bupivacaine (EXPAREL) is not for intrathecal or pump use: order plain preservative-free bupivacaine');
+    expect(await card.locator('.badge').first().innerText()).toBe('CRITICAL');
+    expect(await card.innerText()).toContain('draft, 2026-11-20) names liposomal bupivacaine. EXPAREL is labeled for infiltration or perineural use');
+    await screenshot(page, 'embedded-ehr-exparel');
+    await card.getByRole('button', { name: 'Accept' }).click();
+    await page.waitForURL(/\/ehr\/accept$/);
+    expect(await page.locator('main').innerText()).toContain('removed MedicationRequest/it-var-draft-exparel-mix');
+    await page.getByRole('link', { name: 'Back to the launcher' }).click();
+    await page.waitForURL(/\/ehr\/launcher$/);
+    expect(await page.locator('li', { hasText: 'Patient/it-var-exparel' }).innerText()).not.toContain('EXPAREL');
     await page.close();
   });
 
