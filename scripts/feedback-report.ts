@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { FeedbackTally, renderFeedbackReport } from '../src/audit/feedback-report.js';
+import { cardUuids, FeedbackTally, renderFeedbackReport } from '../src/audit/feedback-report.js';
 import { sqlitePaths } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { AuditStore, PageCursor } from '../src/store/audit-store.js';
@@ -89,16 +89,18 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
+    // Page by page, each with the feedback on its cards: what is held does not grow with the period or the feedback.
     const tally = new FeedbackTally();
     let before: PageCursor | undefined;
     for (;;) {
       const page = await stores.audit.search({ since: chosen.since, until: chosen.until, limit: PAGE, ...(before ? { before } : {}) });
-      page.forEach((row) => tally.addCall(row));
+      const cards = cardUuids(page);
+      tally.addPage(page, cards.length > 0 ? await stores.feedback.forCards(cards) : []);
       const last = page.at(-1);
       if (page.length < PAGE || !last) break;
       before = { at: new Date(last.receivedAt), id: last.id };
     }
-    const report = tally.report(await stores.feedback.list());
+    const report = tally.report(await stores.feedback.count());
     const day = (d: Date): string => d.toISOString().slice(0, 10);
     // Recorded before anything is shown, as every read of the audit log is.
     await stores.audit.recordRead({ at: new Date(), reader: `npm run feedback:report (${os.userInfo().username})`, address: os.hostname(), outcome: 'allowed', query: `feedback:report --since ${day(chosen.since)} --until ${day(chosen.until)}`, rows: report.calls });

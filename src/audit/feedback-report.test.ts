@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ruleLine } from '../cards/rule-line.js';
 import type { FeedbackItem } from '../hooks/types.js';
 import type { StoredInvocation } from '../store/audit-store.js';
-import { FeedbackTally, renderFeedbackReport } from './feedback-report.js';
+import { cardUuids, FeedbackTally, renderFeedbackReport } from './feedback-report.js';
 
 /** A recorded call whose answer holds these cards (uuid, and the rule and version its last line names, if any). */
 function recorded(id: number, cards: readonly [string, string?, string?][] | null, hook = 'order-sign', payer: Partial<Pick<StoredInvocation, 'request' | 'fetched'>> = {}): StoredInvocation {
@@ -26,14 +26,19 @@ const overridden = (card: string, code?: string, comment?: string): FeedbackItem
 });
 
 describe('the feedback report', () => {
-  it('counts cards per rule across versions, acceptances, overrides by reason, comments, cards without feedback, and feedback on cards it did not read', () => {
+  it('counts page by page cards per rule across versions, acceptances, overrides by reason, comments, cards without feedback, and feedback on cards it did not read', () => {
     const tally = new FeedbackTally();
-    tally.addCall(recorded(1, [['c1', 'it-dose', '1.0.0'], ['c2', 'it-pa', '2.0.0'], ['c3']], 'order-sign', prefetched(coverage('5', 'PRIVATE HEALTH INSURANCE'), coverage('1', 'MEDICARE', 'cancelled'))));
-    tally.addCall(recorded(2, [['c4', 'it-dose', '1.1.0'], ['c5', 'it-pa', '2.0.0']], 'order-select', readFromEhr(coverage('11', 'MEDICARE (Managed Care)'))));
-    tally.addCall(recorded(4, [['c6', 'it-dose', '1.1.0']], 'order-select'));
-    tally.addCall(recorded(3, null));
-    const report = tally.report([accepted('c2'), overridden('c1', 'wrong-dose', 'x'), overridden('c4', 'wrong-dose', '  '), overridden('c4', undefined, 'again'), overridden('c3', 'other'), accepted('elsewhere')]);
-    expect(report).toMatchObject({ calls: 4, cards: 6, unmatched: 1 });
+    // Two pages of the log, each with the feedback on its cards (an item on a card of no call read is not counted).
+    const first = [
+      recorded(1, [['c1', 'it-dose', '1.0.0'], ['c2', 'it-pa', '2.0.0'], ['c3']], 'order-sign', prefetched(coverage('5', 'PRIVATE HEALTH INSURANCE'), coverage('1', 'MEDICARE', 'cancelled'))),
+      recorded(2, [['c4', 'it-dose', '1.1.0'], ['c5', 'it-pa', '2.0.0']], 'order-select', readFromEhr(coverage('11', 'MEDICARE (Managed Care)'))),
+    ];
+    expect(cardUuids(first)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5']);
+    tally.addPage(first, [accepted('c2'), overridden('c1', 'wrong-dose', 'x'), overridden('c4', 'wrong-dose', '  '), overridden('c4', undefined, 'again'), overridden('c3', 'other'), accepted('elsewhere')]);
+    tally.addPage([recorded(4, [['c6', 'it-dose', '1.1.0']], 'order-select'), recorded(3, null)], [accepted('c1')]);
+    // Seven items stored in all: five on the cards read.
+    const report = tally.report(7);
+    expect(report).toMatchObject({ calls: 4, cards: 6, unmatched: 2 });
     expect(report.rules).toEqual([
       // Most overridden first; the service's own cards last whatever their counts.
       {
@@ -48,8 +53,8 @@ describe('the feedback report', () => {
 
   it('writes a markdown table whose cells cannot break it', () => {
     const tally = new FeedbackTally();
-    tally.addCall(recorded(1, [['c1', 'it-dose']]));
-    const text = renderFeedbackReport(tally.report([{ ...overridden('c1'), overrideReason: { reason: { code: 'a|b', display: 'Dose\nright' } } }]), { since: '2026-11-01', until: '2026-12-01' });
+    tally.addPage([recorded(1, [['c1', 'it-dose']])], [{ ...overridden('c1'), overrideReason: { reason: { code: 'a|b', display: 'Dose\nright' } } }]);
+    const text = renderFeedbackReport(tally.report(1), { since: '2026-11-01', until: '2026-12-01' });
     expect(text.split('\n').filter((l) => l.startsWith('|'))).toEqual([
       '| rule | versions | cards | shown on | accepted | overridden | no feedback | override reasons | with a comment | by payer type (cards / overridden) |',
       '|---|---|---:|---|---:|---:|---:|---|---:|---|',

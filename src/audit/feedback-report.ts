@@ -47,7 +47,8 @@ interface Tally {
   readonly hooks: Map<string, number>;
   accepted: number;
   overridden: number;
-  readonly answered: Set<string>;
+  /** Cards with at least one feedback item. */
+  answered: number;
   readonly reasons: Map<string, number>;
   comments: number;
   readonly payers: Map<string, { cards: number; overridden: number }>;
@@ -76,63 +77,81 @@ export function answeredCards(row: StoredInvocation): Card[] {
   return Array.isArray(cards) ? (cards as Card[]).filter((c) => typeof c.uuid === 'string') : [];
 }
 
-/** Gathers calls page by page (a log is read in pages), then matches the feedback to their cards. */
+/**
+ * The uuids of the cards of some recorded calls: what to ask the feedback store about for one page of the log.
+ * @param rows - the calls.
+ * @returns the uuids.
+ */
+export function cardUuids(rows: readonly StoredInvocation[]): string[] {
+  return rows.flatMap((row) => answeredCards(row).map((c) => c.uuid));
+}
+
+/**
+ * Counts the log page by page, each page with the feedback on its cards, so that what is held is one page's cards
+ * and the counts per rule, however long the period and however much feedback is stored.
+ */
 export class FeedbackTally {
   private readonly byRule = new Map<string, Tally>();
-  private readonly byCard = new Map<string, Tally>();
-  private readonly payerOfCard = new Map<string, string>();
   private calls = 0;
   private cards = 0;
+  private matched = 0;
 
   /**
-   * Counts one recorded call's cards; a refused call (no cards) counts as a call only.
-   * @param row - the call as the audit log holds it.
+   * Counts one page of recorded calls and the feedback on their cards; a refused call (no cards) counts as a call.
+   * @param rows - the calls as the audit log holds them.
+   * @param feedback - the feedback stored on their cards (an item on another card is not counted here).
    */
-  addCall(row: StoredInvocation): void {
-    this.calls += 1;
-    const cards = answeredCards(row);
-    const payer = cards.length > 0 ? payerOf(row) : NO_COVERAGE;
-    for (const card of cards) {
-      const origin = cardOrigin(card.detail);
-      const key = origin?.rule ?? '';
-      let tally = this.byRule.get(key);
-      if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, hooks: new Map(), accepted: 0, overridden: 0, answered: new Set(), reasons: new Map(), comments: 0, payers: new Map() }));
-      if (origin) tally.versions.add(origin.version);
-      tally.cards += 1;
-      const byPayer = tally.payers.get(payer) ?? { cards: 0, overridden: 0 };
-      byPayer.cards += 1;
-      tally.payers.set(payer, byPayer);
-      this.payerOfCard.set(card.uuid, payer);
-      count(tally.hooks, row.hook ?? row.serviceId);
-      this.cards += 1;
-      this.byCard.set(card.uuid, tally);
-    }
-  }
-
-  /**
-   * Matches the feedback to the cards counted.
-   * @param feedback - every stored feedback item (those on other cards are counted as unmatched).
-   * @returns the report.
-   */
-  report(feedback: readonly FeedbackItem[]): FeedbackReport {
-    let unmatched = 0;
-    for (const item of feedback) {
-      const tally = this.byCard.get(item.card);
-      if (!tally) {
-        unmatched += 1;
-        continue;
+  addPage(rows: readonly StoredInvocation[], feedback: readonly FeedbackItem[]): void {
+    const byCard = new Map<string, { tally: Tally; payer: string }>();
+    for (const row of rows) {
+      this.calls += 1;
+      const cards = answeredCards(row);
+      const payer = cards.length > 0 ? payerOf(row) : NO_COVERAGE;
+      for (const card of cards) {
+        const origin = cardOrigin(card.detail);
+        const key = origin?.rule ?? '';
+        let tally = this.byRule.get(key);
+        if (!tally) this.byRule.set(key, (tally = { versions: new Set(), cards: 0, hooks: new Map(), accepted: 0, overridden: 0, answered: 0, reasons: new Map(), comments: 0, payers: new Map() }));
+        if (origin) tally.versions.add(origin.version);
+        tally.cards += 1;
+        const byPayer = tally.payers.get(payer) ?? { cards: 0, overridden: 0 };
+        byPayer.cards += 1;
+        tally.payers.set(payer, byPayer);
+        count(tally.hooks, row.hook ?? row.serviceId);
+        this.cards += 1;
+        byCard.set(card.uuid, { tally, payer });
       }
-      tally.answered.add(item.card);
+    }
+    const answered = new Set<string>();
+    for (const item of feedback) {
+      const seen = byCard.get(item.card);
+      if (!seen) continue;
+      const { tally } = seen;
+      this.matched += 1;
+      if (!answered.has(item.card)) {
+        answered.add(item.card);
+        tally.answered += 1;
+      }
       if (item.outcome === 'accepted') {
         tally.accepted += 1;
         continue;
       }
       tally.overridden += 1;
-      const byPayer = tally.payers.get(this.payerOfCard.get(item.card) ?? NO_COVERAGE);
+      const byPayer = tally.payers.get(seen.payer);
       if (byPayer) byPayer.overridden += 1;
       count(tally.reasons, reasonText(item));
       if (item.overrideReason?.userComment?.trim()) tally.comments += 1;
     }
+  }
+
+  /**
+   * The report of the pages counted.
+   * @param feedbackStored - how many feedback items the store holds in all: those not on a counted card are reported
+   *   as on cards outside the period.
+   * @returns the report.
+   */
+  report(feedbackStored: number): FeedbackReport {
+    const unmatched = Math.max(0, feedbackStored - this.matched);
     const rules = [...this.byRule].map(([rule, t]): RuleFeedback => ({
       rule: rule === '' ? undefined : rule,
       versions: [...t.versions].sort(),
@@ -140,7 +159,7 @@ export class FeedbackTally {
       hooks: mostFirst(t.hooks),
       accepted: t.accepted,
       overridden: t.overridden,
-      withoutFeedback: t.cards - t.answered.size,
+      withoutFeedback: t.cards - t.answered,
       reasons: mostFirst(t.reasons),
       comments: t.comments,
       payers: [...t.payers].sort((a, b) => b[1].cards - a[1].cards || a[0].localeCompare(b[0])).map(([payer, n]) => [payer, { ...n }] as const),

@@ -23,6 +23,8 @@ export interface FeedbackStore {
   list(serviceId?: string): Promise<StoredFeedback[]>;
   /** The feedback on these cards (by uuid), oldest first. */
   forCards(cards: readonly string[]): Promise<StoredFeedback[]>;
+  /** How many feedback items are stored. */
+  count(): Promise<number>;
 }
 
 /** Card uuids per query: a page of 200 calls of up to a dozen cards each stays well under SQLite's 32,766 parameters. */
@@ -105,6 +107,7 @@ export function feedbackStore(db: DatabaseSync, log?: Pick<Logger, 'warn'>): Fee
   const insert = db.prepare(`INSERT INTO feedback (${FEEDBACK_COLUMNS.join(', ')}) VALUES (${FEEDBACK_COLUMNS.map(() => '?').join(', ')})`);
   const selectAll = db.prepare('SELECT * FROM feedback ORDER BY id');
   const selectService = db.prepare('SELECT * FROM feedback WHERE service_id = ? ORDER BY id');
+  const countAll = db.prepare('SELECT count(*) AS n FROM feedback');
   const attempt = onEventLoop(db, 'STORE_PATH', log);
   return {
     save(serviceId, items, receivedAt) {
@@ -119,6 +122,9 @@ export function feedbackStore(db: DatabaseSync, log?: Pick<Logger, 'warn'>): Fee
       return inChunks(cards, (chunk) =>
         attempt(() => (db.prepare(`SELECT * FROM feedback WHERE card_uuid IN (${chunk.map(() => '?').join(', ')})`).all(...chunk) as unknown as (Row & { id: number })[]).map((r) => ({ ...fromRow(r), id: r.id })))
       );
+    },
+    count() {
+      return attempt(() => Number((countAll.get() as { n: number }).n));
     },
   };
 }
@@ -148,5 +154,11 @@ export function postgresFeedbackStore(shared: SharedDatabase): FeedbackStore {
           return result.rows.map((r) => ({ ...fromRow({ ...r, received_at: r.received_at.toISOString() }), id: Number(r.id) }));
         })
       ),
+    count: () =>
+      shared.run('feedback count', async (pool) => {
+        // count(*) is a bigint, which the driver gives as text.
+        const result = await pool.query<{ n: string }>('SELECT count(*) AS n FROM feedback');
+        return Number(result.rows[0]?.n ?? 0);
+      }),
   };
 }

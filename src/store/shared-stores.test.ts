@@ -72,6 +72,7 @@ describe.each(backends)('%s stores', (_name, open) => {
     expect((await feedback.list()).map((f) => [f.serviceId, f.card])).toEqual([
       ['intrathecal-order-sign', 'card-1'], ['intrathecal-order-sign', 'card-2'], ['intrathecal-order-select', 'card-1'],
     ]);
+    expect(await feedback.count()).toBe(3);
   });
 
   it('reads the feedback on given cards, oldest first, in chunks past the query size, and none for none', async () => {
