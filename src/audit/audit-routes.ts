@@ -7,7 +7,7 @@
  *   and the `before` cursor the previous page's `next` link carries. Each call with what the service read from the
  *   EHR for it (`fetched`) and the feedback on its cards.
  * - `GET /audit/AuditEvent`: the same calls, filters and paging, as FHIR R4 AuditEvents in a searchset Bundle
- *   (audit-event.ts), for a hospital's audit repository.
+ *   (audit-event.ts), for a hospital's audit repository; also by FHIR search's `date` and `patient` (fhir-search.ts).
  * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
  * - `GET /audit/`: a page for staff that reads the first with the token they type in (static/index.html).
  *
@@ -33,6 +33,7 @@ import { answeredCards } from './feedback-report.js';
 import { optional } from './optional.js';
 import { readerFor } from './readers.js';
 import { auditEventOf, readAuditEventOf } from './audit-event.js';
+import { dateSearchRange, narrowed, patientSearchId } from './fhir-search.js';
 import { sendBundle, sendPage } from './send-page.js';
 import type { CurrentReaders } from './readers.js';
 
@@ -83,6 +84,23 @@ class QueryReader {
     return this.raw(name);
   }
 
+  /** A parameter that may be given more than once (FHIR search repeats `date`), each time with a value. */
+  repeated(name: string): string[] | undefined {
+    const value = this.query[name];
+    if (value === undefined) return undefined;
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v !== 'string' || v === '')) {
+      this.problems.push({ code: 'value', message: `${name} must have a value each time it is given`, expression: name });
+      return undefined;
+    }
+    return values as string[];
+  }
+
+  /** Records a problem with a parameter's value found by the caller. */
+  refuse(name: string, message: string): void {
+    this.problems.push({ code: 'value', message, expression: name });
+  }
+
   instant(name: string): Date | undefined {
     const value = this.raw(name);
     if (value === undefined) return undefined;
@@ -126,7 +144,7 @@ const CURSOR = /^(\d{1,15})-(\d{1,15})$/;
 function nextLink(req: Request, last: PageCursor | undefined): string | undefined {
   if (last === undefined) return undefined;
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(req.query)) if (k !== 'before' && typeof v === 'string') params.set(k, v);
+  for (const [k, v] of Object.entries(req.query)) if (k !== 'before') for (const one of [v].flat()) if (typeof one === 'string') params.append(k, one);
   params.set('before', `${String(last.at.getTime())}-${String(last.id)}`);
   return `${req.baseUrl}${req.path}?${params.toString()}`;
 }
@@ -225,7 +243,20 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
       });
       return sendBundle(res, entries, url(req.originalUrl), next === undefined ? undefined : url(next));
     };
-  router.get('/AuditEvent', read(CALL_FILTERS, (row: StoredInvocation) => row.receivedAt, searchCalls, asAuditEvents(auditEventOf, '/AuditEvent')));
+  // FHIR search's own names too, as an audit repository sends them: `date` (recorded, with prefixes) and `patient` as
+  // a reference (fhir-search.ts).
+  const searchEvents = (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredInvocation[]> => {
+    const { patientId, since, until, ...rest } = callFilter(q);
+    const id = patientId === undefined ? undefined : patientSearchId(patientId);
+    if (patientId !== undefined && id === undefined) q.refuse('patient', `patient must be a Patient reference (Patient/it-seed-a, or an absolute one) or a patient id, not ${patientId}`);
+    const dates = q.repeated('date');
+    const range = dates === undefined ? {} : dateSearchRange(dates);
+    if (typeof range === 'string') q.refuse('date', range);
+    const within = narrowed({ ...optional('since', since), ...optional('until', until) }, typeof range === 'string' ? {} : range);
+    const filter = { ...rest, ...optional('patientId', id), ...within };
+    return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
+  };
+  router.get('/AuditEvent', read([...CALL_FILTERS, 'date'], (row: StoredInvocation) => row.receivedAt, searchEvents, asAuditEvents(auditEventOf, '/AuditEvent')));
 
   const searchReads = (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredRead[]> => {
     const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };

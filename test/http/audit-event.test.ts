@@ -2,8 +2,8 @@
  * The audit log as FHIR R4 AuditEvents (`GET /audit/AuditEvent`), over real HTTP with the real SQLite audit file:
  * one AuditEvent per recorded call, valid R4 by Medplum's validator with the R4 definitions, patterned on IHE BALP
  * (the EHR that called as requestor, the patient as an entity, the outcome from the status), no body copied, in a
- * searchset Bundle with absolute self and next links; the same readers and filters as /audit/hook-invocations, and
- * each read recorded.
+ * searchset Bundle with absolute self and next links; the same readers and filters as /audit/hook-invocations, FHIR
+ * search's `date` and `patient` too, and each read recorded.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,30 @@ describe('GET /audit/AuditEvent', () => {
     expect((await read('/audit/AuditEvent?colour=red')).status).toBe(400);
     const reads = (await read('/audit/reads?reader=compliance')).body['entries'] as StoredRead[];
     expect(reads.map((r) => r.query)).toEqual(expect.arrayContaining(['/audit/AuditEvent?_count=1', '/audit/AuditEvent?colour=red']));
+  });
+
+  it("takes FHIR search's own parameters, as an audit repository sends them: date with prefixes, repeated, and patient as a reference", async () => {
+    // The service's clock says 2026-11-20T15:00Z for every call recorded here.
+    const ids = async (query: string): Promise<string[]> => {
+      const res = await read(`/audit/AuditEvent?${query}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return events(res).map((e) => e.id ?? '');
+    };
+    const all = await ids('patient=it-seed-a');
+    expect(all.length).toBeGreaterThan(0);
+    expect(await ids('patient=Patient/it-seed-a&date=ge2026-11-01&date=lt2026-12-01')).toEqual(all);
+    expect(await ids('patient=https://ehr.example/fhir/Patient/it-seed-a&date=2026-11-20')).toEqual(all);
+    expect(await ids('patient=Patient/it-seed-a&date=2026-11-20T15:00Z')).toEqual(all);
+    expect(await ids('patient=Patient/it-seed-a&date=gt2026-11-20')).toEqual([]);
+    expect(await ids('patient=Patient/it-seed-a&date=lt2026-11-20')).toEqual([]);
+    // With the log's own since: both hold.
+    expect(await ids('patient=it-seed-a&date=ge2026-11-01&since=2026-11-21')).toEqual([]);
+    // Paging keeps every date value.
+    const first = await read('/audit/AuditEvent?date=ge2026-11-01&date=lt2026-12-01&_count=1');
+    expect((first.body as unknown as Bundle).link?.find((l) => l.relation === 'next')?.url).toMatch(/\?date=ge2026-11-01&date=lt2026-12-01&_count=1&before=/);
+    const refused = await read('/audit/AuditEvent?date=ne2026-11-20&patient=Group/g1');
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['patient'] }, { expression: ['date'], details: { text: 'date prefix ne is not supported; use eq, gt, ge, lt, le, sa or eb' } }] });
   });
 });
 
