@@ -10,6 +10,7 @@ import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
 import { loadRulePacks } from '../src/engine/rule-packs.js';
 import { catalogueOf, packCatalogue } from '../src/rule-docs/catalogue.js';
+import { headingAnchor } from '../src/rule-docs/criteria-section.js';
 import { editFile } from './support/rules-copy.js';
 
 const SCHEMA = join('cds-hooks', 'schema');
@@ -27,7 +28,7 @@ describe('the rule catalogue', () => {
     const ruleRows = html.match(/<tr>\n<td>(Hooks|Applies to|Fires when|Criteria|Card|Suggests|Coverage information|Thresholds|Sources|Test cases)<\/td>\n<td>[^]*?<\/td>\n<\/tr>/g) ?? [];
     expect(ruleRows.filter((r) => r.includes('<td>Test cases</td>'))).toHaveLength(pack?.rules.length ?? -1);
     const morphine = html.slice(html.indexOf('<h3>it-dose-morphine'), html.indexOf('<h3>', html.indexOf('<h3>it-dose-morphine') + 1));
-    expect(morphine).toContain('<code>%orderHasMorphine</code>: The order contains morphine');
+    expect(morphine).toMatch(/<a href="#criteria-in-criteria[a-z-]+yaml"><code>%orderHasMorphine<\/code><\/a>: The order contains morphine/);
     expect(morphine).toContain('morphineMaxDailyMg = 15 mg/day, unconfirmed, configurable (THRESHOLDS_FILE)');
     expect(morphine).toContain('<a href="https://doi.org/10.1111/ner.12538">Deer TR et al., Polyanalgesic Consensus Conference 2017, Neuromodulation 20(2):96-132</a> (unconfirmed)');
     // What accepting a card would change in the record, for the rules whose cards carry suggestions only.
@@ -59,6 +60,29 @@ describe('the rule catalogue', () => {
     // A variant that leaves a list out shows the default's: the pain-and-spasticity mix keeps the pain policy.
     const mix = section.slice(section.indexOf('<h3>Variant: Pain and spasticity'));
     expect(mix).toContain('<code>%responseDocumented</code>');
+  });
+
+  it('lists every criterion once, by its file, with what it reads (linked to sections that exist) and every rule that uses it at any depth', () => {
+    const [pack] = loadRulePacks(join('cds-hooks', 'packs'), SCHEMA);
+    if (!pack) throw new Error('the pack did not load');
+    const html = new MarkdownIt().render(readFileSync(join('docs', 'rule-catalogue.md'), 'utf8'));
+    const start = html.indexOf('<h2>Criteria</h2>');
+    const section = html.slice(start, html.indexOf('<h2>', start + 1));
+    const rows = [...section.matchAll(/<tr>\n<td><code>%([A-Za-z0-9]+)<\/code><\/td>/g)].map((m) => m[1]);
+    expect(rows.sort()).toEqual([...pack.criteria.keys()].sort());
+    // Every link to a criterion, here and in the rules' sections, goes to a heading of this section.
+    const headings = new Set([...section.matchAll(/<h3>([^<]+)<\/h3>/g)].map((m) => headingAnchor(m[1] ?? '')));
+    const links = [...html.matchAll(/<a href="#(criteria-in-[^"]+)"><code>%/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThan(pack.criteria.size);
+    expect(links.filter((l) => !headings.has(l ?? ''))).toEqual([]);
+    // preauthorizationLines is four criteria below it-pa-renewal-at-visit's when (drugAuthorizationRenewalDue,
+    // pastAuthorizationsOnly, endedAuthorizationTerms, orderAuthorizationTerms, orderDecisionLines): still its user.
+    const row = (name: string): string => section.slice(section.indexOf(`<td><code>%${name}</code></td>`)).split('</tr>')[0] ?? '';
+    expect(row('preauthorizationLines')).toContain('it-pa-renewal-at-visit');
+    expect(row('preauthorizationLines')).toContain('<a href="#criteria-in-criteriaprior-authorizationyaml"><code>%payerPreauthorizations</code></a>; data: claims, claimResponses, coverages');
+    expect(row('drugRenewalCompanionCodes')).toContain('value, for another order');
+    // A criterion only the app reads says so.
+    expect(row('billedMorphineLine')).toContain('the SMART app');
   });
 
   it('keeps a union inside its table cell, and counts the cases beside each rule', () => {

@@ -7,7 +7,7 @@ import { DefinitionError } from '../services/service-definitions.js';
 import { appCriteria, appPitfalls } from './app-view.js';
 import { checkOverride, compilePack } from './compile-pack.js';
 import { readPackFiles } from './load-pack.js';
-import type { CompiledExpression, RulePack } from './pack-types.js';
+import type { CompiledExpression, Rule, RulePack } from './pack-types.js';
 
 /**
  * Reads deployment threshold overrides: a JSON object of threshold id -> number.
@@ -107,10 +107,27 @@ export function withThresholds(pack: RulePack, values: Readonly<Record<string, n
  * @returns their names, in the pack's order.
  */
 export function unreadCriteria(pack: RulePack): string[] {
-  const roots = [
-    ...pack.rules.flatMap((r) => [...r.criteria, ...r.placeholderCriteria, ...(r.orders ? [...r.orders.variables] : [])]),
-    ...(pack.app ? appCriteria(pack.app) : []),
-  ];
+  const read = criteriaRead(pack, [...pack.rules.flatMap((r) => ruleCriteria(r)), ...(pack.app ? appCriteria(pack.app) : [])]);
+  return [...pack.criteria.keys()].filter((name) => !read.has(name));
+}
+
+/**
+ * The criteria a rule names itself: in `orders`, `when`, and the placeholders of its card and coverage conclusion.
+ * @param rule - a compiled rule.
+ * @returns their names (repeats possible).
+ */
+export function ruleCriteria(rule: Rule): string[] {
+  return [...rule.criteria, ...rule.placeholderCriteria, ...(rule.orders ? [...rule.orders.variables] : [])];
+}
+
+/**
+ * The criteria read from some names on: those of them that are criteria, and every criterion they read, through
+ * any depth.
+ * @param pack - a compiled pack.
+ * @param roots - names an expression or a template reads.
+ * @returns the criteria's names.
+ */
+export function criteriaRead(pack: RulePack, roots: readonly string[]): Set<string> {
   const read = new Set<string>();
   const visit = (name: string): void => {
     const criterion = pack.criteria.get(name);
@@ -119,7 +136,7 @@ export function unreadCriteria(pack: RulePack): string[] {
     criterion.dependsOn.forEach(visit);
   };
   roots.forEach(visit);
-  return [...pack.criteria.keys()].filter((name) => !read.has(name));
+  return read;
 }
 
 /**

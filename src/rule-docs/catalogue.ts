@@ -1,8 +1,8 @@
 /**
  * The rule catalogue: every rule of a pack as a clinical governance committee reviews it (what it applies to, when
  * it fires, what it says, the coverage conclusion it gives, the thresholds and sources it rests on and how far each
- * is confirmed, how many test cases hold it), what the SMART app lists (app-section.ts), then the pack's thresholds
- * and sources with the rules that use them.
+ * is confirmed, how many test cases hold it), its criteria and what uses them (criteria-section.ts), what the SMART
+ * app lists (app-section.ts), then the pack's thresholds and sources with the rules that use them.
  * Markdown, written from the loaded pack by `npm run rules:catalogue` into docs/rule-catalogue.md; a test keeps that
  * file what the rules say.
  */
@@ -12,6 +12,7 @@ import { appPitfalls } from '../engine/app-view.js';
 import { loadRulePacks } from '../engine/rule-packs.js';
 import { readCases } from '../rule-cases/run-cases.js';
 import { appSection } from './app-section.js';
+import { criteriaSection, criterionLink, headingAnchor, packRelative } from './criteria-section.js';
 import { markdownCell as cell } from './markdown-cell.js';
 import { citedSources, sourceName } from './source-names.js';
 
@@ -59,7 +60,7 @@ function ruleSection(pack: RulePack, rule: Rule, cases: number, packDir: string)
   ];
   // The criteria those two expressions name, each with what it means: the expressions alone are names.
   const named = [...new Set([...(rule.orders?.variables ?? []), ...rule.when.variables])].filter((n) => pack.criteria.has(n));
-  if (named.length > 0) rows.push(['Criteria', named.map((n) => `\`%${n}\`: ${cell(pack.criteria.get(n)?.description ?? '')}`).join('<br>')]);
+  if (named.length > 0) rows.push(['Criteria', named.map((n) => `${criterionLink(pack, n)}: ${cell(pack.criteria.get(n)?.description ?? '')}`).join('<br>')]);
   if (rule.card) {
     const kind = rule.card.externalReference ? ', external reference' : '';
     rows.push(['Card', `${rule.card.indicator}, CRD type ${rule.card.topic}${kind}: ${code(rule.card.summary)}`]);
@@ -75,13 +76,9 @@ function ruleSection(pack: RulePack, rule: Rule, cases: number, packDir: string)
   });
   if (thresholds.length > 0) rows.push(['Thresholds', cell(thresholds.join('; '))]);
   rows.push(['Sources', citedSources(pack, citedBy(rule))]);
-  rows.push(['Test cases', `${String(cases)}, in ${relative(rule.testsFile, packDir)}`]);
+  rows.push(['Test cases', `${String(cases)}, in ${packRelative(rule.testsFile, packDir)}`]);
   const table = rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n');
   return `### ${rule.id} ${rule.version}: ${rule.title}\n\n${rule.description ? `${rule.description.trim()}\n\n` : ''}| | |\n|---|---|\n${table}\n`;
-}
-
-function relative(file: string, packDir: string): string {
-  return file.startsWith(`${packDir}/`) ? file.slice(packDir.length + 1) : file;
 }
 
 function thresholdsSection(pack: RulePack): string {
@@ -117,6 +114,7 @@ export function packCatalogue(pack: RulePack, casesPerRule: ReadonlyMap<string, 
     `## Pack ${pack.id} ${pack.version}: ${pack.title}\n\n${pack.description.trim()}\n\nIn ${pack.dir}: ${String(rules.length)} rules, ${String(pack.criteria.size)} criteria, ${String(pack.valueSets.size)} value sets, ${String(pack.thresholds.size)} thresholds, ${String(pack.sources.size)} sources.\n`,
     `| Rule | Version | Title | Hooks | Card |\n|---|---|---|---|---|\n${index.join('\n')}\n`,
     ...rules.map((r) => ruleSection(pack, r, casesPerRule.get(r.id) ?? 0, pack.dir)),
+    criteriaSection(pack),
     appSection(pack),
     thresholdsSection(pack),
     sourcesSection(pack),
@@ -125,7 +123,7 @@ export function packCatalogue(pack: RulePack, casesPerRule: ReadonlyMap<string, 
 
 /** The heading anchor GitHub gives a rule's section (`### id version: title`). */
 function anchor(rule: Rule): string {
-  return `${rule.id} ${rule.version}: ${rule.title}`.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  return headingAnchor(`${rule.id} ${rule.version}: ${rule.title}`);
 }
 
 /**
