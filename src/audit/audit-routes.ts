@@ -8,7 +8,8 @@
  *   EHR for it (`fetched`) and the feedback on its cards.
  * - `GET /audit/AuditEvent`: the same calls, filters and paging, as FHIR R4 AuditEvents in a searchset Bundle
  *   (audit-event.ts), for a hospital's audit repository; also by FHIR search's `date` and `patient` (fhir-search.ts).
- * - `GET /audit/reads`: the reads of the log itself, filtered by `reader` and `since`, paged the same way.
+ * - `GET /audit/reads`: the reads of the log itself, filtered by `reader`, `since` and `until`, paged the same way;
+ *   `GET /audit/reads/AuditEvent` the same as AuditEvents, also by FHIR search's `date`.
  * - `GET /audit/`: a page for staff that reads the first with the token they type in (static/index.html).
  *
  * A refused token counts toward the caller's address's AUTH_FAILURES_PER_MINUTE, the same bucket as the hook calls'
@@ -34,6 +35,7 @@ import { optional } from './optional.js';
 import { readerFor } from './readers.js';
 import { auditEventOf, readAuditEventOf } from './audit-event.js';
 import { dateSearchRange, narrowed, patientSearchId } from './fhir-search.js';
+import type { TimeRange } from './fhir-search.js';
 import { sendBundle, sendPage } from './send-page.js';
 import type { CurrentReaders } from './readers.js';
 
@@ -149,6 +151,18 @@ function nextLink(req: Request, last: PageCursor | undefined): string | undefine
   return `${req.baseUrl}${req.path}?${params.toString()}`;
 }
 
+/**
+ * A time range narrowed by FHIR search's `date` (AuditEvent.recorded), as the AuditEvent routes take it beside the
+ * log's own `since` and `until`; a value it cannot read is a problem of the query.
+ */
+function withinDates(q: QueryReader, own: TimeRange): TimeRange {
+  const dates = q.repeated('date');
+  const range = dates === undefined ? {} : dateSearchRange(dates);
+  if (typeof range !== 'string') return narrowed(own, range);
+  q.refuse('date', range);
+  return own;
+}
+
 /** A recorded call with the feedback clinicians sent on its cards, when any. */
 type InvocationWithFeedback = StoredInvocation & { readonly feedback?: readonly StoredFeedback[] };
 
@@ -249,22 +263,20 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     const { patientId, since, until, ...rest } = callFilter(q);
     const id = patientId === undefined ? undefined : patientSearchId(patientId);
     if (patientId !== undefined && id === undefined) q.refuse('patient', `patient must be a Patient reference (Patient/it-seed-a, or an absolute one) or a patient id, not ${patientId}`);
-    const dates = q.repeated('date');
-    const range = dates === undefined ? {} : dateSearchRange(dates);
-    if (typeof range === 'string') q.refuse('date', range);
-    const within = narrowed({ ...optional('since', since), ...optional('until', until) }, typeof range === 'string' ? {} : range);
-    const filter = { ...rest, ...optional('patientId', id), ...within };
+    const filter = { ...rest, ...optional('patientId', id), ...withinDates(q, { ...optional('since', since), ...optional('until', until) }) };
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.search({ ...filter, ...page });
   };
   router.get('/AuditEvent', read([...CALL_FILTERS, 'date'], (row: StoredInvocation) => row.receivedAt, searchEvents, asAuditEvents(auditEventOf, '/AuditEvent')));
 
-  const searchReads = (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredRead[]> => {
-    const filter = { ...optional('reader', q.text('reader')), ...optional('since', q.instant('since')) };
+  const READ_FILTERS = ['reader', 'since', 'until'];
+  const readsSearch = (fhir: boolean) => (q: QueryReader, page: { limit: number; before?: PageCursor }): Promise<StoredRead[]> => {
+    const own = { ...optional('since', q.instant('since')), ...optional('until', q.instant('until')) };
+    const filter = { ...optional('reader', q.text('reader')), ...(fhir ? withinDates(q, own) : own) };
     return q.problems.length > 0 ? Promise.resolve([]) : deps.store.reads({ ...filter, ...page });
   };
-  router.get('/reads', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads));
+  router.get('/reads', read(READ_FILTERS, (row: StoredRead) => row.at, readsSearch(false)));
   // The reads of the log as AuditEvents too: reading patient data through /audit is itself an access to audit.
-  router.get('/reads/AuditEvent', read(['reader', 'since'], (row: StoredRead) => row.at, searchReads, asAuditEvents(readAuditEventOf, '/reads/AuditEvent')));
+  router.get('/reads/AuditEvent', read([...READ_FILTERS, 'date'], (row: StoredRead) => row.at, readsSearch(true), asAuditEvents(readAuditEventOf, '/reads/AuditEvent')));
 
   router.all(['/hook-invocations', '/reads', '/reads/AuditEvent', '/AuditEvent'], () => {
     throw methodNotAllowed(['GET']);

@@ -75,5 +75,6 @@ export function readsQuery(f: ReadFilter, d: Dialect): PageQuery {
   return pageQuery('audit_read', 'at', [
     ['reader = ?', given(f.reader, (v) => d.text(v))],
     ['at >= ?', given(f.since, (v) => d.time(v))],
+    ['at < ?', given(f.until, (v) => d.time(v))],
   ], f.before, f.limit, d);
 }

@@ -166,6 +166,8 @@ describe.each(backends)('audit store in %s', (_name, open) => {
     expect(reads.map((r) => r.reader)).toEqual(['late', 'between', 'copied']);
     const [, middle] = reads;
     expect((await store.reads({ before: { at: new Date(middle?.at ?? 0), id: middle?.id ?? 0 }, limit: 10 })).map((r) => r.reader)).toEqual(['copied']);
+    // A time range: at or after since, before until.
+    expect((await store.reads({ since: new Date('2026-11-20T09:00:00Z'), until: new Date('2026-11-20T10:00:00Z'), limit: 10 })).map((r) => r.reader)).toEqual(['between']);
   });
 
   it('records reads of the log and lists them newest first', async () => {

@@ -117,7 +117,10 @@ export interface StoredRead {
 /** Which reads of the log to list; every given field must match. Newest first. */
 export interface ReadFilter {
   readonly reader?: string;
+  /** Read at or after. */
   readonly since?: Date;
+  /** Read before. */
+  readonly until?: Date;
   readonly before?: PageCursor;
   readonly limit: number;
 }

@@ -111,6 +111,12 @@ describe('GET /audit/reads/AuditEvent', () => {
       entity: [{ role: { code: '24', display: 'Query' }, detail: [{ type: 'rows', valueString: '2' }] }],
     });
     expect(Buffer.from(allowed?.entity?.[0]?.query ?? '', 'base64').toString('utf8')).toBe('/audit/hook-invocations?patient=it-seed-a&_count=2');
+    // FHIR's date too, and the log's own until: the reads of today, none before.
+    const today = await read('/audit/reads/AuditEvent?date=2026-11-20&reader=compliance');
+    expect(events(today).length).toBeGreaterThan(2);
+    expect(events(await read('/audit/reads/AuditEvent?date=lt2026-11-20'))).toEqual([]);
+    expect(((await read('/audit/reads?until=2026-11-20')).body['entries'] as StoredRead[])).toEqual([]);
+    expect((await read('/audit/reads/AuditEvent?date=2026-11-20T15:00')).status).toBe(400);
     expect(refused?.outcome).toBe('4');
     expect(refused?.agent?.[0]?.who).toEqual({ display: 'no reader (no or an unknown token)' });
     // Only a reader reads them, and that read is recorded as well.
