@@ -17,6 +17,7 @@ const STYLE = `
   h1 { font-size: 1.25rem; margin: 0; } h2 { font-size: 1.1rem; }
   ul { padding-left: 1.2rem; } li { margin: .4rem 0; }
   button, select { font: inherit; padding: .45rem .9rem; margin-right: .5rem; }
+  select { max-width: 100%; }
   button.primary { background: #24415c; color: #fff; border: 0; border-radius: 4px; }
   label { display: block; margin: .3rem 0; }
   .muted { color: #5a6570; font-size: .9rem; }`;

@@ -4,7 +4,7 @@
  * (coverage, cards with their Markdown rendered, the orders they name), with or without prefetch; override a card
  * (CDS Hooks feedback), accept its suggestion (the EHR changes its record) and open the app from a card's SMART link; an appointment-book card opens the app on the
  * order the visit is booked for; a baclofen patient with cerebral palsy gets the dose-step warning, and a pump mix
- * naming liposomal bupivacaine the critical card, whose suggestion removes it.
+ * naming liposomal bupivacaine the critical card, whose suggestion removes it. The launcher fits its page.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -113,6 +113,19 @@ describe("the embedded EHR's hook calls", () => {
     await page.getByRole('link', { name: 'Back to the launcher' }).click();
     await page.waitForURL(/\/ehr\/launcher$/);
     expect(await page.locator('li', { hasText: 'Patient/it-var-exparel' }).innerText()).not.toContain('EXPAREL');
+    await page.close();
+  });
+
+  it('lists the patients within its page: a long pending order does not push past the panel', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(1);
+    const panel = await page.locator('main').boundingBox();
+    for (const select of await page.locator('main select').all()) {
+      const box = await select.boundingBox();
+      expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual((panel?.x ?? 0) + (panel?.width ?? 0));
+    }
+    await screenshot(page, 'embedded-ehr-launcher');
     await page.close();
   });
 
