@@ -182,6 +182,9 @@ export function runCase(pack: RulePack, rule: Rule, c: RuleCase, env: CaseEnviro
   if (!service) return { rule, caseName: c.name, problems: [`no service answers hook ${hook}`], findings: [], cards: [], fired: false };
   const undeclared = [...(c.input.unavailable ?? []), ...(c.input.unfiltered ?? [])].filter((k) => !service.prefetch.some((p) => p.key === k));
   if (undeclared.length > 0) return { rule, caseName: c.name, problems: [`the ${hook} service declares no prefetch key ${undeclared.join(', ')}`], findings: [], cards: [], fired: false };
+  // A required key that cannot be had ends the call with 412 (assemble-data.ts): no rule runs, nothing is "not known".
+  const required = (c.input.unavailable ?? []).filter((k) => service.prefetch.some((p) => p.key === k && p.required));
+  if (required.length > 0) return { rule, caseName: c.name, problems: [`the ${hook} service requires ${required.join(', ')}: without it the service answers 412 and no rule runs; only optional keys can be unavailable`], findings: [], cards: [], fired: false };
   let request: HookRequest;
   let medications: Resource[];
   let dispatched: Resource[] | undefined;

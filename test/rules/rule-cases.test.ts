@@ -51,6 +51,16 @@ describe('the runner refuses a case that names a prefetch key the hook service d
     expect(run({ unfiltered: ['procedure', 'observations'] })).toEqual(['the order-sign service declares no prefetch key procedure']);
     expect(run({ unfiltered: ['medicationRequests'] })).toEqual([]);
   });
+
+  it('refuses a required key as unavailable: the service answers 412 without it, so no rule runs and nothing is "not known"', () => {
+    const [intrathecal] = packs;
+    const rule = intrathecal?.rules.find((r) => r.id === 'it-new-start');
+    if (!intrathecal || !rule) throw new Error('the intrathecal pack or its rule is missing');
+    const run = (unavailable: string[]): readonly string[] =>
+      runCase(intrathecal, rule, { name: 'required', now: '2026-11-20T15:00:00Z', input: { patient: 'seed-a', hook: 'order-sign', orders: 'seed-a', unavailable }, expect: { fires: false } }, env).problems;
+    expect(run(['coverages', 'conditions', 'devices'])).toEqual(['the order-sign service requires conditions, devices: without it the service answers 412 and no rule runs; only optional keys can be unavailable']);
+    expect(run(['coverages', 'procedures'])).toEqual([]);
+  });
 });
 
 describe('the runner runs a case with deployment thresholds', () => {
