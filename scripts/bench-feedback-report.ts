@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   writeSection('feedback-report', [
     '## The feedback report over much feedback (`npm run bench:feedback-report`)',
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${String(os.cpus().length)} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; SQLite store. The month reported holds ${f(CALLS)} calls (seed A's request and answer, ${f(call.response.length / 1024, 1)} KB), the first card of each overridden; the other feedback items are on cards of earlier months. Each row is one run of \`npm run feedback:report\` in a process of its own: its wall time (with tsx's start, about half a second) and its peak resident memory.`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${String(os.cpus().length)} x ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; SQLite store. The month reported holds ${f(CALLS)} calls (seed A's request and answer, ${f(call.response.length / 1024, 1)} KB), the first card of each overridden; the other feedback items are on cards of earlier months. Each row is one run of \`npm run feedback:report\` in a process of its own: its wall time (tsx's start and the script's imports included) and its peak resident memory.`,
     '',
     '| feedback items stored | of them on the month\'s cards | overrides the report counted | time, s | peak memory, MB |',
     '|---:|---:|---:|---:|---:|',

@@ -37,7 +37,7 @@ describe('FHIR date search values', () => {
   it('names what it cannot read: another prefix, no date, a day that does not exist, a time without its zone', () => {
     expect(dateSearchRange(['ne2026-11-20'])).toBe('date prefix ne is not supported; use eq, gt, ge, lt, le, sa or eb');
     expect(dateSearchRange(['ap2026-11-20'])).toMatch(/prefix ap is not supported/);
-    for (const bad of ['ge', 'yesterday', '2026-02-30', '2026-13', '2026-11-20T10:15', '2026-11-20T25:00Z', '20261120']) {
+    for (const bad of ['ge', 'yesterday', '2026-02-30', '2026-13', '2026-11-20T10:15', '2026-11-20T25:00Z', '2026-11-20T24:00Z', '2026-11-20T10:60Z', '2026-11-20T10:15:60Z', '20261120']) {
       expect(dateSearchRange(['ge2026-11-01', bad])).toBe(`date ${bad} is not a FHIR date (2026-11, 2026-11-01) or date-time with its zone (2026-11-01T08:00:00Z), after an optional prefix (ge2026-11-01)`);
     }
   });

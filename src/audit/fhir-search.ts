@@ -35,7 +35,8 @@ function precisionRange(value: string): { low: Date; high: Date } | undefined {
   if (low.getUTCMonth() !== month || low.getUTCDate() !== Number(d)) return undefined;
   if (h === undefined) return { low, high: new Date(low.getTime() + 86_400_000) };
   const at = new Date(`${value.slice(0, 10)}T${h}:${mi ?? '00'}:${s ?? '00'}${frac ? `.${frac.slice(0, 3).padEnd(3, '0')}` : ''}${zone ?? 'Z'}`);
-  if (Number.isNaN(at.getTime()) || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59) return undefined;
+  // Date refuses minute or second 60 and hour 25, but reads 24:00 as the next midnight: FHIR's hours end at 23.
+  if (Number.isNaN(at.getTime()) || Number(h) > 23) return undefined;
   // The value's last unit: a minute, a second, or a millisecond (finer fractions are read to the millisecond).
   const step = s === undefined ? 60_000 : frac === undefined ? 1000 : 1;
   return { low: at, high: new Date(at.getTime() + step) };
