@@ -80,7 +80,7 @@ describe('the rule catalogue', () => {
     const row = (name: string): string => section.slice(section.indexOf(`<td><code>%${name}</code></td>`)).split('</tr>')[0] ?? '';
     expect(row('preauthorizationLines')).toContain('it-pa-renewal-at-visit');
     expect(row('preauthorizationLines')).toContain('<a href="#criteria-in-criteriaprior-authorizationyaml"><code>%payerPreauthorizations</code></a>; data: claims, claimResponses, coverages');
-    expect(row('drugRenewalCompanionCodes')).toContain('value, for another order');
+    expect(row('drugRenewalAlsoNote')).toContain('value, for another order');
     // A criterion only the app reads says so.
     expect(row('billedMorphineLine')).toContain('the SMART app');
   });
