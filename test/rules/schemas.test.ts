@@ -47,6 +47,19 @@ describe('the rule and service schemas', () => {
     expect(() => schemaValidators(dir)).toThrow(/required value must be/);
   });
 
+  it('a rule case that sends a request file as it is cannot also change the record it holds', () => {
+    // The runner sends a request file unchanged: with, without and the like beside it were silently ignored, so the
+    // case tested the unchanged request. hook and thresholds apply to a request file too.
+    const validate = checker().compile(JSON.parse(readFileSync(join(SCHEMA_DIR, 'rule-tests.schema.json'), 'utf8')) as Record<string, unknown>);
+    const cases = (input: Record<string, unknown>): unknown => ({ cases: [{ name: 'c', now: '2026-11-20T15:00:00Z', input, expect: { fires: false } }] });
+    const request = 'fhir-fixtures/requests/seed-a.order-sign.json';
+    expect(validate(cases({ request, hook: 'order-dispatch', thresholds: { morphineMaxDailyMg: 12 } })), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(cases({ patient: 'seed-a', hook: 'order-sign', with: [{ resourceType: 'Basic' }] })), JSON.stringify(validate.errors)).toBe(true);
+    for (const key of ['patient', 'orders', 'draftOrders', 'selections', 'without', 'with', 'unavailable', 'unfiltered']) {
+      expect(validate(cases({ request, [key]: key === 'patient' || key === 'orders' ? 'seed-a' : [] })), key).toBe(false);
+    }
+  });
+
   it('a rule card must name its topic, one of the CRD card types the service knows', () => {
     // The schema lists them for rule authors' editors; cards/card-types.ts names them for configuration options.
     const rule = JSON.parse(readFileSync(join(SCHEMA_DIR, 'rule.schema.json'), 'utf8')) as { properties: { card: { required: string[]; properties: { topic: { enum: string[] } } } } };
