@@ -130,6 +130,18 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     ]);
   });
 
+  it('after the payer answered the renewal "no action required" (NA), says no authorization is needed instead of asking for a renewal', async () => {
+    const { cards, actions } = await sign('seed-a-renewal-no-review.order-sign.json');
+    const coverageCards = outline(cards).filter(([, topic]) => topic === 'coverage-info');
+    expect(coverageCards).toEqual([['info', 'coverage-info', "No prior authorization needed, by the payer's latest answer (2026-11-18, no action required)"]]);
+    expect(cards.find((c) => c.summary.startsWith('No prior authorization needed'))?.detail).toContain('J2274 no action required no. RV-9001, S9328 no action required no. RV-9001');
+    // Merged over every rule that fired for the order: no rule left says "depends on the plan".
+    expect(coverage(actions).map(([order, , covered, paNeeded]) => [order, covered, paNeeded])).toEqual([
+      ['MedicationRequest/it-seed-a-draft-morphine', 'covered', 'no-auth'],
+      ['ServiceRequest/it-seed-a-draft-s9328', 'covered', 'no-auth'],
+    ]);
+  });
+
   it('under Medicare fee-for-service, refuses S9328 as an S-code and says what to bill instead', async () => {
     const { cards, actions } = await sign('seed-a-medicare-ffs.order-sign.json');
     expect(outline(cards)[0]).toEqual(['warning', 'claim', 'Medicare does not pay S-codes such as S9328: bill the pump refill service and the drug instead']);
