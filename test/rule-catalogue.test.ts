@@ -75,8 +75,9 @@ describe('the rule catalogue', () => {
     const links = [...html.matchAll(/<a href="#(criteria-in-[^"]+)"><code>%/g)].map((m) => m[1]);
     expect(links.length).toBeGreaterThan(pack.criteria.size);
     expect(links.filter((l) => !headings.has(l ?? ''))).toEqual([]);
-    // preauthorizationLines is four criteria below it-pa-renewal-at-visit's when (drugAuthorizationRenewalDue,
-    // pastAuthorizationsOnly, endedAuthorizationTerms, orderAuthorizationTerms, orderDecisionLines): still its user.
+    // preauthorizationLines is five criteria below it-pa-renewal-at-visit's when (drugAuthorizationRenewalDue,
+    // renewalDue, pastAuthorizationsOnly, endedAuthorizationTerms, orderAuthorizationTerms, orderDecisionLines):
+    // still its user.
     const row = (name: string): string => section.slice(section.indexOf(`<td><code>%${name}</code></td>`)).split('</tr>')[0] ?? '';
     expect(row('preauthorizationLines')).toContain('it-pa-renewal-at-visit');
     expect(row('preauthorizationLines')).toContain('<a href="#criteria-in-criteriaprior-authorizationyaml"><code>%payerPreauthorizations</code></a>; data: claims, claimResponses, coverages');
