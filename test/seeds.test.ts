@@ -123,7 +123,7 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     const warning = cards.find((c) => c.indicator === 'warning');
     expect(warning?.detail).toContain('MedicationRequest/it-seed-a-draft-morphine');
     expect(warning?.detail).toContain('ServiceRequest/it-seed-a-draft-s9328');
-    expect(warning?.detail).toContain('J2274 not certified no. RV-9001 (reason Pain scores with and without the drug not submitted), S9328 not certified no. RV-9001');
+    expect(warning?.detail).toContain('J2274 not certified (no. RV-9001; reason Pain scores with and without the drug not submitted), S9328 not certified (no. RV-9001)');
     expect(coverage(actions).map(([order, , covered, paNeeded]) => [order, covered, paNeeded])).toEqual([
       ['MedicationRequest/it-seed-a-draft-morphine', 'covered', 'auth-needed'],
       ['ServiceRequest/it-seed-a-draft-s9328', 'covered', 'auth-needed'],
@@ -134,7 +134,7 @@ describe('seed case A: G89.4, established effective pump, J2274 x 480/yr and S93
     const { cards, actions } = await sign('seed-a-renewal-no-review.order-sign.json');
     const coverageCards = outline(cards).filter(([, topic]) => topic === 'coverage-info');
     expect(coverageCards).toEqual([['info', 'coverage-info', "No prior authorization needed, by the payer's latest answer (2026-11-18, no action required)"]]);
-    expect(cards.find((c) => c.summary.startsWith('No prior authorization needed'))?.detail).toContain('J2274 no action required no. RV-9001, S9328 no action required no. RV-9001');
+    expect(cards.find((c) => c.summary.startsWith('No prior authorization needed'))?.detail).toContain('J2274 no action required (no. RV-9001), S9328 no action required (no. RV-9001)');
     // Merged over every rule that fired for the order: no rule left says "depends on the plan".
     expect(coverage(actions).map(([order, , covered, paNeeded]) => [order, covered, paNeeded])).toEqual([
       ['MedicationRequest/it-seed-a-draft-morphine', 'covered', 'no-auth'],

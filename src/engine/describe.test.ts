@@ -75,13 +75,13 @@ describe('describeEvidence: a prior authorization', () => {
       resourceType: 'ClaimResponse', status: 'active', use: 'preauthorization', outcome: 'partial',
       item: [
         { ...drug, adjudication: [{ category: { coding: [{ code: 'submitted' }] }, extension: [review('A1', 'AUTH0001')] }] },
-        { extension: [line('S9328', '2026-11-15', '2027-05-14').extension[1], review('A3', undefined, [{ coding: [{ code: 'X1', display: 'Example payer reason' }] }, { text: 'No refill log' }])] },
+        { extension: [line('S9328', '2026-11-15', '2027-05-14').extension[1], review('A3', 'RV-3', [{ coding: [{ code: 'X1', display: 'Example payer reason' }] }, { text: 'No refill log' }])] },
         { extension: [line('J0475', '2026-11-15', '2027-05-14').extension[1]], adjudication: [{ extension: [review('Z9')] }] },
         { itemSequence: 4, adjudication: [{ extension: [review('A4', 'P-4')] }] },
       ],
     } as unknown as Resource;
     expect(describeEvidence('ClaimResponse/e', response)).toBe(
-      'ClaimResponse/e (J2274 certified in total no. AUTH0001 2026-11-15 to 2027-05-14, S9328 not certified (reason X1 Example payer reason; No refill log), J0475 Z9, item 4 pended no. P-4, partial)'
+      'ClaimResponse/e (J2274 certified in total (no. AUTH0001) 2026-11-15 to 2027-05-14, S9328 not certified (no. RV-3; reason X1 Example payer reason; No refill log), J0475 Z9, item 4 pended (no. P-4), partial)'
     );
   });
 });

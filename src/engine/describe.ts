@@ -79,8 +79,10 @@ const REVIEW_ACTIONS: Readonly<Record<string, string>> = {
 };
 
 /**
- * A line's PAS review action (on its adjudication in PAS 2, on the line in PAS 1), with the payer's reasons for a
- * denial or partial approval (sub-extension reasonCode, X12 HCR03): "not certified no. AUTH-7 (reason X1)".
+ * A line's PAS review action (on its adjudication in PAS 2, on the line in PAS 1), with the review's number (X12
+ * HCR02) and the payer's reasons for a denial or partial approval (sub-extension reasonCode, X12 HCR03) in
+ * brackets: "not certified (no. AUTH-7; reason X1)", "no action required (no. RV-9)". Bracketed, the number does not
+ * run into the action's words ("required no. RV-9" read as "required: no").
  */
 function reviewAction(line: Json | undefined): string | undefined {
   const reviews = [...arr(line?.['adjudication']).map(obj), line].flatMap((e) => extensionsOf(e, `${PAS}extension-reviewAction`));
@@ -90,14 +92,15 @@ function reviewAction(line: Json | undefined): string | undefined {
     const code = str(obj(arr(obj(coded?.['valueCodeableConcept'])?.['coding'])[0])?.['code']);
     const number = str(subs.find((p) => p?.['url'] === 'number')?.['valueString']);
     const reasons = subs.filter((p) => p?.['url'] === 'reasonCode').map((p) => describeConcept(p?.['valueCodeableConcept'])).filter(Boolean);
-    return [code && (REVIEW_ACTIONS[code] ?? code), number && `no. ${number}`, reasons.length > 0 && `(reason ${reasons.join('; ')})`];
+    const notes = [number && `no. ${number}`, reasons.length > 0 && `reason ${reasons.join('; ')}`].filter(Boolean);
+    return [code && (REVIEW_ACTIONS[code] ?? code), notes.length > 0 && `(${notes.join('; ')})`];
   });
   return parts.filter(Boolean).join(' ') || undefined;
 }
 
 /**
  * What a Da Vinci PAS response says per line, each with the codes the line names: its review action
- * (extension-reviewAction) and its period (extension-itemPreAuthPeriod): "J2274 certified in total no. AUTH-7
+ * (extension-reviewAction) and its period (extension-itemPreAuthPeriod): "J2274 certified in total (no. AUTH-7)
  * 2026-11-15 to 2027-05-14". A payer may certify the drug and not the supplies, or for different spans.
  */
 function lineAuthorizations(r: Json): string[] {
