@@ -21,5 +21,5 @@ export function appPitfalls(app: AppView): Pitfall[] {
  */
 export function appCriteria(app: AppView): string[] {
   const variantNames = (app.variants ?? []).flatMap((v) => [v.when, v.policyCriteria ?? [], v.newStartCriteria ?? [], v.documentation ?? []].flat());
-  return [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.authorizationCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
+  return [app.establishedCriterion ?? [], app.deviceCriterion ?? [], app.historyCriterion ?? [], app.authorizationCriterion ?? [], app.noReviewCriterion ?? [], app.policyCriteria, app.newStartCriteria ?? [], app.documentation, app.doseLines ?? [], app.doseWhen ?? [], variantNames].flat();
 }

@@ -152,6 +152,11 @@ export interface AppView {
   readonly historyCriterion?: string;
   /** A patient-level criterion whose evidence is the prior authorizations the rules count (the summary lists them apart). */
   readonly authorizationCriterion?: string;
+  /**
+   * A per-order criterion whose evidence is the payer's answer that the order needs no prior authorization (X12 NA):
+   * the summary lists those answers as such, not with the responses the rules do not count.
+   */
+  readonly noReviewCriterion?: string;
   readonly policyCriteria: readonly string[];
   readonly newStartCriteria?: readonly string[];
   readonly documentation: readonly string[];

@@ -209,7 +209,9 @@ export function evaluateForApp(packs: readonly RulePack[], request: AppEvaluatio
   };
   const named = (name: string | undefined): CriterionView | undefined => (name ? byName.get(name) : undefined);
   const historyUnread = (appPack?.criteria.get(app?.historyCriterion ?? '')?.reads ?? []).filter((v) => (unavailable as readonly string[]).includes(v));
-  const sections = { device: named(app?.deviceCriterion), history: named(app?.historyCriterion), authorizations: named(app?.authorizationCriterion), historyUnread };
+  // The payer's "no action required" answers, for the orders that meet the pack's criterion for them.
+  const noReview = app?.noReviewCriterion ? pick([app.noReviewCriterion]).filter((c) => c.status === 'met').flatMap((c) => c.evidence.map((e) => e.reference)) : [];
+  const sections = { device: named(app?.deviceCriterion), history: named(app?.historyCriterion), authorizations: named(app?.authorizationCriterion), noReview, historyUnread };
   return { ...evaluation, summary: draftSummary(request, evaluation, established, sections) };
 }
 

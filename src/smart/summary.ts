@@ -36,20 +36,22 @@ const isProcedure = (r: Resource): boolean => r.resourceType === 'Procedure' && 
 /**
  * Prior authorizations on file (preauthorization ClaimResponses). When the pack names its authorization criterion,
  * the ones the rules count come first and the rest (pending, not certified, cancelled, another insurer's) are set
- * apart, so a reviewer does not cite one the payer will not honour. Having none is no documentation gap, so not
- * MISSING.
+ * apart, so a reviewer does not cite one the payer will not honour; a payer's answer that no authorization is needed
+ * (the pack's noReviewCriterion) is said as such. Having none is no documentation gap, so not MISSING.
  */
-function authorizationLines(resources: readonly Resource[] | undefined, criterion: CriterionView | undefined): string[] {
+function authorizationLines(resources: readonly Resource[] | undefined, criterion: CriterionView | undefined, noReview: readonly string[]): string[] {
   if (resources === undefined) return ['- Could not be read from the EHR.'];
   const all = resources.filter((r) => r.resourceType === 'ClaimResponse' && (r as { use?: string }).use === 'preauthorization');
   if (all.length === 0) return ['- None on record.'];
   const line = (r: Resource): string => `- ${describeEvidence(referenceOf(r), r)}`;
   if (!criterion) return all.map(line);
   const counted = new Set(criterion.status === 'met' ? criterion.evidence.map((e) => e.reference) : []);
-  const others = all.filter((r) => !counted.has(referenceOf(r)));
+  const notNeeded = all.filter((r) => !counted.has(referenceOf(r)) && noReview.includes(referenceOf(r)));
+  const others = all.filter((r) => !counted.has(referenceOf(r)) && !noReview.includes(referenceOf(r)));
   return [
     ...all.filter((r) => counted.has(referenceOf(r))).map(line),
     ...(counted.size === 0 ? ['- None from the active plan that the rules count.'] : []),
+    ...(notNeeded.length > 0 ? ['- The payer\'s latest answer: no prior authorization needed (no action required):', ...notNeeded.map((r) => `  ${line(r)}`)] : []),
     ...(others.length > 0 ? ['- On record but not counted (not active, not adjudicated, nothing certified, no authorization number, or another insurer):', ...others.map((r) => `  ${line(r)}`)] : []),
   ];
 }
@@ -90,6 +92,8 @@ export interface SummarySections {
   readonly history?: CriterionView | undefined;
   /** The prior authorizations the rules count. */
   readonly authorizations?: CriterionView | undefined;
+  /** The payer's answers that an order needs no prior authorization (references), listed as such. */
+  readonly noReview?: readonly string[];
   /** The records the history criterion reads that could not be read. */
   readonly historyUnread?: readonly string[];
 }
@@ -121,7 +125,7 @@ export function draftSummary(request: AppEvaluationRequest, parts: Parts, establ
     ...list(records.coverages, (r) => r.resourceType === 'Coverage' && r.status === 'active', 'active coverage'),
     '',
     'Prior authorizations on file',
-    ...authorizationLines(records.claimResponses, sections.authorizations),
+    ...authorizationLines(records.claimResponses, sections.authorizations, sections.noReview ?? []),
     '',
     'Therapy history',
     ...historyLines(records.procedures, sections.history, sections.historyUnread ?? []),

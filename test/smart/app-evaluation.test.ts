@@ -119,6 +119,26 @@ describe('the evaluation the app shows', () => {
     expect(section(evaluateForApp(packs, appRequestFrom('seed-a.order-sign.json', ['claimResponses']), NOW, 'http://localhost:3000').summary)).toBe('- Could not be read from the EHR.');
   });
 
+  it("the summary says the payer's latest answer that no prior authorization is needed as such, not as one not counted", () => {
+    const section = (summary: string): string[] => (summary.split('Prior authorizations on file\n')[1]?.split('\n\n')[0] ?? '').split('\n');
+    const request = appRequestFrom('seed-a-renewal-no-review.order-sign.json');
+    const lines = section(evaluateForApp(packs, request, NOW, 'http://localhost:3000').summary);
+    // The ended authorizations the rules count come first, as for seed A; the NA answer is said as what it is.
+    expect(lines.map((l) => l.split(' (')[0])).toEqual([
+      '- ClaimResponse/it-seed-a-pa-6201931',
+      '- ClaimResponse/it-seed-a-pa-7192230',
+      "- The payer's latest answer: no prior authorization needed",
+      '  - ClaimResponse/it-var-pa-renewal-no-review',
+    ]);
+    expect(lines[3]).toContain('J2274 no action required (no. RV-9001), S9328 no action required (no. RV-9001)');
+    expect(lines.join('\n')).not.toContain('not counted');
+    // A later answer that certifies again makes the NA one a past answer: set apart with the others, as before.
+    const na = (request.records['claimResponses'] ?? []).find((r) => r.id === 'it-var-pa-renewal-no-review');
+    const renewed = { ...(JSON.parse(JSON.stringify(na).replaceAll('"NA"', '"A1"')) as Resource), id: 'renewed', created: '2026-11-19T09:00:00Z' } as Resource;
+    const later = { ...request, records: { ...request.records, claimResponses: [...(request.records['claimResponses'] ?? []), renewed] } };
+    expect(section(evaluateForApp(packs, later, NOW, 'http://localhost:3000').summary).join('\n')).toMatch(/not counted[^]*it-var-pa-renewal-no-review/);
+  });
+
   it("judges an order by the Medication the app read, however the order references it, and names the drug", () => {
     const request = appRequestFrom('seed-b-referenced-medication.order-sign.json');
     const medication = request.orders.find((r) => r.resourceType === 'Medication') as Resource;
