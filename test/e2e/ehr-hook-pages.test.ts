@@ -4,7 +4,8 @@
  * (coverage, cards with their Markdown rendered, the orders they name), with or without prefetch; override a card
  * (CDS Hooks feedback), accept its suggestion (the EHR changes its record) and open the app from a card's SMART link; an appointment-book card opens the app on the
  * order the visit is booked for; a baclofen patient with cerebral palsy gets the dose-step warning, and a pump mix
- * naming liposomal bupivacaine the critical card, whose suggestion removes it. The launcher fits its page.
+ * naming liposomal bupivacaine the critical card, whose suggestion removes it; a renewal the plan answered "no review"
+ * for the drug and certified without an end for the supplies gets a card for each. The launcher fits its page.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
@@ -113,6 +114,22 @@ describe("the embedded EHR's hook calls", () => {
     await page.getByRole('link', { name: 'Back to the launcher' }).click();
     await page.waitForURL(/\/ehr\/launcher$/);
     expect(await page.locator('li', { hasText: 'Patient/it-var-exparel' }).innerText()).not.toContain('EXPAREL');
+    await page.close();
+  });
+
+  it("signs a refill whose plan answered the renewal in two ways prior-authorization staff must read: no review for the drug, an undated certification for the supplies", async () => {
+    // Seed A's record, with the renewal answered: J2274 "no action required" (X12 NA), S9328 certified without an end.
+    const page = await fromLauncher('Sign the pending orders (order-sign)', /\/ehr\/sign$/, 'it-var-pa-answers');
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('MedicationRequest/it-var-pa-answers-draft-morphine: covered: covered, prior authorization: no-auth');
+    expect(text).toContain('ServiceRequest/it-var-pa-answers-draft-s9328: covered: covered, prior authorization: conditional');
+    const none = page.locator('article.card', { hasText: "No prior authorization needed, by the payer's latest answer (2026-11-18, no action required)" });
+    expect(await none.innerText()).toContain('J2274 no action required (no. RV-9002)');
+    const undated = page.locator('article.card', { hasText: 'Prior authorization certified 2026-11-18 without an end date: confirm with the plan, do not request again' });
+    expect(await undated.innerText()).toContain('ClaimResponse/it-var-pa-answers-supplies');
+    // Neither answer is taken for an ended authorization to renew.
+    expect(text).not.toContain('request a renewal');
+    await screenshot(page, 'embedded-ehr-payer-answers');
     await page.close();
   });
 
