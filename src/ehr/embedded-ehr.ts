@@ -56,9 +56,23 @@ function patientLabel(p: Patient): string {
   return `${text ?? p.id ?? ''}${p.birthDate ? `, born ${p.birthDate}` : ''}`;
 }
 
+/** A fixture patient's narrative (Patient.text, where the fixtures say what the patient is there to show), as plain text. */
+function narrativeOf(p: Patient): string | undefined {
+  const entities: Readonly<Record<string, string>> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' };
+  const text = p.text?.div
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(lt|gt|quot|apos|amp);/g, (_, name: string) => entities[name] ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text === '' ? undefined : text;
+}
+
 async function patients(fhir: EmbeddedFhir): Promise<PatientChoice[]> {
   const bundle = await fhir.repo.search<Patient>({ resourceType: 'Patient', count: 100 });
-  return (bundle.entry ?? []).flatMap((e) => (e.resource?.id ? [{ id: e.resource.id, label: patientLabel(e.resource) }] : []));
+  return (bundle.entry ?? []).flatMap((e) => {
+    const about = e.resource ? narrativeOf(e.resource) : undefined;
+    return e.resource?.id ? [{ id: e.resource.id, label: patientLabel(e.resource), ...(about ? { about } : {}) }] : [];
+  });
 }
 
 /** The draft orders an EHR would have pending for a patient, as a compact appContext (what a card would send). */

@@ -20,7 +20,8 @@ const STYLE = `
   select { max-width: 100%; }
   button.primary { background: #24415c; color: #fff; border: 0; border-radius: 4px; }
   label { display: block; margin: .3rem 0; }
-  .muted { color: #5a6570; font-size: .9rem; }`;
+  .muted { color: #5a6570; font-size: .9rem; }
+  .about { font-size: .9rem; }`;
 
 /**
  * A page of the embedded EHR.
@@ -37,6 +38,8 @@ export function page(title: string, body: string): string {
 export interface PatientChoice {
   readonly id: string;
   readonly label: string;
+  /** What the fixture patient is there to show (its narrative), for the launcher. */
+  readonly about?: string;
 }
 
 /** A pending order as the launcher offers it for selection. */
@@ -76,7 +79,7 @@ ${fields}<button type="submit">${label}</button></form>`;
   const sign = (p: PatientChoice): string => (signing ? `<br>${hook(p, 'sign', 'Sign the pending orders (order-sign)')}${hook(p, 'book', 'Book a refill visit (appointment-book)')}${hook(p, 'start-visit', 'Start a refill visit (encounter-start)')}${ordered(p)}` : '');
   const rows = patients
     .map(
-      (p) => `<li><strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>
+      (p) => `<li><strong>${esc(p.label)}</strong> <span class="muted">Patient/${esc(p.id)}</span><br>${p.about ? `<span class="about">${esc(p.about)}</span><br>` : ''}
 <form method="post" action="/ehr/launch" style="display:inline"><input type="hidden" name="patient" value="${esc(p.id)}">
 <button class="primary" type="submit">Launch the intrathecal review app</button></form>${sign(p)}</li>`
     )

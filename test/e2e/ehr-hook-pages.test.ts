@@ -113,7 +113,9 @@ describe("the embedded EHR's hook calls", () => {
     expect(await page.locator('main').innerText()).toContain('removed MedicationRequest/it-var-draft-exparel-mix');
     await page.getByRole('link', { name: 'Back to the launcher' }).click();
     await page.waitForURL(/\/ehr\/launcher$/);
-    expect(await page.locator('li', { hasText: 'Patient/it-var-exparel' }).innerText()).not.toContain('EXPAREL');
+    // No pending order names it any more (the patient's own line still says what it is there to show).
+    const listed = page.locator('li', { hasText: 'Patient/it-var-exparel' });
+    expect((await listed.innerText()).replace(await listed.locator('.about').innerText(), '')).not.toContain('EXPAREL');
     await page.close();
   });
 
@@ -133,9 +135,13 @@ describe("the embedded EHR's hook calls", () => {
     await page.close();
   });
 
-  it('lists the patients within its page: a long pending order does not push past the panel', async () => {
+  it('lists the patients within its page, each with what it is there to show: a long pending order does not push past the panel', async () => {
     const page = await browser.newPage();
     await page.goto(`${svc.baseUrl}/ehr/launcher`);
+    // Each patient says what it is there to show (its narrative, as text).
+    expect(await page.locator('li', { hasText: 'Patient/it-var-pa-answers' }).locator('.about').innerText()).toContain('"no action required" for the drug and certified without an end date for the supplies');
+    expect(await page.locator('li', { hasText: 'Patient/it-seed-b' }).locator('.about').innerText()).toContain('compounded morphine & bupivacaine pump mix');
+    expect(await page.locator('.about').count()).toBe(await page.locator('main > ul > li').count());
     expect(await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(1);
     const panel = await page.locator('main').boundingBox();
     for (const select of await page.locator('main select').all()) {
