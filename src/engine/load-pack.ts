@@ -11,6 +11,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import { DefinitionError } from '../services/service-definitions.js';
+import { describeSchemaErrors } from './schema-errors.js';
 import type { AppView, CardTemplate, Confidence, CoverageTemplate } from './pack-types.js';
 import type { HookName } from '../hooks/types.js';
 
@@ -96,8 +97,7 @@ export function readChecked<T>(file: string, validate: ValidateFunction): T {
     throw new DefinitionError(`${file}: cannot be read: ${(err as Error).message}`);
   }
   if (!validate(content)) {
-    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
-    throw new DefinitionError(`${file}: does not match its schema: ${errors}`);
+    throw new DefinitionError(`${file}: does not match its schema: ${describeSchemaErrors(validate.errors ?? [], validate.schema)}`);
   }
   return content as T;
 }

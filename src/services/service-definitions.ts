@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
+import { describeSchemaErrors } from '../engine/schema-errors.js';
 import { parseTemplate } from '../hooks/prefetch-template.js';
 import type { ParsedTemplate } from '../hooks/prefetch-template.js';
 import type { CdsServiceDescriptor, HookName } from '../hooks/types.js';
@@ -68,8 +69,7 @@ export function loadServiceDefinitions(rulesDir: string): ServiceDefinition[] {
   // Not checked against the meta-schema here (see schemaValidators in engine/load-pack.ts for why, and what still is).
   const validate = new Ajv2020({ allErrors: true, validateSchema: false }).compile<{ services: RawService[] }>(schema);
   if (!validate(raw)) {
-    const errors = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`).join('; ');
-    throw new DefinitionError(`${file}: does not match services.schema.json: ${errors}`);
+    throw new DefinitionError(`${file}: does not match services.schema.json: ${describeSchemaErrors(validate.errors ?? [], schema)}`);
   }
   const seen = new Set<string>();
   return raw.services.map((s) => {
