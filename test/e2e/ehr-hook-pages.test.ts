@@ -132,6 +132,11 @@ describe("the embedded EHR's hook calls", () => {
     // Neither answer is taken for an ended authorization to renew.
     expect(text).not.toContain('request a renewal');
     await screenshot(page, 'embedded-ehr-payer-answers');
+    // The app, opened from the card, drafts the summary with the payer's answer said as what it is.
+    await openAppFrom(none);
+    const summary = await page.locator('#summary-text').inputValue();
+    expect(summary).toContain("- The payer's latest answer: no prior authorization needed (no action required):\n  - ClaimResponse/it-var-pa-answers-drug (J2274 no action required (no. RV-9002)");
+    await screenshot(page, 'smart-app-payer-answers');
     await page.close();
   });
 
