@@ -57,7 +57,8 @@ function period(v: unknown): string | undefined {
   const p = obj(v);
   const from = day(p?.['start']);
   const to = day(p?.['end']);
-  return from && to ? `${from} to ${to}` : to && `until ${to}`;
+  // A period without an end (a certification that states none) still says when it began.
+  return from && to ? `${from} to ${to}` : to ? `until ${to}` : from && `from ${from}`;
 }
 
 const PAS = 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/';
