@@ -44,6 +44,21 @@ describe('npm run evaluate', () => {
     expect(withoutUuids(printed)).toEqual(withoutUuids(res.body));
   });
 
+  it('with --fixtures, reads what the request does not carry from the fixture record, as the running service would', () => {
+    const args = (file: string, ...more: string[]): string[] => [`fhir-fixtures/requests/${file}`, '--now', '2026-11-20T15:00:00Z', ...more];
+    const prefetched = run('scripts/evaluate.ts', args('seed-a.order-sign.json'), { RULES_DIR: rulesDir });
+    // Without a FHIR server to read from, the request without prefetch cannot be answered: 412, exit 1.
+    const alone = run('scripts/evaluate.ts', args('seed-a.order-sign.no-prefetch.json'), { RULES_DIR: rulesDir });
+    expect([alone.status, alone.stderr.split('\n')[0]]).toEqual([1, 'the service would answer HTTP 412:']);
+    const served = run('scripts/evaluate.ts', args('seed-a.order-sign.no-prefetch.json', '--fixtures'), { RULES_DIR: rulesDir });
+    expect(served.status, served.stderr).toBe(0);
+    expect(withoutUuids(JSON.parse(served.stdout))).toEqual(withoutUuids(JSON.parse(prefetched.stdout)));
+    // Orders sent to the pharmacy by reference are read there too.
+    const dispatched = run('scripts/evaluate.ts', args('seed-a.order-dispatch.json', '--fixtures'), { RULES_DIR: rulesDir });
+    expect(dispatched.status, dispatched.stderr).toBe(0);
+    expect((JSON.parse(dispatched.stdout) as { systemActions: unknown[] }).systemActions).toHaveLength(2);
+  });
+
   it('says what is wrong with a request the service would refuse, and exits 1', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'itcds-req-')), 'bad.json');
     writeFileSync(file, JSON.stringify({ hook: 'order-sign', hookInstance: 'x', context: { userId: 'Practitioner/1' } }));
