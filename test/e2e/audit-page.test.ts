@@ -1,7 +1,7 @@
 /**
  * The audit log page as staff use it, in headless Chromium: the service answers real hook calls (seeds A and B, a
  * refused one), a reader made by the real `npm run audit:reader` types the token in, filters, pages, and sees what
- * each call was answered and what the clinician did with each card; a wrong token is refused in words; what clients sent is shown as text, never run; every
+ * each call was answered, whom it was about (name, birth date, MRN) and what the clinician did with each card; a wrong token is refused in words; what clients sent is shown as text, never run; every
  * read the page makes is recorded under the reader's name, the token appears in no URL, and the reads are listed. A
  * call answered without prefetch shows what the service read from the EHR (the embedded FHIR server).
  */
@@ -87,6 +87,8 @@ describe('the audit log page', () => {
     expect(row).toContain('intrathecal-order-sign');
     expect(row).toContain(`rules intrathecal@${PACK_VERSION}`);
     expect(row).toContain('2026-11-20 15:00:00 UTC');
+    // Whom it was about, as staff know the patient: from the prefetched Patient.
+    expect(row).toContain('it-seed-a\nAvery Seedcase, born 1961-04-12, SYNTH-A-0001');
     // Seed A: both orders covered (the established pump), and every card the clinician saw, with what they did.
     for (const line of answered(seedA)) expect(row).toContain(line);
     const [first, second] = answered(seedA).filter((l) => !l.startsWith('Coverage: '));
@@ -204,6 +206,14 @@ describe('the audit log page', () => {
       await show(page, {});
       const [row] = await rows(page, /page 1, 1 call\b/);
       expect(row).toContain(`warning: ${String(card?.summary)} [clinician: accepted: Replace the S9328 per-diem order with a pump refill and maintenance service (95990)]`);
+      expect(row).toContain('Jordan Variation, born 1950-08-03, SYNTH-M-0003');
+      // A sloppy client's prefetch that holds another patient than the call's: the page names nobody rather than them.
+      const mixed = fixtureRequest('medicare-ffs.order-sign.json') as { context: Record<string, unknown> };
+      await call(other, 'POST', ORDER_SIGN, { ...mixed, context: { ...mixed.context, patientId: 'it-var-other' } });
+      await show(page, { patient: 'it-var-other' });
+      const [otherRow] = await rows(page, /page 1, 1 call\b/);
+      expect(otherRow).toContain('it-var-other');
+      expect(otherRow).not.toContain('Jordan Variation');
       await page.close();
     } finally {
       await other.stop();
@@ -223,6 +233,8 @@ describe('the audit log page', () => {
       const fetched = (logged.body['entries'] as { fetched: { reads: { url: string }[] } }[])[0]?.fetched;
       expect(fetched?.reads.length).toBeGreaterThan(3);
       expect(row).toContain(`Read from the EHR: ${String(fetched?.reads.length)} reads`);
+      // Whom it was about: from the Patient the service read.
+      expect(row).toContain('it-seed-b\nBlake Seedcase, born 1958-09-30, SYNTH-B-0002');
       expect(row).not.toContain('failed');
       const summary = page.locator('#calls-body details summary', { hasText: 'Read from the EHR' });
       await summary.click();

@@ -158,6 +158,36 @@
     return button;
   }
 
+  /**
+   * The call's Patient as the service had it: the prefetched one, else the one it read from the EHR; only when it is
+   * the call's own patient (a sloppy client's prefetch may hold another).
+   */
+  function patientOf(row) {
+    const prefetched = row.request && row.request.prefetch ? row.request.prefetch.patient : undefined;
+    const reads = row.fetched && Array.isArray(row.fetched.reads) ? row.fetched.reads : [];
+    const found = [prefetched].concat(reads.map(function (r) { return r.body; })).find(function (b) { return b && b.resourceType === 'Patient'; });
+    return found && found.id === row.patientId ? found : undefined;
+  }
+
+  /**
+   * Whom the call was about, in the words staff know them by (name, birth date, the record's identifiers such as the
+   * MRN), so a reader who searched by the EHR's patient id sees whose calls these are.
+   */
+  function patientCell(row) {
+    const cell = el('td', row.patientId || '(none)');
+    const p = patientOf(row);
+    if (!p) return cell;
+    const name = (p.name || [])[0];
+    const named = name ? name.text || [].concat(name.given || [], name.family || []).join(' ') : '';
+    const ids = (p.identifier || []).map(function (i) {
+      const type = i.type && (i.type.text || (i.type.coding && i.type.coding[0] && i.type.coding[0].code));
+      return i.value ? (type ? type + ' ' : '') + i.value : '';
+    });
+    const text = [named, p.birthDate ? 'born ' + p.birthDate : ''].concat(ids).filter(Boolean).join(', ');
+    if (text !== '') cell.appendChild(el('div', text, 'muted'));
+    return cell;
+  }
+
   function rowFor(row) {
     const tr = el('tr');
     tr.appendChild(el('td', utc(row.receivedAt)));
@@ -166,7 +196,7 @@
     // The rules that answered: pack@version, with the thresholds this deployment set in brackets.
     service.appendChild(el('div', 'rules ' + row.packs, 'muted'));
     tr.appendChild(service);
-    tr.appendChild(el('td', row.patientId || '(none)'));
+    tr.appendChild(patientCell(row));
     const status = el('td');
     status.appendChild(el('span', row.status === null ? 'none' : String(row.status), row.status !== null && row.status < 400 ? 'status-ok' : 'status-bad'));
     status.appendChild(el('div', row.ms + ' ms' + (row.delivered ? '' : ', not delivered (the client had gone)'), 'muted'));
