@@ -1,7 +1,9 @@
 /**
- * `npm run evaluate -- <hook-request.json> [--service <id>] [--now <ISO date-time>] [--fixtures]`: prints the CDS
- * Hooks response the service would give, through the same pipeline as the HTTP endpoint minus HTTP. The service is
- * the one declared for the request's hook unless --service names another. With --fixtures, what the call reads from
+ * `npm run evaluate -- <hook-request.json> [--service <id>] [--now <ISO date-time>] [--fixtures] [--brief]`: prints
+ * the CDS Hooks response the service would give, through the same pipeline as the HTTP endpoint minus HTTP; with
+ * --brief, one line per card (indicator and summary) and per coverage information (with its reasons) instead of the
+ * JSON, for a rule author trying a change. The service is the one declared for the request's hook unless --service
+ * names another. With --fixtures, what the call reads from
  * a FHIR server (no prefetch, orders dispatched by reference) comes from the fixture record, served for the run on
  * loopback by the embedded FHIR server, as `npm start` would serve it. A refused request prints the
  * OperationOutcome's issues and exits 1; unusable arguments exit 2.
@@ -13,12 +15,21 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { loadConfig } from '../src/config.js';
+import { readCoverage } from '../src/cards/read-coverage.js';
+import type { ActionView } from '../src/cards/read-coverage.js';
 import { createEmbeddedFhir } from '../src/fhir/embedded-server.js';
 import { handleHook } from '../src/hooks/handle-hook.js';
 import { HttpError } from '../src/http/outcomes.js';
 import { loadPipeline } from '../src/pipeline.js';
 
-const usage = 'usage: npm run evaluate -- <hook-request.json> [--service <id>] [--now <ISO date-time>] [--fixtures]';
+const usage = 'usage: npm run evaluate -- <hook-request.json> [--service <id>] [--now <ISO date-time>] [--fixtures] [--brief]';
+
+/** The answer as a rule author reads it at a glance: the cards, then the coverage information with its reasons. */
+function brief(response: { cards?: readonly { indicator?: string; summary?: string }[]; systemActions?: readonly ActionView[] }): string {
+  const cards = (response.cards ?? []).map((c) => `  ${c.indicator ?? 'info'}: ${c.summary ?? ''}`);
+  const coverage = readCoverage(response.systemActions ?? []).flatMap((c) => [`  ${c.reference}: ${c.text}`, ...c.reasons.map((r) => `    - ${r}`)]);
+  return [`cards (${String(cards.length)})`, ...cards, `coverage information (${String(coverage.filter((l) => !l.startsWith('    ')).length)})`, ...coverage].join('\n');
+}
 
 /** The fixture record (patients and draft orders) on a loopback FHIR server for this run: its base and how to stop it. */
 async function serveFixtures(fixturesDir: string): Promise<{ base: string; stop: () => void }> {
@@ -31,7 +42,7 @@ async function serveFixtures(fixturesDir: string): Promise<{ base: string; stop:
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({ allowPositionals: true, options: { service: { type: 'string' }, now: { type: 'string' }, fixtures: { type: 'boolean' } } });
+    args = parseArgs({ allowPositionals: true, options: { service: { type: 'string' }, now: { type: 'string' }, fixtures: { type: 'boolean' }, brief: { type: 'boolean' } } });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}\n`);
     return 2;
@@ -61,7 +72,7 @@ async function main(): Promise<number> {
   if (fixtures && body !== null && typeof body === 'object') (body as Record<string, unknown>)['fhirServer'] = fixtures.base;
   try {
     const response = await handleHook(pipeline, serviceId, body, now);
-    process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+    process.stdout.write(`${args.values.brief ? brief(response as Parameters<typeof brief>[0]) : JSON.stringify(response, null, 2)}\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;

@@ -59,6 +59,23 @@ describe('npm run evaluate', () => {
     expect((JSON.parse(dispatched.stdout) as { systemActions: unknown[] }).systemActions).toHaveLength(2);
   });
 
+  it('with --brief, prints one line per card and per coverage information with its reasons, instead of the JSON', () => {
+    const args = ['fhir-fixtures/requests/seed-a.order-sign.json', '--now', '2026-11-20T15:00:00Z'];
+    type Sub = { url: string; valueCode?: string; valueCodeableConcept?: { text: string } };
+    const full = JSON.parse(run('scripts/evaluate.ts', args, { RULES_DIR: rulesDir }).stdout) as { cards: { indicator: string; summary: string }[]; systemActions: { resource: { id: string; extension: { extension: Sub[] }[] } }[] };
+    const brief = run('scripts/evaluate.ts', [...args, '--brief'], { RULES_DIR: rulesDir });
+    expect(brief.status).toBe(0);
+    const lines = brief.stdout.trimEnd().split('\n');
+    expect(lines.slice(0, full.cards.length + 1)).toEqual([`cards (${String(full.cards.length)})`, ...full.cards.map((c) => `  ${c.indicator}: ${c.summary}`)]);
+    const annotations = full.systemActions.flatMap((a) => a.resource.extension).length;
+    expect(annotations).toBeGreaterThan(1);
+    expect(lines[full.cards.length + 1]).toBe(`coverage information (${String(annotations)})`);
+    expect(lines).toContain('  MedicationRequest/it-seed-a-draft-morphine: covered: covered, prior authorization: conditional');
+    const reasons = full.systemActions.flatMap((a) => a.resource.extension.flatMap((e) => e.extension.filter((x) => x.url === 'reason').map((x) => `    - ${x.valueCodeableConcept?.text ?? ''}`)));
+    expect(reasons.length).toBeGreaterThan(1);
+    for (const reason of reasons) expect(lines).toContain(reason);
+  });
+
   it('says what is wrong with a request the service would refuse, and exits 1', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'itcds-req-')), 'bad.json');
     writeFileSync(file, JSON.stringify({ hook: 'order-sign', hookInstance: 'x', context: { userId: 'Practitioner/1' } }));

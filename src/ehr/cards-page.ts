@@ -6,7 +6,8 @@
  * without the HTML it may hold (shown as text) and without links other than http(s) and mailto.
  */
 import MarkdownIt from 'markdown-it';
-import { COVERAGE_INFORMATION } from '../cards/coverage-information.js';
+import { readCoverage } from '../cards/read-coverage.js';
+import type { ActionView } from '../cards/read-coverage.js';
 import { esc, page } from './pages.js';
 import type { PatientChoice } from './pages.js';
 import type { ServiceAnswer } from './hook-calls.js';
@@ -42,10 +43,6 @@ function aboutOrders(card: CardView): string {
     return typeof reference === 'string' ? [reference] : [];
   });
   return references.length > 0 ? `<p class="muted">About ${references.map(esc).join(', ')}</p>` : '';
-}
-
-interface ActionView {
-  resource?: { resourceType?: string; id?: string; extension?: { url?: string; extension?: { url?: string; valueCode?: string; valueString?: string }[] }[] };
 }
 
 function linkHtml(link: NonNullable<CardView['links']>[number], patient: string): string {
@@ -107,14 +104,6 @@ ${(card.suggestions ?? []).map((s) => suggestionHtml(s, view)).join('')}
 <p class="muted">Source: ${source}</p>${overrideForm(card, view)}</article>`;
 }
 
-function coverageLines(actions: readonly ActionView[]): string[] {
-  return actions.flatMap((a) => (a.resource?.extension ?? []).filter((e) => e.url === COVERAGE_INFORMATION).map((info) => {
-    const parts = new Map((info.extension ?? []).map((e) => [e.url ?? '', e.valueCode ?? e.valueString ?? '']));
-    const what = [`covered: ${parts.get('covered') ?? '?'}`, `prior authorization: ${parts.get('pa-needed') ?? '?'}`, ...(parts.get('doc-needed') ? [`documentation: ${parts.get('doc-needed') ?? ''}`] : [])];
-    return `${a.resource?.resourceType ?? ''}/${a.resource?.id ?? ''}: ${what.join(', ')}`;
-  }));
-}
-
 const STYLE = `<style>
   main { max-width: 60rem; }
   .card { border-left: 5px solid #3b6ea5; padding: .3rem .9rem; margin: .9rem 0; background: #f8fafc; }
@@ -143,7 +132,7 @@ export function cardsPage(view: CallView, answer: ServiceAnswer): string {
   const body = (answer.body ?? {}) as { cards?: CardView[]; systemActions?: ActionView[] };
   const head = `<h2>${esc(view.title)} for ${esc(view.patient.label)}</h2><p class="muted">${view.sent.length === 0 ? 'Nothing pending' : view.sent.map(esc).join(', ')}: the answer of ${esc(view.service)}, as an EHR shows it. ${esc(howCalled(view))}</p>`;
   if (answer.status !== 200) return page(view.title, `${head}${serviceRefusal(answer)}${backLink(view)}`);
-  const coverage = coverageLines(body.systemActions ?? []);
+  const coverage = readCoverage(body.systemActions ?? []).map((c) => `${c.reference}: ${c.text}`);
   const cards = body.cards ?? [];
   return page(view.title, `${STYLE}${head}
 <h3>Coverage information</h3>${coverage.length > 0 ? `<ul>${coverage.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : `<p class="muted">${esc(view.noCoverage ?? 'None: nothing sent concerns the pump.')}</p>`}
