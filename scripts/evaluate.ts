@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   if (fixtures && body !== null && typeof body === 'object') (body as Record<string, unknown>)['fhirServer'] = fixtures.base;
   try {
     const response = await handleHook(pipeline, serviceId, body, now);
-    process.stdout.write(`${args.values.brief ? brief(response as Parameters<typeof brief>[0]) : JSON.stringify(response, null, 2)}\n`);
+    process.stdout.write(`${args.values.brief ? brief(response) : JSON.stringify(response, null, 2)}\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
