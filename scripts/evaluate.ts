@@ -3,10 +3,10 @@
  * the CDS Hooks response the service would give, through the same pipeline as the HTTP endpoint minus HTTP; with
  * --brief, one line per card (indicator and summary) and per coverage information (with its reasons) instead of the
  * JSON, for a rule author trying a change. The service is the one declared for the request's hook unless --service
- * names another. With --fixtures, what the call reads from
- * a FHIR server (no prefetch, orders dispatched by reference) comes from the fixture record, served for the run on
- * loopback by the embedded FHIR server, as `npm start` would serve it. A refused request prints the
- * OperationOutcome's issues and exits 1; unusable arguments exit 2.
+ * names another. With --fixtures, what the call reads from a FHIR server (no prefetch, orders dispatched by
+ * reference) comes from the fixture record, served for the run on loopback by the embedded FHIR server, as
+ * `npm start` would serve it. A refused request prints the OperationOutcome's issues and exits 1; unusable arguments
+ * exit 2.
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -27,8 +27,9 @@ const usage = 'usage: npm run evaluate -- <hook-request.json> [--service <id>] [
 /** The answer as a rule author reads it at a glance: the cards, then the coverage information with its reasons. */
 function brief(response: { cards?: readonly { indicator?: string; summary?: string }[]; systemActions?: readonly ActionView[] }): string {
   const cards = (response.cards ?? []).map((c) => `  ${c.indicator ?? 'info'}: ${c.summary ?? ''}`);
-  const coverage = readCoverage(response.systemActions ?? []).flatMap((c) => [`  ${c.reference}: ${c.text}`, ...c.reasons.map((r) => `    - ${r}`)]);
-  return [`cards (${String(cards.length)})`, ...cards, `coverage information (${String(coverage.filter((l) => !l.startsWith('    ')).length)})`, ...coverage].join('\n');
+  const coverage = readCoverage(response.systemActions ?? []);
+  const lines = coverage.flatMap((c) => [`  ${c.reference}: ${c.text}`, ...c.reasons.map((r) => `    - ${r}`)]);
+  return [`cards (${String(cards.length)})`, ...cards, `coverage information (${String(coverage.length)})`, ...lines].join('\n');
 }
 
 /** The fixture record (patients and draft orders) on a loopback FHIR server for this run: its base and how to stop it. */
