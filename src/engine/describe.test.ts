@@ -61,12 +61,12 @@ describe('describeEvidence: a prior authorization', () => {
     expect(describeEvidence('ClaimResponse/d', response)).toBe('ClaimResponse/d (authorization A-2, J2274 until 2027-01-31, cancelled)');
   });
 
-  it('writes a period without an end as from its start, so a certification that states no end still shows when it began', () => {
+  it('writes a period without an end as from its start, no end stated, so a certification that states none shows when it began', () => {
     const response = {
       resourceType: 'ClaimResponse', status: 'active', outcome: 'complete', preAuthRef: 'A-3', preAuthPeriod: { start: '2026-11-18' },
       addItem: [{ productOrService: { coding: [{ code: 'S9328' }] }, extension: [{ url: `${pas}extension-itemPreAuthPeriod`, valuePeriod: { start: '2026-11-19' } }] }],
     } as unknown as Resource;
-    expect(describeEvidence('ClaimResponse/e', response)).toBe('ClaimResponse/e (authorization A-3, from 2026-11-18, S9328 from 2026-11-19, complete)');
+    expect(describeEvidence('ClaimResponse/e', response)).toBe('ClaimResponse/e (authorization A-3, from 2026-11-18 (no end stated), S9328 from 2026-11-19 (no end stated), complete)');
   });
 
   it("gives each line's review action, on its adjudication (PAS 2) or on the line (PAS 1), with the line's number and the payer's reasons", () => {

@@ -57,8 +57,8 @@ function period(v: unknown): string | undefined {
   const p = obj(v);
   const from = day(p?.['start']);
   const to = day(p?.['end']);
-  // A period without an end (a certification that states none) still says when it began.
-  return from && to ? `${from} to ${to}` : to ? `until ${to}` : from && `from ${from}`;
+  // A period without an end (a certification that states none) still says when it began, and that no end is stated.
+  return from && to ? `${from} to ${to}` : to ? `until ${to}` : from && `from ${from} (no end stated)`;
 }
 
 const PAS = 'http://hl7.org/fhir/us/davinci-pas/StructureDefinition/';
