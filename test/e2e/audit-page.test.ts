@@ -214,6 +214,12 @@ describe('the audit log page', () => {
       const [otherRow] = await rows(page, /page 1, 1 call\b/);
       expect(otherRow).toContain('it-var-other');
       expect(otherRow).not.toContain('Jordan Variation');
+      // A Patient not shaped as FHIR says (identifier an object, name a string): what can be read is shown, the page stands.
+      const sloppy = { ...mixed, context: { ...mixed.context, patientId: 'it-var-sloppy' }, prefetch: { patient: { resourceType: 'Patient', id: 'it-var-sloppy', identifier: { value: 'X-1' }, name: 'Sam', birthDate: '1970-01-02' } } };
+      await call(other, 'POST', ORDER_SIGN, sloppy);
+      await show(page, { patient: 'it-var-sloppy' });
+      const [sloppyRow] = await rows(page, /page 1, 1 call\b/);
+      expect(sloppyRow).toContain('it-var-sloppy\nborn 1970-01-02');
       await page.close();
     } finally {
       await other.stop();

@@ -177,13 +177,16 @@
     const cell = el('td', row.patientId || '(none)');
     const p = patientOf(row);
     if (!p) return cell;
-    const name = (p.name || [])[0];
-    const named = name ? name.text || [].concat(name.given || [], name.family || []).join(' ') : '';
-    const ids = (p.identifier || []).map(function (i) {
-      const type = i.type && (i.type.text || (i.type.coding && i.type.coding[0] && i.type.coding[0].code));
-      return i.value ? (type ? type + ' ' : '') + i.value : '';
+    // As a client sent it: anything not shaped as FHIR says is left out rather than stop the page.
+    const list = function (v) { return Array.isArray(v) ? v : []; };
+    const word = function (v) { return typeof v === 'string' ? v : ''; };
+    const name = list(p.name)[0] || {};
+    const named = word(name.text) || list(name.given).concat([name.family]).map(word).filter(Boolean).join(' ');
+    const ids = list(p.identifier).map(function (i) {
+      const type = i && i.type ? word(i.type.text) || word((list(i.type.coding)[0] || {}).code) : '';
+      return i && word(i.value) ? (type ? type + ' ' : '') + i.value : '';
     });
-    const text = [named, p.birthDate ? 'born ' + p.birthDate : ''].concat(ids).filter(Boolean).join(', ');
+    const text = [named, word(p.birthDate) ? 'born ' + p.birthDate : ''].concat(ids).filter(Boolean).join(', ');
     if (text !== '') cell.appendChild(el('div', text, 'muted'));
     return cell;
   }
