@@ -59,7 +59,9 @@ function patientLabel(p: Patient): string {
 /** A fixture patient's narrative (Patient.text, where the fixtures say what the patient is there to show), as plain text. */
 function narrativeOf(p: Patient): string | undefined {
   const entities: Readonly<Record<string, string>> = { lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' };
-  const text = p.text?.div
+  const div: unknown = p.text?.div;
+  if (typeof div !== 'string') return undefined;
+  const text = div
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(lt|gt|quot|apos|amp);/g, (_, name: string) => entities[name] ?? '')
     .replace(/\s+/g, ' ')

@@ -52,6 +52,30 @@ describe('start-up with the embedded EHR', () => {
     await built.close();
   }, 30_000);
 
+  it("lists a deployment's fixture patient whose narrative has no text (a Narrative without div): the launcher stands", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'itcds-odd-fixtures-'));
+    const patient = (id: string, text: unknown) => ({ resourceType: 'Patient', id, name: [{ family: 'Odd', given: [id] }], text });
+    writeFileSync(join(dir, 'odd.json'), JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [
+      { resource: patient('no-div', { status: 'generated' }) },
+      { resource: patient('with-div', { status: 'additional', div: '<div xmlns="http://www.w3.org/1999/xhtml">Shows &lt;this&gt;</div>' }) },
+    ] }));
+    const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'true', FHIR_FIXTURES_DIR: dir }));
+    const server = createHttpServer(built.app, 10_000);
+    const base = await listen(server);
+    try {
+      await built.ready;
+      const res = await fetch(`${base}/ehr/launcher`);
+      const html = await res.text();
+      expect(res.status).toBe(200);
+      expect(html).toContain('Patient/no-div');
+      expect(html).toContain('<span class="about">Shows &lt;this&gt;</span>');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await built.close();
+    }
+  }, 30_000);
+
   it('closes once when asked twice, as a cluster worker is by its primary and by a signal from the terminal', async () => {
     const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'false' }));
     await expect(Promise.all([built.close(), built.close()])).resolves.toEqual([undefined, undefined]);
