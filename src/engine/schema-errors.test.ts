@@ -26,6 +26,11 @@ describe('schema violations in words a rule author can act on', () => {
     expect(describeAgainst({ type: 'object', required: ['id'] }, {})).toBe("/ must have required property 'id'");
   });
 
+  it("reads a condition whose path holds a key Ajv percent-encodes ('100%')", () => {
+    const schema = { type: 'object', properties: { '100%': { type: 'object', if: { required: ['a'] }, then: { properties: { b: false } } } } };
+    expect(describeAgainst(schema, { '100%': { a: 1, b: 2 } })).toBe('/100%/b cannot be given beside a');
+  });
+
   it('keeps a failed condition whose then-part fails on something else', () => {
     const schema = { type: 'object', if: { required: ['a'] }, then: { required: ['b'] } };
     expect(describeAgainst(schema, { a: 1 })).toBe('/ must have required property \'b\'; / must match "then" schema');
