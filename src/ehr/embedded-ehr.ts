@@ -63,7 +63,12 @@ function narrativeOf(p: Patient): string | undefined {
   if (typeof div !== 'string') return undefined;
   const text = div
     .replace(/<[^>]*>/g, ' ')
-    .replace(/&(lt|gt|quot|apos|amp);/g, (_, name: string) => entities[name] ?? '')
+    // Named entities XHTML knows without a DTD, and numeric ones (&#39;, &#xA0;) as narrative generators write them.
+    .replace(/&(?:(lt|gt|quot|apos|amp)|#(\d{1,7})|#x([0-9a-f]{1,6}));/gi, (whole, name?: string, dec?: string, hex?: string) => {
+      const code = dec !== undefined ? Number(dec) : hex !== undefined ? parseInt(hex, 16) : undefined;
+      if (code === undefined) return entities[name?.toLowerCase() ?? ''] ?? whole;
+      return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+    })
     .replace(/\s+/g, ' ')
     .trim();
   return text === '' ? undefined : text;

@@ -57,7 +57,7 @@ describe('start-up with the embedded EHR', () => {
     const patient = (id: string, text: unknown) => ({ resourceType: 'Patient', id, name: [{ family: 'Odd', given: [id] }], text });
     writeFileSync(join(dir, 'odd.json'), JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: [
       { resource: patient('no-div', { status: 'generated' }) },
-      { resource: patient('with-div', { status: 'additional', div: '<div xmlns="http://www.w3.org/1999/xhtml">Shows &lt;this&gt;</div>' }) },
+      { resource: patient('with-div', { status: 'additional', div: '<div xmlns="http://www.w3.org/1999/xhtml">Shows &lt;this&gt; &#38; Tom&#x27;s</div>' }) },
     ] }));
     const built = buildApp(loadConfig({ NODE_ENV: 'test', PORT: '0', STORE_PATH: tempStorePath(), EMBEDDED_FHIR: 'true', FHIR_FIXTURES_DIR: dir }));
     const server = createHttpServer(built.app, 10_000);
@@ -68,7 +68,7 @@ describe('start-up with the embedded EHR', () => {
       const html = await res.text();
       expect(res.status).toBe(200);
       expect(html).toContain('Patient/no-div');
-      expect(html).toContain('<span class="about">Shows &lt;this&gt;</span>');
+      expect(html).toContain('<span class="about">Shows &lt;this&gt; &amp; Tom&#39;s</span>');
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
